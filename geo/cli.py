@@ -1,0 +1,112 @@
+"""The ``despro`` command: a thin click layer over the Python API.
+
+Exit codes: 0 success; 2 bad input or configuration (one line naming the file,
+row / key and the fix); 1 unexpected failure.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import DesproError
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _fail(err: DesproError) -> None:
+    click.echo(f"despro: error: {err}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _run_and_write(config_path: Path, output_dir: Path | None, maps_dir: Path | None,
+                   lang: str | None, quiet: bool) -> None:
+    from .config import load_config
+    from .mapsite import write_map
+    from .outputs import write_outputs
+    from .pipeline import run
+
+    try:
+        cfg = load_config(config_path)
+        result = run(cfg, verbose=not quiet)
+        out = output_dir or cfg.path(cfg.run.output_dir)
+        maps = maps_dir or cfg.path(cfg.run.maps_dir)
+        files = write_outputs(result, out)
+        page = write_map(result, maps, lang or cfg.run.lang)
+    except DesproError as err:
+        _fail(err)
+    tiers = result.villages["tier"].value_counts()
+    click.echo(f"{len(result.villages):,} villages scored on {len(result.cells):,} H3 cells: "
+               + ", ".join(f"{k} {tiers.get(k, 0)}" for k in
+                           ("ready", "near-ready", "undetermined", "not ready")))
+    click.echo(f"outputs: {Path(files['villages.gpkg']).parent.resolve()}")
+    click.echo(f"map:     {page.resolve()}")
+
+
+@click.group()
+@click.version_option(__version__, prog_name="despro")
+def main() -> None:
+    """Despro: pick pilot villages for online production (Desa Produksi Online)."""
+
+
+@main.command()
+@click.option("--sample-dir", type=click.Path(path_type=Path), default=None,
+              help="Where the sample lives (default: the repository's data/sample; "
+                   "generated there if missing).")
+@click.option("--output-dir", type=click.Path(path_type=Path), default=Path("output"),
+              show_default=True)
+@click.option("--maps-dir", type=click.Path(path_type=Path), default=Path("maps"),
+              show_default=True)
+@click.option("--lang", type=click.Choice(["id", "en"]), default=None,
+              help="Map language (default from the config: id).")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def demo(sample_dir: Path | None, output_dir: Path, maps_dir: Path, lang: str | None,
+         quiet: bool) -> None:
+    """Run the whole pipeline on the bundled synthetic sample and write the maps."""
+    from .sample import ensure_sample
+
+    sample = ensure_sample(sample_dir)
+    _run_and_write(sample / "despro.toml", output_dir, maps_dir, lang, quiet)
+
+
+@main.command("run")
+@click.option("--config", "config_path", required=True,
+              type=click.Path(path_type=Path), help="despro.toml")
+@click.option("--output-dir", type=click.Path(path_type=Path), default=None,
+              help="Override run.output_dir.")
+@click.option("--maps-dir", type=click.Path(path_type=Path), default=None,
+              help="Override run.maps_dir.")
+@click.option("--lang", type=click.Choice(["id", "en"]), default=None)
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def run_cmd(config_path: Path, output_dir: Path | None, maps_dir: Path | None, lang: str | None,
+            quiet: bool) -> None:
+    """Run the pipeline on your own files as described by a config."""
+    _run_and_write(config_path, output_dir, maps_dir, lang, quiet)
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
+def validate(config_path: Path) -> None:
+    """Check a config and read every input it names, without scoring or writing."""
+    from .config import load_config
+    from .layer import Notes
+    from .pipeline import validate_inputs
+
+    try:
+        cfg = load_config(config_path)
+        notes = Notes()
+        checked = validate_inputs(cfg, notes)
+    except DesproError as err:
+        _fail(err)
+    for line in checked:
+        click.echo(f"ok  {line}")
+    for n in notes.items:
+        click.echo(f"note {n['action']}: {n['file']}: {n['message']} ({n['n_rows']} rows)")
+    click.echo("config and inputs are valid")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

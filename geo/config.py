@@ -1,0 +1,248 @@
+"""The run configuration (``despro.toml``): one validated object, defaults in one place.
+
+Paths in the file are relative to the file's folder. Validation errors name the
+key, the value and what was expected::
+
+    despro.toml, key 'run.resolution': Input should be less than or equal to 15 (got 17)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class RunConfig(_Model):
+    """Run-wide settings."""
+
+    name: str = "despro"
+    resolution: int = Field(8, ge=0, le=15, description="H3 resolution of the cell table")
+    output_dir: Path = Path("output")
+    maps_dir: Path = Path("maps")
+    weights: Literal["area", "population"] = Field(
+        "population", description="weights of village <-> cell transfers; "
+        "'population' needs [population] and falls back to area without it")
+    lang: Literal["id", "en"] = "id"
+
+
+class VillagesConfig(_Model):
+    """Village file and its column names."""
+
+    path: Path
+    layer: str | None = None
+    code: str = "village_code"
+    name: str = "village_name"
+    regency_code: str | None = "regency_code"
+    province_code: str | None = "province_code"
+    population: str | None = "population"
+    households: str | None = "households"
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="optional lon/lat filter (minx, miny, maxx, maxy) applied on read")
+    code_prefix: str | None = Field(None, description="keep only villages whose 10-digit code "
+                                    "starts with this (e.g. '51' for Bali)")
+
+
+class PopulationConfig(_Model):
+    """Optional population raster used as transfer weights."""
+
+    path: Path
+    vintage: str = "unknown"
+
+
+class BroadbandConfig(_Model):
+    """Ookla-style tiles and / or a coverage raster."""
+
+    tiles: list[Path] = []
+    tiles_vintage: str = "unknown"
+    coverage_raster: Path | None = None
+    coverage_value: float = Field(1, description="pixel value meaning 'covered'")
+    coverage_vintage: str = "unknown"
+
+
+class BackboneConfig(_Model):
+    """Fibre routes (lines) and nodes (points)."""
+
+    routes: Path | None = None
+    nodes: Path | None = None
+    vintage: str = "unknown"
+
+
+class SmartphoneConfig(_Model):
+    """Official ICT statistics table (BPS Susenas style), one row per admin unit."""
+
+    table: Path
+    level: Literal["regency", "province"] = "regency"
+    code_column: str = "regency_code"
+    code_system: Literal["kemendagri", "bps"] = Field(
+        "kemendagri", description="'bps' maps BPS province codes to Kemendagri (Papua differs)")
+    vintage: str = "unknown"
+    scale: Literal["percent", "fraction"] = "percent"
+    format: Literal["wide", "long"] = Field(
+        "wide", description="wide: one column per variable; long: BPS style rows "
+        "(indicator_column, value_column) with 'columns' mapping variable -> indicator")
+    indicator_column: str = "indicator"
+    value_column: str = "value"
+    filters: dict[str, str] = Field(default_factory=dict,
+                                    description="long format: keep rows where column == value")
+    columns: dict[str, str] = Field(
+        default_factory=lambda: {
+            "pct_individuals_mobile_phone": "pct_individuals_mobile_phone",
+            "pct_households_internet": "pct_households_internet",
+            "pct_households_computer": "pct_households_computer",
+        },
+        description="despro variable -> column in the table")
+
+    @field_validator("columns")
+    @classmethod
+    def _known(cls, v: dict[str, str]) -> dict[str, str]:
+        known = {"pct_individuals_mobile_phone", "pct_households_internet",
+                 "pct_households_computer"}
+        bad = set(v) - known
+        if bad:
+            raise ValueError(f"unknown variable(s) {sorted(bad)}; expected some of {sorted(known)}")
+        return v
+
+
+class CourierConfig(_Model):
+    """Courier / post outlet points."""
+
+    outlets: Path
+    operator_column: str = "operator"
+    vintage: str = "unknown"
+
+
+class ProductsConfig(_Model):
+    """Village products and the category table."""
+
+    table: Path
+    categories: Path
+    vintage: str = "unknown"
+
+
+class LayersConfig(_Model):
+    broadband: BroadbandConfig | None = None
+    backbone: BackboneConfig | None = None
+    smartphone: SmartphoneConfig | None = None
+    courier: CourierConfig | None = None
+    products: ProductsConfig | None = None
+
+
+class Rule(_Model):
+    """One Despro rule: ``variable op threshold``."""
+
+    id: str
+    criterion: str
+    variable: str
+    op: Literal[">=", "<=", ">", "<"]
+    threshold: float
+    unit: str = ""
+    role: Literal["gate", "info"] = "gate"
+    label_en: str = ""
+    label_id: str = ""
+    source: str = ""
+
+
+class CriteriaConfig(_Model):
+    """Rules (default: Table 1, see ``criteria_defaults.toml``), overrides and the tier rule."""
+
+    rules: list[Rule] = Field(default_factory=lambda: default_rules())
+    thresholds: dict[str, float] = Field(default_factory=dict,
+                                         description="rule id -> threshold override")
+    near_ready_fraction: float = Field(
+        0.2, ge=0, le=1, description="a failing rule is 'near' when its value is within this "
+        "fraction of the threshold (e.g. 0.2: smartphone 42 % vs 50 %)")
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"P1": 1, "P2": 1, "P3": 1, "I1": 1, "I2": 1, "I3": 1},
+        description="criterion -> weight in the composite score")
+
+    @model_validator(mode="after")
+    def _apply(self) -> CriteriaConfig:
+        ids = [r.id for r in self.rules]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate rule id(s) {sorted(dup)}")
+        unknown = set(self.thresholds) - set(ids)
+        if unknown:
+            raise ValueError(f"thresholds for unknown rule id(s) {sorted(unknown)}; "
+                             f"known: {ids}")
+        for r in self.rules:
+            if r.id in self.thresholds:
+                r.threshold = float(self.thresholds[r.id])
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights must be >= 0")
+        return self
+
+
+class ShortlistConfig(_Model):
+    size: int = Field(20, ge=1)
+    tiers: list[Literal["ready", "near-ready"]] = ["ready"]
+
+
+class Config(_Model):
+    """A whole run, as read from ``despro.toml``."""
+
+    run: RunConfig = Field(default_factory=RunConfig)
+    villages: VillagesConfig
+    population: PopulationConfig | None = None
+    layers: LayersConfig = Field(default_factory=LayersConfig)
+    criteria: CriteriaConfig = Field(default_factory=CriteriaConfig)
+    shortlist: ShortlistConfig = Field(default_factory=ShortlistConfig)
+    base_dir: Path = Field(Path("."), exclude=True)
+    source_file: Path | None = Field(None, exclude=True)
+
+    def path(self, p: Path | str) -> Path:
+        """Resolve a path from the config against the config file's folder."""
+        p = Path(p)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+
+def default_rules() -> list[Rule]:
+    """Table 1 rules shipped with despro (``criteria_defaults.toml``)."""
+    text = resources.files("despro.geo").joinpath("criteria_defaults.toml").read_text("utf-8")
+    return [Rule(**r) for r in tomllib.loads(text)["rules"]]
+
+
+def _format(err: ValidationError, file: str | None) -> ConfigError:
+    e = err.errors()[0]
+    key = ".".join(str(p) for p in e["loc"])
+    got = e.get("input")
+    msg = e["msg"]
+    if e["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; see README 'Configuration')"
+    elif e["type"] != "missing" and not isinstance(got, dict | list):
+        msg += f" (got {got!r})"
+    more = f"; and {len(err.errors()) - 1} more problem(s)" if len(err.errors()) > 1 else ""
+    return ConfigError(msg + more, file=file, key=key)
+
+
+def config_from_dict(data: dict, base_dir: Path | str = ".", file: str | None = None) -> Config:
+    """Validate a config given as a dict (as parsed from TOML)."""
+    try:
+        cfg = Config(**data)
+    except ValidationError as err:
+        raise _format(err, file) from None
+    cfg.base_dir = Path(base_dir)
+    cfg.source_file = Path(file) if file else None
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate ``despro.toml``; raise :class:`ConfigError` naming the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("config file not found", file=path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"not valid TOML: {err}", file=path) from None
+    return config_from_dict(data, base_dir=path.parent, file=str(path))

@@ -1,0 +1,261 @@
+"""The whole run, wired: config -> layers -> cells -> villages -> criteria -> scores.
+
+``run(config)`` is pure apart from reading the inputs: it returns a
+:class:`Result` holding GeoDataFrames; writing files is :mod:`despro.geo.outputs`
+and :mod:`despro.geo.mapsite`. The CLI and notebooks call the same functions.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import grid
+from .config import Config
+from .criteria import combine, evaluate
+from .layer import LayerResult, Notes
+from .score import composite, rank, tiers
+from .study import Study, build_study
+from .transfer import frame_to_cells, frame_to_units
+from .variables import Kind, Variable, additive_columns, finalize, min_columns
+
+LAYERS = ("broadband", "backbone", "smartphone", "courier", "products")
+
+
+@dataclass
+class Result:
+    """Everything a run produces, in memory.
+
+    Attributes
+    ----------
+    cells : GeoDataFrame
+        One row per H3 cell: ``h3`` (string), ``h3_int`` (uint64), additive columns,
+        finished values and per-layer ``<layer>__cover``; hexagon geometry (EPSG:4326).
+    villages : GeoDataFrame
+        One row per village: identity, finished values, per rule ``<rule>_value`` /
+        ``_state`` / ``_margin``, per criterion state, ``tier``, ``score``, ``rank``.
+    criteria : DataFrame
+        Long table, one row per village and rule (see :func:`despro.geo.criteria.evaluate`).
+    variables : dict
+        Every declared variable by name.
+    """
+
+    config: Config
+    cells: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    criteria: pd.DataFrame
+    variables: dict[str, Variable]
+    layers: dict[str, LayerResult]
+    study: Study
+    notes: Notes
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def shortlist(self) -> pd.DataFrame:
+        """The top villages of the shortlist tiers, by rank (size from the config)."""
+        sl = self.config.shortlist
+        v = self.villages[self.villages["tier"].isin(sl.tiers)].sort_values("rank")
+        return v.head(sl.size).drop(columns="geometry")
+
+
+class Progress:
+    """Timed progress lines on stderr (silent when ``verbose`` is False)."""
+
+    def __init__(self, verbose: bool = True):
+        self.verbose = verbose
+        self.t0 = time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self._last = self.t0
+
+    def step(self, name: str, message: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self._last, 3)
+        self._last = now
+        if self.verbose:
+            print(f"[{now - self.t0:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _village_counts(study: Study) -> tuple[list[Variable], pd.DataFrame]:
+    """Village population and households as count variables (they travel to cells)."""
+    v = study.villages
+    src = "villages"
+    decl = [Variable("population", Kind.COUNT, "people", "village population", "villages", src),
+            Variable("households", Kind.COUNT, "households", "village households", "villages",
+                     src)]
+    return decl, v[["population", "households"]].astype(float)
+
+
+def validate_inputs(config: Config, notes: Notes) -> list[str]:
+    """Read and validate every input a config names; return one line per input checked."""
+    from despro.layers import population as population_layer
+    from despro.layers import villages as villages_layer
+
+    villages = villages_layer.read(config.villages, config, notes)
+    lines = [f"villages: {len(villages):,} from {config.path(config.villages.path)}"]
+    study = build_study(villages, config.run.resolution)
+    if config.population is not None:
+        population_layer.build(config.population, study, config, notes)
+        lines.append(f"population: {config.path(config.population.path)}")
+    for name in LAYERS:
+        cfg = getattr(config.layers, name)
+        if cfg is not None:
+            r = import_module(f"despro.layers.{name}").build(cfg, study, config, notes)
+            lines.append(f"{name}: {', '.join(str(p) for p in r.inputs)}")
+    return lines
+
+
+def run(config: Config, verbose: bool = False,
+        progress: Callable[[str, str], None] | None = None) -> Result:
+    """Run the pipeline on a validated config and return the in-memory :class:`Result`.
+
+    Parameters
+    ----------
+    config : Config
+        From :func:`despro.geo.config.load_config`.
+    verbose : bool
+        Print timed progress lines to stderr.
+    """
+    from despro.layers import population as population_layer
+    from despro.layers import villages as villages_layer
+
+    p = Progress(verbose)
+    notes = Notes()
+    villages = villages_layer.read(config.villages, config, notes)
+    p.step("villages", f"villages: {len(villages):,} read")
+    study = build_study(villages, config.run.resolution)
+    p.step("grid", f"grid: {len(study.cells):,} H3 cells at resolution {study.res}")
+
+    results: dict[str, LayerResult] = {}
+    if config.population is not None:
+        pop = population_layer.build(config.population, study, config, notes)
+        results["population"] = pop
+        if config.run.weights == "population":
+            study = study.with_population(pop.table["population_raster"])
+        p.step("population", "population: raster summed per cell; "
+               f"weights = {study.weighting}")
+    for name in LAYERS:
+        cfg = getattr(config.layers, name)
+        if cfg is None:
+            continue
+        mod = import_module(f"despro.layers.{name}")
+        results[name] = mod.build(cfg, study, config, notes)
+        p.step(name, f"{name}: {', '.join(v.name for v in results[name].variables)}")
+
+    vdecl, vcounts = _village_counts(study)
+    variables: dict[str, Variable] = {v.name: v for v in vdecl}
+    for r in results.values():
+        variables.update({v.name: v for v in r.variables})
+
+    cell_parts, vil_parts = [], [vcounts]
+    cell_parts.append(frame_to_cells(vcounts, study.weights, study.cell_index,
+                                     list(vcounts.columns), []))
+    for r in results.values():
+        cover = r.cover.rename(r.cover_column)
+        if r.level == "cell":
+            tab = pd.concat([r.table, cover], axis=1)
+            cell_parts.append(tab)
+            mins = min_columns(r.variables)
+            sums = [c for c in r.table.columns if c not in mins]
+            vil_parts.append(frame_to_units(tab, study.weights, study.village_index, sums, mins,
+                                            [cover.name]))
+        else:
+            tab = pd.concat([r.table, cover], axis=1)
+            vil_parts.append(tab)
+            cell_parts.append(frame_to_cells(tab, study.weights, study.cell_index,
+                                             list(r.table.columns), [cover.name]))
+    cells_add = pd.concat(cell_parts, axis=1)
+    vil_add = pd.concat(vil_parts, axis=1)
+    p.step("transfer", "cells <-> villages transferred")
+
+    decl = list(variables.values())
+    cell_vals = _finish(cells_add, decl)
+    vil_vals = _finish(vil_add, decl)
+    attrs = [r.attributes for r in results.values() if r.attributes is not None]
+    attributes = pd.concat(attrs, axis=1) if attrs else pd.DataFrame(index=villages.index)
+    for name, r in results.items():
+        mod = import_module(f"despro.layers.{name}")
+        if hasattr(mod, "derive"):
+            extra = (mod.derive(vil_vals, vil_add, attributes) if name == "products"
+                     else mod.derive(vil_vals))
+            vil_vals = pd.concat([vil_vals, extra], axis=1)
+            for c in extra.columns:
+                variables[c] = Variable(c, Kind.COUNT if c == "courier_companies" else
+                                        Kind.INTENSIVE, "", f"derived by layer {name}", name,
+                                        r.variables[0].source, r.variables[0].vintage)
+
+    rules = config.criteria.rules
+    long = evaluate(vil_vals, rules, variables)
+    states = combine(long)
+    tier = tiers(long, states, config.criteria.near_ready_fraction)
+    sc = composite(long, config.criteria.weights).reindex(villages.index)
+    rk = rank(tier, sc["score"])
+    p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
+
+    village_gdf = _village_table(villages, vil_vals, vil_add, attributes, long, states, tier,
+                                 sc, rk)
+    cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
+    cell_gdf = _cell_table(study, cells_add, cell_vals)
+    p.step("tables", "tables assembled")
+    return Result(config, cell_gdf, village_gdf, long, variables, results, study, notes,
+                  p.timings)
+
+
+def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
+    """Finished values for the variables present in ``add``; counts unknown where uncovered."""
+    present = [v for v in decl if all(c in add.columns for c in additive_columns(v))]
+    vals = finalize(add, present)
+    for v in present:
+        cov = f"{v.layer}__cover"
+        if v.kind in (Kind.COUNT, Kind.CATEGORY) and cov in add:
+            unknown = add[cov].to_numpy() <= 0
+            for c in [v.name] if v.kind is Kind.COUNT else [f"{v.name}__n_classes"]:
+                vals.loc[unknown, c] = np.nan
+    return vals
+
+
+def _village_table(villages, vals, add, attributes, long, states, tier, sc, rk):
+    out = villages[["village_code", "village_name", "regency_code", "province_code"]].copy()
+    out = pd.concat([out, attributes.reindex(out.index)], axis=1)
+    vals = vals.drop(columns=[c for c in ("population", "households") if c in vals])
+    out = pd.concat([out, villages[["population", "households"]], vals], axis=1)
+    covers = [c for c in add.columns if c.endswith("__cover")]
+    out = pd.concat([out, add[covers]], axis=1)
+    wide = long.pivot(index="village_code", columns="rule", values=["state", "margin"])
+    for rule in long["rule"].unique():
+        out[f"{rule}_state"] = wide[("state", rule)].reindex(out.index)
+        out[f"{rule}_margin"] = wide[("margin", rule)].reindex(out.index).astype(float)
+    for c in states.columns:
+        out[f"{c}_state"] = states[c].reindex(out.index)
+    out["tier"] = tier.reindex(out.index)
+    out["score"] = sc["score"]
+    out["score_known_share"] = sc["score_known_share"]
+    out["rank"] = rk.reindex(out.index).astype(int)
+    return gpd.GeoDataFrame(out, geometry=villages.geometry, crs="EPSG:4326")
+
+
+def _score_to_cells(study: Study, score: pd.Series) -> np.ndarray:
+    """Weighted mean score of the villages sharing each cell (NaN where none is known)."""
+    s = score.reindex(study.village_index).to_numpy(float)
+    known = (~np.isnan(s)).astype(float)
+    w = study.weights.T.tocsr()
+    num = w @ np.nan_to_num(s)
+    den = w @ known
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
+def _cell_table(study: Study, add: pd.DataFrame, vals: pd.DataFrame) -> gpd.GeoDataFrame:
+    ids = study.cells
+    drop = [c for c in vals.columns if c in add.columns]
+    df = pd.concat([add, vals.drop(columns=drop)], axis=1)
+    df.insert(0, "h3_int", ids.astype(np.uint64))
+    df.insert(0, "h3", grid.cells_to_str(ids))
+    df["area_m2"] = study.cell_area_m2()
+    return gpd.GeoDataFrame(df.reset_index(drop=True), geometry=grid.cell_polygons(ids),
+                            crs="EPSG:4326")

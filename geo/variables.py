@@ -1,0 +1,151 @@
+"""Declared variables and the additive columns that carry them.
+
+Every number despro aggregates is declared with a :class:`Variable`: its name,
+its *kind*, its unit, the file it came from and the data vintage. The kind decides
+how the value is stored in cell and village tables and how it is rolled up:
+
+=============  ===============================  ==============================
+kind           stored (additive) columns        finished value
+=============  ===============================  ==============================
+``count``      ``name``                          ``name`` (sum)
+``rate``       ``name__num``, ``name__den``      ``100 * num / den`` (percent)
+``intensive``  ``name__wsum``, ``name__w``        ``wsum / w`` (weighted mean)
+``distance``   ``name`` (metres)                 ``min``
+``category``   ``name__<class>`` per class       shares, dominant class
+=============  ===============================  ==============================
+
+Cells and villages never hold finished ratios in their additive form: every
+roll-up is a sum (or a minimum for distances) followed by one division at the
+very end. Where a source has no data its weight / denominator is 0 and the
+finished value is NaN (unknown), never 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+
+from .errors import DesproError
+
+
+class Kind(StrEnum):
+    """How a variable aggregates."""
+
+    COUNT = "count"
+    RATE = "rate"
+    INTENSIVE = "intensive"
+    DISTANCE = "distance"
+    CATEGORY = "category"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A declared variable.
+
+    Parameters
+    ----------
+    name : str
+        Column stem, with its unit where it has one (``download_mbps``).
+    kind : Kind
+        Aggregation rule, see the module docstring.
+    unit : str
+        Unit of the finished value (``percent``, ``Mbps``, ``m``, ``outlets``...).
+    description : str
+        One sentence for people: what it measures, numerator and denominator for rates.
+    layer : str
+        The layer that produced it.
+    source : str
+        File (or table) it was read from.
+    vintage : str
+        Period the data describe (``2024``, ``2024-Q2``), or ``unknown``.
+    classes : tuple of str
+        For ``category`` variables, the class names.
+    """
+
+    name: str
+    kind: Kind
+    unit: str
+    description: str
+    layer: str
+    source: str = ""
+    vintage: str = "unknown"
+    classes: tuple[str, ...] = field(default_factory=tuple)
+
+    def columns(self) -> list[str]:
+        """The additive columns that store this variable in cell / village tables."""
+        return additive_columns(self)
+
+
+def additive_columns(var: Variable) -> list[str]:
+    """Names of the additive columns of ``var`` (see the module table)."""
+    if var.kind is Kind.COUNT or var.kind is Kind.DISTANCE:
+        return [var.name]
+    if var.kind is Kind.RATE:
+        return [f"{var.name}__num", f"{var.name}__den"]
+    if var.kind is Kind.INTENSIVE:
+        return [f"{var.name}__wsum", f"{var.name}__w"]
+    if var.kind is Kind.CATEGORY:
+        return [f"{var.name}__{c}" for c in var.classes]
+    raise DesproError(f"unknown kind {var.kind!r}")
+
+
+def min_columns(variables: Iterable[Variable]) -> list[str]:
+    """Additive columns that combine by minimum (distances) rather than by sum."""
+    return [v.name for v in variables if v.kind is Kind.DISTANCE]
+
+
+def finalize(table: pd.DataFrame, variables: Iterable[Variable]) -> pd.DataFrame:
+    """Finished values from additive columns.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Holds the additive columns of every variable.
+    variables : iterable of Variable
+
+    Returns
+    -------
+    DataFrame
+        Same index; one column per variable (``name``), plus for categories
+        ``name__dominant`` (the class with the largest weight) and
+        ``name__n_classes`` (classes with weight > 0, i.e. distinct classes present).
+        Rates are percentages; a zero denominator gives NaN.
+    """
+    out = {}
+    for v in variables:
+        if v.kind is Kind.COUNT:
+            out[v.name] = table[v.name].astype(float)
+        elif v.kind is Kind.DISTANCE:
+            out[v.name] = table[v.name].astype(float)
+        elif v.kind is Kind.RATE:
+            out[v.name] = 100.0 * _ratio(table[f"{v.name}__num"], table[f"{v.name}__den"])
+        elif v.kind is Kind.INTENSIVE:
+            out[v.name] = _ratio(table[f"{v.name}__wsum"], table[f"{v.name}__w"])
+        elif v.kind is Kind.CATEGORY:
+            cols = additive_columns(v)
+            if not cols:
+                out[f"{v.name}__n_classes"] = pd.Series(np.nan, index=table.index)
+                out[f"{v.name}__dominant"] = pd.Series(pd.NA, index=table.index, dtype="string")
+                continue
+            w = table[cols].to_numpy(dtype=float)
+            known = ~np.isnan(w).all(axis=1)
+            w0 = np.nan_to_num(w)
+            n = (w0 > 0).sum(axis=1).astype(float)
+            n[~known] = np.nan
+            out[f"{v.name}__n_classes"] = pd.Series(n, index=table.index)
+            dom = np.array(v.classes, dtype=object)[w0.argmax(axis=1)]
+            dom[(w0.sum(axis=1) <= 0) | ~known] = None
+            out[f"{v.name}__dominant"] = pd.Series(dom, index=table.index, dtype="string")
+    return pd.DataFrame(out, index=table.index)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    num = num.astype(float)
+    den = den.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = num / den
+    return r.where(den > 0)

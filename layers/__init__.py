@@ -1,0 +1,1 @@
+"""despro layers: one module per input layer, each declaring its variables."""

@@ -1,0 +1,181 @@
+"""Product potential: each village's products, their category, demand growth and distinctiveness.
+
+Reads
+    * a products table (CSV / XLSX), one row per village and product:
+      ``village_code`` (10 digits, dots allowed), ``product``, ``category``,
+      ``enterprises`` (small industries producing it, a count), ``flagship``
+      (true for the village's flagship product, one per village) and
+      ``distinctiveness`` (0-1 score, or a yes / no flag);
+    * a category table: ``category``, ``demand_growth_pct`` (yearly growth of online
+      demand, percent), optional ``label_id`` / ``label_en``.
+
+Yields (per village; cells receive them through the overlap weights)
+    ``product_enterprises`` (category: enterprises per product category),
+    ``product_demand_growth_pct`` and ``product_distinctiveness`` (intensive,
+    weighted by the flagship's enterprises), and derived after aggregation
+    ``product_location_quotient`` for P1:
+
+        LQ = (e[v, f] / E[v]) / (E[f] / E)
+
+    with f the village's flagship category, e enterprises, and the reference E
+    all villages of the run. LQ >= 1 means the village is at least as specialised
+    in its flagship category as the study area (comparative advantage, P1).
+Villages without any product row stay unknown on P1-P3.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from despro.geo.config import Config, ProductsConfig
+from despro.geo.errors import InputError
+from despro.geo.layer import LayerResult, Notes
+from despro.geo.study import Study
+from despro.geo.variables import Kind, Variable
+
+from ._io import numeric_column, read_table, require_columns
+from .villages import normalise_codes
+
+NAME = "products"
+TRUE = {"true", "1", "yes", "ya", "y", "t"}
+FALSE = {"false", "0", "no", "tidak", "n", "f", ""}
+
+
+def variables(cfg: ProductsConfig, categories: tuple[str, ...], source: str = "") -> \
+        list[Variable]:
+    """The variables this layer yields."""
+    v = cfg.vintage
+    return [
+        Variable("product_enterprises", Kind.CATEGORY, "enterprises",
+                 "small enterprises per product category", NAME, source, v, categories),
+        Variable("product_demand_growth_pct", Kind.INTENSIVE, "percent per year",
+                 "online demand growth of the flagship category, weighted by its enterprises",
+                 NAME, source, v),
+        Variable("product_distinctiveness", Kind.INTENSIVE, "score 0-1",
+                 "distinctiveness of the flagship product, weighted by its enterprises",
+                 NAME, source, v),
+    ]
+
+
+def _flag(values: pd.Series, path, col: str) -> np.ndarray:
+    s = values.astype("string").str.strip().str.lower().fillna("")
+    bad = ~s.isin(TRUE | FALSE)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"column '{col}' value {values.iloc[i]!r} is not true/false",
+                         file=path, row=i + 2, fix="use true / false")
+    return s.isin(TRUE).to_numpy()
+
+
+def read_categories(path, notes: Notes) -> pd.DataFrame:
+    """Category table indexed by category code."""
+    df = read_table(path, "product categories", dtype={"category": str})
+    require_columns(df, ["category", "demand_growth_pct"], path, "product categories")
+    df["demand_growth_pct"] = numeric_column(df, "demand_growth_pct", path, "product categories")
+    dup = df["category"].duplicated()
+    if dup.any():
+        raise InputError(f"category {df['category'][dup].iloc[0]!r} listed twice", file=path,
+                         row=int(np.flatnonzero(dup.to_numpy())[0]) + 2,
+                         fix="one row per category")
+    return df.set_index("category")
+
+
+def read_products(path, categories: pd.DataFrame, notes: Notes) -> pd.DataFrame:
+    """Validated product rows with a 10-digit ``village_code``."""
+    df = read_table(path, "products", dtype={"village_code": str})
+    require_columns(df, ["village_code", "product", "category", "enterprises", "flagship",
+                         "distinctiveness"], path, "products")
+    df["village_code"] = normalise_codes(df["village_code"], path, "village_code").to_numpy()
+    df["enterprises"] = numeric_column(df, "enterprises", path, "products", allow_missing=False)
+    if (df["enterprises"] < 0).any():
+        i = int(np.flatnonzero((df["enterprises"] < 0).to_numpy())[0])
+        raise InputError("negative enterprises", file=path, row=i + 2, fix="counts are >= 0")
+    unknown = ~df["category"].isin(categories.index)
+    if unknown.any():
+        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise InputError(f"category {df['category'].iloc[i]!r} is not in the category table "
+                         f"({sorted(categories.index)})", file=path, row=i + 2,
+                         fix="add it to the category table or correct the spelling")
+    df["flagship"] = _flag(df["flagship"], path, "flagship")
+    d = df["distinctiveness"].astype("string").str.strip().str.lower()
+    flag = d.isin((TRUE | FALSE) - {""}).to_numpy()
+    score = numeric_column(df.assign(distinctiveness=d.where(~flag, "0")), "distinctiveness",
+                           path, "products")
+    df["distinctiveness"] = np.where(flag, d.isin(TRUE).to_numpy().astype(float), score)
+    out_of_range = (df["distinctiveness"] < 0) | (df["distinctiveness"] > 1)
+    if out_of_range.any():
+        i = int(np.flatnonzero(out_of_range.to_numpy())[0])
+        raise InputError(f"distinctiveness {df['distinctiveness'].iloc[i]} outside 0-1",
+                         file=path, row=i + 2, fix="use a 0-1 score or true / false")
+    n_flag = df.groupby("village_code")["flagship"].sum()
+    many = n_flag[n_flag > 1]
+    if len(many):
+        raise InputError(f"village {many.index[0]} has {int(many.iloc[0])} flagship products",
+                         file=path, fix="mark exactly one product per village as flagship")
+    none = n_flag[n_flag == 0].index
+    if len(none):
+        # the village's largest product by enterprises becomes its flagship
+        sub = df[df["village_code"].isin(none)]
+        top = sub.sort_values("enterprises", ascending=False).drop_duplicates("village_code")
+        df.loc[top.index, "flagship"] = True
+        notes.add(path, "repaired", "no flagship marked; the largest product (by enterprises) "
+                  "was taken", rows=list(none))
+    return df
+
+
+def build(cfg: ProductsConfig, study: Study, config: Config, notes: Notes,
+          progress=None) -> LayerResult:
+    """Per-village product variables and flagship attributes."""
+    ppath, cpath = config.path(cfg.table), config.path(cfg.categories)
+    cats = read_categories(cpath, notes)
+    df = read_products(ppath, cats, notes)
+    vidx = study.village_index
+    stray = sorted(set(df["village_code"]) - set(vidx))
+    if stray:
+        notes.add(ppath, "unmatched", "village codes not among the villages of this run",
+                  rows=stray)
+        df = df[df["village_code"].isin(vidx)]
+    classes = tuple(sorted(cats.index))
+    ent = (df.pivot_table(index="village_code", columns="category", values="enterprises",
+                          aggfunc="sum").reindex(index=vidx, columns=list(classes)).fillna(0.0))
+    table = ent.set_axis([f"product_enterprises__{c}" for c in classes], axis=1)
+    flag = df[df["flagship"]].set_index("village_code").reindex(vidx)
+    w = flag["enterprises"].fillna(0.0).to_numpy()
+    growth = cats["demand_growth_pct"].reindex(flag["category"]).to_numpy(float)
+    has_g = ~np.isnan(growth)
+    has_d = ~np.isnan(flag["distinctiveness"].to_numpy(float))
+    table["product_demand_growth_pct__wsum"] = np.where(has_g, np.nan_to_num(growth) * w, 0.0)
+    table["product_demand_growth_pct__w"] = np.where(has_g, w, 0.0)
+    dist = flag["distinctiveness"].to_numpy(float)
+    table["product_distinctiveness__wsum"] = np.where(has_d, np.nan_to_num(dist) * w, 0.0)
+    table["product_distinctiveness__w"] = np.where(has_d, w, 0.0)
+    table.index = vidx
+    labels = cats.get("label_en", pd.Series(cats.index, index=cats.index))
+    attrs = pd.DataFrame({
+        "flagship_product": flag["product"].astype("string").to_numpy(),
+        "flagship_category": flag["category"].astype("string").to_numpy(),
+        "flagship_category_label": labels.reindex(flag["category"]).astype("string").to_numpy(),
+    }, index=vidx)
+    cover = pd.Series(flag["product"].notna().astype(float).to_numpy(), index=vidx)
+    return LayerResult(NAME, "village", variables(cfg, classes, f"{ppath}, {cpath}"), table,
+                       cover, [ppath, cpath], attributes=attrs)
+
+
+def derive(values: pd.DataFrame, additive: pd.DataFrame,
+           attributes: pd.DataFrame) -> pd.DataFrame:
+    """Location quotient of each village's flagship category (P1), NaN where unknown."""
+    cols = [c for c in additive.columns if c.startswith("product_enterprises__")]
+    ent = additive[cols].to_numpy(float)
+    classes = [c.removeprefix("product_enterprises__") for c in cols]
+    e_v = ent.sum(axis=1)
+    e_f_total = ent.sum(axis=0)
+    total = e_f_total.sum()
+    flag = attributes["flagship_category"].reindex(values.index)
+    pos = pd.Series(range(len(classes)), index=classes).reindex(flag).to_numpy()
+    lq = np.full(len(values), np.nan)
+    ok = ~np.isnan(pos) & (e_v > 0) & (total > 0)
+    j = pos[ok].astype(int)
+    rows = np.flatnonzero(ok)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lq[ok] = (ent[rows, j] / e_v[ok]) / (e_f_total[j] / total)
+    return pd.DataFrame({"product_location_quotient": lq}, index=values.index)
