@@ -93,6 +93,6 @@ def combine(long: pd.DataFrame) -> pd.DataFrame:
     state = pd.Series(np.where(fail, FAIL, np.where(allpass, PASS, UNKNOWN)), index=fail.index)
     wide = state.unstack("criterion")
     villages = long["village_code"].unique()
-    wide = wide.reindex(index=villages, columns=list(CRITERIA)).fillna(UNKNOWN)
+    wide = wide.reindex(index=villages, columns=list(CRITERIA)).astype(object).fillna(UNKNOWN)
     wide.index.name = None
     return wide

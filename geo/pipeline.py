@@ -43,6 +43,9 @@ class Result:
         ``_state`` / ``_margin``, per criterion state, ``tier``, ``score``, ``rank``.
     criteria : DataFrame
         Long table, one row per village and rule (see :func:`despro.geo.criteria.evaluate`).
+    village_additive : DataFrame
+        The villages' additive columns (numerators, denominators, weights, counts), for
+        exact roll-ups (:mod:`despro.geo.rollup`).
     variables : dict
         Every declared variable by name.
     """
@@ -55,7 +58,15 @@ class Result:
     layers: dict[str, LayerResult]
     study: Study
     notes: Notes
+    village_additive: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+
+    def to_admin(self, level: str = "regency") -> pd.DataFrame:
+        """Finished values per regency or province, rolled up exactly from the villages."""
+        from .rollup import villages_to_admin
+
+        return villages_to_admin(self.village_additive, self.villages,
+                                 list(self.variables.values()), level)
 
     def shortlist(self) -> pd.DataFrame:
         """The top villages of the shortlist tiers, by rank (size from the config)."""
@@ -203,7 +214,7 @@ def run(config: Config, verbose: bool = False,
     cell_gdf = _cell_table(study, cells_add, cell_vals)
     p.step("tables", "tables assembled")
     return Result(config, cell_gdf, village_gdf, long, variables, results, study, notes,
-                  p.timings)
+                  vil_add, p.timings)
 
 
 def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
@@ -214,7 +225,7 @@ def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
         cov = f"{v.layer}__cover"
         if v.kind in (Kind.COUNT, Kind.CATEGORY) and cov in add:
             unknown = add[cov].to_numpy() <= 0
-            for c in [v.name] if v.kind is Kind.COUNT else [f"{v.name}__n_classes"]:
+            for c in [v.name] if v.kind is Kind.COUNT else [f"{v.name}_n_classes"]:
                 vals.loc[unknown, c] = np.nan
     return vals
 

@@ -57,16 +57,22 @@ class Study:
     def with_population(self, cell_population: pd.Series) -> Study:
         """Switch to population weights: area share of the cell x people in the cell.
 
-        Villages whose cells all hold zero people keep area weights (so that every
-        village still receives and returns its quantities).
+        Where population cannot decide, area does: a cell holding no people keeps
+        its area weights (so whatever lies in it, speed tests or outlets, still
+        reaches the villages that share it), and so does a village whose cells all
+        hold no people (so it still receives and returns its quantities). Totals are
+        conserved either way.
         """
         pop = cell_population.reindex(self.cell_index).fillna(0.0).to_numpy(float)
         share = self.area.multiply(1.0 / self.cell_area_m2()[None, :]).tocsr()
-        w = share.multiply(pop[None, :]).tocsr()
-        empty = np.asarray(w.sum(axis=1)).ravel() <= 0
-        if empty.any():
-            fallback = sp.diags(empty.astype(float)) @ self.area
-            w = (w + fallback).tocsr()
+        empty_cells = (pop <= 0).astype(float)
+        w = share.multiply(pop[None, :]) + self.area.multiply(empty_cells[None, :])
+        w = sp.csr_matrix(w)
+        empty_rows = (np.asarray((share.multiply(pop[None, :])).sum(axis=1)).ravel() <= 0)
+        if empty_rows.any():
+            w = w.multiply((~empty_rows).astype(float)[:, None]) + \
+                sp.diags(empty_rows.astype(float)) @ self.area
+            w = sp.csr_matrix(w)
         w.eliminate_zeros()
         return Study(self.villages, self.res, self.cells, self.area, w, "population")
 

@@ -111,8 +111,8 @@ def finalize(table: pd.DataFrame, variables: Iterable[Variable]) -> pd.DataFrame
     -------
     DataFrame
         Same index; one column per variable (``name``), plus for categories
-        ``name__dominant`` (the class with the largest weight) and
-        ``name__n_classes`` (classes with weight > 0, i.e. distinct classes present).
+        ``name_dominant`` (the class with the largest weight) and
+        ``name_n_classes`` (classes with weight > 0, i.e. distinct classes present).
         Rates are percentages; a zero denominator gives NaN.
     """
     out = {}
@@ -128,18 +128,18 @@ def finalize(table: pd.DataFrame, variables: Iterable[Variable]) -> pd.DataFrame
         elif v.kind is Kind.CATEGORY:
             cols = additive_columns(v)
             if not cols:
-                out[f"{v.name}__n_classes"] = pd.Series(np.nan, index=table.index)
-                out[f"{v.name}__dominant"] = pd.Series(pd.NA, index=table.index, dtype="string")
+                out[f"{v.name}_n_classes"] = pd.Series(np.nan, index=table.index)
+                out[f"{v.name}_dominant"] = pd.Series(pd.NA, index=table.index, dtype="string")
                 continue
             w = table[cols].to_numpy(dtype=float)
             known = ~np.isnan(w).all(axis=1)
             w0 = np.nan_to_num(w)
             n = (w0 > 0).sum(axis=1).astype(float)
             n[~known] = np.nan
-            out[f"{v.name}__n_classes"] = pd.Series(n, index=table.index)
+            out[f"{v.name}_n_classes"] = pd.Series(n, index=table.index)
             dom = np.array(v.classes, dtype=object)[w0.argmax(axis=1)]
             dom[(w0.sum(axis=1) <= 0) | ~known] = None
-            out[f"{v.name}__dominant"] = pd.Series(dom, index=table.index, dtype="string")
+            out[f"{v.name}_dominant"] = pd.Series(dom, index=table.index, dtype="string")
     return pd.DataFrame(out, index=table.index)
 
 

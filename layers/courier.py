@@ -113,5 +113,5 @@ def build(cfg: CourierConfig, study: Study, config: Config, notes: Notes,
 
 def derive(values: pd.DataFrame) -> pd.DataFrame:
     """Village-level I3 variable: distinct operators present (``courier_companies``)."""
-    return pd.DataFrame({"courier_companies": values["courier_outlets__n_classes"]},
+    return pd.DataFrame({"courier_companies": values["courier_outlets_n_classes"]},
                         index=values.index)
