@@ -56,6 +56,40 @@ def cell_polygons(cells: np.ndarray) -> np.ndarray:
     return shapely.from_wkb(_np(wkb))
 
 
+def cell_vertices(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Boundary vertices of each cell as a padded array, without building geometries.
+
+    Returns
+    -------
+    (xy, counts)
+        ``xy`` has shape (n, kmax, 2) (lon, lat degrees, counter-clockwise as H3
+        emits them); row i holds ``counts[i]`` distinct vertices and repeats its
+        first vertex in the unused slots.
+    """
+    cells = np.asarray(cells, dtype=CELL_DTYPE)
+    n = len(cells)
+    if n == 0:
+        return np.empty((0, 6, 2)), np.empty(0, np.int64)
+    arr = pa.array(cells_to_wkb_polygons(pa.array(cells)))
+    off_type = np.int64 if arr.type == pa.large_binary() else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=off_type)[arr.offset: arr.offset + n + 1]
+    sizes = np.diff(offsets)
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    if (sizes == sizes[0]).all():
+        # fast path: equal-size records (every hexagon has 6 vertices, as everywhere in
+        # Indonesia): WKB polygon = 13 header bytes, then closed ring of x, y float64
+        k = (int(sizes[0]) - 13) // 16 - 1
+        rec = data[offsets[0]: offsets[0] + n * int(sizes[0])].reshape(n, int(sizes[0]))
+        xy = np.ascontiguousarray(rec[:, 13: 13 + 16 * k]).view(np.float64).reshape(n, k, 2)
+        return xy, np.full(n, k, dtype=np.int64)
+    coords, idx = shapely.get_coordinates(shapely.from_wkb(_np(arr)), return_index=True)
+    counts = np.bincount(idx, minlength=n) - 1
+    kmax = int(counts.max())
+    starts = np.r_[0, np.cumsum(counts + 1)[:-1]]
+    j = np.arange(kmax)[None, :]
+    return coords[starts[:, None] + np.where(j < counts[:, None], j, 0)], counts
+
+
 def cell_area_m2(cells: np.ndarray) -> np.ndarray:
     """Exact (spherical) area of each cell in square metres."""
     cells = np.asarray(cells, dtype=CELL_DTYPE)
