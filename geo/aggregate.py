@@ -88,14 +88,24 @@ def polygons_to_cells(geoms: np.ndarray, res: int, extensive: dict[str, np.ndarr
     return out, pd.Series(np.clip(cover, 0, 1), index=out.index, name="cover")
 
 
+def _lon_scale(lat_deg: np.ndarray) -> np.ndarray:
+    """Metres per degree of longitude over metres per degree of latitude (WGS84)."""
+    e2 = GEOD.es
+    s2 = np.sin(np.deg2rad(lat_deg)) ** 2
+    return np.cos(np.deg2rad(lat_deg)) * (1 - e2 * s2) / (1 - e2)
+
+
 def nearest_distance_m(lon: np.ndarray, lat: np.ndarray, features: np.ndarray) -> np.ndarray:
     """Geodesic distance in metres from each point to the nearest feature.
 
-    The nearest feature and the nearest point on it are found in a lon/lat frame
-    whose longitudes are scaled by cos(mean latitude), which keeps the search
-    isotropic across Indonesia's span (11 S - 6 N, where cos(lat) varies by < 2 %);
-    the distance itself is then measured on the WGS84 ellipsoid (pyproj.Geod),
-    never in degrees and never in one UTM zone for the whole country.
+    Method: features and points are put in a lon/lat frame whose longitudes are
+    scaled by the WGS84 ratio of metres per degree of longitude to latitude at the
+    points' mean latitude (locally isotropic). The nearest feature in that frame is
+    found with an STRtree; since the frame's distortion across the points' latitude
+    span is bounded (about 2 % across Indonesia), every feature within that bound of
+    the nearest is also a candidate. For each candidate the nearest point on it is
+    taken in the frame and its distance measured on the WGS84 ellipsoid
+    (pyproj.Geod); the minimum wins. Never degrees, never one UTM zone.
 
     Returns NaN for every point when there are no features.
     """
@@ -104,17 +114,28 @@ def nearest_distance_m(lon: np.ndarray, lat: np.ndarray, features: np.ndarray) -
     features = np.asarray([f for f in features if f is not None and not f.is_empty], dtype=object)
     if len(features) == 0 or len(lon) == 0:
         return np.full(len(lon), np.nan)
-    k = np.cos(np.deg2rad(np.nanmean(lat)))
-    scale = lambda g: shapely.transform(g, lambda xy: xy * np.array([k, 1.0]))  # noqa: E731
-    feats = scale(features)
-    pts = shapely.points(lon * k, lat)
+    fy = shapely.get_coordinates(features)[:, 1]
+    lats = np.r_[lat, fy]
+    k0 = float(_lon_scale(np.nanmean(lat)))
+    span = _lon_scale(np.array([lats.min(), lats.max(), 0.0 if lats.min() < 0 < lats.max()
+                                else lats.min()]))
+    slack = float(np.abs(span / k0 - 1).max()) + 0.005
+    feats = shapely.transform(features, lambda xy: xy * np.array([k0, 1.0]))
+    pts = shapely.points(lon * k0, lat)
     tree = shapely.STRtree(feats)
-    pi, fi = tree.query_nearest(pts, all_matches=False)
-    near = shapely.shortest_line(pts[pi], feats[fi])
+    pi, fi = tree.query_nearest(pts, all_matches=True)
+    d0 = np.full(len(lon), np.inf)
+    np.minimum.at(d0, pi, shapely.distance(pts[pi], feats[fi]))
+    found = np.isfinite(d0)
+    qi, qf = tree.query(pts[found], predicate="dwithin",
+                        distance=d0[found] * (1 + 2 * slack) + 1e-12)
+    qi = np.flatnonzero(found)[qi]
+    near = shapely.shortest_line(pts[qi], feats[qf])
     end = shapely.get_coordinates(shapely.get_point(near, 1))
-    _, _, d = GEOD.inv(lon[pi], lat[pi], end[:, 0] / k, end[:, 1])
-    out = np.full(len(lon), np.nan)
-    out[pi] = d
+    _, _, d = GEOD.inv(lon[qi], lat[qi], end[:, 0] / k0, end[:, 1])
+    out = np.full(len(lon), np.inf)
+    np.minimum.at(out, qi, d)
+    out[~np.isfinite(out)] = np.nan
     return out
 
 

@@ -64,6 +64,9 @@ class BroadbandConfig(_Model):
 
     tiles: list[Path] = []
     tiles_vintage: str = "unknown"
+    tiles_filters: dict[str, str] = Field(
+        default_factory=dict, description="keep tile rows where column == value, e.g. "
+        "{quarter_start = '2023-01-01'} when a file pools several quarters or areas")
     coverage_raster: Path | None = None
     coverage_value: float = Field(1, description="pixel value meaning 'covered'")
     coverage_vintage: str = "unknown"
@@ -77,8 +80,12 @@ class BackboneConfig(_Model):
     vintage: str = "unknown"
 
 
-class SmartphoneConfig(_Model):
-    """Official ICT statistics table (BPS Susenas style), one row per admin unit."""
+SMARTPHONE_VARIABLES = ("pct_individuals_mobile_phone", "pct_households_internet",
+                        "pct_households_computer")
+
+
+class SmartphoneSource(_Model):
+    """One official ICT statistics table (BPS Susenas style), one row per admin unit."""
 
     table: Path
     level: Literal["regency", "province"] = "regency"
@@ -92,32 +99,97 @@ class SmartphoneConfig(_Model):
         "(indicator_column, value_column) with 'columns' mapping variable -> indicator")
     indicator_column: str = "indicator"
     value_column: str = "value"
-    filters: dict[str, str] = Field(default_factory=dict,
-                                    description="long format: keep rows where column == value")
+    filters: dict[str, str] = Field(
+        default_factory=dict, description="keep rows where column == value, e.g. "
+        "{year = '2024', area = 'Perkotaan+Perdesaan', level = 'province'}")
     columns: dict[str, str] = Field(
-        default_factory=lambda: {
-            "pct_individuals_mobile_phone": "pct_individuals_mobile_phone",
-            "pct_households_internet": "pct_households_internet",
-            "pct_households_computer": "pct_households_computer",
-        },
-        description="despro variable -> column in the table")
+        default_factory=lambda: {v: v for v in SMARTPHONE_VARIABLES},
+        description="despro variable -> column (wide) or indicator (long) in the table")
 
     @field_validator("columns")
     @classmethod
     def _known(cls, v: dict[str, str]) -> dict[str, str]:
-        known = {"pct_individuals_mobile_phone", "pct_households_internet",
-                 "pct_households_computer"}
-        bad = set(v) - known
+        bad = set(v) - set(SMARTPHONE_VARIABLES)
         if bad:
-            raise ValueError(f"unknown variable(s) {sorted(bad)}; expected some of {sorted(known)}")
+            raise ValueError(f"unknown variable(s) {sorted(bad)}; expected some of "
+                             f"{sorted(SMARTPHONE_VARIABLES)}")
         return v
 
 
+class SmartphoneConfig(SmartphoneSource):
+    """ICT statistics: one ``table``, or several ``[[layers.smartphone.sources]]``.
+
+    BPS publishes each indicator in its own table, so ``sources`` lists several
+    tables, each with its own settings; a key set once at ``[layers.smartphone]``
+    (``level``, ``code_system``, ``format``, ``filters`` ...) is the default of every
+    source. Each variable must come from exactly one source::
+
+        [layers.smartphone]
+        level = "province"
+        code_column = "code"
+        code_system = "bps"
+        format = "long"
+        filters = { year = "2024", area = "Perkotaan+Perdesaan", level = "province" }
+
+        [[layers.smartphone.sources]]
+        table = "ict/bps_prov_households_internet_2022_2024.csv"
+        columns = { pct_households_internet = "pct_households_accessed_internet_3m" }
+    """
+
+    table: Path | None = None
+    sources: list[SmartphoneSource] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit(cls, data):
+        """Top-level keys are the defaults of every source."""
+        if isinstance(data, dict) and isinstance(data.get("sources"), list):
+            shared = {k: v for k, v in data.items() if k not in ("sources", "table")}
+            data = {**data, "sources": [{**shared, **s} if isinstance(s, dict) else s
+                                        for s in data["sources"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SmartphoneConfig:
+        if (self.table is None) == (not self.sources):
+            raise ValueError("give either 'table' or a list of [[layers.smartphone.sources]], "
+                             "not both and not neither")
+        seen: dict[str, int] = {}
+        for i, src in enumerate(self.sources):
+            for var in src.columns:
+                if var in seen:
+                    raise ValueError(f"variable '{var}' comes from sources {seen[var]} and {i}; "
+                                     "set 'columns' in each source so that every variable "
+                                     "comes from one table")
+                seen[var] = i
+        return self
+
+    def all_sources(self) -> list[SmartphoneSource]:
+        """The tables to read: ``sources``, or the single ``table`` form as one source."""
+        if self.sources:
+            return list(self.sources)
+        return [SmartphoneSource(**self.model_dump(exclude={"sources"}))]
+
+
 class CourierConfig(_Model):
-    """Courier / post outlet points."""
+    """Courier / post outlet points and where each outlet's operator comes from.
+
+    Per outlet the first of these that names a company wins: ``operator_column``;
+    a known company named inside one of the ``operator_from`` text columns (outlet
+    names such as RBI's ``REMARK`` "Kantor Pos Rani" or "J&T Express Tanjung Duren");
+    ``operator_constant`` (e.g. "Pos Indonesia" for an RBI post-office layer, which
+    has no operator column). Outlets left without an operator are dropped and noted.
+    """
 
     outlets: Path
-    operator_column: str = "operator"
+    operator_column: str = Field(
+        "operator", description="column naming the company; may be absent from the file "
+        "when operator_from or operator_constant is set")
+    operator_from: list[str] = Field(
+        default_factory=list, description="text columns (outlet names) searched for a "
+        "known company name, in order, e.g. ['REMARK', 'NAMOBJ']")
+    operator_constant: str | None = Field(
+        None, description="operator of every outlet not otherwise named, e.g. 'Pos Indonesia'")
     vintage: str = "unknown"
 
 

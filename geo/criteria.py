@@ -22,12 +22,16 @@ from .variables import Variable
 
 PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 CRITERIA = ("P1", "P2", "P3", "I1", "I2", "I3")
+ROUNDOFF = 1e-9  # relative tolerance for "exactly at the threshold"
 
 
 def rule_states(value: np.ndarray, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
     """State ('pass' / 'fail' / 'unknown') and margin of one rule over an array of values."""
     v = np.asarray(value, dtype=float)
     t = rule.threshold
+    # a value within float round-off of the threshold is at it (and passes): rates come
+    # back as 100 * (r / 100 * den) / den, e.g. 29.999999999999996 for a published 30.00
+    v = np.where(np.abs(v - t) <= ROUNDOFF * max(1.0, abs(t)), t, v)
     with np.errstate(invalid="ignore"):
         if rule.op == ">=":
             ok, margin = v >= t, v - t

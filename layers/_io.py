@@ -8,6 +8,7 @@ raises :class:`~despro.geo.errors.InputError` naming the file, the row and the f
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -33,11 +34,21 @@ def require_file(path: Path, what: str) -> Path:
 
 
 def read_vector(path: Path, what: str, layer: str | None = None,
-                bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+                bbox: tuple[float, float, float, float] | None = None,
+                extent: Literal["indonesia", "any"] = "indonesia") -> gpd.GeoDataFrame:
     """Read a vector file into EPSG:4326, checking CRS plausibility.
 
     Raises InputError for a missing / empty / unreadable file, no features, no CRS,
     projected coordinates labelled as degrees, and lat/lon swapped.
+
+    Parameters
+    ----------
+    bbox : (minx, miny, maxx, maxy), optional
+        Keep only features intersecting this lon/lat box (GeoParquet included).
+    extent : 'indonesia' or 'any'
+        'indonesia' rejects a file whose features mostly lie outside Indonesia (a
+        wrong CRS or swapped coordinates); 'any' accepts worldwide files such as
+        international submarine cables: pass the result to :func:`clip_to_indonesia`.
     """
     path = require_file(path, what)
     if path.suffix.lower() in {".parquet", ".geoparquet"}:
@@ -46,6 +57,10 @@ def read_vector(path: Path, what: str, layer: str | None = None,
         except Exception as exc:
             raise InputError(f"cannot read {what} as GeoParquet: {exc}", file=path,
                              fix="write it with geopandas.to_parquet or GDAL >= 3.8") from None
+        if bbox is not None:
+            # geopandas filters a bbox only with a covering column, which most files lack
+            hit = gdf.sindex.query(shapely.box(*bbox), predicate="intersects")
+            gdf = gdf.iloc[np.sort(hit)].reset_index(drop=True)
     else:
         try:
             gdf = pyogrio.read_dataframe(path, layer=layer, bbox=bbox)
@@ -58,14 +73,18 @@ def read_vector(path: Path, what: str, layer: str | None = None,
     if gdf.crs is None:
         raise InputError(f"{what} file has no CRS", file=path,
                          fix="assign one, e.g. ogr2ogr -a_srs EPSG:4326 out.gpkg in.gpkg")
-    check_lonlat_plausible(gdf, path, what)
+    check_lonlat_plausible(gdf, path, what, extent)
     if not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
     return gdf
 
 
-def check_lonlat_plausible(gdf: gpd.GeoDataFrame, path: Path, what: str) -> None:
-    """Catch projected metres labelled as degrees and swapped lat/lon."""
+def check_lonlat_plausible(gdf: gpd.GeoDataFrame, path: Path, what: str,
+                           extent: Literal["indonesia", "any"] = "indonesia") -> None:
+    """Catch projected metres labelled as degrees and swapped lat/lon.
+
+    With ``extent='any'`` only the +-180 / 90 range is checked (worldwide files).
+    """
     if not gdf.crs.is_geographic:
         return
     b = gdf.total_bounds
@@ -73,6 +92,8 @@ def check_lonlat_plausible(gdf: gpd.GeoDataFrame, path: Path, what: str) -> None
         raise InputError(f"{what} coordinates exceed +-180/90 but the CRS says degrees "
                          f"({gdf.crs.to_string()}); they look like projected metres",
                          file=path, fix="set the real CRS (e.g. EPSG:32749 for UTM 49S)")
+    if extent == "any":
+        return
     lo = _outside_indonesia(gdf.geometry.values)
     if lo.mean() > 0.5:
         swapped = shapely.transform(gdf.geometry.values, lambda xy: xy[:, ::-1])
@@ -102,6 +123,56 @@ def points_outside_indonesia(gdf: gpd.GeoDataFrame, path: Path, what: str, notes
     return gdf.loc[~out]
 
 
+def clip_to_indonesia(gdf: gpd.GeoDataFrame, path: Path, what: str,
+                      notes: Notes) -> gpd.GeoDataFrame:
+    """Clip features to Indonesia's bounds (:data:`INDONESIA_BOUNDS`), noting what changed.
+
+    For worldwide files read with ``extent='any'`` (international submarine cables
+    and their landing points): features wholly outside are dropped, lines crossing
+    the bounds keep their inside part. Distances measured to the clipped features
+    are exact wherever the nearest feature lies inside the bounds, i.e. everywhere
+    within about 1 degree (~110 km) of Indonesia's land.
+
+    Raises InputError when no feature reaches Indonesia (wrong file or swapped lat/lon).
+    """
+    geom = gdf.geometry.values
+    clipped = shapely.clip_by_rect(geom, *INDONESIA_BOUNDS)
+    gone = shapely.is_empty(clipped) | shapely.is_missing(clipped)
+    if gone.all():
+        raise InputError(f"{what}: none of the {len(gdf)} features reaches Indonesia "
+                         f"(lon {INDONESIA_BOUNDS[0]}-{INDONESIA_BOUNDS[2]}, lat "
+                         f"{INDONESIA_BOUNDS[1]}-{INDONESIA_BOUNDS[3]})", file=path,
+                         fix="check the file, the CRS and that x = longitude, y = latitude")
+    cut = ~gone & ~shapely.equals_exact(clipped, geom, tolerance=0.0)
+    if gone.any():
+        notes.add(path, "dropped", f"{what}: {int(gone.sum())} of {len(gdf)} features lie "
+                  "wholly outside Indonesia", rows=list(np.flatnonzero(gone) + 1))
+    if cut.any():
+        notes.add(path, "repaired", f"{what}: {int(cut.sum())} features cross Indonesia's "
+                  "bounds; only their part inside is kept", rows=list(np.flatnonzero(cut) + 1))
+    out = gdf.copy()
+    out[out.geometry.name] = clipped
+    return out.loc[~gone]
+
+
+def filter_rows(df: pd.DataFrame, filters: dict[str, str], path: Path, what: str,
+                key: str) -> pd.DataFrame:
+    """Rows where every ``column == value`` of ``filters`` holds (compared as text).
+
+    ``key`` is the config key holding the filters, named in the errors.
+    """
+    if not filters:
+        return df
+    require_columns(df, list(filters), path, what)
+    keep = np.ones(len(df), bool)
+    for col, val in filters.items():
+        keep &= (df[col].astype("string").str.strip() == str(val)).fillna(False).to_numpy()
+    if not keep.any():
+        raise InputError(f"no rows of {what} match {key} = {filters}", file=path,
+                         fix=f"check {key} against the file's values")
+    return df.loc[keep]
+
+
 def repair_geometries(gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes,
                       id_col: str | None = None) -> gpd.GeoDataFrame:
     """Repair invalid geometries with shapely.make_valid and note each; reject empty ones."""
@@ -113,16 +184,20 @@ def repair_geometries(gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes
         raise InputError(f"{what} has {int(empty.sum())} feature(s) with no geometry",
                          file=path, row=ident, fix="remove them or add their geometry")
     bad = ~shapely.is_valid(geom)
-    if bad.any():
-        ids = gdf[id_col].iloc[np.flatnonzero(bad)].tolist() if id_col else \
-            list(np.flatnonzero(bad) + 1)
-        fixed = shapely.make_valid(geom[bad])
+    # a collection (e.g. an earlier make_valid's polygon + stray line) is reduced too
+    collection = shapely.get_type_id(geom) == shapely.GeometryType.GEOMETRYCOLLECTION
+    for mask, how in ((bad, "invalid geometries repaired with make_valid"),
+                      (collection & ~bad, "geometry collections reduced to their polygons")):
+        if not mask.any():
+            continue
+        ids = gdf[id_col].iloc[np.flatnonzero(mask)].tolist() if id_col else \
+            list(np.flatnonzero(mask) + 1)
+        fixed = shapely.make_valid(geom[mask])
         # make_valid may return a collection with stray lines; keep the polygonal part
         fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
         gdf = gdf.copy()
-        gdf.loc[gdf.index[bad], gdf.geometry.name] = fixed
-        notes.add(path, "repaired", f"{what}: invalid geometries repaired with make_valid",
-                  rows=ids)
+        gdf.loc[gdf.index[mask], gdf.geometry.name] = fixed
+        notes.add(path, "repaired", f"{what}: {how}", rows=ids)
     return gdf
 
 
@@ -166,7 +241,11 @@ def require_columns(df: pd.DataFrame, columns: list[str], path: Path, what: str)
 
 def numeric_column(df: pd.DataFrame, col: str, path: Path, what: str,
                    allow_missing: bool = True) -> np.ndarray:
-    """Parse a numeric column (decimal commas accepted); name the first bad row."""
+    """Parse a numeric column (decimal commas accepted); name the first bad row.
+
+    Rows are named by the index label (+2 for the header and 1-based counting), so a
+    table filtered with :func:`filter_rows` still names the row of the file.
+    """
     raw = df[col]
     s = raw.astype("string").str.strip().str.replace(",", ".", regex=False)
     s = s.replace({"": pd.NA, "-": pd.NA, "NA": pd.NA, "nan": pd.NA})
@@ -175,9 +254,20 @@ def numeric_column(df: pd.DataFrame, col: str, path: Path, what: str,
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(f"{what} column '{col}' has a non-number {raw.iloc[i]!r}",
-                         file=path, row=i + 2, fix="use plain numbers; leave unknowns empty")
+                         file=path, row=file_row(df, i), fix="use plain numbers; leave "
+                         "unknowns empty")
     if not allow_missing and num.isna().any():
         i = int(np.flatnonzero(num.isna().to_numpy())[0])
-        raise InputError(f"{what} column '{col}' is empty", file=path, row=i + 2,
+        raise InputError(f"{what} column '{col}' is empty", file=path, row=file_row(df, i),
                          fix="fill it in")
     return num.to_numpy(dtype=float)
+
+
+def file_row(df: pd.DataFrame, i: int) -> int:
+    """Spreadsheet row (header = 1) of the ``i``-th row of ``df`` read by :func:`read_table`.
+
+    Uses the index label when it is an integer (rows kept by a filter keep their
+    label), else the position.
+    """
+    label = df.index[i]
+    return int(label) + 2 if pd.api.types.is_integer(label) else i + 2

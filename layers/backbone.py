@@ -3,6 +3,12 @@
 Reads GeoJSON / GeoPackage / KML / Shapefile route lines (terrestrial and
 submarine segments may be mixed) and node points (landing points, network nodes).
 
+Cables are international, so the files may be worldwide (TeleGeography's
+``cable-geo.json`` and ``landing-point-geo.json``): features are clipped to
+Indonesia's bounds (see :func:`despro.layers._io.clip_to_indonesia`) and what was
+dropped or cut is noted. Every clipped route counts, whether or not it lands in
+Indonesia; a file restricted to the national backbone gives the stricter distance.
+
 Yields ``backbone_distance_m`` and ``backbone_node_distance_m``: geodesic metres
 from each cell centre to the nearest route / node (kind ``distance``: a village
 takes the minimum over its cells). The files are taken as a complete inventory
@@ -20,7 +26,7 @@ from despro.geo.layer import LayerResult, Notes
 from despro.geo.study import Study
 from despro.geo.variables import Kind, Variable
 
-from ._io import read_vector, repair_geometries
+from ._io import clip_to_indonesia, read_vector, repair_geometries
 
 NAME = "backbone"
 
@@ -40,26 +46,27 @@ def variables(cfg: BackboneConfig, routes_src: str = "", nodes_src: str = "") ->
 
 
 def read_routes(path, notes: Notes):
-    """Route lines, EPSG:4326; non-line features are rejected with their row."""
-    gdf = read_vector(path, "backbone routes")
+    """Route lines, EPSG:4326, clipped to Indonesia; non-line features are rejected."""
+    gdf = read_vector(path, "backbone routes", extent="any")
     kinds = gdf.geom_type.to_numpy()
     bad = ~pd.Series(kinds).isin(["LineString", "MultiLineString"]).to_numpy()
     if bad.any():
         i = int(bad.argmax())
         raise InputError(f"backbone route is a {kinds[i]}, expected a line", file=path,
                          row=i + 1, fix="put nodes in layers.backbone.nodes")
-    return repair_geometries(gdf, path, "backbone routes", notes)
+    gdf = repair_geometries(gdf, path, "backbone routes", notes)
+    return clip_to_indonesia(gdf, path, "backbone routes", notes)
 
 
 def read_nodes(path, notes: Notes):
-    """Node points, EPSG:4326."""
-    gdf = read_vector(path, "backbone nodes")
+    """Node points, EPSG:4326; points outside Indonesia are dropped (noted)."""
+    gdf = read_vector(path, "backbone nodes", extent="any")
     bad = ~gdf.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
     if bad.any():
         i = int(bad.argmax())
         raise InputError(f"backbone node is a {gdf.geom_type.iloc[i]}, expected a point",
                          file=path, row=i + 1, fix="put routes in layers.backbone.routes")
-    return gdf
+    return clip_to_indonesia(gdf, path, "backbone nodes", notes)
 
 
 def build(cfg: BackboneConfig, study: Study, config: Config, notes: Notes,

@@ -32,7 +32,14 @@ from despro.geo.layer import LayerResult, Notes
 from despro.geo.study import Study
 from despro.geo.variables import Kind, Variable
 
-from ._io import numeric_column, read_table, read_vector, require_columns
+from ._io import (
+    file_row,
+    filter_rows,
+    numeric_column,
+    read_table,
+    read_vector,
+    require_columns,
+)
 from .population import check_raster
 
 NAME = "broadband"
@@ -80,8 +87,12 @@ def quadkey_to_polygon(qk: str) -> shapely.Polygon:
     return shapely.box(x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y))
 
 
-def read_tiles(path: Path) -> gpd.GeoDataFrame:
-    """Read one Ookla tile file into a GeoDataFrame with the Ookla columns as floats."""
+def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoDataFrame:
+    """Read one Ookla tile file into a GeoDataFrame with the Ookla columns as floats.
+
+    ``filters`` (``layers.broadband.tiles_filters``) keeps the rows where every
+    ``column == value``, e.g. one quarter of a file pooling several.
+    """
     suffix = path.suffix.lower()
     if suffix in {".parquet", ".csv", ".xlsx"}:
         df = read_table(path, "Ookla tiles", dtype={"quadkey": str})
@@ -102,14 +113,15 @@ def read_tiles(path: Path) -> gpd.GeoDataFrame:
                              fix="keep the columns as Ookla publishes them")
     else:
         gdf = read_vector(path, "Ookla tiles")
+    gdf = filter_rows(gdf, filters or {}, path, "Ookla tiles", "layers.broadband.tiles_filters")
     require_columns(gdf, OOKLA_COLUMNS, path, "Ookla tiles")
     for c in OOKLA_COLUMNS:
         gdf[c] = numeric_column(gdf, c, path, "Ookla tiles", allow_missing=False)
     bad = (gdf["tests"] < 1).to_numpy() | (gdf["avg_d_kbps"] < 0).to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError("Ookla tile with tests < 1 or negative speed", file=path, row=i + 2,
-                         fix="drop the row or fix its values")
+        raise InputError("Ookla tile with tests < 1 or negative speed", file=path,
+                         row=file_row(gdf, i), fix="drop the row or fix its values")
     return gdf
 
 
@@ -121,7 +133,8 @@ def build(cfg: BroadbandConfig, study: Study, config: Config, notes: Notes,
     tiles_src = raster_src = ""
     if cfg.tiles:
         paths = [config.path(p) for p in cfg.tiles]
-        tiles = pd.concat([read_tiles(p) for p in paths], ignore_index=True)
+        tiles = pd.concat([read_tiles(p, cfg.tiles_filters) for p in paths],
+                          ignore_index=True)
         inputs += paths
         tiles_src = ", ".join(str(p) for p in paths)
         w = tiles["tests"].to_numpy()

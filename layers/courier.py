@@ -3,7 +3,11 @@
 Reads points (GeoJSON, GeoPackage, Shapefile, or CSV with lon / lat columns)
 with an operator column. Operator names are normalised (``"J&T"``,
 ``"J & T Express"`` and ``"jnt"`` are one company) so that distinct companies
-are counted, not spellings.
+are counted, not spellings. Files without an operator column are usable too:
+the company is recognised inside outlet names (``operator_from``, e.g. RBI's
+``REMARK`` "Kantor Pos Rani", "J&T Express Tanjung Duren", "PosAja! Drop Point")
+or set for the whole file (``operator_constant = "Pos Indonesia"`` for a
+post-office layer); outlets still without an operator are dropped and noted.
 
 Yields ``courier_outlets`` (category: outlets per operator per cell; summing is
 exact), ``courier_distance_m`` (metres from the cell centre to the nearest
@@ -16,7 +20,6 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 from despro.geo import grid
 from despro.geo.aggregate import nearest_distance_m, points_to_cells
@@ -30,32 +33,69 @@ from ._io import points_outside_indonesia, read_table, read_vector, require_colu
 
 NAME = "courier"
 
-# normalised key -> canonical operator name
+# normalised key (words of the name, joined) -> canonical operator name
 OPERATORS = {
     "posindonesia": "Pos Indonesia", "pos": "Pos Indonesia", "kantorpos": "Pos Indonesia",
-    "posaja": "Pos Indonesia", "jne": "JNE", "jneexpress": "JNE", "jnt": "J&T Express",
-    "jtexpress": "J&T Express", "jandtexpress": "J&T Express", "jt": "J&T Express",
-    "jtcargo": "J&T Cargo", "sicepat": "SiCepat", "sicepatekspres": "SiCepat",
-    "tiki": "TIKI", "anteraja": "AnterAja", "ninjaxpress": "Ninja Xpress",
-    "ninjavan": "Ninja Xpress", "lionparcel": "Lion Parcel", "wahana": "Wahana",
-    "wahanaexpress": "Wahana", "idexpress": "ID Express", "sap": "SAP Express",
+    "posaja": "Pos Indonesia", "agenpos": "Pos Indonesia", "jne": "JNE", "jneexpress": "JNE",
+    "jnt": "J&T Express", "jtexpress": "J&T Express", "jandtexpress": "J&T Express",
+    "jt": "J&T Express", "jtcargo": "J&T Cargo", "jntcargo": "J&T Cargo",
+    "sicepat": "SiCepat", "sicepatekspres": "SiCepat", "tiki": "TIKI", "anteraja": "AnterAja",
+    "ninjaxpress": "Ninja Xpress", "ninjaexpress": "Ninja Xpress", "ninjavan": "Ninja Xpress",
+    "lionparcel": "Lion Parcel", "wahana": "Wahana", "wahanaexpress": "Wahana",
+    "wahanalogistik": "Wahana", "idexpress": "ID Express", "sap": "SAP Express",
     "sapexpress": "SAP Express", "shopeeexpress": "Shopee Express", "spx": "Shopee Express",
 }
+# keys that are ordinary words or initials: they name a company only as the whole name
+# ("Pos", "JT"), never inside a longer one ("Toko Pos Baru" is not a post office)
+AMBIGUOUS = {"pos", "jt", "sap", "wahana"}
+# legal-form words ignored when matching ("PT Pos Indonesia (Persero)")
+LEGAL_FORMS = {"pt", "cv", "tbk", "persero"}
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case words of a name; '&' becomes 'n' so that J&T and J & T read 'jnt'."""
+    words = re.findall(r"[a-z0-9]+", text.lower().replace("&", "n"))
+    return [w for w in words if w not in LEGAL_FORMS]
+
+
+def find_operator(text: object) -> str | None:
+    """The known company named in ``text`` (an operator or an outlet name), or None.
+
+    Looks for the longest run of consecutive words forming a known name, anywhere
+    in the text: "Kantor Pos Rani" and "PosAja! Drop Point" -> Pos Indonesia,
+    "J&T Express Tanjung Duren" -> J&T Express, "Agen JNE Sukamaju" -> JNE,
+    "ANS COLLECTIONS" -> None. Ambiguous short names (:data:`AMBIGUOUS`) count
+    only as the whole text.
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        return None
+    words = _words(str(text))
+    n = len(words)
+    for i in range(n):
+        for j in range(n, i, -1):
+            key = _known_key("".join(words[i:j]))
+            if key and (key not in AMBIGUOUS or (i == 0 and j == n)):
+                return OPERATORS[key]
+    return None
+
+
+def _known_key(key: str) -> str | None:
+    """``key`` itself, or without a glued-on suffix ("sicepatexpress"), if it is known."""
+    for suffix in ("", "express", "ekspres", "xpress"):
+        base = key[: len(key) - len(suffix)]
+        if key.endswith(suffix) and base in OPERATORS:
+            return base
+    return None
 
 
 def normalise_operator(name: object) -> str | None:
     """Canonical operator name; unknown operators keep their cleaned spelling."""
-    if name is None or (isinstance(name, float) and np.isnan(name)):
+    if name is None or (not isinstance(name, str) and pd.isna(name)):
         return None
-    s = str(name).strip()
+    s = " ".join(str(name).split())
     if not s:
         return None
-    key = re.sub(r"[^a-z0-9]", "", s.lower().replace("&", "n"))
-    key = re.sub(r"^(pt|cv)", "", key)
-    for suffix in ("", "express", "ekspres", "xpress"):
-        if key.endswith(suffix) and key[: len(key) - len(suffix)] in OPERATORS:
-            return OPERATORS[key[: len(key) - len(suffix)]]
-    return OPERATORS.get(key, " ".join(s.split()))
+    return find_operator(s) or s
 
 
 def variables(cfg: CourierConfig, operators: tuple[str, ...], source: str = "") -> list[Variable]:
@@ -74,25 +114,47 @@ def read(cfg: CourierConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
     path = config.path(cfg.outlets)
     if path.suffix.lower() in {".csv", ".xlsx"}:
         df = read_table(path, "courier outlets")
-        require_columns(df, ["lon", "lat", cfg.operator_column], path, "courier outlets")
+        require_columns(df, ["lon", "lat"], path, "courier outlets")
         gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
                                crs="EPSG:4326")
         from ._io import check_lonlat_plausible
         check_lonlat_plausible(gdf, path, "courier outlets")
     else:
         gdf = read_vector(path, "courier outlets")
-    require_columns(gdf, [cfg.operator_column], path, "courier outlets")
     if not gdf.geom_type.isin(["Point"]).all():
         i = int((~gdf.geom_type.isin(["Point"])).to_numpy().argmax())
         raise InputError(f"courier outlet is a {gdf.geom_type.iloc[i]}, expected a point",
                          file=path, row=i + 1, fix="use one point per outlet")
     gdf = points_outside_indonesia(gdf, path, "courier outlets", notes)
-    op = gdf[cfg.operator_column].map(normalise_operator)
+    op = operators(cfg, gdf, path)
     if op.isna().any():
-        notes.add(path, "dropped", "outlets without an operator name",
-                  rows=list(np.flatnonzero(op.isna().to_numpy()) + 1))
+        where = f" and no known company in {cfg.operator_from}" if cfg.operator_from else ""
+        notes.add(path, "dropped", f"outlets without an operator name{where}",
+                  rows=list(gdf.index[op.isna().to_numpy()] + 1))
     gdf = gdf.assign(operator=op).loc[op.notna()]
     return gdf
+
+
+def operators(cfg: CourierConfig, gdf: pd.DataFrame, path) -> pd.Series:
+    """Canonical operator per outlet (None where unknown), from the sources in ``cfg``.
+
+    Order: ``operator_column`` (any name, normalised), then a known company named in
+    the ``operator_from`` columns, then ``operator_constant``. The operator column
+    may be missing from the file only when one of the other two is configured.
+    """
+    fallback = bool(cfg.operator_from) or cfg.operator_constant is not None
+    if cfg.operator_column not in gdf.columns and (
+            "operator_column" in cfg.model_fields_set or not fallback):
+        require_columns(gdf, [cfg.operator_column], path, "courier outlets")
+    require_columns(gdf, cfg.operator_from, path, "courier outlets")
+    op = pd.Series(None, index=gdf.index, dtype=object)
+    if cfg.operator_column in gdf.columns:
+        op = gdf[cfg.operator_column].map(normalise_operator).astype(object)
+    for col in cfg.operator_from:
+        op = op.where(op.notna(), gdf[col].map(find_operator))
+    if cfg.operator_constant is not None:
+        op = op.where(op.notna(), normalise_operator(cfg.operator_constant))
+    return op
 
 
 def build(cfg: CourierConfig, study: Study, config: Config, notes: Notes,

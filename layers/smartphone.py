@@ -1,8 +1,10 @@
 """Smartphone penetration and household ICT: official statistics by admin unit.
 
-Reads a BPS Susenas style table (CSV / XLSX), one row per regency or province,
+Reads BPS Susenas style tables (CSV / XLSX), one row per regency or province,
 wide (one column per indicator) or long (``indicator`` / ``value`` rows, BPS's
-own export layout), with:
+own export layout). BPS publishes each indicator in its own table, so several
+tables (``[[layers.smartphone.sources]]``, each with its level, filters and
+vintage) may feed the layer, each variable coming from one of them:
 
 * ``pct_individuals_mobile_phone``: % of individuals owning a mobile phone
   (BPS counts any mobile phone; despro uses it as the smartphone criterion I2 and
@@ -25,13 +27,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from despro.geo.config import Config, SmartphoneConfig
+from despro.geo.config import Config, SmartphoneConfig, SmartphoneSource
 from despro.geo.errors import InputError
 from despro.geo.layer import LayerResult, Notes
 from despro.geo.study import Study
 from despro.geo.variables import Kind, Variable
 
-from ._io import numeric_column, read_table, require_columns
+from ._io import filter_rows, numeric_column, read_table, require_columns
 from .villages import normalise_codes
 
 NAME = "smartphone"
@@ -50,30 +52,33 @@ BPS_TO_KEMENDAGRI_PROVINCE = {"91": "92", "92": "96", "94": "91", "95": "93", "9
                               "97": "95"}
 
 
-def variables(cfg: SmartphoneConfig, source: str = "") -> list[Variable]:
-    """The variables this layer yields (those mapped in ``columns``)."""
-    return [Variable(v, Kind.RATE, "percent", DESCRIPTION[v], NAME, source, cfg.vintage)
-            for v in cfg.columns]
+def variables(cfg: SmartphoneConfig, config: Config | None = None) -> list[Variable]:
+    """The variables this layer yields (those mapped in each source's ``columns``)."""
+    out = []
+    for src in cfg.all_sources():
+        path = str(config.path(src.table)) if config is not None else str(src.table)
+        out += [Variable(v, Kind.RATE, "percent", DESCRIPTION[v], NAME, path, src.vintage)
+                for v in src.columns]
+    return out
 
 
-def _wide(cfg: SmartphoneConfig, df: pd.DataFrame, path) -> pd.DataFrame:
+def _wide(cfg: SmartphoneSource, df: pd.DataFrame, path) -> pd.DataFrame:
     if cfg.format == "wide":
         require_columns(df, [cfg.code_column, *cfg.columns.values()], path, "ICT statistics")
-        return df
-    require_columns(df, [cfg.code_column, cfg.indicator_column, cfg.value_column,
-                         *cfg.filters], path, "ICT statistics")
-    keep = np.ones(len(df), bool)
-    for col, val in cfg.filters.items():
-        keep &= (df[col].astype(str).str.strip() == str(val)).to_numpy()
-    sub = df.loc[keep]
-    if sub.empty:
-        raise InputError(f"no rows match filters {cfg.filters}", file=path,
-                         fix="check layers.smartphone.filters against the file's values")
+        return filter_rows(df, cfg.filters, path, "ICT statistics", "layers.smartphone.filters")
+    require_columns(df, [cfg.code_column, cfg.indicator_column, cfg.value_column], path,
+                    "ICT statistics")
+    sub = filter_rows(df, cfg.filters, path, "ICT statistics", "layers.smartphone.filters")
+    present = sub[cfg.indicator_column].astype("string").str.strip()
+    absent = [ind for ind in cfg.columns.values() if not (present == ind).any()]
+    if absent:
+        raise InputError(f"indicator(s) {absent} not found in column "
+                         f"'{cfg.indicator_column}' (after filters {cfg.filters}); it has "
+                         f"{sorted(present.dropna().unique())[:10]}", file=path,
+                         fix="correct layers.smartphone.columns or the filters")
     wide = {}
     for ind in cfg.columns.values():
-        rows = sub[sub[cfg.indicator_column] == ind]
-        if rows.empty:
-            continue  # indicator absent: the variable stays unknown
+        rows = sub[(present == ind).to_numpy()]
         dup = rows[cfg.code_column].duplicated()
         if dup.any():
             raise InputError(f"indicator '{ind}' appears twice for code "
@@ -82,14 +87,15 @@ def _wide(cfg: SmartphoneConfig, df: pd.DataFrame, path) -> pd.DataFrame:
         wide[ind] = rows.set_index(cfg.code_column)[cfg.value_column]
     out = pd.DataFrame(wide)
     out.index.name = cfg.code_column
-    for ind in cfg.columns.values():
-        if ind not in out:
-            out[ind] = np.nan
     return out.reset_index()
 
 
-def read(cfg: SmartphoneConfig, config: Config, notes: Notes) -> pd.DataFrame:
-    """Read the table; return percentages (0-100) indexed by Kemendagri unit code."""
+def read(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataFrame:
+    """Read one table; return percentages (0-100) indexed by Kemendagri unit code.
+
+    ``cfg`` is one source (:meth:`SmartphoneConfig.all_sources`), or a single-table
+    :class:`SmartphoneConfig`.
+    """
     path = config.path(cfg.table)
     digits = 4 if cfg.level == "regency" else 2
     raw = read_table(path, "ICT statistics", dtype={cfg.code_column: str})
@@ -139,36 +145,40 @@ def _check_scale(v: np.ndarray, scale: str, path, col: str) -> None:
 
 def build(cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes,
           progress=None) -> LayerResult:
-    """Carry the unit rates down to villages as numerator / denominator pairs."""
-    path = config.path(cfg.table)
-    stats = read(cfg, config, notes)
+    """Carry the unit rates of every source down to villages as numerator / denominator."""
     vil = study.villages
-    unit = (vil["regency_code"] if cfg.level == "regency" else vil["province_code"]).to_numpy()
-    matched_units = set(unit)
-    unmatched = [c for c in stats.index if c not in matched_units]
-    if unmatched:
-        notes.add(path, "unmatched", f"{cfg.level} codes with no village in this run",
-                  rows=unmatched)
-    missing = sorted(set(unit) - set(stats.index))
-    if missing:
-        notes.add(path, "unmatched", f"{cfg.level} codes of villages absent from the table "
-                  "(their villages stay unknown)", rows=missing)
     area = study.area.sum(axis=1).A.ravel()
     weights = {
         "households": _weights(vil["households"].to_numpy(float),
                                vil["population"].to_numpy(float), area),
         "population": _weights(vil["population"].to_numpy(float), None, area),
     }
-    cols = {}
-    for var in cfg.columns:
-        rate = stats[var].reindex(unit).to_numpy(float)  # NaN where unit or value unknown
-        den = weights[DENOMINATOR[var]]
-        known = ~np.isnan(rate)
-        cols[f"{var}__num"] = np.where(known, rate / 100.0 * den, 0.0)
-        cols[f"{var}__den"] = np.where(known, den, 0.0)
+    cols, covers, inputs = {}, [], []
+    for src in cfg.all_sources():
+        path = config.path(src.table)
+        stats = read(src, config, notes)
+        unit = (vil["regency_code"] if src.level == "regency" else
+                vil["province_code"]).to_numpy()
+        unmatched = [c for c in stats.index if c not in set(unit)]
+        if unmatched:
+            notes.add(path, "unmatched", f"{src.level} codes with no village in this run",
+                      rows=unmatched)
+        missing = sorted(set(unit) - set(stats.index))
+        if missing:
+            notes.add(path, "unmatched", f"{src.level} codes of villages absent from the "
+                      "table (their villages stay unknown)", rows=missing)
+        for var in src.columns:
+            rate = stats[var].reindex(unit).to_numpy(float)  # NaN: unit or value unknown
+            den = weights[DENOMINATOR[var]]
+            known = ~np.isnan(rate)
+            cols[f"{var}__num"] = np.where(known, rate / 100.0 * den, 0.0)
+            cols[f"{var}__den"] = np.where(known, den, 0.0)
+        covers.append(pd.Index(unit).isin(stats.index).astype(float))
+        inputs.append(path)
     table = pd.DataFrame(cols, index=vil.index)
-    cover = pd.Series(pd.Index(unit).isin(stats.index).astype(float), index=vil.index)
-    return LayerResult(NAME, "village", variables(cfg, str(path)), table, cover, [path])
+    # a village is covered when any source has its unit (the layer's cover is one number)
+    cover = pd.Series(np.max(covers, axis=0), index=vil.index)
+    return LayerResult(NAME, "village", variables(cfg, config), table, cover, inputs)
 
 
 def _weights(primary: np.ndarray, secondary: np.ndarray | None, area: np.ndarray) -> np.ndarray:

@@ -103,3 +103,12 @@ def test_score_is_50_at_thresholds_and_rank_orders_tiers():
     t = pd.Series(["not ready", "ready", "ready"], index=["a", "b", "c"])
     s = pd.Series([99.0, 60.0, 70.0], index=["a", "b", "c"])
     assert rank(t, s).to_dict() == {"a": 3, "b": 2, "c": 1}
+
+
+def test_rate_rounded_by_float_arithmetic_still_passes_at_threshold():
+    # 100 * (30 / 100 * den) / den is 29.999999999999996 for many den
+    den = np.arange(1.0, 2000.0)
+    v = 100 * (30.0 / 100 * den) / den
+    assert (v < 30).any()
+    state, margin = rule_states(v, _rule())
+    assert (state == "pass").all() and (margin == 0).all()
