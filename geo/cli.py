@@ -1,7 +1,8 @@
 """The ``despro`` command: a thin click layer over the Python API.
 
 Exit codes: 0 success; 2 bad input or configuration (one line naming the file,
-row / key and the fix); 1 unexpected failure.
+row / key and the fix); 1 unexpected failure; 3 nothing changed and 4 locked
+(``despro rescore``, see :mod:`despro.geo.cli_runs`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,15 @@ def validate(config_path: Path) -> None:
         click.echo(f"note {n['action']}: {n['file']}: {n['message']} ({n['n_rows']} rows)")
     click.echo("config and inputs are valid")
 
+
+def _register() -> None:
+    from .cli_runs import rescore, runs
+
+    main.add_command(rescore)
+    main.add_command(runs)
+
+
+_register()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

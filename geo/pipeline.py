@@ -7,10 +7,11 @@ and :mod:`despro.geo.mapsite`. The CLI and notebooks call the same functions.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import import_module
 
 import geopandas as gpd
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import grid
+from .cache import StepCache, step_key
 from .config import Config
 from .criteria import combine, evaluate
 from .layer import LayerResult, Notes
@@ -60,6 +62,7 @@ class Result:
     notes: Notes
     village_additive: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+    step_keys: dict[str, str] = field(default_factory=dict)
 
     def to_admin(self, level: str = "regency") -> pd.DataFrame:
         """Finished values per regency or province, rolled up exactly from the villages."""
@@ -76,10 +79,15 @@ class Result:
 
 
 class Progress:
-    """Timed progress lines on stderr (silent when ``verbose`` is False)."""
+    """Timed progress lines on stderr (silent when ``verbose`` is False).
 
-    def __init__(self, verbose: bool = True):
+    ``log_format='json'`` prints one JSON object per line (``ts``, ``elapsed_s``,
+    ``step``, ``message``) for schedulers and log collectors.
+    """
+
+    def __init__(self, verbose: bool = True, log_format: str = "text"):
         self.verbose = verbose
+        self.log_format = log_format
         self.t0 = time.perf_counter()
         self.timings: dict[str, float] = {}
         self._last = self.t0
@@ -88,7 +96,13 @@ class Progress:
         now = time.perf_counter()
         self.timings[name] = round(now - self._last, 3)
         self._last = now
-        if self.verbose:
+        if not self.verbose:
+            return
+        if self.log_format == "json":
+            print(json.dumps({"ts": datetime.now(UTC).isoformat(timespec="seconds"),
+                              "elapsed_s": round(now - self.t0, 3), "step": name,
+                              "message": message}), file=sys.stderr, flush=True)
+        else:
             print(f"[{now - self.t0:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
@@ -121,8 +135,33 @@ def validate_inputs(config: Config, notes: Notes) -> list[str]:
     return lines
 
 
-def run(config: Config, verbose: bool = False,
-        progress: Callable[[str, str], None] | None = None) -> Result:
+def step_keys(config: Config) -> dict[str, str]:
+    """Cache keys of every step (study, population, each layer) without running any.
+
+    A key changes when the step's config section or the content of a file it reads
+    changes, or when a step it depends on changes (every layer depends on the study
+    and, through the transfer weights, on the population raster).
+    """
+    keys = {"study": step_key("study", config.villages, config, str(config.run.resolution))}
+    if config.population is not None:
+        keys["population"] = step_key("population", config.population, config, keys["study"])
+    for name in LAYERS:
+        cfg = getattr(config.layers, name)
+        if cfg is not None:
+            keys[name] = step_key(name, cfg, config, keys["study"], keys.get("population", ""),
+                                  config.run.weights)
+    return keys
+
+
+def _read_study(config: Config, notes: Notes) -> tuple[gpd.GeoDataFrame, Study]:
+    from despro.layers import villages as villages_layer
+
+    villages = villages_layer.read(config.villages, config, notes)
+    return villages, build_study(villages, config.run.resolution)
+
+
+def run(config: Config, verbose: bool = False, cache: StepCache | None = None,
+        log_format: str = "text") -> Result:
     """Run the pipeline on a validated config and return the in-memory :class:`Result`.
 
     Parameters
@@ -131,20 +170,35 @@ def run(config: Config, verbose: bool = False,
         From :func:`despro.geo.config.load_config`.
     verbose : bool
         Print timed progress lines to stderr.
+    cache : StepCache, optional
+        Reuse the study overlap and layer tables whose config and input files are
+        unchanged (see :mod:`despro.geo.cache`); ``Result.step_keys`` records the keys.
     """
     from despro.layers import population as population_layer
-    from despro.layers import villages as villages_layer
 
-    p = Progress(verbose)
+    p = Progress(verbose, log_format)
     notes = Notes()
-    villages = villages_layer.read(config.villages, config, notes)
-    p.step("villages", f"villages: {len(villages):,} read")
-    study = build_study(villages, config.run.resolution)
-    p.step("grid", f"grid: {len(study.cells):,} H3 cells at resolution {study.res}")
+
+    def cached(name: str, key: str, build):
+        """Build a step (returning (value, notes)), or reuse it from ``cache``."""
+        hit = cache.get(name, key) if cache is not None else None
+        if hit is None:
+            step_notes = Notes()
+            hit = (build(step_notes), step_notes.items)
+            if cache is not None:
+                cache.put(name, key, hit)
+        notes.items.extend(hit[1])
+        return hit[0]
+
+    keys = step_keys(config)
+    villages, study = cached("study", keys["study"], lambda n: _read_study(config, n))
+    p.step("grid", f"villages: {len(villages):,}; grid: {len(study.cells):,} H3 cells at "
+           f"resolution {study.res}")
 
     results: dict[str, LayerResult] = {}
     if config.population is not None:
-        pop = population_layer.build(config.population, study, config, notes)
+        pop = cached("population", keys["population"], lambda n: population_layer.build(
+            config.population, study, config, n))
         results["population"] = pop
         if config.run.weights == "population":
             study = study.with_population(pop.table["population_raster"])
@@ -155,7 +209,8 @@ def run(config: Config, verbose: bool = False,
         if cfg is None:
             continue
         mod = import_module(f"despro.layers.{name}")
-        results[name] = mod.build(cfg, study, config, notes)
+        results[name] = cached(name, keys[name],
+                               lambda n, mod=mod, cfg=cfg: mod.build(cfg, study, config, n))
         p.step(name, f"{name}: {', '.join(v.name for v in results[name].variables)}")
 
     vdecl, vcounts = _village_counts(study)
@@ -214,7 +269,7 @@ def run(config: Config, verbose: bool = False,
     cell_gdf = _cell_table(study, cells_add, cell_vals)
     p.step("tables", "tables assembled")
     return Result(config, cell_gdf, village_gdf, long, variables, results, study, notes,
-                  vil_add, p.timings)
+                  vil_add, p.timings, keys)
 
 
 def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
