@@ -17,6 +17,8 @@ import pickle
 import tempfile
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from . import __version__
 from .outputs import sha256
 
@@ -45,7 +47,7 @@ def section_paths(section, config) -> list[Path]:
         elif isinstance(v, list | tuple):
             for x in v:
                 walk(x)
-        elif hasattr(v, "__dict__") and hasattr(v, "model_fields"):
+        elif isinstance(v, BaseModel):
             for name in type(v).model_fields:
                 walk(getattr(v, name))
 

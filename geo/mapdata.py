@@ -1,0 +1,340 @@
+"""What one map page shows, as compact JSON for ``despro.js``.
+
+Cells are rolled up exactly to the page's resolution (sum the additive columns,
+divide once: :func:`despro.geo.rollup.cells_to_parents`), never by averaging
+percentages. Every text that comes from data or configuration (village, product,
+operator and route names, units, sources) is HTML-escaped here, once, with
+``html.escape``; ``despro.js`` only assembles these strings.
+
+Encodings (to keep pages small): coordinates are integers in 1e-5 degrees, each
+vertex stored as the difference from the previous one; cell values are rounded
+to the digits shown; a village's popup carries its formatted values and margins
+while everything shared by all villages (rule labels, thresholds, sources) is
+sent once.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+
+from . import grid
+from .criteria import CRITERIA
+from .maplabels import LABELS, fmt_number, margin_text, threshold_text, unit_display, value_text
+from .rollup import cells_to_parents
+from .variables import Kind, Variable, additive_columns
+
+TIERS = ("ready", "near-ready", "undetermined", "not ready")
+TIER_COLOURS = {"ready": "#1a9850", "near-ready": "#fee08b", "undetermined": "#9e9e9e",
+                "not ready": "#d73027"}
+STATES = ("pass", "fail", "unknown")
+STATE_COLOURS = {"pass": "#1a9850", "fail": "#d73027", "unknown": "#757575"}
+UNKNOWN_COLOUR = "#bdbdbd"
+OPEN_BRACE_IN_STRING = re.compile(r'\{(?=[^"}])')  # compact JSON: '{' + '"' or '}' only
+SCALE = 1e5  # coordinates: integers in 1e-5 degrees (about 1 m)
+SCORE = Variable("village_score", Kind.INTENSIVE, "", "readiness score of the villages "
+                 "sharing the cell, weighted by the transfer weights", "score")
+
+
+@dataclass(frozen=True)
+class Choropleth:
+    """One cell layer: which finished column, its classes and colours.
+
+    ``breaks`` are in display units (after ``scale``); a rule threshold on the same
+    variable is added as a break so that the colours change exactly there.
+    """
+
+    key: str
+    column: str
+    unit: str
+    breaks: tuple[float, ...]
+    higher_is_better: bool = True
+    digits: int = 1
+    show: bool = False
+
+
+CHOROPLETHS = (
+    Choropleth("score", "village_score", "", (20, 40, 60, 80), show=True),
+    Choropleth("download_mbps", "download_mbps", "Mbps", (5, 10, 25, 50, 100)),
+    Choropleth("backbone_distance_m", "backbone_distance_m", "m", (5, 10, 20, 50, 100),
+               higher_is_better=False),
+    Choropleth("pct_area_4g_coverage", "pct_area_4g_coverage", "percent", (25, 50, 75, 90)),
+    Choropleth("pct_individuals_mobile_phone", "pct_individuals_mobile_phone", "percent",
+               (30, 40, 50, 60, 70)),
+    Choropleth("pct_households_internet", "pct_households_internet", "percent",
+               (15, 30, 45, 60)),
+    Choropleth("pct_households_computer", "pct_households_computer", "percent",
+               (10, 20, 30, 40)),
+    Choropleth("courier_companies", "courier_outlets_n_classes", "companies", (1, 2, 3, 5),
+               digits=0),
+    Choropleth("courier_outlets", "courier_outlets", "outlets", (1, 2, 5, 10), digits=0),
+    Choropleth("product_enterprises", "product_enterprises", "enterprises", (1, 5, 20, 50),
+               digits=0),
+    Choropleth("product_demand_growth_pct", "product_demand_growth_pct", "percent per year",
+               (0, 5, 10, 20, 30)),
+    Choropleth("product_distinctiveness", "product_distinctiveness", "score 0-1",
+               (0.25, 0.5, 0.75), digits=2),
+)
+
+
+def e(value: object) -> str:
+    """HTML-escaped text of a data value (quotes too)."""
+    return html.escape(str(value), quote=True)
+
+
+def script_json(obj: object) -> str:
+    """JSON safe to embed in a ``<script>`` element: no ``<``, ``>``, ``&`` (so no
+    ``</script>``) and no ``{`` inside strings (so no template syntax either)."""
+    text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return OPEN_BRACE_IN_STRING.sub("\\\\u007b", text)
+
+
+def numbers(values, digits: int) -> list:
+    """Rounded numbers for JSON: ints when ``digits`` is 0, None for NaN."""
+    arr = np.round(np.asarray(values, dtype=float), digits)
+    ok = np.isfinite(arr)
+    out = arr.astype(object)
+    out[~ok] = None
+    if digits == 0:
+        out[ok] = arr[ok].astype(np.int64)
+    return out.tolist()
+
+
+def encode_path(lat: np.ndarray, lon: np.ndarray) -> list[int]:
+    """``[lat0, lon0, dlat1, dlon1, ...]``: integers in 1e-5 degrees, deltas after the first."""
+    xy = np.column_stack([np.round(np.asarray(lat) * SCALE), np.round(np.asarray(lon) * SCALE)])
+    xy[1:] = np.diff(xy, axis=0)
+    return xy.astype(np.int64).ravel().tolist()
+
+
+def encode_geometries(geoms) -> list[list[int]]:
+    """Exterior rings of polygons and linestrings (multi-parts split), each encoded as by
+    :func:`encode_path` (a ring without its closing vertex); vectorised over all parts."""
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    if len(parts) == 0:
+        return []
+    rings = np.where(shapely.get_type_id(parts) == 3, shapely.get_exterior_ring(parts), parts)
+    xy, which = shapely.get_coordinates(rings, return_index=True)
+    n = np.bincount(which, minlength=len(rings))
+    ends = np.cumsum(n)
+    drop = np.zeros(len(xy), bool)
+    closed = shapely.is_closed(rings) & (n > 3)
+    drop[ends[closed] - 1] = True
+    ll = np.round(xy[~drop][:, ::-1] * SCALE).astype(np.int64)  # lat, lon
+    counts = n - closed
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    delta = np.diff(ll, axis=0, prepend=np.zeros((1, 2), np.int64))
+    delta[starts] = ll[starts]
+    return [a.ravel().tolist() for a in np.split(delta, starts[1:])]
+
+
+# --- cells -----------------------------------------------------------------------------
+
+def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
+    """The cells' additive columns plus the score as an intensive pair, and their variables.
+
+    The score of a cell is the weighted mean of the scores of the villages sharing it
+    (as in the pipeline); keeping numerator and weight lets it roll up exactly.
+    """
+    cells = result.cells
+    variables = [v for v in result.variables.values()
+                 if all(c in cells.columns for c in additive_columns(v))]
+    cols = [c for v in variables for c in additive_columns(v)]
+    add = cells[cols].copy()
+    score = result.villages["score"].reindex(result.study.village_index).to_numpy(float)
+    w = result.study.weights.T.tocsr()
+    add["village_score__wsum"] = w @ np.nan_to_num(score)
+    add["village_score__w"] = w @ (~np.isnan(score)).astype(float)
+    return add, [*variables, SCORE]
+
+
+def page_cells(add: pd.DataFrame, ids: np.ndarray, variables: list[Variable],
+               res: int) -> pd.DataFrame:
+    """Finished values per cell at resolution ``res`` (rolled up exactly when coarser).
+
+    Category variables also get their total (e.g. all courier outlets of a cell).
+    """
+    out = cells_to_parents(add, ids, res, variables)
+    for v in variables:
+        if v.kind is Kind.CATEGORY and v.name not in out:
+            cols = additive_columns(v)
+            out[v.name] = out[cols].sum(axis=1, min_count=1) if cols else np.nan
+    return out
+
+
+def n_parents(ids: np.ndarray, res: int) -> int:
+    """How many distinct cells ``ids`` make at resolution ``res``."""
+    return len(np.unique(grid.parent_cells(ids, res)))
+
+
+def _palette(n: int, higher_is_better: bool) -> list[str]:
+    cmap = colormaps["RdYlGn"]
+    cols = [to_hex(cmap(0.1 + 0.8 * i / max(n - 1, 1))) for i in range(n)]
+    return cols if higher_is_better else cols[::-1]
+
+
+def _class_labels(breaks: list[float], suffix: str, lang: str, digits: int) -> list[str]:
+    b = [fmt_number(x, lang, digits) for x in breaks]
+    unit = f" {suffix}" if suffix else ""
+    labels = [f"< {b[0]}{unit}"]
+    labels += [f"{lo} \u2013 < {hi}{unit}" for lo, hi in zip(b[:-1], b[1:], strict=True)]
+    return labels + [f"\u2265 {b[-1]}{unit}"]
+
+
+def choropleth_spec(spec: Choropleth, rules, lang: str) -> dict:
+    """Breaks, colours, unit and the escaped legend of one cell layer."""
+    t = LABELS[lang]
+    scale, suffix, _ = unit_display(spec.unit, lang)
+    breaks = set(spec.breaks)
+    notes = []
+    for r in rules:
+        if r.variable == spec.column or r.variable == spec.key:
+            breaks.add(round(r.threshold * scale, 6))
+            notes.append(f"{r.id}: {threshold_text(r.op, r.threshold, r.unit, lang)}")
+    breaks = sorted(breaks)
+    colours = _palette(len(breaks) + 1, spec.higher_is_better)
+    rows = list(zip(colours, _class_labels(breaks, suffix, lang, spec.digits), strict=True))
+    rows.append((UNKNOWN_COLOUR, t["unknown"]))
+    legend = "".join(f"<div><i style='background:{c}'></i>{e(label)}</div>" for c, label in rows)
+    caption = e(t[spec.key]) + (f" <small>({e('; '.join(notes))})</small>" if notes else "")
+    return {"key": spec.key, "column": spec.column, "label": e(t[spec.key]),
+            "breaks": breaks, "colours": colours,
+            "unknown": UNKNOWN_COLOUR, "scale": scale, "digits": spec.digits,
+            "suffix": e(suffix), "show": spec.show,
+            "legend": f"<b>{caption}</b>{legend}"}
+
+
+def cells_payload(table: pd.DataFrame, specs: list[dict]) -> dict:
+    """Encoded hexagons and, per layer (its column in ``table``), the rounded values in
+    display units."""
+    ids = table.index.to_numpy(dtype=grid.CELL_DTYPE)
+    values = {}
+    for s in specs:
+        values[s["key"]] = numbers(table[s["column"]].to_numpy(float) * s["scale"], s["digits"])
+    return {"geom": encode_geometries(grid.cell_polygons(ids)), "values": values}
+
+
+# --- villages --------------------------------------------------------------------------
+
+def rules_payload(result, lang: str) -> list[dict]:
+    """Per rule, sent once: id, label, threshold text, source layer and vintage."""
+    label = "label_id" if lang == "id" else "label_en"
+    decl = result.criteria.drop_duplicates("rule").set_index("rule")
+    out = []
+    for r in result.config.criteria.rules:
+        d = decl.loc[r.id] if r.id in decl.index else None
+        layer = d["layer"] if d is not None else ""
+        vintage = d["vintage"] if d is not None else ""
+        out.append({"id": e(r.id), "label": e(getattr(r, label)),
+                    "thr": e(threshold_text(r.op, r.threshold, r.unit, lang)),
+                    "src": e(f"{layer} \u00b7 {vintage}" if vintage else layer),
+                    "title": e(d["source"] if d is not None else ""),
+                    "info": r.role != "gate"})
+    return out
+
+
+def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
+    """Escaped value texts, state letters and escaped margin texts of one rule."""
+    sub = long[long["rule"] == rule.id].set_index("village_code").reindex(codes)
+    states = sub["state"].fillna("unknown").astype(str).to_numpy()
+    values = [e(value_text(v, rule.unit, lang)) for v in sub["value"].to_numpy(float)]
+    margins = [e(margin_text(m, s, rule.op, rule.unit, lang))
+               for m, s in zip(sub["margin"].to_numpy(float), states, strict=True)]
+    return values, [s[0] for s in states], margins
+
+
+def villages_payload(result, lang: str) -> dict[str, list]:
+    """One compact record per village, by village code (see ``despro.js``: village record).
+
+    ``[lat, lon, code, name, tier index, rank, shortlisted 0/1, product,
+    value texts, state letters, margin texts]``; texts escaped.
+    """
+    v = result.villages
+    per_rule = [_rule_texts(result.criteria, v.index, r, lang)
+                for r in result.config.criteria.rules]
+    shortlisted = v.index.isin(result.shortlist()["village_code"])
+    pts = v.geometry.representative_point()
+    tier_index = {t: i for i, t in enumerate(TIERS)}
+    products = v["flagship_product"] if "flagship_product" in v else pd.Series("", v.index)
+    out = {}
+    for i, (code, name, tier, rank, product) in enumerate(zip(
+            v.index, v["village_name"], v["tier"], v["rank"], products, strict=True)):
+        out[code] = [round(pts.iloc[i].y, 5), round(pts.iloc[i].x, 5), e(code), e(name),
+                     tier_index[tier], int(rank), int(shortlisted[i]),
+                     e(product) if isinstance(product, str) else "",
+                     [r[0][i] for r in per_rule], "".join(r[1][i] for r in per_rule),
+                     [r[2][i] for r in per_rule]]
+    return out
+
+
+# --- lines and points ------------------------------------------------------------------
+
+def features(result) -> dict:
+    """Point and line features of all layers by name (backbone routes, outlets...)."""
+    out = {}
+    for r in result.layers.values():
+        out.update(r.features)
+    return out
+
+
+def _in_bounds(gdf, bounds):
+    return gdf.cx[bounds[0]:bounds[2], bounds[1]:bounds[3]]
+
+
+def routes_payload(gdf, bounds, tolerance: float) -> list[list]:
+    """Backbone routes inside ``bounds``: [encoded line, escaped tooltip]."""
+    sub = _in_bounds(gdf, bounds)
+    geoms = shapely.simplify(sub.geometry.to_numpy(), tolerance) if tolerance else sub.geometry
+    out = []
+    for geom, (_, row) in zip(geoms, sub.iterrows(), strict=True):
+        tip = e(" \u00b7 ".join(str(row[c]) for c in ("name", "segment_type", "operator")
+                                if c in row and isinstance(row[c], str)))
+        out.extend([path, tip] for path in encode_geometries([geom]))
+    return out
+
+
+def points_payload(gdf, bounds, label_column: str) -> dict:
+    """Points inside ``bounds``: encoded coordinates and an index into escaped labels."""
+    sub = _in_bounds(gdf, bounds)
+    labels = sub[label_column].astype(str) if label_column in sub else pd.Series(
+        "", index=sub.index)
+    names = sorted(labels.unique())
+    pos = {n: i for i, n in enumerate(names)}
+    return {"path": encode_path(sub.geometry.y.to_numpy(), sub.geometry.x.to_numpy()),
+            "label": [pos[n] for n in labels], "labels": [e(n) for n in names]}
+
+
+def admin_outlines(villages, tolerance: float = 5e-4) -> dict[str, object]:
+    """Regency and province outlines dissolved from the village polygons (simplified).
+
+    They give a page its geography when there is no basemap (offline).
+    """
+    v = villages[["regency_code", "province_code", "geometry"]].copy()
+    v["geometry"] = v.geometry.simplify(tolerance)
+    regencies = v.dissolve("regency_code", aggfunc="first")
+    provinces = regencies.dissolve("province_code")
+    return {"regency": regencies, "province": provinces}
+
+
+def outlines_payload(gdf) -> list[list]:
+    """Encoded outlines and their escaped codes."""
+    out = []
+    for code, geom in zip(gdf.index, gdf.geometry, strict=True):
+        out.extend([ring, e(code)] for ring in encode_geometries([geom]))
+    return out
+
+
+def criteria_summary(villages: pd.DataFrame) -> pd.DataFrame:
+    """Share (%) of villages passing, failing and unknown per criterion P1..I3."""
+    rows = {c: villages[f"{c}_state"].value_counts(normalize=True).reindex(STATES).fillna(0)
+            * 100 for c in CRITERIA if f"{c}_state" in villages}
+    return pd.DataFrame(rows).T

@@ -1,0 +1,154 @@
+"""Words and numbers of the map site, in Bahasa Indonesia (``id``) and English (``en``).
+
+Every label a page shows lives in :data:`LABELS`; numbers are written with the
+language's separators (``1.234,5`` in Indonesian, ``1,234.5`` in English). The
+functions here return plain text: callers HTML-escape it (``html.escape``) before
+it reaches a page, as they do every text that comes from data.
+"""
+
+from __future__ import annotations
+
+import math
+
+LANGS = ("id", "en")
+
+LABELS = {
+    "id": {
+        "title": "Kesiapan Desa Produksi Online (Despro)", "overview": "Ikhtisar nasional",
+        "province": "Provinsi", "provinces": "Halaman provinsi", "cells_at": "sel H3 resolusi",
+        "rolled_up": "digabung dari resolusi", "villages": "Desa menurut tingkat kesiapan",
+        "shortlist": "Daftar pendek", "backbone_routes": "Serat optik Palapa Ring: jalur",
+        "backbone_nodes": "Serat optik Palapa Ring: simpul", "outlets": "Gerai kurir",
+        "no_basemap": "Tanpa peta dasar", "outlines": "Batas wilayah (dari poligon desa)",
+        "osm": "OpenStreetMap (perlu internet)",
+        "criterion": "Kriteria", "value": "Nilai", "threshold": "Ambang", "state": "Status",
+        "margin": "Selisih", "source": "Sumber", "rank": "Peringkat", "tier": "Tingkat",
+        "product": "Produk unggulan", "pass": "lulus", "fail": "gagal",
+        "unknown": "tidak diketahui", "ready": "siap", "near-ready": "hampir siap",
+        "undetermined": "belum dapat ditentukan", "not ready": "belum siap",
+        "yes": "ya", "no": "tidak", "needs": "perlu", "spare": "lebih",
+        "search": "Cari desa...", "no_match": "tidak ada desa yang cocok",
+        "run": "Proses", "generated": "dibuat", "vintages": "Periode data",
+        "thresholds": "Ambang yang dipakai", "summary": "Ringkasan",
+        "pass_rate": "Tingkat lulus per kriteria (% desa)",
+        "tier_counts": "Jumlah desa per tingkat",
+        "villages_n": "desa", "overview_villages": "Desa siap, hampir siap dan daftar pendek "
+        "saja; semua desa ada di halaman provinsi", "weights": "bobot",
+        "score": "Skor kesiapan (0-100)", "download_mbps": "Kecepatan unduh (Ookla)",
+        "backbone_distance_m": "Jarak ke serat optik Palapa Ring",
+        "pct_area_4g_coverage": "Cakupan sinyal 4G",
+        "pct_individuals_mobile_phone": "Individu memiliki smartphone",
+        "pct_households_internet": "Rumah tangga mengakses internet",
+        "pct_households_computer": "Rumah tangga memiliki komputer",
+        "courier_companies": "Perusahaan kurir (jumlah berbeda)",
+        "courier_outlets": "Gerai kurir (jumlah)",
+        "product_enterprises": "Potensi produk: usaha produk unggulan",
+        "product_demand_growth_pct": "Potensi produk: pertumbuhan permintaan daring",
+        "product_distinctiveness": "Potensi produk: kekhasan",
+    },
+    "en": {
+        "title": "Despro village readiness (Desa Produksi Online)",
+        "overview": "National overview", "province": "Province", "provinces": "Province pages",
+        "cells_at": "H3 cells at resolution", "rolled_up": "rolled up from resolution",
+        "villages": "Villages by readiness tier", "shortlist": "Shortlist",
+        "backbone_routes": "Palapa Ring fibre: routes",
+        "backbone_nodes": "Palapa Ring fibre: nodes", "outlets": "Courier outlets",
+        "no_basemap": "No basemap", "outlines": "Boundaries (from village polygons)",
+        "osm": "OpenStreetMap (needs internet)",
+        "criterion": "Criterion", "value": "Value", "threshold": "Threshold",
+        "state": "State", "margin": "Margin", "source": "Source", "rank": "Rank",
+        "tier": "Tier", "product": "Flagship product", "pass": "pass", "fail": "fail",
+        "unknown": "unknown", "ready": "ready", "near-ready": "near-ready",
+        "undetermined": "undetermined", "not ready": "not ready",
+        "yes": "yes", "no": "no", "needs": "needs", "spare": "to spare",
+        "search": "Search village...", "no_match": "no matching village",
+        "run": "Run", "generated": "generated", "vintages": "Data vintages",
+        "thresholds": "Thresholds used", "summary": "Summary",
+        "pass_rate": "Pass rate per criterion (% of villages)",
+        "tier_counts": "Villages per tier", "villages_n": "villages",
+        "overview_villages": "Ready, near-ready and shortlisted villages only; every "
+        "village is on the province pages", "weights": "weights",
+        "score": "Readiness score (0-100)", "download_mbps": "Download speed (Ookla)",
+        "backbone_distance_m": "Distance to the Palapa Ring fibre",
+        "pct_area_4g_coverage": "4G signal coverage",
+        "pct_individuals_mobile_phone": "Individuals owning a smartphone",
+        "pct_households_internet": "Households accessing the internet",
+        "pct_households_computer": "Households owning a computer",
+        "courier_companies": "Courier companies (distinct)",
+        "courier_outlets": "Courier outlets (count)",
+        "product_enterprises": "Product potential: flagship enterprises",
+        "product_demand_growth_pct": "Product potential: online demand growth",
+        "product_distinctiveness": "Product potential: distinctiveness",
+    },
+}
+
+OPS = {">=": "\u2265", ">": ">", "<=": "\u2264", "<": "<"}
+UNITS_ID = {"companies": "perusahaan", "outlets": "gerai", "enterprises": "usaha",
+            "tests": "uji", "devices": "perangkat", "people": "jiwa",
+            "households": "rumah tangga"}
+DASH = "\u2013"
+
+
+def fmt_number(v: float | None, lang: str, digits: int = 1) -> str:
+    """``v`` with the language's separators; an en dash for a missing value.
+
+    Whole numbers (after rounding to ``digits``) and numbers of 100,000 or more are
+    written without decimals.
+    """
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return DASH
+    if abs(v) >= 1e5 or float(round(v, digits)).is_integer():
+        digits = 0
+    text = f"{v:,.{digits}f}"
+    if lang == "id":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def unit_display(unit: str, lang: str) -> tuple[float, str, str]:
+    """How a unit is shown: (scale, value suffix, margin suffix).
+
+    Percentages show as ``%`` with margins in percentage points (``pp``); metres
+    as kilometres; unitless scores and ratios without a suffix; counted things in
+    the page language.
+    """
+    if unit.startswith("percent"):
+        return 1.0, "%", "pp"
+    if unit == "m":
+        return 1e-3, "km", "km"
+    if unit in ("ratio", "") or unit.startswith("score"):
+        return 1.0, "", ""
+    word = UNITS_ID.get(unit, unit) if lang == "id" else unit
+    return 1.0, word, word
+
+
+def _with_suffix(number: str, suffix: str) -> str:
+    return f"{number} {suffix}" if suffix and number != DASH else number
+
+
+def value_text(v: float, unit: str, lang: str) -> str:
+    """A rule's value as shown in a popup (``45,2 %``, ``12,3 km``)."""
+    scale, suffix, _ = unit_display(unit, lang)
+    return _with_suffix(fmt_number(v * scale if v == v else v, lang), suffix)
+
+
+def threshold_text(op: str, threshold: float, unit: str, lang: str) -> str:
+    """``≥ 30 %``: the rule's operator, threshold and unit."""
+    return f"{OPS.get(op, op)} {value_text(threshold, unit, lang)}"
+
+
+def margin_text(margin: float, state: str, op: str, unit: str, lang: str) -> str:
+    """How far a village is from a rule's threshold, in words.
+
+    ``needs +7.0 pp`` when it fails a ``>=`` rule (``needs -2.5 km`` for a ``<=``
+    rule), ``3.4 pp to spare`` when it passes, an en dash when unknown.
+    """
+    if state == "unknown" or margin != margin:
+        return DASH
+    t = LABELS[lang]
+    scale, _, suffix = unit_display(unit, lang)
+    amount = _with_suffix(fmt_number(abs(margin) * scale, lang), suffix)
+    if state == "fail":
+        sign = "+" if op in (">=", ">") else "-"
+        return f"{t['needs']} {sign}{amount}"
+    return f"{t['spare']} {amount}" if lang == "id" else f"{amount} {t['spare']}"

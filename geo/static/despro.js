@@ -1,0 +1,236 @@
+/* despro map pages: cell choropleths, village markers whose popups explain the criteria,
+ * backbone, courier outlets, legends and a village search. No network access needed.
+ *
+ * Every text in `data` arrives HTML-escaped from Python (despro.geo.mapdata); this file
+ * only assembles those strings. The one text it escapes itself is what the user types
+ * into the search box.
+ *
+ * Village record: [lat, lon, code, name, tier index, rank, shortlisted 0/1, product,
+ *                  value texts[], state letters ("p"/"f"/"u" per rule), margin texts[]].
+ * Paths: [lat0, lon0, dlat1, dlon1, ...] integers in 1e-5 degrees, deltas after the first.
+ */
+(function () {
+  "use strict";
+  var despro = (window.despro = { markers: {}, legends: [] });
+  var SCALE = 1e5;
+  var cellRenderer = null;
+
+  function decode(path) {
+    var out = [], lat = 0, lon = 0;
+    for (var i = 0; i < path.length; i += 2) {
+      lat += path[i];
+      lon += path[i + 1];
+      out.push([lat / SCALE, lon / SCALE]);
+    }
+    return out;
+  }
+  despro.decode = decode;
+
+  function escapeText(s) {
+    return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#x27;");
+  }
+
+  function classIndex(v, breaks) {
+    var k = 0;
+    while (k < breaks.length && v >= breaks[k]) k++;
+    return k;
+  }
+
+  function formatNumber(v, digits, lang) {
+    return v.toLocaleString(lang === "id" ? "id-ID" : "en-US",
+      { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  }
+
+  /* A feature group whose members are created the first time it is shown. */
+  var LazyGroup = L.FeatureGroup.extend({
+    initialize: function (build) {
+      L.FeatureGroup.prototype.initialize.call(this);
+      this._build = build;
+    },
+    onAdd: function (map) {
+      if (this._build) {
+        var build = this._build;
+        this._build = null;
+        build(this);
+      }
+      L.FeatureGroup.prototype.onAdd.call(this, map);
+    }
+  });
+
+  function cellLatLngs(data) {
+    if (!data.cells.latlngs) data.cells.latlngs = data.cells.geom.map(decode);
+    return data.cells.latlngs;
+  }
+
+  despro.cellLayer = function (data, index) {
+    var spec = data.choropleths[index];
+    if (!cellRenderer) cellRenderer = L.canvas({ padding: 0.3 });
+    var layer = new LazyGroup(function (group) {
+      var values = data.cells.values[spec.key], latlngs = cellLatLngs(data);
+      for (var i = 0; i < latlngs.length; i++) {
+        var v = values[i], known = v !== null;
+        group.addLayer(L.polygon(latlngs[i], {
+          renderer: cellRenderer, stroke: false, fillOpacity: known ? 0.65 : 0.35,
+          fillColor: known ? spec.colours[classIndex(v, spec.breaks)] : spec.unknown,
+          value: v
+        }));
+      }
+    });
+    layer.bindTooltip(function (cell) {
+      var v = cell.options.value;
+      return spec.label + ": " + (v === null ? data.labels.unknown
+        : formatNumber(v, spec.digits, data.lang) + (spec.suffix ? " " + spec.suffix : ""));
+    }, { sticky: true });
+    despro.legends.push({ layer: layer, html: spec.legend });
+    return layer;
+  };
+
+  function popupHtml(data, v) {
+    var t = data.labels, tier = data.tiers[v[4]];
+    var head = "<b class='despro-name'>" + v[3] + "</b> (" + v[2] + ")<br>" + t.tier +
+      ": <b style='color:" + tier.colour + "'>" + tier.label + "</b> &middot; " + t.rank +
+      ": " + v[5] + " &middot; " + t.shortlist + ": " + (v[6] ? t.yes : t.no) + "<br>";
+    if (v[7]) head += t.product + ": " + v[7] + "<br>";
+    var rows = ["<tr><th>" + t.criterion + "</th><th>" + t.value + "</th><th>" + t.threshold +
+      "</th><th>" + t.state + "</th><th>" + t.margin + "</th><th>" + t.source + "</th></tr>"];
+    data.rules.forEach(function (r, j) {
+      var s = data.states[v[9].charAt(j)];
+      rows.push("<tr" + (r.info ? " class='despro-info'" : "") + "><td title='" + r.label +
+        "'>" + r.id + " " + r.label + "</td><td>" + v[8][j] + "</td><td>" + r.thr +
+        "</td><td style='color:" + s.colour + "'><b>" + s.label + "</b></td><td>" + v[10][j] +
+        "</td><td title='" + r.title + "'>" + r.src + "</td></tr>");
+    });
+    return "<div class='despro-popup'>" + head + "<table class='despro-criteria'>" +
+      rows.join("") + "</table></div>";
+  }
+
+  despro.villageLayer = function (data, shortlistOnly) {
+    var group = L.featureGroup();
+    data.villages.forEach(function (v) {
+      if (shortlistOnly && !v[6]) return;
+      var colour = data.tiers[v[4]].colour;
+      var marker = L.circleMarker([v[0], v[1]], {
+        radius: shortlistOnly ? 9 : (v[6] ? 6 : 4), weight: shortlistOnly || v[6] ? 2 : 1,
+        color: shortlistOnly || v[6] ? "#000000" : colour, fillColor: colour,
+        fillOpacity: shortlistOnly ? 0.2 : 0.9, className: "despro-village"
+      });
+      marker.bindPopup(function () { return popupHtml(data, v); },
+        { maxWidth: 680, className: "despro-popup-wrap" });
+      marker.bindTooltip(v[3]);
+      if (!shortlistOnly) despro.markers[v[2]] = marker;
+      group.addLayer(marker);
+    });
+    if (!shortlistOnly) despro.villages = group;
+    despro.legends.push({ layer: group, html: data.tierLegend });
+    return group;
+  };
+
+  despro.routesLayer = function (data) {
+    var group = L.featureGroup();
+    data.routes.forEach(function (r) {
+      L.polyline(decode(r[0]), { color: "#6a3d9a", weight: 3, opacity: 0.9 })
+        .bindTooltip(r[1] || data.labels.backbone_routes).addTo(group);
+    });
+    return group;
+  };
+
+  despro.outlinesLayer = function (data) {
+    var group = L.featureGroup();
+    data.outlines.forEach(function (o) {
+      L.polygon(decode(o[0]), { color: "#525252", weight: 1.2, fill: false, opacity: 0.8 })
+        .bindTooltip(o[1], { sticky: true }).addTo(group);
+    });
+    return group;
+  };
+
+  function points(p, make) {
+    var latlngs = decode(p.path), out = [];
+    for (var i = 0; i < latlngs.length; i++) out.push(make(latlngs[i], p.labels[p.label[i]]));
+    return out;
+  }
+
+  despro.nodesLayer = function (data) {
+    return L.featureGroup(points(data.nodes, function (ll, label) {
+      return L.circleMarker(ll, { radius: 5, color: "#3f007d", fillColor: "#cab2d6",
+        fillOpacity: 1, weight: 2 }).bindTooltip(label);
+    }));
+  };
+
+  despro.outletsLayer = function (data) {
+    var cluster = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+    cluster.addLayers(points(data.outlets, function (ll, label) {
+      return L.circleMarker(ll, { radius: 4, color: "#1f78b4", fillOpacity: 0.8, weight: 1 })
+        .bindTooltip(label);
+    }));
+    return cluster;
+  };
+
+  function htmlControl(map, position, className, html) {
+    var Control = L.Control.extend({
+      onAdd: function () {
+        var div = L.DomUtil.create("div", "despro-box " + className);
+        div.innerHTML = html;
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+      }
+    });
+    return new Control({ position: position }).addTo(map);
+  }
+
+  function legendControl(map) {
+    var control = htmlControl(map, "bottomright", "despro-legend", "");
+    function update() {
+      var parts = [];
+      despro.legends.forEach(function (l) {
+        if (map.hasLayer(l.layer) && parts.indexOf(l.html) < 0) parts.push(l.html);
+      });
+      control.getContainer().innerHTML = parts.join("");
+      control.getContainer().style.display = parts.length ? "" : "none";
+    }
+    map.on("overlayadd overlayremove", update);
+    update();
+    return update;
+  }
+
+  function searchControl(map, data, updateLegend) {
+    var control = htmlControl(map, "topleft", "despro-search",
+      "<input type='search' placeholder='" + data.labels.search + "'><ul></ul>");
+    var box = control.getContainer(), input = box.querySelector("input"),
+      list = box.querySelector("ul");
+    var names = data.villages.map(function (v) { return v[3].toLowerCase(); });
+    function show(v) {
+      if (!map.hasLayer(despro.villages)) {
+        map.addLayer(despro.villages);
+        updateLegend();
+      }
+      map.setView([v[0], v[1]], Math.max(map.getZoom(), 13));
+      despro.markers[v[2]].openPopup();
+    }
+    input.addEventListener("input", function () {
+      var q = escapeText(input.value.trim().toLowerCase());
+      list.innerHTML = "";
+      if (!q) return;
+      var hits = [];
+      for (var i = 0; i < names.length && hits.length < 10; i++) {
+        if (names[i].indexOf(q) >= 0) hits.push(data.villages[i]);
+      }
+      if (!hits.length) list.innerHTML = "<li>" + data.labels.no_match + "</li>";
+      hits.forEach(function (v) {
+        var li = L.DomUtil.create("li", "despro-hit", list);
+        li.innerHTML = v[3] + " <small>(" + v[2] + ")</small>";
+        li.addEventListener("click", function () { show(v); });
+      });
+    });
+  }
+
+  despro.finish = function (map, data) {
+    var updateLegend = legendControl(map);
+    if (data.villages.length) searchControl(map, data, updateLegend);
+    htmlControl(map, "topleft", "despro-nav", data.nav);
+    htmlControl(map, "bottomleft", "despro-footer", data.footer);
+    map.fitBounds(data.bounds);
+    despro.map = map;
+  };
+})();
