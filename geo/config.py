@@ -201,16 +201,73 @@ class ProductsConfig(_Model):
     vintage: str = "unknown"
 
 
+class CensusItem(_Model):
+    """One census item turned into a village indicator (1 present / 0 absent).
+
+    The item's codes are declared, not guessed: ``yes`` codes make the indicator 1,
+    ``no`` codes make it 0, an empty cell is unknown, any other code is an error.
+    """
+
+    column: str
+    yes: list[int] = [1]
+    no: list[int] = [2, 3, 4]
+    description: str = ""
+
+
+def _podes_items() -> dict[str, CensusItem]:
+    # Podes 2024 codes (see the data dictionary): 1 = operating ... 4 = none
+    return {
+        "census_courier_agent": CensusItem(
+            column="R1007C", description="private courier / expedition agent operating "
+            "(R1007C: 1 operating; 2 rarely, 3 not operating, 4 none count as absent)"),
+        "census_signal_4g": CensusItem(
+            column="R1005D", description="4G/LTE/5G mobile internet signal in most of the "
+            "village (R1005D: 1 = 4G/5G; 2 = 3G, 3 = 2.5G, 4 = none count as absent)"),
+        "census_post_office": CensusItem(
+            column="R1007A", description="post office operating (R1007A: 1 operating)"),
+    }
+
+
+class CensusConfig(_Model):
+    """Village census (Podes style): observed facts per village, the most trusted evidence."""
+
+    table: Path
+    code_column: str = "IDDESA"
+    code_system: Literal["kemendagri", "bps"] = Field(
+        "bps", description="'bps': codes are matched to Kemendagri by name within parents "
+        "(needs 'names'); 'kemendagri': codes are used as they are")
+    names: Path | None = Field(None, description="Kemendagri code list (kode, nama) for the "
+                               "BPS crosswalk, e.g. codes_kemendagri.csv")
+    regency_name_column: str = "NAMA_KAB"
+    district_name_column: str = "NAMA_KEC"
+    village_name_column: str = "NAMA_DESA"
+    vintage: str = "unknown"
+    items: dict[str, CensusItem] = Field(default_factory=_podes_items)
+
+
 class LayersConfig(_Model):
     broadband: BroadbandConfig | None = None
     backbone: BackboneConfig | None = None
     smartphone: SmartphoneConfig | None = None
     courier: CourierConfig | None = None
     products: ProductsConfig | None = None
+    census: CensusConfig | None = None
+
+
+class Evidence(_Model):
+    """Another way to decide a rule: a variable from a different evidence level.
+
+    ``op`` and ``threshold`` default to the rule's own.
+    """
+
+    level: str
+    variable: str
+    op: Literal[">=", "<=", ">", "<"] | None = None
+    threshold: float | None = None
 
 
 class Rule(_Model):
-    """One Despro rule: ``variable op threshold``."""
+    """One Despro rule: ``variable op threshold``, optionally with alternative evidence."""
 
     id: str
     criterion: str
@@ -222,6 +279,7 @@ class Rule(_Model):
     label_en: str = ""
     label_id: str = ""
     source: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
 
 
 class CriteriaConfig(_Model):
@@ -230,6 +288,10 @@ class CriteriaConfig(_Model):
     rules: list[Rule] = Field(default_factory=lambda: default_rules())
     thresholds: dict[str, float] = Field(default_factory=dict,
                                          description="rule id -> threshold override")
+    evidence_order: list[str] = Field(
+        default_factory=lambda: ["census", "village", "cells", "regency", "province"],
+        description="evidence levels, most trusted first: observed village census, village "
+        "tables, cells modelled from points / rasters / tiles, regency and province statistics")
     near_ready_fraction: float = Field(
         0.2, ge=0, le=1, description="a failing rule is 'near' when its value is within this "
         "fraction of the threshold (e.g. 0.2: smartphone 42 % vs 50 %)")

@@ -46,9 +46,48 @@ def rule_states(value: np.ndarray, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
     return state, np.where(known, margin, np.nan)
 
 
-def evaluate(values: pd.DataFrame, rules: list[Rule],
-             variables: dict[str, Variable]) -> pd.DataFrame:
-    """Evaluate every rule for every village.
+DEFAULT_ORDER = ("census", "village", "cells", "regency", "province")
+
+
+def _candidates(rule: Rule, values: pd.DataFrame, variables: dict[str, Variable],
+                order: tuple[str, ...]) -> list[dict]:
+    """The rule's ways to be decided, most trusted evidence level first."""
+    alts = [(variables[rule.variable].level if rule.variable in variables else "cells",
+             rule.variable, rule.op, rule.threshold)]
+    alts += [(e.level, e.variable, e.op or rule.op,
+              rule.threshold if e.threshold is None else e.threshold) for e in rule.evidence]
+    rank = {lvl: i for i, lvl in enumerate(order)}
+    alts.sort(key=lambda a: rank.get(a[0], len(rank)))
+    out = []
+    for level, var, op, thr in alts:
+        if var in values.columns:
+            v = values[var].to_numpy(float)
+        elif var in variables:
+            raise ConfigError(f"variable '{var}' was declared but not computed",
+                              key=f"criteria.rules.{rule.id}")
+        else:
+            v = np.full(len(values), np.nan)  # its layer is not configured: unknown
+        alt = rule.model_copy(update={"variable": var, "op": op, "threshold": thr})
+        state, margin = rule_states(v, alt)
+        decl = variables.get(var)
+        out.append({"level": level, "variable": var, "op": op, "threshold": thr, "value": v,
+                    "state": state, "margin": margin,
+                    "layer": decl.layer if decl else "(not configured)",
+                    "source": decl.source if decl else "",
+                    "vintage": decl.vintage if decl else ""})
+    return out
+
+
+def evaluate_all(values: pd.DataFrame, rules: list[Rule], variables: dict[str, Variable],
+                 order: tuple[str, ...] | list[str] = DEFAULT_ORDER) -> tuple[
+                     pd.DataFrame, pd.DataFrame]:
+    """Evaluate every rule for every village, choosing evidence by precedence.
+
+    For each village and rule the first evidence level in ``order`` with a known
+    value decides (observed village census before values modelled from cells before
+    regency statistics before province statistics, by default). Where two levels
+    are known and disagree, the village is listed in the conflicts table: the
+    precedence still decides, but nothing is resolved silently.
 
     Parameters
     ----------
@@ -56,34 +95,65 @@ def evaluate(values: pd.DataFrame, rules: list[Rule],
         Finished village values, indexed by village code.
     rules : list of Rule
     variables : dict
-        Variable name -> declaration (for layer, source and vintage). A rule on a
-        variable whose layer is not configured evaluates to unknown for every village.
+        Variable name -> declaration (layer, source, vintage, evidence level). A rule
+        on a variable whose layer is not configured evaluates to unknown.
+    order : sequence of str
+        Evidence levels, most trusted first.
 
     Returns
     -------
-    DataFrame
-        Long table: ``village_code, rule, criterion, role, variable, value, op,
-        threshold, unit, state, margin, layer, source, vintage``.
+    (long, conflicts)
+        ``long``: one row per village and rule: ``village_code, rule, criterion, role,
+        variable, value, op, threshold, unit, state, margin, evidence, layer, source,
+        vintage``. ``conflicts``: ``village_code, rule, evidence, state, value,
+        other_evidence, other_state, other_value, other_variable``.
     """
-    frames = []
+    order = tuple(order)
+    frames, conflicts = [], []
+    codes = values.index.to_numpy()
     for r in rules:
-        if r.variable in values.columns:
-            v = values[r.variable].to_numpy(float)
-        elif r.variable in variables:
-            raise ConfigError(f"variable '{r.variable}' was declared but not computed",
-                              key=f"criteria.rules.{r.id}")
-        else:
-            v = np.full(len(values), np.nan)  # layer not configured: unknown
-        state, margin = rule_states(v, r)
-        decl = variables.get(r.variable)
+        cands = _candidates(r, values, variables, order)
+        chosen = np.full(len(values), -1)
+        for i, c in enumerate(cands):
+            chosen = np.where((chosen < 0) & (c["state"] != UNKNOWN), i, chosen)
+        pick = np.where(chosen < 0, 0, chosen)
+        rows = np.arange(len(values))
+        per_village = {k: np.stack([c[k] for c in cands])[pick, rows]
+                       for k in ("value", "state", "margin")}
+        per_level = {k: np.array([c[k] for c in cands], dtype=object)[pick]
+                     for k in ("level", "variable", "op", "threshold", "layer", "source",
+                               "vintage")}
+        take = {**per_village, **per_level}.__getitem__
+
         frames.append(pd.DataFrame({
-            "village_code": values.index.to_numpy(), "rule": r.id, "criterion": r.criterion,
-            "role": r.role, "variable": r.variable, "value": v, "op": r.op,
-            "threshold": r.threshold, "unit": r.unit, "state": state, "margin": margin,
-            "layer": decl.layer if decl else "(not configured)",
-            "source": decl.source if decl else "", "vintage": decl.vintage if decl else "",
+            "village_code": codes, "rule": r.id, "criterion": r.criterion, "role": r.role,
+            "variable": take("variable"), "value": take("value").astype(float),
+            "op": take("op"), "threshold": take("threshold").astype(float), "unit": r.unit,
+            "state": take("state"), "margin": take("margin").astype(float),
+            "evidence": np.where(chosen < 0, "none", take("level")),
+            "layer": take("layer"), "source": take("source"), "vintage": take("vintage"),
         }))
-    return pd.concat(frames, ignore_index=True)
+        for i, c in enumerate(cands):
+            other = (chosen >= 0) & (chosen != i) & (c["state"] != UNKNOWN)
+            win_state = per_village["state"]
+            disagree = other & (c["state"] != win_state)
+            if disagree.any():
+                conflicts.append(pd.DataFrame({
+                    "village_code": codes[disagree], "rule": r.id,
+                    "evidence": take("level")[disagree], "state": win_state[disagree],
+                    "value": take("value")[disagree].astype(float),
+                    "other_evidence": c["level"], "other_state": c["state"][disagree],
+                    "other_value": c["value"][disagree], "other_variable": c["variable"]}))
+    cols = ["village_code", "rule", "evidence", "state", "value", "other_evidence",
+            "other_state", "other_value", "other_variable"]
+    conf = pd.concat(conflicts, ignore_index=True) if conflicts else pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True), conf
+
+
+def evaluate(values: pd.DataFrame, rules: list[Rule], variables: dict[str, Variable],
+             order: tuple[str, ...] | list[str] = DEFAULT_ORDER) -> pd.DataFrame:
+    """The long rule table of :func:`evaluate_all` (without the conflicts)."""
+    return evaluate_all(values, rules, variables, order)[0]
 
 
 def combine(long: pd.DataFrame) -> pd.DataFrame:

@@ -154,7 +154,7 @@ def write_outputs(result, outdir: Path) -> dict[str, Path]:
     """
     outdir = Path(outdir)
     names = ["cells.parquet", "villages.parquet", "villages.gpkg", "criteria.csv",
-             "shortlist.csv", "data_quality.json", "manifest.json"]
+             "conflicts.csv", "shortlist.csv", "data_quality.json", "manifest.json"]
     with staged(outdir) as st:
         result.cells.to_parquet(st / "cells.parquet", index=False)
         result.villages.to_parquet(st / "villages.parquet", index=False)
@@ -162,6 +162,7 @@ def write_outputs(result, outdir: Path) -> dict[str, Path]:
                                              driver="GPKG", engine="pyogrio")
         csv_safe(result.criteria).to_csv(st / "criteria.csv", index=False)
         csv_safe(result.shortlist()).to_csv(st / "shortlist.csv", index=False)
+        csv_safe(result.conflicts).to_csv(st / "conflicts.csv", index=False)
         (st / "data_quality.json").write_text(json.dumps(result.notes.items, indent=2),
                                               encoding="utf-8")
         (st / "manifest.json").write_text(

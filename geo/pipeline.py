@@ -21,14 +21,14 @@ import pandas as pd
 from . import grid
 from .cache import StepCache, step_key
 from .config import Config
-from .criteria import combine, evaluate
+from .criteria import combine, evaluate_all
 from .layer import LayerResult, Notes
 from .score import composite, rank, tiers
 from .study import Study, build_study
 from .transfer import frame_to_cells, frame_to_units
 from .variables import Kind, Variable, additive_columns, finalize, min_columns
 
-LAYERS = ("broadband", "backbone", "smartphone", "courier", "products")
+LAYERS = ("broadband", "backbone", "smartphone", "courier", "products", "census")
 
 
 @dataclass
@@ -45,6 +45,9 @@ class Result:
         ``_state`` / ``_margin``, per criterion state, ``tier``, ``score``, ``rank``.
     criteria : DataFrame
         Long table, one row per village and rule (see :func:`despro.geo.criteria.evaluate`).
+    conflicts : DataFrame
+        Villages and rules where two evidence levels are known and disagree (the more
+        trusted one decided; see :func:`despro.geo.criteria.evaluate_all`).
     village_additive : DataFrame
         The villages' additive columns (numerators, denominators, weights, counts), for
         exact roll-ups (:mod:`despro.geo.rollup`).
@@ -63,6 +66,7 @@ class Result:
     village_additive: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
     step_keys: dict[str, str] = field(default_factory=dict)
+    conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_admin(self, level: str = "regency") -> pd.DataFrame:
         """Finished values per regency or province, rolled up exactly from the villages."""
@@ -110,9 +114,10 @@ def _village_counts(study: Study) -> tuple[list[Variable], pd.DataFrame]:
     """Village population and households as count variables (they travel to cells)."""
     v = study.villages
     src = "villages"
-    decl = [Variable("population", Kind.COUNT, "people", "village population", "villages", src),
+    decl = [Variable("population", Kind.COUNT, "people", "village population", "villages", src,
+                     level="village"),
             Variable("households", Kind.COUNT, "households", "village households", "villages",
-                     src)]
+                     src, level="village")]
     return decl, v[["population", "households"]].astype(float)
 
 
@@ -247,16 +252,13 @@ def run(config: Config, verbose: bool = False, cache: StepCache | None = None,
     for name, r in results.items():
         mod = import_module(f"despro.layers.{name}")
         if hasattr(mod, "derive"):
-            extra = (mod.derive(vil_vals, vil_add, attributes) if name == "products"
-                     else mod.derive(vil_vals))
+            extra, decl = mod.derive(vil_vals, vil_add, attributes, r)
             vil_vals = pd.concat([vil_vals, extra], axis=1)
-            for c in extra.columns:
-                variables[c] = Variable(c, Kind.COUNT if c == "courier_companies" else
-                                        Kind.INTENSIVE, "", f"derived by layer {name}", name,
-                                        r.variables[0].source, r.variables[0].vintage)
+            variables.update({v.name: v for v in decl})
 
     rules = config.criteria.rules
-    long = evaluate(vil_vals, rules, variables)
+    long, conflicts = evaluate_all(vil_vals, rules, variables,
+                                   config.criteria.evidence_order)
     states = combine(long)
     tier = tiers(long, states, config.criteria.near_ready_fraction)
     sc = composite(long, config.criteria.weights).reindex(villages.index)
@@ -269,7 +271,7 @@ def run(config: Config, verbose: bool = False, cache: StepCache | None = None,
     cell_gdf = _cell_table(study, cells_add, cell_vals)
     p.step("tables", "tables assembled")
     return Result(config, cell_gdf, village_gdf, long, variables, results, study, notes,
-                  vil_add, p.timings, keys)
+                  vil_add, p.timings, keys, conflicts)
 
 
 def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:

@@ -64,6 +64,10 @@ class Variable:
         Period the data describe (``2024``, ``2024-Q2``), or ``unknown``.
     classes : tuple of str
         For ``category`` variables, the class names.
+    level : str
+        Evidence level (``census``, ``village``, ``cells``, ``regency``, ``province``):
+        how directly the value observes a village; criteria prefer the level that comes
+        first in ``criteria.evidence_order``.
     """
 
     name: str
@@ -74,6 +78,7 @@ class Variable:
     source: str = ""
     vintage: str = "unknown"
     classes: tuple[str, ...] = field(default_factory=tuple)
+    level: str = "cells"
 
     def columns(self) -> list[str]:
         """The additive columns that store this variable in cell / village tables."""

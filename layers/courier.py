@@ -173,7 +173,12 @@ def build(cfg: CourierConfig, study: Study, config: Config, notes: Notes,
                        pd.Series(1.0, index=study.cell_index), [path], {"courier_outlets": pts})
 
 
-def derive(values: pd.DataFrame) -> pd.DataFrame:
+def derive(values: pd.DataFrame, additive: pd.DataFrame, attributes: pd.DataFrame,
+           layer: LayerResult) -> tuple[pd.DataFrame, list[Variable]]:
     """Village-level I3 variable: distinct operators present (``courier_companies``)."""
+    src = layer.variables[0]
+    decl = Variable("courier_companies", Kind.COUNT, "companies",
+                    "distinct courier companies with an outlet in a cell overlapping the village",
+                    NAME, src.source, src.vintage, level=src.level)
     return pd.DataFrame({"courier_companies": values["courier_outlets_n_classes"]},
-                        index=values.index)
+                        index=values.index), [decl]

@@ -47,13 +47,14 @@ def variables(cfg: ProductsConfig, categories: tuple[str, ...], source: str = ""
     v = cfg.vintage
     return [
         Variable("product_enterprises", Kind.CATEGORY, "enterprises",
-                 "small enterprises per product category", NAME, source, v, categories),
+                 "small enterprises per product category", NAME, source, v, categories,
+                 level="village"),
         Variable("product_demand_growth_pct", Kind.INTENSIVE, "percent per year",
                  "online demand growth of the flagship category, weighted by its enterprises",
-                 NAME, source, v),
+                 NAME, source, v, level="village"),
         Variable("product_distinctiveness", Kind.INTENSIVE, "score 0-1",
                  "distinctiveness of the flagship product, weighted by its enterprises",
-                 NAME, source, v),
+                 NAME, source, v, level="village"),
     ]
 
 
@@ -161,8 +162,8 @@ def build(cfg: ProductsConfig, study: Study, config: Config, notes: Notes,
                        cover, [ppath, cpath], attributes=attrs)
 
 
-def derive(values: pd.DataFrame, additive: pd.DataFrame,
-           attributes: pd.DataFrame) -> pd.DataFrame:
+def derive(values: pd.DataFrame, additive: pd.DataFrame, attributes: pd.DataFrame,
+           layer: LayerResult) -> tuple[pd.DataFrame, list[Variable]]:
     """Location quotient of each village's flagship category (P1), NaN where unknown."""
     cols = [c for c in additive.columns if c.startswith("product_enterprises__")]
     ent = additive[cols].to_numpy(float)
@@ -178,4 +179,9 @@ def derive(values: pd.DataFrame, additive: pd.DataFrame,
     rows = np.flatnonzero(ok)
     with np.errstate(divide="ignore", invalid="ignore"):
         lq[ok] = (ent[rows, j] / e_v[ok]) / (e_f_total[j] / total)
-    return pd.DataFrame({"product_location_quotient": lq}, index=values.index)
+    src = layer.variables[0]
+    decl = Variable("product_location_quotient", Kind.INTENSIVE, "ratio",
+                    "share of the village's enterprises in its flagship category / the same "
+                    "share over all villages of the run", NAME, src.source, src.vintage,
+                    level=src.level)
+    return pd.DataFrame({"product_location_quotient": lq}, index=values.index), [decl]

@@ -57,8 +57,8 @@ def variables(cfg: SmartphoneConfig, config: Config | None = None) -> list[Varia
     out = []
     for src in cfg.all_sources():
         path = str(config.path(src.table)) if config is not None else str(src.table)
-        out += [Variable(v, Kind.RATE, "percent", DESCRIPTION[v], NAME, path, src.vintage)
-                for v in src.columns]
+        out += [Variable(v, Kind.RATE, "percent", DESCRIPTION[v], NAME, path, src.vintage,
+                         level=src.level) for v in src.columns]
     return out
 
 
