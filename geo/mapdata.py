@@ -225,38 +225,66 @@ def cells_payload(table: pd.DataFrame, specs: list[dict]) -> dict:
 
 # --- villages --------------------------------------------------------------------------
 
+EVIDENCE_LETTERS = {"census": "c", "village": "v", "cells": "m", "regency": "r",
+                    "province": "p", "none": "n"}
+
+
 def rules_payload(result, lang: str) -> list[dict]:
-    """Per rule, sent once: id, label, threshold text, source layer and vintage."""
+    """Per rule, sent once: id, label, threshold text, and per evidence level the source.
+
+    ``srcs`` maps an evidence letter to "layer · vintage (evidence level)" for every
+    level that decided some village; ``src`` is the rule's main source.
+    """
     label = "label_id" if lang == "id" else "label_en"
-    decl = result.criteria.drop_duplicates("rule").set_index("rule")
+    words = LABELS[lang]
+    crit = result.criteria
+    if "evidence" not in crit:
+        crit = crit.assign(evidence="cells")
+    by_level = crit.drop_duplicates(["rule", "evidence"]).set_index(["rule", "evidence"])
+    decl = crit.drop_duplicates("rule").set_index("rule")
     out = []
     for r in result.config.criteria.rules:
         d = decl.loc[r.id] if r.id in decl.index else None
+        srcs = {}
+        for (rid, lvl), row in by_level.iterrows():
+            if rid == r.id:
+                text = f"{row['layer']} \u00b7 {row['vintage']}" if row["vintage"] else \
+                    row["layer"]
+                srcs[EVIDENCE_LETTERS.get(lvl, "n")] = e(
+                    f"{text} ({words.get(f'ev_{lvl}', lvl)})")
         layer = d["layer"] if d is not None else ""
         vintage = d["vintage"] if d is not None else ""
         out.append({"id": e(r.id), "label": e(getattr(r, label)),
                     "thr": e(threshold_text(r.op, r.threshold, r.unit, lang)),
-                    "src": e(f"{layer} \u00b7 {vintage}" if vintage else layer),
+                    "src": e(f"{layer} \u00b7 {vintage}" if vintage else layer), "srcs": srcs,
                     "title": e(d["source"] if d is not None else ""),
                     "info": r.role != "gate"})
     return out
 
 
 def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
-    """Escaped value texts, state letters and escaped margin texts of one rule."""
+    """Escaped value texts, state letters, margin texts and evidence texts of one rule.
+
+    The evidence text names the source layer, its vintage and the evidence level that
+    decided this village (census, cells, regency or province statistics).
+    """
     sub = long[long["rule"] == rule.id].set_index("village_code").reindex(codes)
     states = sub["state"].fillna("unknown").astype(str).to_numpy()
     values = [e(value_text(v, rule.unit, lang)) for v in sub["value"].to_numpy(float)]
     margins = [e(margin_text(m, s, rule.op, rule.unit, lang))
                for m, s in zip(sub["margin"].to_numpy(float), states, strict=True)]
-    return values, [s[0] for s in states], margins
+    ev = sub["evidence"] if "evidence" in sub else pd.Series("cells", index=sub.index)
+    letters = [EVIDENCE_LETTERS.get(x, "n") for x in ev.fillna("none")]
+    return values, [s[0] for s in states], margins, letters
 
 
 def villages_payload(result, lang: str) -> dict[str, list]:
     """One compact record per village, by village code (see ``despro.js``: village record).
 
     ``[lat, lon, code, name, tier index, rank, shortlisted 0/1, product,
-    value texts, state letters, margin texts]``; texts escaped.
+    value texts, state letters, margin texts, evidence letters]``; texts escaped. The
+    evidence letter (see :data:`EVIDENCE_LETTERS`) picks the rule's source text for
+    the level that decided the village (``srcs`` in :func:`rules_payload`).
     """
     v = result.villages
     per_rule = [_rule_texts(result.criteria, v.index, r, lang)
@@ -272,7 +300,7 @@ def villages_payload(result, lang: str) -> dict[str, list]:
                      tier_index[tier], int(rank), int(shortlisted[i]),
                      e(product) if isinstance(product, str) else "",
                      [r[0][i] for r in per_rule], "".join(r[1][i] for r in per_rule),
-                     [r[2][i] for r in per_rule]]
+                     [r[2][i] for r in per_rule], "".join(r[3][i] for r in per_rule)]
     return out
 
 

@@ -99,7 +99,7 @@
       rows.push("<tr" + (r.info ? " class='despro-info'" : "") + "><td title='" + r.label +
         "'>" + r.id + " " + r.label + "</td><td>" + v[8][j] + "</td><td>" + r.thr +
         "</td><td style='color:" + s.colour + "'><b>" + s.label + "</b></td><td>" + v[10][j] +
-        "</td><td title='" + r.title + "'>" + r.src + "</td></tr>");
+        "</td><td title='" + r.title + "'>" + ((v[11] && r.srcs[v[11].charAt(j)]) || r.src) + "</td></tr>");
     });
     return "<div class='despro-popup'>" + head + "<table class='despro-criteria'>" +
       rows.join("") + "</table></div>";
