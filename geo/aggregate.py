@@ -17,6 +17,7 @@ import shapely
 from rasterio.windows import Window
 
 from . import grid
+from .extent import current_extent
 from .overlap import polygon_overlap
 
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -74,7 +75,13 @@ def polygons_to_cells(geoms: np.ndarray, res: int, extensive: dict[str, np.ndarr
         The summed columns per cell, and the fraction of each cell's area covered
         by the polygons (0-1; overlapping polygons are capped at 1).
     """
-    ov = polygon_overlap(np.asarray(geoms, dtype=object), res)
+    geoms = np.asarray(geoms, dtype=object)
+    ext = current_extent()
+    if ext is not None:  # one partition of a larger study: skip polygons far from it
+        keep = ext.touches(geoms)
+        geoms = geoms[keep]
+        extensive = {k: np.asarray(v)[keep] for k, v in extensive.items()}
+    ov = polygon_overlap(geoms, res)
     m = ov.matrix.tocsr()
     area_rows = np.asarray(m.sum(axis=1)).ravel()
     inv = np.divide(1.0, area_rows, out=np.zeros_like(area_rows), where=area_rows > 0)
@@ -95,41 +102,72 @@ def _lon_scale(lat_deg: np.ndarray) -> np.ndarray:
     return np.cos(np.deg2rad(lat_deg)) * (1 - e2 * s2) / (1 - e2)
 
 
-def nearest_distance_m(lon: np.ndarray, lat: np.ndarray, features: np.ndarray) -> np.ndarray:
+def _segments(features: np.ndarray) -> np.ndarray:
+    """Lines cut into their two-point segments; points (and polygons' rings) kept simple.
+
+    Nearest-feature queries against long multi-part cables are slow (every
+    distance walks the whole cable); against segments they are local and cheap.
+    """
+    parts = shapely.get_parts(features)
+    lines = parts[np.isin(shapely.get_type_id(parts), [1, 2])]
+    polys = parts[shapely.get_type_id(parts) == 3]
+    if len(polys):
+        lines = np.r_[lines, shapely.get_parts(shapely.boundary(polys))]
+    others = parts[~np.isin(shapely.get_type_id(parts), [1, 2, 3])]
+    if len(lines) == 0:
+        return others
+    xy, idx = shapely.get_coordinates(lines, return_index=True)
+    same = idx[1:] == idx[:-1]
+    segs = shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1))
+    return np.r_[others, segs]
+
+
+def nearest_distance_m(lon: np.ndarray, lat: np.ndarray, features: np.ndarray,
+                       band_deg: float = 1.0) -> np.ndarray:
     """Geodesic distance in metres from each point to the nearest feature.
 
-    Method: features and points are put in a lon/lat frame whose longitudes are
-    scaled by the WGS84 ratio of metres per degree of longitude to latitude at the
-    points' mean latitude (locally isotropic). The nearest feature in that frame is
-    found with an STRtree; since the frame's distortion across the points' latitude
-    span is bounded (about 2 % across Indonesia), every feature within that bound of
-    the nearest is also a candidate. For each candidate the nearest point on it is
-    taken in the frame and its distance measured on the WGS84 ellipsoid
-    (pyproj.Geod); the minimum wins. Never degrees, never one UTM zone.
+    Method: features are cut into two-point segments. Points are processed in
+    latitude bands of ``band_deg``; in each band, longitudes are scaled by the WGS84
+    ratio of metres per degree of longitude to latitude at the band's centre, which
+    makes the frame locally isotropic. The nearest segment in that frame (STRtree)
+    gives a distance d0; every segment within d0 times (1 + twice the frame's
+    largest scale error over the latitudes a disc of radius d0 spans) is a
+    candidate, and each candidate's nearest point is measured on the WGS84 ellipsoid
+    (pyproj.Geod); the minimum wins. The true nearest feature is always among the
+    candidates, so the distance is geodesic to the nearest feature (up to where on
+    a segment the nearest point lies, a second-order effect). Never degrees, never
+    one UTM zone for the whole country.
 
     Returns NaN for every point when there are no features.
     """
     lon = np.asarray(lon, float)
     lat = np.asarray(lat, float)
+    out = np.full(len(lon), np.nan)
     features = np.asarray([f for f in features if f is not None and not f.is_empty], dtype=object)
     if len(features) == 0 or len(lon) == 0:
-        return np.full(len(lon), np.nan)
-    fy = shapely.get_coordinates(features)[:, 1]
-    lats = np.r_[lat, fy]
-    k0 = float(_lon_scale(np.nanmean(lat)))
-    span = _lon_scale(np.array([lats.min(), lats.max(), 0.0 if lats.min() < 0 < lats.max()
-                                else lats.min()]))
-    slack = float(np.abs(span / k0 - 1).max()) + 0.005
-    feats = shapely.transform(features, lambda xy: xy * np.array([k0, 1.0]))
+        return out
+    segs = _segments(features)
+    band = np.floor(lat / band_deg).astype(int)
+    for b in np.unique(band):
+        idx = np.flatnonzero(band == b)
+        out[idx] = _nearest_in_band(lon[idx], lat[idx], segs, (b + 0.5) * band_deg)
+    return out
+
+
+def _nearest_in_band(lon: np.ndarray, lat: np.ndarray, segs: np.ndarray,
+                     lat0: float) -> np.ndarray:
+    k0 = float(_lon_scale(lat0))
+    feats = shapely.transform(segs, lambda xy: xy * np.array([k0, 1.0]))
     pts = shapely.points(lon * k0, lat)
     tree = shapely.STRtree(feats)
     pi, fi = tree.query_nearest(pts, all_matches=True)
     d0 = np.full(len(lon), np.inf)
     np.minimum.at(d0, pi, shapely.distance(pts[pi], feats[fi]))
-    found = np.isfinite(d0)
-    qi, qf = tree.query(pts[found], predicate="dwithin",
-                        distance=d0[found] * (1 + 2 * slack) + 1e-12)
-    qi = np.flatnonzero(found)[qi]
+    # worst scale error of the frame over the latitudes within d0 (degrees) of the point
+    lo, hi = lat - d0, lat + d0
+    ends = np.stack([lo, hi, np.where((lo < 0) & (hi > 0), 0.0, lo)])
+    slack = np.abs(_lon_scale(np.clip(ends, -89.0, 89.0)) / k0 - 1).max(axis=0) + 1e-6
+    qi, qf = tree.query(pts, predicate="dwithin", distance=d0 * (1 + 2 * slack) + 1e-12)
     near = shapely.shortest_line(pts[qi], feats[qf])
     end = shapely.get_coordinates(shapely.get_point(near, 1))
     _, _, d = GEOD.inv(lon[qi], lat[qi], end[:, 0] / k0, end[:, 1])
@@ -140,6 +178,28 @@ def nearest_distance_m(lon: np.ndarray, lat: np.ndarray, features: np.ndarray) -
 
 
 Reducer = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _pixel_range(src, bounds) -> tuple[int, int, int, int]:
+    """Rows [lo, hi) and columns [lo, hi) of the pixels of ``src`` within lon/lat ``bounds``.
+
+    The whole raster when ``bounds`` is None; one pixel of margin on every side.
+    """
+    if bounds is None:
+        return 0, src.height, 0, src.width
+    x0, y0, x1, y1 = bounds
+    if not src.crs.is_geographic:
+        from rasterio.warp import transform_bounds
+
+        x0, y0, x1, y1 = transform_bounds("EPSG:4326", src.crs, x0, y0, x1, y1,
+                                          densify_pts=101)
+    inv = ~src.transform
+    cols, rows = zip(*(inv * (x, y) for x in (x0, x1) for y in (y0, y1)), strict=True)
+    r_lo = min(max(int(np.floor(min(rows))) - 1, 0), src.height)
+    r_hi = max(min(int(np.ceil(max(rows))) + 1, src.height), r_lo)
+    c_lo = min(max(int(np.floor(min(cols))) - 1, 0), src.width)
+    c_hi = max(min(int(np.ceil(max(cols))) + 1, src.width), c_lo)
+    return r_lo, r_hi, c_lo, c_hi
 
 
 def raster_to_cells(path, res: int, reducers: dict[str, Reducer],
@@ -167,12 +227,16 @@ def raster_to_cells(path, res: int, reducers: dict[str, Reducer],
         to_ll = None
         if not crs.is_geographic:
             to_ll = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        for r0 in range(0, src.height, window_rows):
-            h = min(window_rows, src.height - r0)
-            a = src.read(band, window=Window(0, r0, src.width, h), masked=False)
+        ext = current_extent()
+        rlo, rhi, c0, c1 = _pixel_range(src, ext.bounds if ext is not None else None)
+        # windows stay aligned to multiples of window_rows, as in a whole read, so a
+        # partition's cells sum the same pixels in the same order
+        for r0 in range(rlo - rlo % window_rows, rhi, window_rows):
+            top, h = max(r0, rlo), min(r0 + window_rows, rhi) - max(r0, rlo)
+            a = src.read(band, window=Window(c0, top, c1 - c0, h), masked=False)
             rows, cols = np.indices(a.shape)
-            rows = rows.ravel() + r0
-            cols = cols.ravel()
+            rows = rows.ravel() + top
+            cols = cols.ravel() + c0
             vals = a.ravel().astype(float)
             ok = np.isfinite(vals)
             if nodata is not None:
@@ -190,7 +254,7 @@ def raster_to_cells(path, res: int, reducers: dict[str, Reducer],
                 cols_out["__pixel_area_m2"] = px_area
                 frames.append(_cell_frame(grid.points_to_cells(x, y, res), cols_out))
             if progress:
-                progress(r0 + h, src.height)
+                progress(top + h, src.height)
     if not frames:
         return pd.DataFrame(columns=[*reducers, "__pixel_area_m2"],
                             index=pd.Index(np.empty(0, grid.CELL_DTYPE), name="cell"))
