@@ -1,8 +1,9 @@
 """Kernels that turn points, polygons, lines and rasters into additive cell columns.
 
 Pure functions: arrays / GeoDataFrames in, DataFrames indexed by uint64 cell out.
-No file I/O except :func:`raster_to_cells`, which streams a raster window by
-window so that a national 3 arc-second raster never sits in memory.
+No file I/O except :func:`raster_to_cells`, which streams a raster block by
+block (through :mod:`despro.geo.rastermap`) so that a national 3 arc-second
+raster never sits in memory.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pyproj
-import rasterio
 import shapely
-from rasterio.windows import Window
 
 from . import grid
 from .extent import current_extent
 from .overlap import polygon_overlap
+from .rastermap import reduce_raster
 
 GEOD = pyproj.Geod(ellps="WGS84")
 EARTH_M_PER_DEG = 111_319.49  # metres per degree of latitude / equatorial longitude
@@ -180,82 +180,37 @@ def _nearest_in_band(lon: np.ndarray, lat: np.ndarray, segs: np.ndarray,
 Reducer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def _pixel_range(src, bounds) -> tuple[int, int, int, int]:
-    """Rows [lo, hi) and columns [lo, hi) of the pixels of ``src`` within lon/lat ``bounds``.
-
-    The whole raster when ``bounds`` is None; one pixel of margin on every side.
-    """
-    if bounds is None:
-        return 0, src.height, 0, src.width
-    x0, y0, x1, y1 = bounds
-    if not src.crs.is_geographic:
-        from rasterio.warp import transform_bounds
-
-        x0, y0, x1, y1 = transform_bounds("EPSG:4326", src.crs, x0, y0, x1, y1,
-                                          densify_pts=101)
-    inv = ~src.transform
-    cols, rows = zip(*(inv * (x, y) for x in (x0, x1) for y in (y0, y1)), strict=True)
-    r_lo = min(max(int(np.floor(min(rows))) - 1, 0), src.height)
-    r_hi = max(min(int(np.ceil(max(rows))) + 1, src.height), r_lo)
-    c_lo = min(max(int(np.floor(min(cols))) - 1, 0), src.width)
-    c_hi = max(min(int(np.ceil(max(cols))) + 1, src.width), c_lo)
-    return r_lo, r_hi, c_lo, c_hi
-
-
 def raster_to_cells(path, res: int, reducers: dict[str, Reducer],
                     band: int = 1, window_rows: int = 512,
                     progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-    """Reduce a raster onto H3 cells by pixel centre, streaming row windows.
+    """Reduce a raster onto H3 cells exactly, streaming blocks of rows.
 
-    Each pixel is assigned to the cell holding its centre (pixels must be smaller
-    than cells: at resolution 8, 3 arc-seconds is ~0.01 of a cell). ``reducers``
+    Each pixel is shared among the cells it overlaps in proportion to the
+    overlapping area (exact, any CRS, any pixel size; see
+    :mod:`despro.geo.rastermap`), so summed quantities are conserved. Rasters
+    above ``rastermap.EXACT_MAX_PIXELS`` pixels (a national 3 arc-second raster)
+    take the centre fast path instead: each pixel wholly in the cell holding its
+    centre (totals still conserved; per-cell sums within a few %). ``reducers``
     map an output column to ``f(values, pixel_area_m2)`` returning the per-pixel
     extensive quantity to sum (``lambda v, a: v`` for people per pixel,
-    ``lambda v, a: (v == 1) * a`` for covered area); the valid pixel area per cell
-    is always added as ``"__pixel_area_m2"``. Nodata pixels are dropped,
-    so a cell with no valid pixel is absent (unknown), never 0.
+    ``lambda v, a: (v == 1) * a`` for covered m2); ``f`` receives a block of
+    pixels (2-D, float64) with nodata pixels as value 0 and area 0, and what it
+    returns for them is discarded. The valid pixel area per cell (m2) is always
+    added as ``"__pixel_area_m2"``. Nodata (the file's nodata value, NaN) pixels
+    are dropped, so a cell with no valid pixel is absent (unknown), never 0.
 
-    Pixel areas: for geographic rasters ``dx * dy * 111,319.49^2 * cos(lat)`` at the
-    pixel centre; for projected rasters ``|dx * dy|`` (assumes an equal-area or
-    conformal-at-small-scale projection such as UTM).
+    Pixel areas are ground areas on H3's sphere (as :func:`grid.cell_area_m2`),
+    exact per row for lon/lat rasters. The pixel -> cell mapping is computed once
+    per (raster grid, resolution) and cached (in memory, and on disk under
+    ``$DESPRO_CACHE_DIR`` when set), so another layer on the same grid or a rescore
+    only pays for the sums. ``window_rows`` is kept for compatibility: the
+    mapping's tiles set the blocks read (results do not depend on them).
+
+    Inside :func:`despro.geo.extent.partition_extent` only the tiles meeting the
+    partition's bounds are read; cells inside them get the whole-raster sums
+    bit for bit.
     """
-    frames = []
-    with rasterio.open(path) as src:
-        crs = src.crs
-        nodata = src.nodata
-        t = src.transform
-        to_ll = None
-        if not crs.is_geographic:
-            to_ll = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        ext = current_extent()
-        rlo, rhi, c0, c1 = _pixel_range(src, ext.bounds if ext is not None else None)
-        # windows stay aligned to multiples of window_rows, as in a whole read, so a
-        # partition's cells sum the same pixels in the same order
-        for r0 in range(rlo - rlo % window_rows, rhi, window_rows):
-            top, h = max(r0, rlo), min(r0 + window_rows, rhi) - max(r0, rlo)
-            a = src.read(band, window=Window(c0, top, c1 - c0, h), masked=False)
-            rows, cols = np.indices(a.shape)
-            rows = rows.ravel() + top
-            cols = cols.ravel() + c0
-            vals = a.ravel().astype(float)
-            ok = np.isfinite(vals)
-            if nodata is not None:
-                ok &= vals != nodata
-            rows, cols, vals = rows[ok], cols[ok], vals[ok]
-            x = t.c + (cols + 0.5) * t.a + (rows + 0.5) * t.b
-            y = t.f + (cols + 0.5) * t.d + (rows + 0.5) * t.e
-            if to_ll is not None:
-                px_area = np.full(len(x), abs(t.a * t.e - t.b * t.d))
-                x, y = to_ll.transform(x, y)
-            else:
-                px_area = abs(t.a * t.e - t.b * t.d) * EARTH_M_PER_DEG**2 * np.cos(np.deg2rad(y))
-            if len(vals):
-                cols_out = {name: f(vals, px_area) for name, f in reducers.items()}
-                cols_out["__pixel_area_m2"] = px_area
-                frames.append(_cell_frame(grid.points_to_cells(x, y, res), cols_out))
-            if progress:
-                progress(top + h, src.height)
-    if not frames:
-        return pd.DataFrame(columns=[*reducers, "__pixel_area_m2"],
-                            index=pd.Index(np.empty(0, grid.CELL_DTYPE), name="cell"))
-    return pd.concat(frames).groupby(level=0).sum()
+    ext = current_extent()
+    return reduce_raster(path, res, reducers, band=band,
+                         bounds=ext.bounds if ext is not None else None,
+                         progress=progress)

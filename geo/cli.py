@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_engine import engine_kwargs, engine_options
 from .errors import DesproError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -24,7 +25,8 @@ def _fail(err: DesproError) -> None:
 
 
 def _run_and_write(config_path: Path, output_dir: Path | None, maps_dir: Path | None,
-                   lang: str | None, quiet: bool) -> None:
+                   lang: str | None, quiet: bool, engine: dict | None = None) -> None:
+    from .cli_export import after_run
     from .config import load_config
     from .mapsite import write_map
     from .outputs import write_outputs
@@ -32,11 +34,12 @@ def _run_and_write(config_path: Path, output_dir: Path | None, maps_dir: Path | 
 
     try:
         cfg = load_config(config_path)
-        result = run(cfg, verbose=not quiet)
+        result = run(cfg, verbose=not quiet, **(engine or {}))
         out = output_dir or cfg.path(cfg.run.output_dir)
         maps = maps_dir or cfg.path(cfg.run.maps_dir)
         files = write_outputs(result, out)
         page = write_map(result, maps, lang or cfg.run.lang)
+        exported = after_run(result, out)
     except DesproError as err:
         _fail(err)
     tiers = result.villages["tier"].value_counts()
@@ -45,6 +48,8 @@ def _run_and_write(config_path: Path, output_dir: Path | None, maps_dir: Path | 
                            ("ready", "near-ready", "undetermined", "not ready")))
     click.echo(f"outputs: {Path(files['villages.gpkg']).parent.resolve()}")
     click.echo(f"map:     {page.resolve()}")
+    if exported:
+        click.echo(exported)
 
 
 @click.group()
@@ -82,10 +87,11 @@ def demo(sample_dir: Path | None, output_dir: Path, maps_dir: Path, lang: str | 
               help="Override run.maps_dir.")
 @click.option("--lang", type=click.Choice(["id", "en"]), default=None)
 @click.option("--quiet", is_flag=True, help="No progress lines.")
+@engine_options
 def run_cmd(config_path: Path, output_dir: Path | None, maps_dir: Path | None, lang: str | None,
-            quiet: bool) -> None:
+            quiet: bool, **engine) -> None:
     """Run the pipeline on your own files as described by a config."""
-    _run_and_write(config_path, output_dir, maps_dir, lang, quiet)
+    _run_and_write(config_path, output_dir, maps_dir, lang, quiet, engine_kwargs(**engine))
 
 
 @main.command()
@@ -110,10 +116,16 @@ def validate(config_path: Path) -> None:
 
 
 def _register() -> None:
+    from .cli_export import export_cmd
+    from .cli_fetch import fetch
     from .cli_runs import rescore, runs
+    from .cli_select import select
 
     main.add_command(rescore)
     main.add_command(runs)
+    main.add_command(select)
+    main.add_command(fetch)
+    main.add_command(export_cmd)
 
 
 _register()

@@ -13,13 +13,37 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class DaskConfig(_Model):
+    """``[run.dask]``: the cluster of the ``dask`` engine (:mod:`despro.geo.distributed`)."""
+
+    partitions: int | None = Field(None, ge=1, description="tasks per partitioned step; "
+                                   "default: twice the cluster's worker threads, at most one "
+                                   "per parent cell")
+    workers: int | None = Field(None, ge=1, description="LocalCluster workers; default: "
+                                "sized to the machine by dask")
+    threads_per_worker: int | None = Field(None, ge=1, description="default: 1 when "
+                                           "'workers' is set, else dask's choice")
+    processes: bool = Field(True, description="workers in separate processes (false: "
+                            "threads of this process)")
+    scheduler: str | None = Field(None, description="address of an existing dask scheduler "
+                                  "(tcp://host:8786) instead of a LocalCluster")
 
 
 class RunConfig(_Model):
@@ -33,6 +57,20 @@ class RunConfig(_Model):
         "population", description="weights of village <-> cell transfers; "
         "'population' needs [population] and falls back to area without it")
     lang: Literal["id", "en"] = "id"
+    engine: Literal["local", "dask"] = Field(
+        "local", description="local: this process; dask: partitioned by H3 parent cell on "
+        "a dask cluster, same results (see README 'Scaling out')")
+    partition_resolution: int = Field(3, ge=0, le=15, description="H3 resolution of the "
+                                      "parent cells that partition the work (dask engine); "
+                                      "at most run.resolution")
+    dask: DaskConfig = Field(default_factory=DaskConfig)
+
+    @model_validator(mode="after")
+    def _parent_not_finer(self) -> RunConfig:
+        if self.partition_resolution > self.resolution:
+            raise ValueError(f"partition_resolution {self.partition_resolution} is finer than "
+                             f"resolution {self.resolution}; use a coarser parent (e.g. 3)")
+        return self
 
 
 class VillagesConfig(_Model):
@@ -48,6 +86,15 @@ class VillagesConfig(_Model):
     households: str | None = "households"
     bbox: tuple[float, float, float, float] | None = Field(
         None, description="optional lon/lat filter (minx, miny, maxx, maxy) applied on read")
+    code_system: Literal["kemendagri", "bps", "name"] = Field(
+        "kemendagri", description="'kemendagri': codes as Kemendagri publishes them, dotted or "
+        "not, HDX-style 'ID' prefix dropped; 'bps': BPS codes (e.g. HDX COD-AB P-codes) matched "
+        "to Kemendagri by name within parents (needs names, regency_name, district_name); "
+        "'name': no codes (geoBoundaries shapeName): village names matched within code_prefix")
+    names: Path | None = Field(None, description="Kemendagri code list (kode, nama) for "
+                               "code_system 'bps' or 'name', e.g. codes_kemendagri.csv")
+    regency_name: str | None = Field(None, description="column of regency names ('bps')")
+    district_name: str | None = Field(None, description="column of district names ('bps')")
     code_prefix: str | None = Field(None, description="keep only villages whose 10-digit code "
                                     "starts with this (e.g. '51' for Bali)")
 
@@ -57,6 +104,9 @@ class PopulationConfig(_Model):
 
     path: Path
     vintage: str = "unknown"
+    scale_to_total: float | None = Field(
+        None, gt=0, description="rescale the people in the study's cells to this total (e.g. "
+        "the official count of the run's regencies) when the raster is a relative surface")
 
 
 class BroadbandConfig(_Model):
@@ -70,13 +120,32 @@ class BroadbandConfig(_Model):
     coverage_raster: Path | None = None
     coverage_value: float = Field(1, description="pixel value meaning 'covered'")
     coverage_vintage: str = "unknown"
+    towers: list[Path] = Field(
+        default_factory=list, description="cell lists in the OpenCellID CSV layout (radio, mcc, "
+        "net, area, cell, unit, lon, lat, range, samples ...; header optional, .csv.gz fine)")
+    towers_vintage: str = "unknown"
+    towers_mcc: list[int] = Field([510], description="keep cells of these mobile country codes "
+                                  "(Indonesia: 510); [] keeps all")
+    towers_radios: list[Literal["GSM", "UMTS", "LTE", "NR", "CDMA"]] = Field(
+        ["GSM", "UMTS", "LTE", "NR"], description="radio types modelled; others are dropped")
+    towers_max_range_m: float = Field(
+        5000, gt=0, description="a cell's coverage disc radius is its 'range' capped at this")
+    towers_min_range_m: float = Field(
+        500, ge=0, description="radius of cells with a smaller or missing 'range'")
 
 
 class BackboneConfig(_Model):
-    """Fibre routes (lines) and nodes (points)."""
+    """Fibre routes (lines) and nodes (points).
+
+    ``routes`` and ``nodes`` may name the same file (a KML with a folder of routes and
+    one of landing points): each then takes the features of its geometry type.
+    """
 
     routes: Path | None = None
     nodes: Path | None = None
+    routes_layer: str | None = Field(None, description="layer of a multi-layer file "
+                                     "(GeoPackage, KML folder); default: KML all, else first")
+    nodes_layer: str | None = None
     vintage: str = "unknown"
 
 
@@ -92,6 +161,11 @@ class SmartphoneSource(_Model):
     code_column: str = "regency_code"
     code_system: Literal["kemendagri", "bps"] = Field(
         "kemendagri", description="'bps' maps BPS province codes to Kemendagri (Papua differs)")
+    name_column: str | None = Field(
+        None, description="match units by the names in this column instead of by code "
+        "('Kab. Bantul', 'KOTA YOGYAKARTA', 'D.I. Yogyakarta'); needs 'names'")
+    names: Path | None = Field(None, description="Kemendagri code list (kode, nama), e.g. "
+                               "codes_kemendagri.csv, for name_column")
     vintage: str = "unknown"
     scale: Literal["percent", "fraction"] = "percent"
     format: Literal["wide", "long"] = Field(
@@ -190,6 +264,11 @@ class CourierConfig(_Model):
         "known company name, in order, e.g. ['REMARK', 'NAMOBJ']")
     operator_constant: str | None = Field(
         None, description="operator of every outlet not otherwise named, e.g. 'Pos Indonesia'")
+    osm_tags: dict[str, list[str]] = Field(
+        default_factory=lambda: {"amenity": ["post_office"], "office": ["courier"],
+                                 "shop": ["courier"]},
+        description="for an OpenStreetMap extract (.osm / .osm.pbf): the outlets kept; the "
+        "operator comes from the 'operator' tag, then 'brand' and 'name' (operator_from)")
     vintage: str = "unknown"
 
 
@@ -322,6 +401,152 @@ class ShortlistConfig(_Model):
     tiers: list[Literal["ready", "near-ready"]] = ["ready"]
 
 
+# Pilot selection (issue 7). Province code prefixes (Kemendagri) of the regions the paper
+# pilots first: Sumatra 11-19 and 21 (Aceh ... Kepulauan Riau), Java 31-36 (DKI Jakarta,
+# Jawa Barat, Jawa Tengah, DI Yogyakarta, Jawa Timur, Banten), Bali 51.
+REGIONS: dict[str, tuple[str, ...]] = {
+    "sumatra": ("11", "12", "13", "14", "15", "16", "17", "18", "19", "21"),
+    "java": ("31", "32", "33", "34", "35", "36"),
+    "bali": ("51",),
+}
+TierName = Literal["ready", "near-ready", "undetermined", "not ready"]
+
+
+def _regions_ok(v: list[str]) -> list[str]:
+    bad = [r for r in v if r.lower() not in REGIONS and not (r.isdigit() and len(r) in
+                                                             (2, 4, 6, 10))]
+    if bad:
+        raise ValueError(f"unknown region(s) {bad}; use {sorted(REGIONS)} or a Kemendagri "
+                         "code prefix of 2 (province), 4 (regency), 6 or 10 digits")
+    return [r.lower() for r in v]
+
+
+class AgentsConfig(_Model):
+    """Agen Despro placement: maximal covering location (``count``) or fewest agents."""
+
+    radius_km: float = Field(10, gt=0, description="an agent covers picks within this "
+                             "great-circle distance (km)")
+    count: int | None = Field(None, ge=1, description="agents to place (maximal covering); "
+                              "none: the fewest agents that cover every pick (set covering)")
+    sites: Literal["villages", "cells"] = Field(
+        "villages", description="candidate sites: village points or H3 cell centres")
+
+
+class ClustersConfig(_Model):
+    """Inter-village clusters: DBSCAN on great-circle distance, per product category."""
+
+    eps_km: float = Field(5, gt=0, description="neighbour distance (km) between village points")
+    min_villages: int = Field(2, ge=2, description="smallest cluster (villages)")
+    tiers: list[TierName] = ["ready", "near-ready"]
+
+
+class SensitivityConfig(_Model):
+    """Monte Carlo over criterion weights and threshold sweeps."""
+
+    draws: int = Field(500, ge=1, le=100_000, description="Dirichlet weight draws")
+    concentration: float = Field(50, gt=0, description="Dirichlet concentration: alpha = "
+                                 "concentration x normalised weights (larger = closer)")
+    seed: int = 42
+    threshold_factors: list[float] = Field(
+        default_factory=lambda: [0.8, 0.9, 1.1, 1.2],
+        description="each gate rule's threshold is multiplied by each factor in turn")
+    robust_share: float = Field(0.8, ge=0, le=1, description="a robust pilot is in the top N "
+                                "in at least this share of weight draws")
+
+
+class SpeedConfig(_Model):
+    """Ookla speeds: probability that the true mean download meets a threshold."""
+
+    threshold_mbps: float | None = Field(None, gt=0, description="default: rule X1's threshold")
+    log_sd: float = Field(1.0, gt=0, description="assumed spread of ln(download speed) between "
+                          "single tests")
+    min_tests: float = Field(20, ge=0, description="fewer tests than this are flagged")
+    effective_n: Literal["tests", "devices"] = Field(
+        "tests", description="sample size of the mean: tests, or devices (more cautious)")
+
+
+class ImputeConfig(_Model):
+    """KNN imputation of missing indicators (flagged; never used unless opted into)."""
+
+    variables: list[str] = Field(default_factory=lambda: [
+        "pct_households_internet", "pct_individuals_mobile_phone", "pct_households_computer",
+        "pct_area_4g_coverage", "download_mbps"])
+    covariates: list[str] = Field(default_factory=lambda: [
+        "backbone_distance_m", "courier_distance_m", "speedtest_tests"])
+    neighbours: int = Field(5, ge=1)
+
+
+class ReadinessModelConfig(_Model):
+    """Readiness classifier trained on villages known to have active online sellers."""
+
+    labels: Path | None = Field(None, description="CSV: village_code [, active_sellers 0/1]")
+    features: list[str] = Field(default_factory=list,
+                                description="default: every numeric declared variable")
+    folds: int = Field(5, ge=2, description="GroupKFold splits (by regency)")
+    seed: int = 42
+
+
+class SelectionConfig(_Model):
+    """``[selection]``: optimised pilot shortlist and the analyses around it (issue 7)."""
+
+    size: int = Field(10, ge=1, description="pilots to choose (N)")
+    max_per_regency: int = Field(5, ge=1, description="at most K pilots per regency")
+    tiers: list[TierName] = ["ready", "near-ready"]
+    regions: list[str] = Field(default_factory=list, description="only villages in these "
+                               "regions (names or code prefixes); empty: everywhere")
+    priority_regions: list[str] = Field(default_factory=lambda: ["sumatra", "java", "bali"])
+    priority_bonus: float = Field(10, ge=0, description="score points added in priority regions")
+    product_weight: float = Field(0.5, ge=0, description="weight of the product-potential "
+                                  "score (0-100, P1-P3 only) added to the composite score")
+    must_include: list[str] = Field(default_factory=list, description="village codes that "
+                                    "stay (running pilots), whatever their tier")
+    exclude: list[str] = Field(default_factory=list, description="village codes never chosen")
+    min_categories: int = Field(1, ge=0, description="distinct flagship categories among picks")
+    courier_within_km: float | None = Field(None, gt=0, description="nearest courier outlet "
+                                            "within this distance (km); unknown distance fails")
+    use_imputed: bool = Field(False, description="decide unknown rules with KNN-imputed values "
+                              "(picks are then marked imputed)")
+    agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    clusters: ClustersConfig = Field(default_factory=ClustersConfig)
+    sensitivity: SensitivityConfig = Field(default_factory=SensitivityConfig)
+    speed: SpeedConfig = Field(default_factory=SpeedConfig)
+    impute: ImputeConfig = Field(default_factory=ImputeConfig)
+    readiness: ReadinessModelConfig = Field(default_factory=ReadinessModelConfig)
+
+    @field_validator("regions", "priority_regions")
+    @classmethod
+    def _known_regions(cls, v: list[str]) -> list[str]:
+        return _regions_ok(v)
+
+
+class PostgisConfig(_Model):
+    """``[output.postgis]``: export each run to PostGIS (see :mod:`despro.geo.postgis`)."""
+
+    url: str | None = Field(None, description="libpq URL, e.g. postgresql://user@host/db; keep "
+                            "the password in PGPASSWORD or ~/.pgpass, not here")
+    url_env: str | None = Field(None, description="name of an environment variable holding "
+                                "the URL instead")
+    schema_name: str = Field("public", alias="schema", description="schema of the tables")
+    prefix: str = Field("despro_", pattern=r"^[a-z_][a-z0-9_]*$",
+                        description="table name prefix: <prefix>villages, <prefix>cells, ...")
+    mode: Literal["replace", "history"] = Field(
+        "replace", description="replace: tables hold the latest run only; history: every "
+        "run's rows, with <prefix>*_latest views")
+    on_run: bool = Field(True, description="export after 'despro run' writes its files")
+
+    @field_serializer("url")
+    def _mask(self, url: str | None) -> str | None:
+        from .postgis import mask_url
+
+        return mask_url(url)
+
+
+class OutputConfig(_Model):
+    """``[output]``: where results go besides the output folder."""
+
+    postgis: PostgisConfig | None = None
+
+
 class Config(_Model):
     """A whole run, as read from ``despro.toml``."""
 
@@ -331,6 +556,8 @@ class Config(_Model):
     layers: LayersConfig = Field(default_factory=LayersConfig)
     criteria: CriteriaConfig = Field(default_factory=CriteriaConfig)
     shortlist: ShortlistConfig = Field(default_factory=ShortlistConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
     base_dir: Path = Field(Path("."), exclude=True)
     source_file: Path | None = Field(None, exclude=True)
 

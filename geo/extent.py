@@ -1,21 +1,19 @@
 """The partition a kernel is computing for, when it computes for only part of a study.
 
 The dask engine (:mod:`despro.geo.distributed`) builds a layer's cell table one
-partition of cells at a time with the unchanged layer code. Three kernels in
-:mod:`despro.geo.aggregate` would otherwise depend on which cells they were handed
-as a whole, or would read far more than the partition needs; inside
-``with partition_extent(ext):`` they read this context instead (in the manner of
-``rasterio.Env``):
+partition of cells at a time with the unchanged layer code. Kernels that would
+read far more than the partition needs look at this context (in the manner of
+``rasterio.Env``) inside ``with partition_extent(ext):``:
 
-* :func:`~despro.geo.aggregate.nearest_distance_m` scales its distance frame at the
-  whole study's latitudes (``lat_ref``, ``lat_min``, ``lat_max``), so every cell gets
-  bit for bit the distance the whole-study call gives it;
-* :func:`~despro.geo.aggregate.raster_to_cells` reads only the raster windows that
-  overlap ``bounds`` (the rows aligned as in a whole read, so sums are unchanged);
-* :func:`~despro.geo.aggregate.polygons_to_cells` skips polygons that lie outside
-  ``bounds`` (they add nothing to the partition's cells).
+* :func:`~despro.geo.aggregate.raster_to_cells` reads only the raster tiles that
+  meet ``bounds`` (a cell's sums are the whole-raster sums bit for bit);
+* :func:`~despro.geo.aggregate.polygons_to_cells` skips polygons whose bounding box
+  misses ``bounds`` (they add nothing to the partition's cells).
 
-Outside such a block (the local engine) nothing changes.
+Everything a kernel returns for a cell must depend on that cell alone, never on
+which other cells it was handed (distances, for one, are measured in fixed
+latitude bands, :func:`~despro.geo.aggregate.nearest_distance_m`). Outside such a
+block (the local engine) nothing changes.
 """
 
 from __future__ import annotations
@@ -31,22 +29,15 @@ import shapely
 
 @dataclass(frozen=True)
 class Extent:
-    """What a partition shares with the whole study.
+    """Where a partition lies.
 
     Attributes
     ----------
-    lat_ref : float
-        Mean latitude (degrees) of the centres of all the study's cells.
-    lat_min, lat_max : float
-        Smallest and largest latitude (degrees) of those centres.
     bounds : tuple of float, optional
         (min lon, min lat, max lon, max lat) in degrees covering every cell of the
         partition (their hexagons, not only their centres); None: no limit.
     """
 
-    lat_ref: float
-    lat_min: float
-    lat_max: float
     bounds: tuple[float, float, float, float] | None = None
 
     def touches(self, geoms: np.ndarray) -> np.ndarray:

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .quality import quality_markdown
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PACKAGES = ("despro", "geopandas", "shapely", "pyogrio", "rasterio", "h3", "h3ronpy", "numpy",
             "pandas", "pyarrow", "folium", "scikit-learn")
@@ -150,11 +152,13 @@ def write_outputs(result, outdir: Path) -> dict[str, Path]:
     Files: ``cells.parquet`` (GeoParquet; ``h3`` string and ``h3_int``),
     ``villages.parquet`` and ``villages.gpkg`` (layer ``villages``, opens in QGIS),
     ``criteria.csv`` (one row per village and rule), ``shortlist.csv``,
-    ``data_quality.json`` and ``manifest.json``.
+    ``data_quality.json``, ``data_quality.md`` (the same notes as a readable page, see
+    :mod:`despro.geo.quality`) and ``manifest.json``.
     """
     outdir = Path(outdir)
     names = ["cells.parquet", "villages.parquet", "villages.gpkg", "criteria.csv",
-             "conflicts.csv", "shortlist.csv", "data_quality.json", "manifest.json"]
+             "conflicts.csv", "shortlist.csv", "data_quality.json", "data_quality.md",
+             "manifest.json"]
     with staged(outdir) as st:
         result.cells.to_parquet(st / "cells.parquet", index=False)
         result.villages.to_parquet(st / "villages.parquet", index=False)
@@ -165,6 +169,10 @@ def write_outputs(result, outdir: Path) -> dict[str, Path]:
         csv_safe(result.conflicts).to_csv(st / "conflicts.csv", index=False)
         (st / "data_quality.json").write_text(json.dumps(result.notes.items, indent=2),
                                               encoding="utf-8")
-        (st / "manifest.json").write_text(
-            json.dumps(manifest(result, names), indent=2, default=str), encoding="utf-8")
+        man = manifest(result, names)
+        (st / "data_quality.md").write_text(quality_markdown(
+            result.notes.items, result.config.run.name,
+            [(i["layer"], i["file"]) for i in man["inputs"]]), encoding="utf-8")
+        (st / "manifest.json").write_text(json.dumps(man, indent=2, default=str),
+                                          encoding="utf-8")
     return {n: outdir / n for n in names}

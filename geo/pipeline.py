@@ -22,6 +22,7 @@ from . import grid
 from .cache import StepCache, step_key
 from .config import Config
 from .criteria import combine, evaluate_all
+from .engine import Engine, LocalEngine, make_engine
 from .layer import LayerResult, Notes
 from .score import composite, rank, tiers
 from .study import Study, build_study
@@ -158,15 +159,16 @@ def step_keys(config: Config) -> dict[str, str]:
     return keys
 
 
-def _read_study(config: Config, notes: Notes) -> tuple[gpd.GeoDataFrame, Study]:
+def _read_study(config: Config, notes: Notes,
+                engine: Engine | None = None) -> tuple[gpd.GeoDataFrame, Study]:
     from despro.layers import villages as villages_layer
 
     villages = villages_layer.read(config.villages, config, notes)
-    return villages, build_study(villages, config.run.resolution)
+    return villages, (engine or LocalEngine()).build_study(villages, config.run.resolution)
 
 
 def run(config: Config, verbose: bool = False, cache: StepCache | None = None,
-        log_format: str = "text") -> Result:
+        log_format: str = "text", *, engine: str | None = None, **engine_options) -> Result:
     """Run the pipeline on a validated config and return the in-memory :class:`Result`.
 
     Parameters
@@ -178,11 +180,29 @@ def run(config: Config, verbose: bool = False, cache: StepCache | None = None,
     cache : StepCache, optional
         Reuse the study overlap and layer tables whose config and input files are
         unchanged (see :mod:`despro.geo.cache`); ``Result.step_keys`` records the keys.
+    engine : 'local' or 'dask', optional
+        Where the overlap and the layers' cell tables are computed (default
+        ``config.run.engine``); both give the same result (see :mod:`despro.geo.engine`).
+    **engine_options
+        For 'dask': ``partitions``, ``partition_resolution``, ``workers``,
+        ``threads_per_worker``, ``processes``, ``scheduler`` or an open ``client``
+        (see :meth:`despro.geo.distributed.DaskEngine.open`); they override ``[run.dask]``.
     """
+    eng = make_engine(config, engine, **engine_options)
+    try:
+        return _run(config, verbose, cache, log_format, eng)
+    finally:
+        eng.close()
+
+
+def _run(config: Config, verbose: bool, cache: StepCache | None, log_format: str,
+         eng: Engine) -> Result:
     from despro.layers import population as population_layer
 
     p = Progress(verbose, log_format)
     notes = Notes()
+    if eng.name != "local":
+        p.step("engine", eng.describe())
 
     def cached(name: str, key: str, build):
         """Build a step (returning (value, notes)), or reuse it from ``cache``."""
@@ -196,14 +216,14 @@ def run(config: Config, verbose: bool = False, cache: StepCache | None = None,
         return hit[0]
 
     keys = step_keys(config)
-    villages, study = cached("study", keys["study"], lambda n: _read_study(config, n))
+    villages, study = cached("study", keys["study"], lambda n: _read_study(config, n, eng))
     p.step("grid", f"villages: {len(villages):,}; grid: {len(study.cells):,} H3 cells at "
            f"resolution {study.res}")
 
     results: dict[str, LayerResult] = {}
     if config.population is not None:
-        pop = cached("population", keys["population"], lambda n: population_layer.build(
-            config.population, study, config, n))
+        pop = cached("population", keys["population"], lambda n: eng.build_layer(
+            "population", population_layer, config.population, study, config, n))
         results["population"] = pop
         if config.run.weights == "population":
             study = study.with_population(pop.table["population_raster"])
@@ -215,7 +235,8 @@ def run(config: Config, verbose: bool = False, cache: StepCache | None = None,
             continue
         mod = import_module(f"despro.layers.{name}")
         results[name] = cached(name, keys[name],
-                               lambda n, mod=mod, cfg=cfg: mod.build(cfg, study, config, n))
+                               lambda n, name=name, mod=mod, cfg=cfg: eng.build_layer(
+                                   name, mod, cfg, study, config, n))
         p.step(name, f"{name}: {', '.join(v.name for v in results[name].variables)}")
 
     vdecl, vcounts = _village_counts(study)

@@ -7,6 +7,9 @@ raises :class:`~despro.geo.errors.InputError` naming the file, the row and the f
 
 from __future__ import annotations
 
+import csv
+import re
+import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+
 from despro.geo.errors import InputError
 from despro.geo.layer import Notes
 
@@ -30,7 +34,92 @@ def require_file(path: Path, what: str) -> Path:
                          fix="check the path in the config (relative to the config file)")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{what} file is empty", file=path, fix="re-export the file")
+    if path.is_file():
+        check_intact(path, what)
     return path
+
+
+_TEXT_PAGES = {".html", ".htm", ".kml", ".osm", ".xml", ".gml", ".svg"}
+CUT_FIX = "download or export the file again (it was cut off: an interrupted download " \
+    "or a full disk)"
+
+
+def check_intact(path: Path, what: str) -> None:
+    """Catch files cut off mid-way and error pages saved in place of data.
+
+    Reads at most 64 KiB from each end of the file; checks the format's trailer:
+    a JSON document ends with ``}`` or ``]``; Parquet starts and ends with ``PAR1``;
+    ZIP containers (XLSX, KMZ) hold their end-of-directory record; a GeoPackage /
+    SQLite file is as long as its header says; a Shapefile's ``.shp`` is as long as
+    its header says. An HTML page (a download that returned an error page) is
+    rejected whatever its name.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(65536)
+        f.seek(max(0, size - 65536))
+        tail = f.read()
+    suffix = path.suffix.lower()
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower()
+    if suffix not in _TEXT_PAGES and (start.startswith(b"<!doctype html")
+                                      or start.startswith(b"<html")):
+        raise InputError(f"{what} file is a web page, not data (an error page saved by a "
+                         "failed download?)", file=path, fix="download the file again")
+    cut = None
+    if suffix in {".json", ".geojson", ".topojson"}:
+        if tail.rstrip()[-1:] not in (b"}", b"]"):
+            cut = "the JSON document does not end with '}' or ']'"
+    elif suffix in {".parquet", ".geoparquet"}:
+        if head[:4] != b"PAR1" or tail[-4:] != b"PAR1":
+            cut = "the Parquet file lacks its 'PAR1' footer"
+    elif suffix in {".xlsx", ".kmz", ".zip"}:
+        if b"PK\x05\x06" not in tail:
+            cut = "the ZIP container lacks its end-of-directory record"
+    elif suffix in {".gpkg", ".sqlite", ".db"} and head[:16] == b"SQLite format 3\x00":
+        page = int.from_bytes(head[16:18], "big")
+        page = 65536 if page == 1 else page
+        pages = int.from_bytes(head[28:32], "big")
+        valid = head[24:28] == head[92:96]  # the header's page count is current
+        if size % page or (valid and pages and size < pages * page):
+            cut = f"the database is {size:,} bytes, its header says {pages * page:,}"
+    elif suffix == ".shp" and len(head) >= 28 and head[:4] == b"\x00\x00\x27\x0a":
+        declared = int.from_bytes(head[24:28], "big") * 2
+        if size < declared:
+            cut = f"the .shp is {size:,} bytes, its header says {declared:,}"
+    if cut:
+        raise InputError(f"{what} file is truncated: {cut}", file=path, fix=CUT_FIX)
+
+
+def check_csv_complete(path: Path, what: str, n_columns: int) -> None:
+    """Reject a CSV whose last line is cut off (fewer fields than the header).
+
+    A cut-off last row would otherwise be read with its missing fields as empty, or
+    with a number cut short (``114.02`` for ``114.0266``) when it does not end in a
+    newline.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.readline().decode("utf-8-sig", "replace")
+        f.seek(max(0, size - 65536))
+        tail = f.read().decode("utf-8", "replace")
+    lines = [ln for ln in tail.splitlines() if ln.strip()]
+    if not lines or len(lines) == 1 and size > 65536:
+        return
+    delim = max(",;\t|", key=head.count)
+    try:
+        fields = next(csv.reader([lines[-1]], delimiter=delim))
+    except (csv.Error, StopIteration):  # pragma: no cover - csv.reader is lenient
+        return
+    ends_cleanly = tail.endswith(("\n", "\r"))
+    odd_quotes = lines[-1].count('"') % 2 == 1
+    if ends_cleanly and odd_quotes:
+        return  # the closing line of a quoted field that spans lines
+    if len(fields) < n_columns or odd_quotes:
+        with open(path, "rb") as f:
+            n_lines = sum(1 for _ in f)
+        raise InputError(f"{what}: the last line has {len(fields)} of {n_columns} fields "
+                         f"({lines[-1][:60]!r}); the file looks cut off", file=path,
+                         row=n_lines, fix=CUT_FIX)
 
 
 def read_vector(path: Path, what: str, layer: str | None = None,
@@ -62,11 +151,17 @@ def read_vector(path: Path, what: str, layer: str | None = None,
             hit = gdf.sindex.query(shapely.box(*bbox), predicate="intersects")
             gdf = gdf.iloc[np.sort(hit)].reset_index(drop=True)
     else:
+        source, layers = _vector_source(path, layer)
         try:
-            gdf = pyogrio.read_dataframe(path, layer=layer, bbox=bbox)
+            parts = [pyogrio.read_dataframe(source, layer=lyr, bbox=bbox) for lyr in layers]
         except Exception as exc:
             raise InputError(f"cannot read {what}: {exc}".splitlines()[0], file=path,
                              fix="open it in QGIS to check it is a valid vector file") from None
+        if len(parts) > 1:  # KML folders: one table, the folder kept as 'kml_folder'
+            parts = [p.assign(kml_folder=str(n)) for p, n in zip(parts, layers, strict=True)]
+            gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+        else:
+            gdf = parts[0]
     if len(gdf) == 0:
         raise InputError(f"{what} file has no features", file=path,
                          fix="check the layer name and any bbox / code filter")
@@ -79,14 +174,120 @@ def read_vector(path: Path, what: str, layer: str | None = None,
     return gdf
 
 
+def _vector_source(path: Path, layer: str | None) -> tuple[str, list]:
+    """GDAL source name and layers to read.
+
+    KMZ is a zip holding a KML: read through ``/vsizip/`` (works with GDAL's KML and
+    LIBKML drivers alike). A KML / KMZ keeps its features in folders, which GDAL
+    lists as layers: all are read unless ``layer`` names one. Other formats read
+    ``layer`` (default: the first).
+    """
+    source = str(path)
+    if path.suffix.lower() == ".kmz":
+        try:
+            with zipfile.ZipFile(path) as z:
+                kml = [n for n in z.namelist() if n.lower().endswith(".kml")]
+        except zipfile.BadZipFile:
+            raise InputError("KMZ file is not a valid zip archive", file=path,
+                             fix=CUT_FIX) from None
+        if not kml:
+            raise InputError("KMZ file holds no .kml document", file=path,
+                             fix="export the layer again as KML or KMZ")
+        kml.sort(key=lambda n: (n.lower() != "doc.kml", n.count("/"), n))
+        source = f"/vsizip/{path}/{kml[0]}"
+    if layer is None and path.suffix.lower() in {".kml", ".kmz"}:
+        try:
+            layers = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+        except Exception:
+            layers = [None]
+        return source, layers or [None]
+    return source, [layer]
+
+
+OSM_SUFFIXES = (".osm", ".pbf", ".osm.pbf", ".osm.bz2")
+
+
+def read_osm(path: Path, what: str, tags: dict[str, list[str]], keys: list[str],
+             bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+    """OpenStreetMap features (.osm XML or .osm.pbf) carrying any of ``tags``, as points.
+
+    Reads GDAL's OSM driver layers ``points`` (nodes) and ``multipolygons`` (closed
+    ways and relations, e.g. a post office mapped as a building, taken at a point on
+    its surface), keeps features where a key of ``tags`` has one of its values
+    (``{"amenity": ["post_office"], "shop": ["courier"]}``), and returns the
+    ``keys`` requested (``operator``, ``brand``, ``name`` ...) as columns, taken from
+    the driver's own column or from its ``other_tags`` (hstore) text, plus
+    ``osm_id`` and ``osm_layer``.
+    """
+    path = require_file(path, what)
+    wanted = list(dict.fromkeys([*tags, *keys]))
+    parts = []
+    for lyr in ("points", "multipolygons"):
+        try:
+            df = pyogrio.read_dataframe(path, layer=lyr, bbox=bbox)
+        except Exception as exc:
+            raise InputError(f"cannot read {what} as OpenStreetMap: {exc}".splitlines()[0],
+                             file=path, fix="use a .osm or .osm.pbf extract (e.g. from "
+                             "Geofabrik) or check it is not cut off") from None
+        if len(df) == 0:
+            continue
+        cols = {k: _osm_tag(df, k) for k in wanted}
+        keep = np.zeros(len(df), bool)
+        for k, values in tags.items():
+            keep |= cols[k].isin(values).to_numpy()
+        if not keep.any():
+            continue
+        ids = ("node/" + df["osm_id"].astype("string")) if lyr == "points" else \
+            ("way/" + df["osm_way_id"].astype("string")).fillna(
+                "relation/" + df["osm_id"].astype("string"))
+        geom = df.geometry.values[keep]
+        if lyr == "multipolygons":
+            geom = shapely.point_on_surface(geom)
+        parts.append(gpd.GeoDataFrame(
+            {"osm_id": np.asarray(ids)[keep], "osm_layer": lyr,
+             **{k: v.to_numpy()[keep] for k, v in cols.items()}},
+            geometry=geom, crs=df.crs or "EPSG:4326"))
+    if not parts:
+        raise InputError(f"{what}: no OpenStreetMap feature tagged "
+                         + " or ".join(f"{k}={'|'.join(v)}" for k, v in tags.items()),
+                         file=path, fix="check the extract covers the area and holds "
+                         "these tags")
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
+
+
+def _osm_tag(df: pd.DataFrame, key: str) -> pd.Series:
+    """Tag ``key`` per feature: the driver's column if it has one, else from other_tags."""
+    own = df[key].astype("string") if key in df.columns else \
+        pd.Series(pd.NA, index=df.index, dtype="string")
+    if "other_tags" not in df.columns:
+        return own
+    pat = rf'(?:^|,)"{re.escape(key)}"=>"((?:[^"\\]|\\.)*)"'
+    other = df["other_tags"].astype("string").str.extract(pat, expand=False)
+    other = other.str.replace(r'\\(.)', r"\1", regex=True)
+    return own.fillna(other)
+
+
 def check_lonlat_plausible(gdf: gpd.GeoDataFrame, path: Path, what: str,
-                           extent: Literal["indonesia", "any"] = "indonesia") -> None:
-    """Catch projected metres labelled as degrees and swapped lat/lon.
+                           extent: Literal["indonesia", "any"] = "indonesia",
+                           tabular: bool = False) -> None:
+    """Catch features at 0, 0, projected metres labelled as degrees and swapped lat/lon.
 
     With ``extent='any'`` only the +-180 / 90 range is checked (worldwide files).
+    ``tabular``: the features are rows of a table read by :func:`read_table`, so
+    errors name the spreadsheet row (:func:`file_row`), not the feature number.
     """
     if not gdf.crs.is_geographic:
         return
+
+    def row(i: int) -> int:
+        return file_row(gdf, i) if tabular else i + 1
+
+    zero = (shapely.bounds(gdf.geometry.values) == 0).all(axis=1)
+    if zero.any():
+        raise InputError(f"{what}: {int(zero.sum())} feature(s) lie at exactly 0, 0 (missing or "
+                         "unreadable coordinates written as zeros)", file=path,
+                         row=row(int(np.flatnonzero(zero)[0])),
+                         fix="fill in the coordinates or remove the features")
     b = gdf.total_bounds
     if np.any(np.abs(b[[0, 2]]) > 180) or np.any(np.abs(b[[1, 3]]) > 90):
         raise InputError(f"{what} coordinates exceed +-180/90 but the CRS says degrees "
@@ -99,18 +300,22 @@ def check_lonlat_plausible(gdf: gpd.GeoDataFrame, path: Path, what: str,
         swapped = shapely.transform(gdf.geometry.values, lambda xy: xy[:, ::-1])
         if _outside_indonesia(swapped).mean() < 0.5:
             raise InputError(f"{what} coordinates look like latitude/longitude swapped",
-                             file=path, row=int(np.flatnonzero(lo)[0]) + 1,
+                             file=path, row=row(int(np.flatnonzero(lo)[0])),
                              fix="write x = longitude, y = latitude")
         raise InputError(f"{what}: {int(lo.sum())} of {len(lo)} features lie outside "
-                         "Indonesia", file=path, row=int(np.flatnonzero(lo)[0]) + 1,
+                         "Indonesia", file=path, row=row(int(np.flatnonzero(lo)[0])),
                          fix="check the CRS and the coordinates")
 
 
 def _outside_indonesia(geoms: np.ndarray) -> np.ndarray:
+    """True where a feature's centroid lies outside Indonesia (empty features: False)."""
     xmin, ymin, xmax, ymax = INDONESIA_BOUNDS
     c = shapely.centroid(np.asarray(geoms))
-    x, y = shapely.get_x(c), shapely.get_y(c)
-    return ~((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
+    empty = shapely.is_missing(c) | shapely.is_empty(c)
+    xy = np.full((len(c), 2), np.nan)
+    xy[~empty] = shapely.get_coordinates(c[~empty])[:, :2]
+    x, y = xy[:, 0], xy[:, 1]
+    return ~empty & ~((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
 
 
 def points_outside_indonesia(gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes) -> \
@@ -209,24 +414,37 @@ def _polygonal(g):
     return shapely.union_all(parts) if parts else g
 
 
-def read_table(path: Path, what: str, dtype: dict | None = None,
-               sheet: str | int = 0) -> pd.DataFrame:
-    """Read CSV / XLSX / Parquet into a DataFrame (codes kept as strings via ``dtype``)."""
+def read_table(path: Path, what: str, dtype: dict | type | None = None,
+               sheet: str | int = 0, names: list[str] | None = None) -> pd.DataFrame:
+    """Read CSV / XLSX / Parquet into a DataFrame (codes kept as strings via ``dtype``).
+
+    ``names``: column names of a file without a header line (CSV / XLSX). A CSV
+    may be gzip-compressed (``.csv.gz``).
+    """
     path = require_file(path, what)
     suffix = path.suffix.lower()
+    header = None if names else 0
     try:
         if suffix in {".xlsx", ".xls"}:
-            df = pd.read_excel(path, sheet_name=sheet, dtype=dtype)
+            df = pd.read_excel(path, sheet_name=sheet, dtype=dtype, header=header, names=names)
         elif suffix in {".parquet"}:
             df = pd.read_parquet(path)
         else:
             df = pd.read_csv(path, dtype=dtype, sep=None, engine="python",
-                             encoding="utf-8-sig")
+                             encoding="utf-8-sig", header=header, names=names)
+    except UnicodeDecodeError:
+        raise InputError(f"cannot read {what}: the text is not UTF-8", file=path,
+                         fix="save it as UTF-8 CSV (in Excel: CSV UTF-8) or XLSX") from None
     except Exception as exc:
-        raise InputError(f"cannot read {what}: {exc}".splitlines()[0], file=path,
-                         fix="save it as UTF-8 CSV or XLSX") from None
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        cut = suffix not in {".xlsx", ".xls", ".parquet"} and re.search(
+            r"EOF|end of (data|file)|ended before", text, re.IGNORECASE)
+        raise InputError(f"cannot read {what}: {text}", file=path,
+                         fix=CUT_FIX if cut else "save it as UTF-8 CSV or XLSX") from None
     if len(df) == 0:
         raise InputError(f"{what} has a header but no rows", file=path, fix="add the data rows")
+    if suffix not in {".xlsx", ".xls", ".parquet", ".gz", ".zip", ".bz2", ".xz"}:
+        check_csv_complete(path, what, len(df.columns))
     df.columns = [str(c).strip() for c in df.columns]
     return df
 

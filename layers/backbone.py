@@ -1,7 +1,12 @@
 """Palapa Ring and other fibre backbone: routes (lines) and nodes (points).
 
-Reads GeoJSON / GeoPackage / KML / Shapefile route lines (terrestrial and
+Reads GeoJSON / GeoPackage / KML / KMZ / Shapefile route lines (terrestrial and
 submarine segments may be mixed) and node points (landing points, network nodes).
+A KML / KMZ keeps its features in folders: all folders are read (the folder name
+is kept as ``kml_folder``) unless ``routes_layer`` / ``nodes_layer`` names one; a
+GeoPackage reads the named layer (default: its first). ``routes`` and ``nodes`` may
+be the same file holding both (as cable maps publish them): routes then take its
+lines and nodes its points, and each notes what it set aside.
 
 Cables are international, so the files may be worldwide (TeleGeography's
 ``cable-geo.json`` and ``landing-point-geo.json``): features are clipped to
@@ -17,7 +22,10 @@ of the backbone, so every cell has a distance.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import shapely
+
 from despro.geo import grid
 from despro.geo.aggregate import nearest_distance_m
 from despro.geo.config import BackboneConfig, Config
@@ -45,11 +53,50 @@ def variables(cfg: BackboneConfig, routes_src: str = "", nodes_src: str = "") ->
     return out
 
 
-def read_routes(path, notes: Notes):
-    """Route lines, EPSG:4326, clipped to Indonesia; non-line features are rejected."""
-    gdf = read_vector(path, "backbone routes", extent="any")
+LINES = ["LineString", "MultiLineString"]
+POINTS = ["Point", "MultiPoint"]
+
+
+def _keep_kind(gdf, kinds: list[str], path, what: str, notes: Notes):
+    """Features of ``kinds`` only (a file shared by routes and nodes); polygons are noted."""
+    other = ~gdf.geom_type.isin(kinds).to_numpy()
+    if other.all():
+        raise InputError(f"{what}: the file has no {' or '.join(kinds)} features", file=path,
+                         fix="check layers.backbone routes / nodes and their layers")
+    neither = ~gdf.geom_type.isin(LINES + POINTS).to_numpy()
+    if neither.any():
+        notes.add(path, "dropped", f"{what}: {int(neither.sum())} features are neither lines "
+                  "nor points", rows=list(np.flatnonzero(neither) + 1))
+    return gdf.loc[~other]
+
+
+def _lines(gdf):
+    """KML MultiGeometry of lines arrives as a GeometryCollection: make it a MultiLineString."""
+    geom = gdf.geometry.values
+    coll = shapely.get_type_id(geom) == shapely.GeometryType.GEOMETRYCOLLECTION
+    if not coll.any():
+        return gdf
+    parts, idx = shapely.get_parts(geom[coll], return_index=True)
+    lines = np.isin(shapely.get_type_id(parts), [1, 5])  # LineString, MultiLineString
+    ok = np.ones(coll.sum(), bool)
+    np.logical_and.at(ok, idx, lines)
+    fixed = np.array([shapely.multilinestrings(shapely.get_parts(parts[idx == i]))
+                      for i in np.flatnonzero(ok)], dtype=object)
+    out = gdf.copy()
+    out.loc[out.index[np.flatnonzero(coll)[ok]], out.geometry.name] = fixed
+    return out
+
+
+def read_routes(path, notes: Notes, layer: str | None = None, shared: bool = False):
+    """Route lines, EPSG:4326, clipped to Indonesia; non-line features are rejected.
+
+    ``shared``: the file also holds the nodes; its points are set aside, not rejected.
+    """
+    gdf = _lines(read_vector(path, "backbone routes", layer=layer, extent="any"))
+    if shared:
+        gdf = _keep_kind(gdf, LINES, path, "backbone routes", notes)
     kinds = gdf.geom_type.to_numpy()
-    bad = ~pd.Series(kinds).isin(["LineString", "MultiLineString"]).to_numpy()
+    bad = ~pd.Series(kinds).isin(LINES).to_numpy()
     if bad.any():
         i = int(bad.argmax())
         raise InputError(f"backbone route is a {kinds[i]}, expected a line", file=path,
@@ -58,10 +105,12 @@ def read_routes(path, notes: Notes):
     return clip_to_indonesia(gdf, path, "backbone routes", notes)
 
 
-def read_nodes(path, notes: Notes):
+def read_nodes(path, notes: Notes, layer: str | None = None, shared: bool = False):
     """Node points, EPSG:4326; points outside Indonesia are dropped (noted)."""
-    gdf = read_vector(path, "backbone nodes", extent="any")
-    bad = ~gdf.geom_type.isin(["Point", "MultiPoint"]).to_numpy()
+    gdf = read_vector(path, "backbone nodes", layer=layer, extent="any")
+    if shared:
+        gdf = _keep_kind(gdf, POINTS, path, "backbone nodes", notes)
+    bad = ~gdf.geom_type.isin(POINTS).to_numpy()
     if bad.any():
         i = int(bad.argmax())
         raise InputError(f"backbone node is a {gdf.geom_type.iloc[i]}, expected a point",
@@ -75,18 +124,22 @@ def build(cfg: BackboneConfig, study: Study, config: Config, notes: Notes,
     lon, lat = grid.cell_centres(study.cells)
     cols, inputs, features = {}, [], {}
     routes_src = nodes_src = ""
+    shared = bool(cfg.routes and cfg.nodes) and \
+        config.path(cfg.routes).resolve() == config.path(cfg.nodes).resolve() and \
+        cfg.routes_layer == cfg.nodes_layer
     if cfg.routes:
         p = config.path(cfg.routes)
-        routes = read_routes(p, notes)
+        routes = read_routes(p, notes, cfg.routes_layer, shared)
         cols["backbone_distance_m"] = nearest_distance_m(lon, lat, routes.geometry.values)
         inputs.append(p)
         routes_src = str(p)
         features["backbone_routes"] = routes
     if cfg.nodes:
         p = config.path(cfg.nodes)
-        nodes = read_nodes(p, notes)
+        nodes = read_nodes(p, notes, cfg.nodes_layer, shared)
         cols["backbone_node_distance_m"] = nearest_distance_m(lon, lat, nodes.geometry.values)
-        inputs.append(p)
+        if p not in inputs:
+            inputs.append(p)
         nodes_src = str(p)
         features["backbone_nodes"] = nodes
     if not cols:

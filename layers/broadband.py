@@ -7,46 +7,75 @@ Reads
       CSV; several files (quarters) are pooled, weighting by tests.
     * a coverage GeoTIFF (any CRS): pixels equal to ``coverage_value`` are covered,
       other valid pixels are not, nodata is unknown.
+    * cell lists in the OpenCellID CSV layout (``radio, mcc, net, area, cell, unit,
+      lon, lat, range, samples, ...``; the per-country downloads have no header
+      line, which is fine; ``.csv.gz`` too), filtered to ``towers_mcc`` (510 =
+      Indonesia) and ``towers_radios``.
 
 Yields
     ``download_mbps``, ``upload_mbps``, ``latency_ms`` (intensive, weighted by tests);
     ``speedtest_tests``, ``speedtest_devices`` (counts); ``pct_area_4g_coverage``
-    (rate: covered ground area / surveyed ground area, percent).
+    (rate: covered ground area / surveyed ground area, percent); from the cell
+    lists ``towers`` (category: OpenCellID cell records per radio type; one tower
+    site carries several) and ``pct_area_<radio>_modelled`` per radio (rate:
+    ground area within reach of at least one cell of that radio / ground area,
+    percent), e.g. ``pct_area_lte_modelled`` for 4G.
 
 Tiles are split among the cells they overlap by area, so every test is counted
-once. A cell without tests has unknown speed, not 0 Mbps.
+once. Quarters given as separate files are pooled (tests and devices summed, speeds
+weighted by tests); the same file twice is an error. A cell without tests has
+unknown speed, not 0 Mbps.
+
+Modelled coverage: each radio cell is a geodesic disc around its position whose
+radius is its OpenCellID ``range`` (metres; an estimate of where it was measured,
+not a propagation model) clipped to [``towers_min_range_m``, ``towers_max_range_m``]
+(default 500-5,000 m). The discs of a radio are merged, and the merged area inside
+each H3 cell is measured exactly (:func:`despro.geo.overlap.polygon_overlap`).
+It says where a signal is likely, never where it is absent for sure: crowd-sourced
+lists miss cells. The tower list is taken as covering the whole study area.
+
+Contracts (pandera, :mod:`despro.layers._contracts`): Ookla speeds and latency are
+numbers >= 0, tests >= 1, devices >= 1 and not above tests; OpenCellID radio is a
+known type, codes are integers, lon / lat in range, range and samples >= 0.
 """
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import shapely
-from despro.geo.aggregate import polygons_to_cells, raster_to_cells
+
+from despro.geo import grid
+from despro.geo.aggregate import GEOD, points_to_cells, polygons_to_cells, raster_to_cells
 from despro.geo.config import BroadbandConfig, Config
 from despro.geo.errors import InputError
 from despro.geo.layer import LayerResult, Notes
+from despro.geo.overlap import polygon_overlap
 from despro.geo.study import Study
 from despro.geo.variables import Kind, Variable
 
+from ._contracts import in_range, non_negative, not_above, number, rule, validate
 from ._io import (
+    check_lonlat_plausible,
     file_row,
     filter_rows,
-    numeric_column,
+    points_outside_indonesia,
     read_table,
     read_vector,
-    require_columns,
+    require_file,
 )
 from .population import check_raster
 
 NAME = "broadband"
-OOKLA_COLUMNS = ["avg_d_kbps", "avg_u_kbps", "avg_lat_ms", "tests", "devices"]
 
 
-def variables(cfg: BroadbandConfig, tiles_src: str = "", raster_src: str = "") -> list[Variable]:
+def variables(cfg: BroadbandConfig, tiles_src: str = "", raster_src: str = "",
+              towers_src: str = "") -> list[Variable]:
     """The variables this layer yields (only those whose source is configured)."""
     out = []
     if cfg.tiles:
@@ -67,24 +96,46 @@ def variables(cfg: BroadbandConfig, tiles_src: str = "", raster_src: str = "") -
         out.append(Variable("pct_area_4g_coverage", Kind.RATE, "percent",
                             "ground area with 4G signal / surveyed ground area", NAME,
                             raster_src, cfg.coverage_vintage))
+    if cfg.towers:
+        v = cfg.towers_vintage
+        out.append(Variable("towers", Kind.CATEGORY, "cell records",
+                            "OpenCellID cell records per radio type (a tower site carries "
+                            "several)", NAME, towers_src, v, tuple(cfg.towers_radios)))
+        out += [Variable(f"pct_area_{r.lower()}_modelled", Kind.RATE, "percent",
+                         f"ground area within the capped range of at least one {r} cell / "
+                         "ground area (modelled from OpenCellID, not measured)", NAME,
+                         towers_src, v) for r in cfg.towers_radios]
     return out
 
 
-def quadkey_to_polygon(qk: str) -> shapely.Polygon:
-    """Bounds of a Bing / Ookla quadkey tile as a lon/lat polygon."""
-    x = y = 0
-    z = len(qk)
-    for i, ch in enumerate(qk):
-        bit = z - i - 1
-        d = int(ch)
-        x |= (d & 1) << bit
-        y |= ((d >> 1) & 1) << bit
+def quadkey_bounds(quadkeys) -> np.ndarray:
+    """(n, 4) lon / lat bounds (minx, miny, maxx, maxy) of Bing / Ookla quadkey tiles.
+
+    Vectorised over the keys: each digit adds one bit of the tile's x (bit 0) and
+    y (bit 1) at zoom = the key's length; y is turned into latitude by the inverse
+    Web-Mercator formula.
+    """
+    q = np.asarray(quadkeys, dtype=str)
+    if q.size == 0:
+        return np.empty((0, 4))
+    z = np.char.str_len(q)
+    zmax = int(z.max())
+    d = (np.frombuffer(np.char.ljust(q, zmax, "0").astype(f"S{zmax}").tobytes(), np.uint8)
+         .reshape(len(q), zmax).astype(np.int64) - ord("0"))
+    shift = np.clip(z[:, None] - 1 - np.arange(zmax)[None, :], 0, None)
+    x = ((d & 1) << shift).sum(axis=1)
+    y = (((d >> 1) & 1) << shift).sum(axis=1)
     n = 2.0**z
 
     def lat(yy):
         return np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * yy / n))))
 
-    return shapely.box(x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y))
+    return np.stack([x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)], axis=1)
+
+
+def quadkey_to_polygon(qk: str) -> shapely.Polygon:
+    """Bounds of a Bing / Ookla quadkey tile as a lon/lat polygon."""
+    return shapely.box(*quadkey_bounds([qk])[0])
 
 
 def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoDataFrame:
@@ -97,7 +148,7 @@ def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoData
     if suffix in {".parquet", ".csv", ".xlsx"}:
         df = read_table(path, "Ookla tiles", dtype={"quadkey": str})
         if "geometry" in df.columns and suffix == ".parquet":
-            gdf = gpd.read_parquet(path)
+            gdf = read_vector(path, "Ookla tiles", extent="any")  # worldwide files are fine
         elif "tile" in df.columns:
             try:
                 geom = shapely.from_wkt(df["tile"].astype(str).to_numpy())
@@ -106,7 +157,8 @@ def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoData
                                  fix="use the 'tile' column as published") from None
             gdf = gpd.GeoDataFrame(df, geometry=geom, crs="EPSG:4326")
         elif "quadkey" in df.columns:
-            geom = [quadkey_to_polygon(q) for q in df["quadkey"].astype(str)]
+            df = validate(df, QUADKEY, path, "Ookla tiles")
+            geom = shapely.box(*quadkey_bounds(df["quadkey"].astype(str).to_numpy()).T)
             gdf = gpd.GeoDataFrame(df, geometry=geom, crs="EPSG:4326")
         else:
             raise InputError("Ookla tiles need a 'tile' (WKT) or 'quadkey' column", file=path,
@@ -114,15 +166,184 @@ def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoData
     else:
         gdf = read_vector(path, "Ookla tiles")
     gdf = filter_rows(gdf, filters or {}, path, "Ookla tiles", "layers.broadband.tiles_filters")
-    require_columns(gdf, OOKLA_COLUMNS, path, "Ookla tiles")
-    for c in OOKLA_COLUMNS:
-        gdf[c] = numeric_column(gdf, c, path, "Ookla tiles", allow_missing=False)
-    bad = (gdf["tests"] < 1).to_numpy() | (gdf["avg_d_kbps"] < 0).to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError("Ookla tile with tests < 1 or negative speed", file=path,
-                         row=file_row(gdf, i), fix="drop the row or fix its values")
-    return gdf
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    return validate(gdf, OOKLA, path, "Ookla tiles")
+
+
+_SPEED_FIX = "speeds and latency are >= 0 as Ookla publishes them; drop the row"
+OOKLA = pa.DataFrameSchema(
+    {"avg_d_kbps": number(non_negative(_SPEED_FIX), nullable=False),
+     "avg_u_kbps": number(non_negative(_SPEED_FIX), nullable=False),
+     "avg_lat_ms": number(non_negative(_SPEED_FIX), nullable=False),
+     "tests": number(rule(lambda s: s >= 1, "is below 1 test", "Ookla lists only tiles with "
+                          "tests; drop the row"), nullable=False),
+     "devices": number(rule(lambda s: s >= 1, "is below 1 device", "drop the row"),
+                       nullable=False)},
+    checks=[not_above("devices", "tests", "each device ran at least one test; check the "
+                      "columns are not swapped")])
+OOKLA_COLUMNS = list(OOKLA.columns)
+QUADKEY = pa.DataFrameSchema({"quadkey": pa.Column(str, rule(
+    lambda s: s.str.fullmatch(r"[0-3]{1,23}"), "is not a quadkey (digits 0-3)",
+    "keep the quadkey column as text, as Ookla publishes it"))})
+
+
+def read_tile_files(paths: list[Path], filters: dict[str, str], notes: Notes) -> \
+        gpd.GeoDataFrame:
+    """Read and pool Ookla tile files (e.g. one per quarter) into one table.
+
+    The same file listed twice would count its tests twice: an error. Files whose
+    names say ``fixed`` and ``mobile`` are pooled as asked, with a warning (the two
+    networks' speeds differ in kind).
+    """
+    seen: dict[Path, int] = {}
+    for i, p in enumerate(paths):
+        key = Path(p).resolve()
+        if key in seen:
+            raise InputError(f"Ookla tile file listed twice in layers.broadband.tiles "
+                             f"(positions {seen[key] + 1} and {i + 1}); its tests would count "
+                             "twice", file=p, fix="list each quarter's file once")
+        seen[key] = i
+    kinds = {k for p in paths for k in ("fixed", "mobile") if k in Path(p).name.lower()}
+    if len(kinds) == 2:
+        notes.add(paths[0], "warning", "Ookla fixed and mobile tiles are pooled into one "
+                  "speed; configure one network type per run to keep them apart",
+                  rows=[str(p) for p in paths])
+    parts = [read_tiles(p, filters) for p in paths]
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
+                            crs="EPSG:4326")
+
+
+# OpenCellID's export layout (the per-country files have no header line)
+OPENCELLID_COLUMNS = ["radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range",
+                      "samples", "changeable", "created", "updated", "averageSignal"]
+RADIOS = ("GSM", "UMTS", "LTE", "NR", "CDMA")
+_CODE_FIX = "keep OpenCellID's columns as exported"
+TOWERS = pa.DataFrameSchema({
+    "radio": pa.Column(str, rule(lambda s: s.isin(RADIOS), f"is not a radio type {RADIOS}",
+                                 "use OpenCellID's radio names"), parsers=pa.Parser(
+        lambda s: s.astype("string").str.strip().str.upper())),
+    **{c: number(rule(lambda s: s == s.round(), "is not a whole number", _CODE_FIX),
+                 non_negative(_CODE_FIX), nullable=False) for c in ("mcc", "net", "area", "cell")},
+    "lon": number(in_range(-180, 180, "longitude in degrees, x"), nullable=False),
+    "lat": number(in_range(-90, 90, "latitude in degrees, y; values like longitudes mean "
+                           "lon and lat are swapped"), nullable=False),
+    "range": number(non_negative("metres >= 0; leave unknowns empty")),
+    "samples": number(non_negative("a count >= 0"), required=False),
+})
+
+
+def read_towers(path: Path, cfg: BroadbandConfig, notes: Notes) -> gpd.GeoDataFrame:
+    """Read one OpenCellID-style cell list: filtered, de-duplicated, checked points.
+
+    Rows of other MCCs and radios are dropped (noted); a cell listed twice (same
+    radio, mcc, net, area, cell) keeps the record with the most samples (noted);
+    positions outside Indonesia are dropped (noted); swapped lon / lat is an error.
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326 points) with ``radio`` and ``radius_m``, the coverage disc
+    radius in metres (``range`` clipped to the configured bounds).
+    """
+    path = require_file(path, "cell towers")
+    with _open_text(path) as f:
+        first = f.readline().split(",")[0].strip().strip('"').upper()
+    headerless = first in RADIOS
+    df = read_table(path, "cell towers", dtype=str,
+                    names=OPENCELLID_COLUMNS if headerless else None)
+    df = validate(df, TOWERS, path, "cell towers")
+    if cfg.towers_mcc:
+        other = ~df["mcc"].isin(cfg.towers_mcc)
+        if other.all():
+            raise InputError(f"no cell with mcc in {cfg.towers_mcc} (the file has "
+                             f"{sorted(df['mcc'].astype(int).unique().tolist())[:10]})", file=path,
+                             fix="set layers.broadband.towers_mcc or use Indonesia's file (510)")
+        if other.any():
+            notes.add(path, "dropped", f"cells of other countries (mcc not in {cfg.towers_mcc})",
+                      rows=[file_row(df, i) for i in np.flatnonzero(other.to_numpy())])
+            df = df.loc[~other]
+    skip = ~df["radio"].isin(cfg.towers_radios)
+    if skip.any():
+        notes.add(path, "dropped", "cells of radio types not modelled "
+                  f"({sorted(set(df['radio'][skip]))}; layers.broadband.towers_radios = "
+                  f"{cfg.towers_radios})",
+                  rows=[file_row(df, i) for i in np.flatnonzero(skip.to_numpy())])
+        df = df.loc[~skip]
+    key = ["radio", "mcc", "net", "area", "cell"]
+    order = df.sort_values("samples", ascending=False, kind="stable") if "samples" in df else df
+    dup = order.duplicated(key)
+    if dup.any():
+        notes.add(path, "repaired", "cells listed more than once (same radio, mcc, net, area, "
+                  "cell): the record with the most samples is kept",
+                  rows=sorted(file_row(df, df.index.get_loc(i)) for i in order.index[dup]))
+        df = df.loc[sorted(order.index[~dup], key=df.index.get_loc)]
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
+                           crs="EPSG:4326")
+    check_lonlat_plausible(gdf, path, "cell towers", tabular=True)
+    gdf = points_outside_indonesia(gdf, path, "cell towers", notes)
+    r = gdf["range"].to_numpy(float)
+    radius = np.clip(np.nan_to_num(r, nan=0.0), cfg.towers_min_range_m, cfg.towers_max_range_m)
+    capped = r > cfg.towers_max_range_m
+    if capped.any():
+        notes.add(path, "warning", f"{int(capped.sum())} cells with a range above "
+                  f"{cfg.towers_max_range_m:,.0f} m modelled as {cfg.towers_max_range_m:,.0f} m "
+                  "(layers.broadband.towers_max_range_m)",
+                  rows=[file_row(gdf, i) for i in np.flatnonzero(capped)])
+    return gdf.assign(radius_m=radius)
+
+
+def _open_text(path: Path):
+    """Open a text file, gzip-compressed or not, for a peek at its first line."""
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
+    return open(path, encoding="utf-8-sig", errors="replace")
+
+
+def geodesic_discs(lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray,
+                   vertices: int = 32) -> np.ndarray:
+    """Polygons (lon / lat) approximating geodesic circles of ``radius_m`` metres.
+
+    Vertices are exact geodesic points (WGS84, pyproj.Geod.fwd), all discs at once.
+    With 32 vertices the polygon's area is 0.6 % below the circle's.
+    """
+    n = len(lon)
+    az = np.tile(np.linspace(0.0, 360.0, vertices, endpoint=False), n)
+    x, y, _ = GEOD.fwd(np.repeat(lon, vertices), np.repeat(lat, vertices), az,
+                       np.repeat(radius_m, vertices))
+    ring = np.stack([x, y], axis=1).reshape(n, vertices, 2)
+    ring = np.concatenate([ring, ring[:, :1]], axis=1)
+    return shapely.polygons(ring)
+
+
+def towers_to_cells(towers: gpd.GeoDataFrame, study: Study, radios: list[str]) -> pd.DataFrame:
+    """Tower counts per radio and modelled covered area per radio on the study cells.
+
+    Returns a frame on ``study.cell_index`` with ``towers__<radio>`` (records whose
+    point lies in the cell) and ``pct_area_<radio>_modelled__num`` (m2 of the cell
+    within reach of that radio) / ``__den`` (m2 of the cell).
+    """
+    idx = study.cell_index
+    area = study.cell_area_m2()
+    lon, lat = towers.geometry.x.to_numpy(), towers.geometry.y.to_numpy()
+    out = points_to_cells(lon, lat, study.res, classes=towers["radio"].to_numpy(),
+                          class_names=tuple(radios), prefix="towers")
+    out = out.reindex(idx).fillna(0.0)
+    tree = shapely.STRtree(grid.cell_polygons(study.cells))
+    for radio in radios:
+        sel = (towers["radio"] == radio).to_numpy()
+        covered = np.zeros(len(idx))
+        if sel.any():
+            discs = geodesic_discs(lon[sel], lat[sel], towers["radius_m"].to_numpy()[sel])
+            near = np.unique(tree.query(discs, predicate="intersects")[0])
+            if len(near):
+                parts = shapely.get_parts(shapely.union_all(discs[near]))
+                ov = polygon_overlap(parts, study.res)
+                got = pd.Series(np.asarray(ov.matrix.sum(axis=0)).ravel(), index=ov.cells)
+                covered = np.minimum(got.reindex(idx).fillna(0.0).to_numpy(), area)
+        name = f"pct_area_{radio.lower()}_modelled"
+        out[f"{name}__num"] = covered
+        out[f"{name}__den"] = area
+    return out
 
 
 def build(cfg: BroadbandConfig, study: Study, config: Config, notes: Notes,
@@ -133,8 +354,7 @@ def build(cfg: BroadbandConfig, study: Study, config: Config, notes: Notes,
     tiles_src = raster_src = ""
     if cfg.tiles:
         paths = [config.path(p) for p in cfg.tiles]
-        tiles = pd.concat([read_tiles(p, cfg.tiles_filters) for p in paths],
-                          ignore_index=True)
+        tiles = read_tile_files(paths, cfg.tiles_filters, notes)
         inputs += paths
         tiles_src = ", ".join(str(p) for p in paths)
         w = tiles["tests"].to_numpy()
@@ -166,9 +386,19 @@ def build(cfg: BroadbandConfig, study: Study, config: Config, notes: Notes,
         }, progress=progress).reindex(idx)
         covers.append((r["__pixel_area_m2"] / study.cell_area_m2()).clip(0, 1).fillna(0.0))
         parts.append(r[["pct_area_4g_coverage__num", "pct_area_4g_coverage__den"]].fillna(0.0))
+    towers_src = ""
+    if cfg.towers:
+        paths = [config.path(p) for p in cfg.towers]
+        towers = pd.concat([read_towers(p, cfg, notes) for p in paths], ignore_index=True)
+        inputs += paths
+        towers_src = ", ".join(str(p) for p in paths)
+        parts.append(towers_to_cells(gpd.GeoDataFrame(towers, crs="EPSG:4326"), study,
+                                     list(cfg.towers_radios)))
+        covers.append(pd.Series(1.0, index=idx))  # a tower list is an inventory
     if not parts:
-        raise InputError("layers.broadband has neither tiles nor coverage_raster",
+        raise InputError("layers.broadband has none of tiles, coverage_raster, towers",
                          file=config.source_file, fix="set at least one of them")
     table = pd.concat(parts, axis=1)
     cover = pd.concat(covers, axis=1).max(axis=1)
-    return LayerResult(NAME, "cell", variables(cfg, tiles_src, raster_src), table, cover, inputs)
+    return LayerResult(NAME, "cell", variables(cfg, tiles_src, raster_src, towers_src), table,
+                       cover, inputs)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from despro.geo.config import CensusConfig, Config
 from despro.geo.crosswalk import bps_villages_to_kemendagri, kemendagri_units
 from despro.geo.errors import InputError

@@ -9,6 +9,12 @@ the company is recognised inside outlet names (``operator_from``, e.g. RBI's
 or set for the whole file (``operator_constant = "Pos Indonesia"`` for a
 post-office layer); outlets still without an operator are dropped and noted.
 
+OpenStreetMap extracts (``.osm`` XML or ``.osm.pbf``, read by GDAL's OSM driver)
+keep the features tagged ``amenity=post_office``, ``office=courier`` or
+``shop=courier`` (``osm_tags``); outlets mapped as buildings count at a point on
+their surface. The operator comes from the ``operator`` tag, then from a known
+company named in ``brand`` or ``name`` (the default ``operator_from`` for OSM).
+
 Yields ``courier_outlets`` (category: outlets per operator per cell; summing is
 exact), ``courier_distance_m`` (metres from the cell centre to the nearest
 outlet) and, per village, ``courier_companies``: distinct operators with an
@@ -21,6 +27,7 @@ import re
 
 import geopandas as gpd
 import pandas as pd
+
 from despro.geo import grid
 from despro.geo.aggregate import nearest_distance_m, points_to_cells
 from despro.geo.config import Config, CourierConfig
@@ -29,7 +36,14 @@ from despro.geo.layer import LayerResult, Notes
 from despro.geo.study import Study
 from despro.geo.variables import Kind, Variable
 
-from ._io import points_outside_indonesia, read_table, read_vector, require_columns
+from ._io import (
+    OSM_SUFFIXES,
+    points_outside_indonesia,
+    read_osm,
+    read_table,
+    read_vector,
+    require_columns,
+)
 
 NAME = "courier"
 
@@ -109,16 +123,30 @@ def variables(cfg: CourierConfig, operators: tuple[str, ...], source: str = "") 
     ]
 
 
-def read(cfg: CourierConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
-    """Outlet points with a normalised ``operator``; rows without an operator are dropped."""
+def is_osm(path) -> bool:
+    """True for OpenStreetMap extracts (``.osm``, ``.osm.pbf``, ``.pbf``)."""
+    return str(path).lower().endswith(OSM_SUFFIXES)
+
+
+def read(cfg: CourierConfig, config: Config, notes: Notes,
+         bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+    """Outlet points with a normalised ``operator``; rows without an operator are dropped.
+
+    ``bbox`` (lon / lat) limits what is read from an OpenStreetMap extract.
+    """
     path = config.path(cfg.outlets)
-    if path.suffix.lower() in {".csv", ".xlsx"}:
+    if is_osm(path):
+        gdf = read_osm(path, "courier outlets", cfg.osm_tags,
+                       [cfg.operator_column, "brand", "name"], bbox=bbox)
+        if "operator_from" not in cfg.model_fields_set:
+            cfg = cfg.model_copy(update={"operator_from": ["brand", "name"]})
+    elif path.suffix.lower() in {".csv", ".xlsx"}:
         df = read_table(path, "courier outlets")
         require_columns(df, ["lon", "lat"], path, "courier outlets")
         gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
                                crs="EPSG:4326")
         from ._io import check_lonlat_plausible
-        check_lonlat_plausible(gdf, path, "courier outlets")
+        check_lonlat_plausible(gdf, path, "courier outlets", tabular=True)
     else:
         gdf = read_vector(path, "courier outlets")
     if not gdf.geom_type.isin(["Point"]).all():
@@ -161,7 +189,7 @@ def build(cfg: CourierConfig, study: Study, config: Config, notes: Notes,
           progress=None) -> LayerResult:
     """Outlets per operator per cell, and distance to the nearest outlet."""
     path = config.path(cfg.outlets)
-    pts = read(cfg, config, notes)
+    pts = read(cfg, config, notes, bbox=tuple(study.villages.total_bounds))
     operators = tuple(sorted(pts["operator"].unique()))
     lon, lat = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
     t = points_to_cells(lon, lat, study.res, classes=pts["operator"].to_numpy(),

@@ -3,6 +3,10 @@
 Declares one ``count`` variable, ``population_raster`` (people), summed per cell
 by pixel centre. Negative pixels (seen in real rasters) are treated as nodata and
 reported; a projected CRS is fine (pixel centres are transformed to lon/lat).
+
+``scale_to_total`` turns a relative surface (a density, or a raster of another
+year) into people: the cells of the study are rescaled to hold that many people
+in all (e.g. the Dukcapil count of the run's regencies); the factor is noted.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import rasterio
+
 from despro.geo.aggregate import raster_to_cells
 from despro.geo.config import Config, PopulationConfig
 from despro.geo.errors import InputError
@@ -37,9 +42,12 @@ def check_raster(path, what: str) -> None:
             if src.crs is None:
                 raise InputError(f"{what} raster has no CRS", file=path,
                                  fix="gdal_edit.py -a_srs EPSG:4326 FILE")
-    except rasterio.errors.RasterioIOError as exc:
+            # a file cut off mid-way opens, then fails on its last rows
+            src.read(1, window=rasterio.windows.Window(0, src.height - 1, src.width, 1))
+    except rasterio.errors.RasterioError as exc:
         raise InputError(f"cannot read {what} raster: {exc}", file=path,
-                         fix="use a GeoTIFF") from None
+                         fix="use a GeoTIFF; download or export it again if it was cut "
+                         "off") from None
 
 
 def build(cfg: PopulationConfig, study: Study, config: Config, notes: Notes,
@@ -60,5 +68,16 @@ def build(cfg: PopulationConfig, study: Study, config: Config, notes: Notes,
     t = t.reindex(study.cell_index)
     cover = (t["__pixel_area_m2"] / study.cell_area_m2()).clip(0, 1).fillna(0.0)
     table = t[["population_raster"]].fillna(0.0)
+    if cfg.scale_to_total is not None:
+        total = float(table["population_raster"].sum())
+        if total <= 0:
+            raise InputError("population raster holds no people in the study area, so it "
+                             "cannot be scaled to population.scale_to_total", file=path,
+                             fix="check the raster covers the villages")
+        factor = cfg.scale_to_total / total
+        table = table * factor
+        notes.add(path, "warning", f"population raster scaled by {factor:.6g} so that the "
+                  f"study's cells hold {cfg.scale_to_total:,.0f} people "
+                  "(population.scale_to_total)")
     return LayerResult(NAME, "cell", variables(cfg, str(path)), table,
                        pd.Series(cover.to_numpy(), index=table.index), [path])

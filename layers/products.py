@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from despro.geo.config import Config, ProductsConfig
 from despro.geo.errors import InputError
 from despro.geo.layer import LayerResult, Notes

@@ -21,19 +21,33 @@ unit returns the published rate exactly. Village denominators are households /
 population from the village file; where unknown, population (for households),
 then the village area, are used as relative weights and the fallback is noted.
 A unit missing from the table, or an empty value, leaves its villages unknown.
+
+Tables without usable codes (a regency list by name only, or BPS regency codes
+that Kemendagri numbers differently, as in Sumatera Barat) are matched by name:
+``name_column`` and ``names`` (the Kemendagri code list) in the source; see
+:mod:`despro.layers._names`. Every row whose name matches no unit, or several,
+is reported as unmatched.
+
+Contract (pandera, :mod:`despro.layers._contracts`): every mapped column is a
+number in 0-100 (0-1 with ``scale = "fraction"``), never a mix of fractions and
+percentages; one row per unit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
+
 from despro.geo.config import Config, SmartphoneConfig, SmartphoneSource
 from despro.geo.errors import InputError
 from despro.geo.layer import LayerResult, Notes
 from despro.geo.study import Study
 from despro.geo.variables import Kind, Variable
 
-from ._io import filter_rows, numeric_column, read_table, require_columns
+from ._contracts import number, percent_checks, validate
+from ._io import file_row, filter_rows, read_table, require_columns
+from ._names import codes_from_names
 from .villages import normalise_codes
 
 NAME = "smartphone"
@@ -63,10 +77,15 @@ def variables(cfg: SmartphoneConfig, config: Config | None = None) -> list[Varia
 
 
 def _wide(cfg: SmartphoneSource, df: pd.DataFrame, path) -> pd.DataFrame:
+    """One row per unit and one column per indicator (long tables pivoted).
+
+    Wide rows keep their file index; pivoted rows are labelled by their unit.
+    """
+    key = cfg.name_column or cfg.code_column
     if cfg.format == "wide":
-        require_columns(df, [cfg.code_column, *cfg.columns.values()], path, "ICT statistics")
+        require_columns(df, [key, *cfg.columns.values()], path, "ICT statistics")
         return filter_rows(df, cfg.filters, path, "ICT statistics", "layers.smartphone.filters")
-    require_columns(df, [cfg.code_column, cfg.indicator_column, cfg.value_column], path,
+    require_columns(df, [key, cfg.indicator_column, cfg.value_column], path,
                     "ICT statistics")
     sub = filter_rows(df, cfg.filters, path, "ICT statistics", "layers.smartphone.filters")
     present = sub[cfg.indicator_column].astype("string").str.strip()
@@ -79,15 +98,17 @@ def _wide(cfg: SmartphoneSource, df: pd.DataFrame, path) -> pd.DataFrame:
     wide = {}
     for ind in cfg.columns.values():
         rows = sub[(present == ind).to_numpy()]
-        dup = rows[cfg.code_column].duplicated()
+        dup = rows[key].duplicated()
         if dup.any():
-            raise InputError(f"indicator '{ind}' appears twice for code "
-                             f"{rows[cfg.code_column][dup].iloc[0]!r} after filtering",
-                             file=path, fix="add a filter (e.g. year, area) to pick one row")
-        wide[ind] = rows.set_index(cfg.code_column)[cfg.value_column]
+            raise InputError(f"indicator '{ind}' appears twice for {rows[key][dup].iloc[0]!r} "
+                             "after filtering", file=path, row=file_row(rows, int(
+                                 np.flatnonzero(dup.to_numpy())[0])),
+                             fix="add a filter (e.g. year, area) to pick one row")
+        wide[ind] = rows.set_index(key)[cfg.value_column]
     out = pd.DataFrame(wide)
-    out.index.name = cfg.code_column
-    return out.reset_index()
+    out[key] = out.index.astype(str)
+    out.index = key + " " + out[key]  # errors name the unit: "code 51"
+    return out
 
 
 def read(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataFrame:
@@ -97,50 +118,44 @@ def read(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataFrame:
     :class:`SmartphoneConfig`.
     """
     path = config.path(cfg.table)
-    digits = 4 if cfg.level == "regency" else 2
-    raw = read_table(path, "ICT statistics", dtype={cfg.code_column: str})
+    key = cfg.name_column or cfg.code_column
+    raw = read_table(path, "ICT statistics", dtype={key: str})
     df = _wide(cfg, raw, path)
+    schema = pa.DataFrameSchema({col: number(*percent_checks(cfg.scale, "layers.smartphone.scale"))
+                                 for col in dict.fromkeys(cfg.columns.values())})
+    df = validate(df, schema, path, "ICT statistics")
+    codes = _unit_codes(cfg, df, config, path, notes)
+    known = codes.notna().to_numpy()
+    out = pd.DataFrame(index=pd.Index(codes[known].to_numpy(str), name="unit_code"))
+    for var, col in cfg.columns.items():
+        v = df[col].to_numpy(float)[known]
+        out[var] = v * (100.0 if cfg.scale == "fraction" else 1.0)
+    dup = out.index.duplicated()
+    if dup.any():
+        code = out.index[dup][0]
+        rows = [file_row(df[known], i) for i in np.flatnonzero(out.index == code)]
+        raise InputError(f"{cfg.level} code {code!r} appears more than once (rows {rows})",
+                         file=path, row=rows[-1], fix="keep one row per unit (filter year / area)")
+    return out
+
+
+def _unit_codes(cfg: SmartphoneSource, df: pd.DataFrame, config: Config, path,
+                notes: Notes) -> pd.Series:
+    """Kemendagri unit codes per row: from the code column, or matched by name."""
+    if cfg.name_column:
+        if cfg.names is None:
+            raise InputError("layers.smartphone.name_column is set but 'names' (the "
+                             "Kemendagri code list) is not", file=config.source_file,
+                             fix="set names = 'codes_kemendagri.csv' (kode, nama)")
+        return codes_from_names(df[cfg.name_column], config.path(cfg.names), cfg.level, path,
+                                "ICT statistics", notes)
+    digits = 4 if cfg.level == "regency" else 2
     codes = normalise_codes(df[cfg.code_column], path, cfg.code_column, digits,
                             f"{cfg.level} code")
     if cfg.code_system == "bps":
         prov = codes.str[:2].map(BPS_TO_KEMENDAGRI_PROVINCE).fillna(codes.str[:2])
         codes = prov + codes.str[2:]
-    out = pd.DataFrame(index=pd.Index(codes.to_numpy(), name="unit_code"))
-    for var, col in cfg.columns.items():
-        v = numeric_column(df, col, path, "ICT statistics")
-        _check_scale(v, cfg.scale, path, col)
-        out[var] = v * (100.0 if cfg.scale == "fraction" else 1.0)
-    dup = out.index.duplicated(keep=False)
-    if dup.any():
-        raise InputError(f"{cfg.level} code {out.index[dup][0]!r} appears more than once",
-                         file=path, row=int(np.flatnonzero(dup)[0]) + 2,
-                         fix="keep one row per unit (filter year / area)")
-    return out
-
-
-def _check_scale(v: np.ndarray, scale: str, path, col: str) -> None:
-    """Percentages in range and in one convention (never a mix of 0-1 and 0-100)."""
-    known = ~np.isnan(v)
-    if ((v[known] < 0) | (v[known] > 100)).any():
-        i = int(np.flatnonzero(known & ((v < 0) | (v > 100)))[0])
-        raise InputError(f"column '{col}' value {v[i]} is outside 0-100", file=path,
-                         row=i + 2, fix="percentages must lie in 0-100")
-    if scale == "fraction":
-        if (v[known] > 1).any():
-            i = int(np.flatnonzero(known & (v > 1))[0])
-            raise InputError(f"column '{col}' value {v[i]} > 1 but scale = 'fraction'",
-                             file=path, row=i + 2, fix="set layers.smartphone.scale = 'percent'")
-        return
-    small = known & (v <= 1) & (v > 0)
-    if small.any() and (known & (v > 1)).any():
-        rows = (np.flatnonzero(small) + 2).tolist()
-        raise InputError(f"column '{col}' mixes fractions (0-1) and percentages (0-100): "
-                         f"rows {rows[:8]} look like fractions", file=path, row=rows[0],
-                         fix="write every value as a percentage (0.45 -> 45)")
-    if small.any():
-        raise InputError(f"column '{col}' holds only values <= 1, which look like fractions",
-                         file=path, row=int(np.flatnonzero(small)[0]) + 2,
-                         fix="set layers.smartphone.scale = 'fraction' or use percentages")
+    return codes
 
 
 def build(cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes,

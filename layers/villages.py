@@ -5,6 +5,22 @@ population and households. Codes are Kemendagri village codes: 10 digits, kept
 as strings (leading zeros survive); the dotted form ``34.02.01.2001`` is accepted
 and normalised to ``3402012001``. Regency (4 digits) and province (2 digits)
 codes default to the prefixes of the village code.
+
+Boundary files from other publishers (``code_system``):
+
+* HDX COD-AB: ``code = "ADM4_PCODE"``; the ``ID`` prefix of its P-codes is dropped.
+  Where those P-codes follow BPS numbering, ``code_system = "bps"`` matches them
+  to Kemendagri by name within their parents (:mod:`despro.geo.crosswalk`;
+  ``regency_name = "ADM2_EN"``, ``district_name = "ADM3_EN"``, ``name = "ADM4_EN"``).
+* geoBoundaries: no admin codes (``shapeID`` is geoBoundaries' own id):
+  ``code_system = "name"`` matches ``shapeName`` to Kemendagri village names within
+  ``code_prefix`` (:mod:`despro.layers._names`).
+
+Either way a ``names`` Kemendagri code list is needed; villages left without a
+unique code are dropped and reported as unmatched.
+
+Contract (pandera): population and households are numbers >= 0 and households
+do not exceed population.
 """
 
 from __future__ import annotations
@@ -15,11 +31,16 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
+
 from despro.geo.config import Config, VillagesConfig
+from despro.geo.crosswalk import bps_villages_to_kemendagri, kemendagri_units
 from despro.geo.errors import InputError
 from despro.geo.layer import Notes
 
-from ._io import numeric_column, read_vector, repair_geometries, require_columns
+from ._contracts import non_negative, not_above, number, validate
+from ._io import read_vector, repair_geometries, require_columns
+from ._names import codes_from_names, read_code_table
 
 CODE_RE = re.compile(r"^\d{10}$")
 
@@ -31,6 +52,7 @@ def normalise_codes(values: pd.Series, path: Path | str, column: str, digits: in
     Raises InputError naming the first row whose code is not ``digits`` digits.
     """
     s = values.astype("string").str.strip()
+    s = s.str.replace(r"^ID(?=\d)", "", regex=True, case=False)  # HDX P-codes: ID3402...
     # codes read by a spreadsheet as numbers come back as "3402012001.0"
     s = s.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
     s = s.str.replace(r"[.\s]", "", regex=True)
@@ -54,8 +76,12 @@ def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
     """
     path = config.path(cfg.path)
     gdf = read_vector(path, "villages", layer=cfg.layer, bbox=cfg.bbox)
-    require_columns(gdf, [cfg.code, cfg.name], path, "villages")
-    code = normalise_codes(gdf[cfg.code], path, cfg.code)
+    require_columns(gdf, [cfg.name] if cfg.code_system == "name" else [cfg.code, cfg.name],
+                    path, "villages")
+    code = _codes(cfg, gdf, config, path, notes)
+    if code.isna().any():
+        gdf, code = gdf.loc[code.notna()].reset_index(drop=True), \
+            code.dropna().astype(str).reset_index(drop=True)
     if cfg.code_prefix:
         keep = code.str.startswith(cfg.code_prefix).to_numpy()
         if not keep.any():
@@ -74,25 +100,68 @@ def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
         },
         geometry=gdf.geometry.values, crs="EPSG:4326",
     )
+    own = cfg.code_system == "kemendagri"  # other systems' parent codes are not Kemendagri's
     out["regency_code"] = (normalise_codes(gdf[cfg.regency_code], path, cfg.regency_code, 4,
                                            "regency code").to_numpy()
-                           if cfg.regency_code and cfg.regency_code in gdf else code.str[:4])
+                           if own and cfg.regency_code and cfg.regency_code in gdf
+                           else code.str[:4])
     out["province_code"] = (normalise_codes(gdf[cfg.province_code], path, cfg.province_code, 2,
                                             "province code").to_numpy()
-                            if cfg.province_code and cfg.province_code in gdf else code.str[:2])
+                            if own and cfg.province_code and cfg.province_code in gdf
+                            else code.str[:2])
     mismatch = out["regency_code"].to_numpy() != code.str[:4].to_numpy()
     if mismatch.any():
         notes.add(path, "warning", "regency code differs from the village code's prefix",
                   rows=out["village_code"][mismatch].tolist())
-    for col, src in (("population", cfg.population), ("households", cfg.households)):
-        if src and src in gdf:
-            v = numeric_column(gdf, src, path, "villages")
-            if (v < 0).any():
-                i = int(np.flatnonzero(v < 0)[0])
-                raise InputError(f"negative {col} {v[i]}", file=path, row=i + 2,
-                                 fix="counts must be >= 0; leave unknown empty")
-            out[col] = v
-        else:
-            out[col] = np.nan
+    counts = {col: src for col, src in (("population", cfg.population),
+                                        ("households", cfg.households)) if src and src in gdf}
+    checked = validate(pd.DataFrame(gdf[list(counts.values())]), _counts_schema(counts), path,
+                       "villages")
+    for col in ("population", "households"):
+        out[col] = checked[counts[col]].to_numpy(float) if col in counts else np.nan
     out = repair_geometries(out, path, "villages", notes, id_col="village_code")
     return out.set_index("village_code", drop=False).rename_axis(None)
+
+
+def _counts_schema(counts: dict[str, str]) -> pa.DataFrameSchema:
+    """Population and households: numbers >= 0; households not above population."""
+    both = len(counts) == 2
+    return pa.DataFrameSchema(
+        {src: number(non_negative()) for src in counts.values()},
+        checks=[not_above(counts["households"], counts["population"],
+                          "households cannot exceed people; check the two columns are not "
+                          "swapped")] if both else [])
+
+
+def _codes(cfg: VillagesConfig, gdf: pd.DataFrame, config: Config, path: Path,
+           notes: Notes) -> pd.Series:
+    """10-digit Kemendagri code per feature (missing where a name matched no unit)."""
+    if cfg.code_system == "kemendagri":
+        return normalise_codes(gdf[cfg.code], path, cfg.code)
+    if cfg.names is None:
+        raise InputError(f"villages.code_system = '{cfg.code_system}' needs the Kemendagri "
+                         "code list", file=config.source_file,
+                         fix="set villages.names (e.g. codes_kemendagri.csv: kode, nama)")
+    names_path = config.path(cfg.names)
+    if cfg.code_system == "name":
+        return codes_from_names(gdf[cfg.name], names_path, "village", path, "villages", notes,
+                                within=cfg.code_prefix)
+    parents = [cfg.regency_name, cfg.district_name]
+    if None in parents:
+        raise InputError("villages.code_system = 'bps' matches villages by name within their "
+                         "district and regency", file=config.source_file,
+                         fix="set villages.regency_name and villages.district_name "
+                         "(HDX COD-AB: ADM2_EN, ADM3_EN)")
+    require_columns(gdf, parents, path, "villages")
+    table = pd.DataFrame({"IDDESA": normalise_codes(gdf[cfg.code], path, cfg.code),
+                          "NAMA_KAB": gdf[cfg.regency_name], "NAMA_KEC": gdf[cfg.district_name],
+                          "NAMA_DESA": gdf[cfg.name]})
+    x = bps_villages_to_kemendagri(table, kemendagri_units(read_code_table(names_path)))
+    bad = (x["problem"] != "").to_numpy()
+    if bad.any():
+        notes.add(path, "unmatched", "villages with no unique Kemendagri code (left out): "
+                  + "; ".join(sorted(set(x.loc[bad, "problem"]))),
+                  rows=[f"row {i + 2}: {c} {n}" for i, c, n in zip(
+                      np.flatnonzero(bad), x.loc[bad, "bps_code"], gdf[cfg.name][bad],
+                      strict=True)])
+    return pd.Series(x["kemendagri_code"].to_numpy(), dtype="string")

@@ -26,8 +26,8 @@ def _edit_csv(path, fn):
 
 def test_percentages_given_as_fractions_in_some_rows(sample_copy):
     f = sample_copy / "ict_regency.csv"
-    _edit_csv(f, lambda d: d.__setitem__("pct_households_internet",
-                                         ["0.582", "0.715"] + list(d["pct_households_internet"][2:])))
+    _edit_csv(f, lambda d: d.__setitem__(
+        "pct_households_internet", ["0.582", "0.715"] + list(d["pct_households_internet"][2:])))
     with pytest.raises(InputError) as e:
         _run(sample_copy)
     msg = str(e.value)

@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+
 from despro.geo.config import config_from_dict
 from despro.geo.crosswalk import bps_villages_to_kemendagri, kemendagri_units, normalise_name
 from despro.geo.pipeline import run

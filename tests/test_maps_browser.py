@@ -26,6 +26,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
+
 from despro.geo import grid, mapdata
 from despro.geo.cli import main
 from despro.geo.config import load_config
@@ -34,7 +36,6 @@ from despro.geo.maplabels import LABELS
 from despro.geo.mapsite import write_site
 from despro.geo.pipeline import run
 from despro.geo.rollup import group_additive
-from PIL import Image
 
 XSS = "<img src=x onerror=alert(1)>"
 TEMPLATE = "{{ 7*7 }} {% raw %}"  # must not act as template syntax when the page is built

@@ -4,12 +4,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import shapely
-from despro.geo import grid
-from despro.geo.clip import clip_areas
-from despro.geo.overlap import _list_pairs, polygon_overlap
 from h3ronpy.vector import ContainmentMode, wkb_to_cells
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from despro.geo import grid
+from despro.geo.clip import clip_areas
+from despro.geo.overlap import _list_pairs, polygon_overlap
 
 
 def _reference(geoms, res):

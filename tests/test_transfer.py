@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from despro.geo import grid
 from despro.geo.overlap import polygon_overlap
 from despro.geo.transfer import cells_to_units, min_to_units, units_to_cells
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def _boxes(xs, y0=-7.9, y1=-7.7):
