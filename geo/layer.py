@@ -21,14 +21,18 @@ from .variables import Variable, additive_columns
 
 @dataclass
 class Notes:
-    """What a run repaired, dropped or could not match, by file and row (data-quality log)."""
+    """What a run repaired, dropped or could not match, by file and row (data-quality log).
+
+    Every row is kept (``data_quality.json`` lists them all; the readable
+    ``data_quality.md`` shows the first rows of each note and the count).
+    """
 
     items: list[dict] = field(default_factory=list)
 
     def add(self, file: str | Path, action: str, message: str, rows: list | None = None) -> None:
         """Record one note; ``action`` is 'repaired', 'dropped', 'unmatched' or 'warning'."""
         self.items.append({"file": str(file), "action": action, "message": message,
-                           "rows": [str(r) for r in (rows or [])][:50],
+                           "rows": [str(r) for r in (rows or [])],
                            "n_rows": len(rows or [])})
 
 

@@ -199,7 +199,8 @@ def vintages(result) -> dict[str, str]:
             for name, r in result.layers.items()}
 
 
-def _footer_html(result, page: Page, png_name: str, lang: str) -> str:
+def _footer_html(result, page: Page, png_name: str, lang: str,
+                 links: dict[str, str] | None = None) -> str:
     t = LABELS[lang]
     e = md.e
     cfg = result.config
@@ -213,7 +214,9 @@ def _footer_html(result, page: Page, png_name: str, lang: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = (f"{e(t['run'])}: {e(cfg.run.name)} &middot; {e(t['generated'])} {e(stamp)} "
             f"&middot; {len(page.villages):,} {e(t['villages_n'])}")
-    return (f"<details><summary>{head}</summary><table>{table}</table>"
+    extra = "".join(f"<div><a href='{e(href)}'>{e(t.get(label, label))}</a></div>"
+                    for label, href in (links or {}).items())
+    return (f"<details><summary>{head}</summary><table>{table}</table>{extra}"
             f"<b>{e(t['summary'])}</b><img src='{e(png_name)}' alt='{e(t['summary'])}'>"
             "</details>")
 
@@ -327,14 +330,15 @@ def coarser_res(ids: np.ndarray, res: int, floor: int, size: int, cell_bytes: in
 
 
 def fit_page(result, page: Page, pages: list[Page], records: dict[str, list], outlines: dict,
-             lang: str, budget_bytes: int, add, variables) -> tuple[str, int, int]:
+             lang: str, budget_bytes: int, add, variables,
+             links: dict[str, str] | None = None) -> tuple[str, int, int]:
     """Render ``page`` at the finest resolution whose HTML fits the budget.
 
     Returns the HTML, the resolution used and the number of cells shown.
     """
     static = static_payload(result, page, records, outlines, lang)
     static["pageTitle"] = page.title
-    footer = _footer_html(result, page, f"{page.slug}_summary.png", lang)
+    footer = _footer_html(result, page, f"{page.slug}_summary.png", lang, links)
     ids = result.cells["h3_int"].to_numpy(dtype=np.uint64)[page.cell_mask]
     res, floor = page.max_res, min(MIN_RES, page.max_res)
     while True:
@@ -355,8 +359,13 @@ def fit_page(result, page: Page, pages: list[Page], records: dict[str, list], ou
 
 
 def write_site(result, maps_dir: Path, lang: str = "id",
-               budget_mb: float = DEFAULT_BUDGET_MB) -> Site:
-    """Write the overview, the province pages, their PNGs and ``lib/`` into ``maps_dir``."""
+               budget_mb: float = DEFAULT_BUDGET_MB,
+               links: dict[str, str] | None = None) -> Site:
+    """Write the overview, the province pages, their PNGs and ``lib/`` into ``maps_dir``.
+
+    ``links`` (label key or text -> relative URL) are added to every page's footer, e.g.
+    the change report of a rescore run.
+    """
     if lang not in LANGS:
         raise DesproError(f"map language must be one of {LANGS}, got {lang!r}")
     maps_dir = Path(maps_dir)
@@ -369,7 +378,7 @@ def write_site(result, maps_dir: Path, lang: str = "id",
     outlines = md.admin_outlines(result.villages)
     for page in pages:
         text, res, n_cells = fit_page(result, page, pages, records, outlines, lang,
-                                      site.budget_bytes, add, variables)
+                                      site.budget_bytes, add, variables, links=links)
         png = write_summary_png(page.villages, lang, page.title,
                                 maps_dir / f"{page.slug}_summary.png")
         path = maps_dir / f"{page.slug}.html"
@@ -379,6 +388,7 @@ def write_site(result, maps_dir: Path, lang: str = "id",
     return site
 
 
-def write_map(result, maps_dir: Path, lang: str = "id") -> Path:
+def write_map(result, maps_dir: Path, lang: str = "id",
+              links: dict[str, str] | None = None) -> Path:
     """Write the whole site (see :func:`write_site`) and return ``maps_dir/index.html``."""
-    return write_site(result, maps_dir, lang).index
+    return write_site(result, maps_dir, lang, links=links).index

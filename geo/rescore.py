@@ -94,8 +94,6 @@ def rescore(config_path: str | Path, out: str | Path | None = None, keep: int = 
             result = run(cfg, verbose=verbose, cache=cache, log_format=log_format)
             partial = store.runs_dir / f"{rid}.partial"
             files = write_outputs(result, partial)
-            if write_maps:
-                write_map(result, partial / "maps", cfg.run.lang)
             n_changed = n_tier = 0
             if prev is not None:
                 changes = diff_runs(store.runs_dir / prev.id, partial)
@@ -103,6 +101,9 @@ def rescore(config_path: str | Path, out: str | Path | None = None, keep: int = 
                            partial / "changes.html")
                 n_changed = int(changes["village_code"].nunique())
                 n_tier = len(tier_changes(changes))
+            if write_maps:
+                links = {"changes": "../changes.html"} if prev is not None else None
+                write_map(result, partial / "maps", cfg.run.lang, links=links)
             fault_point("writing", store.out)
             os.replace(partial, store.runs_dir / rid)
             fault_point("committing", store.out)

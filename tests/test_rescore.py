@@ -149,3 +149,16 @@ def test_retention_keeps_last_n_runs(first_run):
         assert _rescore(sample, out, "--keep", "2").returncode == 0
     assert len([p for p in (out / "runs").iterdir() if p.is_dir()]) == 2
     assert not (out / "runs" / first).exists()
+
+
+def test_map_site_of_a_rescore_links_its_change_report(sample_copy, tmp_path):
+    from despro.geo.rescore import rescore
+
+    out = tmp_path / "runs"
+    rescore(sample_copy / "despro.toml", out, verbose=False, write_maps=False)
+    _bump_phone(sample_copy)
+    o = rescore(sample_copy / "despro.toml", out, verbose=False)
+    run_dir = out / "runs" / o.run_id
+    page = (run_dir / "maps" / "index.html").read_text(encoding="utf-8")
+    assert "href='../changes.html'" in page
+    assert (run_dir / "changes.html").is_file()
