@@ -22,7 +22,6 @@ Sources (public, no key needed):
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -35,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import DesproError
+from .outputs import sha256
 
 OOKLA_BASE = "https://ookla-open-data.s3.amazonaws.com"
 WORLDPOP_BASE = "https://data.worldpop.org"
@@ -84,15 +84,6 @@ def default_cache() -> Path:
         return Path(os.environ["DESPRO_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "despro"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(chunk):
-            h.update(b)
-    return h.hexdigest()
 
 
 def _index(cache: Path) -> dict:
@@ -156,7 +147,7 @@ def download(url: str, dest: Path, cache: Path, *, timeout: float = 60.0,
     dest = Path(dest)
     known = _index(cache).get(dest.resolve().relative_to(Path(cache).resolve()).as_posix())
     if dest.is_file() and known and known.get("url") == url:
-        digest = sha256_file(dest)
+        digest = sha256(dest)
         if digest == known["sha256"]:
             return Fetched(dest, url, digest, dest.stat().st_size, "cached")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -199,7 +190,7 @@ def download(url: str, dest: Path, cache: Path, *, timeout: float = 60.0,
             if total is not None and done < total:
                 raise FetchError(f"{url}: got {done:,} of {total:,} bytes; run again to resume")
     os.replace(part, dest)
-    fetched = Fetched(dest, url, sha256_file(dest), dest.stat().st_size,
+    fetched = Fetched(dest, url, sha256(dest), dest.stat().st_size,
                       "resumed" if offset else "downloaded")
     _record(cache, fetched, **record)
     return fetched
@@ -234,7 +225,7 @@ def fetch_ookla(cache: Path, year: int, quarter: int, kind: str = "fixed",
         tag = "_".join(f"{v:g}" for v in bbox)
         clipped = dest.with_name(f"{dest.stem}_{tag}.parquet")
         n = clip_ookla(dest, clipped, bbox)
-        f = Fetched(clipped, url, sha256_file(clipped), clipped.stat().st_size, got.status)
+        f = Fetched(clipped, url, sha256(clipped), clipped.stat().st_size, got.status)
         _record(cache, f, source=f"{dest.name} clipped to bbox {list(bbox)}",
                 vintage=f"{year}-Q{quarter}", tiles=n, parent_sha256=got.sha256)
         out.append(f)
