@@ -132,6 +132,19 @@ class BroadbandConfig(_Model):
         5000, gt=0, description="a cell's coverage disc radius is its 'range' capped at this")
     towers_min_range_m: float = Field(
         500, ge=0, description="radius of cells with a smaller or missing 'range'")
+    sites: list[Path] = Field(
+        default_factory=list, description="site lists with Kemendagri village codes and "
+        "lon / lat (BAKTI 4G BTS layout, CSV or XLSX); each site becomes a tower")
+    sites_vintage: str = "unknown"
+    sites_code_column: str = "kode kel./desa"
+    sites_lon_column: str = "long"
+    sites_lat_column: str = "lat"
+    sites_status_column: str | None = Field(
+        "on air actual", description="keep only sites whose status is in sites_status_keep")
+    sites_status_keep: list[str] = ["ON AIR"]
+    sites_radio: Literal["GSM", "UMTS", "LTE", "NR", "CDMA"] = "LTE"
+    sites_radius_m: float = Field(3000, gt=0, description="coverage disc radius of a site "
+                                  "(the lists give no range; 3 km is a rural 4G macro cell)")
 
 
 class BackboneConfig(_Model):

@@ -70,6 +70,7 @@ from ._io import (
     require_file,
 )
 from .population import check_raster
+from .sites import read_sites
 
 NAME = "broadband"
 
@@ -96,8 +97,8 @@ def variables(cfg: BroadbandConfig, tiles_src: str = "", raster_src: str = "",
         out.append(Variable("pct_area_4g_coverage", Kind.RATE, "percent",
                             "ground area with 4G signal / surveyed ground area", NAME,
                             raster_src, cfg.coverage_vintage))
-    if cfg.towers:
-        v = cfg.towers_vintage
+    if cfg.towers or cfg.sites:
+        v = cfg.towers_vintage if cfg.towers else cfg.sites_vintage
         out.append(Variable("towers", Kind.CATEGORY, "cell records",
                             "OpenCellID cell records per radio type (a tower site carries "
                             "several)", NAME, towers_src, v, tuple(cfg.towers_radios)))
@@ -387,16 +388,24 @@ def build(cfg: BroadbandConfig, study: Study, config: Config, notes: Notes,
         covers.append((r["__pixel_area_m2"] / study.cell_area_m2()).clip(0, 1).fillna(0.0))
         parts.append(r[["pct_area_4g_coverage__num", "pct_area_4g_coverage__den"]].fillna(0.0))
     towers_src = ""
-    if cfg.towers:
+    if cfg.towers or cfg.sites:
+        if cfg.sites and cfg.sites_radio not in cfg.towers_radios:
+            raise InputError(f"sites_radio {cfg.sites_radio} is not among towers_radios "
+                             f"{cfg.towers_radios}", file=config.source_file,
+                             fix="add it to layers.broadband.towers_radios")
         paths = [config.path(p) for p in cfg.towers]
-        towers = pd.concat([read_towers(p, cfg, notes) for p in paths], ignore_index=True)
+        site_paths = [config.path(p) for p in cfg.sites]
+        towers = pd.concat([read_towers(p, cfg, notes) for p in paths]
+                           + [read_sites(p, cfg, study, notes) for p in site_paths],
+                           ignore_index=True)
+        paths += site_paths
         inputs += paths
         towers_src = ", ".join(str(p) for p in paths)
         parts.append(towers_to_cells(gpd.GeoDataFrame(towers, crs="EPSG:4326"), study,
                                      list(cfg.towers_radios)))
         covers.append(pd.Series(1.0, index=idx))  # a tower list is an inventory
     if not parts:
-        raise InputError("layers.broadband has none of tiles, coverage_raster, towers",
+        raise InputError("layers.broadband has none of tiles, coverage_raster, towers, sites",
                          file=config.source_file, fix="set at least one of them")
     table = pd.concat(parts, axis=1)
     cover = pd.concat(covers, axis=1).max(axis=1)

@@ -126,3 +126,29 @@ def test_undeclared_census_code_is_an_error(sample_copy):
 
     with pytest.raises(InputError, match=r"census.csv.*row 2.*R1007C has code 7"):
         run(config_from_dict(data, base_dir=sample_copy))
+
+
+def test_bakti_sites_become_towers_with_match_rate_and_misplaced_sites_reported(shared_data):
+    """BAKTI 4G sites (Kemendagri village codes + lon/lat) on Nusa Tenggara Timur (53)."""
+    cfg = config_from_dict({
+        "villages": {"path": "admin/admin_kel.parquet", "code": "kode", "name": "nama",
+                     "code_prefix": "53", "bbox": [118.8, -11.1, 125.3, -7.9]},
+        "layers": {"broadband": {"sites": ["infra/bakti_bts4g_sites_kepmendagri.xlsx"],
+                                 "sites_vintage": "BAKTI 2021"}}}, base_dir=shared_data)
+    r = run(cfg)
+    sites = pd.read_csv(shared_data / "infra/bakti_bts4g_sites_kepmendagri.csv", dtype=str)
+    codes = sites["kode kel./desa"].str.replace(".", "", regex=False)
+    expected = int(codes.isin(r.villages.index).sum())
+    rate = [n for n in r.notes.items if "matching a village" in n["message"]]
+    assert rate and f"{expected} of {len(sites)}" in rate[0]["message"]
+    outside = [n for n in r.notes.items if "outside the village their code names" in n["message"]]
+    # an independent point-in-polygon count of the sites that name an NTT village
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(sites["long"].astype(float),
+                                                       sites["lat"].astype(float)),
+                           crs="EPSG:4326")[codes.isin(r.villages.index).to_numpy()]
+    own = r.villages.geometry.reindex(codes[codes.isin(r.villages.index)]).to_numpy()
+    n_out = int((~np.array([o.covers(p) for o, p in zip(own, pts.geometry, strict=True)])).sum())
+    assert n_out > 0 and outside and outside[0]["n_rows"] == n_out
+    # every site inside a study cell is a tower there; LTE coverage is modelled around them
+    assert r.cells["towers__LTE"].sum() >= expected - n_out
+    assert (r.villages["pct_area_lte_modelled"] > 0).sum() > 0

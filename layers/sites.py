@@ -1,0 +1,74 @@
+"""Site lists with village codes (BAKTI 4G BTS style): towers that say where they are.
+
+A site list (CSV / XLSX) gives, per site, the Kemendagri code of the village it
+serves and its lon / lat (BAKTI's 3T programme list: ``kode kel./desa``, ``long``,
+``lat``, ``on air actual``, ``phase`` ...). Sites become towers of the broadband
+layer (radio ``sites_radio``, coverage disc ``sites_radius_m``), and two checks
+are reported in the data-quality log rather than silently trusted: how many sites'
+village codes match a village of the run (the match rate), and which sites lie
+outside the village their code names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from despro.geo.config import BroadbandConfig
+from despro.geo.layer import Notes
+from despro.geo.study import Study
+
+from ._io import check_lonlat_plausible, points_outside_indonesia, read_table, require_columns
+
+
+def read_sites(path: Path, cfg: BroadbandConfig, study: Study, notes: Notes) -> gpd.GeoDataFrame:
+    """Sites as tower points (``radio``, ``radius_m``, ``village_code``), with match checks."""
+    df = read_table(path, "site list", dtype=str)
+    cols = [cfg.sites_code_column, cfg.sites_lon_column, cfg.sites_lat_column]
+    if cfg.sites_status_column:
+        cols.append(cfg.sites_status_column)
+    require_columns(df, cols, path, "site list")
+    rows = np.arange(len(df)) + 2  # spreadsheet rows (header is row 1)
+    if cfg.sites_status_column:
+        status = df[cfg.sites_status_column].astype("string").str.strip().str.upper()
+        off = ~status.isin([s.upper() for s in cfg.sites_status_keep]).to_numpy()
+        if off.any():
+            notes.add(path, "dropped", f"sites not {cfg.sites_status_keep} (column "
+                      f"'{cfg.sites_status_column}')", rows=rows[off].tolist())
+            df, rows = df.loc[~off], rows[~off]
+    lon = pd.to_numeric(df[cfg.sites_lon_column].str.replace(",", "."), errors="coerce")
+    lat = pd.to_numeric(df[cfg.sites_lat_column].str.replace(",", "."), errors="coerce")
+    bad = (lon.isna() | lat.isna()).to_numpy()
+    if bad.any():
+        notes.add(path, "dropped", "sites without numeric lon / lat", rows=rows[bad].tolist())
+        df, lon, lat, rows = df.loc[~bad], lon[~bad], lat[~bad], rows[~bad]
+    code = df[cfg.sites_code_column].astype("string").str.strip().str.replace(
+        r"[.\s]", "", regex=True)
+    gdf = gpd.GeoDataFrame({"village_code": code.to_numpy(), "row": rows},
+                           geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    check_lonlat_plausible(gdf, path, "site list", tabular=True)
+    gdf = points_outside_indonesia(gdf, path, "site list", notes)
+    _report_matches(gdf, path, study, notes)
+    return gdf.assign(radio=cfg.sites_radio, radius_m=cfg.sites_radius_m)
+
+
+def _report_matches(sites: gpd.GeoDataFrame, path: Path, study: Study, notes: Notes) -> None:
+    """Match rate of the sites' village codes, and sites outside their stated village."""
+    vil = study.villages
+    known = sites["village_code"].isin(vil.index).to_numpy()
+    notes.add(path, "warning", f"site village codes matching a village of this run: "
+              f"{int(known.sum())} of {len(sites)} ({100 * known.mean():.1f} %)"
+              if len(sites) else "no sites", rows=[])
+    if not known.any():
+        return
+    own = vil.geometry.reindex(sites.loc[known, "village_code"]).to_numpy()
+    pts = sites.geometry.to_numpy()[known]
+    outside = ~shapely.covers(own, pts)
+    if outside.any():
+        notes.add(path, "warning", f"{int(outside.sum())} site(s) lie outside the village "
+                  "their code names (kept at their coordinates)",
+                  rows=sites["row"].to_numpy()[known][outside].tolist())
