@@ -241,14 +241,15 @@ class SmartphoneConfig(SmartphoneSource):
         if (self.table is None) == (not self.sources):
             raise ValueError("give either 'table' or a list of [[layers.smartphone.sources]], "
                              "not both and not neither")
-        seen: dict[str, int] = {}
+        seen: dict[tuple[str, str], int] = {}
         for i, src in enumerate(self.sources):
             for var in src.columns:
-                if var in seen:
-                    raise ValueError(f"variable '{var}' comes from sources {seen[var]} and {i}; "
-                                     "set 'columns' in each source so that every variable "
-                                     "comes from one table")
-                seen[var] = i
+                if (var, src.level) in seen:
+                    raise ValueError(f"variable '{var}' comes from sources "
+                                     f"{seen[(var, src.level)]} and {i} at the same level "
+                                     f"({src.level}); set 'columns' in each source so that a "
+                                     "variable comes from one table per level")
+                seen[(var, src.level)] = i
         return self
 
     def all_sources(self) -> list[SmartphoneSource]:

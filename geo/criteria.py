@@ -70,7 +70,11 @@ def _candidates(rule: Rule, values: pd.DataFrame, variables: dict[str, Variable]
         alt = rule.model_copy(update={"variable": var, "op": op, "threshold": thr})
         state, margin = rule_states(v, alt)
         decl = variables.get(var)
-        out.append({"level": level, "variable": var, "op": op, "threshold": thr, "value": v,
+        ev = f"{var}_evidence"  # a layer may say, per village, which level decided the value
+        level_v = (np.where(values[ev].isin(["none", None]), level,
+                            values[ev].astype(object)).astype(object)
+                   if ev in values.columns else np.full(len(values), level, dtype=object))
+        out.append({"level": level_v, "variable": var, "op": op, "threshold": thr, "value": v,
                     "state": state, "margin": margin,
                     "layer": decl.layer if decl else "(not configured)",
                     "source": decl.source if decl else "",
@@ -119,10 +123,9 @@ def evaluate_all(values: pd.DataFrame, rules: list[Rule], variables: dict[str, V
         pick = np.where(chosen < 0, 0, chosen)
         rows = np.arange(len(values))
         per_village = {k: np.stack([c[k] for c in cands])[pick, rows]
-                       for k in ("value", "state", "margin")}
+                       for k in ("value", "state", "margin", "level")}
         per_level = {k: np.array([c[k] for c in cands], dtype=object)[pick]
-                     for k in ("level", "variable", "op", "threshold", "layer", "source",
-                               "vintage")}
+                     for k in ("variable", "op", "threshold", "layer", "source", "vintage")}
         take = {**per_village, **per_level}.__getitem__
 
         frames.append(pd.DataFrame({
@@ -142,7 +145,7 @@ def evaluate_all(values: pd.DataFrame, rules: list[Rule], variables: dict[str, V
                     "village_code": codes[disagree], "rule": r.id,
                     "evidence": take("level")[disagree], "state": win_state[disagree],
                     "value": take("value")[disagree].astype(float),
-                    "other_evidence": c["level"], "other_state": c["state"][disagree],
+                    "other_evidence": c["level"][disagree], "other_state": c["state"][disagree],
                     "other_value": c["value"][disagree], "other_variable": c["variable"]}))
     cols = ["village_code", "rule", "evidence", "state", "value", "other_evidence",
             "other_state", "other_value", "other_variable"]

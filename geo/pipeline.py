@@ -278,8 +278,9 @@ def _run(config: Config, verbose: bool, cache: StepCache | None, log_format: str
             variables.update({v.name: v for v in decl})
 
     rules = config.criteria.rules
-    long, conflicts = evaluate_all(vil_vals, rules, variables,
-                                   config.criteria.evidence_order)
+    per_village_level = [c for c in attributes.columns if c.endswith("_evidence")]
+    long, conflicts = evaluate_all(pd.concat([vil_vals, attributes[per_village_level]], axis=1),
+                                   rules, variables, config.criteria.evidence_order)
     states = combine(long)
     tier = tiers(long, states, config.criteria.near_ready_fraction)
     sc = composite(long, config.criteria.weights).reindex(villages.index)

@@ -66,13 +66,28 @@ BPS_TO_KEMENDAGRI_PROVINCE = {"91": "92", "92": "96", "94": "91", "95": "93", "9
                               "97": "95"}
 
 
+LEVEL_ORDER = ("regency", "province")  # most specific first
+
+
 def variables(cfg: SmartphoneConfig, config: Config | None = None) -> list[Variable]:
-    """The variables this layer yields (those mapped in each source's ``columns``)."""
-    out = []
+    """The variables this layer yields: one per mapped variable, whatever its sources.
+
+    A variable given by both a regency and a province table is declared at the more
+    specific level; the level that decided each village is in the layer's attributes
+    (``<variable>_evidence``).
+    """
+    by_var: dict[str, list] = {}
     for src in cfg.all_sources():
-        path = str(config.path(src.table)) if config is not None else str(src.table)
-        out += [Variable(v, Kind.RATE, "percent", DESCRIPTION[v], NAME, path, src.vintage,
-                         level=src.level) for v in src.columns]
+        for v in src.columns:
+            by_var.setdefault(v, []).append(src)
+    out = []
+    for v, srcs in by_var.items():
+        srcs = sorted(srcs, key=lambda s: LEVEL_ORDER.index(s.level))
+        paths = ", ".join(str(config.path(s.table)) if config is not None else str(s.table)
+                          for s in srcs)
+        vintage = ", ".join(dict.fromkeys(s.vintage for s in srcs))
+        out.append(Variable(v, Kind.RATE, "percent", DESCRIPTION[v], NAME, paths, vintage,
+                            level=srcs[0].level))
     return out
 
 
@@ -168,8 +183,10 @@ def build(cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes,
                                vil["population"].to_numpy(float), area),
         "population": _weights(vil["population"].to_numpy(float), None, area),
     }
-    cols, covers, inputs = {}, [], []
-    for src in cfg.all_sources():
+    cols, covers, inputs, evidence = {}, [], [], {}
+    rates: dict[str, np.ndarray] = {}
+    sources = sorted(cfg.all_sources(), key=lambda s: LEVEL_ORDER.index(s.level))
+    for src in sources:
         path = config.path(src.table)
         stats = read(src, config, notes)
         unit = (vil["regency_code"] if src.level == "regency" else
@@ -181,19 +198,29 @@ def build(cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes,
         missing = sorted(set(unit) - set(stats.index))
         if missing:
             notes.add(path, "unmatched", f"{src.level} codes of villages absent from the "
-                      "table (their villages stay unknown)", rows=missing)
+                      "table (their villages stay unknown, or take a coarser table)",
+                      rows=missing)
         for var in src.columns:
             rate = stats[var].reindex(unit).to_numpy(float)  # NaN: unit or value unknown
-            den = weights[DENOMINATOR[var]]
-            known = ~np.isnan(rate)
-            cols[f"{var}__num"] = np.where(known, rate / 100.0 * den, 0.0)
-            cols[f"{var}__den"] = np.where(known, den, 0.0)
+            have = rates.get(var)
+            fill = np.isnan(have) & ~np.isnan(rate) if have is not None else ~np.isnan(rate)
+            # the most specific table that knows the village's unit decides
+            rates[var] = rate if have is None else np.where(fill, rate, have)
+            ev = evidence.setdefault(var, np.full(len(vil), "none", dtype=object))
+            ev[fill] = src.level
         covers.append(pd.Index(unit).isin(stats.index).astype(float))
         inputs.append(path)
+    for var, rate in rates.items():
+        den = weights[DENOMINATOR[var]]
+        known = ~np.isnan(rate)
+        cols[f"{var}__num"] = np.where(known, rate / 100.0 * den, 0.0)
+        cols[f"{var}__den"] = np.where(known, den, 0.0)
     table = pd.DataFrame(cols, index=vil.index)
     # a village is covered when any source has its unit (the layer's cover is one number)
     cover = pd.Series(np.max(covers, axis=0), index=vil.index)
-    return LayerResult(NAME, "village", variables(cfg, config), table, cover, inputs)
+    attrs = pd.DataFrame({f"{v}_evidence": e for v, e in evidence.items()}, index=vil.index)
+    return LayerResult(NAME, "village", variables(cfg, config), table, cover, inputs,
+                       attributes=attrs)
 
 
 def _weights(primary: np.ndarray, secondary: np.ndarray | None, area: np.ndarray) -> np.ndarray:

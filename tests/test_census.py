@@ -152,3 +152,28 @@ def test_bakti_sites_become_towers_with_match_rate_and_misplaced_sites_reported(
     # every site inside a study cell is a tower there; LTE coverage is modelled around them
     assert r.cells["towers__LTE"].sum() >= expected - n_out
     assert (r.villages["pct_area_lte_modelled"] > 0).sum() > 0
+
+
+def test_regency_statistics_take_precedence_over_province_statistics(sample_copy):
+    """Regency table where it has the village's regency, province table elsewhere; says which."""
+    reg = pd.read_csv(sample_copy / "ict_regency.csv", dtype={"regency_code": str})
+    reg[reg["regency_code"] != "3401"].to_csv(sample_copy / "ict_regency.csv", index=False)
+    pd.DataFrame({"province_code": ["34"], "pct_households_internet": [41.0],
+                  "pct_individuals_mobile_phone": [66.0]}).to_csv(
+        sample_copy / "ict_province.csv", index=False)
+    data = tomllib.loads((sample_copy / "despro.toml").read_text())
+    data["layers"]["smartphone"] = {"sources": [
+        {"table": "ict_regency.csv", "level": "regency", "code_column": "regency_code"},
+        {"table": "ict_province.csv", "level": "province", "code_column": "province_code",
+         "columns": {"pct_households_internet": "pct_households_internet",
+                     "pct_individuals_mobile_phone": "pct_individuals_mobile_phone"}}]}
+    r = run(config_from_dict(data, base_dir=sample_copy))
+    v = r.villages
+    in_3401 = v["regency_code"] == "3401"
+    assert np.allclose(v.loc[in_3401, "pct_households_internet"], 41.0)  # province fills in
+    other = reg.set_index("regency_code")["pct_households_internet"]
+    assert np.allclose(v.loc[~in_3401, "pct_households_internet"],
+                       other.reindex(v.loc[~in_3401, "regency_code"]).to_numpy())
+    i1a = r.criteria[r.criteria["rule"] == "I1a"].set_index("village_code")
+    assert (i1a.loc[v.index[in_3401], "evidence"] == "province").all()
+    assert (i1a.loc[v.index[~in_3401], "evidence"] == "regency").all()
