@@ -40,6 +40,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from despro.geo.config import Config, SmartphoneConfig, SmartphoneSource
+from despro.geo.crosswalk import BPS_TO_KEMENDAGRI_PROVINCE
 from despro.geo.errors import InputError
 from despro.geo.layer import LayerResult, Notes
 from despro.geo.study import Study
@@ -61,11 +62,6 @@ DESCRIPTION = {
     "pct_households_internet": "households accessing the internet / households",
     "pct_households_computer": "households owning a computer / households",
 }
-# BPS and Kemendagri province codes agree except for Papua's provinces.
-BPS_TO_KEMENDAGRI_PROVINCE = {"91": "92", "92": "96", "94": "91", "95": "93", "96": "94",
-                              "97": "95"}
-
-
 LEVEL_ORDER = ("regency", "province")  # most specific first
 
 
