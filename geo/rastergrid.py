@@ -146,12 +146,7 @@ class RasterGrid:
         :data:`CELL_MARGIN_EDGES` H3 edge lengths: all cells meeting the block and
         their neighbours.
         """
-        s = np.linspace(0, 1, 33)
-        u = np.concatenate([c0 + s * (c1 - c0), np.full(33, c1), c1 - s * (c1 - c0),
-                            np.full(33, c0)])
-        v = np.concatenate([np.full(33, r0), r0 + s * (r1 - r0), np.full(33, r1),
-                            r1 - s * (r1 - r0)])
-        lon, lat = self.pixel_to_lonlat(u, v)
+        lon, lat = self.pixel_to_lonlat(*_rectangle_outline(c0, r0, c1, r1))
         if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
             raise DesproError("raster footprint does not map to longitude/latitude")
         margin = CELL_MARGIN_EDGES * h3.average_hexagon_edge_length(res, "m") / M_PER_DEG
@@ -186,13 +181,7 @@ class RasterGrid:
         """
         if bounds is None:
             return 0, self.height, 0, self.width
-        x0, y0, x1, y1 = bounds
-        s = np.linspace(0, 1, 33)
-        lon = np.concatenate([x0 + s * (x1 - x0), np.full(33, x1), x1 - s * (x1 - x0),
-                              np.full(33, x0)])
-        lat = np.concatenate([np.full(33, y0), y0 + s * (y1 - y0), np.full(33, y1),
-                              y1 - s * (y1 - y0)])
-        u, v = self.lonlat_to_pixel(lon, lat)
+        u, v = self.lonlat_to_pixel(*_rectangle_outline(*bounds))
         r0 = min(max(int(np.floor(v.min())) - 1, 0), self.height)
         r1 = max(min(int(np.ceil(v.max())) + 1, self.height), r0)
         c0 = min(max(int(np.floor(u.min())) - 1, 0), self.width)
@@ -208,3 +197,13 @@ def _interp_matrix(knots: np.ndarray, x: np.ndarray) -> np.ndarray:
     m[np.arange(len(x)), i] = 1 - w
     m[np.arange(len(x)), i + 1] = w
     return m
+
+
+def _rectangle_outline(x0: float, y0: float, x1: float, y1: float,
+                       n: int = 33) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` points along each side of a rectangle: its outline survives a curved
+    transform (pixel <-> lon/lat in a projected CRS) better than its four corners."""
+    s = np.linspace(0, 1, n)
+    x = np.concatenate([x0 + s * (x1 - x0), np.full(n, x1), x1 - s * (x1 - x0), np.full(n, x0)])
+    y = np.concatenate([np.full(n, y0), y0 + s * (y1 - y0), np.full(n, y1), y1 - s * (y1 - y0)])
+    return x, y

@@ -33,15 +33,12 @@ from despro.layers import backbone, broadband, courier, population, smartphone, 
 from despro.layers._names import match_names, read_code_list
 
 from .test_contracts import OSM_HEAD, SAMPLE
+from .test_real_data import HOUSEHOLDS, KEL, OOKLA, VILLAGES
 
 CELLS = "infra/opencellid_510_indonesia_locatebts.csv"
-OOKLA = "infra/ookla_fixed_tiles_balikpapan_depok.csv"
 CODES = "admin/codes_kemendagri.csv"
-KEL = "admin/admin_kel.parquet"
 SUMBAR = "ict/bps_kabkota_sumbar_mobile_internet_2025.csv"
-HOUSEHOLDS = "ict/bps_prov_households_internet_2022_2024.csv"
 HKV = "population/population_jakarta_hkv_utm48n_50m.tif"
-VILLAGES = {"path": KEL, "code": "kode", "name": "nama"}
 EQUAL_AREA = "EPSG:6933"  # cylindrical equal area: areas in m2 for the checks
 
 pytestmark = pytest.mark.filterwarnings("ignore:Several features with id:RuntimeWarning")
