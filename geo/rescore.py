@@ -43,9 +43,20 @@ class RescoreOutcome:
     villages_changed: int = 0
 
 
+# Settings that cannot change what a rescore writes: how the work is spread over
+# processes (the dask engine is bit-identical to the local one), the PostGIS export
+# (``despro export``) and pilot selection (``despro select``, run on demand).
+NOT_SCORED = {"run": {"engine", "dask", "partition_resolution"}, "output": True, "selection": True}
+
+
 def config_hash(cfg) -> str:
-    """sha256 of the validated config (thresholds, weights, paths, options)."""
-    return hashlib.sha256(cfg.model_dump_json().encode()).hexdigest()[:32]
+    """sha256 of the config settings that affect the scored outputs.
+
+    Thresholds, weights, paths and layer options count; the settings in
+    :data:`NOT_SCORED` (engine, PostGIS export, ``[selection]``) do not, so
+    changing them does not trigger a rescore.
+    """
+    return hashlib.sha256(cfg.model_dump_json(exclude=NOT_SCORED).encode()).hexdigest()[:32]
 
 
 def rescore(config_path: str | Path, out: str | Path | None = None, keep: int = 10,

@@ -72,6 +72,21 @@ def test_unchanged_world_is_a_fast_noop(first_run):
     assert _statuses(out) == ["success", "unchanged"]
 
 
+def test_selection_settings_do_not_trigger_a_rescore(first_run):
+    """[selection] is read by `despro select`, not by scoring: editing it changes nothing."""
+    sample, out, first = first_run
+    cfg = sample / "despro.toml"
+    cfg.write_text(cfg.read_text() + "\n[selection]\nsize = 3\nmax_per_regency = 1\n")
+    r = _rescore(sample, out)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert _latest(out) == first
+    # a scoring setting does
+    cfg.write_text(cfg.read_text().replace("size = 20", "size = 7", 1))
+    r = _rescore(sample, out)
+    assert r.returncode == 0, r.stderr
+    assert _latest(out) != first
+
+
 def test_changed_input_changes_exactly_the_affected_villages(first_run):
     sample, out, first = first_run
     _bump_phone(sample)  # regency 3401: 48.9 % -> 55 % owning a phone
