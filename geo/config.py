@@ -286,12 +286,6 @@ class CourierConfig(_Model):
     vintage: str = "unknown"
 
 
-class ProductsConfig(_Model):
-    """Village products and the category table."""
-
-    table: Path
-    categories: Path
-    vintage: str = "unknown"
 
 
 class CensusItem(_Model):
@@ -321,10 +315,9 @@ def _podes_items() -> dict[str, CensusItem]:
     }
 
 
-class CensusConfig(_Model):
-    """Village census (Podes style): observed facts per village, the most trusted evidence."""
+class PodesCodes(_Model):
+    """How the village rows of a Podes-style table find their Kemendagri village."""
 
-    table: Path
     code_column: str = "IDDESA"
     code_system: Literal["kemendagri", "bps"] = Field(
         "bps", description="'bps': codes are matched to Kemendagri by name within parents "
@@ -334,8 +327,39 @@ class CensusConfig(_Model):
     regency_name_column: str = "NAMA_KAB"
     district_name_column: str = "NAMA_KEC"
     village_name_column: str = "NAMA_DESA"
+
+
+class CensusConfig(PodesCodes):
+    """Village census (Podes style): observed facts per village, the most trusted evidence."""
+
+    table: Path
     vintage: str = "unknown"
     items: dict[str, CensusItem] = Field(default_factory=_podes_items)
+
+
+class ProductsConfig(_Model):
+    """Village products: a products table plus a category table, or a Podes table.
+
+    ``format = "table"``: ``table`` lists products per village and ``categories`` the
+    category table (demand growth). ``format = "podes"``: ``table`` is a Podes file
+    with the small-industry counts R1201A1-A16 and the flagship questions R1203A/B1/B2
+    (see :mod:`despro.layers.products`); ``categories`` is optional there and, when
+    given, supplies demand growth for the Podes industry groups.
+    """
+
+    table: Path
+    categories: Path | None = None
+    format: Literal["table", "podes"] = "table"
+    podes: PodesCodes = Field(default_factory=PodesCodes, description="village codes of a "
+                              "Podes table (format = 'podes')")
+    vintage: str = "unknown"
+
+    @model_validator(mode="after")
+    def _categories_for_tables(self):
+        if self.format == "table" and self.categories is None:
+            raise ValueError("a products table needs 'categories' (the category table with "
+                             "demand_growth_pct); or set format = 'podes' for a Podes file")
+        return self
 
 
 class LayersConfig(_Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Literal
@@ -153,7 +154,13 @@ def read_vector(path: Path, what: str, layer: str | None = None,
     else:
         source, layers = _vector_source(path, layer)
         try:
-            parts = [pyogrio.read_dataframe(source, layer=lyr, bbox=bbox) for lyr in layers]
+            with warnings.catch_warnings():
+                # GeoJSON with repeated feature ids (TeleGeography's cables): GDAL
+                # renumbers its internal FIDs, which despro never uses
+                warnings.filterwarnings("ignore", "Several features with id",
+                                        RuntimeWarning)
+                parts = [pyogrio.read_dataframe(source, layer=lyr, bbox=bbox)
+                         for lyr in layers]
         except Exception as exc:
             raise InputError(f"cannot read {what}: {exc}".splitlines()[0], file=path,
                              fix="open it in QGIS to check it is a valid vector file") from None

@@ -19,14 +19,13 @@ import numpy as np
 import pandas as pd
 
 from despro.geo.config import CensusConfig, Config
-from despro.geo.crosswalk import bps_villages_to_kemendagri, kemendagri_units
 from despro.geo.errors import InputError
 from despro.geo.layer import LayerResult, Notes
 from despro.geo.study import Study
 from despro.geo.variables import Kind, Variable
 
 from ._io import numeric_column, read_table, require_columns
-from .villages import normalise_codes
+from ._podes import kemendagri_codes
 
 NAME = "census"
 
@@ -35,32 +34,6 @@ def variables(cfg: CensusConfig, source: str = "") -> list[Variable]:
     """One indicator (count of villages, 0/1 per village) per configured item."""
     return [Variable(name, Kind.COUNT, "villages (0/1)", item.description or item.column, NAME,
                      source, cfg.vintage, level="census") for name, item in cfg.items.items()]
-
-
-def _kemendagri_codes(cfg: CensusConfig, df: pd.DataFrame, config: Config, notes: Notes,
-                      path) -> pd.Series:
-    if cfg.code_system == "kemendagri":
-        return normalise_codes(df[cfg.code_column], path, cfg.code_column)
-    if cfg.names is None:
-        raise InputError("census codes are BPS codes but no Kemendagri code list is given",
-                         file=config.source_file,
-                         fix="set layers.census.names (e.g. codes_kemendagri.csv)")
-    names = read_table(config.path(cfg.names), "Kemendagri code list", dtype=str)
-    require_columns(names, ["kode", "nama"], config.path(cfg.names), "Kemendagri code list")
-    require_columns(df, [cfg.regency_name_column, cfg.district_name_column,
-                         cfg.village_name_column], path, "census")
-    x = bps_villages_to_kemendagri(df, kemendagri_units(names), code=cfg.code_column,
-                                   regency_name=cfg.regency_name_column,
-                                   district_name=cfg.district_name_column,
-                                   village_name=cfg.village_name_column)
-    bad = x["problem"] != ""
-    if bad.any():
-        notes.add(path, "unmatched", "census rows with no unique Kemendagri village: "
-                  + "; ".join(sorted(set(x.loc[bad, "problem"]))),
-                  rows=(x.loc[bad, "bps_code"]).tolist())
-    notes.add(path, "warning", f"BPS -> Kemendagri crosswalk: {int((~bad).sum())} of {len(x)} "
-              "rows matched by name", rows=[])
-    return x["kemendagri_code"]
 
 
 def read(cfg: CensusConfig, config: Config, notes: Notes) -> pd.DataFrame:
@@ -79,7 +52,7 @@ def read(cfg: CensusConfig, config: Config, notes: Notes) -> pd.DataFrame:
                          f"{list(clash.columns[(clash.iloc[0] > 1).to_numpy()])} on its rows",
                          file=path, fix="keep one value per village for census items")
     df = df[first].reset_index(drop=True)
-    codes = _kemendagri_codes(cfg, df, config, notes, path)
+    codes = kemendagri_codes(cfg, df, config, notes, path, "census", "layers.census")
     out = pd.DataFrame(index=pd.Index(codes.to_numpy(), name="village_code"))
     for name, item in cfg.items.items():
         v = numeric_column(df, item.column, path, "census")

@@ -35,6 +35,7 @@ from despro.geo.study import Study
 from despro.geo.variables import Kind, Variable
 
 from ._io import numeric_column, read_table, require_columns
+from ._podes import industry_categories, kemendagri_codes, products_from_podes
 from .villages import normalise_codes
 
 NAME = "products"
@@ -88,6 +89,44 @@ def read_products(path, categories: pd.DataFrame, notes: Notes) -> pd.DataFrame:
     require_columns(df, ["village_code", "product", "category", "enterprises", "flagship",
                          "distinctiveness"], path, "products")
     df["village_code"] = normalise_codes(df["village_code"], path, "village_code").to_numpy()
+    return validate_products(df, categories, notes, path)
+
+
+def read_podes(cfg: ProductsConfig, config: Config, notes: Notes) -> tuple[
+        pd.DataFrame, pd.DataFrame]:
+    """(products, categories) from a Podes table (``format = "podes"``).
+
+    Categories are the Podes industry groups; a category table, when configured,
+    supplies their demand growth (unknown otherwise, so P2 stays unknown).
+    """
+    path = config.path(cfg.table)
+    raw = read_table(path, "Podes products", dtype=str)
+    require_columns(raw, [cfg.podes.code_column], path, "Podes products")
+    # Podes master files repeat the village columns on one row per facility
+    raw = raw.drop_duplicates(subset=[cfg.podes.code_column]).reset_index(drop=True)
+    codes = kemendagri_codes(cfg.podes, raw, config, notes, path, "Podes products",
+                             "layers.products.podes")
+    cats = industry_categories()
+    if cfg.categories is not None:
+        cpath = config.path(cfg.categories)
+        given = read_categories(cpath, notes)
+        extra = sorted(set(given.index) - set(cats.index))
+        if extra:
+            raise InputError(f"categories {extra} are not Podes industry groups "
+                             f"({sorted(cats.index)})", file=cpath,
+                             fix="use the Podes group ids listed")
+        cats.loc[given.index, "demand_growth_pct"] = given["demand_growth_pct"]
+    df = products_from_podes(raw, codes, path)
+    notes.add(path, "warning", "flagship category = the village's largest small-industry "
+              "group (Podes R1201); distinctiveness = a declared flagship product (R1203A)"
+              + ("" if cfg.categories else "; no category table: demand growth (P2) unknown"),
+              rows=[])
+    return validate_products(df, cats, notes, path), cats
+
+
+def validate_products(df: pd.DataFrame, categories: pd.DataFrame, notes: Notes,
+                      path) -> pd.DataFrame:
+    """Check and normalise product rows (categories known, counts >= 0, one flagship)."""
     df["enterprises"] = numeric_column(df, "enterprises", path, "products", allow_missing=False)
     if (df["enterprises"] < 0).any():
         i = int(np.flatnonzero((df["enterprises"] < 0).to_numpy())[0])
@@ -128,9 +167,15 @@ def read_products(path, categories: pd.DataFrame, notes: Notes) -> pd.DataFrame:
 def build(cfg: ProductsConfig, study: Study, config: Config, notes: Notes,
           progress=None) -> LayerResult:
     """Per-village product variables and flagship attributes."""
-    ppath, cpath = config.path(cfg.table), config.path(cfg.categories)
-    cats = read_categories(cpath, notes)
-    df = read_products(ppath, cats, notes)
+    ppath = config.path(cfg.table)
+    if cfg.format == "podes":
+        df, cats = read_podes(cfg, config, notes)
+        inputs = [ppath] + ([config.path(cfg.categories)] if cfg.categories else [])
+    else:
+        cpath = config.path(cfg.categories)
+        cats = read_categories(cpath, notes)
+        df = read_products(ppath, cats, notes)
+        inputs = [ppath, cpath]
     vidx = study.village_index
     stray = sorted(set(df["village_code"]) - set(vidx))
     if stray:
@@ -159,8 +204,8 @@ def build(cfg: ProductsConfig, study: Study, config: Config, notes: Notes,
         "flagship_category_label": labels.reindex(flag["category"]).astype("string").to_numpy(),
     }, index=vidx)
     cover = pd.Series(flag["product"].notna().astype(float).to_numpy(), index=vidx)
-    return LayerResult(NAME, "village", variables(cfg, classes, f"{ppath}, {cpath}"), table,
-                       cover, [ppath, cpath], attributes=attrs)
+    return LayerResult(NAME, "village", variables(cfg, classes, ", ".join(map(str, inputs))),
+                       table, cover, inputs, attributes=attrs)
 
 
 def derive(values: pd.DataFrame, additive: pd.DataFrame, attributes: pd.DataFrame,
