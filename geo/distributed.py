@@ -256,7 +256,9 @@ class DaskEngine:
         m = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                           shape=(n, len(cells)))
         m.sum_duplicates()
-        return Study(villages, res, cells.astype(grid.CELL_DTYPE), m, m.copy(), "area")
+        study = Study(villages, res, cells.astype(grid.CELL_DTYPE), m, m.copy(), "area")
+        study.cell_area_m2()  # computed once, cached with the study
+        return study
 
     def _plan(self, study: Study) -> dict:
         """Cell partitions of ``study`` (cached per study object) and what each task needs."""

@@ -5,7 +5,7 @@ Computed once per (village set, resolution, weighting) and shared by every layer
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -34,6 +34,9 @@ class Study:
         Transfer weights: ``area``, or area x population density of the cell.
     weighting : str
         'area' or 'population'.
+    cell_area : ndarray, optional
+        Exact area (m2) of each cell, computed on first use and kept (it is pickled
+        with the study in the step cache, so a rescore does not pay for it again).
     """
 
     villages: gpd.GeoDataFrame
@@ -42,6 +45,7 @@ class Study:
     area: sp.csr_matrix
     weights: sp.csr_matrix
     weighting: str = "area"
+    cell_area: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def cell_index(self) -> pd.Index:
@@ -52,7 +56,10 @@ class Study:
         return self.villages.index
 
     def cell_area_m2(self) -> np.ndarray:
-        return grid.cell_area_m2(self.cells)
+        """Exact spherical area (m2) of each cell, in ``cells`` order."""
+        if self.cell_area is None or len(self.cell_area) != len(self.cells):
+            self.cell_area = grid.cell_area_m2(self.cells)
+        return self.cell_area
 
     def with_population(self, cell_population: pd.Series) -> Study:
         """Switch to population weights: area share of the cell x people in the cell.
@@ -74,10 +81,13 @@ class Study:
                 sp.diags(empty_rows.astype(float)) @ self.area
             w = sp.csr_matrix(w)
         w.eliminate_zeros()
-        return Study(self.villages, self.res, self.cells, self.area, w, "population")
+        return Study(self.villages, self.res, self.cells, self.area, w, "population",
+                     self.cell_area)
 
 
 def build_study(villages: gpd.GeoDataFrame, res: int) -> Study:
     """Overlap every village with the H3 cells it touches (area weights)."""
     ov = polygon_overlap(villages.geometry.values, grid.check_resolution(res))
-    return Study(villages, res, ov.cells, ov.matrix, ov.matrix.copy(), "area")
+    study = Study(villages, res, ov.cells, ov.matrix, ov.matrix.copy(), "area")
+    study.cell_area_m2()  # computed once here, cached with the study
+    return study
