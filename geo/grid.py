@@ -123,3 +123,29 @@ def parent_cells(cells: np.ndarray, res: int) -> np.ndarray:
     if cells.size == 0:
         return cells
     return _np(change_resolution(pa.array(cells), check_resolution(res))).astype(CELL_DTYPE)
+
+
+H3_EARTH_RADIUS_M = 6_371_007.180918475  # the sphere H3 measures cell areas on
+
+
+def ring_area_m2(verts: np.ndarray) -> np.ndarray:
+    """Spherical area (m2) of convex lon/lat rings ``verts`` (n, k, 2) with great-circle
+    edges, padded by repeating a vertex (as :func:`cell_vertices` returns them).
+
+    On H3's sphere this is :func:`cell_area_m2` computed from vertices already at hand
+    (the same spherical polygon, split into triangles at the vertex mean).
+    """
+    lon, lat = np.radians(verts[..., 0]), np.radians(verts[..., 1])
+    cos_lat = np.cos(lat)
+    x, y, z = cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)  # (n, k) unit vectors
+    cx, cy, cz = x.mean(axis=1), y.mean(axis=1), z.mean(axis=1)
+    norm = np.sqrt(cx * cx + cy * cy + cz * cz)
+    cx, cy, cz = (cx / norm)[:, None], (cy / norm)[:, None], (cz / norm)[:, None]
+    ux, uy, uz = x - cx, y - cy, z - cz  # vertex a minus centre c
+    wx, wy, wz = (np.roll(t, -1, axis=1) for t in (ux, uy, uz))  # next vertex b minus c
+    # tan(E / 2) = a . (b x c) / (1 + a.b + b.c + c.a)  (Van Oosterom & Strackee), the
+    # triple product taken as c . ((a - c) x (b - c)) to keep small cells precise
+    num = cx * (uy * wz - uz * wy) + cy * (uz * wx - ux * wz) + cz * (ux * wy - uy * wx)
+    bx, by, bz = wx + cx, wy + cy, wz + cz
+    den = 1 + x * bx + y * by + z * bz + (bx + x) * cx + (by + y) * cy + (bz + z) * cz
+    return np.abs(2 * np.arctan2(num, den).sum(axis=1)) * H3_EARTH_RADIUS_M**2

@@ -1,0 +1,446 @@
+"""Exact area of (polygon, H3 cell) overlaps from each polygon's boundary, read once.
+
+By Green's theorem the area of a region is the sum, over its oriented boundary, of
+the signed triangles a fixed point makes with each boundary piece. The boundary of
+``polygon ∩ cell`` is made of two kinds of piece:
+
+* the polygon's own segments, cut at the cell's edges: every ring segment (split to
+  less than half a cell edge, so that it touches at most its end cells and the cells
+  next to both) is clipped against those few convex hexagons (Cyrus-Beck, in numpy)
+  and each piece adds its triangle with the cell centre to its (polygon, cell) pair;
+* the cell's edges where they lie inside the polygon: the points where the polygon
+  crosses the cell's outline, sorted around the outline, switch "inside" on and off,
+  and the triangles the centre makes with the inside stretches follow from the
+  crossing positions alone (the fan area swept from vertex 0 to each crossing).
+
+No pair is clipped as a whole polygon, so the cost is proportional to the number of
+boundary segments, not to (pairs x ring length). Rings are oriented on the fly
+(exteriors counter-clockwise, holes clockwise), so input orientation does not matter.
+
+Every result is checked: each segment's pieces must add up to the whole segment
+(otherwise more cells are tried), and the crossings around each cell must alternate.
+Pairs where they do not (a polygon vertex exactly on a cell edge, a segment along an
+edge) are handed back as *degenerate* for an exact overlay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import h3
+import numpy as np
+import pyarrow as pa
+import shapely
+from h3ronpy import grid_disk
+
+from . import grid
+from .clip import _next_index
+from .errors import DesproError
+
+M_PER_DEG = 111_319.49
+SPLIT_EDGES = 0.45  # segments are split to at most this many average cell edges
+COVER_TOL = 1e-9  # a segment's pieces must add up to it within this share
+EDGE_EPS = 1e-10  # degrees (~11 um): a vertex this close to a cell edge is degenerate
+SAMPLE_EVERY = 8  # boundary points indexed by H3; the others are found by geometry
+
+
+def _list_pairs(lists) -> tuple[np.ndarray, np.ndarray]:
+    """(row index, value) pairs from an arrow list array."""
+    lists = pa.array(lists) if not isinstance(lists, pa.Array) else lists
+    lengths = lists.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    vals = np.asarray(lists.flatten().to_numpy(zero_copy_only=False), dtype=grid.CELL_DTYPE)
+    return rows, vals
+
+
+def disks(cells: np.ndarray) -> np.ndarray:
+    """(n, 7) ring-1 disks; pentagons' missing slot repeats the centre."""
+    rows, vals = _list_pairs(grid_disk(pa.array(cells), 1))
+    out = np.repeat(cells[:, None], 7, axis=1)
+    pos = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    out[rows, pos] = vals
+    return out
+
+
+def _cross(ax, ay, bx, by):
+    return ax * by - ay * bx
+
+
+class CellTable:
+    """Planar geometry (lon/lat degrees) of the distinct cells a job touches, fetched
+    from H3 once per cell as cells are needed. A cell keeps its row once added.
+
+    Per cell: counter-clockwise vertices, their mean (the centre every triangle is
+    taken from), each edge's inward unit normal and offset (signed distance of a
+    point = normal . (point - centre) - offset, >= 0 inside; stored edge-major for
+    fast gathers) and the fan area swept from vertex 0 to each vertex.
+    """
+
+    def __init__(self) -> None:
+        self.cells = np.empty(0, grid.CELL_DTYPE)
+        self.verts = np.empty((0, 6, 2))
+        self._sorter = np.empty(0, np.int64)
+
+    def add(self, cells: np.ndarray) -> None:
+        """Make sure ``cells`` are in the table."""
+        cells = np.unique(cells)
+        new = cells[~self.lookup(cells)[1]]
+        if not len(new):
+            return
+        verts, _ = grid.cell_vertices(new)
+        k = max(verts.shape[1], self.verts.shape[1])
+        if k > self.verts.shape[1] and len(self.cells):  # a cell with more vertices
+            old, self.cells, self.verts = self.cells, np.empty(0, grid.CELL_DTYPE), verts[:0]
+            self.add(old)
+        self.cells = np.r_[self.cells, new]
+        self._sorter = np.argsort(self.cells)
+        geometry = _geometry(_pad(verts, k))
+        if len(self.verts):
+            geometry = {name: np.concatenate([getattr(self, name), part], axis=-1 if
+                                             name in ("nx", "ny", "off") else 0)
+                        for name, part in geometry.items()}
+        for name, value in geometry.items():
+            setattr(self, name, value)
+
+    def lookup(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row, found) of each cell in the table."""
+        if not len(self.cells):
+            return np.zeros(len(cells), np.int64), np.zeros(len(cells), bool)
+        pos = np.minimum(np.searchsorted(self.cells, cells, sorter=self._sorter),
+                         len(self.cells) - 1)
+        i = self._sorter[pos]
+        return i, self.cells[i] == cells
+
+    def index(self, cells: np.ndarray) -> np.ndarray:
+        """Row of each cell (all must be in the table)."""
+        return self.lookup(cells)[0]
+
+    @property
+    def area(self) -> np.ndarray:
+        """Planar area of each hexagon (square degrees)."""
+        return self.fan[:, -1]
+
+    def distance(self, ci: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Signed distance (degrees) of each point to the nearest edge line of its
+        hexagon ``ci``: >= 0 inside (or on) the hexagon."""
+        x, y = x - self.cx[ci], y - self.cy[ci]
+        d = np.full(len(ci), np.inf)
+        for nx, ny, off in zip(self.nx, self.ny, self.off, strict=True):
+            np.minimum(d, nx[ci] * x + ny[ci] * y - off[ci], out=d)
+        return d
+
+
+def _geometry(verts: np.ndarray) -> dict:
+    """The :class:`CellTable` arrays of cells with vertices ``verts`` (n, k, 2)."""
+    centre = verts.mean(axis=1)
+    v = verts - centre[:, None, :]
+    e = np.roll(v, -1, axis=1) - v
+    length = np.hypot(e[..., 0], e[..., 1])
+    real = length > 0  # padding edges never cut anything
+    safe = np.where(real, length, 1.0)
+    nx, ny = np.where(real, -e[..., 1] / safe, 0.0), np.where(real, e[..., 0] / safe, 0.0)
+    off = np.where(real, nx * v[..., 0] + ny * v[..., 1], -np.inf)
+    w = np.roll(v, -1, axis=1)
+    tri = 0.5 * _cross(v[..., 0], v[..., 1], w[..., 0], w[..., 1])
+    fan = np.concatenate([np.zeros((len(v), 1)), np.cumsum(tri, axis=1)], axis=1)
+    return {"verts": verts, "cx": centre[:, 0].copy(), "cy": centre[:, 1].copy(),
+            "real": real, "nx": np.ascontiguousarray(nx.T), "ny": np.ascontiguousarray(ny.T),
+            "off": np.ascontiguousarray(off.T), "fan": fan}
+
+
+def _pad(verts: np.ndarray, k: int) -> np.ndarray:
+    """Pad rings (n, j, 2) to k vertices by repeating their first vertex."""
+    if verts.shape[1] >= k:
+        return verts
+    extra = np.repeat(verts[:, :1], k - verts.shape[1], axis=1)
+    return np.concatenate([verts, extra], axis=1)
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Polygon boundary as short oriented segments ``(x, y)[i] -> (x, y)[nxt[i]]``."""
+
+    x: np.ndarray
+    y: np.ndarray
+    nxt: np.ndarray
+    row: np.ndarray  # polygon of each segment
+    sign: np.ndarray  # +1 / -1: flips rings to exterior CCW, holes CW
+
+
+def ring_segments(polys: np.ndarray, step: float) -> Segments:
+    """Every ring segment of ``polys``, split to at most ``step`` degrees."""
+    parts, part_poly = shapely.get_parts(polys, return_index=True)
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    exterior = np.r_[True, ring_part[1:] != ring_part[:-1]]
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    x, y = xy[:, 0].copy(), xy[:, 1].copy()
+    closing = np.r_[ring[1:] != ring[:-1], True]
+    s = np.flatnonzero(~closing)  # segment s -> s + 1
+    rs = ring[s]
+    first = np.flatnonzero(np.r_[True, closing[:-1]])[rs]
+    x0, y0, x1, y1 = x[s], y[s], x[s + 1], y[s + 1]
+    ox, oy = x[first], y[first]  # ring's first vertex: keeps the shoelace terms small
+    twice_area = np.bincount(rs, _cross(x0 - ox, y0 - oy, x1 - ox, y1 - oy),
+                             minlength=len(rings))
+    ring_sign = np.where(exterior == (twice_area > 0), 1.0, -1.0)
+    dx, dy = x1 - x0, y1 - y0
+    n = np.maximum(1, np.ceil(np.hypot(dx, dy) / step)).astype(np.int64)
+    if (n > 1).any():
+        rep = np.repeat(np.arange(len(s)), n)
+        t = (np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n)) / n[rep]
+        x0, y0 = x0[rep] + t * dx[rep], y0[rep] + t * dy[rep]
+        rs = rs[rep]
+    return Segments(x0, y0, _next_index(rs), part_poly[ring_part[rs]], ring_sign[rs])
+
+
+def label_points(segs: Segments, res: int, table: CellTable) -> tuple[np.ndarray, np.ndarray]:
+    """Table row of each boundary point's cell and its signed distance to that cell's
+    edges.
+
+    H3 indexes every ``SAMPLE_EVERY``-th point (and each ring's first); a point between
+    two samples is tested against their hexagons (exact, lon/lat); of a run of points
+    in neither, H3 indexes the first and the others are tested against its cell.
+    Points labelled by H3 may lie a hair outside their lon/lat hexagon (H3's edges are
+    great circles): their distance is then negative.
+    """
+    n = len(segs.x)
+    last = segs.nxt <= np.arange(n)  # each ring's last point wraps round
+    sample = (np.arange(n) % SAMPLE_EVERY == 0) | np.r_[True, last[:-1]]
+    s_cells = grid.points_to_cells(segs.x[sample], segs.y[sample], res)
+    table.add(s_cells)
+    s_rows = table.index(s_cells)
+    k = np.cumsum(sample) - 1  # latest sample at or before each point
+    labels = s_rows[k]
+    dist = table.distance(labels, segs.x, segs.y)
+    miss = np.flatnonzero(dist < 0)
+    after = s_rows[np.minimum(k[miss] + 1, len(s_rows) - 1)]
+    d2 = table.distance(after, segs.x[miss], segs.y[miss])
+    hit = d2 >= 0
+    labels[miss[hit]], dist[miss[hit]] = after[hit], d2[hit]
+    rest = miss[~hit]
+    while len(rest):  # runs of points in neither: H3 indexes each run's first point
+        head = np.r_[True, rest[1:] != rest[:-1] + 1]
+        c = grid.points_to_cells(segs.x[rest[head]], segs.y[rest[head]], res)
+        table.add(c)
+        cand = table.index(c)[np.cumsum(head) - 1]
+        d = table.distance(cand, segs.x[rest], segs.y[rest])
+        done = (d >= 0) | head
+        labels[rest[done]], dist[rest[done]] = cand[done], d[done]
+        rest = rest[~done]
+    return labels, dist
+
+
+def _clip(table: CellTable, ci, px, py, dx, dy):
+    """Cyrus-Beck: parameters (t_in, t_out) of segment p -> p + d inside hexagon
+    ``ci`` and the edges it enters and leaves by (t_out <= t_in: no piece)."""
+    x, y = px - table.cx[ci], py - table.cy[ci]
+    n = len(ci)
+    t_in, t_out = np.zeros(n), np.ones(n)
+    e_in, e_out = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    blocked = np.zeros(n, bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for e, (nx, ny, off) in enumerate(zip(table.nx, table.ny, table.off, strict=True)):
+            nx, ny = nx[ci], ny[ci]
+            f0 = nx * x + ny * y - off[ci]
+            g = nx * dx + ny * dy
+            t = -f0 / g
+            later = (g > 0) & (t > t_in)
+            t_in = np.where(later, t, t_in)
+            e_in[later] = e
+            sooner = (g < 0) & (t < t_out)
+            t_out = np.where(sooner, t, t_out)
+            e_out[sooner] = e
+            blocked |= (g == 0) & (f0 < 0)
+    t_out[blocked] = -1.0
+    return t_in, t_out, e_in, e_out
+
+
+def _fan_at(table: CellTable, ci, edge, x, y) -> np.ndarray:
+    """Area swept from the centre, from vertex 0 round to point (x, y) on ``edge``."""
+    cx, cy = table.cx[ci], table.cy[ci]
+    v = table.verts[ci, edge]
+    return table.fan[ci, edge] + 0.5 * _cross(v[:, 0] - cx, v[:, 1] - cy, x - cx, y - cy)
+
+
+@dataclass
+class _Pieces:
+    """Accumulated (segment, cell row) pieces and outline crossings."""
+
+    seg: list = field(default_factory=list)
+    cell: list = field(default_factory=list)
+    fan: list = field(default_factory=list)
+    x_seg: list = field(default_factory=list)
+    x_cell: list = field(default_factory=list)
+    x_at: list = field(default_factory=list)
+    x_sign: list = field(default_factory=list)
+    x_edge: list = field(default_factory=list)
+    odd: list = field(default_factory=list)  # segments whose pairs are degenerate
+
+    def add(self, seg, cells, fan) -> None:
+        self.seg.append(seg)
+        self.cell.append(cells)
+        self.fan.append(fan)
+
+
+def _add_clipped(acc: _Pieces, table: CellTable, segs: Segments, k: np.ndarray,
+                 ci: np.ndarray) -> np.ndarray:
+    """Clip segments ``k`` against cell rows ``ci``; returns each item's covered share."""
+    px, py = segs.x[k], segs.y[k]
+    dx, dy = segs.x[segs.nxt[k]] - px, segs.y[segs.nxt[k]] - py
+    t_in, t_out, e_in, e_out = _clip(table, ci, px, py, dx, dy)
+    ok = t_out > t_in
+    share = np.where(ok, t_out - t_in, 0.0)
+    k, ci, px, py, dx, dy = k[ok], ci[ok], px[ok], py[ok], dx[ok], dy[ok]
+    t_in, t_out, e_in, e_out = t_in[ok], t_out[ok], e_in[ok], e_out[ok]
+    ax, ay, bx, by = px + t_in * dx, py + t_in * dy, px + t_out * dx, py + t_out * dy
+    cx, cy = table.cx[ci], table.cy[ci]
+    acc.add(k, ci, segs.sign[k] * 0.5 * _cross(ax - cx, ay - cy, bx - cx, by - cy))
+    # entering the cell = leaving the polygon along the cell's outline (and vice versa)
+    for m, x, y, edge, s in ((t_in > 0, ax, ay, e_in, -1.0), (t_out < 1, bx, by, e_out, 1.0)):
+        acc.x_seg.append(k[m])
+        acc.x_cell.append(ci[m])
+        acc.x_at.append(_fan_at(table, ci[m], edge[m], x[m], y[m]))
+        acc.x_sign.append(s * segs.sign[k[m]])
+        acc.x_edge.append(edge[m])
+    return share
+
+
+def _candidates(a: np.ndarray, b: np.ndarray, tried: np.ndarray):
+    """(item, cell) for the union of the disks of cells ``a`` and ``b``, minus the
+    cells ``tried`` (n, j) already."""
+    cand = np.sort(np.concatenate([disks(a), disks(b)], axis=1), axis=1)
+    keep = np.ones(cand.shape, bool)
+    keep[:, 1:] = cand[:, 1:] != cand[:, :-1]
+    keep &= ~(cand[:, :, None] == tried[:, None, :]).any(axis=2)
+    item, col = np.nonzero(keep)
+    return item, cand[item, col]
+
+
+@dataclass(frozen=True)
+class BoundaryPairs:
+    """(polygon, cell) pairs the boundary crosses, with their covered share."""
+
+    rows: np.ndarray
+    cells: np.ndarray  # uint64
+    fraction: np.ndarray  # planar share of the hexagon (0-1); NaN where degenerate
+    edge_inside: np.ndarray  # (n, k) int8: edge wholly inside (1), outside (0), crossed
+    #                          or degenerate (-1)
+    table: CellTable
+    table_rows: np.ndarray  # each pair's cell in ``table``
+
+
+def boundary_pairs(polys: np.ndarray, res: int) -> BoundaryPairs:
+    """Every (polygon, cell) pair whose cell a polygon's boundary passes through,
+    with the share of the hexagon the polygon covers (exact, planar lon/lat).
+
+    Pairs whose crossings are degenerate (see the module docstring) get NaN.
+    """
+    step = SPLIT_EDGES * h3.average_hexagon_edge_length(res, "m") / M_PER_DEG
+    segs = ring_segments(polys, step)
+    table = CellTable()
+    lab, dist = label_points(segs, res, table)
+    a, b = lab, lab[segs.nxt]
+    on_edge = np.abs(dist) < EDGE_EPS
+    odd = on_edge | on_edge[segs.nxt]
+    ends_in = (dist >= 0) & (dist[segs.nxt] >= 0) & ~odd
+    acc = _Pieces()
+
+    # both ends in one hexagon: the segment lies in it (convex); runs of such segments
+    # in one cell are summed first
+    k = np.flatnonzero((a == b) & ends_in)
+    ci = a[k]
+    px, py = segs.x[k] - table.cx[ci], segs.y[k] - table.cy[ci]
+    qx, qy = segs.x[segs.nxt[k]] - table.cx[ci], segs.y[segs.nxt[k]] - table.cy[ci]
+    fan = segs.sign[k] * 0.5 * _cross(px, py, qx, qy)
+    run = np.flatnonzero(np.r_[True, (ci[1:] != ci[:-1]) | (segs.row[k[1:]] != segs.row[k[:-1]])])
+    acc.add(k[run], ci[run], np.add.reduceat(fan, run) if len(k) else fan)
+
+    # ends in two hexagons: clipped to those two first
+    kt = np.flatnonzero((a != b) & ends_in)
+    share = (_add_clipped(acc, table, segs, kt, a[kt])
+             + _add_clipped(acc, table, segs, kt, b[kt]))
+    off = np.abs(share - 1) > COVER_TOL
+    # the rest (a corner cut, an end outside its cell or on an edge): every cell next
+    # to either end
+    k = np.flatnonzero(~ends_in)
+    rest = np.r_[k, kt[off]]
+    tried = table.cells[np.c_[a[rest], b[rest]]]
+    tried[: len(k)] = 0  # no H3 cell is 0
+    prior = np.r_[np.zeros(len(k)), share[off]]
+    item, cells = _candidates(table.cells[a[rest]], table.cells[b[rest]], tried)
+    table.add(cells)
+    ci = table.index(cells)
+    cover = prior + np.bincount(item, _add_clipped(acc, table, segs, rest[item], ci),
+                                minlength=len(rest))
+    # a vertex on an edge, or a segment along one (where neighbouring hexagons' float
+    # vertices leave hairline gaps and overlaps): every cell next to it is degenerate
+    bad = (np.abs(cover - 1) > COVER_TOL) | odd[rest]
+    lost = (cover < 1 - 1e-6) & ~odd[rest]  # cannot happen: segments are short enough
+    if lost.any():
+        i = rest[np.flatnonzero(lost)[0]]
+        raise DesproError(f"internal: boundary segment from ({segs.x[i]}, {segs.y[i]}) is "
+                          f"not covered by the cells next to its ends")
+    near = bad[item]
+    acc.add(rest[item[near]], ci[near], np.zeros(near.sum()))
+    for ends in (a, b):
+        acc.add(rest[bad], ends[rest[bad]], np.zeros(bad.sum()))
+    acc.odd.append(rest[bad])
+    return _pairs(polys, segs, table, acc)
+def _pairs(polys, segs: Segments, table: CellTable, acc: _Pieces) -> BoundaryPairs:
+    m = len(table.cells)
+    seg = np.concatenate(acc.seg)
+    key = segs.row[seg] * m + np.concatenate(acc.cell)
+    keys, inv = np.unique(key, return_inverse=True)
+    area = np.bincount(inv, np.concatenate(acc.fan), minlength=len(keys))
+    rows, ci = keys // m, keys % m
+
+    # crossings of each cell's outline, sorted round it from vertex 0
+    xkey = segs.row[np.concatenate(acc.x_seg)] * m + np.concatenate(acc.x_cell)
+    at, s = np.concatenate(acc.x_at), np.concatenate(acc.x_sign).astype(np.int64)
+    edge = np.concatenate(acc.x_edge)
+    order = np.lexsort((at, xkey))
+    xkey, at, s, edge = xkey[order], at[order], s[order], edge[order]
+    pair = np.searchsorted(keys, xkey)
+    odd = np.zeros(len(segs.row), bool)
+    odd[np.concatenate(acc.odd)] = True
+    degenerate = np.bincount(inv, odd[seg], minlength=len(keys)) > 0
+    inside0 = np.full(len(keys), -1.0)  # outline inside the polygon at vertex 0
+    if len(pair):
+        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        prefix = np.cumsum(s)
+        base = np.r_[0, prefix][starts]  # prefix before each group
+        lo = np.minimum(np.minimum.reduceat(prefix, starts) - base, 0)
+        hi = np.maximum.reduceat(prefix, starts) - base
+        crossed = pair[starts]
+        inside0[crossed] = -lo
+        # crossings must alternate in and out, starting from inside0
+        degenerate[crossed] |= (np.add.reduceat(s, starts) != 0) | (lo < -1) | (hi - lo > 1)
+        area -= np.bincount(pair, s * at, minlength=len(keys))
+
+    # outline never crossed: wholly inside or outside the polygon
+    alone = np.flatnonzero(inside0 < 0)
+    v0 = table.verts[ci[alone], 0]
+    owners = polys[np.unique(rows[alone])]
+    unprepared = owners[~shapely.is_prepared(owners)]
+    shapely.prepare(unprepared)  # many islands of one village: one index, not a scan each
+    inside0[alone] = shapely.contains_xy(polys[rows[alone]], v0[:, 0], v0[:, 1])
+    shapely.destroy_prepared(unprepared)
+    hexarea = table.area[ci]
+    frac = np.clip((area + inside0 * hexarea) / hexarea, 0.0, 1.0)
+    frac[degenerate] = np.nan
+    status = _edge_status(inside0, pair, edge, s, degenerate, table.verts.shape[1])
+    status[~table.real[ci]] = -1
+    return BoundaryPairs(rows, table.cells[ci], frac, status, table, ci)
+
+
+def _edge_status(inside0, pair, edge, s, degenerate, k) -> np.ndarray:
+    """Per pair and cell edge: 1 if the edge lies wholly inside the polygon, 0 if
+    wholly outside, -1 if the boundary crosses it (or the pair is degenerate)."""
+    n = len(inside0)
+    at = pair * k + edge
+    crossings = np.bincount(at, minlength=n * k).reshape(n, k)
+    turn = np.rint(np.bincount(at, s, minlength=n * k)).astype(np.int64).reshape(n, k)
+    before = np.cumsum(turn, axis=1) - turn  # net crossings on earlier edges
+    status = (inside0[:, None] + before).astype(np.int8)
+    status[(crossings > 0) | degenerate[:, None]] = -1
+    return status

@@ -1,0 +1,91 @@
+"""Cells wholly inside a polygon, flooded from its boundary cells.
+
+A cell no boundary passes through is wholly inside its polygon or wholly outside.
+Every group of wholly-inside cells borders some boundary cell along an edge the
+boundary does not cross, and that edge lies inside the polygon: the boundary walk
+(:func:`despro.geo.boundary_area.boundary_pairs`) already knows which edges those
+are. So the interior is a breadth-first flood over H3 neighbours, started from the
+cells across the boundary cells' inside edges and stopped at the boundary cells; no
+point-in-polygon test, and the work is proportional to the interior's size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import grid
+from .boundary_area import BoundaryPairs, CellTable, disks
+
+
+def _packer(res: int, n_rows: int):
+    """(row, cell) -> one sortable int64, or None if they do not fit in 63 bits."""
+    shift, bits = 3 * (15 - res), 7 + 3 * res  # base cell and this resolution's digits
+    if n_rows >= 1 << (63 - bits):
+        return None
+    mask = np.uint64((1 << bits) - 1)
+
+    def pack(rows: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        compact = (cells >> np.uint64(shift)) & mask
+        return (rows.astype(np.int64) << bits) | compact.astype(np.int64)
+
+    return pack
+
+
+def _across(table: CellTable, cells: np.ndarray, chunk: int = 100_000) -> np.ndarray:
+    """(n, k) neighbour across each edge of each cell: the ring-1 cell whose centre is
+    nearest the centre mirrored in the edge's midpoint."""
+    out = []
+    for i0 in range(0, len(cells), chunk):
+        part = cells[i0: i0 + chunk]
+        ring = disks(part)
+        uniq, inv = np.unique(ring, return_inverse=True)
+        lon, lat = grid.cell_centres(uniq)
+        lon, lat = lon[inv.reshape(ring.shape)], lat[inv.reshape(ring.shape)]  # (n, 7)
+        i = table.index(part)
+        v = table.verts[i]
+        mx = v[..., 0] + np.roll(v[..., 0], -1, axis=1) - table.cx[i][:, None]  # (n, k)
+        my = v[..., 1] + np.roll(v[..., 1], -1, axis=1) - table.cy[i][:, None]
+        d = (mx[:, :, None] - lon[:, None, :]) ** 2 + (my[:, :, None] - lat[:, None, :]) ** 2
+        out.append(np.take_along_axis(ring, d.argmin(axis=2), axis=1))
+    return np.concatenate(out) if out else np.empty((0, table.verts.shape[1]), grid.CELL_DTYPE)
+
+
+def interior_pairs(bp: BoundaryPairs, n_rows: int, res: int):
+    """(rows, cells) of the cells wholly inside each polygon, from its boundary pairs.
+
+    Returns None when (row, cell) keys do not fit in 63 bits (very fine resolutions
+    with very many polygons); the caller then uses a polygon fill.
+    """
+    pack = _packer(res, n_rows)
+    if pack is None:
+        return None
+    boundary = np.sort(pack(bp.rows, bp.cells))
+    pair, edge = np.nonzero(bp.edge_inside == 1)
+    if not len(pair):
+        return np.empty(0, np.int64), np.empty(0, grid.CELL_DTYPE)
+    uniq, inv = np.unique(bp.cells[pair], return_inverse=True)
+    rows, cells = bp.rows[pair], _across(bp.table, uniq)[inv, edge]
+    # seeds are the interior cells next to the boundary (breadth-first layer 1); the
+    # neighbours of layer j lie in layers j - 1, j, j + 1 or on the boundary
+    prev = np.empty(0, np.int64)
+    cur = np.empty(0, np.int64)
+    out_keys, out_cells = [], []
+    while len(rows):
+        keys, first = np.unique(pack(rows, cells), return_index=True)
+        new = ~(_isin_sorted(keys, boundary) | _isin_sorted(keys, cur)
+                | _isin_sorted(keys, prev))
+        prev, cur, cells = cur, keys[new], cells[first[new]]
+        out_keys.append(cur)
+        out_cells.append(cells)
+        uc, ui = np.unique(cells, return_inverse=True)
+        rows = np.repeat(cur >> (7 + 3 * res), 7)
+        cells = disks(uc)[ui].ravel()
+    keys, first = np.unique(np.concatenate(out_keys), return_index=True)
+    return keys >> (7 + 3 * res), np.concatenate(out_cells)[first]
+
+
+def _isin_sorted(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    if not len(sorted_keys):
+        return np.zeros(len(keys), bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
