@@ -65,10 +65,10 @@ class Block:
         Runs of equal centre cell (index into ``cells``) over the block's pixels
         in row-major order (every row starts a run; ``run_cell == m``: centre in
         no cell).
-    pix, dst : int32; frac : float32
-        Moves: share ``frac`` of pixel ``pix`` (flat index in the block) goes to
-        cell ``dst`` instead of the pixel's centre cell, which keeps
-        ``1 - sum of its moves``. In row order.
+    pix, src, dst : int32; frac : float32
+        Moves: share ``frac`` of pixel ``pix`` (flat index in the block) goes from
+        the pixel's centre cell ``src`` (``m``: none) to cell ``dst``; the centre
+        cell keeps ``1 - sum of its moves``. In row order.
     full_area : float64 (m,)
         ``sum_p f_pc a_p`` over all the block's pixels (m2): the valid area of
         each cell when no pixel is nodata.
@@ -82,12 +82,13 @@ class Block:
     run_start: np.ndarray
     run_cell: np.ndarray
     pix: np.ndarray
+    src: np.ndarray
     dst: np.ndarray
     frac: np.ndarray
     full_area: np.ndarray = field(default_factory=lambda: np.empty(0))
     _derived: dict = field(default_factory=dict, repr=False, compare=False)
 
-    ARRAYS = ("cells", "run_start", "run_cell", "pix", "dst", "frac", "full_area")
+    ARRAYS = ("cells", "run_start", "run_cell", "pix", "src", "dst", "frac", "full_area")
 
     @property
     def n_cells(self) -> int:
@@ -109,14 +110,16 @@ class Block:
     def reduce(self, x: np.ndarray, row_weights=(None,)) -> np.ndarray:
         """Per-cell sums ``sum_p f_pc w_row(p) x_p`` of a per-pixel quantity.
 
-        Each pixel's value goes to its centre cell's run, less the shares it
-        moves to other cells (subtracted pixel by pixel, so a pixel's parts add
-        up to its value whatever the rounding of the float32 shares).
+        Each pixel's whole value goes to its centre cell's run (one ``reduceat``,
+        in float64 whatever the input type); each move then takes its share
+        ``frac x_p`` from the pixel's centre cell to another cell (one ``bincount``
+        each way, no ``ufunc.at``), so a pixel's parts add up to its value whatever
+        the rounding of the float32 shares.
 
         Parameters
         ----------
         x : ndarray (rows, width)
-            Per-pixel quantity (0 where it should not count).
+            Per-pixel quantity (0 where it should not count), any real dtype.
         row_weights : sequence of None or ndarray (rows,)
             One output column per entry: unweighted, or weighted by a per-row
             factor (e.g. the pixel area of lon/lat rows), applied after summing runs.
@@ -125,12 +128,23 @@ class Block:
         -------
         ndarray (m, len(row_weights)), float64
         """
-        m = self.n_cells
-        flat = np.array(x, dtype=np.float64, order="C").reshape(-1)  # one copy
-        moved = np.take(flat, self.pix)
+        flat = np.ascontiguousarray(x).reshape(-1)
+        if flat.dtype.kind not in "fiu":
+            flat = flat.astype(np.float64)
+        runs = np.add.reduceat(flat.astype(np.float64, copy=False), self.run_start)
+        moved = flat.take(self.pix).astype(np.float64)
         moved *= self.frac
-        np.subtract.at(flat, self.pix, moved)  # edge pixels keep only their own share
-        runs = np.add.reduceat(flat, self.run_start)
+        return self._to_cells(runs, moved, row_weights)
+
+    def coverage(self, row_weights=(None,)) -> np.ndarray:
+        """Per-cell sums of the shares, ``sum_p f_pc w_row(p)``: :meth:`reduce` of ones
+        without touching a pixel (a run of ones adds up to its length)."""
+        runs = np.diff(np.r_[self.run_start, self.rows * self.width]).astype(np.float64)
+        return self._to_cells(runs, self.frac.astype(np.float64), row_weights)
+
+    def _to_cells(self, runs: np.ndarray, moved: np.ndarray, row_weights) -> np.ndarray:
+        """Per-cell sums from per-run sums and per-move quantities (see :meth:`reduce`)."""
+        m = self.n_cells
         out = np.empty((m, len(row_weights)))
         for j, w in enumerate(row_weights):
             rs, mv = runs, moved
@@ -142,6 +156,7 @@ class Block:
             s = np.bincount(self.run_cell, rs, m + 1)
             if len(mv):
                 s += np.bincount(self.dst, mv, m + 1)
+                s -= np.bincount(self.src, mv, m + 1)
             out[:, j] = s[:m]
         return out
 
@@ -255,7 +270,7 @@ def _edge_shares(verts, counts, lab_ext, pad, label, h, w, stats):
     e, row, col = edge_pixels(au[keep], av[keep], du[keep], dv[keep], h, w)
     ed = keep[e]
     c, o = owner[ed], nb[ed]
-    f = halfplane_fraction(au[ed], av[ed], du[ed], dv[ed], row, col)
+    f = halfplane_fraction(au[keep], av[keep], du[keep], dv[keep], row, col, e)
     pix = row * w + col
     count = np.bincount(pix, minlength=npx)
 
@@ -267,9 +282,10 @@ def _edge_shares(verts, counts, lab_ext, pad, label, h, w, stats):
     vcount = np.bincount(vpix[in_block], minlength=npx)
 
     # 4. one edge in the pixel: f on the owner's side, 1 - f on the neighbour's
-    lab = label[pix]
+    # (per-pixel tests are made on the (edge, pixel) records, not over the block)
+    lab, cpx, vpx = label[pix], count[pix], vcount[pix]
     to_c = lab == o  # the centre is on the neighbour's side: move f to the owner
-    sel = np.flatnonzero((count[pix] == 1) & (vcount[pix] == 0) & (o >= 0) & (to_c | (lab == c)))
+    sel = np.flatnonzero((cpx == 1) & (vpx == 0) & (o >= 0) & (to_c | (lab == c)))
     to_c = to_c[sel]
     parts = [(pix[sel], np.where(to_c, c[sel], o[sel]),
               np.where(to_c, f[sel], 1.0 - f[sel]))]
@@ -277,8 +293,7 @@ def _edge_shares(verts, counts, lab_ext, pad, label, h, w, stats):
     done[parts[0][0]] = True
 
     # 5. one corner in the pixel: three cells, each its corner's area
-    corner_px = (vcount == 3) & (count == 3)
-    ys = in_block & corner_px[vpix]
+    ys = in_block & (vcount[vpix] == 3) & (count[vpix] == 3)
     if ys.any():
         yp, yc = vpix[ys], vcell[ys]
         share = corner_fraction(vu[ys] - vi[ys], vv[ys] - vj[ys], ou[ys], ov[ys],
@@ -294,9 +309,9 @@ def _edge_shares(verts, counts, lab_ext, pad, label, h, w, stats):
         stats.corner_pixels = int(good.sum()) // 3
 
     # 5b. two edges of one corner outside the pixel: the cell they share gets the rest
-    twice = np.flatnonzero(((count == 2) & (vcount == 0) & ~done)[pix])
+    twice = np.flatnonzero((cpx == 2) & (vpx == 0) & ~done[pix])
     if len(twice):
-        slot = np.full(npx, -1, np.int64)
+        slot = np.full(npx, -1, twice.dtype)
         slot[pix[twice]] = twice  # one of each pixel's two records (the last written)
         b = twice[slot[pix[twice]] != twice]
         a = slot[pix[b]]
@@ -314,13 +329,12 @@ def _edge_shares(verts, counts, lab_ext, pad, label, h, w, stats):
         stats.corner_pixels += len(px2)
 
     # 6. everything else: every candidate cell by the general formula
-    general = (count > 0) & ~done
-    stats.edge_pixels = int((count > 0).sum())
-    stats.general_pixels = int(general.sum())
-    if general.any():
-        gp = np.flatnonzero(general)
-        at = general[pix]
-        vat = in_block & general[vpix]
+    at = ~done[pix]
+    gp = np.unique(pix[at])  # sorted
+    stats.edge_pixels = int(np.count_nonzero(count))
+    stats.general_pixels = len(gp)
+    if len(gp):
+        vat = in_block & (count[vpix] > 0) & ~done[vpix]
         gl = label[gp]
         keys = [pix[at] * n + c[at], (pix[at] * n + o[at])[o[at] >= 0],
                 (gp * n + gl)[gl >= 0], vpix[vat] * n + vcell[vat]]
@@ -386,6 +400,7 @@ def build_block(g: RasterGrid, r0: int, r1: int, c0: int, c1: int, res: int,
         cpix, cdst, cfrac = _moves(parts, w, h)
         # runs of equal centre label, broken at every row start
         label = np.where(label < 0, n, label)
+        csrc = label[cpix]
         brk = np.ones(npx, bool)
         brk[1:] = label[1:] != label[:-1]
         brk[::w] = True
@@ -398,6 +413,7 @@ def build_block(g: RasterGrid, r0: int, r1: int, c0: int, c1: int, res: int,
         starts = np.flatnonzero(marker >= 0)
         run_cell = marker[starts]
         cpix, cdst, cfrac = _moves([], w, h)
+        csrc = cdst
 
     # keep the cells that receive some pixel; local index n (no cell) becomes m
     used = np.zeros(n + 1, bool)
@@ -409,13 +425,14 @@ def build_block(g: RasterGrid, r0: int, r1: int, c0: int, c1: int, res: int,
     remap[used] = np.arange(m)
     block = Block(r0, h, c0, w, h3ids[used[:n]], starts.astype(np.int32),
                   remap[run_cell].astype(np.int32), cpix.astype(np.int32),
-                  remap[cdst].astype(np.int32), cfrac.astype(np.float32))
+                  remap[csrc].astype(np.int32), remap[cdst].astype(np.int32),
+                  cfrac.astype(np.float32))
     if areas.shape[1] == 1:
-        sums = block.reduce(np.ones((h, w), np.float32), (areas[:, 0], None))
+        sums = block.coverage((areas[:, 0], None))
         block.full_area, mapped = sums[:, 0], sums[:, 1]
     else:
         block.full_area = block.reduce(np.broadcast_to(areas, (h, w)).copy())[:, 0]
-        mapped = block.reduce(np.ones((h, w), np.float32))[:, 0]
+        mapped = block.coverage()[:, 0]
     # self-check: mapped area of the cells wholly inside the block = polygon area
     # (exact mode; in centre mode this is the fast path's error)
     vs = verts[used[:n]]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import h3
 import numpy as np
@@ -28,7 +29,7 @@ from h3ronpy.vector import ContainmentMode, wkb_to_cells
 from . import grid
 from .errors import DesproError
 
-FORMAT_VERSION = 3  # bump when the mapping's meaning or layout changes (cache keys)
+FORMAT_VERSION = 4  # bump when the mapping's meaning or layout changes (cache keys)
 H3_RADIUS_M = 6_371_007.180918475  # H3's authalic Earth radius (grid.cell_area_m2 uses it)
 AREA_STEP = 64  # pixels between samples of the area density of non-geographic rasters
 CELL_MARGIN_EDGES = 2.5  # cells are listed up to this many H3 edge lengths beyond a block
@@ -60,7 +61,7 @@ class RasterGrid:
         """The grid of an open rasterio dataset."""
         return cls.of(src.transform, src.width, src.height, src.crs)
 
-    @property
+    @cached_property
     def is_wgs84(self) -> bool:
         """Longitude/latitude on WGS84 (the frame of H3 vertices): no reprojection."""
         return self.crs.is_geographic and self.crs.equals("EPSG:4326", ignore_axis_order=True)

@@ -34,11 +34,13 @@ The mapping
 Built tile by tile (about :data:`TILE_PIXELS` pixels each, see
 :mod:`despro.geo.rasterblock`; a 1-billion-pixel raster never sits in memory) and
 kept compact: the cell of every pixel centre as run-lengths along rows (a pixel
-wholly inside a cell needs nothing else), plus *moves* ``(pixel, to cell,
-share)`` for the pixels a cell edge crosses (about a quarter of the pixels at 3
-arc-seconds and resolution 8). A reduction is then one ``add.reduceat`` over
-the runs, one gather / ``subtract.at`` and two ``bincount`` per column: no
-geometry. About 4.4 bytes per pixel at 3 arc-seconds / resolution 8.
+wholly inside a cell needs nothing else), plus *moves* ``(pixel, from cell, to
+cell, share)`` for the pixels a cell edge crosses (about a quarter of the pixels
+at 3 arc-seconds and resolution 8). A reduction is then one ``add.reduceat``
+over the runs, one gather of the edge pixels and three ``bincount`` per column:
+no geometry, no ``ufunc.at``. About 5.5 bytes per pixel at 3 arc-seconds /
+resolution 8. Tiles are built on worker processes (see :func:`_build_tiles`)
+and reduced on threads (:data:`THREADS` of each).
 
 Tiles are built on first use: a call restricted to lon/lat ``bounds`` (one
 partition of a study) builds and reads only the tiles it needs, and gives every
@@ -56,19 +58,27 @@ pixel-centre tools do). Totals are still conserved (each pixel lands in exactly
 one cell) and means stay close, but a cell's sum is off by its unshared edge
 pixels: at 3 arc-seconds and resolution 8, measured against the exact path
 (``benchmarks/bench_aggregation.py``), median 1.1 % and at most 7 % per cell for
-sums, median 0.13 % and at most 1.5 % for means of a noisy field. Building the
-exact mapping costs ~3x the centre one (the edge pixels' geometry); the default
-(``exact=None``) is exact up to :data:`EXACT_MAX_PIXELS` pixels (a province at 3
-arc-seconds), centre above (a national raster: ~1.1 billion pixels).
+sums, median 0.13 % and at most 1.5 % for means of a noisy field.
+
+The default (``exact=None``) is exact up to :data:`EXACT_MAX_PIXELS` pixels (a
+province at 3 arc-seconds), centre above (a national raster: ~1.1 billion
+pixels). Why not exact everywhere: building the exact mapping costs ~3x the
+CPU of the centre one (the edge pixels' geometry: ~0.2 s per million pixels
+against ~0.07 s, so ~4 min against ~1.3 min of CPU for a national raster, over
+the national run's 2-minute budget), and it takes ~5.5 bytes per pixel against
+~1.2 (~6 GB for a national raster, over :data:`CACHE_MAX_BYTES`, so it could not
+stay cached between layers). Below the threshold both costs are small (a 50 M
+pixel raster: ~10 s of CPU once, ~280 MB) and the exact shares are worth them.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +93,7 @@ from .rasterblock import Block, BlockStats, build_block
 from .rastergrid import RasterGrid
 
 EXACT_MAX_PIXELS = 60_000_000  # default mode: exact up to this many pixels, centre above
+# (see "Exact and centre modes" above for why)
 TILE_PIXELS = 2**21  # pixels per tile (~2 M): big enough to amortise, small enough for caches
 TILE_COLS = 4096  # widest tile
 CACHE_MAX_BYTES = 3 * 2**30  # in-memory LRU budget for mappings
@@ -167,33 +178,33 @@ class RasterMap:
         return self.cache_dir / f"rastermap-{map_key(self.grid, self.res, self.exact)}" / \
             f"tile-{key[0]}-{key[1]}.npz"
 
-    def _get_tile(self, key: TileKey) -> Block:
-        path = self._tile_path(key)
-        if path is not None and path.exists():
-            block = load_block(path)
-            cache_stats["disk_hits"] += 1
-        else:
-            r0, r1, c0, c1 = self.bounds(key)
-            block, st = build_block(self.grid, r0, r1, c0, c1, self.res, self.areas(key),
-                                    self.exact)
-            self.stats[key] = st
-            cache_stats["built"] += 1
-            if path is not None:
-                save_block(block, path)
-        return block
-
     def ensure(self, keys: Iterable[TileKey], threads: int = THREADS) -> None:
-        """Build (or load) the tiles ``keys`` not in memory yet, on ``threads`` threads."""
+        """Build (or load) the tiles ``keys`` not in memory yet, ``threads`` at a time.
+
+        Tiles found in ``cache_dir`` are loaded; the others are built
+        (see :func:`_build_tiles`) and saved there.
+        """
         missing = [k for k in keys if k not in self.tiles]
         if not missing:
             return
-        if threads > 1 and len(missing) > 1:
-            with ThreadPoolExecutor(threads) as ex:
-                built = list(ex.map(self._get_tile, missing))
-        else:
-            built = [self._get_tile(k) for k in missing]
+        done: dict[TileKey, Block] = {}
+        todo = []
+        for k in missing:
+            path = self._tile_path(k)
+            if path is not None and path.exists():
+                done[k] = load_block(path)
+                cache_stats["disk_hits"] += 1
+            else:
+                todo.append(k)
+        for k, (block, st) in zip(todo, _build_tiles(self, todo, threads), strict=True):
+            self.stats[k] = st
+            cache_stats["built"] += 1
+            path = self._tile_path(k)
+            if path is not None:
+                save_block(block, path)
+            done[k] = block
         with self._lock:
-            self.tiles.update(zip(missing, built, strict=True))
+            self.tiles.update(done)
 
     def checks(self) -> dict[str, float]:
         """Self-checks over the tiles built in this process (see BlockStats)."""
@@ -231,24 +242,81 @@ class RasterMap:
         self.ensure(keys, threads)
         cells, pos = self._cells(tuple(keys))
         where = dict(zip(keys, pos, strict=True))
-        out = np.zeros((len(cells), n_columns))
+        pos, sums = [], []
+        pending: deque = deque()  # rows of tiles being reduced: (last row, futures)
 
-        def one(job):
-            k, values = job
-            return k, per_tile(values, self.areas(k), self.tiles[k])
+        def collect():
+            r1, futures = pending.popleft()
+            for k, f in futures:  # in order: sums are deterministic
+                pos.append(where[k])
+                sums.append(f.result())
+            if progress:
+                progress(r1, self.grid.height)
 
         with ThreadPoolExecutor(max(threads, 1)) as ex:
             for i in sorted({k[0] for k in keys}):
                 row = [k for k in keys if k[0] == i]
                 r0, r1, c_lo, _ = self.bounds(row[0])
                 values = read(r0, r1, c_lo, self.bounds(row[-1])[3])  # one read per row
-                jobs = [(k, values[:, self.bounds(k)[2] - c_lo:self.bounds(k)[3] - c_lo])
-                        for k in row]
-                for k, sums in ex.map(one, jobs):  # in order: sums are deterministic
-                    out[where[k]] += sums
-                if progress:
-                    progress(r1, self.grid.height)
+                pending.append((r1, [
+                    (k, ex.submit(per_tile, values[:, self.bounds(k)[2] - c_lo:
+                                                   self.bounds(k)[3] - c_lo],
+                                  self.areas(k), self.tiles[k])) for k in row]))
+                if len(pending) > 1:  # the next row is read while this one is reduced
+                    collect()
+            while pending:
+                collect()
+        pos = np.concatenate(pos) if pos else np.empty(0, np.intp)
+        sums = np.concatenate(sums) if sums else np.empty((0, n_columns))
+        # one pass per column, adding tile by tile in key order (as += would)
+        out = np.empty((len(cells), n_columns))
+        for j in range(n_columns):
+            out[:, j] = np.bincount(pos, sums[:, j], len(cells))
         return cells, out
+
+
+def _build_tile(rm: RasterMap, key: TileKey) -> tuple[Block, BlockStats]:
+    r0, r1, c0, c1 = rm.bounds(key)
+    return build_block(rm.grid, r0, r1, c0, c1, rm.res, rm.areas(key), rm.exact)
+
+
+_forked: RasterMap | None = None  # the mapping whose tiles forked workers are building
+_fork_lock = threading.Lock()
+
+
+def _build_forked(key: TileKey) -> tuple[Block, BlockStats]:
+    return _build_tile(_forked, key)
+
+
+def _build_tiles(rm: RasterMap, keys: list[TileKey], workers: int) -> list:
+    """Build the tiles ``keys`` of ``rm``: (Block, BlockStats) each, in order.
+
+    Building a tile holds the GIL for much of its time (H3 vertex generation,
+    many mid-sized numpy calls), so threads hardly overlap; processes do. The
+    tiles are built on ``workers`` forked processes, which inherit ``rm`` (only
+    tile keys and results cross the pipe), when that is safe: from a process
+    running a single Python thread (forking while another thread holds a lock
+    can deadlock the child) that is not itself a daemonic worker (those may not
+    have children), and for lon/lat WGS84 grids, whose tiles need no
+    PROJ call (PROJ's database connection is not to be shared with a child).
+    Otherwise the tiles are built on ``workers`` threads. Workers cost ~15 % more
+    CPU (results are pickled back): they shorten the wall time only when a
+    second core is free.
+    """
+    global _forked
+    if workers <= 1 or len(keys) <= 1:
+        return [_build_tile(rm, k) for k in keys]
+    if rm.grid.is_wgs84 and "fork" in mp.get_all_start_methods() and \
+            threading.active_count() == 1 and not mp.current_process().daemon:
+        with _fork_lock:
+            _forked = rm
+            try:
+                with ProcessPoolExecutor(min(workers, len(keys)), mp.get_context("fork")) as ex:
+                    return list(ex.map(_build_forked, keys))
+            finally:
+                _forked = None
+    with ThreadPoolExecutor(workers) as ex:
+        return list(ex.map(lambda k: _build_tile(rm, k), keys))
 
 
 def _tile_shape(g: RasterGrid, tile_rows: int | None) -> tuple[int, int]:

@@ -1,5 +1,7 @@
 """Raster -> H3 kernel: exact shares, conservation, nodata, chunking, cache, CRS."""
 
+import multiprocessing
+
 import numpy as np
 import pyproj
 import pytest
@@ -121,6 +123,54 @@ def test_cache_hit_returns_identical_arrays(tmp_path):
     third = rmod.zonal(values, 8, transform=T, crs="EPSG:4326", cache_dir=tmp_path)
     assert rmod.cache_stats["built"] == 0 and rmod.cache_stats["disk_hits"] == built
     assert third.equals(first)
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:32749"])
+def test_parallel_build_equals_serial_build(crs):
+    """Tiles built on worker processes (lon/lat) or threads (projected) are the serial ones."""
+    t = T if crs == "EPSG:4326" else Affine(90.0, 0, 420_000.0, 0, -90.0, 9_150_000.0)
+    g = rmod.RasterGrid.of(t, 150, 130, crs)
+    serial = rmod.RasterMap(g, 8, 32, 64)
+    serial.ensure(serial.keys(), threads=1)
+    parallel = rmod.RasterMap(g, 8, 32, 64)
+    parallel.ensure(parallel.keys(), threads=2)
+    assert len(serial.tiles) == 15 and serial.tiles.keys() == parallel.tiles.keys()
+    for k, block in serial.tiles.items():
+        for name in block.ARRAYS:
+            assert np.array_equal(getattr(block, name), getattr(parallel.tiles[k], name)), name
+    assert serial.checks() == parallel.checks()
+
+
+def _zonal_sum_total(queue):
+    values = np.random.default_rng(5).random((130, 150))
+    z = rmod.zonal(values, 8, transform=T, crs="EPSG:4326", tile_rows=32)
+    queue.put(float(z["sum"].sum()))
+
+
+def test_zonal_runs_inside_a_daemonic_worker():
+    """A daemonic process may not fork workers: tiles are then built on threads."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_zonal_sum_total, args=(queue,), daemon=True)
+    proc.start()
+    total = queue.get(timeout=120)
+    proc.join()
+    assert proc.exitcode == 0
+    assert total == pytest.approx(np.random.default_rng(5).random((130, 150)).sum(), rel=1e-12)
+
+
+def test_coverage_is_the_reduction_of_ones():
+    """Block.coverage (from run lengths) = Block.reduce of an all-ones raster."""
+    rm = rmod.get_map(rmod.RasterGrid.of(T, 90, 70, "EPSG:4326"), 9, tile_rows=32)
+    rm.ensure(rm.keys(), threads=1)
+    for k, block in rm.tiles.items():
+        w = rm.areas(k)[:, 0]
+        ones = np.ones((block.rows, block.width), np.float32)
+        assert np.allclose(block.coverage((w, None)), block.reduce(ones, (w, None)),
+                           rtol=1e-12, atol=0)
+        # every pixel's shares add to 1: the cells tile the plane
+        assert block.coverage()[:, 0].sum() == pytest.approx(block.rows * block.width,
+                                                             rel=1e-12)
 
 
 def _smooth(lon, lat):
