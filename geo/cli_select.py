@@ -79,17 +79,25 @@ def overrides(sel, **opts):
 @click.option("--no-marginal", is_flag=True, help="Skip the per-pick marginal values.")
 @click.option("--output-dir", type=click.Path(path_type=Path), default=None,
               help="Default: <run.output_dir>/selection.")
+@click.option("--maps-dir", type=click.Path(path_type=Path), default=None,
+              help="Map site with the clusters, agents and imputed values "
+              "(default: <output-dir>/maps).")
+@click.option("--no-maps", is_flag=True, help="Skip the map site.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 def select(config_path: Path, size, max_per_regency, tiers, regions, must_include, exclude,
            min_categories, courier_within_km, agents_radius_km, agents, agent_sites, draws, seed,
-           labels, use_imputed, no_marginal, output_dir, quiet) -> None:
+           labels, use_imputed, no_marginal, output_dir, maps_dir, no_maps, quiet) -> None:
     """Choose N pilot villages with an optimiser and explain the choice.
 
     Writes shortlist_optimised.csv (picks, marginal values, binding constraints),
     selection_constraints.csv, agents.csv, clusters.csv, sensitivity.csv and .png,
-    speed_uncertainty.csv, imputed.csv and selection.json.
+    speed_uncertainty.csv, imputed.csv and selection.json; and the run's map site with
+    the village clusters, the agents and (with --use-imputed) the imputed values as
+    extra layers (<output-dir>/maps/index.html).
     """
     from .config import load_config
+    from .mapanalysis import from_plan
+    from .mapsite import write_map
     from .pilots import plan_pilots, write_plan
     from .pipeline import Progress, run
 
@@ -110,6 +118,8 @@ def select(config_path: Path, size, max_per_regency, tiers, regions, must_includ
                            log=lambda name, msg: progress.step(name, msg))
         out = output_dir or cfg.path(cfg.run.output_dir) / "selection"
         files = write_plan(plan, out)
+        page = None if no_maps else write_map(result, maps_dir or out / "maps", cfg.run.lang,
+                                              analysis=from_plan(plan))
     except DesproError as err:
         click.echo(f"despro: error: {err}", err=True)
         sys.exit(EXIT_BAD_INPUT)
@@ -124,3 +134,5 @@ def select(config_path: Path, size, max_per_regency, tiers, regions, must_includ
     click.echo(f"agents:  {len(plan.agents.agents)} ({plan.agents.method}), "
                f"{plan.agents.covered_share:.0%} of pilots within {sel.agents.radius_km} km")
     click.echo(f"outputs: {Path(files['shortlist_optimised.csv']).parent.resolve()}")
+    if page is not None:
+        click.echo(f"maps:    {page.resolve()}")

@@ -139,29 +139,64 @@ def encode_geometries(geoms) -> list[list[int]]:
 
 # --- cells -----------------------------------------------------------------------------
 
+def known_share_column(layer: str) -> str:
+    """Name of the finished column: percent of a parent's run-resolution cells in which
+    ``layer`` has data (its ``<layer>__cover`` > 0)."""
+    return f"{layer}__cells_with_data"
+
+
+def _counted(variables: list[Variable]) -> list[Variable]:
+    """Count and category variables: those a cell outside its layer's data holds as 0."""
+    return [v for v in variables if v.kind in (Kind.COUNT, Kind.CATEGORY)]
+
+
 def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
     """The cells' additive columns plus the score as an intensive pair, and their variables.
 
     The score of a cell is the weighted mean of the scores of the villages sharing it
     (as in the pipeline); keeping numerator and weight lets it roll up exactly.
+
+    Counts and categories are unknown (NaN, not 0) in cells their layer does not cover
+    (``<layer>__cover`` = 0), as in the pipeline's finished cell table; a parent cell
+    is then unknown only when all its children are (sums skip NaN, an all-NaN sum stays
+    NaN). Per such layer a rate variable :func:`known_share_column` (numerator 1 per
+    covered cell, denominator 1 per cell) says which share of a parent's cells had
+    data, so a partly covered parent shows that its count is a lower bound.
     """
     cells = result.cells
     variables = [v for v in result.variables.values()
                  if all(c in cells.columns for c in additive_columns(v))]
     cols = [c for v in variables for c in additive_columns(v)]
     add = cells[cols].copy()
+    shares = []
+    for layer in sorted({v.layer for v in _counted(variables)}):
+        cover = f"{layer}__cover"
+        if cover not in cells:
+            continue
+        known = cells[cover].to_numpy(float) > 0
+        for v in _counted(variables):
+            if v.layer == layer:
+                cols = additive_columns(v)
+                add[cols] = add[cols].astype(float)
+                add.loc[~known, cols] = np.nan
+        share = Variable(known_share_column(layer), Kind.RATE, "percent",
+                         f"share of cells with {layer} data", layer)
+        add[f"{share.name}__num"] = known.astype(float)
+        add[f"{share.name}__den"] = 1.0
+        shares.append(share)
     score = result.villages["score"].reindex(result.study.village_index).to_numpy(float)
     w = result.study.weights.T.tocsr()
     add["village_score__wsum"] = w @ np.nan_to_num(score)
     add["village_score__w"] = w @ (~np.isnan(score)).astype(float)
-    return add, [*variables, SCORE]
+    return add, [*variables, *shares, SCORE]
 
 
 def page_cells(add: pd.DataFrame, ids: np.ndarray, variables: list[Variable],
                res: int) -> pd.DataFrame:
     """Finished values per cell at resolution ``res`` (rolled up exactly when coarser).
 
-    Category variables also get their total (e.g. all courier outlets of a cell).
+    Category variables also get their total (e.g. all courier outlets of a cell),
+    unknown where every class is.
     """
     out = cells_to_parents(add, ids, res, variables)
     for v in variables:
@@ -169,6 +204,21 @@ def page_cells(add: pd.DataFrame, ids: np.ndarray, variables: list[Variable],
             cols = additive_columns(v)
             out[v.name] = out[cols].sum(axis=1, min_count=1) if cols else np.nan
     return out
+
+
+def coverage_share(table: pd.DataFrame, spec: dict, variables: dict[str, Variable]):
+    """Percent of each cell's children with data for a count layer, or None when every
+    cell is either fully covered or unknown (nothing partial to show)."""
+    var = variables.get(spec["column"]) or variables.get(spec["column"].removesuffix(
+        "_n_classes"))
+    if var is None or var.kind not in (Kind.COUNT, Kind.CATEGORY):
+        return None
+    col = known_share_column(var.layer)
+    if col not in table:
+        return None
+    share = table[col].to_numpy(float)
+    partial = np.isfinite(share) & (share > 0) & (share < 100)
+    return numbers(share, 0) if partial.any() else None
 
 
 def n_parents(ids: np.ndarray, res: int) -> int:
@@ -213,14 +263,20 @@ def choropleth_spec(spec: Choropleth, rules, lang: str) -> dict:
             "legend": f"<b>{caption}</b>{legend}"}
 
 
-def cells_payload(table: pd.DataFrame, specs: list[dict]) -> dict:
+def cells_payload(table: pd.DataFrame, specs: list[dict],
+                  variables: dict[str, Variable] | None = None) -> dict:
     """Encoded hexagons and, per layer (its column in ``table``), the rounded values in
-    display units."""
+    display units; ``known``: per count layer whose cells are partly covered, the percent
+    of each cell's children with data (see :func:`coverage_share`)."""
     ids = table.index.to_numpy(dtype=grid.CELL_DTYPE)
-    values = {}
+    values, known = {}, {}
     for s in specs:
         values[s["key"]] = numbers(table[s["column"]].to_numpy(float) * s["scale"], s["digits"])
-    return {"geom": encode_geometries(grid.cell_polygons(ids)), "values": values}
+        share = coverage_share(table, s, variables or {})
+        if share is not None:
+            known[s["key"]] = share
+    return {"geom": encode_geometries(grid.cell_polygons(ids)), "values": values,
+            "known": known}
 
 
 # --- villages --------------------------------------------------------------------------
@@ -270,22 +326,32 @@ def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
     """
     sub = long[long["rule"] == rule.id].set_index("village_code").reindex(codes)
     states = sub["state"].fillna("unknown").astype(str).to_numpy()
-    values = [e(value_text(v, rule.unit, lang)) for v in sub["value"].to_numpy(float)]
-    margins = [e(margin_text(m, s, rule.op, rule.unit, lang))
-               for m, s in zip(sub["margin"].to_numpy(float), states, strict=True)]
+    # regency and province statistics repeat one value over many villages: format each
+    # distinct value (and margin, state) once
+    value_texts: dict = {}
+    values = [value_texts.get(v) or value_texts.setdefault(
+        v, e(value_text(v, rule.unit, lang))) for v in sub["value"].to_numpy(float).tolist()]
+    margin_texts: dict = {}
+    margins = [margin_texts.get(k) or margin_texts.setdefault(
+        k, e(margin_text(k[0], k[1], rule.op, rule.unit, lang)))
+        for k in zip(sub["margin"].to_numpy(float).tolist(), states.tolist(), strict=True)]
     ev = sub["evidence"] if "evidence" in sub else pd.Series("cells", index=sub.index)
     letters = [EVIDENCE_LETTERS.get(x, "n") for x in ev.fillna("none")]
     return values, [s[0] for s in states], margins, letters
 
 
-def villages_payload(result, lang: str) -> dict[str, list]:
+def villages_payload(result, lang: str,
+                     imputed: dict[str, list] | None = None) -> dict[str, list]:
     """One compact record per village, by village code (see ``despro.js``: village record).
 
     ``[lat, lon, code, name, tier index, rank, shortlisted 0/1, product,
     value texts, state letters, margin texts, evidence letters]``; texts escaped. The
     evidence letter (see :data:`EVIDENCE_LETTERS`) picks the rule's source text for
-    the level that decided the village (``srcs`` in :func:`rules_payload`).
+    the level that decided the village (``srcs`` in :func:`rules_payload`). A village in
+    ``imputed`` (:func:`despro.geo.mapanalysis.imputed_records`) gets that record as a
+    13th element.
     """
+    imputed = imputed or {}
     v = result.villages
     per_rule = [_rule_texts(result.criteria, v.index, r, lang)
                 for r in result.config.criteria.rules]
@@ -301,6 +367,8 @@ def villages_payload(result, lang: str) -> dict[str, list]:
                      e(product) if isinstance(product, str) else "",
                      [r[0][i] for r in per_rule], "".join(r[1][i] for r in per_rule),
                      [r[2][i] for r in per_rule], "".join(r[3][i] for r in per_rule)]
+        if code in imputed:
+            out[code].append(imputed[code])
     return out
 
 

@@ -49,6 +49,15 @@ LABELS = {
         "product_enterprises": "Potensi produk: usaha produk unggulan",
         "product_demand_growth_pct": "Potensi produk: pertumbuhan permintaan daring",
         "product_distinctiveness": "Potensi produk: kekhasan",
+        "partial": "data hanya di %s % sel; jumlah minimum",
+        "regency": "Kabupaten/Kota", "regencies": "Halaman kabupaten/kota",
+        "province_split": "Provinsi ini terlalu besar untuk satu halaman: sel digabung; "
+        "setiap desa ada di halaman kabupaten/kotanya.",
+        "imputed": "diimputasi (KNN)", "imputed_tier": "Tingkat jika nilai imputasi dipakai",
+        "imputed_note": "Nilai imputasi (perkiraan KNN, bukan data)",
+        "clusters": "Klaster desa (DBSCAN)", "cluster": "Klaster", "category": "Kategori",
+        "span": "Bentang", "products": "Produk", "agents": "Agen Despro", "agent": "Agen",
+        "agent_site": "Lokasi", "radius": "Radius", "covers": "Melayani",
     },
     "en": {
         "title": "Despro village readiness (Desa Produksi Online)",
@@ -87,6 +96,15 @@ LABELS = {
         "product_enterprises": "Product potential: flagship enterprises",
         "product_demand_growth_pct": "Product potential: online demand growth",
         "product_distinctiveness": "Product potential: distinctiveness",
+        "partial": "data in only %s % of cells; a lower bound",
+        "regency": "Regency", "regencies": "Regency pages",
+        "province_split": "This province is too large for one page: cells rolled up; "
+        "every village is on its regency page.",
+        "imputed": "imputed (KNN)", "imputed_tier": "Tier if imputed values are used",
+        "imputed_note": "Imputed values (KNN estimates, not data)",
+        "clusters": "Village clusters (DBSCAN)", "cluster": "Cluster", "category": "Category",
+        "span": "Span", "products": "Products", "agents": "Agen Despro (agents)",
+        "agent": "Agent", "agent_site": "Site", "radius": "Radius", "covers": "Covers",
     },
 }
 
@@ -105,6 +123,7 @@ def fmt_number(v: float | None, lang: str, digits: int = 1) -> str:
     """
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return DASH
+    v = float(v)  # round() on a numpy float is several times slower
     if abs(v) >= 1e5 or float(round(v, digits)).is_integer():
         digits = 0
     text = f"{v:,.{digits}f}"

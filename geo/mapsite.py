@@ -3,8 +3,11 @@
 ``write_site(result, maps_dir, lang)`` writes into ``maps_dir``:
 
 - ``index.html``: national overview; cells rolled up to a coarse H3 resolution (at most
-  :data:`OVERVIEW_MAX_CELLS` cells), links to the province pages;
-- ``province-<code>.html``: one page per province at the run's resolution;
+  :data:`~despro.geo.mappages.OVERVIEW_MAX_CELLS` cells), links to the province pages;
+- ``province-<code>.html``: one page per province at the run's resolution; a province
+  whose page would be over the size budget gets an overview page instead (cells rolled
+  up, notable villages) linking ``regency-<code>.html``, one page per regency at the
+  run's resolution (see :mod:`despro.geo.mappages`);
 - ``<page>_summary.png``: a static summary figure per page (pass rate per criterion,
   tier counts);
 - ``lib/``: Leaflet, Leaflet.markercluster and despro's own JS/CSS, copied from installed
@@ -14,24 +17,27 @@
 Each page has village markers coloured by tier whose popup explains every criterion
 (value, threshold, state, margin, source layer and vintage, rank, shortlist), one toggle
 per cell variable with its legend, the backbone routes and nodes, clustered courier
-outlets, the shortlist, a village search box and a footer with the run's vintages and
-thresholds. Labels are in Bahasa Indonesia (``id``, default) or English (``en``).
+outlets, the shortlist, a village search box (villages on other pages are found too and
+linked to the page holding them, ``<page>.html#v=<code>`` opens the village) and a footer
+with the run's vintages and thresholds. With a pilot plan (``analysis``, see
+:mod:`despro.geo.mapanalysis`) pages also show the village clusters, the Agen Despro
+agents and which values were imputed. Labels are in Bahasa Indonesia (``id``, default)
+or English (``en``).
 
 Size budget: every HTML page must stay at or under ``budget_mb`` (default
 :data:`DEFAULT_BUDGET_MB` = 15 MB, counted in bytes of the HTML file; ``lib/`` and the PNG
-are shared and not counted). A page over budget is rebuilt with its cells rolled up one H3
-resolution coarser (additive columns summed, then finished once: never averaged
-percentages), until it fits; a page that does not fit even at resolution
-:data:`MIN_RES` is an error. The overview carries only ready, near-ready and shortlisted
-villages once there are more than :data:`OVERVIEW_MAX_VILLAGES` villages.
+are shared and not counted). A province page over budget is split into regency pages
+(above). A page still over budget (an overview, a one-regency province, a large
+regency) is rebuilt with its cells rolled up one H3 resolution coarser (additive
+columns summed, then finished once: never averaged percentages), until it fits; a page
+that does not fit even at resolution :data:`MIN_RES` is an error.
 
-Every text from data (village, product, operator and route names, units, sources) is
-HTML-escaped in :mod:`despro.geo.mapdata` before it reaches a page.
+Every text from data (village, regency, product, operator and route names, units,
+sources) is HTML-escaped in :mod:`despro.geo.mapdata` before it reaches a page.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,31 +48,18 @@ from branca.element import Element, MacroElement
 from folium.map import Layer
 from folium.template import Template
 
+from . import mapanalysis as ma
 from . import mapdata as md
 from .errors import DesproError
 from .mapassets import OfflineMap, copy_assets
 from .mapfigures import write_summary_png
 from .maplabels import LABELS, LANGS, fmt_number, threshold_text
+from .mappages import Page, elsewhere_payload, plan_pages, split_province
 from .outputs import write_atomic_text
 
 DEFAULT_BUDGET_MB = 15.0
-OVERVIEW_MAX_CELLS = 20_000
-OVERVIEW_MAX_VILLAGES = 5_000
 MIN_RES = 3
 H3_RES0_EDGE_KM = 1281.256  # mean hexagon edge at resolution 0; /sqrt(7) per resolution
-
-
-@dataclass
-class Page:
-    """One HTML page: which villages and cells it shows, at which resolution at most."""
-
-    slug: str
-    title: str
-    villages: object  # GeoDataFrame indexed by village code
-    cell_mask: np.ndarray
-    max_res: int
-    note: str = ""
-    province: object = None  # province code; None for the overview
 
 
 @dataclass
@@ -80,6 +73,8 @@ class PageInfo:
     res: int
     n_cells: int
     n_villages: int
+    village_codes: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +88,35 @@ class Site:
     @property
     def index(self) -> Path:
         return self.pages[0].path
+
+
+@dataclass
+class SiteContext:
+    """What every page of one site is built from (computed once per site)."""
+
+    result: object
+    lang: str
+    budget_bytes: int
+    add: object
+    variables: list
+    records: dict[str, list]
+    outlines: dict
+    links: dict[str, str] | None = None
+    analysis: ma.MapAnalysis | None = None
+
+
+@dataclass
+class Rendered:
+    """One page rendered at one cell resolution."""
+
+    text: str
+    res: int
+    n_cells: int
+    cell_bytes: int
+
+    @property
+    def size(self) -> int:
+        return len(self.text.encode("utf-8"))
 
 
 class JsLayer(Layer):
@@ -138,58 +162,28 @@ class PageScript(MacroElement):
         self.code = code
 
 
+
+
 # --- pages -----------------------------------------------------------------------------
 
-def _slug(code: object) -> str:
-    return "province-" + re.sub(r"[^0-9A-Za-z_-]", "_", str(code))
-
-
-def overview_res(ids: np.ndarray, res: int) -> int:
-    """Finest resolution below ``res`` with at most :data:`OVERVIEW_MAX_CELLS` cells."""
-    r = max(res - 1, 0)
-    while r > 0 and md.n_parents(ids, r) > OVERVIEW_MAX_CELLS:
-        r -= 1
-    return r
-
-
-def plan_pages(result, lang: str) -> list[Page]:
-    """The overview page, then one page per province (sorted by code)."""
-    t = LABELS[lang]
-    v = result.villages
-    ids = result.cells["h3_int"].to_numpy(dtype=np.uint64)
-    res = result.config.run.resolution
-    over = v
-    note = ""
-    if len(v) > OVERVIEW_MAX_VILLAGES:
-        keep = v["tier"].isin(["ready", "near-ready"]) | v.index.isin(
-            result.shortlist()["village_code"])
-        over, note = v[keep], t["overview_villages"]
-    pages = [Page("index", t["overview"], over, np.ones(len(ids), bool),
-                  overview_res(ids, res), note)]
-    area = result.study.area.tocsr()
-    rows = {code: i for i, code in enumerate(result.study.village_index)}
-    for code, sub in v.groupby("province_code", sort=True):
-        touched = area[[rows[c] for c in sub.index]].getnnz(axis=0) > 0
-        pages.append(Page(_slug(code), f"{t['province']} {code}", sub, touched, res,
-                          province=code))
-    return pages
-
-
-def _nav_html(result, page: Page, pages: list[Page], res: int, lang: str) -> str:
+def _nav_html(result, page: Page, res: int, lang: str) -> str:
     t = LABELS[lang]
     e = md.e
-    others = pages[1:] if page is pages[0] else pages[:1]
-    links = [f"<a href='{e(p.slug)}.html'>{e(p.title)}</a>" for p in others]
     cells = f"{t['cells_at']} {res}"
     if res != result.config.run.resolution:
         cells += f" ({t['rolled_up']} {result.config.run.resolution})"
     parts = [f"<h1>{e(t['title'])}</h1><b>{e(page.title)}</b> &middot; {e(cells)}"]
     if page.note:
         parts.append(f"<br><small>{e(page.note)}</small>")
-    if page is pages[0] and links:
-        parts.append(f"<br>{e(t['provinces'])}: " + " ".join(links))
-    elif links:
-        parts.append(f"<br>&larr; {links[0]}")
+    up, p = [], page.parent
+    while p is not None:
+        up.insert(0, f"<a href='{e(p.slug)}.html'>{e(p.title)}</a>")
+        p = p.parent
+    if up:
+        parts.append("<br>&larr; " + " &rsaquo; ".join(up))
+    if page.children:
+        links = " ".join(f"<a href='{e(c.slug)}.html'>{e(c.title)}</a>" for c in page.children)
+        parts.append(f"<br>{e(page.children_label)}: {links}")
     return "".join(parts)
 
 
@@ -213,7 +207,7 @@ def _footer_html(result, page: Page, png_name: str, lang: str,
     table = "".join(f"<tr><td><b>{e(k)}</b></td><td>{e(v)}</td></tr>" for k, v in rows)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = (f"{e(t['run'])}: {e(cfg.run.name)} &middot; {e(t['generated'])} {e(stamp)} "
-            f"&middot; {len(page.villages):,} {e(t['villages_n'])}")
+            f"&middot; {len(page.scope):,} {e(t['villages_n'])}")
     extra = "".join(f"<div><a href='{e(href)}'>{e(t.get(label, label))}</a></div>"
                     for label, href in (links or {}).items())
     return (f"<details><summary>{head}</summary><table>{table}</table>{extra}"
@@ -228,23 +222,25 @@ def _tier_legend(lang: str) -> str:
     return f"<b>{md.e(t['villages'])}</b>{rows}"
 
 
-def static_payload(result, page: Page, records: dict[str, list], outlines: dict,
-                   lang: str) -> dict:
+
+
+def static_payload(ctx: SiteContext, page: Page, home: dict[str, Page]) -> dict:
     """Everything of a page that does not depend on its cell resolution."""
+    result, lang = ctx.result, ctx.lang
     t = LABELS[lang]
     if page.province is None:
-        shapes = outlines["province"]
+        shapes = ctx.outlines["province"]
     else:
-        reg = outlines["regency"]
+        reg = ctx.outlines["regency"]
         shapes = reg[reg["province_code"] == page.province]
-    b = page.villages.total_bounds if len(page.villages) else result.villages.total_bounds
+    b = page.scope.total_bounds if len(page.scope) else result.villages.total_bounds
     pad = 0.05
     bounds = (b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad)
     feats = md.features(result)
     keys = ("tier", "rank", "shortlist", "yes", "no", "product", "criterion", "value",
             "threshold", "state", "margin", "source", "search", "no_match", "unknown",
-            "backbone_routes")
-    return {
+            "backbone_routes", "partial", "imputed", "imputed_tier", "imputed_note")
+    data = {
         "lang": lang,
         "labels": {k: md.e(t[k]) for k in keys},
         "tiers": [{"label": md.e(t[k]), "colour": md.TIER_COLOURS[k]} for k in md.TIERS],
@@ -252,7 +248,8 @@ def static_payload(result, page: Page, records: dict[str, list], outlines: dict,
                    for s in md.STATES},
         "tierLegend": _tier_legend(lang),
         "rules": md.rules_payload(result, lang),
-        "villages": [records[code] for code in page.villages.index],
+        "villages": [ctx.records[code] for code in page.villages.index],
+        "elsewhere": elsewhere_payload(page, home),
         "choropleths": [md.choropleth_spec(c, result.config.criteria.rules, lang)
                         for c in md.CHOROPLETHS],
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
@@ -260,20 +257,26 @@ def static_payload(result, page: Page, records: dict[str, list], outlines: dict,
         "_bbox": bounds,
         "_features": feats,
     }
+    if ctx.analysis is not None:
+        data["clusters"] = ma.clusters_payload(result, ctx.analysis, page.scope, lang)
+        data["agents"] = ma.agents_payload(result, ctx.analysis, page.scope, lang)
+        data["analysisLegends"] = ma.legends(ctx.analysis, lang)
+    return data
 
 
-def page_payload(result, page: Page, static: dict, add, variables, res: int,
-                 nav: str, footer: str) -> dict:
+def page_payload(ctx: SiteContext, page: Page, static: dict, res: int, nav: str,
+                 footer: str) -> dict:
     """The page's full data object at cell resolution ``res``."""
+    result = ctx.result
     ids = result.cells["h3_int"].to_numpy(dtype=np.uint64)[page.cell_mask]
-    table = md.page_cells(add[page.cell_mask], ids, variables, res)
+    table = md.page_cells(ctx.add[page.cell_mask], ids, ctx.variables, res)
     specs = [s for s in static["choropleths"] if s["column"] in table]
     tolerance = H3_RES0_EDGE_KM / 7 ** (res / 2) / 111.0 / 4
     feats, bbox = static["_features"], static["_bbox"]
     data = {k: v for k, v in static.items() if not k.startswith("_")}
     data.update({
-        "choropleths": specs, "cells": md.cells_payload(table, specs), "nav": nav,
-        "footer": footer,
+        "choropleths": specs, "cells": md.cells_payload(table, specs, result.variables),
+        "nav": nav, "footer": footer,
         "routes": md.routes_payload(feats["backbone_routes"], bbox, tolerance)
         if "backbone_routes" in feats else [],
         "nodes": md.points_payload(feats["backbone_nodes"], bbox, "name")
@@ -300,6 +303,8 @@ def build_page(data: dict, lang: str) -> folium.Map:
             ("routesLayer(despro_data)", "backbone_routes", data["routes"], True),
             ("nodesLayer(despro_data)", "backbone_nodes", data["nodes"], True),
             ("outletsLayer(despro_data)", "outlets", data["outlets"], False),
+            ("clustersLayer(despro_data)", "clusters", "clusters" in data, True),
+            ("agentsLayer(despro_data)", "agents", "agents" in data, True),
             ("villageLayer(despro_data, false)", "villages", True, True),
             ("villageLayer(despro_data, true)", "shortlist", True, True)):
         if present:
@@ -329,66 +334,106 @@ def coarser_res(ids: np.ndarray, res: int, floor: int, size: int, cell_bytes: in
     return floor
 
 
-def fit_page(result, page: Page, pages: list[Page], records: dict[str, list], outlines: dict,
-             lang: str, budget_bytes: int, add, variables,
-             links: dict[str, str] | None = None) -> tuple[str, int, int]:
-    """Render ``page`` at the finest resolution whose HTML fits the budget.
+def _render(ctx: SiteContext, page: Page, static: dict, footer: str, res: int) -> Rendered:
+    data = page_payload(ctx, page, static, res, _nav_html(ctx.result, page, res, ctx.lang),
+                        footer)
+    return Rendered(render_page(data, ctx.lang), res, len(data["cells"]["geom"]),
+                    len(md.script_json(data["cells"])))
 
-    Returns the HTML, the resolution used and the number of cells shown.
-    """
-    static = static_payload(result, page, records, outlines, lang)
+
+def fit_page(ctx: SiteContext, page: Page, home: dict[str, Page],
+             first: Rendered | None = None) -> Rendered:
+    """Render ``page`` at the finest resolution (from ``page.max_res`` down) whose HTML
+    fits the budget; ``first`` is the page already rendered at ``page.max_res``."""
+    static = static_payload(ctx, page, home)
     static["pageTitle"] = page.title
-    footer = _footer_html(result, page, f"{page.slug}_summary.png", lang, links)
-    ids = result.cells["h3_int"].to_numpy(dtype=np.uint64)[page.cell_mask]
-    res, floor = page.max_res, min(MIN_RES, page.max_res)
-    while True:
-        nav = _nav_html(result, page, pages, res, lang)
-        data = page_payload(result, page, static, add, variables, res, nav, footer)
-        text = render_page(data, lang)
-        size = len(text.encode("utf-8"))
-        n_cells = len(data["cells"]["geom"])
-        if size <= budget_bytes:
-            return text, res, n_cells
-        if res == floor:
+    footer = _footer_html(ctx.result, page, f"{page.slug}_summary.png", ctx.lang, ctx.links)
+    ids = ctx.result.cells["h3_int"].to_numpy(dtype=np.uint64)[page.cell_mask]
+    floor = min(MIN_RES, page.max_res)
+    out = first or _render(ctx, page, static, footer, page.max_res)
+    while out.size > ctx.budget_bytes:
+        if out.res == floor:
             raise DesproError(
-                f"map page {page.slug}.html is {size / 1e6:.1f} MB even with cells at H3 "
-                f"resolution {res}; over the budget of {budget_bytes / 1e6:.1f} MB (raise "
-                "budget_mb or show fewer villages)")
-        res = coarser_res(ids, res, floor, size, len(md.script_json(data["cells"])), n_cells,
-                          budget_bytes)
+                f"map page {page.slug}.html is {out.size / 1e6:.1f} MB even with cells at H3 "
+                f"resolution {out.res}; over the budget of {ctx.budget_bytes / 1e6:.1f} MB "
+                "(raise budget_mb or show fewer villages)")
+        res = coarser_res(ids, out.res, floor, out.size, out.cell_bytes, out.n_cells,
+                          ctx.budget_bytes)
+        out = _render(ctx, page, static, footer, res)
+    return out
+
+
+def _homes(pages: list[Page]) -> dict[str, Page]:
+    """The page holding each village at full resolution."""
+    return {code: p for p in pages for code in p.villages.index}
+
+
+def _write_page(ctx: SiteContext, site: Site, page: Page, home: dict[str, Page],
+                first: Rendered | None = None) -> PageInfo:
+    out = fit_page(ctx, page, home, first)
+    png = write_summary_png(page.scope, ctx.lang, page.title,
+                            site.maps_dir / f"{page.slug}_summary.png")
+    path = site.maps_dir / f"{page.slug}.html"
+    write_atomic_text(path, out.text)
+    links = [p.slug for p in ([page.parent] if page.parent else []) + page.children]
+    return PageInfo(page.slug, path, png, out.size, out.res, out.n_cells, len(page.villages),
+                    [str(c) for c in page.villages.index], links)
 
 
 def write_site(result, maps_dir: Path, lang: str = "id",
                budget_mb: float = DEFAULT_BUDGET_MB,
-               links: dict[str, str] | None = None) -> Site:
-    """Write the overview, the province pages, their PNGs and ``lib/`` into ``maps_dir``.
+               links: dict[str, str] | None = None,
+               analysis: ma.MapAnalysis | None = None) -> Site:
+    """Write the overview, the province (and regency) pages, their PNGs and ``lib/``.
 
     ``links`` (label key or text -> relative URL) are added to every page's footer, e.g.
-    the change report of a rescore run.
+    the change report of a rescore run. ``analysis`` (:func:`despro.geo.mapanalysis.
+    from_plan`) adds the cluster, agent and imputation layers of a pilot plan.
     """
     if lang not in LANGS:
         raise DesproError(f"map language must be one of {LANGS}, got {lang!r}")
     maps_dir = Path(maps_dir)
     maps_dir.mkdir(parents=True, exist_ok=True)
     copy_assets(maps_dir)
-    site = Site(maps_dir, int(budget_mb * 1e6))
     add, variables = md.cell_additive(result)
-    pages = plan_pages(result, lang)
-    records = md.villages_payload(result, lang)
-    outlines = md.admin_outlines(result.villages)
-    for page in pages:
-        text, res, n_cells = fit_page(result, page, pages, records, outlines, lang,
-                                      site.budget_bytes, add, variables, links=links)
-        png = write_summary_png(page.villages, lang, page.title,
-                                maps_dir / f"{page.slug}_summary.png")
-        path = maps_dir / f"{page.slug}.html"
-        write_atomic_text(path, text)
-        site.pages.append(PageInfo(page.slug, path, png, len(text.encode("utf-8")), res,
-                                   n_cells, len(page.villages)))
+    records = md.villages_payload(result, lang, ma.imputed_records(result, analysis, lang))
+    ctx = SiteContext(result, lang, int(budget_mb * 1e6), add, variables, records,
+                      md.admin_outlines(result.villages), links, analysis)
+    site = Site(maps_dir, ctx.budget_bytes)
+    index, provinces = plan_pages(result, lang)
+    home = _homes(provinces)
+    for i, page in enumerate(provinces):
+        static = static_payload(ctx, page, home)
+        static["pageTitle"] = page.title
+        footer = _footer_html(result, page, f"{page.slug}_summary.png", lang, links)
+        first = _render(ctx, page, static, footer, page.max_res)
+        if first.size <= ctx.budget_bytes or page.scope["regency_code"].nunique() < 2:
+            site.pages.append(_write_page(ctx, site, page, home, first))
+            continue
+        overview, regencies = split_province(result, page, lang)
+        provinces[i] = overview
+        home.update(_homes(regencies))
+        for reg in regencies:
+            site.pages.append(_write_page(ctx, site, reg, home))
+        site.pages.append(_write_page(ctx, site, overview, home))
+    site.pages.insert(0, _write_page(ctx, site, index, home))
+    _remove_stale_pages(site)
     return site
 
 
+def _remove_stale_pages(site: Site) -> None:
+    """Delete province and regency pages (and PNGs) of an earlier site in the same folder
+    that this site does not have (e.g. regency pages of a province that now fits)."""
+    keep = {p.path.name for p in site.pages} | {p.png.name for p in site.pages}
+    for pattern in ("province-*.html", "regency-*.html", "province-*_summary.png",
+                    "regency-*_summary.png"):
+        for f in site.maps_dir.glob(pattern):
+            if f.name not in keep:
+                f.unlink()
+
+
 def write_map(result, maps_dir: Path, lang: str = "id",
-              links: dict[str, str] | None = None) -> Path:
+              links: dict[str, str] | None = None,
+              analysis: ma.MapAnalysis | None = None) -> Path:
     """Write the whole site (see :func:`write_site`) and return ``maps_dir/index.html``."""
-    return write_site(result, maps_dir, lang, links=links).index
+    return write_site(result, maps_dir, lang, links=links, analysis=analysis).index

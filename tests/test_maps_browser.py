@@ -10,6 +10,7 @@ recorded (there must be none). Without Chromium the browser tests skip, except u
 from __future__ import annotations
 
 import base64
+import dataclasses
 import fcntl
 import html
 import io
@@ -28,12 +29,13 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from despro.geo import grid, mapdata
+from despro.geo import grid, mapanalysis, mapdata, mappages
 from despro.geo.cli import main
 from despro.geo.config import load_config
 from despro.geo.errors import DesproError
 from despro.geo.maplabels import LABELS
 from despro.geo.mapsite import write_site
+from despro.geo.pilots import plan_pilots
 from despro.geo.pipeline import run
 from despro.geo.rollup import group_additive
 
@@ -147,12 +149,13 @@ class Chromium:
             raise AssertionError(f"{expression!r}: {res['exceptionDetails']}")
         return res["result"].get("value")
 
-    def open(self, path: Path) -> None:
-        """Load a page and wait until despro.js has finished setting up the map."""
+    def open(self, path: Path, fragment: str = "") -> None:
+        """Load a page (``#fragment`` appended when given) and wait until despro.js has
+        finished setting up the map."""
         self.events.clear()
         self.dialogs.clear()
         self.requests.clear()
-        self.call("Page.navigate", url=Path(path).resolve().as_uri())
+        self.call("Page.navigate", url=Path(path).resolve().as_uri() + fragment)
         deadline = time.monotonic() + self.timeout
         while not self.js("!!(window.despro && window.despro.map)"):
             if time.monotonic() > deadline:
@@ -280,7 +283,7 @@ def _attributes(text: str, tag: str, attr: str) -> list[str]:
 def test_size_budget_rolls_cells_up_exactly(sample_result, tmp_path):
     full = write_site(sample_result, tmp_path / "full", "en")
     small = write_site(sample_result, tmp_path / "small", "en", budget_mb=0.3)
-    province = small.pages[1]
+    province = next(p for p in small.pages if p.slug == "province-34")  # split, rolled up
     assert full.pages[1].res == 8 and province.res < 8
     text = full.pages[1].path.read_text(encoding="utf-8")
     assert "Readiness score (0-100)" in text and "Skor kesiapan" not in text  # --lang en
@@ -379,3 +382,165 @@ def test_village_named_like_html_shows_as_text_and_fires_nothing(browser, xss_si
     browser.pump(0.5)
     assert browser.dialogs == []
     assert browser.console_errors() == []
+
+
+# --- province split into regency pages ---------------------------------------------------
+
+SPLIT_BUDGET_MB = 0.5  # the sample's province page is about 0.8 MB: over it, so split
+
+
+@pytest.fixture(scope="module")
+def split_site(tmp_path_factory, sample_result):
+    """The sample with a budget its province page exceeds, regency names like HTML, and
+    overviews limited to 40 villages (so the search must link to other pages)."""
+    v = sample_result.villages.copy()
+    v["regency_name"] = [f"{XSS} {c}" for c in v["regency_code"]]
+    result = dataclasses.replace(sample_result, villages=v)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(mappages, "OVERVIEW_MAX_VILLAGES", 40)
+        return write_site(result, tmp_path_factory.mktemp("split") / "maps", "en",
+                          budget_mb=SPLIT_BUDGET_MB)
+
+
+def test_oversized_province_links_full_resolution_regency_pages(split_site, sample_result):
+    v = sample_result.villages
+    slugs = [p.slug for p in split_site.pages]
+    regencies = sorted(v["regency_code"].unique())
+    assert slugs == ["index", *(f"regency-{c}" for c in regencies), "province-34"]
+    pages = {p.slug: p for p in split_site.pages}
+    res = sample_result.config.run.resolution
+    province = pages["province-34"]
+    assert province.res < res and province.links == ["index", *slugs[1:-1]]
+    for c in regencies:
+        page = pages[f"regency-{c}"]
+        assert page.res == res and page.links == ["province-34"]
+        assert sorted(page.village_codes) == sorted(v.index[v["regency_code"] == c])
+        text = page.path.read_text(encoding="utf-8")
+        assert XSS not in text and html.escape(f"{XSS} {c}").replace("&", "\\u0026") in text
+    for p in split_site.pages:
+        assert p.size_bytes == p.path.stat().st_size <= split_site.budget_bytes
+        assert (split_site.maps_dir / f"{p.slug}_summary.png").is_file()
+    # every village is on exactly one full-resolution page; overviews draw the notable ones
+    full = [c for p in split_site.pages if p.res == res for c in p.village_codes]
+    assert sorted(full) == sorted(v.index)
+    assert len(pages["index"].village_codes) < len(v)
+
+
+def test_a_site_written_again_drops_pages_it_no_longer_has(split_site, sample_result, tmp_path):
+    maps = tmp_path / "maps"
+    shutil.copytree(split_site.maps_dir, maps)
+    site = write_site(sample_result, maps, "en")  # the province fits the default budget
+    assert sorted(p.name for p in maps.glob("*.html")) == ["index.html", "province-34.html"]
+    assert sorted(p.name for p in maps.glob("*.png")) == sorted(p.png.name for p in site.pages)
+
+
+@pytest.mark.browser
+def test_split_pages_load_and_search_links_to_the_regency_page(browser, split_site,
+                                                               sample_result):
+    for page in _pages(split_site.maps_dir):
+        browser.open(page)
+        assert browser.console_errors() == [] and browser.requests == [], page.name
+        assert browser.dialogs == [], page.name  # regency names like HTML stay text
+    pages = {p.slug: p for p in split_site.pages}
+    shown = set(pages["province-34"].village_codes)
+    v = sample_result.villages
+    code = next(c for c in v.index if c not in shown)
+    name, regency = v.loc[code, "village_name"], v.loc[code, "regency_code"]
+    browser.open(pages["province-34"].path)
+    links = browser.js("Array.from(document.querySelectorAll('.despro-nav a'))"
+                       ".map(a => a.getAttribute('href'))")
+    assert links == ["index.html", *(f"{s}.html" for s in pages if s.startswith("regency-"))]
+    assert XSS in browser.js("document.querySelector('.despro-nav').textContent")
+    assert browser.js("document.querySelectorAll('.despro-nav img').length") == 0
+    browser.js(f"var i = document.querySelector('.despro-search input'); "
+               f"i.value = {json.dumps(name)}; i.dispatchEvent(new Event('input')); true")
+    hrefs = browser.js("Array.from(document.querySelectorAll('.despro-far a'))"
+                       ".map(a => a.getAttribute('href'))")
+    target = f"regency-{regency}.html#v={code}"
+    assert target in hrefs
+    browser.open(split_site.maps_dir / f"regency-{regency}.html", f"#v={code}")
+    popup = browser.js("(document.querySelector('.leaflet-popup-content') || {}).innerHTML")
+    assert popup and f"({code})" in popup
+    assert browser.console_errors() == []
+
+
+# --- pilot analysis layers: clusters, agents, imputed values -----------------------------
+
+@pytest.fixture(scope="module")
+def analysis_site(tmp_path_factory, sample_result):
+    """The sample's map site with the pilot plan of ``despro select --use-imputed``."""
+    sel = sample_result.config.selection.model_copy(update={"use_imputed": True})
+    plan = plan_pilots(sample_result, sel, marginal=False)
+    site = write_site(sample_result, tmp_path_factory.mktemp("plan") / "maps", "id",
+                      analysis=mapanalysis.from_plan(plan))
+    return site, plan
+
+
+def _click_at(browser: Chromium, latlng_js: str) -> str:
+    """Click the map at a LatLng (a JS expression) and return the open popup's HTML."""
+    x, y = browser.js(
+        f"(function () {{ var ll = {latlng_js}; despro.map.setView(ll, 14, {{animate: false}});"
+        "var p = despro.map.latLngToContainerPoint(ll);"
+        "var r = despro.map.getContainer().getBoundingClientRect();"
+        "return [r.left + p.x, r.top + p.y]; })()")
+    browser.pump(0.3)
+    browser.click(x, y)
+    return browser.js("(document.querySelector('.leaflet-popup-content') || {}).innerHTML || ''")
+
+
+def _hide(browser: Chromium, *layers: str) -> None:
+    browser.js("despro.map.closePopup(); " + " ".join(
+        f"despro.map.eachLayer(function (l) {{ if ({x}) despro.map.removeLayer(l); }});"
+        for x in layers) + " true")
+
+
+@pytest.mark.browser
+def test_analysis_layers_are_listed_and_their_popups_open(browser, analysis_site):
+    site, plan = analysis_site
+    t = LABELS["id"]
+    browser.open(site.pages[1].path)
+    assert browser.console_errors() == [] and browser.requests == []
+    labels = browser.js("Array.from(document.querySelectorAll("
+                        "'.leaflet-control-layers label')).map(l => l.textContent.trim())")
+    assert labels[-4:] == [t["clusters"], t["agents"], t["villages"], t["shortlist"]]
+    village_layers = "l.options && /despro-village/.test(l.options.className || '')"
+    _hide(browser, village_layers, "l.options && l.options.className === 'despro-agent'")
+    first = plan.clusters.iloc[0]
+    popup = _click_at(browser, "despro.clusters.getLayers()[0].getCenter()")
+    assert f"Klaster {first['cluster_id']}" in popup
+    assert f"{int(first['n_villages'])} desa" in popup
+    assert html.escape(str(first["products"]).split(";")[0]) in popup
+    browser.open(site.pages[1].path)
+    _hide(browser, village_layers, "l.options && l.options.className === 'despro-cluster'")
+    agent = plan.agents.agents.iloc[0]
+    popup = _click_at(browser, "despro.agents.getLayers()[1].getLatLng()")
+    assert f"Agen {agent['agent_id']}" in popup
+    names = plan.agents.agents  # every covered village is listed by code
+    for code in str(agent["villages_covered"]).split(";"):
+        assert f"({code})" in popup
+    assert len(names) >= 1 and browser.console_errors() == []
+
+
+@pytest.mark.browser
+def test_imputed_village_popup_flags_the_imputed_value(browser, analysis_site, sample_result):
+    site, plan = analysis_site
+    t = LABELS["id"]
+    imputed = plan.imputed[plan.imputed["imputed"]]
+    code = imputed.index[imputed["imputed_rules"].str.contains("=pass")][0]
+    rule = imputed.loc[code, "imputed_rules"].split(";")[0].split("=")[0]
+    browser.open(site.pages[1].path)
+    assert browser.js(f"despro.markers[{json.dumps(code)}].options.className") == \
+        "despro-village despro-imputed-marker"
+    popup = _open_popup_by_click(browser, code)
+    assert t["imputed_note"] in popup and t["imputed"] in popup
+    row = browser.js(
+        "Array.from(document.querySelectorAll('.despro-criteria tr')).map(r => r.textContent)"
+        f".find(x => x.startsWith({json.dumps(rule + ' ')}))")
+    # the run's state stays unknown; the imputed pass is shown as imputed, beside it
+    assert sample_result.villages.loc[code, f"{rule}_state"] == "unknown"
+    assert t["unknown"] in row and f"{t['imputed']}:" in row
+    assert row.index(t["unknown"]) < row.index(t["imputed"])
+    # a village without imputation has no flag
+    other = sample_result.villages.index.difference(imputed.index)[0]
+    popup = _open_popup_by_click(browser, other)
+    assert t["imputed"] not in popup and browser.console_errors() == []

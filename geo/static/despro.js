@@ -6,7 +6,11 @@
  * into the search box.
  *
  * Village record: [lat, lon, code, name, tier index, rank, shortlisted 0/1, product,
- *                  value texts[], state letters ("p"/"f"/"u" per rule), margin texts[]].
+ *                  value texts[], state letters ("p"/"f"/"u" per rule), margin texts[],
+ *                  evidence letters, and when imputed values were used:
+ *                  [tier index with imputation, [[rule index, value text, state letter]]]].
+ * An imputed value never replaces the run's state: the row keeps "unknown" and shows
+ * the imputed value and state beside it, marked as imputed.
  * Paths: [lat0, lon0, dlat1, dlon1, ...] integers in 1e-5 degrees, deltas after the first.
  */
 (function () {
@@ -68,41 +72,60 @@
     if (!cellRenderer) cellRenderer = L.canvas({ padding: 0.3 });
     var layer = new LazyGroup(function (group) {
       var values = data.cells.values[spec.key], latlngs = cellLatLngs(data);
+      var shares = (data.cells.known || {})[spec.key] || null;
       for (var i = 0; i < latlngs.length; i++) {
         var v = values[i], known = v !== null;
         group.addLayer(L.polygon(latlngs[i], {
           renderer: cellRenderer, stroke: false, fillOpacity: known ? 0.65 : 0.35,
           fillColor: known ? spec.colours[classIndex(v, spec.breaks)] : spec.unknown,
-          value: v
+          value: v, share: shares ? shares[i] : null
         }));
       }
     });
     layer.bindTooltip(function (cell) {
-      var v = cell.options.value;
+      var v = cell.options.value, share = cell.options.share;
+      /* a count summed over a parent whose children are partly unknown is a lower bound */
+      var partial = v !== null && share !== null && share < 100
+        ? " (" + data.labels.partial.replace("%s", formatNumber(share, 0, data.lang)) + ")" : "";
       return spec.label + ": " + (v === null ? data.labels.unknown
-        : formatNumber(v, spec.digits, data.lang) + (spec.suffix ? " " + spec.suffix : ""));
+        : formatNumber(v, spec.digits, data.lang) + (spec.suffix ? " " + spec.suffix : "")) +
+        partial;
     }, { sticky: true });
     despro.legends.push({ layer: layer, html: spec.legend });
     return layer;
   };
 
   function popupHtml(data, v) {
-    var t = data.labels, tier = data.tiers[v[4]];
+    var t = data.labels, tier = data.tiers[v[4]], imp = v[12], byRule = {};
     var head = "<b class='despro-name'>" + v[3] + "</b> (" + v[2] + ")<br>" + t.tier +
       ": <b style='color:" + tier.colour + "'>" + tier.label + "</b> &middot; " + t.rank +
       ": " + v[5] + " &middot; " + t.shortlist + ": " + (v[6] ? t.yes : t.no) + "<br>";
     if (v[7]) head += t.product + ": " + v[7] + "<br>";
+    if (imp) {
+      imp[1].forEach(function (d) { byRule[d[0]] = d; });
+      head += "<div class='despro-imputed'>&#9888; " + t.imputed_note + ": " +
+        imp[1].map(function (d) { return data.rules[d[0]].id; }).join(", ") + " &middot; " +
+        t.imputed_tier + ": <b>" + data.tiers[imp[0]].label + "</b></div>";
+    }
     var rows = ["<tr><th>" + t.criterion + "</th><th>" + t.value + "</th><th>" + t.threshold +
       "</th><th>" + t.state + "</th><th>" + t.margin + "</th><th>" + t.source + "</th></tr>"];
     data.rules.forEach(function (r, j) {
       var s = data.states[v[9].charAt(j)];
       rows.push("<tr" + (r.info ? " class='despro-info'" : "") + "><td title='" + r.label +
         "'>" + r.id + " " + r.label + "</td><td>" + v[8][j] + "</td><td>" + r.thr +
-        "</td><td style='color:" + s.colour + "'><b>" + s.label + "</b></td><td>" + v[10][j] +
+        "</td><td style='color:" + s.colour + "'><b>" + s.label + "</b>" + imputedText(data, byRule[j]) +
+        "</td><td>" + v[10][j] +
         "</td><td title='" + r.title + "'>" + ((v[11] && r.srcs[v[11].charAt(j)]) || r.src) + "</td></tr>");
     });
     return "<div class='despro-popup'>" + head + "<table class='despro-criteria'>" +
       rows.join("") + "</table></div>";
+  }
+
+  function imputedText(data, d) {
+    if (!d) return "";
+    var s = data.states[d[2]];
+    return "<br><small class='despro-imputed'>" + data.labels.imputed + ": " + d[1] + " &rarr; " +
+      s.label + "</small>";
   }
 
   despro.villageLayer = function (data, shortlistOnly) {
@@ -113,7 +136,8 @@
       var marker = L.circleMarker([v[0], v[1]], {
         radius: shortlistOnly ? 9 : (v[6] ? 6 : 4), weight: shortlistOnly || v[6] ? 2 : 1,
         color: shortlistOnly || v[6] ? "#000000" : colour, fillColor: colour,
-        fillOpacity: shortlistOnly ? 0.2 : 0.9, className: "despro-village"
+        fillOpacity: shortlistOnly ? 0.2 : 0.9, dashArray: v[12] ? "2 2" : null,
+        className: "despro-village" + (v[12] ? " despro-imputed-marker" : "")
       });
       marker.bindPopup(function () { return popupHtml(data, v); },
         { maxWidth: 680, className: "despro-popup-wrap" });
@@ -141,6 +165,31 @@
       L.polygon(decode(o[0]), { color: "#525252", weight: 1.2, fill: false, opacity: 0.8 })
         .bindTooltip(o[1], { sticky: true }).addTo(group);
     });
+    return group;
+  };
+
+  despro.clustersLayer = function (data) {
+    var group = L.featureGroup();
+    data.clusters.forEach(function (c) {
+      L.polygon(decode(c[0]), { color: c[1], weight: 2, fillColor: c[1], fillOpacity: 0.25,
+        className: "despro-cluster" }).bindPopup(c[2], { maxWidth: 420 }).addTo(group);
+    });
+    despro.clusters = group;
+    despro.legends.push({ layer: group, html: data.analysisLegends.clusters });
+    return group;
+  };
+
+  despro.agentsLayer = function (data) {
+    var group = L.featureGroup();
+    data.agents.forEach(function (a) {
+      L.circle([a[0], a[1]], { radius: a[2], color: "#e6550d", weight: 1, dashArray: "4 4",
+        fill: false, interactive: false }).addTo(group);
+      L.circleMarker([a[0], a[1]], { radius: 8, color: "#000000", weight: 2,
+        fillColor: "#e6550d", fillOpacity: 1, className: "despro-agent" })
+        .bindPopup(a[3], { maxWidth: 420 }).addTo(group);
+    });
+    despro.agents = group;
+    despro.legends.push({ layer: group, html: data.analysisLegends.agents });
     return group;
   };
 
@@ -200,6 +249,8 @@
     var box = control.getContainer(), input = box.querySelector("input"),
       list = box.querySelector("ul");
     var names = data.villages.map(function (v) { return v[3].toLowerCase(); });
+    var other = data.elsewhere || { pages: [], v: [] };
+    var otherNames = other.v.map(function (v) { return v[0].toLowerCase(); });
     function show(v) {
       if (!map.hasLayer(despro.villages)) {
         map.addLayer(despro.villages);
@@ -208,6 +259,16 @@
       map.setView([v[0], v[1]], Math.max(map.getZoom(), 13));
       despro.markers[v[2]].openPopup();
     }
+    /* "#v=<URL-quoted code>": open that village (links from other pages' search) */
+    function openFromHash() {
+      var m = /^#v=(.+)$/.exec(window.location.hash);
+      if (!m) return;
+      var code = escapeText(decodeURIComponent(m[1]));
+      for (var i = 0; i < data.villages.length; i++) {
+        if (data.villages[i][2] === code) return show(data.villages[i]);
+      }
+    }
+    window.addEventListener("hashchange", openFromHash);
     input.addEventListener("input", function () {
       var q = escapeText(input.value.trim().toLowerCase());
       list.innerHTML = "";
@@ -216,21 +277,37 @@
       for (var i = 0; i < names.length && hits.length < 10; i++) {
         if (names[i].indexOf(q) >= 0) hits.push(data.villages[i]);
       }
-      if (!hits.length) list.innerHTML = "<li>" + data.labels.no_match + "</li>";
+      var far = [];
+      for (var j = 0; j < otherNames.length && hits.length + far.length < 10; j++) {
+        if (otherNames[j].indexOf(q) >= 0) far.push(other.v[j]);
+      }
+      if (!hits.length && !far.length) list.innerHTML = "<li>" + data.labels.no_match + "</li>";
       hits.forEach(function (v) {
         var li = L.DomUtil.create("li", "despro-hit", list);
         li.innerHTML = v[3] + " <small>(" + v[2] + ")</small>";
         li.addEventListener("click", function () { show(v); });
       });
+      /* villages held by another page: a link that opens them there */
+      far.forEach(function (v) {
+        var page = other.pages[v[2]];
+        var li = L.DomUtil.create("li", "despro-hit despro-far", list);
+        li.innerHTML = "<a href='" + page[0] + ".html#v=" + v[1] + "'>" + v[0] + " <small>(" +
+          escapeText(decodeURIComponent(v[1])) + ") &rarr; " + page[1] + "</small></a>";
+      });
     });
+    return openFromHash;
   }
 
   despro.finish = function (map, data) {
     var updateLegend = legendControl(map);
-    if (data.villages.length) searchControl(map, data, updateLegend);
+    var open = null;
+    if (data.villages.length || (data.elsewhere && data.elsewhere.v.length)) {
+      open = searchControl(map, data, updateLegend);
+    }
     htmlControl(map, "topleft", "despro-nav", data.nav);
     htmlControl(map, "bottomleft", "despro-footer", data.footer);
     map.fitBounds(data.bounds);
     despro.map = map;
+    if (open) open();
   };
 })();

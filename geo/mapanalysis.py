@@ -1,0 +1,163 @@
+"""Pilot-analysis layers of the map site: village clusters, Agen Despro, imputed values.
+
+``despro select`` computes a :class:`~despro.geo.pilots.PilotPlan`;
+:func:`from_plan` keeps what the maps draw (:class:`MapAnalysis`) and
+:func:`despro.geo.mapsite.write_site` adds, per page:
+
+- **clusters** (DBSCAN, :mod:`despro.geo.clusters`): the convex hull of each cluster's
+  villages, coloured by flagship category; its popup gives id, category, size,
+  products and villages;
+- **agents** (:mod:`despro.geo.agents`): a marker per agent with its coverage radius;
+  its popup lists the villages it covers;
+- **imputed values** (:mod:`despro.geo.impute`), only when the selection used them
+  (``selection.use_imputed``): per village, the rules an imputed value would decide,
+  with that value and state. The run's own state stays as it was (``unknown``): an
+  imputed pass is shown as imputed, never as a pass.
+
+Popups are assembled here with every text from data HTML-escaped (``mapdata.e``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+
+from . import mapdata as md
+from .maplabels import LABELS, fmt_number, value_text
+
+NO_IMPUTATION = pd.DataFrame(columns=["imputed_rules", "tier_imputed"])
+
+
+@dataclass
+class MapAnalysis:
+    """What the map draws of a pilot plan.
+
+    Attributes
+    ----------
+    clusters, members : DataFrame
+        ``PilotPlan.clusters`` / ``cluster_members``.
+    agents : DataFrame
+        ``AgentPlan.agents`` (``agent_id, site_type, site_code, site_name, lon, lat,
+        n_covered, villages_covered``).
+    radius_km : float
+        Agent coverage radius (km).
+    imputed : DataFrame
+        Per village ``imputed_rules`` (``I2b=pass;...``) and ``tier_imputed``; empty when
+        the selection did not use imputed values.
+    values : DataFrame
+        Imputed indicator values by variable (``Imputation.values``).
+    """
+
+    clusters: pd.DataFrame
+    members: pd.DataFrame
+    agents: pd.DataFrame
+    radius_km: float
+    imputed: pd.DataFrame
+    values: pd.DataFrame
+
+
+def from_plan(plan) -> MapAnalysis:
+    """The map layers of a :class:`~despro.geo.pilots.PilotPlan`."""
+    used = bool(plan.sel.use_imputed)
+    imputed = plan.imputed[plan.imputed["imputed"]] if used else NO_IMPUTATION
+    return MapAnalysis(plan.clusters, plan.cluster_members, plan.agents.agents,
+                       float(plan.agents.radius_km), imputed, plan.imputation.values)
+
+
+def _names(villages, codes: list[str]) -> str:
+    known = [c for c in codes if c in villages.index]
+    names = villages["village_name"].reindex(known).astype(str)
+    return ", ".join(f"{md.e(n)} ({md.e(c)})" for c, n in zip(known, names, strict=True))
+
+
+def category_colours(analysis: MapAnalysis) -> dict[str, str]:
+    """A colour per flagship category of the clusters (alphabetical, tab10)."""
+    cats = sorted(analysis.clusters["category"].astype(str).unique()) if len(
+        analysis.clusters) else []
+    cmap = colormaps["tab10"]
+    return {c: to_hex(cmap(i % 10)) for i, c in enumerate(cats)}
+
+
+def legends(analysis: MapAnalysis, lang: str) -> dict[str, str]:
+    """Escaped legend HTML of the cluster and agent layers."""
+    t = LABELS[lang]
+    rows = "".join(f"<div><i style='background:{c}'></i>{md.e(k)}</div>"
+                   for k, c in category_colours(analysis).items())
+    radius = md.e(fmt_number(analysis.radius_km, lang))
+    return {"clusters": f"<b>{md.e(t['clusters'])}</b>{rows}",
+            "agents": f"<b>{md.e(t['agents'])}</b><div><i style='background:#e6550d;"
+                      f"border-radius:50%'></i>{md.e(t['radius'])} {radius} km</div>"}
+
+
+def clusters_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[list]:
+    """Clusters with a member in ``scope``: [encoded hull, colour, escaped popup HTML]."""
+    t = LABELS[lang]
+    v = result.villages
+    colour = category_colours(analysis)
+    out = []
+    for _, c in analysis.clusters.iterrows():
+        codes = str(c["village_codes"]).split(";")
+        if not scope.index.isin(codes).any():
+            continue
+        geoms = v.geometry.reindex([x for x in codes if x in v.index]).to_numpy()
+        hull = shapely.convex_hull(shapely.union_all(geoms))
+        popup = (f"<b>{md.e(t['cluster'])} {md.e(c['cluster_id'])}</b><br>"
+                 f"{md.e(t['category'])}: {md.e(c['category'])} &middot; "
+                 f"{int(c['n_villages'])} {md.e(t['villages_n'])} &middot; "
+                 f"{md.e(t['span'])}: {md.e(fmt_number(float(c['span_km']), lang))} km<br>"
+                 f"{md.e(t['products'])}: {md.e(str(c['products']).replace(';', ', '))}<br>"
+                 f"<small>{_names(v, codes)}</small>")
+        for ring in md.encode_geometries([hull]):
+            out.append([ring, colour[str(c["category"])], popup])
+    return out
+
+
+def agents_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[list]:
+    """Agents covering a village of ``scope`` or sitting in it:
+    [lat, lon, radius in metres, escaped popup HTML]."""
+    t = LABELS[lang]
+    v = result.villages
+    out = []
+    for _, a in analysis.agents.iterrows():
+        covered = [c for c in str(a["villages_covered"]).split(";") if c]
+        if not (scope.index.isin(covered).any() or str(a["site_code"]) in scope.index):
+            continue
+        site = (f"{md.e(a['site_name'])} ({md.e(a['site_code'])})" if a["site_name"]
+                else f"{md.e(a['site_type'])} {md.e(a['site_code'])}")
+        popup = (f"<b>{md.e(t['agent'])} {md.e(a['agent_id'])}</b><br>"
+                 f"{md.e(t['agent_site'])}: {site} &middot; {md.e(t['radius'])}: "
+                 f"{md.e(fmt_number(analysis.radius_km, lang))} km<br>"
+                 f"{md.e(t['covers'])} {len(covered)} {md.e(t['villages_n'])}: "
+                 f"<small>{_names(v, covered)}</small>")
+        out.append([round(float(a["lat"]), 5), round(float(a["lon"]), 5),
+                    round(analysis.radius_km * 1000), popup])
+    return out
+
+
+def imputed_records(result, analysis: MapAnalysis | None, lang: str) -> dict[str, list]:
+    """Per village with an imputed decision: [tier index with imputation,
+    [[rule index, escaped imputed value text, state letter], ...]]."""
+    if analysis is None or not len(analysis.imputed):
+        return {}
+    rules = {r.id: (j, r) for j, r in enumerate(result.config.criteria.rules)}
+    tiers = {k: i for i, k in enumerate(md.TIERS)}
+    out = {}
+    for code, row in analysis.imputed.iterrows():
+        decided = []
+        for part in str(row["imputed_rules"]).split(";"):
+            rid, _, state = part.partition("=")
+            if rid not in rules:
+                continue
+            j, rule = rules[rid]
+            value = analysis.values[rule.variable].get(code, np.nan) \
+                if rule.variable in analysis.values else np.nan
+            decided.append([j, md.e(value_text(float(value), rule.unit, lang)),
+                            (state or "unknown")[0]])
+        if decided:
+            out[code] = [tiers.get(row["tier_imputed"], tiers["undetermined"]), decided]
+    return out
