@@ -91,8 +91,9 @@ class VillagesConfig(_Model):
         "not, HDX-style 'ID' prefix dropped; 'bps': BPS codes (e.g. HDX COD-AB P-codes) matched "
         "to Kemendagri by name within parents (needs names, regency_name, district_name); "
         "'name': no codes (geoBoundaries shapeName): village names matched within code_prefix")
-    names: Path | None = Field(None, description="Kemendagri code list (kode, nama) for "
-                               "code_system 'bps' or 'name', e.g. codes_kemendagri.csv")
+    names: Path | None = Field(None, description="Kemendagri code list (kode, nama), e.g. "
+                               "codes_kemendagri.csv: needed by code_system 'bps' and 'name'; "
+                               "with any code system it names regencies and provinces")
     regency_name: str | None = Field(None, description="column of regency names ('bps')")
     district_name: str | None = Field(None, description="column of district names ('bps')")
     code_prefix: str | None = Field(None, description="keep only villages whose 10-digit code "

@@ -94,16 +94,17 @@ def plan_pages(result, lang: str) -> tuple[Page, list[Page]]:
     index = Page("index", t["overview"], over, np.ones(len(ids), bool), overview_res(ids, res),
                  note, scope=v, children_label=t["provinces"])
     for code, sub in v.groupby("province_code", sort=True, dropna=False):
-        index.children.append(Page(slug("province", code), f"{t['province']} {code}", sub,
+        index.children.append(Page(slug("province", code), _title(sub, code, "province", lang), sub,
                                    _touched(result, sub.index), res, province=code,
                                    parent=index))
     return index, index.children
 
 
-def _regency_title(sub, code, lang: str) -> str:
-    t = LABELS[lang]
-    name = sub["regency_name"].dropna().astype(str) if "regency_name" in sub else []
-    return f"{t['regency']} {code}" + (f" {name.iloc[0]}" if len(name) else "")
+def _title(sub, code, level: str, lang: str) -> str:
+    """'Provinsi 35 Jawa Timur': the level's label, its code and, when known, its name."""
+    col = f"{level}_name"
+    name = sub[col].dropna().astype(str) if col in sub else []
+    return f"{LABELS[lang][level]} {code}" + (f" {name.iloc[0]}" if len(name) else "")
 
 
 def split_province(result, page: Page, lang: str) -> tuple[Page, list[Page]]:
@@ -117,7 +118,7 @@ def split_province(result, page: Page, lang: str) -> tuple[Page, list[Page]]:
                     province=page.province, scope=page.scope, parent=page.parent,
                     children_label=t["regencies"])
     for code, sub in page.scope.groupby("regency_code", sort=True, dropna=False):
-        overview.children.append(Page(slug("regency", code), _regency_title(sub, code, lang),
+        overview.children.append(Page(slug("regency", code), _title(sub, code, "regency", lang),
                                       sub, _touched(result, sub.index), page.max_res,
                                       province=page.province, parent=overview))
     return overview, overview.children

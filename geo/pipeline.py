@@ -310,7 +310,9 @@ def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
 
 
 def _village_table(villages, vals, add, attributes, long, states, tier, sc, rk):
-    out = villages[["village_code", "village_name", "regency_code", "province_code"]].copy()
+    names = [c for c in ("regency_name", "province_name") if c in villages]
+    out = villages[["village_code", "village_name", "regency_code", "province_code",
+                    *names]].copy()
     out = pd.concat([out, attributes.reindex(out.index)], axis=1)
     vals = vals.drop(columns=[c for c in ("population", "households") if c in vals])
     out = pd.concat([out, villages[["population", "households"]], vals], axis=1)

@@ -40,7 +40,7 @@ from despro.geo.layer import Notes
 
 from ._contracts import non_negative, not_above, number, validate
 from ._io import read_vector, repair_geometries, require_columns
-from ._names import codes_from_names, read_code_table
+from ._names import codes_from_names, read_code_list, read_code_table
 
 CODE_RE = re.compile(r"^\d{10}$")
 
@@ -72,7 +72,8 @@ def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
     -------
     GeoDataFrame indexed by ``village_code`` (10-digit string) with columns
     ``village_name``, ``regency_code`` (4 digits), ``province_code`` (2 digits),
-    ``population`` and ``households`` (float, NaN where unknown), geometry in EPSG:4326.
+    ``population`` and ``households`` (float, NaN where unknown), geometry in EPSG:4326;
+    with a ``names`` code list also ``regency_name`` and ``province_name``.
     """
     path = config.path(cfg.path)
     gdf = read_vector(path, "villages", layer=cfg.layer, bbox=cfg.bbox)
@@ -109,6 +110,11 @@ def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
                                             "province code").to_numpy()
                             if own and cfg.province_code and cfg.province_code in gdf
                             else code.str[:2])
+    if cfg.names is not None:
+        units = read_code_list(config.path(cfg.names)).set_index("code")["name"]
+        for level, col in (("regency", "regency_code"), ("province", "province_code")):
+            out[f"{level}_name"] = units.reindex(out[col].to_numpy()).astype("string") \
+                .to_numpy()
     mismatch = out["regency_code"].to_numpy() != code.str[:4].to_numpy()
     if mismatch.any():
         notes.add(path, "warning", "regency code differs from the village code's prefix",

@@ -51,6 +51,13 @@ def test_batu_products_come_from_podes_with_location_quotients(shared_data, batu
     assert batu.villages["tier"].isin(["undetermined", "not ready"]).all()
 
 
+def test_code_list_names_regencies_and_provinces(batu):
+    # villages.names (the Kemendagri code list) names every regency and province
+    v = batu.villages
+    assert set(v["regency_name"]) == {"Kota Batu"}
+    assert set(v["province_name"]) == {"Jawa Timur"}
+
+
 def _podes_for_sample(sample_copy, rows):
     v = gpd.read_file(sample_copy / "villages.gpkg")
     codes = v["village_code"].str.replace(".", "", regex=False).iloc[: len(rows)].tolist()
