@@ -12,16 +12,15 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-import pyproj
-import shapely
 
 from . import grid
 from .extent import current_extent
+from .nearest import GEOD, nearest_distance_m
 from .overlap import polygon_overlap
 from .rastermap import reduce_raster
 
-GEOD = pyproj.Geod(ellps="WGS84")
-EARTH_M_PER_DEG = 111_319.49  # metres per degree of latitude / equatorial longitude
+__all__ = ["GEOD", "nearest_distance_m", "points_to_cells", "polygons_to_cells",
+           "raster_to_cells"]
 
 
 def _cell_frame(cells: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -93,88 +92,6 @@ def polygons_to_cells(geoms: np.ndarray, res: int, extensive: dict[str, np.ndarr
                        index=pd.Index(ov.cells, name="cell"))
     cover = np.asarray(m.sum(axis=0)).ravel() / grid.cell_area_m2(ov.cells)
     return out, pd.Series(np.clip(cover, 0, 1), index=out.index, name="cover")
-
-
-def _lon_scale(lat_deg: np.ndarray) -> np.ndarray:
-    """Metres per degree of longitude over metres per degree of latitude (WGS84)."""
-    e2 = GEOD.es
-    s2 = np.sin(np.deg2rad(lat_deg)) ** 2
-    return np.cos(np.deg2rad(lat_deg)) * (1 - e2 * s2) / (1 - e2)
-
-
-def _segments(features: np.ndarray) -> np.ndarray:
-    """Lines cut into their two-point segments; points (and polygons' rings) kept simple.
-
-    Nearest-feature queries against long multi-part cables are slow (every
-    distance walks the whole cable); against segments they are local and cheap.
-    """
-    parts = shapely.get_parts(features)
-    lines = parts[np.isin(shapely.get_type_id(parts), [1, 2])]
-    polys = parts[shapely.get_type_id(parts) == 3]
-    if len(polys):
-        lines = np.r_[lines, shapely.get_parts(shapely.boundary(polys))]
-    others = parts[~np.isin(shapely.get_type_id(parts), [1, 2, 3])]
-    if len(lines) == 0:
-        return others
-    xy, idx = shapely.get_coordinates(lines, return_index=True)
-    same = idx[1:] == idx[:-1]
-    segs = shapely.linestrings(np.stack([xy[:-1][same], xy[1:][same]], axis=1))
-    return np.r_[others, segs]
-
-
-def nearest_distance_m(lon: np.ndarray, lat: np.ndarray, features: np.ndarray,
-                       band_deg: float = 1.0) -> np.ndarray:
-    """Geodesic distance in metres from each point to the nearest feature.
-
-    Method: features are cut into two-point segments. Points are processed in
-    latitude bands of ``band_deg``; in each band, longitudes are scaled by the WGS84
-    ratio of metres per degree of longitude to latitude at the band's centre, which
-    makes the frame locally isotropic. The nearest segment in that frame (STRtree)
-    gives a distance d0; every segment within d0 times (1 + twice the frame's
-    largest scale error over the latitudes a disc of radius d0 spans) is a
-    candidate, and each candidate's nearest point is measured on the WGS84 ellipsoid
-    (pyproj.Geod); the minimum wins. The true nearest feature is always among the
-    candidates, so the distance is geodesic to the nearest feature (up to where on
-    a segment the nearest point lies, a second-order effect). Never degrees, never
-    one UTM zone for the whole country.
-
-    Returns NaN for every point when there are no features.
-    """
-    lon = np.asarray(lon, float)
-    lat = np.asarray(lat, float)
-    out = np.full(len(lon), np.nan)
-    features = np.asarray([f for f in features if f is not None and not f.is_empty], dtype=object)
-    if len(features) == 0 or len(lon) == 0:
-        return out
-    segs = _segments(features)
-    band = np.floor(lat / band_deg).astype(int)
-    for b in np.unique(band):
-        idx = np.flatnonzero(band == b)
-        out[idx] = _nearest_in_band(lon[idx], lat[idx], segs, (b + 0.5) * band_deg)
-    return out
-
-
-def _nearest_in_band(lon: np.ndarray, lat: np.ndarray, segs: np.ndarray,
-                     lat0: float) -> np.ndarray:
-    k0 = float(_lon_scale(lat0))
-    feats = shapely.transform(segs, lambda xy: xy * np.array([k0, 1.0]))
-    pts = shapely.points(lon * k0, lat)
-    tree = shapely.STRtree(feats)
-    pi, fi = tree.query_nearest(pts, all_matches=True)
-    d0 = np.full(len(lon), np.inf)
-    np.minimum.at(d0, pi, shapely.distance(pts[pi], feats[fi]))
-    # worst scale error of the frame over the latitudes within d0 (degrees) of the point
-    lo, hi = lat - d0, lat + d0
-    ends = np.stack([lo, hi, np.where((lo < 0) & (hi > 0), 0.0, lo)])
-    slack = np.abs(_lon_scale(np.clip(ends, -89.0, 89.0)) / k0 - 1).max(axis=0) + 1e-6
-    qi, qf = tree.query(pts, predicate="dwithin", distance=d0 * (1 + 2 * slack) + 1e-12)
-    near = shapely.shortest_line(pts[qi], feats[qf])
-    end = shapely.get_coordinates(shapely.get_point(near, 1))
-    _, _, d = GEOD.inv(lon[qi], lat[qi], end[:, 0] / k0, end[:, 1])
-    out = np.full(len(lon), np.inf)
-    np.minimum.at(out, qi, d)
-    out[~np.isfinite(out)] = np.nan
-    return out
 
 
 Reducer = Callable[[np.ndarray, np.ndarray], np.ndarray]
