@@ -258,6 +258,7 @@ class DaskEngine:
         m.sum_duplicates()
         study = Study(villages, res, cells.astype(grid.CELL_DTYPE), m, m.copy(), "area")
         study.cell_area_m2()  # computed once, cached with the study
+        study.cell_wkb = grid.cell_wkb(study.cells)
         return study
 
     def _plan(self, study: Study) -> dict:

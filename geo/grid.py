@@ -47,12 +47,24 @@ def cell_centres(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _np(rb.column("lng")), _np(rb.column("lat"))
 
 
-def cell_polygons(cells: np.ndarray) -> np.ndarray:
-    """Shapely polygons (lon/lat degrees) of the cells' boundaries."""
+def cell_wkb(cells: np.ndarray) -> pa.Array:
+    """The cells' boundaries as WKB polygons (an arrow binary array, cheap to pickle)."""
+    cells = np.asarray(cells, dtype=CELL_DTYPE)
+    if cells.size == 0:
+        return pa.array([], type=pa.binary())
+    return pa.array(cells_to_wkb_polygons(pa.array(cells)))
+
+
+def cell_polygons(cells: np.ndarray, wkb: pa.Array | None = None) -> np.ndarray:
+    """Shapely polygons (lon/lat degrees) of the cells' boundaries.
+
+    ``wkb``: the cells' :func:`cell_wkb`, when already computed (skips H3).
+    """
     cells = np.asarray(cells, dtype=CELL_DTYPE)
     if cells.size == 0:
         return np.empty(0, dtype=object)
-    wkb = cells_to_wkb_polygons(pa.array(cells))
+    if wkb is None or len(wkb) != len(cells):
+        wkb = cell_wkb(cells)
     return shapely.from_wkb(_np(wkb))
 
 

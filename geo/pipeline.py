@@ -349,5 +349,5 @@ def _cell_table(study: Study, add: pd.DataFrame, vals: pd.DataFrame) -> gpd.GeoD
     df.insert(0, "h3_int", ids.astype(np.uint64))
     df.insert(0, "h3", grid.cells_to_str(ids))
     df["area_m2"] = study.cell_area_m2()
-    return gpd.GeoDataFrame(df.reset_index(drop=True), geometry=grid.cell_polygons(ids),
+    return gpd.GeoDataFrame(df.reset_index(drop=True), geometry=study.cell_polygons(),
                             crs="EPSG:4326")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
 from . import grid
@@ -37,6 +38,8 @@ class Study:
     cell_area : ndarray, optional
         Exact area (m2) of each cell, computed on first use and kept (it is pickled
         with the study in the step cache, so a rescore does not pay for it again).
+    cell_wkb : arrow binary array, optional
+        The cells' boundaries as WKB, kept the same way (the cell table's geometry).
     """
 
     villages: gpd.GeoDataFrame
@@ -46,6 +49,7 @@ class Study:
     weights: sp.csr_matrix
     weighting: str = "area"
     cell_area: np.ndarray | None = field(default=None, repr=False)
+    cell_wkb: pa.Array | None = field(default=None, repr=False)
 
     @property
     def cell_index(self) -> pd.Index:
@@ -60,6 +64,12 @@ class Study:
         if self.cell_area is None or len(self.cell_area) != len(self.cells):
             self.cell_area = grid.cell_area_m2(self.cells)
         return self.cell_area
+
+    def cell_polygons(self) -> np.ndarray:
+        """Shapely hexagons of ``cells`` (lon/lat), from the kept WKB when present."""
+        if self.cell_wkb is None or len(self.cell_wkb) != len(self.cells):
+            self.cell_wkb = grid.cell_wkb(self.cells)
+        return grid.cell_polygons(self.cells, self.cell_wkb)
 
     def with_population(self, cell_population: pd.Series) -> Study:
         """Switch to population weights: area share of the cell x people in the cell.
@@ -82,7 +92,7 @@ class Study:
             w = sp.csr_matrix(w)
         w.eliminate_zeros()
         return Study(self.villages, self.res, self.cells, self.area, w, "population",
-                     self.cell_area)
+                     self.cell_area, self.cell_wkb)
 
 
 def build_study(villages: gpd.GeoDataFrame, res: int) -> Study:
@@ -90,4 +100,5 @@ def build_study(villages: gpd.GeoDataFrame, res: int) -> Study:
     ov = polygon_overlap(villages.geometry.values, grid.check_resolution(res))
     study = Study(villages, res, ov.cells, ov.matrix, ov.matrix.copy(), "area")
     study.cell_area_m2()  # computed once here, cached with the study
+    study.cell_wkb = grid.cell_wkb(study.cells)
     return study

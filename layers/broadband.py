@@ -50,7 +50,6 @@ import pandas as pd
 import pandera.pandas as pa
 import shapely
 
-from despro.geo import grid
 from despro.geo.aggregate import GEOD, points_to_cells, polygons_to_cells, raster_to_cells
 from despro.geo.config import BroadbandConfig, Config
 from despro.geo.errors import InputError
@@ -329,7 +328,7 @@ def towers_to_cells(towers: gpd.GeoDataFrame, study: Study, radios: list[str]) -
     out = points_to_cells(lon, lat, study.res, classes=towers["radio"].to_numpy(),
                           class_names=tuple(radios), prefix="towers")
     out = out.reindex(idx).fillna(0.0)
-    tree = shapely.STRtree(grid.cell_polygons(study.cells))
+    tree = shapely.STRtree(study.cell_polygons())
     for radio in radios:
         sel = (towers["radio"] == radio).to_numpy()
         covered = np.zeros(len(idx))
