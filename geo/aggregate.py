@@ -90,7 +90,7 @@ def polygons_to_cells(geoms: np.ndarray, res: int, extensive: dict[str, np.ndarr
         np.zeros((m.shape[0], 0))
     out = pd.DataFrame(np.asarray(frac.T @ np.nan_to_num(vals)), columns=names,
                        index=pd.Index(ov.cells, name="cell"))
-    cover = np.asarray(m.sum(axis=0)).ravel() / grid.cell_area_m2(ov.cells)
+    cover = np.asarray(m.sum(axis=0)).ravel() / ov.cell_area
     return out, pd.Series(np.clip(cover, 0, 1), index=out.index, name="cover")
 
 

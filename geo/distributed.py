@@ -74,10 +74,10 @@ def _overlap_part(geoms: np.ndarray, res: int):
 
 
 def _layer_part(module_name: str, cfg, config: Config, villages: gpd.GeoDataFrame, res: int,
-                cells: np.ndarray, area: sp.csr_matrix, weights: sp.csr_matrix,
-                weighting: str, extent: Extent, keep_features: bool):
+                cells: np.ndarray, cell_area: np.ndarray, area: sp.csr_matrix,
+                weights: sp.csr_matrix, weighting: str, extent: Extent, keep_features: bool):
     """Task: one layer's table on one partition's cells; returns (LayerResult, notes)."""
-    study = Study(villages, res, cells, area, weights, weighting)
+    study = Study(villages, res, cells, area, weights, weighting, cell_area)
     notes = Notes()
     with partition_extent(extent):
         r = import_module(module_name).build(cfg, study, config, notes)
@@ -256,9 +256,12 @@ class DaskEngine:
         m = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                           shape=(n, len(cells)))
         m.sum_duplicates()
-        study = Study(villages, res, cells.astype(grid.CELL_DTYPE), m, m.copy(), "area")
-        study.cell_area_m2()  # computed once, cached with the study
-        study.cell_wkb = grid.cell_wkb(study.cells)
+        area = np.empty(len(cells))
+        for ov in parts:
+            area[np.searchsorted(cells, ov.cells)] = ov.cell_area
+        study = Study(villages, res, cells.astype(grid.CELL_DTYPE), m, m.copy(), "area",
+                      cell_area=area)
+        study.cell_wkb = grid.cell_wkb(study.cells)  # kept (and cached) with the study
         return study
 
     def _plan(self, study: Study) -> dict:
@@ -270,11 +273,13 @@ class DaskEngine:
         labels, k = partition.plan(grid.parent_cells(cells, self.parent_res),
                                    np.ones(len(cells)), self._n())
         villages = self.client.scatter(study.villages, broadcast=True, hash=False)
-        area, weights = study.area.tocsc(), study.weights.tocsc()
+        area, weights, cell_area = study.area.tocsc(), study.weights.tocsc(), \
+            study.cell_area_m2()
         parts = []
         for i in range(k):
             cols = np.flatnonzero(labels == i)
-            parts.append(dict(cells=cells[cols], area=area[:, cols].tocsr(),
+            parts.append(dict(cells=cells[cols], cell_area=cell_area[cols],
+                              area=area[:, cols].tocsr(),
                               weights=weights[:, cols].tocsr(),
                               extent=Extent(partition.bounds(cells[cols]))))
         plan = {"villages": villages, "parts": parts}
@@ -291,7 +296,8 @@ class DaskEngine:
         plan = self._plan(study)
         tag = uuid.uuid4().hex[:8]
         futs = [self.client.submit(_layer_part, module.__name__, cfg, config, plan["villages"],
-                                   study.res, p["cells"], p["area"], p["weights"],
+                                   study.res, p["cells"], p["cell_area"], p["area"],
+                                   p["weights"],
                                    study.weighting, p["extent"], i == 0, pure=False,
                                    key=f"despro-{name}-{tag}-{i}")
                 for i, p in enumerate(plan["parts"])]

@@ -47,10 +47,14 @@ class Overlap:
         The sorted unique cells touched by any polygon (the matrix columns).
     matrix : scipy.sparse.csr_matrix, shape (n, len(cells))
         Overlap area in square metres (points: 1 per point and cell).
+    cell_area : ndarray
+        Exact spherical area (m2) of each of ``cells``, computed once here from the
+        cells' vertices (the study keeps it; H3's own area call is much slower).
     """
 
     cells: np.ndarray
     matrix: sp.csr_matrix
+    cell_area: np.ndarray
 
     @property
     def n_rows(self) -> int:
@@ -101,15 +105,18 @@ def _interior(polys: np.ndarray, bp: BoundaryPairs, res: int):
     return r_in, c_in
 
 
-def _areas(cells: np.ndarray, table: CellTable) -> np.ndarray:
-    """Cell areas (m2), each distinct cell computed once, from the table's vertices
-    where it has them (H3's own area call costs ~7 us a cell)."""
-    uniq, inv = np.unique(cells, return_inverse=True)
-    i, known = table.lookup(uniq)
+def _areas(uniq: np.ndarray, table: CellTable | None) -> np.ndarray:
+    """Areas (m2) of the distinct cells ``uniq``, from the table's vertices where it
+    has them (H3's own area call costs ~7 us a cell)."""
     out = np.empty(len(uniq))
-    out[known] = grid.ring_area_m2(table.verts[i[known]])
-    out[~known] = grid.ring_area_m2(grid.cell_vertices(uniq[~known])[0])
-    return out[inv]
+    if table is None:
+        known = np.zeros(len(uniq), bool)
+    else:
+        i, known = table.lookup(uniq)
+        out[known] = grid.ring_area_m2(table.verts[i[known]])
+    if (~known).any():
+        out[~known] = grid.ring_area_m2(grid.cell_vertices(uniq[~known])[0])
+    return out
 
 
 def polygon_overlap(geoms: np.ndarray, res: int) -> Overlap:
@@ -130,7 +137,9 @@ def polygon_overlap(geoms: np.ndarray, res: int) -> Overlap:
     res = grid.check_resolution(res)
     n = len(geoms)
     is_point = shapely.get_type_id(geoms) == 0
-    rows_parts, cell_parts, w_parts = [], [], []
+    # per pair: row, cell, and a weight: points 1; polygons a share of the cell's area
+    rows_parts, cell_parts, w_parts, share_parts = [], [], [], []
+    table = None
 
     if is_point.any():
         idx = np.flatnonzero(is_point)
@@ -138,27 +147,32 @@ def polygon_overlap(geoms: np.ndarray, res: int) -> Overlap:
         rows_parts.append(idx)
         cell_parts.append(c)
         w_parts.append(np.ones(len(idx)))
+        share_parts.append(np.zeros(len(idx), bool))
 
     poly_idx = np.flatnonzero(~is_point & ~shapely.is_empty(geoms))
     if len(poly_idx):
         polys = geoms[poly_idx]
         bp = boundary_pairs(polys, res)
+        table = bp.table
         r_b, c_b, frac = bp.rows, bp.cells, bp.fraction
         r_in, c_in = _interior(polys, bp, res)
         odd = np.isnan(frac)
         if odd.any():
             frac[odd] = clipped_fraction(polys[r_b[odd]], c_b[odd])
-        area = _areas(np.r_[c_b, c_in], bp.table)
-        w_b = frac * area[: len(c_b)]
-        keep = w_b > 0
+        keep = frac > 0
         rows_parts += [poly_idx[r_in], poly_idx[r_b[keep]]]
         cell_parts += [c_in, c_b[keep]]
-        w_parts += [area[len(c_b):], w_b[keep]]
+        w_parts += [np.ones(len(c_in)), frac[keep]]
+        share_parts.append(np.ones(len(c_in) + int(keep.sum()), bool))
 
     rows = np.concatenate(rows_parts) if rows_parts else np.empty(0, int)
     cells = np.concatenate(cell_parts) if cell_parts else np.empty(0, grid.CELL_DTYPE)
     w = np.concatenate(w_parts) if w_parts else np.empty(0)
     uniq, col = np.unique(cells, return_inverse=True)
+    area = _areas(uniq, table)  # once per distinct cell
+    if share_parts:
+        share = np.concatenate(share_parts)
+        w = np.where(share, w * area[col], w)
     m = sp.csr_matrix((w, (rows, col)), shape=(n, len(uniq)))
     m.sum_duplicates()
-    return Overlap(cells=uniq.astype(grid.CELL_DTYPE), matrix=m)
+    return Overlap(cells=uniq.astype(grid.CELL_DTYPE), matrix=m, cell_area=area)

@@ -98,7 +98,7 @@ class Study:
 def build_study(villages: gpd.GeoDataFrame, res: int) -> Study:
     """Overlap every village with the H3 cells it touches (area weights)."""
     ov = polygon_overlap(villages.geometry.values, grid.check_resolution(res))
-    study = Study(villages, res, ov.cells, ov.matrix, ov.matrix.copy(), "area")
-    study.cell_area_m2()  # computed once here, cached with the study
-    study.cell_wkb = grid.cell_wkb(study.cells)
+    study = Study(villages, res, ov.cells, ov.matrix, ov.matrix.copy(), "area",
+                  cell_area=ov.cell_area)
+    study.cell_wkb = grid.cell_wkb(study.cells)  # kept (and cached) with the study
     return study
