@@ -423,6 +423,18 @@ def _regencies_table() -> pd.DataFrame:
     )
 
 
+PROVINCE_NAME = "Daerah Contoh (sintetis)"
+
+
+def _admin_codes_table() -> pd.DataFrame:
+    """Kemendagri-style code list (``kode`` dotted, ``nama``): the province and its regencies.
+
+    The sample's ``villages.names``: map pages and tables name regencies and the province.
+    """
+    return pd.DataFrame({"kode": ["34", *(r[0] for r in REGENCIES)],
+                         "nama": [PROVINCE_NAME, *(r[1] for r in REGENCIES)]})
+
+
 def _ict_table() -> pd.DataFrame:
     """Synthetic Susenas-like ICT percentages per regency (2024)."""
     codes = [r[0] for r in REGENCIES]
@@ -947,6 +959,7 @@ def write_sample(outdir: str | Path, seed: int = SEED) -> dict[str, Path]:
         for name, file in [
             ("villages", "villages.gpkg"),
             ("regencies", "regencies.csv"),
+            ("admin_codes", "admin_codes.csv"),
             ("ookla_fixed_2024q2", "ookla_fixed_2024q2.parquet"),
             ("coverage_4g", "coverage_4g.tif"),
             ("population", "population.tif"),
@@ -961,6 +974,7 @@ def write_sample(outdir: str | Path, seed: int = SEED) -> dict[str, Path]:
 
     _write_gpkg(villages, paths["villages"], "villages")
     _write_csv(_regencies_table(), paths["regencies"])
+    _write_csv(_admin_codes_table(), paths["admin_codes"])
     make_ookla(land, seed).to_parquet(paths["ookla_fixed_2024q2"], index=False, engine="pyarrow")
     _write_tif(*make_coverage(land, seed), paths["coverage_4g"])
     _write_tif(*make_population_raster(villages, seed), paths["population"])

@@ -319,8 +319,9 @@ CORPUS = [
      ("error", r"villages\.gpkg, feature 3401\d+: villages has 1 feature\(s\) with no geometry")),
     ("villages_without_crs", "villages", _villages_without_crs,
      ("error", r"villages\.shp: villages file has no CRS")),
-    ("bps_codes_without_code_list", "villages", toml('code = "village_code"',
-                                                     'code = "village_code"\ncode_system = "bps"'),
+    ("bps_codes_without_code_list", "villages",
+     both(toml('code = "village_code"', 'code = "village_code"\ncode_system = "bps"'),
+          toml('names = "admin_codes.csv"', '')),
      ("error", r"despro\.toml.*needs the Kemendagri code list")),
     # official statistics
     ("ict_duplicate_regency", "ict", edit_csv("ict_regency.csv", _set("regency_code", 1, "3401")),
