@@ -25,20 +25,31 @@ def _fail(err: DesproError) -> None:
 
 
 def _run_and_write(config_path: Path, output_dir: Path | None, maps_dir: Path | None,
-                   lang: str | None, quiet: bool, engine: dict | None = None) -> None:
+                   lang: str | None, quiet: bool, engine: dict | None = None,
+                   select: bool = False) -> None:
+    """Run a config, write its tables and map site; with ``select``, also choose the pilots
+    (``[selection]``), write them to ``<output>/selection`` and draw them on the maps."""
     from .cli_export import after_run
     from .config import load_config
+    from .mapanalysis import from_plan
     from .mapsite import write_map
     from .outputs import write_outputs
-    from .pipeline import run
+    from .pilots import plan_pilots, write_plan
+    from .pipeline import Progress, run
 
+    plan = None
     try:
         cfg = load_config(config_path)
         result = run(cfg, verbose=not quiet, **(engine or {}))
         out = output_dir or cfg.path(cfg.run.output_dir)
         maps = maps_dir or cfg.path(cfg.run.maps_dir)
         files = write_outputs(result, out)
-        page = write_map(result, maps, lang or cfg.run.lang)
+        if select:
+            progress = Progress(verbose=not quiet)
+            plan = plan_pilots(result, log=lambda name, msg: progress.step(name, msg))
+            write_plan(plan, out / "selection")
+        page = write_map(result, maps, lang or cfg.run.lang,
+                         analysis=from_plan(plan) if plan is not None else None)
         exported = after_run(result, out)
     except DesproError as err:
         _fail(err)
@@ -46,6 +57,10 @@ def _run_and_write(config_path: Path, output_dir: Path | None, maps_dir: Path | 
     click.echo(f"{len(result.villages):,} villages scored on {len(result.cells):,} H3 cells: "
                + ", ".join(f"{k} {tiers.get(k, 0)}" for k in
                            ("ready", "near-ready", "undetermined", "not ready")))
+    if plan is not None:
+        click.echo(f"pilots:  {len(plan.shortlist)} chosen, {len(plan.agents.agents)} agent(s), "
+                   f"{len(plan.clusters)} cluster(s): "
+                   f"{(out / 'selection' / 'shortlist_optimised.csv').resolve()}")
     click.echo(f"outputs: {Path(files['villages.gpkg']).parent.resolve()}")
     click.echo(f"map:     {page.resolve()}")
     if exported:
@@ -69,13 +84,17 @@ def main() -> None:
 @click.option("--lang", type=click.Choice(["id", "en"]), default=None,
               help="Map language (default from the config: id).")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
+@click.option("--no-select", is_flag=True,
+              help="Score and map only: skip choosing the pilots (despro select).")
 def demo(sample_dir: Path | None, output_dir: Path, maps_dir: Path, lang: str | None,
-         quiet: bool) -> None:
-    """Run the whole pipeline on the bundled synthetic sample and write the maps."""
+         quiet: bool, no_select: bool) -> None:
+    """Run the whole pipeline on the bundled synthetic sample, choose its pilots and write
+    the maps (pilots, clusters and agents drawn; ``--no-select`` skips the selection)."""
     from .sample import ensure_sample
 
     sample = ensure_sample(sample_dir)
-    _run_and_write(sample / "despro.toml", output_dir, maps_dir, lang, quiet)
+    _run_and_write(sample / "despro.toml", output_dir, maps_dir, lang, quiet,
+                   select=not no_select)
 
 
 @main.command("run")

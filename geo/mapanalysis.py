@@ -1,9 +1,14 @@
-"""Pilot-analysis layers of the map site: village clusters, Agen Despro, imputed values.
+"""Pilot-analysis layers of the map site: chosen pilots, clusters, Agen Despro, imputed values.
 
 ``despro select`` computes a :class:`~despro.geo.pilots.PilotPlan`;
 :func:`from_plan` keeps what the maps draw (:class:`MapAnalysis`) and
 :func:`despro.geo.mapsite.write_site` adds, per page:
 
+- **pilots** (:mod:`despro.geo.select`): the optimised picks, numbered in pick order; the
+  popup gives score, how robust the pick is to the score weights (share of Monte Carlo
+  weight draws that pick it), its marginal value and replacement, the binding constraint,
+  its agent and cluster, and whether it was fixed (a running pilot) or picked on imputed
+  values;
 - **clusters** (DBSCAN, :mod:`despro.geo.clusters`): the convex hull of each cluster's
   villages, coloured by flagship category; its popup gives id, category, size,
   products and villages;
@@ -19,7 +24,7 @@ Popups are assembled here with every text from data HTML-escaped (``mapdata.e``)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -51,6 +56,10 @@ class MapAnalysis:
         the selection did not use imputed values.
     values : DataFrame
         Imputed indicator values by variable (``Imputation.values``).
+    pilots : DataFrame
+        ``PilotPlan.shortlist``: the optimised picks (``village_code, pick, score,
+        weight_share, robust, marginal_value, replaced_by, binding, agent_id,
+        agent_distance_km, cluster_id, fixed, imputed``...); empty: no pilots layer.
     """
 
     clusters: pd.DataFrame
@@ -59,6 +68,7 @@ class MapAnalysis:
     radius_km: float
     imputed: pd.DataFrame
     values: pd.DataFrame
+    pilots: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def from_plan(plan) -> MapAnalysis:
@@ -66,7 +76,8 @@ def from_plan(plan) -> MapAnalysis:
     used = bool(plan.sel.use_imputed)
     imputed = plan.imputed[plan.imputed["imputed"]] if used else NO_IMPUTATION
     return MapAnalysis(plan.clusters, plan.cluster_members, plan.agents.agents,
-                       float(plan.agents.radius_km), imputed, plan.imputation.values)
+                       float(plan.agents.radius_km), imputed, plan.imputation.values,
+                       plan.shortlist)
 
 
 def _names(villages, codes: list[str]) -> str:
@@ -89,7 +100,9 @@ def legends(analysis: MapAnalysis, lang: str) -> dict[str, str]:
     rows = "".join(f"<div><i style='background:{c}'></i>{md.e(k)}</div>"
                    for k, c in category_colours(analysis).items())
     radius = md.e(fmt_number(analysis.radius_km, lang))
-    return {"clusters": f"<b>{md.e(t['clusters'])}</b>{rows}",
+    return {"pilots": f"<b>{md.e(t['pilots'])}</b><div><i class='despro-pilot-key'>1</i>"
+                      f"{md.e(t['pick_order'])}</div>",
+            "clusters": f"<b>{md.e(t['clusters'])}</b>{rows}",
             "agents": f"<b>{md.e(t['agents'])}</b><div><i style='background:#e6550d;"
                       f"border-radius:50%'></i>{md.e(t['radius'])} {radius} km</div>"}
 
@@ -136,6 +149,59 @@ def agents_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[list
                  f"<small>{_names(v, covered)}</small>")
         out.append([round(float(a["lat"]), 5), round(float(a["lon"]), 5),
                     round(analysis.radius_km * 1000), popup])
+    return out
+
+
+def _known(x) -> bool:
+    return x is not None and not (isinstance(x, float) and np.isnan(x)) and str(x) != ""
+
+
+def pilots_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[list]:
+    """Picks in ``scope``, in pick order: [lat, lon, pick number, escaped popup HTML]."""
+    t = LABELS[lang]
+    v = result.villages
+    picks = analysis.pilots
+    if not len(picks):
+        return []
+    picks = picks[picks["village_code"].isin(scope.index)].sort_values("pick")
+    pts = v.geometry.reindex(picks["village_code"]).representative_point()
+    out = []
+    for (_, p), pt in zip(picks.iterrows(), pts, strict=True):
+        code = str(p["village_code"])
+        share = fmt_number(100 * float(p["weight_share"]), lang, 0) + " %"
+        lines = [f"<b>{md.e(t['pilot'])} {int(p['pick'])}</b>: "
+                 f"<b class='despro-name'>{md.e(v.loc[code, 'village_name'])}</b> ({md.e(code)})",
+                 f"{md.e(t['tier'])}: {md.e(t[str(p['tier'])])} &middot; {md.e(t['pilot_score'])}: "
+                 f"{md.e(fmt_number(float(p['score']), lang))}"]
+        if _known(p.get("flagship_product")):
+            lines.append(f"{md.e(t['product'])}: {md.e(p['flagship_product'])}")
+        robust = t["robust_yes"] if bool(p["robust"]) else t["robust_no"]
+        lines.append(md.e(t["robust_share"].replace("%s", share)) + f" ({md.e(robust)})")
+        if _known(p.get("marginal_value")):
+            text = (f"{md.e(t['marginal'])}: {md.e(fmt_number(float(p['marginal_value']), lang))}"
+                    f" {md.e(t['points'])}")
+            if _known(p.get("replaced_by")):
+                rep = str(p["replaced_by"])
+                name = v["village_name"].get(rep)
+                text += (f" &middot; {md.e(t['replaced_by'])}: "
+                         + (f"{md.e(name)} ({md.e(rep)})" if name is not None else md.e(rep)))
+            lines.append(text)
+        if _known(p.get("binding")):
+            lines.append(f"{md.e(t['binding'])}: {md.e(p['binding'])}")
+        extra = []
+        if _known(p.get("agent_id")):
+            extra.append(f"{md.e(t['agent'])} {md.e(p['agent_id'])}"
+                         + (f" ({md.e(fmt_number(float(p['agent_distance_km']), lang))} km)"
+                            if _known(p.get("agent_distance_km")) else ""))
+        if _known(p.get("cluster_id")):
+            extra.append(f"{md.e(t['cluster'])} {md.e(p['cluster_id'])}")
+        if extra:
+            lines.append(" &middot; ".join(extra))
+        flags = ([t["fixed"]] if bool(p["fixed"]) else []) + \
+            ([t["imputed_pick"]] if bool(p["imputed"]) else [])
+        if flags:
+            lines.append("<i>" + md.e(", ".join(flags)) + "</i>")
+        out.append([round(pt.y, 5), round(pt.x, 5), int(p["pick"]), "<br>".join(lines)])
     return out
 
 

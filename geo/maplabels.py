@@ -58,6 +58,12 @@ LABELS = {
         "clusters": "Klaster desa (DBSCAN)", "cluster": "Klaster", "category": "Kategori",
         "span": "Bentang", "products": "Produk", "agents": "Agen Despro", "agent": "Agen",
         "agent_site": "Lokasi", "radius": "Radius", "covers": "Melayani",
+        "pilots": "Pilot terpilih (optimasi)", "pilot": "Pilot",
+        "pilot_score": "Skor", "robust_share": "Terpilih di %s skenario bobot",
+        "robust_yes": "kokoh", "robust_no": "tidak kokoh",
+        "marginal": "Nilai marjinal", "points": "poin", "replaced_by": "pengganti",
+        "binding": "Batasan mengikat", "fixed": "tetap (pilot berjalan)",
+        "imputed_pick": "dipilih dengan nilai imputasi", "pick_order": "nomor = urutan pilihan",
     },
     "en": {
         "title": "Despro village readiness (Desa Produksi Online)",
@@ -105,6 +111,12 @@ LABELS = {
         "clusters": "Village clusters (DBSCAN)", "cluster": "Cluster", "category": "Category",
         "span": "Span", "products": "Products", "agents": "Agen Despro (agents)",
         "agent": "Agent", "agent_site": "Site", "radius": "Radius", "covers": "Covers",
+        "pilots": "Chosen pilots (optimised)", "pilot": "Pilot",
+        "pilot_score": "Score", "robust_share": "Picked in %s of weight draws",
+        "robust_yes": "robust", "robust_no": "not robust",
+        "marginal": "Marginal value", "points": "points", "replaced_by": "replacement",
+        "binding": "Binding constraint", "fixed": "fixed (running pilot)",
+        "imputed_pick": "picked on imputed values", "pick_order": "number = pick order",
     },
 }
 

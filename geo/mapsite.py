@@ -260,6 +260,8 @@ def static_payload(ctx: SiteContext, page: Page, home: dict[str, Page]) -> dict:
     if ctx.analysis is not None:
         data["clusters"] = ma.clusters_payload(result, ctx.analysis, page.scope, lang)
         data["agents"] = ma.agents_payload(result, ctx.analysis, page.scope, lang)
+        if len(ctx.analysis.pilots):
+            data["pilots"] = ma.pilots_payload(result, ctx.analysis, page.scope, lang)
         data["analysisLegends"] = ma.legends(ctx.analysis, lang)
     return data
 
@@ -306,7 +308,8 @@ def build_page(data: dict, lang: str) -> folium.Map:
             ("clustersLayer(despro_data)", "clusters", "clusters" in data, True),
             ("agentsLayer(despro_data)", "agents", "agents" in data, True),
             ("villageLayer(despro_data, false)", "villages", True, True),
-            ("villageLayer(despro_data, true)", "shortlist", True, True)):
+            ("villageLayer(despro_data, true)", "shortlist", True, "pilots" not in data),
+            ("pilotsLayer(despro_data)", "pilots", "pilots" in data, True)):
         if present:
             JsLayer(f"despro.{maker}", md.e(t[key]), show=show).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)

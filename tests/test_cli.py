@@ -15,6 +15,8 @@ def test_demo_writes_outputs_and_maps(tmp_path):
                                   "--quiet", "--lang", "en"])
     assert r.exit_code == 0, r.output
     assert "300 villages scored" in r.output
+    assert "pilots:  10 chosen" in r.output  # the demo chooses the pilots too
+    assert (out / "selection" / "shortlist_optimised.csv").is_file()
     assert (maps / "index.html").is_file()
     assert (out / "villages.gpkg").is_file()
     man = json.loads((out / "manifest.json").read_text())

@@ -61,3 +61,38 @@ def test_partial_parents_are_sent_to_the_page(sample_result):
     assert all((v is None) == (s == 0) for v, s in zip(values, shares, strict=True))
     assert any(0 < s < 100 for s in shares)
     assert "download_mbps" not in payload["known"]  # a mean, not a count
+
+
+def test_pilot_popups_escape_names_and_keep_missing_values_out(sample_result):
+    """A pick's popup carries its numbers; names from data are escaped; an unknown marginal
+    value or agent is left out, never written as 0."""
+    from types import SimpleNamespace
+
+    from despro.geo import mapanalysis
+
+    v = sample_result.villages.copy()
+    a, b = v.index[:2]
+    v.loc[a, "village_name"] = "<img src=x onerror=alert(1)>"
+    v.loc[b, "village_name"] = "Karang & Sari"
+    picks = pd.DataFrame({
+        "village_code": [a, b], "pick": [2, 1], "tier": ["ready", "near-ready"],
+        "score": [81.25, 64.0], "flagship_product": ["Batik <tulis>", np.nan],
+        "weight_share": [0.634, 1.0], "robust": [False, True],
+        "marginal_value": [12.5, np.nan], "replaced_by": [b, np.nan],
+        "binding": ["max_per_regency", np.nan], "agent_id": ["A01", np.nan],
+        "agent_distance_km": [3.5, np.nan], "cluster_id": [np.nan, "C001"],
+        "fixed": [False, True], "imputed": [True, False]})
+    empty = pd.DataFrame()
+    analysis = mapanalysis.MapAnalysis(empty, empty, empty, 10.0, empty, empty, picks)
+    out = mapanalysis.pilots_payload(SimpleNamespace(villages=v), analysis, v, "en")
+    assert [p[2] for p in out] == [1, 2]  # pick order
+    second, first = out[1][3], out[0][3]
+    assert "<img" not in second and "&lt;img src=x onerror=alert(1)&gt;" in second
+    assert "Batik &lt;tulis&gt;" in second and "Karang &amp; Sari" in second  # replacement
+    assert "Picked in 63 % of weight draws (not robust)" in second
+    assert "Marginal value: 12.5 points" in second and "Agent A01 (3.5 km)" in second
+    assert "picked on imputed values" in second and "fixed" not in second
+    assert "Marginal value" not in first and "Agent" not in first and "Cluster C001" in first
+    assert "Picked in 100 % of weight draws (robust)" in first and "fixed (running pilot)" in first
+    # a scope without the picks draws none
+    assert mapanalysis.pilots_payload(SimpleNamespace(villages=v), analysis, v.iloc[5:], "en") == []

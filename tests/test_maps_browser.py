@@ -25,6 +25,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -323,8 +324,8 @@ def test_every_demo_page_loads_offline_without_console_errors(browser, demo_site
 def test_layer_control_lists_every_layer(browser, demo_site):
     t = LABELS["id"]
     expected = [t["osm"], t["no_basemap"], t["outlines"], *(t[c.key] for c in mapdata.CHOROPLETHS),
-                t["backbone_routes"], t["backbone_nodes"], t["outlets"], t["villages"],
-                t["shortlist"]]
+                t["backbone_routes"], t["backbone_nodes"], t["outlets"], t["clusters"],
+                t["agents"], t["villages"], t["shortlist"], t["pilots"]]
     for page in _pages(demo_site)[::-1]:
         browser.open(page)
         labels = browser.js("Array.from(document.querySelectorAll("
@@ -502,7 +503,8 @@ def test_analysis_layers_are_listed_and_their_popups_open(browser, analysis_site
     assert browser.console_errors() == [] and browser.requests == []
     labels = browser.js("Array.from(document.querySelectorAll("
                         "'.leaflet-control-layers label')).map(l => l.textContent.trim())")
-    assert labels[-4:] == [t["clusters"], t["agents"], t["villages"], t["shortlist"]]
+    assert labels[-5:] == [t["clusters"], t["agents"], t["villages"], t["shortlist"],
+                           t["pilots"]]
     village_layers = "l.options && /despro-village/.test(l.options.className || '')"
     _hide(browser, village_layers, "l.options && l.options.className === 'despro-agent'")
     first = plan.clusters.iloc[0]
@@ -519,6 +521,29 @@ def test_analysis_layers_are_listed_and_their_popups_open(browser, analysis_site
     for code in str(agent["villages_covered"]).split(";"):
         assert f"({code})" in popup
     assert len(names) >= 1 and browser.console_errors() == []
+
+
+@pytest.mark.browser
+def test_demo_draws_the_chosen_pilots_in_pick_order(browser, demo_site):
+    """`despro demo` chooses the pilots: one numbered marker per pick, its popup explains it."""
+    picks = pd.read_csv(demo_site.parent / "output" / "selection" / "shortlist_optimised.csv",
+                        dtype={"village_code": str})
+    assert len(picks) == 10
+    browser.open(demo_site / "province-34.html")
+    numbers = browser.js("Array.from(document.querySelectorAll('.despro-pilot'))"
+                         ".map(m => m.textContent)")
+    assert sorted(numbers, key=int) == [str(i) for i in range(1, 11)]
+    _hide(browser, "l.options && /despro-village|despro-agent|despro-cluster/"
+                   ".test(l.options.className || '')")
+    first = picks.sort_values("pick").iloc[0]
+    popup = _click_at(browser, "despro.pilots.getLayers().find("
+                               "m => m.options.title === '1').getLatLng()")
+    assert f"Pilot 1</b>" in popup and f"({first['village_code']})" in popup
+    assert html.escape(first["village_name"]) in popup
+    share = f"{100 * first['weight_share']:.0f} %"
+    assert share in popup and "skenario bobot" in popup
+    assert f"Agen {first['agent_id']}" in popup
+    assert browser.console_errors() == []
 
 
 @pytest.mark.browser

@@ -193,6 +193,18 @@
     return group;
   };
 
+  despro.pilotsLayer = function (data) {
+    var group = L.featureGroup();
+    data.pilots.forEach(function (p) {
+      L.marker([p[0], p[1]], { icon: L.divIcon({ className: "despro-pilot", html: String(p[2]),
+        iconSize: [22, 22] }), zIndexOffset: 1000, title: String(p[2]) })
+        .bindPopup(p[3], { maxWidth: 420 }).addTo(group);
+    });
+    despro.pilots = group;
+    despro.legends.push({ layer: group, html: data.analysisLegends.pilots });
+    return group;
+  };
+
   function points(p, make) {
     var latlngs = decode(p.path), out = [];
     for (var i = 0; i < latlngs.length; i++) out.push(make(latlngs[i], p.labels[p.label[i]]));
