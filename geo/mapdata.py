@@ -28,7 +28,7 @@ from matplotlib.colors import to_hex
 
 from . import grid
 from .criteria import CRITERIA
-from .maplabels import LABELS, fmt_number, margin_text, threshold_text, unit_display, value_text
+from .maplabels import LABELS, fmt_number, margin_texts, threshold_text, unit_display, value_texts
 from .rollup import cells_to_parents
 from .variables import Kind, Variable, additive_columns
 
@@ -318,26 +318,27 @@ def rules_payload(result, lang: str) -> list[dict]:
     return out
 
 
-def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
-    """Escaped value texts, state letters, margin texts and evidence texts of one rule.
+def _escape_all(texts: np.ndarray) -> list[str]:
+    """HTML-escaped texts, each distinct text escaped once."""
+    uniq, inverse = np.unique(texts.astype(str), return_inverse=True)
+    return np.array([e(x) for x in uniq.tolist()], dtype=object)[inverse].tolist()
 
-    The evidence text names the source layer, its vintage and the evidence level that
-    decided this village (census, cells, regency or province statistics).
+
+def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
+    """Escaped value texts, state letters, margin texts and evidence letters of one rule.
+
+    The evidence letter picks the text naming the source layer, its vintage and the
+    evidence level that decided this village (census, cells, regency or province
+    statistics).
     """
     sub = long[long["rule"] == rule.id].set_index("village_code").reindex(codes)
     states = sub["state"].fillna("unknown").astype(str).to_numpy()
-    # regency and province statistics repeat one value over many villages: format each
-    # distinct value (and margin, state) once
-    value_texts: dict = {}
-    values = [value_texts.get(v) or value_texts.setdefault(
-        v, e(value_text(v, rule.unit, lang))) for v in sub["value"].to_numpy(float).tolist()]
-    margin_texts: dict = {}
-    margins = [margin_texts.get(k) or margin_texts.setdefault(
-        k, e(margin_text(k[0], k[1], rule.op, rule.unit, lang)))
-        for k in zip(sub["margin"].to_numpy(float).tolist(), states.tolist(), strict=True)]
+    values = _escape_all(value_texts(sub["value"].to_numpy(float), rule.unit, lang))
+    margins = _escape_all(margin_texts(sub["margin"].to_numpy(float), states, rule.op,
+                                       rule.unit, lang))
     ev = sub["evidence"] if "evidence" in sub else pd.Series("cells", index=sub.index)
-    letters = [EVIDENCE_LETTERS.get(x, "n") for x in ev.fillna("none")]
-    return values, [s[0] for s in states], margins, letters
+    letters = "".join(ev.astype(object).map(EVIDENCE_LETTERS).fillna("n").tolist())
+    return values, "".join(s[0] for s in states), margins, letters
 
 
 def villages_payload(result, lang: str,
@@ -355,18 +356,31 @@ def villages_payload(result, lang: str,
     v = result.villages
     per_rule = [_rule_texts(result.criteria, v.index, r, lang)
                 for r in result.config.criteria.rules]
-    shortlisted = v.index.isin(result.shortlist()["village_code"])
-    pts = v.geometry.representative_point()
+    values = list(zip(*(r[0] for r in per_rule), strict=True)) if per_rule else [()] * len(v)
+    margins = list(zip(*(r[2] for r in per_rule), strict=True)) if per_rule else [()] * len(v)
+    states = ["".join(x) for x in zip(*(r[1] for r in per_rule), strict=True)] \
+        if per_rule else [""] * len(v)
+    letters = ["".join(x) for x in zip(*(r[3] for r in per_rule), strict=True)] \
+        if per_rule else [""] * len(v)
+    shortlisted = v.index.isin(result.shortlist()["village_code"]).astype(int).tolist()
+    pts = v.geometry.representative_point().to_numpy()
+    lats = np.round(shapely.get_y(pts), 5).tolist()
+    lons = np.round(shapely.get_x(pts), 5).tolist()
     tier_index = {t: i for i, t in enumerate(TIERS)}
-    products = v["flagship_product"] if "flagship_product" in v else pd.Series("", v.index)
+    tiers = [tier_index[t] for t in v["tier"]]
+    ranks = v["rank"].astype(int).tolist()
+    codes = v.index.tolist()
+    names = _escape_all(v["village_name"].to_numpy(object))
+    if "flagship_product" in v:
+        product = v["flagship_product"]
+        products = _escape_all(product.where(product.map(
+            lambda x: isinstance(x, str)), "").to_numpy(object))
+    else:
+        products = [""] * len(v)
     out = {}
-    for i, (code, name, tier, rank, product) in enumerate(zip(
-            v.index, v["village_name"], v["tier"], v["rank"], products, strict=True)):
-        out[code] = [round(pts.iloc[i].y, 5), round(pts.iloc[i].x, 5), e(code), e(name),
-                     tier_index[tier], int(rank), int(shortlisted[i]),
-                     e(product) if isinstance(product, str) else "",
-                     [r[0][i] for r in per_rule], "".join(r[1][i] for r in per_rule),
-                     [r[2][i] for r in per_rule], "".join(r[3][i] for r in per_rule)]
+    for i, code in enumerate(codes):
+        out[code] = [lats[i], lons[i], e(code), names[i], tiers[i], ranks[i], shortlisted[i],
+                     products[i], list(values[i]), states[i], list(margins[i]), letters[i]]
         if code in imputed:
             out[code].append(imputed[code])
     return out

@@ -8,7 +8,7 @@ it reaches a page, as they do every text that comes from data.
 
 from __future__ import annotations
 
-import math
+import numpy as np
 
 LANGS = ("id", "en")
 
@@ -127,21 +127,39 @@ UNITS_ID = {"companies": "perusahaan", "outlets": "gerai", "enterprises": "usaha
 DASH = "\u2013"
 
 
+_ID_SEPARATORS = str.maketrans({",": ".", ".": ","})
+
+
+def fmt_numbers(values, lang: str, digits: int = 1) -> np.ndarray:
+    """Texts of many numbers at once (object array): see :func:`fmt_number`.
+
+    Each distinct value is formatted once (statistics of a province repeat over its
+    villages).
+    """
+    v = np.asarray(values, dtype=float).ravel() + 0.0  # -0.0 -> 0.0: no "-0"
+    uniq, inverse = np.unique(v, return_inverse=True)
+    texts = np.full(len(uniq), DASH, dtype=object)
+    known = ~np.isnan(uniq)
+    spec, whole = f",.{digits}f", "." + "0" * digits
+    formatted = []
+    for x in uniq[known].tolist():
+        text = format(x, spec)  # correctly rounded, like round(x, digits)
+        if digits and (abs(x) >= 1e5 or text.endswith(whole)):
+            text = format(x, ",.0f")
+        formatted.append(text.translate(_ID_SEPARATORS) if lang == "id" else text)
+    texts[known] = formatted
+    return texts[inverse]
+
+
 def fmt_number(v: float | None, lang: str, digits: int = 1) -> str:
     """``v`` with the language's separators; an en dash for a missing value.
 
     Whole numbers (after rounding to ``digits``) and numbers of 100,000 or more are
     written without decimals.
     """
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if v is None:
         return DASH
-    v = float(v)  # round() on a numpy float is several times slower
-    if abs(v) >= 1e5 or float(round(v, digits)).is_integer():
-        digits = 0
-    text = f"{v:,.{digits}f}"
-    if lang == "id":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    return fmt_numbers([v], lang, digits)[0]
 
 
 def unit_display(unit: str, lang: str) -> tuple[float, str, str]:
@@ -161,14 +179,24 @@ def unit_display(unit: str, lang: str) -> tuple[float, str, str]:
     return 1.0, word, word
 
 
-def _with_suffix(number: str, suffix: str) -> str:
-    return f"{number} {suffix}" if suffix and number != DASH else number
+def _with_suffix(numbers: np.ndarray, suffix: str) -> np.ndarray:
+    if not suffix:
+        return numbers
+    out = numbers.astype(object)
+    known = out != DASH
+    out[known] = [f"{n} {suffix}" for n in out[known].tolist()]
+    return out
+
+
+def value_texts(values, unit: str, lang: str) -> np.ndarray:
+    """Many values of a rule as shown in popups (object array, see :func:`value_text`)."""
+    scale, suffix, _ = unit_display(unit, lang)
+    return _with_suffix(fmt_numbers(np.asarray(values, dtype=float) * scale, lang), suffix)
 
 
 def value_text(v: float, unit: str, lang: str) -> str:
     """A rule's value as shown in a popup (``45,2 %``, ``12,3 km``)."""
-    scale, suffix, _ = unit_display(unit, lang)
-    return _with_suffix(fmt_number(v * scale if v == v else v, lang), suffix)
+    return value_texts([v], unit, lang)[0]
 
 
 def threshold_text(op: str, threshold: float, unit: str, lang: str) -> str:
@@ -176,18 +204,28 @@ def threshold_text(op: str, threshold: float, unit: str, lang: str) -> str:
     return f"{OPS.get(op, op)} {value_text(threshold, unit, lang)}"
 
 
-def margin_text(margin: float, state: str, op: str, unit: str, lang: str) -> str:
-    """How far a village is from a rule's threshold, in words.
+def margin_texts(margins, states, op: str, unit: str, lang: str) -> np.ndarray:
+    """How far villages are from a rule's threshold, in words (object array).
 
-    ``needs +7.0 pp`` when it fails a ``>=`` rule (``needs -2.5 km`` for a ``<=``
+    ``needs +7.0 pp`` when a village fails a ``>=`` rule (``needs -2.5 km`` for a ``<=``
     rule), ``3.4 pp to spare`` when it passes, an en dash when unknown.
     """
-    if state == "unknown" or margin != margin:
-        return DASH
     t = LABELS[lang]
+    m = np.asarray(margins, dtype=float)
+    states = np.asarray(states, dtype=object)
+    unknown = (states == "unknown") | np.isnan(m)
     scale, _, suffix = unit_display(unit, lang)
-    amount = _with_suffix(fmt_number(abs(margin) * scale, lang), suffix)
-    if state == "fail":
-        sign = "+" if op in (">=", ">") else "-"
-        return f"{t['needs']} {sign}{amount}"
-    return f"{t['spare']} {amount}" if lang == "id" else f"{amount} {t['spare']}"
+    amounts = _with_suffix(fmt_numbers(np.abs(m) * scale, lang), suffix)
+    sign = "+" if op in (">=", ">") else "-"
+    out = np.full(len(m), DASH, dtype=object)
+    fail = ~unknown & (states == "fail")
+    ok = ~unknown & ~fail
+    out[fail] = [f"{t['needs']} {sign}{a}" for a in amounts[fail].tolist()]
+    out[ok] = [f"{t['spare']} {a}" if lang == "id" else f"{a} {t['spare']}"
+               for a in amounts[ok].tolist()]
+    return out
+
+
+def margin_text(margin: float, state: str, op: str, unit: str, lang: str) -> str:
+    """One village's margin text (see :func:`margin_texts`)."""
+    return margin_texts([margin], [state], op, unit, lang)[0]

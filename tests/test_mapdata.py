@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from despro.geo import grid, mapdata
 
@@ -96,3 +98,26 @@ def test_pilot_popups_escape_names_and_keep_missing_values_out(sample_result):
     assert "Picked in 100 % of weight draws (robust)" in first and "fixed (running pilot)" in first
     # a scope without the picks draws none
     assert mapanalysis.pilots_payload(SimpleNamespace(villages=v), analysis, v.iloc[5:], "en") == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e9, 1e9, allow_nan=False), st.just(float("nan")),
+                          st.integers(-10**6, 10**6).map(lambda i: i / 10)),
+                min_size=1, max_size=40),
+       st.integers(0, 2))
+def test_numbers_read_back_to_their_rounded_value(values, digits):
+    """Popup numbers: each text reads back to the value rounded to ``digits`` (no decimals for
+    whole numbers or >= 100,000), unknown is an en dash, Indonesian swaps the separators."""
+    from despro.geo.maplabels import DASH, fmt_numbers
+
+    en, id_ = fmt_numbers(values, "en", digits), fmt_numbers(values, "id", digits)
+    for x, a, b in zip(values, en, id_, strict=True):
+        if np.isnan(x):
+            assert a == b == DASH
+            continue
+        assert b == a.translate(str.maketrans({",": ".", ".": ","}))
+        decimals = len(a.split(".")[1]) if "." in a else 0
+        assert decimals in (0, digits)
+        if decimals == 0 and digits and abs(x) < 1e5:
+            assert float(round(x, digits)).is_integer()
+        assert abs(float(a.replace(",", "")) - x) <= 0.5 * 10 ** -decimals + 1e-9 * abs(x)

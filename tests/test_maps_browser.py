@@ -538,7 +538,7 @@ def test_demo_draws_the_chosen_pilots_in_pick_order(browser, demo_site):
     first = picks.sort_values("pick").iloc[0]
     popup = _click_at(browser, "despro.pilots.getLayers().find("
                                "m => m.options.title === '1').getLatLng()")
-    assert f"Pilot 1</b>" in popup and f"({first['village_code']})" in popup
+    assert "Pilot 1</b>" in popup and f"({first['village_code']})" in popup
     assert html.escape(first["village_name"]) in popup
     share = f"{100 * first['weight_share']:.0f} %"
     assert share in popup and "skenario bobot" in popup
