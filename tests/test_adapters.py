@@ -385,8 +385,24 @@ def test_geoboundaries_names_within_a_regency(real, kel, tmp_path):
 # ---------------------------------------------------------------- OpenStreetMap outlets
 
 
-def test_osm_outlets_with_operator_names(tmp_path):
-    """post_office / office=courier / shop=courier nodes and a building; names normalised."""
+def _to_pbf(xml: Path) -> Path:
+    """The same extract as a real .osm.pbf (what Geofabrik serves), written by pyosmium."""
+    import osmium
+
+    pbf = xml.with_suffix(".osm.pbf")
+    writer = osmium.SimpleWriter(str(pbf))
+    try:
+        for obj in osmium.FileProcessor(str(xml)):
+            writer.add(obj)
+    finally:
+        writer.close()
+    return pbf
+
+
+@pytest.mark.parametrize("fmt", ["osm", "pbf"])
+def test_osm_outlets_with_operator_names(tmp_path, fmt):
+    """post_office / office=courier / shop=courier nodes and a building; names normalised;
+    the same from OSM XML and from a .osm.pbf extract."""
     nodes = [
         (1, -7.834, 110.356, {"amenity": "post_office", "name": "Kantor Pos Bantul",
                               "operator": "PT Pos Indonesia (Persero)"}),
@@ -410,6 +426,9 @@ def test_osm_outlets_with_operator_names(tmp_path):
         for i, la, lo, t in nodes)
     f = tmp_path / "yogyakarta.osm"
     f.write_text(OSM_HEAD + body + "\n" + way + "\n</osm>\n", encoding="utf-8")
+    if fmt == "pbf":
+        f = _to_pbf(f)
+        assert f.name == "yogyakarta.osm.pbf" and f.read_bytes()[4:15] == b"\n\tOSMHeader"
     shutil.copytree(SAMPLE, tmp_path / "s")
     cfg = load_config(tmp_path / "s" / "despro.toml")
     c = cfg.layers.courier.model_copy(update={"outlets": f})
