@@ -33,8 +33,8 @@ import pyarrow as pa
 import shapely
 from h3ronpy import grid_disk
 
+from . import boundary_kernels as kernels
 from . import grid
-from .clip import _next_index
 from .errors import DesproError
 
 M_PER_DEG = 111_319.49
@@ -70,10 +70,10 @@ class CellTable:
     """Planar geometry (lon/lat degrees) of the distinct cells a job touches, fetched
     from H3 once per cell as cells are needed. A cell keeps its row once added.
 
-    Per cell: counter-clockwise vertices, their mean (the centre every triangle is
-    taken from), each edge's inward unit normal and offset (signed distance of a
-    point = normal . (point - centre) - offset, >= 0 inside; stored edge-major for
-    fast gathers) and the fan area swept from vertex 0 to each vertex.
+    Per cell: counter-clockwise vertices (also relative to the centre, ``rel``), their
+    mean (the centre every triangle is taken from), each edge's inward unit normal and
+    offset (signed distance of a point = normal . (point - centre) - offset, >= 0
+    inside; shape (cells, k)) and the fan area swept from vertex 0 to each vertex.
     """
 
     def __init__(self) -> None:
@@ -96,8 +96,7 @@ class CellTable:
         self._sorter = np.argsort(self.cells)
         geometry = _geometry(_pad(verts, k))
         if len(self.verts):
-            geometry = {name: np.concatenate([getattr(self, name), part], axis=-1 if
-                                             name in ("nx", "ny", "off") else 0)
+            geometry = {name: np.concatenate([getattr(self, name), part])
                         for name, part in geometry.items()}
         for name, value in geometry.items():
             setattr(self, name, value)
@@ -123,11 +122,7 @@ class CellTable:
     def distance(self, ci: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Signed distance (degrees) of each point to the nearest edge line of its
         hexagon ``ci``: >= 0 inside (or on) the hexagon."""
-        x, y = x - self.cx[ci], y - self.cy[ci]
-        d = np.full(len(ci), np.inf)
-        for nx, ny, off in zip(self.nx, self.ny, self.off, strict=True):
-            np.minimum(d, nx[ci] * x + ny[ci] * y - off[ci], out=d)
-        return d
+        return kernels.edge_distance(ci, x, y, self.cx, self.cy, self.nx, self.ny, self.off)
 
 
 def _geometry(verts: np.ndarray) -> dict:
@@ -143,9 +138,8 @@ def _geometry(verts: np.ndarray) -> dict:
     w = np.roll(v, -1, axis=1)
     tri = 0.5 * _cross(v[..., 0], v[..., 1], w[..., 0], w[..., 1])
     fan = np.concatenate([np.zeros((len(v), 1)), np.cumsum(tri, axis=1)], axis=1)
-    return {"verts": verts, "cx": centre[:, 0].copy(), "cy": centre[:, 1].copy(),
-            "real": real, "nx": np.ascontiguousarray(nx.T), "ny": np.ascontiguousarray(ny.T),
-            "off": np.ascontiguousarray(off.T), "fan": fan}
+    return {"verts": verts, "rel": v, "cx": centre[:, 0].copy(), "cy": centre[:, 1].copy(),
+            "real": real, "nx": nx, "ny": ny, "off": off, "fan": fan}
 
 
 def _pad(verts: np.ndarray, k: int) -> np.ndarray:
@@ -173,52 +167,36 @@ def ring_segments(polys: np.ndarray, step: float) -> Segments:
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     exterior = np.r_[True, ring_part[1:] != ring_part[:-1]]
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    x, y = xy[:, 0].copy(), xy[:, 1].copy()
-    closing = np.r_[ring[1:] != ring[:-1], True]
-    s = np.flatnonzero(~closing)  # segment s -> s + 1
-    rs = ring[s]
-    first = np.flatnonzero(np.r_[True, closing[:-1]])[rs]
-    x0, y0, x1, y1 = x[s], y[s], x[s + 1], y[s + 1]
-    ox, oy = x[first], y[first]  # ring's first vertex: keeps the shoelace terms small
-    twice_area = np.bincount(rs, _cross(x0 - ox, y0 - oy, x1 - ox, y1 - oy),
-                             minlength=len(rings))
+    x, y, rs, nxt, twice_area = kernels.split_rings(xy[:, 0].copy(), xy[:, 1].copy(), ring,
+                                                    len(rings), step)
     ring_sign = np.where(exterior == (twice_area > 0), 1.0, -1.0)
-    dx, dy = x1 - x0, y1 - y0
-    n = np.maximum(1, np.ceil(np.hypot(dx, dy) / step)).astype(np.int64)
-    if (n > 1).any():
-        rep = np.repeat(np.arange(len(s)), n)
-        t = (np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n)) / n[rep]
-        x0, y0 = x0[rep] + t * dx[rep], y0[rep] + t * dy[rep]
-        rs = rs[rep]
-    return Segments(x0, y0, _next_index(rs), part_poly[ring_part[rs]], ring_sign[rs])
+    return Segments(x, y, nxt, part_poly[ring_part[rs]], ring_sign[rs])
 
 
 def label_points(segs: Segments, res: int, table: CellTable) -> tuple[np.ndarray, np.ndarray]:
     """Table row of each boundary point's cell and its signed distance to that cell's
     edges.
 
-    H3 indexes every ``SAMPLE_EVERY``-th point (and each ring's first); a point between
-    two samples is tested against their hexagons (exact, lon/lat); of a run of points
-    in neither, H3 indexes the first and the others are tested against its cell.
+    H3 indexes every ``SAMPLE_EVERY``-th point (and each ring's first); the points
+    between are tested (exact, lon/lat) against the latest sample's hexagon, the
+    previous point's and the next sample's; of a run of points in none, H3 indexes the
+    first and the others are tested against its cell.
     Points labelled by H3 may lie a hair outside their lon/lat hexagon (H3's edges are
     great circles): their distance is then negative.
     """
     n = len(segs.x)
     last = segs.nxt <= np.arange(n)  # each ring's last point wraps round
-    sample = (np.arange(n) % SAMPLE_EVERY == 0) | np.r_[True, last[:-1]]
+    first = np.r_[True, last[:-1]]
+    sample = (np.arange(n) % SAMPLE_EVERY == 0) | first
     s_cells = grid.points_to_cells(segs.x[sample], segs.y[sample], res)
     table.add(s_cells)
     s_rows = table.index(s_cells)
-    k = np.cumsum(sample) - 1  # latest sample at or before each point
-    labels = s_rows[k]
-    dist = table.distance(labels, segs.x, segs.y)
-    miss = np.flatnonzero(dist < 0)
-    after = s_rows[np.minimum(k[miss] + 1, len(s_rows) - 1)]
-    d2 = table.distance(after, segs.x[miss], segs.y[miss])
-    hit = d2 >= 0
-    labels[miss[hit]], dist[miss[hit]] = after[hit], d2[hit]
-    rest = miss[~hit]
-    while len(rest):  # runs of points in neither: H3 indexes each run's first point
+    latest = np.cumsum(sample) - 1  # latest sample at or before each point
+    labels, dist = kernels.label_between_samples(segs.x, segs.y, first, s_rows, latest,
+                                                 table.cx, table.cy, table.nx, table.ny,
+                                                 table.off)
+    rest = np.flatnonzero(dist < 0)
+    while len(rest):  # runs of points in none: H3 indexes each run's first point
         head = np.r_[True, rest[1:] != rest[:-1] + 1]
         c = grid.points_to_cells(segs.x[rest[head]], segs.y[rest[head]], res)
         table.add(c)
@@ -228,38 +206,6 @@ def label_points(segs: Segments, res: int, table: CellTable) -> tuple[np.ndarray
         labels[rest[done]], dist[rest[done]] = cand[done], d[done]
         rest = rest[~done]
     return labels, dist
-
-
-def _clip(table: CellTable, ci, px, py, dx, dy):
-    """Cyrus-Beck: parameters (t_in, t_out) of segment p -> p + d inside hexagon
-    ``ci`` and the edges it enters and leaves by (t_out <= t_in: no piece)."""
-    x, y = px - table.cx[ci], py - table.cy[ci]
-    n = len(ci)
-    t_in, t_out = np.zeros(n), np.ones(n)
-    e_in, e_out = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    blocked = np.zeros(n, bool)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for e, (nx, ny, off) in enumerate(zip(table.nx, table.ny, table.off, strict=True)):
-            nx, ny = nx[ci], ny[ci]
-            f0 = nx * x + ny * y - off[ci]
-            g = nx * dx + ny * dy
-            t = -f0 / g
-            later = (g > 0) & (t > t_in)
-            t_in = np.where(later, t, t_in)
-            e_in[later] = e
-            sooner = (g < 0) & (t < t_out)
-            t_out = np.where(sooner, t, t_out)
-            e_out[sooner] = e
-            blocked |= (g == 0) & (f0 < 0)
-    t_out[blocked] = -1.0
-    return t_in, t_out, e_in, e_out
-
-
-def _fan_at(table: CellTable, ci, edge, x, y) -> np.ndarray:
-    """Area swept from the centre, from vertex 0 round to point (x, y) on ``edge``."""
-    cx, cy = table.cx[ci], table.cy[ci]
-    v = table.verts[ci, edge]
-    return table.fan[ci, edge] + 0.5 * _cross(v[:, 0] - cx, v[:, 1] - cy, x - cx, y - cy)
 
 
 @dataclass
@@ -285,21 +231,16 @@ class _Pieces:
 def _add_clipped(acc: _Pieces, table: CellTable, segs: Segments, k: np.ndarray,
                  ci: np.ndarray) -> np.ndarray:
     """Clip segments ``k`` against cell rows ``ci``; returns each item's covered share."""
-    px, py = segs.x[k], segs.y[k]
-    dx, dy = segs.x[segs.nxt[k]] - px, segs.y[segs.nxt[k]] - py
-    t_in, t_out, e_in, e_out = _clip(table, ci, px, py, dx, dy)
-    ok = t_out > t_in
-    share = np.where(ok, t_out - t_in, 0.0)
-    k, ci, px, py, dx, dy = k[ok], ci[ok], px[ok], py[ok], dx[ok], dy[ok]
-    t_in, t_out, e_in, e_out = t_in[ok], t_out[ok], e_in[ok], e_out[ok]
-    ax, ay, bx, by = px + t_in * dx, py + t_in * dy, px + t_out * dx, py + t_out * dy
-    cx, cy = table.cx[ci], table.cy[ci]
-    acc.add(k, ci, segs.sign[k] * 0.5 * _cross(ax - cx, ay - cy, bx - cx, by - cy))
+    share, piece, enters, at_in, e_in, leaves, at_out, e_out = kernels.clip_segments(
+        k, ci, segs.x, segs.y, segs.nxt, segs.sign, table.cx, table.cy, table.nx, table.ny,
+        table.off, table.rel, table.fan)
+    ok = share > 0
+    acc.add(k[ok], ci[ok], piece[ok])
     # entering the cell = leaving the polygon along the cell's outline (and vice versa)
-    for m, x, y, edge, s in ((t_in > 0, ax, ay, e_in, -1.0), (t_out < 1, bx, by, e_out, 1.0)):
+    for m, at, edge, s in ((enters, at_in, e_in, -1.0), (leaves, at_out, e_out, 1.0)):
         acc.x_seg.append(k[m])
         acc.x_cell.append(ci[m])
-        acc.x_at.append(_fan_at(table, ci[m], edge[m], x[m], y[m]))
+        acc.x_at.append(at[m])
         acc.x_sign.append(s * segs.sign[k[m]])
         acc.x_edge.append(edge[m])
     return share
@@ -348,12 +289,9 @@ def boundary_pairs(polys: np.ndarray, res: int) -> BoundaryPairs:
     # both ends in one hexagon: the segment lies in it (convex); runs of such segments
     # in one cell are summed first
     k = np.flatnonzero((a == b) & ends_in)
-    ci = a[k]
-    px, py = segs.x[k] - table.cx[ci], segs.y[k] - table.cy[ci]
-    qx, qy = segs.x[segs.nxt[k]] - table.cx[ci], segs.y[segs.nxt[k]] - table.cy[ci]
-    fan = segs.sign[k] * 0.5 * _cross(px, py, qx, qy)
-    run = np.flatnonzero(np.r_[True, (ci[1:] != ci[:-1]) | (segs.row[k[1:]] != segs.row[k[:-1]])])
-    acc.add(k[run], ci[run], np.add.reduceat(fan, run) if len(k) else fan)
+    run, fan = kernels.run_sums(k, a[k], segs.x, segs.y, segs.nxt, segs.sign, segs.row,
+                                table.cx, table.cy)
+    acc.add(k[run], a[k[run]], fan)
 
     # ends in two hexagons: clipped to those two first
     kt = np.flatnonzero((a != b) & ends_in)

@@ -62,7 +62,7 @@ def _shapes(seed, n=14):
         elif kind == 3:  # two neighbours sharing a wiggly edge
             box = shapely.box(cx - 0.01, cy - 0.01, cx + 0.01, cy + 0.01)
             xs = np.linspace(cx - 0.01, cx + 0.01, 9)
-            ys = cy + rng.normal(0, 0.003, 9)
+            ys = cy + np.clip(rng.normal(0, 0.003, 9), -0.009, 0.009)  # a simple cut
             cut = shapely.Polygon([(cx - 0.01, cy - 0.011), *zip(xs, ys, strict=True),
                                    (cx + 0.01, cy - 0.011)])
             out += [box.intersection(cut)]
