@@ -332,28 +332,18 @@ def _pairs(polys, segs: Segments, table: CellTable, acc: _Pieces) -> BoundaryPai
     area = np.bincount(inv, np.concatenate(acc.fan), minlength=len(keys))
     rows, ci = keys // m, keys % m
 
-    # crossings of each cell's outline, sorted round it from vertex 0
+    # crossings of each cell's outline, walked round it from vertex 0
     xkey = segs.row[np.concatenate(acc.x_seg)] * m + np.concatenate(acc.x_cell)
     at, s = np.concatenate(acc.x_at), np.concatenate(acc.x_sign).astype(np.int64)
     edge = np.concatenate(acc.x_edge)
-    order = np.lexsort((at, xkey))
-    xkey, at, s, edge = xkey[order], at[order], s[order], edge[order]
     pair = np.searchsorted(keys, xkey)
     odd = np.zeros(len(segs.row), bool)
     odd[np.concatenate(acc.odd)] = True
     degenerate = np.bincount(inv, odd[seg], minlength=len(keys)) > 0
-    inside0 = np.full(len(keys), -1.0)  # outline inside the polygon at vertex 0
-    if len(pair):
-        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-        prefix = np.cumsum(s)
-        base = np.r_[0, prefix][starts]  # prefix before each group
-        lo = np.minimum(np.minimum.reduceat(prefix, starts) - base, 0)
-        hi = np.maximum.reduceat(prefix, starts) - base
-        crossed = pair[starts]
-        inside0[crossed] = -lo
-        # crossings must alternate in and out, starting from inside0
-        degenerate[crossed] |= (np.add.reduceat(s, starts) != 0) | (lo < -1) | (hi - lo > 1)
-        area -= np.bincount(pair, s * at, minlength=len(keys))
+    inside0, bad, fan = kernels.outline_crossings(np.argsort(pair, kind="stable"), pair, at, s,
+                                                  len(keys))
+    degenerate |= bad
+    area -= fan
 
     # outline never crossed: wholly inside or outside the polygon
     alone = np.flatnonzero(inside0 < 0)

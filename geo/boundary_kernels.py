@@ -197,3 +197,43 @@ def split_rings(x, y, ring, n_rings, step):
     if j > start:
         nxt[j - 1] = start
     return ox, oy, oring, nxt, twice_area
+
+
+@njit
+def outline_crossings(order, pair, at, s, n_pairs):
+    """Walk the crossings of each (polygon, cell) pair's outline in order round it.
+
+    ``order`` sorts the crossings by pair (stably); within a pair they are sorted here by
+    ``at`` (the fan area at the crossing, i.e. the position round the outline from
+    vertex 0). ``s`` is +1 where the outline enters the polygon, -1 where it leaves.
+    Returns per pair: whether the outline is inside the polygon at vertex 0 (1 / 0; -1
+    if never crossed), whether the crossings fail to alternate from there (degenerate),
+    and the sum of ``s * at`` (the fan areas of the outline's inside stretches).
+    """
+    inside0 = np.full(n_pairs, -1.0)
+    bad = np.zeros(n_pairs, np.bool_)
+    fan = np.zeros(n_pairs)
+    n = len(order)
+    i = 0
+    while i < n:
+        p = pair[order[i]]
+        j = i + 1
+        while j < n and pair[order[j]] == p:
+            j += 1
+        for a in range(i + 1, j):  # insertion sort by position: groups are small
+            v = order[a]
+            b = a - 1
+            while b >= i and at[order[b]] > at[v]:
+                order[b + 1] = order[b]
+                b -= 1
+            order[b + 1] = v
+        prefix, lo, hi = 0, 0, -n - 1
+        for a in range(i, j):
+            c = order[a]
+            prefix += s[c]
+            lo, hi = min(lo, prefix), max(hi, prefix)
+            fan[p] += s[c] * at[c]
+        inside0[p] = -lo
+        bad[p] = prefix != 0 or lo < -1 or hi - lo > 1
+        i = j
+    return inside0, bad, fan
