@@ -156,6 +156,12 @@ def clip_segments(k, ci, x, y, nxt, sign, cx, cy, nx, ny, off, centred_verts, fa
 
 
 @njit
+def _pieces(dx, dy, step):
+    """Number of equal pieces that make a segment (dx, dy) at most ``step`` long."""
+    return max(1, int(np.ceil(np.sqrt(dx * dx + dy * dy) / step)))
+
+
+@njit
 def split_rings(x, y, ring, n_rings, step):
     """Split closed rings (coordinates ``x, y`` with the closing repeat, ring id per
     coordinate, rings contiguous) into points at most ``step`` apart along each segment.
@@ -167,7 +173,7 @@ def split_rings(x, y, ring, n_rings, step):
     count = 0
     for i in range(n - 1):
         if ring[i + 1] == ring[i]:
-            count += max(1, int(np.ceil(np.hypot(x[i + 1] - x[i], y[i + 1] - y[i]) / step)))
+            count += _pieces(x[i + 1] - x[i], y[i + 1] - y[i], step)
     ox = np.empty(count)
     oy = np.empty(count)
     oring = np.empty(count, np.int64)
@@ -187,7 +193,7 @@ def split_rings(x, y, ring, n_rings, step):
         x0, y0, dx, dy = x[i], y[i], x[i + 1] - x[i], y[i + 1] - y[i]
         twice_area[r] += (x0 - x[first]) * (y[i + 1] - y[first]) - (y0 - y[first]) * (
             x[i + 1] - x[first])
-        m = max(1, int(np.ceil(np.hypot(dx, dy) / step)))
+        m = _pieces(dx, dy, step)
         for t in range(m):
             ox[j] = x0 + t / m * dx
             oy[j] = y0 + t / m * dy
