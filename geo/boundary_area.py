@@ -42,6 +42,7 @@ SPLIT_EDGES = 0.45  # segments are split to at most this many average cell edges
 COVER_TOL = 1e-9  # a segment's pieces must add up to it within this share
 EDGE_EPS = 1e-10  # degrees (~11 um): a vertex this close to a cell edge is degenerate
 SAMPLE_EVERY = 8  # boundary points indexed by H3; the others are found by geometry
+FIND_MARGIN = 1e-9  # degrees: CellTable.find only trusts points this far inside a hexagon
 
 
 def _list_pairs(lists) -> tuple[np.ndarray, np.ndarray]:
@@ -80,6 +81,7 @@ class CellTable:
         self.cells = np.empty(0, grid.CELL_DTYPE)
         self.verts = np.empty((0, 6, 2))
         self._sorter = np.empty(0, np.int64)
+        self._centres = None
 
     def add(self, cells: np.ndarray) -> None:
         """Make sure ``cells`` are in the table."""
@@ -100,6 +102,7 @@ class CellTable:
                         for name, part in geometry.items()}
         for name, value in geometry.items():
             setattr(self, name, value)
+        self._centres = None  # rebuilt by find() when needed
 
     def lookup(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row, found) of each cell in the table."""
@@ -119,10 +122,37 @@ class CellTable:
         """Planar area of each hexagon (square degrees)."""
         return self.fan[:, -1]
 
+    def find(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Row of the table cell whose centre is near each point (x, y) and holds it
+        well inside (more than ``FIND_MARGIN`` degrees from its edges), -1 where none.
+
+        Centres are bucketed at a fifth of the cells' size, so the point must lie
+        within about that of the centre (neighbours' centres mirrored across an edge
+        do, to ~1e-7 deg); a point found is exactly in that cell's lon/lat hexagon.
+        """
+        if not len(self.cells):
+            return np.full(len(x), -1, np.int64)
+        if self._centres is None:
+            q = 0.2 * np.sqrt(np.median(self.area))
+            key = _bucket(self.cx, self.cy, q)
+            order = np.argsort(key)
+            self._centres = (q, key[order], order)
+        q, keys, rows = self._centres
+        pos = np.minimum(np.searchsorted(keys, _bucket(x, y, q)), len(keys) - 1)
+        row = rows[pos]
+        ok = keys[pos] == _bucket(x, y, q)
+        ok[ok] = self.distance(row[ok], x[ok], y[ok]) > FIND_MARGIN
+        return np.where(ok, row, -1)
+
     def distance(self, ci: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Signed distance (degrees) of each point to the nearest edge line of its
         hexagon ``ci``: >= 0 inside (or on) the hexagon."""
         return kernels.edge_distance(ci, x, y, self.cx, self.cy, self.nx, self.ny, self.off)
+
+
+def _bucket(x: np.ndarray, y: np.ndarray, q: float) -> np.ndarray:
+    """One int64 per point: its lon/lat rounded to multiples of ``q`` degrees."""
+    return (np.rint(x / q).astype(np.int64) << 32) + np.rint(y / q).astype(np.int64)
 
 
 def _geometry(verts: np.ndarray) -> dict:

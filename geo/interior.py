@@ -34,14 +34,18 @@ def _packer(res: int, n_rows: int):
 def _across(table: CellTable, ci: np.ndarray, edge: np.ndarray, res: int) -> np.ndarray:
     """Cell across ``edge`` of each table row ``ci``: the cell holding the row's centre
     mirrored in the edge's midpoint (the neighbour's centre, up to the grid's small
-    distortion). Each distinct (cell, edge) is indexed once."""
+    distortion), found in the table when it is there, by H3 otherwise."""
     k = table.verts.shape[1]
     key, inv = np.unique(ci * k + edge, return_inverse=True)
     c, e = key // k, key % k
     v, w = table.verts[c, e], table.verts[c, (e + 1) % k]
     x = v[:, 0] + w[:, 0] - table.cx[c]
     y = v[:, 1] + w[:, 1] - table.cy[c]
-    return grid.points_to_cells(x, y, res)[inv]
+    row = table.find(x, y)  # most are boundary cells, already in the table
+    out = np.empty(len(row), grid.CELL_DTYPE)
+    out[row >= 0] = table.cells[row[row >= 0]]
+    out[row < 0] = grid.points_to_cells(x[row < 0], y[row < 0], res)
+    return out[inv]
 
 
 def interior_pairs(bp: BoundaryPairs, n_rows: int, res: int):
