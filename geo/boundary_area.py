@@ -63,10 +63,6 @@ def disks(cells: np.ndarray) -> np.ndarray:
     return out
 
 
-def _cross(ax, ay, bx, by):
-    return ax * by - ay * bx
-
-
 class CellTable:
     """Planar geometry (lon/lat degrees) of the distinct cells a job touches, fetched
     from H3 once per cell as cells are needed. A cell keeps its row once added.
@@ -157,19 +153,9 @@ def _bucket(x: np.ndarray, y: np.ndarray, q: float) -> np.ndarray:
 
 def _geometry(verts: np.ndarray) -> dict:
     """The :class:`CellTable` arrays of cells with vertices ``verts`` (n, k, 2)."""
-    centre = verts.mean(axis=1)
-    v = verts - centre[:, None, :]
-    e = np.roll(v, -1, axis=1) - v
-    length = np.hypot(e[..., 0], e[..., 1])
-    real = length > 0  # padding edges never cut anything
-    safe = np.where(real, length, 1.0)
-    nx, ny = np.where(real, -e[..., 1] / safe, 0.0), np.where(real, e[..., 0] / safe, 0.0)
-    off = np.where(real, nx * v[..., 0] + ny * v[..., 1], -np.inf)
-    w = np.roll(v, -1, axis=1)
-    tri = 0.5 * _cross(v[..., 0], v[..., 1], w[..., 0], w[..., 1])
-    fan = np.concatenate([np.zeros((len(v), 1)), np.cumsum(tri, axis=1)], axis=1)
-    return {"verts": verts, "rel": v, "cx": centre[:, 0].copy(), "cy": centre[:, 1].copy(),
-            "real": real, "nx": nx, "ny": ny, "off": off, "fan": fan}
+    names = ("rel", "cx", "cy", "real", "nx", "ny", "off", "fan")
+    verts = np.ascontiguousarray(verts, dtype=np.float64)
+    return {"verts": verts, **dict(zip(names, kernels.cell_geometry(verts), strict=True))}
 
 
 def _pad(verts: np.ndarray, k: int) -> np.ndarray:

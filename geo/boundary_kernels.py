@@ -243,3 +243,39 @@ def outline_crossings(order, pair, at, s, n_pairs):
         bad[p] = prefix != 0 or lo < -1 or hi - lo > 1
         i = j
     return inside0, bad, fan
+
+
+@njit
+def cell_geometry(verts):
+    """The cell table's arrays for cells with counter-clockwise vertices ``verts``
+    (n, k, 2), padded by repeating a vertex: vertices relative to their mean (the
+    centre), the centre, which edges are real (not padding), each edge's inward unit
+    normal and offset, and the fan areas from vertex 0 to each vertex."""
+    n, k = verts.shape[0], verts.shape[1]
+    rel = np.empty((n, k, 2))
+    cx, cy = np.empty(n), np.empty(n)
+    real = np.empty((n, k), np.bool_)
+    nx, ny, off = np.empty((n, k)), np.empty((n, k)), np.empty((n, k))
+    fan = np.zeros((n, k + 1))
+    for i in range(n):
+        mx, my = 0.0, 0.0
+        for j in range(k):
+            mx += verts[i, j, 0]
+            my += verts[i, j, 1]
+        mx, my = mx / k, my / k
+        cx[i], cy[i] = mx, my
+        for j in range(k):
+            rel[i, j, 0], rel[i, j, 1] = verts[i, j, 0] - mx, verts[i, j, 1] - my
+        for j in range(k):
+            ax, ay = rel[i, j, 0], rel[i, j, 1]
+            bx, by = rel[i, (j + 1) % k, 0], rel[i, (j + 1) % k, 1]
+            ex, ey = bx - ax, by - ay
+            length = np.sqrt(ex * ex + ey * ey)
+            real[i, j] = length > 0
+            if length > 0:
+                nx[i, j], ny[i, j] = -ey / length, ex / length
+                off[i, j] = nx[i, j] * ax + ny[i, j] * ay
+            else:  # padding: never cuts anything
+                nx[i, j], ny[i, j], off[i, j] = 0.0, 0.0, -np.inf
+            fan[i, j + 1] = fan[i, j] + 0.5 * (ax * by - ay * bx)
+    return rel, cx, cy, real, nx, ny, off, fan
