@@ -6,8 +6,8 @@ the signed triangles a fixed point makes with each boundary piece. The boundary 
 
 * the polygon's own segments, cut at the cell's edges: every ring segment (split to
   less than half a cell edge, so that it touches at most its end cells and the cells
-  next to both) is clipped against those few convex hexagons (Cyrus-Beck, in numpy)
-  and each piece adds its triangle with the cell centre to its (polygon, cell) pair;
+  next to both) is clipped against those few convex hexagons (Cyrus-Beck) and each
+  piece adds its triangle with the cell centre to its (polygon, cell) pair;
 * the cell's edges where they lie inside the polygon: the points where the polygon
   crosses the cell's outline, sorted around the outline, switch "inside" on and off,
   and the triangles the centre makes with the inside stretches follow from the
@@ -21,6 +21,10 @@ Every result is checked: each segment's pieces must add up to the whole segment
 (otherwise more cells are tried), and the crossings around each cell must alternate.
 Pairs where they do not (a polygon vertex exactly on a cell edge, a segment along an
 edge) are handed back as *degenerate* for an exact overlay.
+
+The passes over boundary points and segments (splitting, labelling, clipping, summing,
+walking the outline crossings) are compiled loops in
+:mod:`despro.geo.boundary_kernels`; this module orders them and does the bookkeeping.
 """
 
 from __future__ import annotations
