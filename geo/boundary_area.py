@@ -81,6 +81,7 @@ class CellTable:
         self.cells = np.empty(0, grid.CELL_DTYPE)
         self.verts = np.empty((0, 6, 2))
         self._sorter = np.empty(0, np.int64)
+        self._sorted = self.cells
         self._centres = None
 
     def add(self, cells: np.ndarray) -> None:
@@ -96,6 +97,7 @@ class CellTable:
             self.add(old)
         self.cells = np.r_[self.cells, new]
         self._sorter = np.argsort(self.cells)
+        self._sorted = self.cells[self._sorter]  # searched directly: no indirection
         geometry = _geometry(_pad(verts, k))
         if len(self.verts):
             geometry = {name: np.concatenate([getattr(self, name), part])
@@ -108,8 +110,7 @@ class CellTable:
         """(row, found) of each cell in the table."""
         if not len(self.cells):
             return np.zeros(len(cells), np.int64), np.zeros(len(cells), bool)
-        pos = np.minimum(np.searchsorted(self.cells, cells, sorter=self._sorter),
-                         len(self.cells) - 1)
+        pos = np.minimum(np.searchsorted(self._sorted, cells), len(self.cells) - 1)
         i = self._sorter[pos]
         return i, self.cells[i] == cells
 
