@@ -300,33 +300,31 @@ def boundary_pairs(polys: np.ndarray, res: int) -> BoundaryPairs:
     step = SPLIT_EDGES * h3.average_hexagon_edge_length(res, "m") / M_PER_DEG
     segs = ring_segments(polys, step)
     table = CellTable()
-    lab, dist = label_points(segs, res, table)
-    a, b = lab, lab[segs.nxt]
-    on_edge = np.abs(dist) < EDGE_EPS
-    odd = on_edge | on_edge[segs.nxt]
-    ends_in = (dist >= 0) & (dist[segs.nxt] >= 0) & ~odd
+    a, dist = label_points(segs, res, table)
+    kind, odd = kernels.classify_segments(a, dist, segs.nxt, EDGE_EPS)
     acc = _Pieces()
 
     # both ends in one hexagon: the segment lies in it (convex); runs of such segments
     # in one cell are summed first
-    k = np.flatnonzero((a == b) & ends_in)
+    k = np.flatnonzero(kind == 0)
     run, fan = kernels.run_sums(k, a[k], segs.x, segs.y, segs.nxt, segs.sign, segs.row,
                                 table.cx, table.cy)
     acc.add(k[run], a[k[run]], fan)
 
     # ends in two hexagons: clipped to those two first
-    kt = np.flatnonzero((a != b) & ends_in)
+    kt = np.flatnonzero(kind == 1)
     share = (_add_clipped(acc, table, segs, kt, a[kt])
-             + _add_clipped(acc, table, segs, kt, b[kt]))
+             + _add_clipped(acc, table, segs, kt, a[segs.nxt[kt]]))
     off = np.abs(share - 1) > COVER_TOL
     # the rest (a corner cut, an end outside its cell or on an edge): every cell next
     # to either end
-    k = np.flatnonzero(~ends_in)
+    k = np.flatnonzero(kind == 2)
     rest = np.r_[k, kt[off]]
-    tried = table.cells[np.c_[a[rest], b[rest]]]
+    a_rest, b_rest = a[rest], a[segs.nxt[rest]]  # cells of the segments' two ends
+    tried = table.cells[np.c_[a_rest, b_rest]]
     tried[: len(k)] = 0  # no H3 cell is 0
     prior = np.r_[np.zeros(len(k)), share[off]]
-    item, cells = _candidates(table.cells[a[rest]], table.cells[b[rest]], tried)
+    item, cells = _candidates(table.cells[a_rest], table.cells[b_rest], tried)
     table.add(cells)
     ci = table.index(cells)
     cover = prior + np.bincount(item, _add_clipped(acc, table, segs, rest[item], ci),
@@ -341,8 +339,8 @@ def boundary_pairs(polys: np.ndarray, res: int) -> BoundaryPairs:
                           f"not covered by the cells next to its ends")
     near = bad[item]
     acc.add(rest[item[near]], ci[near], np.zeros(near.sum()))
-    for ends in (a, b):
-        acc.add(rest[bad], ends[rest[bad]], np.zeros(bad.sum()))
+    for ends in (a_rest, b_rest):
+        acc.add(rest[bad], ends[bad], np.zeros(bad.sum()))
     acc.odd.append(rest[bad])
     return _pairs(polys, segs, table, acc)
 def _pairs(polys, segs: Segments, table: CellTable, acc: _Pieces) -> BoundaryPairs:

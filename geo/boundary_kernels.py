@@ -279,3 +279,24 @@ def cell_geometry(verts):
                 nx[i, j], ny[i, j], off[i, j] = 0.0, 0.0, -np.inf
             fan[i, j + 1] = fan[i, j] + 0.5 * (ax * by - ay * bx)
     return rel, cx, cy, real, nx, ny, off, fan
+
+
+@njit
+def classify_segments(labels, dist, nxt, eps):
+    """Kind of each segment i -> nxt[i] from its end points' cells ``labels`` and their
+    distances ``dist`` to those cells' edges: 0 both ends in one hexagon, 1 ends in two
+    hexagons, 2 otherwise (an end outside its cell, or within ``eps`` of an edge). Also
+    returns which segments have an end within ``eps`` of an edge (degenerate)."""
+    n = len(labels)
+    kind = np.empty(n, np.int8)
+    odd = np.empty(n, np.bool_)
+    for i in range(n):
+        j = nxt[i]
+        odd[i] = abs(dist[i]) < eps or abs(dist[j]) < eps
+        if odd[i] or dist[i] < 0 or dist[j] < 0:
+            kind[i] = 2
+        elif labels[i] == labels[j]:
+            kind[i] = 0
+        else:
+            kind[i] = 1
+    return kind, odd
