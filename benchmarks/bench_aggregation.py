@@ -31,7 +31,10 @@ and the best time is kept; peak memory is the child's peak resident set size
 (despro's exact raster case also reports its forked tile workers' peak). The
 despro exact and h3ronpy raster cases also report CPU seconds (the process and its
 workers), which a busy shared machine distorts less than wall time.
-Ratios are baseline time / despro time: > 1 means despro is faster.
+Ratios are baseline time / despro time: > 1 means despro is faster. The polygon cases
+first run on one village (untimed; despro's time for it, numba's per-process start-up and
+loading its cached kernels, is reported) and then time the whole job, as imports are
+left out of the timing.
 """
 
 from __future__ import annotations

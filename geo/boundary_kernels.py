@@ -4,9 +4,9 @@ Each kernel makes one pass over boundary points or segments and reads the cell t
 per-cell arrays (lon/lat degrees): centres ``cx, cy``, each edge's inward unit normal
 ``nx, ny`` and offset ``off`` (cell-major, shape (cells, k); a point is inside edge e of
 cell c when ``nx[c, e] * (x - cx[c]) + ny[c, e] * (y - cy[c]) >= off[c, e]``), the
-vertices ``verts`` (cells, k, 2) and the fan areas ``fan`` (cells, k + 1) swept from the
-centre from vertex 0 to each vertex. Padding edges (pentagons among hexagons) have zero
-normals and offset -inf: they never cut anything.
+vertices relative to the centre (cells, k, 2) and the fan areas ``fan`` (cells, k + 1)
+swept from the centre from vertex 0 to each vertex. Padding edges (pentagons among
+hexagons) have zero normals and offset -inf: they never cut anything.
 """
 
 from __future__ import annotations
