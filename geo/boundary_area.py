@@ -6,8 +6,8 @@ the signed triangles a fixed point makes with each boundary piece. The boundary 
 
 * the polygon's own segments, cut at the cell's edges: every ring segment (split to
   less than half a cell edge, so that it touches at most its end cells and the cells
-  next to both) is clipped against those few convex hexagons (Cyrus-Beck, in numpy)
-  and each piece adds its triangle with the cell centre to its (polygon, cell) pair;
+  next to both) is clipped against those few convex hexagons (Cyrus-Beck) and each
+  piece adds its triangle with the cell centre to its (polygon, cell) pair;
 * the cell's edges where they lie inside the polygon: the points where the polygon
   crosses the cell's outline, sorted around the outline, switch "inside" on and off,
   and the triangles the centre makes with the inside stretches follow from the
@@ -21,6 +21,10 @@ Every result is checked: each segment's pieces must add up to the whole segment
 (otherwise more cells are tried), and the crossings around each cell must alternate.
 Pairs where they do not (a polygon vertex exactly on a cell edge, a segment along an
 edge) are handed back as *degenerate* for an exact overlay.
+
+The passes over boundary points and segments (splitting, labelling, clipping, summing,
+walking the outline crossings) are compiled loops in
+:mod:`despro.geo.boundary_kernels`; this module orders them and does the bookkeeping.
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ import pyarrow as pa
 import shapely
 from h3ronpy import grid_disk
 
+from . import boundary_kernels as kernels
 from . import grid
-from .clip import _next_index
 from .errors import DesproError
 
 M_PER_DEG = 111_319.49
@@ -42,6 +46,7 @@ SPLIT_EDGES = 0.45  # segments are split to at most this many average cell edges
 COVER_TOL = 1e-9  # a segment's pieces must add up to it within this share
 EDGE_EPS = 1e-10  # degrees (~11 um): a vertex this close to a cell edge is degenerate
 SAMPLE_EVERY = 8  # boundary points indexed by H3; the others are found by geometry
+FIND_MARGIN = 1e-9  # degrees: CellTable.find only trusts points this far inside a hexagon
 
 
 def _list_pairs(lists) -> tuple[np.ndarray, np.ndarray]:
@@ -62,24 +67,22 @@ def disks(cells: np.ndarray) -> np.ndarray:
     return out
 
 
-def _cross(ax, ay, bx, by):
-    return ax * by - ay * bx
-
-
 class CellTable:
     """Planar geometry (lon/lat degrees) of the distinct cells a job touches, fetched
     from H3 once per cell as cells are needed. A cell keeps its row once added.
 
-    Per cell: counter-clockwise vertices, their mean (the centre every triangle is
-    taken from), each edge's inward unit normal and offset (signed distance of a
-    point = normal . (point - centre) - offset, >= 0 inside; stored edge-major for
-    fast gathers) and the fan area swept from vertex 0 to each vertex.
+    Per cell: counter-clockwise vertices (also relative to the centre, ``rel``), their
+    mean (the centre every triangle is taken from), each edge's inward unit normal and
+    offset (signed distance of a point = normal . (point - centre) - offset, >= 0
+    inside; shape (cells, k)) and the fan area swept from vertex 0 to each vertex.
     """
 
     def __init__(self) -> None:
         self.cells = np.empty(0, grid.CELL_DTYPE)
         self.verts = np.empty((0, 6, 2))
         self._sorter = np.empty(0, np.int64)
+        self._sorted = self.cells
+        self._centres = None
 
     def add(self, cells: np.ndarray) -> None:
         """Make sure ``cells`` are in the table."""
@@ -94,20 +97,20 @@ class CellTable:
             self.add(old)
         self.cells = np.r_[self.cells, new]
         self._sorter = np.argsort(self.cells)
+        self._sorted = self.cells[self._sorter]  # searched directly: no indirection
         geometry = _geometry(_pad(verts, k))
         if len(self.verts):
-            geometry = {name: np.concatenate([getattr(self, name), part], axis=-1 if
-                                             name in ("nx", "ny", "off") else 0)
+            geometry = {name: np.concatenate([getattr(self, name), part])
                         for name, part in geometry.items()}
         for name, value in geometry.items():
             setattr(self, name, value)
+        self._centres = None  # rebuilt by find() when needed
 
     def lookup(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row, found) of each cell in the table."""
         if not len(self.cells):
             return np.zeros(len(cells), np.int64), np.zeros(len(cells), bool)
-        pos = np.minimum(np.searchsorted(self.cells, cells, sorter=self._sorter),
-                         len(self.cells) - 1)
+        pos = np.minimum(np.searchsorted(self._sorted, cells), len(self.cells) - 1)
         i = self._sorter[pos]
         return i, self.cells[i] == cells
 
@@ -120,32 +123,44 @@ class CellTable:
         """Planar area of each hexagon (square degrees)."""
         return self.fan[:, -1]
 
+    def find(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Row of the table cell whose centre is near each point (x, y) and holds it
+        well inside (more than ``FIND_MARGIN`` degrees from its edges), -1 where none.
+
+        Centres are bucketed at a fifth of the cells' size, so the point must lie
+        within about that of the centre (neighbours' centres mirrored across an edge
+        do, to ~1e-7 deg); a point found is exactly in that cell's lon/lat hexagon.
+        """
+        if not len(self.cells):
+            return np.full(len(x), -1, np.int64)
+        if self._centres is None:
+            q = 0.2 * np.sqrt(np.median(self.area))
+            key = _bucket(self.cx, self.cy, q)
+            order = np.argsort(key)
+            self._centres = (q, key[order], order)
+        q, keys, rows = self._centres
+        pos = np.minimum(np.searchsorted(keys, _bucket(x, y, q)), len(keys) - 1)
+        row = rows[pos]
+        ok = keys[pos] == _bucket(x, y, q)
+        ok[ok] = self.distance(row[ok], x[ok], y[ok]) > FIND_MARGIN
+        return np.where(ok, row, -1)
+
     def distance(self, ci: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Signed distance (degrees) of each point to the nearest edge line of its
         hexagon ``ci``: >= 0 inside (or on) the hexagon."""
-        x, y = x - self.cx[ci], y - self.cy[ci]
-        d = np.full(len(ci), np.inf)
-        for nx, ny, off in zip(self.nx, self.ny, self.off, strict=True):
-            np.minimum(d, nx[ci] * x + ny[ci] * y - off[ci], out=d)
-        return d
+        return kernels.edge_distance(ci, x, y, self.cx, self.cy, self.nx, self.ny, self.off)
+
+
+def _bucket(x: np.ndarray, y: np.ndarray, q: float) -> np.ndarray:
+    """One int64 per point: its lon/lat rounded to multiples of ``q`` degrees."""
+    return (np.rint(x / q).astype(np.int64) << 32) + np.rint(y / q).astype(np.int64)
 
 
 def _geometry(verts: np.ndarray) -> dict:
     """The :class:`CellTable` arrays of cells with vertices ``verts`` (n, k, 2)."""
-    centre = verts.mean(axis=1)
-    v = verts - centre[:, None, :]
-    e = np.roll(v, -1, axis=1) - v
-    length = np.hypot(e[..., 0], e[..., 1])
-    real = length > 0  # padding edges never cut anything
-    safe = np.where(real, length, 1.0)
-    nx, ny = np.where(real, -e[..., 1] / safe, 0.0), np.where(real, e[..., 0] / safe, 0.0)
-    off = np.where(real, nx * v[..., 0] + ny * v[..., 1], -np.inf)
-    w = np.roll(v, -1, axis=1)
-    tri = 0.5 * _cross(v[..., 0], v[..., 1], w[..., 0], w[..., 1])
-    fan = np.concatenate([np.zeros((len(v), 1)), np.cumsum(tri, axis=1)], axis=1)
-    return {"verts": verts, "cx": centre[:, 0].copy(), "cy": centre[:, 1].copy(),
-            "real": real, "nx": np.ascontiguousarray(nx.T), "ny": np.ascontiguousarray(ny.T),
-            "off": np.ascontiguousarray(off.T), "fan": fan}
+    names = ("rel", "cx", "cy", "real", "nx", "ny", "off", "fan")
+    verts = np.ascontiguousarray(verts, dtype=np.float64)
+    return {"verts": verts, **dict(zip(names, kernels.cell_geometry(verts), strict=True))}
 
 
 def _pad(verts: np.ndarray, k: int) -> np.ndarray:
@@ -173,52 +188,36 @@ def ring_segments(polys: np.ndarray, step: float) -> Segments:
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     exterior = np.r_[True, ring_part[1:] != ring_part[:-1]]
     xy, ring = shapely.get_coordinates(rings, return_index=True)
-    x, y = xy[:, 0].copy(), xy[:, 1].copy()
-    closing = np.r_[ring[1:] != ring[:-1], True]
-    s = np.flatnonzero(~closing)  # segment s -> s + 1
-    rs = ring[s]
-    first = np.flatnonzero(np.r_[True, closing[:-1]])[rs]
-    x0, y0, x1, y1 = x[s], y[s], x[s + 1], y[s + 1]
-    ox, oy = x[first], y[first]  # ring's first vertex: keeps the shoelace terms small
-    twice_area = np.bincount(rs, _cross(x0 - ox, y0 - oy, x1 - ox, y1 - oy),
-                             minlength=len(rings))
+    x, y, rs, nxt, twice_area = kernels.split_rings(xy[:, 0].copy(), xy[:, 1].copy(), ring,
+                                                    len(rings), step)
     ring_sign = np.where(exterior == (twice_area > 0), 1.0, -1.0)
-    dx, dy = x1 - x0, y1 - y0
-    n = np.maximum(1, np.ceil(np.hypot(dx, dy) / step)).astype(np.int64)
-    if (n > 1).any():
-        rep = np.repeat(np.arange(len(s)), n)
-        t = (np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n)) / n[rep]
-        x0, y0 = x0[rep] + t * dx[rep], y0[rep] + t * dy[rep]
-        rs = rs[rep]
-    return Segments(x0, y0, _next_index(rs), part_poly[ring_part[rs]], ring_sign[rs])
+    return Segments(x, y, nxt, part_poly[ring_part[rs]], ring_sign[rs])
 
 
 def label_points(segs: Segments, res: int, table: CellTable) -> tuple[np.ndarray, np.ndarray]:
     """Table row of each boundary point's cell and its signed distance to that cell's
     edges.
 
-    H3 indexes every ``SAMPLE_EVERY``-th point (and each ring's first); a point between
-    two samples is tested against their hexagons (exact, lon/lat); of a run of points
-    in neither, H3 indexes the first and the others are tested against its cell.
+    H3 indexes every ``SAMPLE_EVERY``-th point (and each ring's first); the points
+    between are tested (exact, lon/lat) against the latest sample's hexagon, the
+    previous point's and the next sample's; of a run of points in none, H3 indexes the
+    first and the others are tested against its cell.
     Points labelled by H3 may lie a hair outside their lon/lat hexagon (H3's edges are
     great circles): their distance is then negative.
     """
     n = len(segs.x)
     last = segs.nxt <= np.arange(n)  # each ring's last point wraps round
-    sample = (np.arange(n) % SAMPLE_EVERY == 0) | np.r_[True, last[:-1]]
+    first = np.r_[True, last[:-1]]
+    sample = (np.arange(n) % SAMPLE_EVERY == 0) | first
     s_cells = grid.points_to_cells(segs.x[sample], segs.y[sample], res)
     table.add(s_cells)
     s_rows = table.index(s_cells)
-    k = np.cumsum(sample) - 1  # latest sample at or before each point
-    labels = s_rows[k]
-    dist = table.distance(labels, segs.x, segs.y)
-    miss = np.flatnonzero(dist < 0)
-    after = s_rows[np.minimum(k[miss] + 1, len(s_rows) - 1)]
-    d2 = table.distance(after, segs.x[miss], segs.y[miss])
-    hit = d2 >= 0
-    labels[miss[hit]], dist[miss[hit]] = after[hit], d2[hit]
-    rest = miss[~hit]
-    while len(rest):  # runs of points in neither: H3 indexes each run's first point
+    latest = np.cumsum(sample) - 1  # latest sample at or before each point
+    labels, dist = kernels.label_between_samples(segs.x, segs.y, first, s_rows, latest,
+                                                 table.cx, table.cy, table.nx, table.ny,
+                                                 table.off)
+    rest = np.flatnonzero(dist < 0)
+    while len(rest):  # runs of points in none: H3 indexes each run's first point
         head = np.r_[True, rest[1:] != rest[:-1] + 1]
         c = grid.points_to_cells(segs.x[rest[head]], segs.y[rest[head]], res)
         table.add(c)
@@ -228,38 +227,6 @@ def label_points(segs: Segments, res: int, table: CellTable) -> tuple[np.ndarray
         labels[rest[done]], dist[rest[done]] = cand[done], d[done]
         rest = rest[~done]
     return labels, dist
-
-
-def _clip(table: CellTable, ci, px, py, dx, dy):
-    """Cyrus-Beck: parameters (t_in, t_out) of segment p -> p + d inside hexagon
-    ``ci`` and the edges it enters and leaves by (t_out <= t_in: no piece)."""
-    x, y = px - table.cx[ci], py - table.cy[ci]
-    n = len(ci)
-    t_in, t_out = np.zeros(n), np.ones(n)
-    e_in, e_out = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    blocked = np.zeros(n, bool)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for e, (nx, ny, off) in enumerate(zip(table.nx, table.ny, table.off, strict=True)):
-            nx, ny = nx[ci], ny[ci]
-            f0 = nx * x + ny * y - off[ci]
-            g = nx * dx + ny * dy
-            t = -f0 / g
-            later = (g > 0) & (t > t_in)
-            t_in = np.where(later, t, t_in)
-            e_in[later] = e
-            sooner = (g < 0) & (t < t_out)
-            t_out = np.where(sooner, t, t_out)
-            e_out[sooner] = e
-            blocked |= (g == 0) & (f0 < 0)
-    t_out[blocked] = -1.0
-    return t_in, t_out, e_in, e_out
-
-
-def _fan_at(table: CellTable, ci, edge, x, y) -> np.ndarray:
-    """Area swept from the centre, from vertex 0 round to point (x, y) on ``edge``."""
-    cx, cy = table.cx[ci], table.cy[ci]
-    v = table.verts[ci, edge]
-    return table.fan[ci, edge] + 0.5 * _cross(v[:, 0] - cx, v[:, 1] - cy, x - cx, y - cy)
 
 
 @dataclass
@@ -285,21 +252,16 @@ class _Pieces:
 def _add_clipped(acc: _Pieces, table: CellTable, segs: Segments, k: np.ndarray,
                  ci: np.ndarray) -> np.ndarray:
     """Clip segments ``k`` against cell rows ``ci``; returns each item's covered share."""
-    px, py = segs.x[k], segs.y[k]
-    dx, dy = segs.x[segs.nxt[k]] - px, segs.y[segs.nxt[k]] - py
-    t_in, t_out, e_in, e_out = _clip(table, ci, px, py, dx, dy)
-    ok = t_out > t_in
-    share = np.where(ok, t_out - t_in, 0.0)
-    k, ci, px, py, dx, dy = k[ok], ci[ok], px[ok], py[ok], dx[ok], dy[ok]
-    t_in, t_out, e_in, e_out = t_in[ok], t_out[ok], e_in[ok], e_out[ok]
-    ax, ay, bx, by = px + t_in * dx, py + t_in * dy, px + t_out * dx, py + t_out * dy
-    cx, cy = table.cx[ci], table.cy[ci]
-    acc.add(k, ci, segs.sign[k] * 0.5 * _cross(ax - cx, ay - cy, bx - cx, by - cy))
+    share, piece, enters, at_in, e_in, leaves, at_out, e_out = kernels.clip_segments(
+        k, ci, segs.x, segs.y, segs.nxt, segs.sign, table.cx, table.cy, table.nx, table.ny,
+        table.off, table.rel, table.fan)
+    ok = share > 0
+    acc.add(k[ok], ci[ok], piece[ok])
     # entering the cell = leaving the polygon along the cell's outline (and vice versa)
-    for m, x, y, edge, s in ((t_in > 0, ax, ay, e_in, -1.0), (t_out < 1, bx, by, e_out, 1.0)):
+    for m, at, edge, s in ((enters, at_in, e_in, -1.0), (leaves, at_out, e_out, 1.0)):
         acc.x_seg.append(k[m])
         acc.x_cell.append(ci[m])
-        acc.x_at.append(_fan_at(table, ci[m], edge[m], x[m], y[m]))
+        acc.x_at.append(at[m])
         acc.x_sign.append(s * segs.sign[k[m]])
         acc.x_edge.append(edge[m])
     return share
@@ -338,36 +300,31 @@ def boundary_pairs(polys: np.ndarray, res: int) -> BoundaryPairs:
     step = SPLIT_EDGES * h3.average_hexagon_edge_length(res, "m") / M_PER_DEG
     segs = ring_segments(polys, step)
     table = CellTable()
-    lab, dist = label_points(segs, res, table)
-    a, b = lab, lab[segs.nxt]
-    on_edge = np.abs(dist) < EDGE_EPS
-    odd = on_edge | on_edge[segs.nxt]
-    ends_in = (dist >= 0) & (dist[segs.nxt] >= 0) & ~odd
+    a, dist = label_points(segs, res, table)
+    kind, odd = kernels.classify_segments(a, dist, segs.nxt, EDGE_EPS)
     acc = _Pieces()
 
     # both ends in one hexagon: the segment lies in it (convex); runs of such segments
     # in one cell are summed first
-    k = np.flatnonzero((a == b) & ends_in)
-    ci = a[k]
-    px, py = segs.x[k] - table.cx[ci], segs.y[k] - table.cy[ci]
-    qx, qy = segs.x[segs.nxt[k]] - table.cx[ci], segs.y[segs.nxt[k]] - table.cy[ci]
-    fan = segs.sign[k] * 0.5 * _cross(px, py, qx, qy)
-    run = np.flatnonzero(np.r_[True, (ci[1:] != ci[:-1]) | (segs.row[k[1:]] != segs.row[k[:-1]])])
-    acc.add(k[run], ci[run], np.add.reduceat(fan, run) if len(k) else fan)
+    k = np.flatnonzero(kind == 0)
+    run, fan = kernels.run_sums(k, a[k], segs.x, segs.y, segs.nxt, segs.sign, segs.row,
+                                table.cx, table.cy)
+    acc.add(k[run], a[k[run]], fan)
 
     # ends in two hexagons: clipped to those two first
-    kt = np.flatnonzero((a != b) & ends_in)
+    kt = np.flatnonzero(kind == 1)
     share = (_add_clipped(acc, table, segs, kt, a[kt])
-             + _add_clipped(acc, table, segs, kt, b[kt]))
+             + _add_clipped(acc, table, segs, kt, a[segs.nxt[kt]]))
     off = np.abs(share - 1) > COVER_TOL
     # the rest (a corner cut, an end outside its cell or on an edge): every cell next
     # to either end
-    k = np.flatnonzero(~ends_in)
+    k = np.flatnonzero(kind == 2)
     rest = np.r_[k, kt[off]]
-    tried = table.cells[np.c_[a[rest], b[rest]]]
+    a_rest, b_rest = a[rest], a[segs.nxt[rest]]  # cells of the segments' two ends
+    tried = table.cells[np.c_[a_rest, b_rest]]
     tried[: len(k)] = 0  # no H3 cell is 0
     prior = np.r_[np.zeros(len(k)), share[off]]
-    item, cells = _candidates(table.cells[a[rest]], table.cells[b[rest]], tried)
+    item, cells = _candidates(table.cells[a_rest], table.cells[b_rest], tried)
     table.add(cells)
     ci = table.index(cells)
     cover = prior + np.bincount(item, _add_clipped(acc, table, segs, rest[item], ci),
@@ -382,8 +339,8 @@ def boundary_pairs(polys: np.ndarray, res: int) -> BoundaryPairs:
                           f"not covered by the cells next to its ends")
     near = bad[item]
     acc.add(rest[item[near]], ci[near], np.zeros(near.sum()))
-    for ends in (a, b):
-        acc.add(rest[bad], ends[rest[bad]], np.zeros(bad.sum()))
+    for ends in (a_rest, b_rest):
+        acc.add(rest[bad], ends[bad], np.zeros(bad.sum()))
     acc.odd.append(rest[bad])
     return _pairs(polys, segs, table, acc)
 def _pairs(polys, segs: Segments, table: CellTable, acc: _Pieces) -> BoundaryPairs:
@@ -394,28 +351,18 @@ def _pairs(polys, segs: Segments, table: CellTable, acc: _Pieces) -> BoundaryPai
     area = np.bincount(inv, np.concatenate(acc.fan), minlength=len(keys))
     rows, ci = keys // m, keys % m
 
-    # crossings of each cell's outline, sorted round it from vertex 0
+    # crossings of each cell's outline, walked round it from vertex 0
     xkey = segs.row[np.concatenate(acc.x_seg)] * m + np.concatenate(acc.x_cell)
     at, s = np.concatenate(acc.x_at), np.concatenate(acc.x_sign).astype(np.int64)
     edge = np.concatenate(acc.x_edge)
-    order = np.lexsort((at, xkey))
-    xkey, at, s, edge = xkey[order], at[order], s[order], edge[order]
     pair = np.searchsorted(keys, xkey)
     odd = np.zeros(len(segs.row), bool)
     odd[np.concatenate(acc.odd)] = True
     degenerate = np.bincount(inv, odd[seg], minlength=len(keys)) > 0
-    inside0 = np.full(len(keys), -1.0)  # outline inside the polygon at vertex 0
-    if len(pair):
-        starts = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-        prefix = np.cumsum(s)
-        base = np.r_[0, prefix][starts]  # prefix before each group
-        lo = np.minimum(np.minimum.reduceat(prefix, starts) - base, 0)
-        hi = np.maximum.reduceat(prefix, starts) - base
-        crossed = pair[starts]
-        inside0[crossed] = -lo
-        # crossings must alternate in and out, starting from inside0
-        degenerate[crossed] |= (np.add.reduceat(s, starts) != 0) | (lo < -1) | (hi - lo > 1)
-        area -= np.bincount(pair, s * at, minlength=len(keys))
+    inside0, bad, fan = kernels.outline_crossings(np.argsort(pair, kind="stable"), pair, at, s,
+                                                  len(keys))
+    degenerate |= bad
+    area -= fan
 
     # outline never crossed: wholly inside or outside the polygon
     alone = np.flatnonzero(inside0 < 0)

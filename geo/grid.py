@@ -13,6 +13,7 @@ from h3ronpy import cells_area_m2, cells_parse, cells_to_string, change_resoluti
 from h3ronpy.vector import cells_to_coordinates, cells_to_wkb_polygons, coordinates_to_cells
 
 from .errors import DesproError
+from .jit import njit
 
 CELL_DTYPE = np.uint64
 
@@ -147,17 +148,31 @@ def ring_area_m2(verts: np.ndarray) -> np.ndarray:
     On H3's sphere this is :func:`cell_area_m2` computed from vertices already at hand
     (the same spherical polygon, split into triangles at the vertex mean).
     """
-    lon, lat = np.radians(verts[..., 0]), np.radians(verts[..., 1])
-    cos_lat = np.cos(lat)
-    x, y, z = cos_lat * np.cos(lon), cos_lat * np.sin(lon), np.sin(lat)  # (n, k) unit vectors
-    cx, cy, cz = x.mean(axis=1), y.mean(axis=1), z.mean(axis=1)
-    norm = np.sqrt(cx * cx + cy * cy + cz * cz)
-    cx, cy, cz = (cx / norm)[:, None], (cy / norm)[:, None], (cz / norm)[:, None]
-    ux, uy, uz = x - cx, y - cy, z - cz  # vertex a minus centre c
-    wx, wy, wz = (np.roll(t, -1, axis=1) for t in (ux, uy, uz))  # next vertex b minus c
-    # tan(E / 2) = a . (b x c) / (1 + a.b + b.c + c.a)  (Van Oosterom & Strackee), the
-    # triple product taken as c . ((a - c) x (b - c)) to keep small cells precise
-    num = cx * (uy * wz - uz * wy) + cy * (uz * wx - ux * wz) + cz * (ux * wy - uy * wx)
-    bx, by, bz = wx + cx, wy + cy, wz + cz
-    den = 1 + x * bx + y * by + z * bz + (bx + x) * cx + (by + y) * cy + (bz + z) * cz
-    return np.abs(2 * np.arctan2(num, den).sum(axis=1)) * H3_EARTH_RADIUS_M**2
+    return _ring_area_m2(np.ascontiguousarray(verts, dtype=np.float64))
+
+
+@njit
+def _ring_area_m2(verts):
+    n, k = verts.shape[0], verts.shape[1]
+    out = np.empty(n)
+    x, y, z = np.empty(k), np.empty(k), np.empty(k)
+    for i in range(n):
+        for j in range(k):  # unit vectors
+            lon, lat = np.radians(verts[i, j, 0]), np.radians(verts[i, j, 1])
+            x[j], y[j], z[j] = np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)
+        cx, cy, cz = x.mean(), y.mean(), z.mean()
+        norm = np.sqrt(cx * cx + cy * cy + cz * cz)
+        cx, cy, cz = cx / norm, cy / norm, cz / norm
+        total = 0.0
+        for j in range(k):
+            j1 = (j + 1) % k
+            ux, uy, uz = x[j] - cx, y[j] - cy, z[j] - cz  # vertex a minus centre c
+            wx, wy, wz = x[j1] - cx, y[j1] - cy, z[j1] - cz  # next vertex b minus c
+            # tan(E / 2) = a . (b x c) / (1 + a.b + b.c + c.a) (Van Oosterom & Strackee),
+            # the triple product taken as c . ((a - c) x (b - c)) to keep small cells precise
+            num = cx * (uy * wz - uz * wy) + cy * (uz * wx - ux * wz) + cz * (ux * wy - uy * wx)
+            den = (1 + x[j] * x[j1] + y[j] * y[j1] + z[j] * z[j1]
+                   + (x[j1] + x[j]) * cx + (y[j1] + y[j]) * cy + (z[j1] + z[j]) * cz)
+            total += 2 * np.arctan2(num, den)
+        out[i] = abs(total) * H3_EARTH_RADIUS_M**2
+    return out

@@ -31,23 +31,21 @@ def _packer(res: int, n_rows: int):
     return pack
 
 
-def _across(table: CellTable, cells: np.ndarray, chunk: int = 100_000) -> np.ndarray:
-    """(n, k) neighbour across each edge of each cell: the ring-1 cell whose centre is
-    nearest the centre mirrored in the edge's midpoint."""
-    out = []
-    for i0 in range(0, len(cells), chunk):
-        part = cells[i0: i0 + chunk]
-        ring = disks(part)
-        uniq, inv = np.unique(ring, return_inverse=True)
-        lon, lat = grid.cell_centres(uniq)
-        lon, lat = lon[inv.reshape(ring.shape)], lat[inv.reshape(ring.shape)]  # (n, 7)
-        i = table.index(part)
-        v = table.verts[i]
-        mx = v[..., 0] + np.roll(v[..., 0], -1, axis=1) - table.cx[i][:, None]  # (n, k)
-        my = v[..., 1] + np.roll(v[..., 1], -1, axis=1) - table.cy[i][:, None]
-        d = (mx[:, :, None] - lon[:, None, :]) ** 2 + (my[:, :, None] - lat[:, None, :]) ** 2
-        out.append(np.take_along_axis(ring, d.argmin(axis=2), axis=1))
-    return np.concatenate(out) if out else np.empty((0, table.verts.shape[1]), grid.CELL_DTYPE)
+def _across(table: CellTable, ci: np.ndarray, edge: np.ndarray, res: int) -> np.ndarray:
+    """Cell across ``edge`` of each table row ``ci``: the cell holding the row's centre
+    mirrored in the edge's midpoint (the neighbour's centre, up to the grid's small
+    distortion), found in the table when it is there, by H3 otherwise."""
+    k = table.verts.shape[1]
+    key, inv = np.unique(ci * k + edge, return_inverse=True)
+    c, e = key // k, key % k
+    v, w = table.verts[c, e], table.verts[c, (e + 1) % k]
+    x = v[:, 0] + w[:, 0] - table.cx[c]
+    y = v[:, 1] + w[:, 1] - table.cy[c]
+    row = table.find(x, y)  # most are boundary cells, already in the table
+    out = np.empty(len(row), grid.CELL_DTYPE)
+    out[row >= 0] = table.cells[row[row >= 0]]
+    out[row < 0] = grid.points_to_cells(x[row < 0], y[row < 0], res)
+    return out[inv]
 
 
 def interior_pairs(bp: BoundaryPairs, n_rows: int, res: int):
@@ -63,8 +61,7 @@ def interior_pairs(bp: BoundaryPairs, n_rows: int, res: int):
     pair, edge = np.nonzero(bp.edge_inside == 1)
     if not len(pair):
         return np.empty(0, np.int64), np.empty(0, grid.CELL_DTYPE)
-    uniq, inv = np.unique(bp.cells[pair], return_inverse=True)
-    rows, cells = bp.rows[pair], _across(bp.table, uniq)[inv, edge]
+    rows, cells = bp.rows[pair], _across(bp.table, bp.table_rows[pair], edge, res)
     # seeds are the interior cells next to the boundary (breadth-first layer 1); the
     # neighbours of layer j lie in layers j - 1, j, j + 1 or on the boundary
     prev = np.empty(0, np.int64)

@@ -62,7 +62,7 @@ def _shapes(seed, n=14):
         elif kind == 3:  # two neighbours sharing a wiggly edge
             box = shapely.box(cx - 0.01, cy - 0.01, cx + 0.01, cy + 0.01)
             xs = np.linspace(cx - 0.01, cx + 0.01, 9)
-            ys = cy + rng.normal(0, 0.003, 9)
+            ys = cy + np.clip(rng.normal(0, 0.003, 9), -0.009, 0.009)  # a simple cut
             cut = shapely.Polygon([(cx - 0.01, cy - 0.011), *zip(xs, ys, strict=True),
                                    (cx + 0.01, cy - 0.011)])
             out += [box.intersection(cut)]
@@ -159,3 +159,29 @@ def test_cells_with_other_vertex_counts():
     assert set(got) == set(ref)
     for k, v in ref.items():
         assert got[k] == pytest.approx(v, rel=1e-7, abs=1e-3)
+
+
+def test_cell_table_finds_cells_by_points_well_inside():
+    """find() returns the row of the cell holding a point near its centre, and -1 for
+    points near no table cell's centre or off the table."""
+    c = grid.points_to_cells(np.array([110.4]), np.array([-7.8]), 8)
+    ring = np.unique(_list_pairs(grid_disk(pa.array(c), 1))[1])
+    table = CellTable()
+    table.add(ring)
+    lon, lat = grid.cell_centres(ring)
+    x, y = np.r_[lon + 1e-6, lon[:1] + 0.05], np.r_[lat - 1e-6, lat[:1]]
+    row = table.find(x, y)
+    assert np.array_equal(table.cells[row[:-1]], ring) and row[-1] == -1
+    v = table.verts[table.index(c)][0]
+    corner = table.find(v[:1, 0], v[:1, 1])  # a vertex is in no cell "well inside"
+    assert corner[0] == -1
+
+
+def test_ring_area_matches_h3_cell_area():
+    """Spherical areas from vertices equal H3's own, hexagons and pentagons alike."""
+    rng = np.random.default_rng(5)
+    cells = grid.points_to_cells(95 + 46 * rng.random(500), -11 + 17 * rng.random(500), 8)
+    pent = np.array([h3.str_to_int(p) for p in h3.get_pentagons(8)], dtype=grid.CELL_DTYPE)
+    cells = np.r_[cells, pent]
+    verts, _ = grid.cell_vertices(cells)
+    assert np.allclose(grid.ring_area_m2(verts), grid.cell_area_m2(cells), rtol=1e-9)
