@@ -57,7 +57,7 @@ def _child(folder: str, prefix: str) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"wall": wall, "peak_mb": peak, "steps": result.timings,
                       "hits": cache.hits, "misses": cache.misses,
-                      "villages": len(result.villages), "cells": len(result.cells)}))
+                      "villages": len(result.villages), "cells": result.n_cells}))
 
 
 def _run(folder: Path, prefix: str) -> dict:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DesproError
+from .labels import labels_from_codes
 
 
 class Kind(StrEnum):
@@ -142,9 +143,9 @@ def finalize(table: pd.DataFrame, variables: Iterable[Variable]) -> pd.DataFrame
             n = (w0 > 0).sum(axis=1).astype(float)
             n[~known] = np.nan
             out[f"{v.name}_n_classes"] = pd.Series(n, index=table.index)
-            dom = np.array(v.classes, dtype=object)[w0.argmax(axis=1)]
-            dom[(w0.sum(axis=1) <= 0) | ~known] = None
-            out[f"{v.name}_dominant"] = pd.Series(dom, index=table.index, dtype="string")
+            none = (w0.sum(axis=1) <= 0) | ~known
+            dom = labels_from_codes(v.classes, w0.argmax(axis=1), none, dtype="string")
+            out[f"{v.name}_dominant"] = dom.set_axis(table.index)
     return pd.DataFrame(out, index=table.index)
 
 
