@@ -213,15 +213,21 @@ def evaluate(values: pd.DataFrame, rules: list[Rule], variables: dict[str, Varia
 def combine(long: pd.DataFrame) -> pd.DataFrame:
     """Criterion state per village (columns P1 ... I3) from the gate rules.
 
-    Criteria with no gate rule (all removed from the config) are unknown.
+    Criteria with no gate rule (all removed from the config) are unknown. Villages come
+    in their order of first appearance in ``long``.
     """
-    # only the columns needed: filtering all fifteen copies 830 k text rows nationally
-    gates = long[["village_code", "criterion", "state"]][long["role"] == "gate"]
-    fail = (gates["state"] == FAIL).groupby([gates["village_code"], gates["criterion"]]).any()
-    allpass = (gates["state"] == PASS).groupby([gates["village_code"], gates["criterion"]]).all()
-    state = pd.Series(np.where(fail, FAIL, np.where(allpass, PASS, UNKNOWN)), index=fail.index)
-    wide = state.unstack("criterion")
-    villages = long["village_code"].unique()
-    wide = wide.reindex(index=villages, columns=list(CRITERIA)).astype(object).fillna(UNKNOWN)
-    wide.index.name = None
-    return wide
+    # counted with integer keys (village x criterion): grouping 830 k text rows by two
+    # text columns took a second nationally
+    codes, villages = pd.factorize(long["village_code"])
+    crit = pd.Index(CRITERIA).get_indexer(long["criterion"])
+    use = (long["role"] == "gate").to_numpy() & (crit >= 0) & (codes >= 0)
+    key = codes[use] * len(CRITERIA) + crit[use]
+    size = len(villages) * len(CRITERIA)
+    rows = np.bincount(key, minlength=size)
+    fails = np.bincount(key, weights=(long["state"] == FAIL).to_numpy(bool)[use], minlength=size)
+    passes = np.bincount(key, weights=(long["state"] == PASS).to_numpy(bool)[use],
+                         minlength=size)
+    out = np.where(fails > 0, FAIL, np.where((rows > 0) & (passes == rows), PASS, UNKNOWN))
+    return pd.DataFrame(out.astype(object).reshape(len(villages), len(CRITERIA)), dtype=object,
+                        index=pd.Index(villages),
+                        columns=pd.Index(list(CRITERIA), name="criterion"))

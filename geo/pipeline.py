@@ -353,10 +353,8 @@ def _village_table(villages, vals, add, attributes, long, states, tier, sc, rk):
     out = pd.concat([out, villages[["population", "households"]], vals], axis=1)
     covers = [c for c in add.columns if c.endswith("__cover")]
     out = pd.concat([out, add[covers]], axis=1)
-    wide = long.pivot(index="village_code", columns="rule", values=["state", "margin"])
-    for rule in long["rule"].unique():
-        out[f"{rule}_state"] = wide[("state", rule)].reindex(out.index)
-        out[f"{rule}_margin"] = wide[("margin", rule)].reindex(out.index).astype(float)
+    for name, col in _rule_columns(long, out.index).items():
+        out[name] = col
     for c in states.columns:
         out[f"{c}_state"] = states[c].reindex(out.index)
     out["tier"] = tier.reindex(out.index)
@@ -364,6 +362,27 @@ def _village_table(villages, vals, add, attributes, long, states, tier, sc, rk):
     out["score_known_share"] = sc["score_known_share"]
     out["rank"] = rk.reindex(out.index).astype(int)
     return gpd.GeoDataFrame(out, geometry=villages.geometry, crs="EPSG:4326")
+
+
+def _rule_columns(long: pd.DataFrame, index: pd.Index) -> dict[str, object]:
+    """``<rule>_state`` and ``<rule>_margin`` per village of ``index`` (missing where
+    ``long`` has no row), rules in order of appearance.
+
+    Placed by integer positions: pivoting 830 k rows on two text columns took a second.
+    """
+    pos = index.get_indexer(long["village_code"])
+    rule_codes, rules = pd.factorize(long["rule"])
+    margins = long["margin"].to_numpy(float)
+    out: dict[str, object] = {}
+    for j, rule in enumerate(rules):
+        rows = np.flatnonzero((rule_codes == j) & (pos >= 0))
+        take = np.full(len(index), -1)
+        take[pos[rows]] = rows
+        out[f"{rule}_state"] = long["state"].array.take(take, allow_fill=True)
+        margin = np.full(len(index), np.nan)
+        margin[pos[rows]] = margins[rows]
+        out[f"{rule}_margin"] = margin
+    return out
 
 
 def _score_to_cells(study: Study, score: pd.Series) -> np.ndarray:

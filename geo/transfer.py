@@ -51,28 +51,34 @@ class Weights:
         return _normalise(self.matrix, axis=0)
 
 
+def _zero_nan(values: np.ndarray) -> np.ndarray:
+    """``np.nan_to_num(values)``, without the copy when every value is finite already."""
+    v = np.asarray(values)
+    return v if np.isfinite(v).all() else np.nan_to_num(v, nan=0.0)
+
+
 def _weights(w: sp.spmatrix | Weights) -> Weights:
     return w if isinstance(w, Weights) else Weights(w)
 
 
 def units_to_cells(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
     """Spread extensive unit values (n_units x k) onto cells (n_cells x k)."""
-    return np.asarray(_weights(w).by_unit.T @ np.nan_to_num(values, nan=0.0))
+    return np.asarray(_weights(w).by_unit.T @ _zero_nan(values))
 
 
 def cells_to_units(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
     """Collect extensive cell values (n_cells x k) into units (n_units x k)."""
-    return np.asarray(_weights(w).by_cell @ np.nan_to_num(values, nan=0.0))
+    return np.asarray(_weights(w).by_cell @ _zero_nan(values))
 
 
 def mean_to_units(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
     """Weighted mean over each unit's cells of an intensive cell value (e.g. cover)."""
-    return np.asarray(_weights(w).by_unit @ np.nan_to_num(values, nan=0.0))
+    return np.asarray(_weights(w).by_unit @ _zero_nan(values))
 
 
 def mean_to_cells(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
     """Weighted mean over each cell's units of an intensive unit value."""
-    return np.asarray(_weights(w).by_cell.T @ np.nan_to_num(values, nan=0.0))
+    return np.asarray(_weights(w).by_cell.T @ _zero_nan(values))
 
 
 def min_to_units(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
