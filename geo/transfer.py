@@ -50,6 +50,18 @@ class Weights:
         """Columns sum to 1: each unit's share of a cell."""
         return _normalise(self.matrix, axis=0)
 
+    # cells x units, stored by row: a product with it runs several times faster than
+    # with the column-stored transpose that ``.T`` gives
+    @cached_property
+    def by_unit_transposed(self) -> sp.csr_matrix:
+        """``by_unit.T`` (cells x units), row-stored."""
+        return self.by_unit.T.tocsr()
+
+    @cached_property
+    def by_cell_transposed(self) -> sp.csr_matrix:
+        """``by_cell.T`` (cells x units), row-stored."""
+        return self.by_cell.T.tocsr()
+
 
 def _zero_nan(values: np.ndarray) -> np.ndarray:
     """``np.nan_to_num(values)``, without the copy when every value is finite already."""
@@ -63,7 +75,7 @@ def _weights(w: sp.spmatrix | Weights) -> Weights:
 
 def units_to_cells(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
     """Spread extensive unit values (n_units x k) onto cells (n_cells x k)."""
-    return np.asarray(_weights(w).by_unit.T @ _zero_nan(values))
+    return np.asarray(_weights(w).by_unit_transposed @ _zero_nan(values))
 
 
 def cells_to_units(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
@@ -78,7 +90,7 @@ def mean_to_units(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
 
 def mean_to_cells(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
     """Weighted mean over each cell's units of an intensive unit value."""
-    return np.asarray(_weights(w).by_cell.T @ _zero_nan(values))
+    return np.asarray(_weights(w).by_cell_transposed @ _zero_nan(values))
 
 
 def min_to_units(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
@@ -108,17 +120,21 @@ def min_to_units(values: np.ndarray, w: sp.spmatrix | Weights) -> np.ndarray:
 
 def frame_to_units(cells: pd.DataFrame, w: sp.spmatrix | Weights, index: pd.Index,
                    sum_cols: list[str], min_cols: list[str], mean_cols: list[str]) -> pd.DataFrame:
-    """Apply the right transfer to each column of a cell table (rows = columns of ``w``)."""
+    """Apply the right transfer to each column of a cell table (rows = columns of ``w``).
+
+    The frames wrap the fresh result arrays (``copy=False``): copying 2.5 M-row blocks
+    again was a second of a national rerun.
+    """
     parts = []
     if sum_cols:
         parts.append(pd.DataFrame(cells_to_units(cells[sum_cols].to_numpy(float), w),
-                                  index=index, columns=sum_cols))
+                                  index=index, columns=sum_cols, copy=False))
     if min_cols:
         parts.append(pd.DataFrame(min_to_units(cells[min_cols].to_numpy(float), w),
-                                  index=index, columns=min_cols))
+                                  index=index, columns=min_cols, copy=False))
     if mean_cols:
         parts.append(pd.DataFrame(mean_to_units(cells[mean_cols].to_numpy(float), w),
-                                  index=index, columns=mean_cols))
+                                  index=index, columns=mean_cols, copy=False))
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=index)
 
 
@@ -128,8 +144,8 @@ def frame_to_cells(units: pd.DataFrame, w: sp.spmatrix | Weights, index: pd.Inde
     parts = []
     if sum_cols:
         parts.append(pd.DataFrame(units_to_cells(units[sum_cols].to_numpy(float), w),
-                                  index=index, columns=sum_cols))
+                                  index=index, columns=sum_cols, copy=False))
     if mean_cols:
         parts.append(pd.DataFrame(mean_to_cells(units[mean_cols].to_numpy(float), w),
-                                  index=index, columns=mean_cols))
+                                  index=index, columns=mean_cols, copy=False))
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=index)
