@@ -9,7 +9,7 @@ import shapely
 
 from despro.geo import grid
 from despro.geo.celltable import LazyCells
-from despro.geo.pipeline import Result
+from despro.geo.pipeline import Result, run
 
 
 def _lazy(cells: np.ndarray, wkb: pa.Array | None = None) -> LazyCells:
@@ -67,3 +67,11 @@ def test_result_builds_the_geodataframe_on_first_access(sample_result):
     cells = r.cells
     assert isinstance(cells, gpd.GeoDataFrame) and r.cells is cells  # built once
     pd.testing.assert_frame_equal(r.cell_columns, lazy.columns)
+
+
+def test_run_keeps_the_hexagons_as_wkb_and_writes_what_geopandas_writes(sample_config, tmp_path):
+    r = run(sample_config)
+    assert isinstance(r._cells, LazyCells)  # the run built no shapely hexagon
+    r.write_cells(tmp_path / "lazy.parquet")
+    r.cells.to_parquet(tmp_path / "gpd.parquet", index=False)
+    assert (tmp_path / "lazy.parquet").read_bytes() == (tmp_path / "gpd.parquet").read_bytes()
