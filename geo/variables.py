@@ -159,16 +159,18 @@ def _classes_present(table: pd.DataFrame, cols: list[str]) -> tuple[
     best = dominant = None
     for j, c in enumerate(cols):
         w = table[c].to_numpy(dtype=float)
-        known |= ~np.isnan(w)
-        w = np.nan_to_num(w)
+        if np.isfinite(w).all():  # e.g. every cell column (spread from villages)
+            known[:] = True
+        else:
+            known |= ~np.isnan(w)
+            w = np.nan_to_num(w)
         n += w > 0
         total += w
         if best is None:
-            best, dominant = w, np.zeros(len(table), np.int32)
+            best, dominant = w.copy(), np.zeros(len(table), np.int32)
         else:
-            better = w > best
-            best = np.where(better, w, best)
-            dominant[better] = j
+            dominant[w > best] = j
+            np.maximum(best, w, out=best)
     n[~known] = np.nan
     return n, dominant, (total <= 0) | ~known
 
