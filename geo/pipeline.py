@@ -89,7 +89,7 @@ class Result:
         """The cell table's columns without the geometry (never builds the hexagons)."""
         if isinstance(self._cells, LazyCells):
             return self._cells.columns
-        return pd.DataFrame(self._cells.drop(columns=self._cells.geometry.name))
+        return pd.DataFrame(self._cells.select_dtypes(exclude="geometry"))
 
     @property
     def n_cells(self) -> int:

@@ -75,3 +75,10 @@ def test_run_keeps_the_hexagons_as_wkb_and_writes_what_geopandas_writes(sample_c
     r.write_cells(tmp_path / "lazy.parquet")
     r.cells.to_parquet(tmp_path / "gpd.parquet", index=False)
     assert (tmp_path / "lazy.parquet").read_bytes() == (tmp_path / "gpd.parquet").read_bytes()
+
+
+def test_cell_columns_of_a_built_table_leave_out_only_the_geometry(sample_result):
+    cells = sample_result.cells
+    cols = sample_result.cell_columns
+    assert type(cols) is pd.DataFrame
+    assert list(cols.columns) == [c for c in cells.columns if c != "geometry"]
