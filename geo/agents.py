@@ -68,9 +68,10 @@ def candidate_sites(result, pick_codes: list[str], radius_km: float,
     v = result.villages
     plon, plat = village_points(v.loc[pick_codes])
     if sites == "cells":
-        ids = result.cells["h3_int"].to_numpy(np.uint64)
+        cells = result.cell_columns
+        ids = cells["h3_int"].to_numpy(np.uint64)
         lon, lat = grid.cell_centres(ids)
-        frame = pd.DataFrame({"site_type": "h3 cell", "site_code": result.cells["h3"].to_numpy(),
+        frame = pd.DataFrame({"site_type": "h3 cell", "site_code": cells["h3"].to_numpy(),
                               "site_name": "", "lon": lon, "lat": lat})
     else:
         lon, lat = village_points(v)

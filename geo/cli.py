@@ -54,7 +54,7 @@ def _run_and_write(config_path: Path, output_dir: Path | None, maps_dir: Path | 
     except DesproError as err:
         _fail(err)
     tiers = result.villages["tier"].value_counts()
-    click.echo(f"{len(result.villages):,} villages scored on {len(result.cells):,} H3 cells: "
+    click.echo(f"{len(result.villages):,} villages scored on {result.n_cells:,} H3 cells: "
                + ", ".join(f"{k} {tiers.get(k, 0)}" for k in
                            ("ready", "near-ready", "undetermined", "not ready")))
     if plan is not None:

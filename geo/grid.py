@@ -7,6 +7,7 @@ loops over cells in Python.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import shapely
 from h3ronpy import cells_area_m2, cells_parse, cells_to_string, change_resolution
@@ -117,6 +118,14 @@ def cells_to_str(cells: np.ndarray) -> np.ndarray:
     if cells.size == 0:
         return np.empty(0, dtype=object)
     return _np(cells_to_string(pa.array(cells))).astype(object)
+
+
+def cells_to_str_series(cells: np.ndarray) -> pd.Series:
+    """Hex-string ids as a pandas ``str`` column, straight from arrow (no Python strings)."""
+    cells = np.asarray(cells, dtype=CELL_DTYPE)
+    if cells.size == 0:
+        return pd.Series(cells_to_str(cells), dtype="str")
+    return pa.array(cells_to_string(pa.array(cells))).to_pandas()
 
 
 def str_to_cells(ids) -> np.ndarray:

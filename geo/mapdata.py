@@ -163,7 +163,7 @@ def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
     covered cell, denominator 1 per cell) says which share of a parent's cells had
     data, so a partly covered parent shows that its count is a lower bound.
     """
-    cells = result.cells
+    cells = result.cell_columns
     variables = [v for v in result.variables.values()
                  if all(c in cells.columns for c in additive_columns(v))]
     cols = [c for v in variables for c in additive_columns(v)]

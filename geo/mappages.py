@@ -88,7 +88,7 @@ def plan_pages(result, lang: str) -> tuple[Page, list[Page]]:
     """The national overview and one full-resolution page per province (sorted by code)."""
     t = LABELS[lang]
     v = result.villages
-    ids = result.cells["h3_int"].to_numpy(dtype=np.uint64)
+    ids = result.cell_columns["h3_int"].to_numpy(dtype=np.uint64)
     res = result.config.run.resolution
     over, note = overview_villages(result, v, lang)
     index = Page("index", t["overview"], over, np.ones(len(ids), bool), overview_res(ids, res),
@@ -110,7 +110,7 @@ def _title(sub, code, level: str, lang: str) -> str:
 def split_province(result, page: Page, lang: str) -> tuple[Page, list[Page]]:
     """A province overview (rolled-up cells, notable villages) and its regency pages."""
     t = LABELS[lang]
-    ids = result.cells["h3_int"].to_numpy(dtype=np.uint64)
+    ids = result.cell_columns["h3_int"].to_numpy(dtype=np.uint64)
     shown, note = overview_villages(result, page.scope, lang)
     note = " ".join(x for x in (t["province_split"], note) if x)
     overview = Page(page.slug, page.title, shown, page.cell_mask,

@@ -270,7 +270,7 @@ def page_payload(ctx: SiteContext, page: Page, static: dict, res: int, nav: str,
                  footer: str) -> dict:
     """The page's full data object at cell resolution ``res``."""
     result = ctx.result
-    ids = result.cells["h3_int"].to_numpy(dtype=np.uint64)[page.cell_mask]
+    ids = result.cell_columns["h3_int"].to_numpy(dtype=np.uint64)[page.cell_mask]
     table = md.page_cells(ctx.add[page.cell_mask], ids, ctx.variables, res)
     specs = [s for s in static["choropleths"] if s["column"] in table]
     tolerance = H3_RES0_EDGE_KM / 7 ** (res / 2) / 111.0 / 4
@@ -351,7 +351,7 @@ def fit_page(ctx: SiteContext, page: Page, home: dict[str, Page],
     static = static_payload(ctx, page, home)
     static["pageTitle"] = page.title
     footer = _footer_html(ctx.result, page, f"{page.slug}_summary.png", ctx.lang, ctx.links)
-    ids = ctx.result.cells["h3_int"].to_numpy(dtype=np.uint64)[page.cell_mask]
+    ids = ctx.result.cell_columns["h3_int"].to_numpy(dtype=np.uint64)[page.cell_mask]
     floor = min(MIN_RES, page.max_res)
     out = first or _render(ctx, page, static, footer, page.max_res)
     while out.size > ctx.budget_bytes:

@@ -123,7 +123,7 @@ def manifest(result, outputs: list[str]) -> dict:
         "inputs": inputs,
         "packages": package_versions(),
         "timings_s": result.timings,
-        "counts": {"villages": int(len(result.villages)), "cells": int(len(result.cells)),
+        "counts": {"villages": int(len(result.villages)), "cells": int(result.n_cells),
                    "h3_resolution": cfg.run.resolution, "weights": result.study.weighting,
                    "tiers": {k: int(v) for k, v in tiers.items()}},
         "variables": [{"name": v.name, "kind": str(v.kind), "unit": v.unit, "layer": v.layer,
@@ -160,7 +160,7 @@ def write_outputs(result, outdir: Path) -> dict[str, Path]:
              "conflicts.csv", "shortlist.csv", "data_quality.json", "data_quality.md",
              "manifest.json"]
     with staged(outdir) as st:
-        result.cells.to_parquet(st / "cells.parquet", index=False)
+        result.write_cells(st / "cells.parquet")
         result.villages.to_parquet(st / "villages.parquet", index=False)
         _gpkg_ready(result.villages).to_file(st / "villages.gpkg", layer="villages",
                                              driver="GPKG", engine="pyogrio")

@@ -20,13 +20,14 @@ import pandas as pd
 
 from . import grid
 from .cache import StepCache, step_key
+from .celltable import LazyCells
 from .config import Config
 from .criteria import combine, evaluate_all
 from .engine import Engine, LocalEngine, make_engine
 from .layer import LayerResult, Notes
 from .score import composite, rank, tiers
 from .study import Study, build_study
-from .transfer import frame_to_cells, frame_to_units
+from .transfer import Weights, frame_to_cells, frame_to_units
 from .variables import Kind, Variable, additive_columns, finalize, min_columns
 
 LAYERS = ("broadband", "backbone", "smartphone", "courier", "products", "census")
@@ -41,6 +42,9 @@ class Result:
     cells : GeoDataFrame
         One row per H3 cell: ``h3`` (string), ``h3_int`` (uint64), additive columns,
         finished values and per-layer ``<layer>__cover``; hexagon geometry (EPSG:4326).
+        A run keeps the hexagons as WKB (:class:`~despro.geo.celltable.LazyCells`)
+        and builds the GeoDataFrame on first access; :attr:`cell_columns` gives the
+        columns without building it.
     villages : GeoDataFrame
         One row per village: identity, finished values, per rule ``<rule>_value`` /
         ``_state`` / ``_margin``, per criterion state, ``tier``, ``score``, ``rank``.
@@ -57,7 +61,7 @@ class Result:
     """
 
     config: Config
-    cells: gpd.GeoDataFrame
+    _cells: gpd.GeoDataFrame | LazyCells
     villages: gpd.GeoDataFrame
     criteria: pd.DataFrame
     variables: dict[str, Variable]
@@ -68,6 +72,36 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     step_keys: dict[str, str] = field(default_factory=dict)
     conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def cells(self) -> gpd.GeoDataFrame:
+        """The cell table (see the class docstring); built from the WKB on first access."""
+        if isinstance(self._cells, LazyCells):
+            self._cells = self._cells.geodataframe()
+        return self._cells
+
+    @cells.setter
+    def cells(self, value: gpd.GeoDataFrame) -> None:
+        self._cells = value
+
+    @property
+    def cell_columns(self) -> pd.DataFrame:
+        """The cell table's columns without the geometry (never builds the hexagons)."""
+        if isinstance(self._cells, LazyCells):
+            return self._cells.columns
+        return pd.DataFrame(self._cells.select_dtypes(exclude="geometry"))
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells (without building the hexagons)."""
+        return len(self._cells)
+
+    def write_cells(self, path) -> None:
+        """Write the cell table as GeoParquet (straight from the WKB while it is kept)."""
+        if isinstance(self._cells, LazyCells):
+            self._cells.to_parquet(path)
+        else:
+            self._cells.to_parquet(path, index=False)
 
     def to_admin(self, level: str = "regency") -> pd.DataFrame:
         """Finished values per regency or province, rolled up exactly from the villages."""
@@ -244,8 +278,9 @@ def _run(config: Config, verbose: bool, cache: StepCache | None, log_format: str
     for r in results.values():
         variables.update({v.name: v for v in r.variables})
 
+    weights = Weights(study.weights)  # normalised once for every layer's transfer
     cell_parts, vil_parts = [], [vcounts]
-    cell_parts.append(frame_to_cells(vcounts, study.weights, study.cell_index,
+    cell_parts.append(frame_to_cells(vcounts, weights, study.cell_index,
                                      list(vcounts.columns), []))
     for r in results.values():
         cover = r.cover.rename(r.cover_column)
@@ -254,12 +289,12 @@ def _run(config: Config, verbose: bool, cache: StepCache | None, log_format: str
             cell_parts.append(tab)
             mins = min_columns(r.variables)
             sums = [c for c in r.table.columns if c not in mins]
-            vil_parts.append(frame_to_units(tab, study.weights, study.village_index, sums, mins,
+            vil_parts.append(frame_to_units(tab, weights, study.village_index, sums, mins,
                                             [cover.name]))
         else:
             tab = pd.concat([r.table, cover], axis=1)
             vil_parts.append(tab)
-            cell_parts.append(frame_to_cells(tab, study.weights, study.cell_index,
+            cell_parts.append(frame_to_cells(tab, weights, study.cell_index,
                                              list(r.table.columns), [cover.name]))
     cells_add = pd.concat(cell_parts, axis=1)
     vil_add = pd.concat(vil_parts, axis=1)
@@ -290,9 +325,9 @@ def _run(config: Config, verbose: bool, cache: StepCache | None, log_format: str
     village_gdf = _village_table(villages, vil_vals, vil_add, attributes, long, states, tier,
                                  sc, rk)
     cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
-    cell_gdf = _cell_table(study, cells_add, cell_vals)
+    cells = _cell_table(study, cells_add, cell_vals)
     p.step("tables", "tables assembled")
-    return Result(config, cell_gdf, village_gdf, long, variables, results, study, notes,
+    return Result(config, cells, village_gdf, long, variables, results, study, notes,
                   vil_add, p.timings, keys, conflicts)
 
 
@@ -318,10 +353,8 @@ def _village_table(villages, vals, add, attributes, long, states, tier, sc, rk):
     out = pd.concat([out, villages[["population", "households"]], vals], axis=1)
     covers = [c for c in add.columns if c.endswith("__cover")]
     out = pd.concat([out, add[covers]], axis=1)
-    wide = long.pivot(index="village_code", columns="rule", values=["state", "margin"])
-    for rule in long["rule"].unique():
-        out[f"{rule}_state"] = wide[("state", rule)].reindex(out.index)
-        out[f"{rule}_margin"] = wide[("margin", rule)].reindex(out.index).astype(float)
+    for name, col in _rule_columns(long, out.index).items():
+        out[name] = col
     for c in states.columns:
         out[f"{c}_state"] = states[c].reindex(out.index)
     out["tier"] = tier.reindex(out.index)
@@ -329,6 +362,27 @@ def _village_table(villages, vals, add, attributes, long, states, tier, sc, rk):
     out["score_known_share"] = sc["score_known_share"]
     out["rank"] = rk.reindex(out.index).astype(int)
     return gpd.GeoDataFrame(out, geometry=villages.geometry, crs="EPSG:4326")
+
+
+def _rule_columns(long: pd.DataFrame, index: pd.Index) -> dict[str, object]:
+    """``<rule>_state`` and ``<rule>_margin`` per village of ``index`` (missing where
+    ``long`` has no row), rules in order of appearance.
+
+    Placed by integer positions: pivoting 830 k rows on two text columns took a second.
+    """
+    pos = index.get_indexer(long["village_code"])
+    rule_codes, rules = pd.factorize(long["rule"])
+    margins = long["margin"].to_numpy(float)
+    out: dict[str, object] = {}
+    for j, rule in enumerate(rules):
+        rows = np.flatnonzero((rule_codes == j) & (pos >= 0))
+        take = np.full(len(index), -1)
+        take[pos[rows]] = rows
+        out[f"{rule}_state"] = long["state"].array.take(take, allow_fill=True)
+        margin = np.full(len(index), np.nan)
+        margin[pos[rows]] = margins[rows]
+        out[f"{rule}_margin"] = margin
+    return out
 
 
 def _score_to_cells(study: Study, score: pd.Series) -> np.ndarray:
@@ -342,11 +396,12 @@ def _score_to_cells(study: Study, score: pd.Series) -> np.ndarray:
         return np.where(den > 0, num / den, np.nan)
 
 
-def _cell_table(study: Study, add: pd.DataFrame, vals: pd.DataFrame) -> gpd.GeoDataFrame:
+def _cell_table(study: Study, add: pd.DataFrame, vals: pd.DataFrame) -> LazyCells:
     ids = study.cells
-    # one frame built from columns (no concat / insert / reset_index copies of 2.5 M rows)
-    cols = {"h3": grid.cells_to_str(ids), "h3_int": ids.astype(np.uint64)}
+    # one frame built from the columns as they are: no concat / insert / reset_index, no
+    # copies or block consolidation of 2.5 M rows; the hexagons stay WKB (see LazyCells)
+    cols = {"h3": grid.cells_to_str_series(ids).array, "h3_int": ids.astype(np.uint64)}
     cols.update({c: add[c].array for c in add.columns})
     cols.update({c: vals[c].array for c in vals.columns if c not in cols})
     cols["area_m2"] = study.cell_area_m2()
-    return gpd.GeoDataFrame(cols, geometry=study.cell_polygons(), crs="EPSG:4326")
+    return LazyCells(pd.DataFrame(cols, copy=False), study.cell_wkb_array())

@@ -42,11 +42,11 @@ def attainment(long: pd.DataFrame) -> pd.Series:
 
 def tiers(long: pd.DataFrame, states: pd.DataFrame, near_fraction: float) -> pd.Series:
     """Tier per village (see module docstring)."""
-    gates = long[long["role"] == "gate"].copy()
+    gates = long[["village_code", "threshold", "margin", "state"]][long["role"] == "gate"]
     t = gates["threshold"].abs()
     near = gates["margin"] >= -near_fraction * t
-    gates["far_fail"] = (gates["state"] == FAIL) & ~near
-    far = gates.groupby("village_code")["far_fail"].any().reindex(states.index, fill_value=False)
+    far_fail = (gates["state"] == FAIL) & ~near
+    far = far_fail.groupby(gates["village_code"]).any().reindex(states.index, fill_value=False)
     crit = states[list(CRITERIA)]
     n_fail = (crit == FAIL).sum(axis=1)
     n_unknown = (crit == UNKNOWN).sum(axis=1)
@@ -60,7 +60,8 @@ def tiers(long: pd.DataFrame, states: pd.DataFrame, near_fraction: float) -> pd.
 
 def composite(long: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
     """Composite score (0-100) and the known share of the weights."""
-    gates = long[long["role"] == "gate"].assign(att=attainment(long))
+    gate = long["role"] == "gate"
+    gates = long[["village_code", "criterion"]][gate].assign(att=attainment(long)[gate])
     crit = gates.groupby(["village_code", "criterion"])["att"].min(numeric_only=True)
     crit = crit.unstack("criterion").reindex(columns=list(CRITERIA))
     w = np.array([weights.get(c, 0.0) for c in CRITERIA], float)

@@ -65,11 +65,15 @@ class Study:
             self.cell_area = grid.cell_area_m2(self.cells)
         return self.cell_area
 
-    def cell_polygons(self) -> np.ndarray:
-        """Shapely hexagons of ``cells`` (lon/lat), from the kept WKB when present."""
+    def cell_wkb_array(self) -> pa.Array:
+        """The hexagons of ``cells`` as WKB (lon/lat), computed on first use and kept."""
         if self.cell_wkb is None or len(self.cell_wkb) != len(self.cells):
             self.cell_wkb = grid.cell_wkb(self.cells)
-        return grid.cell_polygons(self.cells, self.cell_wkb)
+        return self.cell_wkb
+
+    def cell_polygons(self) -> np.ndarray:
+        """Shapely hexagons of ``cells`` (lon/lat), from the kept WKB when present."""
+        return grid.cell_polygons(self.cells, self.cell_wkb_array())
 
     def with_population(self, cell_population: pd.Series) -> Study:
         """Switch to population weights: area share of the cell x people in the cell.

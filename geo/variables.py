@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DesproError
+from .labels import labels_from_codes
 
 
 class Kind(StrEnum):
@@ -136,16 +137,42 @@ def finalize(table: pd.DataFrame, variables: Iterable[Variable]) -> pd.DataFrame
                 out[f"{v.name}_n_classes"] = pd.Series(np.nan, index=table.index)
                 out[f"{v.name}_dominant"] = pd.Series(pd.NA, index=table.index, dtype="string")
                 continue
-            w = table[cols].to_numpy(dtype=float)
-            known = ~np.isnan(w).all(axis=1)
-            w0 = np.nan_to_num(w)
-            n = (w0 > 0).sum(axis=1).astype(float)
-            n[~known] = np.nan
+            n, dominant, none = _classes_present(table, cols)
             out[f"{v.name}_n_classes"] = pd.Series(n, index=table.index)
-            dom = np.array(v.classes, dtype=object)[w0.argmax(axis=1)]
-            dom[(w0.sum(axis=1) <= 0) | ~known] = None
-            out[f"{v.name}_dominant"] = pd.Series(dom, index=table.index, dtype="string")
-    return pd.DataFrame(out, index=table.index)
+            dom = labels_from_codes(v.classes, dominant, none, dtype="string")
+            out[f"{v.name}_dominant"] = dom.set_axis(table.index)
+    return pd.DataFrame(out, index=table.index, copy=False)
+
+
+def _classes_present(table: pd.DataFrame, cols: list[str]) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of a category's class weights: classes with weight > 0 (NaN where every
+    weight is unknown), position of the largest weight (the first on ties) and whether
+    there is no dominant class (nothing known or all weights 0).
+
+    Column by column: reductions across a few columns of 2.5 M rows are several times
+    faster this way than along the short axis of a (rows x classes) array.
+    """
+    known = np.zeros(len(table), bool)
+    n = np.zeros(len(table))
+    total = np.zeros(len(table))
+    best = dominant = None
+    for j, c in enumerate(cols):
+        w = table[c].to_numpy(dtype=float)
+        if np.isfinite(w).all():  # e.g. every cell column (spread from villages)
+            known[:] = True
+        else:
+            known |= ~np.isnan(w)
+            w = np.nan_to_num(w)
+        n += w > 0
+        total += w
+        if best is None:
+            best, dominant = w.copy(), np.zeros(len(table), np.int32)
+        else:
+            dominant[w > best] = j
+            np.maximum(best, w, out=best)
+    n[~known] = np.nan
+    return n, dominant, (total <= 0) | ~known
 
 
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:

@@ -187,11 +187,12 @@ def build(cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes,
         stats = read(src, config, notes)
         unit = (vil["regency_code"] if src.level == "regency" else
                 vil["province_code"]).to_numpy()
-        unmatched = [c for c in stats.index if c not in set(unit)]
+        present = set(unit)  # once, not once per table row
+        unmatched = [c for c in stats.index if c not in present]
         if unmatched:
             notes.add(path, "unmatched", f"{src.level} codes with no village in this run",
                       rows=unmatched)
-        missing = sorted(set(unit) - set(stats.index))
+        missing = sorted(present - set(stats.index))
         if missing:
             notes.add(path, "unmatched", f"{src.level} codes of villages absent from the "
                       "table (their villages stay unknown, or take a coarser table)",
