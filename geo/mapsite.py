@@ -294,7 +294,7 @@ def build_page(data: dict, lang: str) -> folium.Map:
     t = LABELS[lang]
     (s, w), (n, e) = data["bounds"]
     m = OfflineMap(location=[(s + n) / 2, (w + e) / 2], zoom_start=9, tiles=None,
-                   control_scale=True, maxZoom=18, minZoom=3)
+                   control_scale=True, maxZoom=18, minZoom=3, zoomSnap=0.25)
     m.get_root().script.add_child(RawScript(f"var despro_data = {md.script_json(data)};"))
     folium.TileLayer("OpenStreetMap", name=md.e(t["osm"]), show=False).add_to(m)
     JsLayer("L.layerGroup()", md.e(t["no_basemap"]), overlay=False, show=True).add_to(m)
