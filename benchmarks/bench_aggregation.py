@@ -203,7 +203,7 @@ def _despro(args, exact: bool) -> dict:
             "peak_workers_mb": peak_workers,
             "cells": len(z), "pixels": int(a.size), "mapping_mb": rm.nbytes / 2**20,
             "max_deficit": checks["max_deficit"], "max_area_error": checks["max_area_error"],
-            "edge_pixels": checks["edge_pixels"], "general_pixels": checks["general_pixels"]}
+            "edge_pixels": checks["edge_pixels"]}
 
 
 def case_raster_despro(args) -> dict:
@@ -425,7 +425,7 @@ def raster_job(args) -> None:
         print("   despro failed:", d["error"])
         return
     print(f"   {d['cells']:,} cells; exact mapping {d['mapping_mb']:.0f} MB in memory; "
-          f"{d['edge_pixels']:,} edge pixels ({d['general_pixels']:,} by the general formula); "
+          f"{d['edge_pixels']:,} edge pixels; "
           f"self-checks: max deficit {d['max_deficit']:.1e}, max cell-area error "
           f"{d['max_area_error']:.1e}")
     cold, warm = d["seconds"], d["warm_seconds"]

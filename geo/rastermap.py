@@ -212,9 +212,7 @@ class RasterMap:
         return {"tiles_built": len(st),
                 "max_deficit": max((s.max_deficit for s in st), default=0.0),
                 "max_area_error": max((s.max_area_error for s in st), default=0.0),
-                "edge_pixels": sum(s.edge_pixels for s in st),
-                "corner_pixels": sum(s.corner_pixels for s in st),
-                "general_pixels": sum(s.general_pixels for s in st)}
+                "edge_pixels": sum(s.edge_pixels for s in st)}
 
     def _cells(self, keys: tuple[TileKey, ...]):
         """Union of the tiles' cells and each tile's positions in it (memoised)."""
