@@ -29,16 +29,21 @@ from .jit import njit
 MIN_FRACTION = 1e-12  # shares below this (round-off of touching edges) are dropped
 
 
+@njit
 def orient_ccw(verts: np.ndarray) -> np.ndarray:
-    """Return ``verts`` (n, k, 2) with every ring counter-clockwise in (u, v)."""
-    x = verts[..., 0] - verts[:, :1, 0]
-    y = verts[..., 1] - verts[:, :1, 1]
-    twice = (x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)
-    flip = twice < 0
-    if flip.any():
-        verts = verts.copy()
-        verts[flip] = verts[flip, ::-1]
-    return verts
+    """A copy of ``verts`` (n, k, 2) with every ring counter-clockwise in (u, v)."""
+    n, k = verts.shape[0], verts.shape[1]
+    out = np.empty((n, k, 2))
+    for c in range(n):
+        twice = 0.0
+        for e in range(k):
+            x0, y0 = verts[c, e - 1, 0] - verts[c, 0, 0], verts[c, e - 1, 1] - verts[c, 0, 1]
+            x1, y1 = verts[c, e, 0] - verts[c, 0, 0], verts[c, e, 1] - verts[c, 0, 1]
+            twice += x0 * y1 - x1 * y0
+        for e in range(k):
+            src = k - 1 - e if twice < 0 else e
+            out[c, e, 0], out[c, e, 1] = verts[c, src, 0], verts[c, src, 1]
+    return out
 
 
 @njit(inline="always")
@@ -190,11 +195,10 @@ def polygon_pixel_fraction(verts: np.ndarray, row: np.ndarray, col: np.ndarray) 
 
 
 @njit(inline="always")
-def _row_extent(verts: np.ndarray, c: int, j: float):
-    """(u range of polygon c inside strip j <= v <= j + 1, its extent on the line v = j)."""
+def _strip_range(verts: np.ndarray, c: int, j: float):
+    """u range of polygon c inside the strip j <= v <= j + 1 (empty: lo > hi)."""
     k = verts.shape[1]
-    lo, hi = np.inf, -np.inf  # the polygon inside the strip
-    left, right = np.inf, -np.inf  # the polygon on the line v = j
+    lo, hi = np.inf, -np.inf
     for e in range(k):
         ua, va, ub, vb = verts[c, e - 1, 0], verts[c, e - 1, 1], verts[c, e, 0], verts[c, e, 1]
         if max(va, vb) < j or min(va, vb) > j + 1:
@@ -206,16 +210,25 @@ def _row_extent(verts: np.ndarray, c: int, j: float):
             t0, t1 = max(min(s0, s1), 0.0), min(max(s0, s1), 1.0)
             if t0 > t1:
                 continue
-        for t in (t0, t1):
-            u = ua + t * (ub - ua)
-            lo, hi = min(lo, u), max(hi, u)
-        if min(va, vb) <= j <= max(va, vb):
+        u0, u1 = ua + t0 * (ub - ua), ua + t1 * (ub - ua)
+        lo, hi = min(lo, u0, u1), max(hi, u0, u1)
+    return lo, hi
+
+
+@njit(inline="always")
+def _line_extent(verts: np.ndarray, c: int, v: float):
+    """u extent (left, right) of polygon c on the line at height v (empty: left > right)."""
+    k = verts.shape[1]
+    left, right = np.inf, -np.inf
+    for e in range(k):
+        ua, va, ub, vb = verts[c, e - 1, 0], verts[c, e - 1, 1], verts[c, e, 0], verts[c, e, 1]
+        if min(va, vb) <= v <= max(va, vb):
             if va == vb:
                 left, right = min(left, ua, ub), max(right, ua, ub)
             else:
-                u = ua + (j - va) / (vb - va) * (ub - ua)
+                u = ua + (v - va) / (vb - va) * (ub - ua)
                 left, right = min(left, u), max(right, u)
-    return lo, hi, left, right
+    return left, right
 
 
 @njit
@@ -266,6 +279,7 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
         _slopes(verts, slopes, c)
     order = np.argsort(first, kind="mergesort")
     active = np.empty(n, np.int64)
+    line_l, line_r = np.empty(n), np.empty(n)  # extent on the line above the current row
     n_active, nxt = 0, 0
     total = np.zeros(width)  # sum of the shares of each pixel of the row
     touched = np.empty(width, np.int64)
@@ -283,9 +297,11 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
                 kept += 1
         n_active = kept
         while nxt < n and first[order[nxt]] <= jr:
-            if end[order[nxt]] > jr:
-                active[n_active] = order[nxt]
+            c = order[nxt]
+            if end[c] > jr:
+                active[n_active] = c
                 n_active += 1
+                line_l[c], line_r[c] = _line_extent(verts, c, float(jr))
             nxt += 1
         room = size
         for a in range(n_active):
@@ -296,26 +312,35 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
         n_touched = 0
         for a in range(n_active):
             c = active[a]
-            lo, hi, l0, r0 = _row_extent(verts, c, j)
+            l0, r0 = line_l[c], line_r[c]  # the line v = j, from the row above
+            l1, r1 = _line_extent(verts, c, j + 1.0)
+            line_l[c], line_r[c] = l1, r1
+            lo, hi = _strip_range(verts, c, j)
             if not lo <= hi:
                 continue
-            _, _, l1, r1 = _row_extent(verts, c, j + 1.0)
             # pixels [i, i + 1] within [max xL, min xR] on both lines: wholly inside
+            i0, i1 = int(max(np.floor(lo), 0.0)), int(min(np.ceil(hi), float(width)))
             full0, full1 = np.ceil(max(l0, l1)), np.floor(min(r0, r1))
-            if not full0 < full1:
-                full0, full1 = np.inf, np.inf
-            i0, i1 = max(np.floor(lo), 0.0), min(np.ceil(hi), float(width))
-            for i in range(int(i0), int(i1)):
-                if full0 <= i < full1:
-                    continue
-                f = _fraction(verts, slopes, c, j, float(i))
+            if full0 < full1:  # skip the pixels [full0, full1): wholly inside
+                f0, f1 = int(min(max(full0, i0), i1)), int(min(max(full1, i0), i1))
+            else:
+                f0, f1 = i1, i1
+            i = i0
+            while i < i1:
+                if i == f0:
+                    i = f1
+                    if i >= i1:
+                        break
+                col = i
+                i += 1
+                f = _fraction(verts, slopes, c, j, float(col))
                 if not f > MIN_FRACTION:
                     continue
-                if total[i] == 0.0:
-                    touched[n_touched] = i
+                if total[col] == 0.0:
+                    touched[n_touched] = col
                     n_touched += 1
-                total[i] += f
-                p = jr * width + i
+                total[col] += f
+                p = jr * width + col
                 if label[p] != c:
                     pix[size], dst[size], frac[size] = p, c, f
                     size += 1

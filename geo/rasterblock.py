@@ -183,6 +183,35 @@ class BlockStats:
     max_area_error: float = 0.0
 
 
+@njit
+def _compact(label, run_start, run_cell, pix, dst, frac, n):
+    """The cells that receive some pixel (mask over the n local cells) and the Block's
+    arrays with cells renumbered among those (no cell, local -1, becomes m)."""
+    used = np.zeros(n, np.bool_)
+    for c in run_cell:
+        if c >= 0:
+            used[c] = True
+    for c in dst:
+        used[c] = True
+    remap = np.empty(n + 1, np.int32)
+    m = 0
+    for c in range(n):
+        remap[c] = m
+        m += used[c]
+    remap[n] = m
+    for c in range(n):
+        if not used[c]:
+            remap[c] = m
+    nm = len(pix)
+    src = np.empty(nm, np.int32)
+    for q in range(nm):
+        lab = label[pix[q]]
+        src[q] = remap[lab if lab >= 0 else n]
+    return used, (run_start.astype(np.int32), remap[run_cell].astype(np.int32),
+                  pix.astype(np.int32), src, remap[dst].astype(np.int32),
+                  frac.astype(np.float32))
+
+
 def build_block(g: RasterGrid, r0: int, r1: int, c0: int, c1: int, res: int,
                 areas: np.ndarray, exact: bool = True) -> tuple[Block, BlockStats]:
     """Map the pixels [r0, r1) x [c0, c1) of grid ``g`` to the H3 cells at ``res``.
@@ -203,7 +232,7 @@ def build_block(g: RasterGrid, r0: int, r1: int, c0: int, c1: int, res: int,
     # then come out nearly sorted by pixel, which keeps reductions local
     order = np.argsort(np.floor(verts[:, 0, 1]) * (w + 1) + verts[:, 0, 0], kind="stable")
     h3ids = h3ids[order]
-    verts = np.ascontiguousarray(orient_ccw(verts[order]), dtype=np.float64)
+    verts = orient_ccw(verts[order])
     n = len(verts)
     stats = BlockStats()
     label = centre_labels(verts, h, w)  # 2.
@@ -213,23 +242,8 @@ def build_block(g: RasterGrid, r0: int, r1: int, c0: int, c1: int, res: int,
     else:
         cpix, cdst, cfrac = np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0)
     starts, run_cell = label_runs(label, w)
-    # local index n: no cell
-    run_cell = np.where(run_cell < 0, n, run_cell)
-    csrc = label[cpix]
-    csrc = np.where(csrc < 0, n, csrc)
-
-    # keep the cells that receive some pixel; local index n (no cell) becomes m
-    used = np.zeros(n + 1, bool)
-    used[run_cell] = True
-    used[cdst] = True
-    used[n] = False
-    m = int(used.sum())
-    remap = np.full(n + 1, m, np.int64)
-    remap[used] = np.arange(m)
-    block = Block(r0, h, c0, w, h3ids[used[:n]], starts.astype(np.int32),
-                  remap[run_cell].astype(np.int32), cpix.astype(np.int32),
-                  remap[csrc].astype(np.int32), remap[cdst].astype(np.int32),
-                  cfrac.astype(np.float32))
+    used, arrays = _compact(label, starts, run_cell, cpix, cdst, cfrac, n)
+    block = Block(r0, h, c0, w, h3ids[used], *arrays)
     if areas.shape[1] == 1:
         sums = block.coverage((areas[:, 0], None))
         block.full_area, mapped = sums[:, 0], sums[:, 1]
@@ -238,7 +252,7 @@ def build_block(g: RasterGrid, r0: int, r1: int, c0: int, c1: int, res: int,
         mapped = block.coverage()[:, 0]
     # self-check: mapped area of the cells wholly inside the block = polygon area
     # (exact mode; in centre mode this is the fast path's error)
-    vs = verts[used[:n]]
+    vs = verts[used]
     x, y = vs[..., 0] - vs[:, :1, 0], vs[..., 1] - vs[:, :1, 1]
     area = 0.5 * (x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)
     inside = ((vs[..., 0] >= 0) & (vs[..., 0] <= w) & (vs[..., 1] >= 0)

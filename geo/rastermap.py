@@ -306,11 +306,13 @@ def _build_tiles(rm: RasterMap, keys: list[TileKey], workers: int) -> list:
         return [_build_tile(rm, k) for k in keys]
     if rm.grid.is_wgs84 and "fork" in mp.get_all_start_methods() and \
             threading.active_count() == 1 and not mp.current_process().daemon:
+        first = _build_tile(rm, keys[0])  # here: the children inherit the loaded kernels
         with _fork_lock:
             _forked = rm
             try:
-                with ProcessPoolExecutor(min(workers, len(keys)), mp.get_context("fork")) as ex:
-                    return list(ex.map(_build_forked, keys))
+                with ProcessPoolExecutor(min(workers, len(keys) - 1), mp.get_context("fork")) \
+                        as ex:
+                    return [first, *ex.map(_build_forked, keys[1:])]
             finally:
                 _forked = None
     with ThreadPoolExecutor(workers) as ex:
