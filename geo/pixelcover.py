@@ -195,23 +195,14 @@ def polygon_pixel_fraction(verts: np.ndarray, row: np.ndarray, col: np.ndarray) 
 
 
 @njit(inline="always")
-def _strip_range(verts: np.ndarray, c: int, j: float):
-    """u range of polygon c inside the strip j <= v <= j + 1 (empty: lo > hi)."""
-    k = verts.shape[1]
-    lo, hi = np.inf, -np.inf
-    for e in range(k):
-        ua, va, ub, vb = verts[c, e - 1, 0], verts[c, e - 1, 1], verts[c, e, 0], verts[c, e, 1]
-        if max(va, vb) < j or min(va, vb) > j + 1:
-            continue
-        if va == vb:
-            t0, t1 = 0.0, 1.0
-        else:
-            s0, s1 = (j - va) / (vb - va), (j + 1 - va) / (vb - va)
-            t0, t1 = max(min(s0, s1), 0.0), min(max(s0, s1), 1.0)
-            if t0 > t1:
-                continue
-        u0, u1 = ua + t0 * (ub - ua), ua + t1 * (ub - ua)
-        lo, hi = min(lo, u0, u1), max(hi, u0, u1)
+def _strip_range(verts: np.ndarray, c: int, j: float, lo: float, hi: float):
+    """u range of polygon c inside the strip j <= v <= j + 1 (empty: lo > hi), given
+    ``lo, hi``: the extremes of its extents on the lines v = j and v = j + 1 (the
+    part inside the strip is the hull of those points and the vertices in the strip)."""
+    for e in range(verts.shape[1]):
+        v = verts[c, e, 1]
+        if j <= v <= j + 1:
+            lo, hi = min(lo, verts[c, e, 0]), max(hi, verts[c, e, 0])
     return lo, hi
 
 
@@ -235,7 +226,7 @@ def _line_extent(verts: np.ndarray, c: int, v: float):
 def _grow(pix, dst, frac, size, room):
     """The move arrays with room for at least ``room`` entries, the first ``size`` kept."""
     n = max(2 * len(pix), room)
-    p2, d2, f2 = np.empty(n, np.int64), np.empty(n, np.int32), np.empty(n)
+    p2, d2, f2 = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32)
     p2[:size], d2[:size], f2[:size] = pix[:size], dst[:size], frac[:size]
     return p2, d2, f2
 
@@ -261,10 +252,11 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
     Returns
     -------
     (pix, dst, frac, edge_pixels, max_deficit)
-        Moves: share ``frac`` of pixel ``pix`` (flat) goes to polygon ``dst``, in row
-        order. ``edge_pixels``: pixels some boundary crosses; ``max_deficit``: the
-        largest ``|1 - sum of a pixel's shares|`` over those pixels that have a centre
-        label (round-off: ~1e-15).
+        Moves: share ``frac`` (float32) of pixel ``pix`` (flat, int32: a block holds
+        fewer than 2**31 pixels) goes to polygon ``dst`` (int32), in row order.
+        ``edge_pixels``: pixels some boundary crosses; ``max_deficit``: the largest
+        ``|1 - sum of a pixel's shares|`` (computed in float64) over those pixels that
+        have a centre label (round-off: ~1e-15).
     """
     n, k = verts.shape[0], verts.shape[1]
     # rows each polygon meets, and the polygons in order of their first row
@@ -284,7 +276,7 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
     total = np.zeros(width)  # sum of the shares of each pixel of the row
     touched = np.empty(width, np.int64)
     cap = height * width // 4 + 1024
-    pix, dst, frac = np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap)
+    pix, dst, frac = np.empty(cap, np.int32), np.empty(cap, np.int32), np.empty(cap, np.float32)
     size = 0
     edge_pixels = 0
     max_deficit = 0.0
@@ -315,7 +307,7 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
             l0, r0 = line_l[c], line_r[c]  # the line v = j, from the row above
             l1, r1 = _line_extent(verts, c, j + 1.0)
             line_l[c], line_r[c] = l1, r1
-            lo, hi = _strip_range(verts, c, j)
+            lo, hi = _strip_range(verts, c, j, min(l0, l1), max(r0, r1))
             if not lo <= hi:
                 continue
             # pixels [i, i + 1] within [max xL, min xR] on both lines: wholly inside

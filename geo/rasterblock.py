@@ -207,9 +207,7 @@ def _compact(label, run_start, run_cell, pix, dst, frac, n):
     for q in range(nm):
         lab = label[pix[q]]
         src[q] = remap[lab if lab >= 0 else n]
-    return used, (run_start.astype(np.int32), remap[run_cell].astype(np.int32),
-                  pix.astype(np.int32), src, remap[dst].astype(np.int32),
-                  frac.astype(np.float32))
+    return used, (run_start.astype(np.int32), remap[run_cell], pix, src, remap[dst], frac)
 
 
 def build_block(g: RasterGrid, r0: int, r1: int, c0: int, c1: int, res: int,
@@ -240,7 +238,7 @@ def build_block(g: RasterGrid, r0: int, r1: int, c0: int, c1: int, res: int,
         cpix, cdst, cfrac, stats.edge_pixels, stats.max_deficit = \
             boundary_shares(verts, label, h, w)
     else:
-        cpix, cdst, cfrac = np.empty(0, np.int64), np.empty(0, np.int32), np.empty(0)
+        cpix, cdst, cfrac = np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float32)
     starts, run_cell = label_runs(label, w)
     used, arrays = _compact(label, starts, run_cell, cpix, cdst, cfrac, n)
     block = Block(r0, h, c0, w, h3ids[used], *arrays)
