@@ -16,8 +16,9 @@ for nothing), counter-clockwise in the right-handed ``(u, v)`` frame (see
   polygon (Green's theorem; exact for any sizes of polygon and pixel);
 * :func:`boundary_shares` - every polygon's share of every pixel its boundary
   crosses, row by row: the pixels of a row wholly inside a polygon are found from
-  its horizontal extent at the row's two grid lines (convexity), the others get
-  :func:`polygon_pixel_fraction`.
+  its horizontal extent at the row's two grid lines (convexity); a pixel on a side
+  where one edge spans the row gets that edge's closed-form half-plane share, the
+  others :func:`polygon_pixel_fraction`.
 """
 
 from __future__ import annotations
@@ -208,18 +209,52 @@ def _strip_range(verts: np.ndarray, c: int, j: float, lo: float, hi: float):
 
 @njit(inline="always")
 def _line_extent(verts: np.ndarray, c: int, v: float):
-    """u extent (left, right) of polygon c on the line at height v (empty: left > right)."""
+    """u extent (left, right) of polygon c on the line at height v (empty: left > right),
+    and the edges (e - 1 -> e) crossing the line there (-1: several, or along the line)."""
     k = verts.shape[1]
     left, right = np.inf, -np.inf
+    e_left, e_right = -1, -1
     for e in range(k):
         ua, va, ub, vb = verts[c, e - 1, 0], verts[c, e - 1, 1], verts[c, e, 0], verts[c, e, 1]
         if min(va, vb) <= v <= max(va, vb):
             if va == vb:
                 left, right = min(left, ua, ub), max(right, ua, ub)
-            else:
-                u = ua + (v - va) / (vb - va) * (ub - ua)
-                left, right = min(left, u), max(right, u)
-    return left, right
+                e_left, e_right = -1, -1
+                continue
+            u = ua + (v - va) / (vb - va) * (ub - ua)
+            if u < left:
+                left, e_left = u, e
+            elif u == left:
+                e_left = -1
+            if u > right:
+                right, e_right = u, e
+            elif u == right:
+                e_right = -1
+    return left, right, e_left, e_right
+
+
+@njit(inline="always")
+def _halfplane(verts: np.ndarray, c: int, e: int, row: float, col: float) -> float:
+    """Share of pixel (row, col) on the inner (left) side of the line of edge e - 1 -> e of
+    the counter-clockwise polygon c: exact where that edge alone crosses the pixel.
+
+    With ``g(u, v) = du (v - av) - dv (u - au)``, the share is the probability that
+    ``g >= 0`` for a point uniform in the pixel; ``g`` is ``g0 + alpha X + beta Y``
+    with X, Y uniform on [0, 1] (a trapezoidal distribution), so the share is a
+    closed form with no clipping and no division by a small slope.
+    """
+    au, av = verts[c, e - 1, 0], verts[c, e - 1, 1]
+    du, dv = verts[c, e, 0] - au, verts[c, e, 1] - av
+    p, q = abs(dv), abs(du)
+    hi, lo = max(p, q), max(min(p, q), 1e-300)
+    # share = P(p X' + q Y' >= z), X', Y' uniform on [0, 1]
+    z = dv * col - du * row + du * av - dv * au - (min(-dv, 0.0) + min(du, 0.0))
+    span = hi + lo
+    t = min(max(z, 0.0), span)
+    ramp = min(t, lo)
+    x = span - max(t, hi)
+    cdf = (ramp * ramp + (lo - x) * (lo + x)) / (2 * lo) + min(max(t - lo, 0.0), hi - lo)
+    return min(max(1.0 - cdf / hi, 0.0), 1.0)
 
 
 @njit
@@ -238,8 +273,10 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
     Row by row, for each polygon meeting the row: its u-range inside the row's strip
     bounds the pixels it touches, and its extent on the strip's two grid lines
     (``xL(v), xR(v)``; ``xL`` is convex and ``xR`` concave in ``v``) the pixels it
-    holds wholly; every other touched pixel gets its share by
-    :func:`polygon_pixel_fraction`. Shares above :data:`MIN_FRACTION` of a pixel by a
+    holds wholly. Where one edge crosses both grid lines on a side and some pixels
+    between the sides are wholly inside, that edge alone crosses the side's other
+    pixels: their share is its half-plane's (closed form); every other touched
+    pixel gets :func:`polygon_pixel_fraction`. Shares above :data:`MIN_FRACTION` of a pixel by a
     polygon other than its centre label's are *moves*.
 
     Parameters
@@ -272,6 +309,7 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
     order = np.argsort(first, kind="mergesort")
     active = np.empty(n, np.int64)
     line_l, line_r = np.empty(n), np.empty(n)  # extent on the line above the current row
+    edge_l, edge_r = np.empty(n, np.int64), np.empty(n, np.int64)  # and the edges there
     n_active, nxt = 0, 0
     total = np.zeros(width)  # sum of the shares of each pixel of the row
     touched = np.empty(width, np.int64)
@@ -293,7 +331,7 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
             if end[c] > jr:
                 active[n_active] = c
                 n_active += 1
-                line_l[c], line_r[c] = _line_extent(verts, c, float(jr))
+                line_l[c], line_r[c], edge_l[c], edge_r[c] = _line_extent(verts, c, float(jr))
             nxt += 1
         room = size
         for a in range(n_active):
@@ -304,17 +342,24 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
         n_touched = 0
         for a in range(n_active):
             c = active[a]
-            l0, r0 = line_l[c], line_r[c]  # the line v = j, from the row above
-            l1, r1 = _line_extent(verts, c, j + 1.0)
-            line_l[c], line_r[c] = l1, r1
+            l0, r0, el0, er0 = line_l[c], line_r[c], edge_l[c], edge_r[c]  # v = j
+            l1, r1, el1, er1 = _line_extent(verts, c, j + 1.0)
+            line_l[c], line_r[c], edge_l[c], edge_r[c] = l1, r1, el1, er1
             lo, hi = _strip_range(verts, c, j, min(l0, l1), max(r0, r1))
             if not lo <= hi:
                 continue
             # pixels [i, i + 1] within [max xL, min xR] on both lines: wholly inside
             i0, i1 = int(max(np.floor(lo), 0.0)), int(min(np.ceil(hi), float(width)))
             full0, full1 = np.ceil(max(l0, l1)), np.floor(min(r0, r1))
+            # one edge spanning the strip on a side, with pixels wholly inside between
+            # the sides: that edge alone crosses the side's other pixels (half-plane)
+            one_l, one_r = -1, -1
             if full0 < full1:  # skip the pixels [full0, full1): wholly inside
                 f0, f1 = int(min(max(full0, i0), i1)), int(min(max(full1, i0), i1))
+                if el0 == el1:
+                    one_l = el0
+                if er0 == er1:
+                    one_r = er0
             else:
                 f0, f1 = i1, i1
             i = i0
@@ -325,7 +370,11 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
                         break
                 col = i
                 i += 1
-                f = _fraction(verts, slopes, c, j, float(col))
+                side = one_l if col < f0 else one_r
+                if side >= 0:
+                    f = _halfplane(verts, c, side, j, float(col))
+                else:
+                    f = _fraction(verts, slopes, c, j, float(col))
                 if not f > MIN_FRACTION:
                     continue
                 if total[col] == 0.0:
