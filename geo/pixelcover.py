@@ -293,7 +293,8 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
         fewer than 2**31 pixels) goes to polygon ``dst`` (int32), in row order.
         ``edge_pixels``: pixels some boundary crosses; ``max_deficit``: the largest
         ``|1 - sum of a pixel's shares|`` (computed in float64) over those pixels that
-        have a centre label (round-off: ~1e-15).
+        have a centre label (round-off, and the shares dropped below
+        :data:`MIN_FRACTION`: ~1e-12 at most).
     """
     n, k = verts.shape[0], verts.shape[1]
     # rows each polygon meets, and the polygons in order of their first row

@@ -172,7 +172,7 @@ class BlockStats:
         Pixels a cell edge crosses (exact mode).
     max_deficit : float
         Largest ``|1 - sum of the computed shares|`` of an edge pixel that has a
-        centre cell (round-off: ~1e-15).
+        centre cell (round-off and dropped shares below 1e-12: ~1e-12 at most).
     max_area_error : float
         Largest relative difference, over the cells lying wholly inside the
         block, between the mapped area (sum of shares) and the cell's polygon area.
