@@ -1,243 +1,177 @@
-"""Exact coverage of raster pixels by convex polygons, in pixel space.
+"""Exact coverage of raster pixels by convex polygons, in pixel space (compiled kernels).
 
-Pure numpy kernels behind :mod:`despro.geo.rastermap`. Everything here works in
-*pixel coordinates* ``(u, v)``: ``u`` is the column and ``v`` the row coordinate,
-so pixel ``(row j, column i)`` is the unit square ``[i, i+1] x [j, j+1]`` and every
-fraction below is a share of one pixel (dimensionless, 0-1). Polygons are padded
-vertex arrays ``(n, k, 2)`` (padding repeats a vertex: zero-length edges count
+The kernels behind :mod:`despro.geo.rasterblock`, compiled by numba
+(:data:`despro.geo.jit.njit`: machine code cached on disk, GIL released). Everything
+here works in *pixel coordinates* ``(u, v)``: ``u`` is the column and ``v`` the row
+coordinate, so pixel ``(row j, column i)`` is the unit square ``[i, i+1] x [j, j+1]``
+and every share below is a fraction of one pixel (dimensionless, 0-1). Polygons are
+padded vertex arrays ``(n, k, 2)`` (padding repeats a vertex: zero-length edges count
 for nothing), counter-clockwise in the right-handed ``(u, v)`` frame (see
-:func:`orient_ccw`), convex, with straight edges in pixel space. Edges are handled
-as flat 1-D arrays (start ``(au, av)``, direction ``(du, dv)``) so that no kernel
-gathers 2-D rows per pixel.
+:func:`orient_ccw`), convex, with straight edges in pixel space.
 
-Nothing here loops over pixels, edges or polygons in Python:
-
-* :func:`run_starts`, :func:`centre_labels` - the polygon holding each pixel
-  centre (a scanline fill driven by the polygons' left-hand edges);
-* :func:`edge_pixels` - every (edge, pixel) pair where an edge segment meets a pixel;
-* :func:`halfplane_fraction` - closed-form share of a pixel on the inner side of an
-  edge's line (exact for a pixel crossed by that edge alone);
-* :func:`corner_fraction` - closed-form share of a pixel inside the corner
-  (wedge) of a polygon whose vertex lies in the pixel (exact when only that
-  corner's two edges cross the pixel);
-* :func:`polygon_pixel_fraction` - closed-form share of a pixel inside a whole
-  convex polygon (exact in every case, through Green's theorem, but ~6x dearer).
+* :func:`centre_labels` - the polygon holding each pixel centre (a scanline fill
+  driven by the polygons' left-hand edges);
+* :func:`label_runs` - runs of equal label along rows;
+* :func:`polygon_pixel_fraction` - closed-form share of a pixel inside a convex
+  polygon (Green's theorem; exact for any sizes of polygon and pixel);
+* :func:`boundary_shares` - every polygon's share of every pixel its boundary
+  crosses, row by row: the pixels of a row wholly inside a polygon are found from
+  its horizontal extent at the row's two grid lines (convexity); a pixel on a side
+  where one edge spans the row gets that edge's closed-form half-plane share, the
+  others :func:`polygon_pixel_fraction`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .jit import njit
 
+MIN_FRACTION = 1e-12  # shares below this (round-off of touching edges) are dropped
+
+
+@njit
 def orient_ccw(verts: np.ndarray) -> np.ndarray:
-    """Return ``verts`` (n, k, 2) with every ring counter-clockwise in (u, v)."""
-    x = verts[..., 0] - verts[:, :1, 0]
-    y = verts[..., 1] - verts[:, :1, 1]
-    twice = (x * np.roll(y, -1, axis=1) - np.roll(x, -1, axis=1) * y).sum(axis=1)
-    flip = twice < 0
-    if flip.any():
-        verts = verts.copy()
-        verts[flip] = verts[flip, ::-1]
-    return verts
+    """A copy of ``verts`` (n, k, 2) with every ring counter-clockwise in (u, v)."""
+    n, k = verts.shape[0], verts.shape[1]
+    out = np.empty((n, k, 2))
+    for c in range(n):
+        twice = 0.0
+        for e in range(k):
+            x0, y0 = verts[c, e - 1, 0] - verts[c, 0, 0], verts[c, e - 1, 1] - verts[c, 0, 1]
+            x1, y1 = verts[c, e, 0] - verts[c, 0, 0], verts[c, e, 1] - verts[c, 0, 1]
+            twice += x0 * y1 - x1 * y0
+        for e in range(k):
+            src = k - 1 - e if twice < 0 else e
+            out[c, e, 0], out[c, e, 1] = verts[c, src, 0], verts[c, src, 1]
+    return out
 
 
-def polygon_edges(verts: np.ndarray):
-    """Flat edge arrays of padded rings: (au, av, du, dv), each (n * k,), row-major."""
-    b = np.roll(verts, -1, axis=1)
-    return (verts[..., 0].ravel(), verts[..., 1].ravel(),
-            (b[..., 0] - verts[..., 0]).ravel(), (b[..., 1] - verts[..., 1]).ravel())
+@njit(inline="always")
+def _left_u(verts: np.ndarray, c: int, e: int, v: float) -> float:
+    """u of edge e - 1 -> e of polygon c at height v."""
+    au, av = verts[c, e - 1, 0], verts[c, e - 1, 1]
+    du, dv = verts[c, e, 0] - au, verts[c, e, 1] - av
+    slope = du / dv
+    return (au - slope * av) + slope * v
 
 
-def _ranges(lo: np.ndarray, hi: np.ndarray):
-    """(owner, value) for every integer value in [lo[i], hi[i]) (lo, hi int64)."""
-    n = np.maximum(hi - lo, 0)
-    owner = np.repeat(np.arange(len(n)), n)
-    first = np.cumsum(n) - n
-    value = np.arange(len(owner), dtype=np.int64) + np.repeat(lo - first, n)
-    return owner, value
+@njit
+def centre_labels(verts: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Index of the polygon holding each pixel centre, flat (height * width,) int32; -1: none.
 
-
-def run_starts(verts: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Where each polygon's run of pixel centres starts, row by row.
-
-    Returns a flat (height * width,) int32 *marker*: the polygon index at the first
-    pixel (row-major) of each polygon's run in each row, -1 elsewhere. Each
-    polygon's left-hand edges (``dv < 0``) give the row's leftmost inside point
-    ``uL`` and so the first column whose centre is inside. A polygon whose run
-    is empty (a tip narrower than a pixel between two centres) or starts left of
+    Each polygon's left-hand edges (``dv < 0``) give, for every row whose centre
+    line ``v = j + 0.5`` they cross (half-open ``[v_end, v_start)``, so that two
+    consecutive left edges never both claim a row), the row's leftmost inside point
+    ``uL`` and so the first column whose centre is inside: the polygon's run starts
+    there, and each label is carried along the row (flat: a row no run starts in
+    continues the previous one) until the next run starts. A polygon whose run is
+    empty (a tip narrower than a pixel between two centres) or starts left of
     column 0 claims the same pixel as its right-hand neighbour; the one with the
-    larger ``uL`` is right and wins. A centre within ~1e-12 pixel of a shared
-    edge may go to either neighbour.
+    larger ``uL`` is right and wins (ties: the later polygon). Exact for a
+    tessellation; a centre within ~1e-12 pixel of a shared edge may go to either
+    neighbour.
     """
-    n, k, _ = verts.shape
+    n, k = verts.shape[0], verts.shape[1]
     npx = height * width
-    marker = np.full(npx, -1, dtype=np.int32)
-    if n == 0 or npx == 0:
-        return marker
-    au, av, du, dv = polygon_edges(verts)
-    left = np.flatnonzero(dv < 0)
-    slope = du[left] / dv[left]
-    base = au[left] - slope * av[left]  # u = base + slope * v on the edge's line
-    av, dv = av[left], dv[left]
-    # rows whose centre (j + 0.5) lies in [v_end, v_start): half-open, so that two
-    # consecutive left edges never both claim a row
-    lo = np.clip(np.ceil(av + dv - 0.5), 0, height).astype(np.int64)
-    hi = np.clip(np.ceil(av - 0.5), 0, height).astype(np.int64)
-    e, row = _ranges(lo, hi)
-    u_left = base[e] + slope[e] * (row + 0.5)
-    start = np.maximum(np.ceil(u_left - 0.5), 0)
-    ok = np.flatnonzero(start < width)
-    target = row[ok] * width + start[ok].astype(np.int64)
-    u_left = u_left[ok]
-    best = np.full(npx, -np.inf)
-    np.maximum.at(best, target, u_left)
-    win = u_left == best[target]
-    marker[target[win]] = (left[e[ok[win]]] // k).astype(np.int32)
+    marker = np.full(npx, -1, np.int32)  # edge c * k + e whose run starts at the pixel
+    for c in range(n):
+        for e in range(k):
+            av = verts[c, e - 1, 1]
+            dv = verts[c, e, 1] - av
+            if not dv < 0:
+                continue
+            lo = min(max(np.ceil(av + dv - 0.5), 0.0), height)
+            hi = min(max(np.ceil(av - 0.5), 0.0), height)
+            for row in range(int(lo), int(hi)):
+                u_left = _left_u(verts, c, e, row + 0.5)
+                start = max(np.ceil(u_left - 0.5), 0.0)
+                if start >= width:
+                    continue
+                t = row * width + int(start)
+                if marker[t] >= 0:
+                    c0, e0 = marker[t] // k, marker[t] % k
+                    if u_left < _left_u(verts, c0, e0, row + 0.5):
+                        continue
+                marker[t] = c * k + e
+    cur = np.int32(-1)
+    for p in range(npx):
+        if marker[p] >= 0:
+            cur = marker[p] // k
+        marker[p] = cur
     return marker
 
 
-def centre_labels(verts: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Index of the polygon holding each pixel centre, (height, width) int32, -1: none.
+@njit
+def label_runs(label: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of equal label in a flat label raster, broken at every row start.
 
-    The :func:`run_starts` marker carried along each row until the next run
-    starts (exact for a tessellation; see there for ties).
+    Returns (start, label at start): int64 and the labels' dtype.
     """
-    flat = run_starts(verts, height, width)
-    if flat.size == 0:
-        return flat.reshape(height, width)
-    # carry each label to the next painted pixel (flat: a row no polygon reaches
-    # continues the previous one)
-    itype = np.int32 if flat.size < 2**31 else np.int64
-    idx = np.where(flat >= 0, np.arange(flat.size, dtype=itype), 0)
-    np.maximum.accumulate(idx, out=idx)
-    return flat[idx].reshape(height, width)
+    npx = len(label)
+    count = 0
+    for r0 in range(0, npx, width):
+        count += 1
+        for p in range(r0 + 1, r0 + width):
+            count += label[p] != label[p - 1]
+    start = np.empty(count, np.int64)
+    value = np.empty(count, label.dtype)
+    r = 0
+    for r0 in range(0, npx, width):
+        start[r], value[r] = r0, label[r0]
+        r += 1
+        for p in range(r0 + 1, r0 + width):
+            if label[p] != label[p - 1]:
+                start[r], value[r] = p, label[p]
+                r += 1
+    return start, value
 
 
-def edge_pixels(au, av, du, dv, height: int, width: int):
-    """Every (edge, pixel) pair where an edge segment meets a pixel.
-
-    Parameters
-    ----------
-    au, av, du, dv : float arrays (m,)
-        Edge start and direction, pixel coordinates (non-zero length).
-    height, width : int
-        Pixels outside ``[0, width) x [0, height)`` are left out.
-
-    Returns
-    -------
-    (edge, row, col) : int64 arrays, grouped by edge. An edge running exactly
-        along a grid line or through a pixel corner may also list a pixel it only
-        touches (its share there is then 0 or 1).
-    """
-    bu, bv = au + du, av + dv
-    umin, umax = np.minimum(au, bu), np.maximum(au, bu)
-    i0 = np.floor(umin)
-    i1 = np.maximum(np.ceil(umax), i0 + 1)
-    e, col = _ranges(np.clip(i0, 0, width).astype(np.int64),
-                     np.clip(i1, 0, width).astype(np.int64))
-    # the edge's v-range inside column strip [col, col + 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = dv / du
-    s, a_u, a_v = slope[e], au[e], av[e]
-    vmin, vmax = np.minimum(av, bv)[e], np.maximum(av, bv)[e]
-    va = a_v + (np.maximum(umin[e], col) - a_u) * s
-    vb = a_v + (np.minimum(umax[e], col + 1) - a_u) * s
-    vertical = (du == 0)[e]
-    vlo = np.where(vertical, vmin, np.clip(np.minimum(va, vb), vmin, vmax))
-    vhi = np.where(vertical, vmax, np.clip(np.maximum(va, vb), vmin, vmax))
-    j0 = np.floor(vlo)
-    j1 = np.maximum(np.ceil(vhi), j0 + 1)
-    ec, row = _ranges(np.clip(j0, 0, height).astype(np.int64),
-                      np.clip(j1, 0, height).astype(np.int64))
-    return e[ec], row, col[ec]
-
-
-def halfplane_fraction(au, av, du, dv, row, col, edge=None) -> np.ndarray:
-    """Share of pixel (row, col) left of the directed line through (au, av) along (du, dv).
-
-    "Left" is the inner side of a counter-clockwise polygon's edge. With
-    ``g(u, v) = du (v - av) - dv (u - au)``, the share is the probability that
-    ``g >= 0`` for a point uniform in the pixel. ``g`` is ``g0 + alpha X + beta Y``
-    with X, Y uniform on [0, 1], a trapezoidal distribution, so the share is a
-    closed form with no clipping and no division by a small slope.
-
-    ``edge`` (optional, int array like ``row``): ``au, av, du, dv`` are then per
-    edge and pair i uses edge ``edge[i]``; the per-edge constants are computed
-    once per edge instead of once per pixel.
-    """
-    alpha, beta = -dv, du
-    p, q = np.abs(alpha), np.abs(beta)
-    hi, lo = np.maximum(p, q), np.minimum(p, q)
-    lo = np.maximum(lo, 1e-300)
-    # share = P(p X' + q Y' >= z), X', Y' uniform on [0, 1], where
-    # z = -g(col, row) - shift = dv col - du row + k
-    k = du * av - dv * au - (np.minimum(alpha, 0) + np.minimum(beta, 0))
-    if edge is not None:
-        du, dv, k, hi, lo = (x[edge] for x in (du, dv, k, hi, lo))
-    z = dv * col
-    z -= du * row
-    z += k
-    span = hi + lo
-    t = np.clip(z, 0, span, out=z)
-    ramp = np.minimum(t, lo)
-    x = span - np.maximum(t, hi)
-    cdf = ramp * ramp
-    cdf += (lo - x) * (lo + x)
-    cdf /= 2 * lo
-    cdf += np.clip(t - lo, 0, hi - lo)
-    cdf /= hi
-    return np.clip(1.0 - cdf, 0.0, 1.0, out=cdf)
-
-
-def _perimeter_area(x, y, dx, dy):
-    """Area of the unit square swept counter-clockwise from corner (0, 0) to the point
-    where the ray from (x, y) (inside the square) along (dx, dy) leaves it."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tx = np.where(dx > 0, (1 - x) / dx, np.where(dx < 0, -x / dx, np.inf))
-        ty = np.where(dy > 0, (1 - y) / dy, np.where(dy < 0, -y / dy, np.inf))
-    t = np.minimum(tx, ty)
-    px, py = np.clip(x + t * dx, 0, 1), np.clip(y + t * dy, 0, 1)
-    # perimeter coordinate s in [0, 4): bottom, right, top, left, counter-clockwise
-    s = np.where(ty <= tx, np.where(dy < 0, px, 2 + (1 - px)),
-                 np.where(dx > 0, 1 + py, 3 + (1 - py)))
-    s = np.where(s >= 4, 0.0, s)
-    # triangle fan from (x, y): each side contributes (distance to it) x (length) / 2
-    return 0.5 * (y * np.clip(s, 0, 1) + (1 - x) * np.clip(s - 1, 0, 1)
-                  + (1 - y) * np.clip(s - 2, 0, 1) + x * np.clip(s - 3, 0, 1))
-
-
-def corner_fraction(x, y, out_u, out_v, in_u, in_v) -> np.ndarray:
-    """Share of a pixel inside a polygon's corner whose vertex lies in the pixel.
-
-    Parameters
-    ----------
-    x, y : float arrays
-        The vertex in pixel-local coordinates (0-1).
-    out_u, out_v : the outgoing edge direction; in_u, in_v : the incoming edge
-        reversed (pointing from the vertex to the previous vertex).
-
-    The corner of a counter-clockwise polygon is swept counter-clockwise from the
-    outgoing edge to the reversed incoming one; its share of the pixel is the
-    difference of the swept areas where the two rays leave the pixel. Exact when
-    both edges leave the pixel and no other edge crosses it.
-    """
-    a = _perimeter_area(x, y, in_u, in_v) - _perimeter_area(x, y, out_u, out_v)
-    return np.where(a < 0, a + 1, a)
-
-
-def _mean_clamp(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+@njit(inline="always")
+def _clamped_mean(p: float, q: float) -> float:
     """Mean over t in [0, 1] of clamp(p + (q - p) t, 0, 1), stably."""
-    lo, hi = np.minimum(p, q), np.maximum(p, q)
+    lo, hi = min(p, q), max(p, q)
+    if lo >= 0.0 and hi <= 1.0:
+        return 0.5 * (lo + hi)
+    if hi <= 0.0:
+        return 0.0
+    if lo >= 1.0:
+        return 1.0
     d = hi - lo
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t0 = np.clip(-lo / d, 0, 1)
-        t1 = np.clip((1 - lo) / d, 0, 1)
-    y0 = np.clip(lo + d * t0, 0, 1)
-    y1 = np.clip(lo + d * t1, 0, 1)
-    sloped = (t1 - t0) * 0.5 * (y0 + y1) + (1 - t1)
-    return np.where(d > 0, sloped, np.clip(lo, 0, 1))
+    t0 = min(max(-lo / d, 0.0), 1.0)
+    t1 = min(max((1.0 - lo) / d, 0.0), 1.0)
+    y0 = min(max(lo + d * t0, 0.0), 1.0)
+    y1 = min(max(lo + d * t1, 0.0), 1.0)
+    return (t1 - t0) * 0.5 * (y0 + y1) + (1.0 - t1)
 
 
+@njit(inline="always")
+def _fraction(verts: np.ndarray, slope: np.ndarray, c: int, row: float, col: float) -> float:
+    """Share of pixel (row, col) inside the convex counter-clockwise polygon ``verts[c]``;
+    ``slope[c]``: dv / du of each of its edges (ignored where du == 0)."""
+    k = verts.shape[1]
+    area = 0.0
+    u, v = verts[c, k - 1, 0] - col, verts[c, k - 1, 1] - row
+    for e in range(k):  # edge e - 1 -> e
+        bu, bv = verts[c, e, 0] - col, verts[c, e, 1] - row
+        u1, u2 = min(max(u, 0.0), 1.0), min(max(bu, 0.0), 1.0)
+        if u1 != u2:  # else outside the pixel's columns, or vertical: nothing
+            s = slope[c, e]
+            area -= (u2 - u1) * _clamped_mean(v + (u1 - u) * s, v + (u2 - u) * s)
+        u, v = bu, bv
+    return min(max(area, 0.0), 1.0)
+
+
+@njit(inline="always")
+def _slopes(verts: np.ndarray, out: np.ndarray, c: int) -> None:
+    """dv / du of each edge (e - 1 -> e) of ``verts[c]`` into ``out[c]`` (0 where du == 0)."""
+    k = verts.shape[1]
+    for e in range(k):
+        du = verts[c, e, 0] - verts[c, e - 1, 0]
+        out[c, e] = (verts[c, e, 1] - verts[c, e - 1, 1]) / du if du != 0 else 0.0
+
+
+@njit
 def polygon_pixel_fraction(verts: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
     """Share of pixel (row[i], col[i]) inside the convex polygon ``verts[i]``.
 
@@ -253,14 +187,209 @@ def polygon_pixel_fraction(verts: np.ndarray, row: np.ndarray, col: np.ndarray) 
         Counter-clockwise polygons, pixel coordinates, one per pair.
     row, col : int arrays (m,)
     """
-    u = verts[..., 0] - col[:, None]
-    v = verts[..., 1] - row[:, None]
-    bu, bv = np.roll(u, -1, axis=1), np.roll(v, -1, axis=1)
-    u1, u2 = np.clip(u, 0, 1), np.clip(bu, 0, 1)
-    du = bu - u
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s = (bv - v) / du
-        v1 = np.where(du != 0, v + (u1 - u) * s, v)
-        v2 = np.where(du != 0, v + (u2 - u) * s, bv)
-    area = -((u2 - u1) * _mean_clamp(v1, v2)).sum(axis=1)
-    return np.clip(area, 0.0, 1.0)
+    out = np.empty(len(row))
+    slope = np.empty((len(row), verts.shape[1]))
+    for i in range(len(row)):
+        _slopes(verts, slope, i)
+        out[i] = _fraction(verts, slope, i, float(row[i]), float(col[i]))
+    return out
+
+
+@njit(inline="always")
+def _strip_range(verts: np.ndarray, c: int, j: float, lo: float, hi: float):
+    """u range of polygon c inside the strip j <= v <= j + 1 (empty: lo > hi), given
+    ``lo, hi``: the extremes of its extents on the lines v = j and v = j + 1 (the
+    part inside the strip is the hull of those points and the vertices in the strip)."""
+    for e in range(verts.shape[1]):
+        v = verts[c, e, 1]
+        if j <= v <= j + 1:
+            lo, hi = min(lo, verts[c, e, 0]), max(hi, verts[c, e, 0])
+    return lo, hi
+
+
+@njit(inline="always")
+def _line_extent(verts: np.ndarray, c: int, v: float):
+    """u extent (left, right) of polygon c on the line at height v (empty: left > right),
+    and the edges (e - 1 -> e) crossing the line there (-1: several, or along the line)."""
+    k = verts.shape[1]
+    left, right = np.inf, -np.inf
+    e_left, e_right = -1, -1
+    for e in range(k):
+        ua, va, ub, vb = verts[c, e - 1, 0], verts[c, e - 1, 1], verts[c, e, 0], verts[c, e, 1]
+        if min(va, vb) <= v <= max(va, vb):
+            if va == vb:
+                left, right = min(left, ua, ub), max(right, ua, ub)
+                e_left, e_right = -1, -1
+                continue
+            u = ua + (v - va) / (vb - va) * (ub - ua)
+            if u < left:
+                left, e_left = u, e
+            elif u == left:
+                e_left = -1
+            if u > right:
+                right, e_right = u, e
+            elif u == right:
+                e_right = -1
+    return left, right, e_left, e_right
+
+
+@njit(inline="always")
+def _halfplane(verts: np.ndarray, c: int, e: int, row: float, col: float) -> float:
+    """Share of pixel (row, col) on the inner (left) side of the line of edge e - 1 -> e of
+    the counter-clockwise polygon c: exact where that edge alone crosses the pixel.
+
+    With ``g(u, v) = du (v - av) - dv (u - au)``, the share is the probability that
+    ``g >= 0`` for a point uniform in the pixel; ``g`` is ``g0 + alpha X + beta Y``
+    with X, Y uniform on [0, 1] (a trapezoidal distribution), so the share is a
+    closed form with no clipping and no division by a small slope.
+    """
+    au, av = verts[c, e - 1, 0], verts[c, e - 1, 1]
+    du, dv = verts[c, e, 0] - au, verts[c, e, 1] - av
+    p, q = abs(dv), abs(du)
+    hi, lo = max(p, q), max(min(p, q), 1e-300)
+    # share = P(p X' + q Y' >= z), X', Y' uniform on [0, 1]
+    z = dv * col - du * row + du * av - dv * au - (min(-dv, 0.0) + min(du, 0.0))
+    span = hi + lo
+    t = min(max(z, 0.0), span)
+    ramp = min(t, lo)
+    x = span - max(t, hi)
+    cdf = (ramp * ramp + (lo - x) * (lo + x)) / (2 * lo) + min(max(t - lo, 0.0), hi - lo)
+    return min(max(1.0 - cdf / hi, 0.0), 1.0)
+
+
+@njit
+def _grow(pix, dst, frac, size, room):
+    """The move arrays with room for at least ``room`` entries, the first ``size`` kept."""
+    n = max(2 * len(pix), room)
+    p2, d2, f2 = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32)
+    p2[:size], d2[:size], f2[:size] = pix[:size], dst[:size], frac[:size]
+    return p2, d2, f2
+
+
+@njit
+def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: int):
+    """Shares of the pixels that polygon boundaries cross, relative to the centre labels.
+
+    Row by row, for each polygon meeting the row: its u-range inside the row's strip
+    bounds the pixels it touches, and its extent on the strip's two grid lines
+    (``xL(v), xR(v)``; ``xL`` is convex and ``xR`` concave in ``v``) the pixels it
+    holds wholly. Where one edge crosses both grid lines on a side and some pixels
+    between the sides are wholly inside, that edge alone crosses the side's other
+    pixels: their share is its half-plane's (closed form); every other touched
+    pixel gets :func:`polygon_pixel_fraction`. Shares above :data:`MIN_FRACTION` of a pixel by a
+    polygon other than its centre label's are *moves*.
+
+    Parameters
+    ----------
+    verts : ndarray (n, k, 2)
+        Convex counter-clockwise polygons (pixel coordinates).
+    label : int32 (height * width,)
+        :func:`centre_labels` of the same polygons.
+
+    Returns
+    -------
+    (pix, dst, frac, edge_pixels, max_deficit)
+        Moves: share ``frac`` (float32) of pixel ``pix`` (flat, int32: a block holds
+        fewer than 2**31 pixels) goes to polygon ``dst`` (int32), in row order.
+        ``edge_pixels``: pixels some boundary crosses; ``max_deficit``: the largest
+        ``|1 - sum of a pixel's shares|`` (computed in float64) over those pixels that
+        have a centre label (round-off, and the shares dropped below
+        :data:`MIN_FRACTION`: ~1e-12 at most).
+    """
+    n, k = verts.shape[0], verts.shape[1]
+    # rows each polygon meets, and the polygons in order of their first row
+    first = np.empty(n, np.int64)
+    end = np.empty(n, np.int64)
+    span = np.empty(n, np.int64)  # most pixels a polygon can touch in a row
+    slopes = np.empty((n, k))
+    for c in range(n):
+        first[c] = int(max(np.floor(verts[c, :, 1].min()), 0.0))
+        end[c] = int(min(np.ceil(verts[c, :, 1].max()), float(height)))
+        span[c] = int(np.ceil(verts[c, :, 0].max()) - np.floor(verts[c, :, 0].min())) + 1
+        _slopes(verts, slopes, c)
+    order = np.argsort(first, kind="mergesort")
+    active = np.empty(n, np.int64)
+    line_l, line_r = np.empty(n), np.empty(n)  # extent on the line above the current row
+    edge_l, edge_r = np.empty(n, np.int64), np.empty(n, np.int64)  # and the edges there
+    n_active, nxt = 0, 0
+    total = np.zeros(width)  # sum of the shares of each pixel of the row
+    touched = np.empty(width, np.int64)
+    cap = height * width // 4 + 1024
+    pix, dst, frac = np.empty(cap, np.int32), np.empty(cap, np.int32), np.empty(cap, np.float32)
+    size = 0
+    edge_pixels = 0
+    max_deficit = 0.0
+    for jr in range(height):
+        # polygons meeting row jr: drop the finished ones, add the starting ones
+        kept = 0
+        for a in range(n_active):
+            if end[active[a]] > jr:
+                active[kept] = active[a]
+                kept += 1
+        n_active = kept
+        while nxt < n and first[order[nxt]] <= jr:
+            c = order[nxt]
+            if end[c] > jr:
+                active[n_active] = c
+                n_active += 1
+                line_l[c], line_r[c], edge_l[c], edge_r[c] = _line_extent(verts, c, float(jr))
+            nxt += 1
+        room = size
+        for a in range(n_active):
+            room += span[active[a]]
+        if room > len(pix):
+            pix, dst, frac = _grow(pix, dst, frac, size, room)
+        j = float(jr)
+        n_touched = 0
+        for a in range(n_active):
+            c = active[a]
+            l0, r0, el0, er0 = line_l[c], line_r[c], edge_l[c], edge_r[c]  # v = j
+            l1, r1, el1, er1 = _line_extent(verts, c, j + 1.0)
+            line_l[c], line_r[c], edge_l[c], edge_r[c] = l1, r1, el1, er1
+            lo, hi = _strip_range(verts, c, j, min(l0, l1), max(r0, r1))
+            if not lo <= hi:
+                continue
+            # pixels [i, i + 1] within [max xL, min xR] on both lines: wholly inside
+            i0, i1 = int(max(np.floor(lo), 0.0)), int(min(np.ceil(hi), float(width)))
+            full0, full1 = np.ceil(max(l0, l1)), np.floor(min(r0, r1))
+            # one edge spanning the strip on a side, with pixels wholly inside between
+            # the sides: that edge alone crosses the side's other pixels (half-plane)
+            one_l, one_r = -1, -1
+            if full0 < full1:  # skip the pixels [full0, full1): wholly inside
+                f0, f1 = int(min(max(full0, i0), i1)), int(min(max(full1, i0), i1))
+                if el0 == el1:
+                    one_l = el0
+                if er0 == er1:
+                    one_r = er0
+            else:
+                f0, f1 = i1, i1
+            i = i0
+            while i < i1:
+                if i == f0:
+                    i = f1
+                    if i >= i1:
+                        break
+                col = i
+                i += 1
+                side = one_l if col < f0 else one_r
+                if side >= 0:
+                    f = _halfplane(verts, c, side, j, float(col))
+                else:
+                    f = _fraction(verts, slopes, c, j, float(col))
+                if not f > MIN_FRACTION:
+                    continue
+                if total[col] == 0.0:
+                    touched[n_touched] = col
+                    n_touched += 1
+                total[col] += f
+                p = jr * width + col
+                if label[p] != c:
+                    pix[size], dst[size], frac[size] = p, c, f
+                    size += 1
+        edge_pixels += n_touched
+        for t in range(n_touched):
+            i = touched[t]
+            if label[jr * width + i] >= 0:
+                max_deficit = max(max_deficit, abs(1.0 - total[i]))
+            total[i] = 0.0
+    return pix[:size].copy(), dst[:size].copy(), frac[:size].copy(), edge_pixels, max_deficit

@@ -161,7 +161,7 @@ class RasterGrid:
         lists = wkb_to_cells(pa.array([shapely.to_wkb(box)], type=pa.binary()), res,
                              containment_mode=ContainmentMode.ContainsCentroid)
         cells = np.asarray(pa.array(lists).flatten().to_numpy(zero_copy_only=False))
-        return np.unique(cells.astype(grid.CELL_DTYPE))
+        return np.sort(cells.astype(grid.CELL_DTYPE))  # one polygon: no duplicates
 
     def block_polygons(self, r0: int, r1: int, c0: int, c1: int, res: int):
         """Cells of :meth:`block_cells` and their vertices in block pixel coordinates.

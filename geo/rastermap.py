@@ -36,11 +36,11 @@ Built tile by tile (about :data:`TILE_PIXELS` pixels each, see
 kept compact: the cell of every pixel centre as run-lengths along rows (a pixel
 wholly inside a cell needs nothing else), plus *moves* ``(pixel, from cell, to
 cell, share)`` for the pixels a cell edge crosses (about a quarter of the pixels
-at 3 arc-seconds and resolution 8). A reduction is then one ``add.reduceat``
-over the runs, one gather of the edge pixels and three ``bincount`` per column:
-no geometry, no ``ufunc.at``. About 5.5 bytes per pixel at 3 arc-seconds /
-resolution 8. Tiles are built on worker processes (see :func:`_build_tiles`)
-and reduced on threads (:data:`THREADS` of each).
+at 3 arc-seconds and resolution 8). A reduction is then one compiled pass over
+the runs and one over the moves (:meth:`~despro.geo.rasterblock.Block.reduce`):
+no geometry. About 5.5 bytes per pixel at 3 arc-seconds / resolution 8. Tiles
+are built and reduced on :data:`THREADS` threads (the compiled kernels release
+the GIL; see :func:`_build_tiles`).
 
 Tiles are built on first use: a call restricted to lon/lat ``bounds`` (one
 partition of a study) builds and reads only the tiles it needs, and gives every
@@ -62,23 +62,21 @@ sums, median 0.13 % and at most 1.5 % for means of a noisy field.
 
 The default (``exact=None``) is exact up to :data:`EXACT_MAX_PIXELS` pixels (a
 province at 3 arc-seconds), centre above (a national raster: ~1.1 billion
-pixels). Why not exact everywhere: building the exact mapping costs ~3x the
-CPU of the centre one (the edge pixels' geometry: ~0.2 s per million pixels
-against ~0.07 s, so ~4 min against ~1.3 min of CPU for a national raster, over
-the national run's 2-minute budget), and it takes ~5.5 bytes per pixel against
-~1.2 (~6 GB for a national raster, over :data:`CACHE_MAX_BYTES`, so it could not
-stay cached between layers). Below the threshold both costs are small (a 50 M
-pixel raster: ~10 s of CPU once, ~280 MB) and the exact shares are worth them.
+pixels). Why not exact everywhere: the exact mapping takes ~5.5 bytes per pixel
+against ~1.2 (~6 GB for a national raster, over :data:`CACHE_MAX_BYTES`, so it
+could not stay cached between layers), and building it costs ~1.5-2x the CPU of
+the centre one (the edge pixels' shares; see ``benchmarks/README.md``). Below the
+threshold both costs are small (a 50 M pixel raster: a few seconds of CPU once,
+~280 MB) and the exact shares are worth them.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,9 +210,7 @@ class RasterMap:
         return {"tiles_built": len(st),
                 "max_deficit": max((s.max_deficit for s in st), default=0.0),
                 "max_area_error": max((s.max_area_error for s in st), default=0.0),
-                "edge_pixels": sum(s.edge_pixels for s in st),
-                "corner_pixels": sum(s.corner_pixels for s in st),
-                "general_pixels": sum(s.general_pixels for s in st)}
+                "edge_pixels": sum(s.edge_pixels for s in st)}
 
     def _cells(self, keys: tuple[TileKey, ...]):
         """Union of the tiles' cells and each tile's positions in it (memoised)."""
@@ -280,42 +276,18 @@ def _build_tile(rm: RasterMap, key: TileKey) -> tuple[Block, BlockStats]:
     return build_block(rm.grid, r0, r1, c0, c1, rm.res, rm.areas(key), rm.exact)
 
 
-_forked: RasterMap | None = None  # the mapping whose tiles forked workers are building
-_fork_lock = threading.Lock()
-
-
-def _build_forked(key: TileKey) -> tuple[Block, BlockStats]:
-    return _build_tile(_forked, key)
-
-
 def _build_tiles(rm: RasterMap, keys: list[TileKey], workers: int) -> list:
-    """Build the tiles ``keys`` of ``rm``: (Block, BlockStats) each, in order.
+    """Build the tiles ``keys`` of ``rm`` on ``workers`` threads: (Block, BlockStats) each,
+    in order.
 
-    Building a tile holds the GIL for much of its time (H3 vertex generation,
-    many mid-sized numpy calls), so threads hardly overlap; processes do. The
-    tiles are built on ``workers`` forked processes, which inherit ``rm`` (only
-    tile keys and results cross the pipe), when that is safe: from a process
-    running a single Python thread (forking while another thread holds a lock
-    can deadlock the child) that is not itself a daemonic worker (those may not
-    have children), and for lon/lat WGS84 grids, whose tiles need no
-    PROJ call (PROJ's database connection is not to be shared with a child).
-    Otherwise the tiles are built on ``workers`` threads. Workers cost ~15 % more
-    CPU (results are pickled back): they shorten the wall time only when a
-    second core is free.
+    The compiled kernels release the GIL (most of a tile's CPU), so threads overlap;
+    what holds it is H3's cell listing and vertices (~40 % of a tile). Threads
+    replaced forked worker processes: as fast on this machine, ~10 % less CPU (no
+    results pickled back, numba's start-up paid once) and usable from any caller.
     """
-    global _forked
     if workers <= 1 or len(keys) <= 1:
         return [_build_tile(rm, k) for k in keys]
-    if rm.grid.is_wgs84 and "fork" in mp.get_all_start_methods() and \
-            threading.active_count() == 1 and not mp.current_process().daemon:
-        with _fork_lock:
-            _forked = rm
-            try:
-                with ProcessPoolExecutor(min(workers, len(keys)), mp.get_context("fork")) as ex:
-                    return list(ex.map(_build_forked, keys))
-            finally:
-                _forked = None
-    with ThreadPoolExecutor(workers) as ex:
+    with ThreadPoolExecutor(min(workers, len(keys))) as ex:
         return list(ex.map(lambda k: _build_tile(rm, k), keys))
 
 

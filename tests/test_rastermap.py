@@ -127,7 +127,7 @@ def test_cache_hit_returns_identical_arrays(tmp_path):
 
 @pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:32749"])
 def test_parallel_build_equals_serial_build(crs):
-    """Tiles built on worker processes (lon/lat) or threads (projected) are the serial ones."""
+    """Tiles built on two threads are the serial ones (lon/lat and projected grids)."""
     t = T if crs == "EPSG:4326" else Affine(90.0, 0, 420_000.0, 0, -90.0, 9_150_000.0)
     g = rmod.RasterGrid.of(t, 150, 130, crs)
     serial = rmod.RasterMap(g, 8, 32, 64)
@@ -148,7 +148,7 @@ def _zonal_sum_total(queue):
 
 
 def test_zonal_runs_inside_a_daemonic_worker():
-    """A daemonic process may not fork workers: tiles are then built on threads."""
+    """A daemonic worker process (which may not have children) builds its tiles too."""
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_zonal_sum_total, args=(queue,), daemon=True)
