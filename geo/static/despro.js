@@ -168,41 +168,39 @@
     return group;
   };
 
-  despro.clustersLayer = function (data) {
+  /* a pilot-analysis layer: each record drawn by ``draw(record, group)``, with its legend;
+     kept as despro[key] for page scripts (and the browser tests) */
+  function analysisLayer(data, key, draw) {
     var group = L.featureGroup();
-    data.clusters.forEach(function (c) {
+    data[key].forEach(function (record) { draw(record, group); });
+    despro[key] = group;
+    despro.legends.push({ layer: group, html: data.analysisLegends[key] });
+    return group;
+  }
+
+  despro.clustersLayer = function (data) {
+    return analysisLayer(data, "clusters", function (c, group) {
       L.polygon(decode(c[0]), { color: c[1], weight: 2, fillColor: c[1], fillOpacity: 0.25,
         className: "despro-cluster" }).bindPopup(c[2], { maxWidth: 420 }).addTo(group);
     });
-    despro.clusters = group;
-    despro.legends.push({ layer: group, html: data.analysisLegends.clusters });
-    return group;
   };
 
   despro.agentsLayer = function (data) {
-    var group = L.featureGroup();
-    data.agents.forEach(function (a) {
+    return analysisLayer(data, "agents", function (a, group) {
       L.circle([a[0], a[1]], { radius: a[2], color: "#e6550d", weight: 1, dashArray: "4 4",
         fill: false, interactive: false }).addTo(group);
       L.circleMarker([a[0], a[1]], { radius: 8, color: "#000000", weight: 2,
         fillColor: "#e6550d", fillOpacity: 1, className: "despro-agent" })
         .bindPopup(a[3], { maxWidth: 420 }).addTo(group);
     });
-    despro.agents = group;
-    despro.legends.push({ layer: group, html: data.analysisLegends.agents });
-    return group;
   };
 
   despro.pilotsLayer = function (data) {
-    var group = L.featureGroup();
-    data.pilots.forEach(function (p) {
+    return analysisLayer(data, "pilots", function (p, group) {
       L.marker([p[0], p[1]], { icon: L.divIcon({ className: "despro-pilot", html: String(p[2]),
         iconSize: [22, 22] }), zIndexOffset: 1000, title: String(p[2]) })
         .bindPopup(p[3], { maxWidth: 420 }).addTo(group);
     });
-    despro.pilots = group;
-    despro.legends.push({ layer: group, html: data.analysisLegends.pilots });
-    return group;
   };
 
   function points(p, make) {
