@@ -139,9 +139,10 @@ class CellTable:
             order = np.argsort(key)
             self._centres = (q, key[order], order)
         q, keys, rows = self._centres
-        pos = np.minimum(np.searchsorted(keys, _bucket(x, y, q)), len(keys) - 1)
+        key = _bucket(x, y, q)
+        pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
         row = rows[pos]
-        ok = keys[pos] == _bucket(x, y, q)
+        ok = keys[pos] == key
         ok[ok] = self.distance(row[ok], x[ok], y[ok]) > FIND_MARGIN
         return np.where(ok, row, -1)
 

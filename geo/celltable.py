@@ -22,6 +22,8 @@ import pyarrow.parquet as pq
 import shapely
 from pyproj import CRS
 
+from . import grid
+
 GEOPARQUET_VERSION = "1.1.0"  # what geopandas writes by default
 
 
@@ -53,7 +55,7 @@ class LazyCells:
 
     def to_parquet(self, path) -> None:
         """Write GeoParquet, as ``self.geodataframe().to_parquet(path, index=False)`` would."""
-        records = _polygon_records(self.wkb)
+        records = grid.wkb_polygon_records(self.wkb)
         if records is None:  # not all plain polygons of one size: let geopandas do it
             self.geodataframe().to_parquet(path, index=False)
             return
@@ -86,28 +88,9 @@ def _crs_metadata(crs: CRS) -> dict:
     return out
 
 
-def _polygon_records(wkb: pa.Array) -> np.ndarray | None:
-    """The WKB records as an (n, bytes) view when all are 2D little-endian single-ring
-    polygons of one size (every H3 hexagon is); None otherwise (or when empty)."""
-    n = len(wkb)
-    if not n or wkb.null_count or wkb.type not in (pa.binary(), pa.large_binary()):
-        return None
-    off_type = np.int64 if wkb.type == pa.large_binary() else np.int32
-    offsets = np.frombuffer(wkb.buffers()[1], off_type)[wkb.offset: wkb.offset + n + 1]
-    size = int(offsets[1] - offsets[0])
-    if size < 13 or (size - 13) % 16 or not (np.diff(offsets) == size).all():
-        return None
-    data = np.frombuffer(wkb.buffers()[2], np.uint8)
-    rec = data[offsets[0]: offsets[0] + n * size].reshape(n, size)
-    # header: byte order 1 (little-endian), type 3 (polygon), 1 ring, (size - 13) / 16 points
-    head = np.zeros(13, np.uint8)
-    head[0], head[1], head[5] = 1, 3, 1
-    head[9:13] = np.frombuffer(np.uint32((size - 13) // 16).tobytes(), np.uint8)
-    return rec if (rec[:, :13] == head).all() else None
-
-
 def _bbox(records: np.ndarray, chunk: int = 500_000) -> list[float]:
-    """[minx, miny, maxx, maxy] over the coordinates of :func:`_polygon_records`."""
+    """[minx, miny, maxx, maxy] over the coordinates of WKB polygon records
+    (:func:`despro.geo.grid.wkb_polygon_records`)."""
     lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
     for i in range(0, len(records), chunk):
         xy = np.ascontiguousarray(records[i: i + chunk, 13:]).view("<f8").reshape(-1, 2)

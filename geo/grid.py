@@ -70,6 +70,26 @@ def cell_polygons(cells: np.ndarray, wkb: pa.Array | None = None) -> np.ndarray:
     return shapely.from_wkb(_np(wkb))
 
 
+def wkb_polygon_records(wkb: pa.Array) -> np.ndarray | None:
+    """The WKB records as an (n, bytes) view when all are 2D little-endian single-ring
+    polygons of one size (every H3 hexagon is); None otherwise (or when empty)."""
+    n = len(wkb)
+    if not n or wkb.null_count or wkb.type not in (pa.binary(), pa.large_binary()):
+        return None
+    off_type = np.int64 if wkb.type == pa.large_binary() else np.int32
+    offsets = np.frombuffer(wkb.buffers()[1], off_type)[wkb.offset: wkb.offset + n + 1]
+    size = int(offsets[1] - offsets[0])
+    if size < 13 or (size - 13) % 16 or not (np.diff(offsets) == size).all():
+        return None
+    data = np.frombuffer(wkb.buffers()[2], np.uint8)
+    rec = data[offsets[0]: offsets[0] + n * size].reshape(n, size)
+    # header: byte order 1 (little-endian), type 3 (polygon), 1 ring, (size - 13) / 16 points
+    head = np.zeros(13, np.uint8)
+    head[0], head[1], head[5] = 1, 3, 1
+    head[9:13] = np.frombuffer(np.uint32((size - 13) // 16).tobytes(), np.uint8)
+    return rec if (rec[:, :13] == head).all() else None
+
+
 def cell_vertices(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Boundary vertices of each cell as a padded array, without building geometries.
 
@@ -85,16 +105,12 @@ def cell_vertices(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n == 0:
         return np.empty((0, 6, 2)), np.empty(0, np.int64)
     arr = pa.array(cells_to_wkb_polygons(pa.array(cells)))
-    off_type = np.int64 if arr.type == pa.large_binary() else np.int32
-    offsets = np.frombuffer(arr.buffers()[1], dtype=off_type)[arr.offset: arr.offset + n + 1]
-    sizes = np.diff(offsets)
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
-    if (sizes == sizes[0]).all():
-        # fast path: equal-size records (every hexagon has 6 vertices, as everywhere in
-        # Indonesia): WKB polygon = 13 header bytes, then closed ring of x, y float64
-        k = (int(sizes[0]) - 13) // 16 - 1
-        rec = data[offsets[0]: offsets[0] + n * int(sizes[0])].reshape(n, int(sizes[0]))
-        xy = np.ascontiguousarray(rec[:, 13: 13 + 16 * k]).view(np.float64).reshape(n, k, 2)
+    rec = wkb_polygon_records(arr)
+    if rec is not None:
+        # every record one single-ring polygon of the same size (hexagons, as everywhere in
+        # Indonesia): a closed ring of x, y float64 after the 13 header bytes
+        k = (rec.shape[1] - 13) // 16 - 1
+        xy = np.ascontiguousarray(rec[:, 13: 13 + 16 * k]).view("<f8").reshape(n, k, 2)
         return xy, np.full(n, k, dtype=np.int64)
     coords, idx = shapely.get_coordinates(shapely.from_wkb(_np(arr)), return_index=True)
     counts = np.bincount(idx, minlength=n) - 1

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import numpy as np
-import pandas as pd
 
 from . import mapdata as md
 from .maplabels import LABELS
@@ -80,7 +79,7 @@ def overview_villages(result, villages, lang: str):
 def _touched(result, codes) -> np.ndarray:
     """Cells overlapping any of the villages ``codes``."""
     area = result.study.area.tocsr()
-    rows = pd.Index(result.study.village_index).get_indexer(codes)
+    rows = result.study.village_index.get_indexer(codes)
     return area[rows].getnnz(axis=0) > 0
 
 

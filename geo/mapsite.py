@@ -344,16 +344,26 @@ def _render(ctx: SiteContext, page: Page, static: dict, footer: str, res: int) -
                     len(md.script_json(data["cells"])))
 
 
-def fit_page(ctx: SiteContext, page: Page, home: dict[str, Page],
-             first: Rendered | None = None) -> Rendered:
-    """Render ``page`` at the finest resolution (from ``page.max_res`` down) whose HTML
-    fits the budget; ``first`` is the page already rendered at ``page.max_res``."""
+def _page_parts(ctx: SiteContext, page: Page, home: dict[str, Page]) -> tuple[dict, str]:
+    """What a page holds at every resolution: its static payload (titled) and footer."""
     static = static_payload(ctx, page, home)
     static["pageTitle"] = page.title
-    footer = _footer_html(ctx.result, page, f"{page.slug}_summary.png", ctx.lang, ctx.links)
+    return static, _footer_html(ctx.result, page, f"{page.slug}_summary.png", ctx.lang,
+                                ctx.links)
+
+
+def fit_page(ctx: SiteContext, page: Page, home: dict[str, Page],
+             first: tuple[Rendered, dict, str] | None = None) -> Rendered:
+    """Render ``page`` at the finest resolution (from ``page.max_res`` down) whose HTML
+    fits the budget; ``first`` is the page already rendered at ``page.max_res``, with the
+    static payload and footer it was rendered from."""
+    if first is None:
+        static, footer = _page_parts(ctx, page, home)
+        out = _render(ctx, page, static, footer, page.max_res)
+    else:
+        out, static, footer = first
     ids = ctx.result.cell_columns["h3_int"].to_numpy(dtype=np.uint64)[page.cell_mask]
     floor = min(MIN_RES, page.max_res)
-    out = first or _render(ctx, page, static, footer, page.max_res)
     while out.size > ctx.budget_bytes:
         if out.res == floor:
             raise DesproError(
@@ -372,7 +382,7 @@ def _homes(pages: list[Page]) -> dict[str, Page]:
 
 
 def _write_page(ctx: SiteContext, site: Site, page: Page, home: dict[str, Page],
-                first: Rendered | None = None) -> PageInfo:
+                first: tuple[Rendered, dict, str] | None = None) -> PageInfo:
     out = fit_page(ctx, page, home, first)
     png = write_summary_png(page.scope, ctx.lang, page.title,
                             site.maps_dir / f"{page.slug}_summary.png")
@@ -406,12 +416,10 @@ def write_site(result, maps_dir: Path, lang: str = "id",
     index, provinces = plan_pages(result, lang)
     home = _homes(provinces)
     for i, page in enumerate(provinces):
-        static = static_payload(ctx, page, home)
-        static["pageTitle"] = page.title
-        footer = _footer_html(result, page, f"{page.slug}_summary.png", lang, links)
+        static, footer = _page_parts(ctx, page, home)
         first = _render(ctx, page, static, footer, page.max_res)
         if first.size <= ctx.budget_bytes or page.scope["regency_code"].nunique() < 2:
-            site.pages.append(_write_page(ctx, site, page, home, first))
+            site.pages.append(_write_page(ctx, site, page, home, (first, static, footer)))
             continue
         overview, regencies = split_province(result, page, lang)
         provinces[i] = overview

@@ -30,7 +30,7 @@ from . import grid
 from .errors import DesproError
 
 FORMAT_VERSION = 4  # bump when the mapping's meaning or layout changes (cache keys)
-H3_RADIUS_M = 6_371_007.180918475  # H3's authalic Earth radius (grid.cell_area_m2 uses it)
+H3_RADIUS_M = grid.H3_EARTH_RADIUS_M  # H3's authalic Earth radius (grid.cell_area_m2 uses it)
 AREA_STEP = 64  # pixels between samples of the area density of non-geographic rasters
 CELL_MARGIN_EDGES = 2.5  # cells are listed up to this many H3 edge lengths beyond a block
 M_PER_DEG = 111_319.49

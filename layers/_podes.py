@@ -121,8 +121,9 @@ def products_from_podes(df: pd.DataFrame, codes: pd.Series, path) -> pd.DataFram
     names = [df[c].astype("string").str.strip() if c in df else pd.Series(pd.NA, index=df.index)
              for c in FLAGSHIP_NAMES]
     named = [n.where(~n.fillna("").str.lower().isin(NO_NAME)) for n in names]
-    product = pd.concat(named, axis=1).apply(
-        lambda r: "; ".join(v for v in r if isinstance(v, str)) or pd.NA, axis=1)
+    product = named[0]
+    for more in named[1:]:  # "a; b" where both are named, else whichever is
+        product = product.str.cat(more, sep="; ").fillna(product).fillna(more)
     top = units.argmax(axis=1)
     i, j = np.nonzero(units > 0)
     cats = np.array([INDUSTRY_GROUPS[c][0] for c in cols])
