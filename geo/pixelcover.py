@@ -10,8 +10,7 @@ for nothing), counter-clockwise in the right-handed ``(u, v)`` frame (see
 :func:`orient_ccw`), convex, with straight edges in pixel space.
 
 * :func:`centre_labels` - the polygon holding each pixel centre (a scanline fill
-  driven by the polygons' left-hand edges);
-* :func:`label_runs` - runs of equal label along rows;
+  driven by the polygons' left-hand edges), and the runs of equal label along rows;
 * :func:`polygon_pixel_fraction` - closed-form share of a pixel inside a convex
   polygon (Green's theorem; exact for any sizes of polygon and pixel);
 * :func:`boundary_shares` - every polygon's share of every pixel its boundary
@@ -28,6 +27,7 @@ import numpy as np
 from .jit import njit
 
 MIN_FRACTION = 1e-12  # shares below this (round-off of touching edges) are dropped
+CHECK_EVERY = 8  # rows between those whose pixel shares are all computed, as a self-check
 
 
 @njit
@@ -57,8 +57,12 @@ def _left_u(verts: np.ndarray, c: int, e: int, v: float) -> float:
 
 
 @njit
-def centre_labels(verts: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Index of the polygon holding each pixel centre, flat (height * width,) int32; -1: none.
+def centre_labels(verts: np.ndarray, height: int, width: int):
+    """Index of the polygon holding each pixel centre, and the runs of equal label.
+
+    Returns (label, start, value): ``label`` flat (height * width,) int32, -1: no
+    polygon; the runs of equal label along rows (every row starts one) begin at
+    ``start`` (int64) with label ``value``.
 
     Each polygon's left-hand edges (``dv < 0``) give, for every row whose centre
     line ``v = j + 0.5`` they cross (half-open ``[v_end, v_start)``, so that two
@@ -75,6 +79,7 @@ def centre_labels(verts: np.ndarray, height: int, width: int) -> np.ndarray:
     n, k = verts.shape[0], verts.shape[1]
     npx = height * width
     marker = np.full(npx, -1, np.int32)  # edge c * k + e whose run starts at the pixel
+    n_marks = 0
     for c in range(n):
         for e in range(k):
             av = verts[c, e - 1, 1]
@@ -93,38 +98,26 @@ def centre_labels(verts: np.ndarray, height: int, width: int) -> np.ndarray:
                     c0, e0 = marker[t] // k, marker[t] % k
                     if u_left < _left_u(verts, c0, e0, row + 0.5):
                         continue
+                else:
+                    n_marks += 1
                 marker[t] = c * k + e
+    # carry each label along its row (and on into rows no run starts in); a run starts
+    # at every row start and every marked pixel
+    start = np.empty(n_marks + height, np.int64)
+    value = np.empty(n_marks + height, np.int32)
     cur = np.int32(-1)
-    for p in range(npx):
-        if marker[p] >= 0:
-            cur = marker[p] // k
-        marker[p] = cur
-    return marker
-
-
-@njit
-def label_runs(label: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Runs of equal label in a flat label raster, broken at every row start.
-
-    Returns (start, label at start): int64 and the labels' dtype.
-    """
-    npx = len(label)
-    count = 0
-    for r0 in range(0, npx, width):
-        count += 1
-        for p in range(r0 + 1, r0 + width):
-            count += label[p] != label[p - 1]
-    start = np.empty(count, np.int64)
-    value = np.empty(count, label.dtype)
     r = 0
     for r0 in range(0, npx, width):
-        start[r], value[r] = r0, label[r0]
-        r += 1
-        for p in range(r0 + 1, r0 + width):
-            if label[p] != label[p - 1]:
-                start[r], value[r] = p, label[p]
+        if marker[r0] < 0:
+            start[r], value[r] = r0, cur
+            r += 1
+        for p in range(r0, r0 + width):
+            if marker[p] >= 0:
+                cur = marker[p] // k
+                start[r], value[r] = p, cur
                 r += 1
-    return start, value
+            marker[p] = cur
+    return marker, start[:r], value[:r]
 
 
 @njit(inline="always")
@@ -267,7 +260,8 @@ def _grow(pix, dst, frac, size, room):
 
 
 @njit
-def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: int):
+def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: int,
+                    check_every: int = CHECK_EVERY):
     """Shares of the pixels that polygon boundaries cross, relative to the centre labels.
 
     Row by row, for each polygon meeting the row: its u-range inside the row's strip
@@ -277,7 +271,8 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
     between the sides are wholly inside, that edge alone crosses the side's other
     pixels: their share is its half-plane's (closed form); every other touched
     pixel gets :func:`polygon_pixel_fraction`. Shares above :data:`MIN_FRACTION` of a pixel by a
-    polygon other than its centre label's are *moves*.
+    polygon other than its centre label's are *moves*; the centre label's own share is
+    not needed (it keeps the rest of the pixel) and is computed only on the rows checked.
 
     Parameters
     ----------
@@ -285,16 +280,19 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
         Convex counter-clockwise polygons (pixel coordinates).
     label : int32 (height * width,)
         :func:`centre_labels` of the same polygons.
+    check_every : int
+        Every this many rows (from row 0), every share is computed, the centre
+        label's too, for the self-check ``max_deficit``.
 
     Returns
     -------
     (pix, dst, frac, edge_pixels, max_deficit)
         Moves: share ``frac`` (float32) of pixel ``pix`` (flat, int32: a block holds
         fewer than 2**31 pixels) goes to polygon ``dst`` (int32), in row order.
-        ``edge_pixels``: pixels some boundary crosses; ``max_deficit``: the largest
-        ``|1 - sum of a pixel's shares|`` (computed in float64) over those pixels that
-        have a centre label (round-off, and the shares dropped below
-        :data:`MIN_FRACTION`: ~1e-12 at most).
+        ``edge_pixels``: pixels with at least one move; ``max_deficit``: the largest
+        ``|1 - sum of a pixel's shares|`` (computed in float64) over the crossed pixels
+        of the checked rows that have a centre label (round-off, and the shares dropped
+        below :data:`MIN_FRACTION`: ~1e-12 at most).
     """
     n, k = verts.shape[0], verts.shape[1]
     # rows each polygon meets, and the polygons in order of their first row
@@ -312,8 +310,9 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
     line_l, line_r = np.empty(n), np.empty(n)  # extent on the line above the current row
     edge_l, edge_r = np.empty(n, np.int64), np.empty(n, np.int64)  # and the edges there
     n_active, nxt = 0, 0
-    total = np.zeros(width)  # sum of the shares of each pixel of the row
+    total = np.zeros(width)  # sum of the shares of each pixel of a checked row
     touched = np.empty(width, np.int64)
+    moved = np.full(width, -1, np.int64)  # last row in which each column had a move
     cap = height * width // 4 + 1024
     pix, dst, frac = np.empty(cap, np.int32), np.empty(cap, np.int32), np.empty(cap, np.float32)
     size = 0
@@ -340,6 +339,7 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
         if room > len(pix):
             pix, dst, frac = _grow(pix, dst, frac, size, room)
         j = float(jr)
+        check = jr % check_every == 0
         n_touched = 0
         for a in range(n_active):
             c = active[a]
@@ -371,6 +371,10 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
                         break
                 col = i
                 i += 1
+                p = jr * width + col
+                own = label[p] == c
+                if own and not check:
+                    continue
                 side = one_l if col < f0 else one_r
                 if side >= 0:
                     f = _halfplane(verts, c, side, j, float(col))
@@ -378,15 +382,17 @@ def boundary_shares(verts: np.ndarray, label: np.ndarray, height: int, width: in
                     f = _fraction(verts, slopes, c, j, float(col))
                 if not f > MIN_FRACTION:
                     continue
-                if total[col] == 0.0:
-                    touched[n_touched] = col
-                    n_touched += 1
-                total[col] += f
-                p = jr * width + col
-                if label[p] != c:
+                if check:
+                    if total[col] == 0.0:
+                        touched[n_touched] = col
+                        n_touched += 1
+                    total[col] += f
+                if not own:
                     pix[size], dst[size], frac[size] = p, c, f
                     size += 1
-        edge_pixels += n_touched
+                    if moved[col] != jr:
+                        moved[col] = jr
+                        edge_pixels += 1
         for t in range(n_touched):
             i = touched[t]
             if label[jr * width + i] >= 0:

@@ -26,7 +26,7 @@ import shapely
 from affine import Affine
 from h3ronpy.vector import ContainmentMode, wkb_to_cells
 
-from . import grid
+from . import grid, h3lattice
 from .errors import DesproError
 
 FORMAT_VERSION = 4  # bump when the mapping's meaning or layout changes (cache keys)
@@ -140,13 +140,10 @@ class RasterGrid:
             _interp_matrix(us, np.arange(c0, c1) + 0.5).T
 
     # -- cells -------------------------------------------------------------------
-    def block_cells(self, r0: int, r1: int, c0: int, c1: int, res: int) -> np.ndarray:
-        """Sorted H3 cells (uint64) that may meet the pixels [r0, r1) x [c0, c1).
-
-        Every cell whose centre lies in the block's lon/lat bounding box widened by
-        :data:`CELL_MARGIN_EDGES` H3 edge lengths: all cells meeting the block and
-        their neighbours.
-        """
+    def block_box(self, r0: int, r1: int, c0: int, c1: int, res: int):
+        """Lon/lat box (min lon, min lat, max lon, max lat; degrees) around the pixels
+        [r0, r1) x [c0, c1), widened by :data:`CELL_MARGIN_EDGES` H3 edge lengths: the
+        cells whose centres lie in it include every cell meeting the block."""
         lon, lat = self.pixel_to_lonlat(*_rectangle_outline(c0, r0, c1, r1))
         if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
             raise DesproError("raster footprint does not map to longitude/latitude")
@@ -157,7 +154,12 @@ class RasterGrid:
         if lon1 - lon0 >= 180:
             raise DesproError("raster blocks spanning >= 180 degrees of longitude "
                               "(or the antimeridian) are not supported")
-        box = shapely.box(lon0, lat0, lon1, lat1)
+        return lon0, lat0, lon1, lat1
+
+    def block_cells(self, r0: int, r1: int, c0: int, c1: int, res: int) -> np.ndarray:
+        """Sorted H3 cells (uint64) whose centres lie in :meth:`block_box`: all cells
+        meeting the pixels [r0, r1) x [c0, c1) and their neighbours."""
+        box = shapely.box(*self.block_box(r0, r1, c0, c1, res))
         lists = wkb_to_cells(pa.array([shapely.to_wkb(box)], type=pa.binary()), res,
                              containment_mode=ContainmentMode.ContainsCentroid)
         cells = np.asarray(pa.array(lists).flatten().to_numpy(zero_copy_only=False))
@@ -166,13 +168,21 @@ class RasterGrid:
     def block_polygons(self, r0: int, r1: int, c0: int, c1: int, res: int):
         """Cells of :meth:`block_cells` and their vertices in block pixel coordinates.
 
-        Returns (cells, verts, counts): ``verts`` (n, k, 2) holds (column - c0,
-        row - r0), padded as :func:`despro.geo.grid.cell_vertices` pads, not oriented.
+        The hexagons come from their icosahedron face's lattice
+        (:func:`despro.geo.h3lattice.box_hexagons`) where the block lies inside one
+        face, else from H3 vertex by vertex (:func:`despro.geo.grid.cell_vertices`).
+
+        Returns (cells, verts): ``verts`` (n, k, 2) holds (column - c0, row - r0),
+        padded as :func:`despro.geo.grid.cell_vertices` pads, not oriented.
         """
-        cells = self.block_cells(r0, r1, c0, c1, res)
-        xy, counts = grid.cell_vertices(cells)
+        lattice = h3lattice.box_hexagons(*self.block_box(r0, r1, c0, c1, res), res)
+        if lattice is not None:
+            cells, xy = lattice
+        else:
+            cells = self.block_cells(r0, r1, c0, c1, res)
+            xy, _ = grid.cell_vertices(cells)
         u, v = self.lonlat_to_pixel(xy[..., 0].ravel(), xy[..., 1].ravel())
-        return cells, np.stack([u - c0, v - r0], axis=1).reshape(xy.shape), counts
+        return cells, np.stack([u - c0, v - r0], axis=1).reshape(xy.shape)
 
     def pixel_window(self, bounds) -> tuple[int, int, int, int]:
         """Rows [r0, r1) and columns [c0, c1) of the pixels meeting lon/lat ``bounds``.
