@@ -86,7 +86,7 @@ class CellTable:
 
     def add(self, cells: np.ndarray) -> None:
         """Make sure ``cells`` are in the table."""
-        cells = np.unique(cells)
+        cells = grid.unique_cells(cells)
         new = cells[~self.lookup(cells)[1]]
         if not len(new):
             return

@@ -246,7 +246,7 @@ class DaskEngine:
         if not parts:
             m = sp.csr_matrix((n, 0))
             return Study(villages, res, np.empty(0, grid.CELL_DTYPE), m, m.copy(), "area")
-        cells = np.unique(np.concatenate([ov.cells for ov in parts]))
+        cells = grid.unique_cells(np.concatenate([ov.cells for ov in parts]))
         rows, cols, vals = [], [], []
         for g, ov in zip(groups, parts, strict=True):
             coo = ov.matrix.tocoo()

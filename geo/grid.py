@@ -40,6 +40,21 @@ def points_to_cells(lon: np.ndarray, lat: np.ndarray, res: int) -> np.ndarray:
     return _np(out).astype(CELL_DTYPE)
 
 
+def unique_cells(cells: np.ndarray) -> np.ndarray:
+    """Sorted distinct cells (uint64).
+
+    By sorting: numpy 2.4's hash-based ``np.unique`` is ~20x slower on H3 ids (0.5 s
+    for 700 k cells against 0.02 s).
+    """
+    s = np.sort(np.asarray(cells, dtype=CELL_DTYPE).ravel())
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 def cell_centres(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centre longitude and latitude (degrees) of each cell."""
     cells = np.asarray(cells, dtype=CELL_DTYPE)

@@ -223,7 +223,7 @@ def coverage_share(table: pd.DataFrame, spec: dict, variables: dict[str, Variabl
 
 def n_parents(ids: np.ndarray, res: int) -> int:
     """How many distinct cells ``ids`` make at resolution ``res``."""
-    return len(np.unique(grid.parent_cells(ids, res)))
+    return len(grid.unique_cells(grid.parent_cells(ids, res)))
 
 
 def _palette(n: int, higher_is_better: bool) -> list[str]:

@@ -215,7 +215,7 @@ class RasterMap:
     def _cells(self, keys: tuple[TileKey, ...]):
         """Union of the tiles' cells and each tile's positions in it (memoised)."""
         if keys not in self._index:
-            cells = np.unique(np.concatenate([self.tiles[k].cells for k in keys])) if keys \
+            cells = grid.unique_cells(np.concatenate([self.tiles[k].cells for k in keys])) if keys \
                 else np.empty(0, grid.CELL_DTYPE)
             pos = [np.searchsorted(cells, self.tiles[k].cells) for k in keys]
             self._index[keys] = (cells.astype(grid.CELL_DTYPE), pos)
