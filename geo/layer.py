@@ -16,7 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from .errors import DesproError
-from .variables import Variable, additive_columns
+from .variables import Variable, additive_columns, cover_column
 
 
 @dataclass
@@ -81,4 +81,4 @@ class LayerResult:
 
     @property
     def cover_column(self) -> str:
-        return f"{self.name}__cover"
+        return cover_column(self.name)

@@ -30,7 +30,7 @@ from . import grid
 from .criteria import CRITERIA
 from .maplabels import LABELS, fmt_number, margin_texts, threshold_text, unit_display, value_texts
 from .rollup import cells_to_parents
-from .variables import Kind, Variable, additive_columns
+from .variables import Kind, Variable, additive_columns, uncovered
 
 TIERS = ("ready", "near-ready", "undetermined", "not ready")
 TIER_COLOURS = {"ready": "#1a9850", "near-ready": "#fee08b", "undetermined": "#9e9e9e",
@@ -170,15 +170,15 @@ def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
     add = cells[cols].copy()
     shares = []
     for layer in sorted({v.layer for v in _counted(variables)}):
-        cover = f"{layer}__cover"
-        if cover not in cells:
+        counted = [v for v in _counted(variables) if v.layer == layer]
+        unknown = uncovered(cells, counted[0])
+        if unknown is None:
             continue
-        known = cells[cover].to_numpy(float) > 0
-        for v in _counted(variables):
-            if v.layer == layer:
-                cols = additive_columns(v)
-                add[cols] = add[cols].astype(float)
-                add.loc[~known, cols] = np.nan
+        for v in counted:
+            cols = additive_columns(v)
+            add[cols] = add[cols].astype(float)
+            add.loc[unknown, cols] = np.nan
+        known = ~unknown
         share = Variable(known_share_column(layer), Kind.RATE, "percent",
                          f"share of cells with {layer} data", layer)
         add[f"{share.name}__num"] = known.astype(float)

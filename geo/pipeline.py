@@ -28,7 +28,7 @@ from .layer import LayerResult, Notes
 from .score import composite, rank, tiers
 from .study import Study, build_study
 from .transfer import Weights, frame_to_cells, frame_to_units
-from .variables import Kind, Variable, additive_columns, finalize, min_columns
+from .variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
 
 LAYERS = ("broadband", "backbone", "smartphone", "courier", "products", "census")
 
@@ -336,11 +336,9 @@ def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
     present = [v for v in decl if all(c in add.columns for c in additive_columns(v))]
     vals = finalize(add, present)
     for v in present:
-        cov = f"{v.layer}__cover"
-        if v.kind in (Kind.COUNT, Kind.CATEGORY) and cov in add:
-            unknown = add[cov].to_numpy() <= 0
-            for c in [v.name] if v.kind is Kind.COUNT else [f"{v.name}_n_classes"]:
-                vals.loc[unknown, c] = np.nan
+        unknown = uncovered(add, v)
+        if unknown is not None:
+            vals.loc[unknown, v.name if v.kind is Kind.COUNT else f"{v.name}_n_classes"] = np.nan
     return vals
 
 

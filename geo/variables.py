@@ -99,6 +99,26 @@ def additive_columns(var: Variable) -> list[str]:
     raise DesproError(f"unknown kind {var.kind!r}")
 
 
+def cover_column(layer: str) -> str:
+    """Name of the column holding the share of each cell (or village) that ``layer``'s
+    data covers."""
+    return f"{layer}__cover"
+
+
+def uncovered(table: pd.DataFrame, var: Variable) -> np.ndarray | None:
+    """Rows of ``table`` where ``var`` is unknown for want of data, not 0.
+
+    A count or category sums to 0 where its layer has no data; those rows (cover not
+    > 0, a missing cover included) must read as unknown. None for the other kinds, whose
+    additive columns already say so (a zero denominator or weight), and for tables
+    without the layer's cover column.
+    """
+    cov = cover_column(var.layer)
+    if var.kind not in (Kind.COUNT, Kind.CATEGORY) or cov not in table:
+        return None
+    return ~(table[cov].to_numpy(float) > 0)
+
+
 def min_columns(variables: Iterable[Variable]) -> list[str]:
     """Additive columns that combine by minimum (distances) rather than by sum."""
     return [v.name for v in variables if v.kind is Kind.DISTANCE]

@@ -5,9 +5,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import shapely
+from h3ronpy.vector import ContainmentMode, wkb_to_cells
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from h3ronpy.vector import ContainmentMode, wkb_to_cells
 
 from despro.geo import grid
 from despro.geo import h3lattice as hl
