@@ -11,9 +11,12 @@ and left to the caller (:func:`box_hexagons` returns None).
 :func:`box_hexagons` lists the cells whose centres lie in a lon/lat box with their
 vertices, calling H3 only for cell ids (local IJ coordinates -> cells) and centres,
 instead of computing every vertex of every cell through H3 (each vertex three times,
-once per cell meeting there). Everything taken from the lattice is checked against
-H3 before it is used: every cell's centre, and the vertices of five cells spread over
-the box.
+once per cell meeting there). Each face's lattice is fitted once per resolution on H3
+centres around the face centre (:func:`face_lattice`) and every vertex is computed
+from integer lattice coordinates, so a vertex has the same bits in each of its three
+hexagons and in every box: a tiling of boxes leaves no slivers and does not change
+the result. Everything taken from the lattice is checked against H3 before it is
+used: every cell's centre, and the vertices of five cells spread over the box.
 
 Coordinates: unit vectors on H3's sphere, latitude taken as spherical (as H3 does).
 """
