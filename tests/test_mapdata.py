@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,3 +122,41 @@ def test_numbers_read_back_to_their_rounded_value(values, digits):
         if decimals == 0 and digits and abs(x) < 1e5:
             assert float(round(x, digits)).is_integer()
         assert abs(float(a.replace(",", "")) - x) <= 0.5 * 10 ** -decimals + 1e-9 * abs(x)
+
+
+def test_encoded_cells_are_the_encoded_hexagon_polygons():
+    """The map's cell outlines straight from H3's vertex arrays are what encoding the
+    hexagon polygons gives: absolute first vertex, then deltas; a pentagon has 5 vertices."""
+    import h3
+
+    ids = grid.points_to_cells(np.linspace(106, 107, 50), np.linspace(-7, -6, 50), 8)
+    ids = np.r_[ids, np.uint64(h3.str_to_int(h3.get_pentagons(8)[0]))]
+    got = mapdata.encode_cells(ids)
+    assert got == mapdata.encode_geometries(grid.cell_polygons(ids))
+    assert [len(g) for g in got[-2:]] == [12, 10]
+    lat, lon = np.cumsum(np.reshape(got[0], (-1, 2)), axis=0).T / mapdata.SCALE
+    assert np.allclose(lat.mean(), grid.cell_centres(ids[:1])[1], atol=1e-3)
+
+
+def test_admin_outlines_are_the_dissolved_villages():
+    """Regency and province outlines: the union of their (simplified) villages, as
+    GeoDataFrame.dissolve gives it, in code order, with each regency's province."""
+    import geopandas as gpd
+    import shapely
+
+    rng = np.random.default_rng(4)
+    boxes = [shapely.box(x, y, x + 0.1, y + 0.1) for x in np.arange(0, 1, 0.1)
+             for y in np.arange(0, 0.6, 0.1)]
+    regency = np.array([f"{p}.{r:02d}" for p, r in zip(
+        np.repeat(["52", "51"], 30), rng.integers(1, 4, 60), strict=True)])
+    v = gpd.GeoDataFrame({"regency_code": regency, "province_code": [r[:2] for r in regency]},
+                         geometry=boxes, crs=4326)
+    got = mapdata.admin_outlines(v)
+    ref = v.assign(geometry=v.geometry.simplify(5e-4)).dissolve("regency_code", aggfunc="first")
+    assert got["regency"].index.tolist() == ref.index.tolist()
+    assert (got["regency"]["province_code"] == ref["province_code"]).all()
+    assert all(a.equals(b) for a, b in zip(got["regency"].geometry, ref.geometry, strict=True))
+    prov = ref.dissolve("province_code")
+    assert got["province"].index.tolist() == ["51", "52"]
+    assert all(a.equals(b) for a, b in zip(got["province"].geometry, prov.geometry, strict=True))
+    assert got["province"].geometry.area.sum() == pytest.approx(0.6)
