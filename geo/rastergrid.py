@@ -29,7 +29,7 @@ from h3ronpy.vector import ContainmentMode, wkb_to_cells
 from . import grid, h3lattice
 from .errors import DesproError
 
-FORMAT_VERSION = 4  # bump when the mapping's meaning or layout changes (cache keys)
+FORMAT_VERSION = 5  # bump when the mapping's meaning or layout changes (cache keys); 5: lattice vertices
 H3_RADIUS_M = grid.H3_EARTH_RADIUS_M  # H3's authalic Earth radius (grid.cell_area_m2 uses it)
 AREA_STEP = 64  # pixels between samples of the area density of non-geographic rasters
 CELL_MARGIN_EDGES = 2.5  # cells are listed up to this many H3 edge lengths beyond a block
