@@ -270,6 +270,42 @@ def _local_transform(lat: FaceLattice, anchor: int):
     return a_ij, m, rounded[0].astype(np.int64)
 
 
+def _box_outline(lattice: FaceLattice, walls: np.ndarray, box) -> np.ndarray | None:
+    """The outline of the lon/lat ``box`` as a closed polygon (m, 2) of lattice
+    coordinates, within a quarter step of the box's true (curved) outline; None if the
+    box comes within half a step of leaving the face (the cells of the next face
+    would then be missed: their centres are not points of this face's lattice).
+
+    Meridians are straight lines on the gnomonic plane but parallels are not: near a
+    pole a parallel strays from the chords between 16 points by many steps. The
+    sides are sampled until the midpoints of the chords stray by at most a step
+    (their halves then by about a quarter).
+    """
+    lng0, lat0, lng1, lat1 = box
+    others = np.delete(face_centres(), lattice.face, axis=0)
+    n = 16  # chords per side
+    while True:
+        t = np.linspace(0, 1, 2 * n, endpoint=False)  # chord ends and midpoints
+        x = _unit(np.r_[np.full_like(t, lat0), lat0 + t * (lat1 - lat0), np.full_like(t, lat1),
+                        lat1 - t * (lat1 - lat0)],
+                  np.r_[lng0 + t * (lng1 - lng0), np.full_like(t, lng1),
+                        lng1 - t * (lng1 - lng0), np.full_like(t, lng0)])
+        if (x @ (lattice.frame[0] - others).T < 0).any():
+            return None  # a point of the outline nearer another face's centre
+        p = _project(lattice.frame, x)
+        ij = np.linalg.solve(lattice.basis.T, (p - lattice.origin).T).T
+        ends = ij[::2]
+        stray = np.abs(ij[1::2] - 0.5 * (ends + np.roll(ends, -1, axis=0))).max()
+        if stray <= 1.0:
+            break
+        n = int(np.ceil(1.5 * n * np.sqrt(stray)))
+    # distance (plane units) of each outline point from each wall
+    inside = (walls[:, 0] + p @ walls[:, 1:].T) / np.linalg.norm(walls[:, 1:], axis=1)
+    if inside.min() < 0.5 * lattice.size:
+        return None
+    return ij
+
+
 def box_hexagons(lng0: float, lat0: float, lng1: float, lat1: float, res: int):
     """The H3 cells at ``res`` whose centres lie in a lon/lat box, with their vertices.
 
@@ -287,8 +323,9 @@ def box_hexagons(lng0: float, lat0: float, lng1: float, lat1: float, res: int):
         ``cells`` uint64 (n,) in lattice order; ``verts`` (n, 6, 2) lng/lat of each
         cell's vertices in H3's order (as :func:`despro.geo.grid.cell_vertices` gives
         them, to ~1e-10 of a hexagon's size). None when the lattice cannot be used: the
-        box's cells leave one icosahedron face, include a pentagon, or any check
-        against H3 fails; the caller then asks H3 for every vertex.
+        box's cells leave one icosahedron face (or the box comes within half a
+        step of its edge), include a pentagon, or any check against H3 fails; the
+        caller then asks H3 for every vertex.
     """
     anchor = h3.str_to_int(h3.latlng_to_cell(0.5 * (lat0 + lat1), 0.5 * (lng0 + lng1), res))
     faces = face_centres()
@@ -299,19 +336,18 @@ def box_hexagons(lng0: float, lat0: float, lng1: float, lat1: float, res: int):
         return None
     frame, origin, basis, corners = lattice.frame, lattice.origin, lattice.basis, lattice.corners
     size = lattice.size
+    walls = _walls(face, frame)
+    outline = _box_outline(lattice, walls, (lng0, lat0, lng1, lat1))
+    if outline is None:
+        return None
     # lattice points of the box: its outline's j range on each row i, two steps of margin
-    t = np.linspace(0, 1, 17)
-    ol = np.r_[lng0 + t * (lng1 - lng0), np.full(17, lng1), lng1 - t * (lng1 - lng0),
-               np.full(17, lng0)]
-    oa = np.r_[np.full(17, lat0), lat0 + t * (lat1 - lat0), np.full(17, lat1),
-               lat1 - t * (lat1 - lat0)]
-    i0, j0, j1 = _row_ranges(lattice.coords(ol, oa), 2)
+    i0, j0, j1 = _row_ranges(outline, 2)
     slot = np.full((3, 3), -1, np.int64)  # vertex classes (I % 3, J % 3) -> 0, 1, ...
     for r in np.unique(corners % 3, axis=0):
         slot[r[0], r[1]] = slot.max() + 1
     ii, jj, plng, plat, verts, inside = _lattice_hexagons(
         frame, origin, basis, i0, j0, j1, np.array([lng0, lat0, lng1, lat1]),
-        corners, slot, _walls(face, frame))
+        corners, slot, walls)
     if not inside:
         return None
     a_ij, m, a_face = local

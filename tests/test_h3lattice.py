@@ -75,3 +75,31 @@ def test_face_centres_are_the_icosahedron_faces():
     # every face has three neighbours at the icosahedron's dihedral spacing (41.8 degrees)
     ang = np.degrees(np.arccos(np.clip(c @ c.T, -1, 1)))
     assert ((np.abs(ang - 41.81) < 0.01).sum(axis=1) == 3).all()
+
+
+def _same_as_h3_or_none(box, res):
+    got = hl.box_hexagons(*box, res)
+    if got is not None:
+        assert set(got[0].tolist()) == set(_h3_box_cells(box, res).tolist())
+
+
+@pytest.mark.parametrize("box, res", [
+    # thin or small boxes poking over a face edge: a centre of the next face's cells in
+    # the box, but no lattice point of the anchor's face there
+    ((40.393123614507715, 44.925968254358445, 40.42520185826854, 44.92859285543306), 8),
+    ((50.90556295925339, 27.617295484919875, 50.90610019869739, 27.617689170249943), 11),
+    ((-38.41336967245105, -28.576026611869892, -38.39044902432716, -28.54641013788428), 10),
+])
+def test_boxes_crossing_a_face_edge_miss_no_cell(box, res):
+    _same_as_h3_or_none(box, res)
+
+
+@pytest.mark.parametrize("box", [(-85.0, 88.0, 85.0, 88.005), (-85.0, -88.005, 85.0, -88.0)])
+def test_curved_parallels_of_wide_polar_boxes_miss_no_cell(box):
+    """Near a pole a parallel bends away from the chords of the box's sampled outline by
+    many lattice steps."""
+    _same_as_h3_or_none(box, 10)
+
+
+def test_boxes_wider_than_a_face_are_left_to_h3():
+    assert hl.box_hexagons(3.27, -47.66, 116.61, 51.2, 2) is None
