@@ -36,7 +36,10 @@ from h3ronpy.vector import cells_to_coordinates
 from .jit import njit
 
 FIT_STEP = 256  # lattice steps between the cells a face's lattice is fitted on (at most)
-TOLERANCE = 1e-6  # largest lattice-vs-H3 disagreement, as a share of the hexagon's size
+# largest lattice-vs-H3 disagreement, as a share of one lattice step (a centre spacing):
+# positions are compared in plane units or degrees scaled by the step, lattice
+# coordinates (which count steps) directly
+TOLERANCE = 1e-6
 
 
 def _unit(lat, lng) -> np.ndarray:
@@ -169,6 +172,7 @@ def _walls(face: int, frame: np.ndarray) -> np.ndarray:
 
 
 def _localij(anchor: int, cells: np.ndarray) -> np.ndarray:
+    """H3's local IJ coordinates (n, 2) of ``cells`` around ``anchor``."""
     ij = cells_to_localij(pa.array(np.asarray(cells, np.uint64)), anchor)
     return np.stack([np.asarray(ij.column(c).to_numpy()) for c in ("i", "j")], -1)
 
@@ -185,6 +189,7 @@ def _cells_at(anchor: int, ij: np.ndarray) -> np.ndarray | None:
 
 
 def _centres(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """H3's centre longitudes and latitudes (degrees) of ``cells``."""
     rb = cells_to_coordinates(pa.array(cells))
     return (np.asarray(rb.column("lng").to_numpy()), np.asarray(rb.column("lat").to_numpy()))
 
@@ -251,14 +256,14 @@ def face_lattice(face: int, res: int) -> FaceLattice | None:
     return FaceLattice(face, frame, origin, basis, corners)
 
 
-def _local_transform(lat: FaceLattice, anchor: int):
+def _local_transform(lattice: FaceLattice, anchor: int):
     """Integer map from the face lattice's (i, j) to H3's local IJ around ``anchor``:
     ``local = a_ij + m @ (ij - a_face)``; None if H3's neighbours disagree with it."""
     a_ij = _localij(anchor, np.array([anchor]))[0]
     near = _cells_at(anchor, a_ij + np.array([[0, 0], [1, 0], [0, 1]]))
     if near is None:
         return None
-    ij = lat.coords(*_centres(near))
+    ij = lattice.coords(*_centres(near))
     rounded = np.rint(ij)
     if np.abs(ij - rounded).max() > TOLERANCE:
         return None

@@ -29,7 +29,7 @@ from h3ronpy.vector import ContainmentMode, wkb_to_cells
 from . import grid, h3lattice
 from .errors import DesproError
 
-FORMAT_VERSION = 5  # bump when the mapping's meaning or layout changes (cache keys); 5: lattice vertices
+FORMAT_VERSION = 5  # bump when the mapping's meaning or layout changes (cache keys)
 H3_RADIUS_M = grid.H3_EARTH_RADIUS_M  # H3's authalic Earth radius (grid.cell_area_m2 uses it)
 AREA_STEP = 64  # pixels between samples of the area density of non-geographic rasters
 CELL_MARGIN_EDGES = 2.5  # cells are listed up to this many H3 edge lengths beyond a block
@@ -151,9 +151,10 @@ class RasterGrid:
         lat0, lat1 = max(lat.min() - margin, -89.0), min(lat.max() + margin, 89.0)
         lon_margin = margin / np.cos(np.deg2rad(max(abs(lat0), abs(lat1))))
         lon0, lon1 = lon.min() - lon_margin, lon.max() + lon_margin
-        if lon1 - lon0 >= 180:
+        if lon1 - lon0 >= 180 or lon0 < -180 or lon1 > 180:
             raise DesproError("raster blocks spanning >= 180 degrees of longitude "
-                              "(or the antimeridian) are not supported")
+                              "or crossing the antimeridian are not supported; split the "
+                              "raster at 180 degrees (gdalwarp -te) and map each part")
         return lon0, lat0, lon1, lat1
 
     def block_cells(self, r0: int, r1: int, c0: int, c1: int, res: int) -> np.ndarray:

@@ -263,3 +263,13 @@ def test_sums_match_exactextract(tmp_path):
     hexes = gpd.GeoDataFrame({"cell": cells}, geometry=grid.cell_polygons(cells), crs=4326)
     ref = exactextract.exact_extract(str(path), hexes, ["sum"], output="pandas")
     assert np.allclose(z["sum"].to_numpy(), ref["sum"].to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_raster_across_the_antimeridian_is_refused_with_the_fix():
+    """A raster reaching past 180 degrees would wrap cells round the globe: a clear error
+    saying how to split it, not a hang or a wrong map."""
+    from despro.geo.errors import DesproError
+
+    t = (0.01, 0, 179.9, 0, -0.01, -16.0)  # Fiji: 179.9 E to 180.1 E
+    with pytest.raises(DesproError, match="antimeridian.*split the raster"):
+        rmod.zonal(np.ones((20, 20)), 8, transform=t, crs="EPSG:4326")
