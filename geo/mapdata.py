@@ -448,9 +448,9 @@ def admin_outlines(villages, tolerance: float = 5e-4, threads: int = 2) -> dict[
     ``GeoDataFrame.dissolve`` would compute them, group by group in code order) run on
     ``threads`` threads: GEOS releases the GIL, and nationally they are 514 + 38 unions.
     """
-    simplified = shapely.simplify(villages.geometry.to_numpy(), tolerance)
     codes = villages["regency_code"].to_numpy()
-    regency_codes, reg_geoms = _union_by(codes, simplified, threads)
+    regency_codes, reg_geoms = _union_by(codes, villages.geometry.to_numpy(), threads,
+                                         tolerance)
     first = pd.Series(villages["province_code"].to_numpy(), index=codes)
     province_of = first[~first.index.duplicated()].reindex(regency_codes).to_numpy()
     regencies = gpd.GeoDataFrame({"province_code": province_of},
@@ -462,13 +462,18 @@ def admin_outlines(villages, tolerance: float = 5e-4, threads: int = 2) -> dict[
     return {"regency": regencies, "province": provinces}
 
 
-def _union_by(keys: np.ndarray, geoms: np.ndarray, threads: int):
-    """Sorted distinct ``keys`` and the union of each one's ``geoms`` (in input order)."""
+def _union_by(keys: np.ndarray, geoms: np.ndarray, threads: int, tolerance: float = 0.0):
+    """Sorted distinct ``keys`` and the union of each one's ``geoms`` (in input order),
+    each simplified by ``tolerance`` first (0: not simplified)."""
     uniq, inverse = np.unique(keys.astype(str), return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     groups = np.split(geoms[order], np.cumsum(np.bincount(inverse, minlength=len(uniq)))[:-1])
+
+    def union(group):
+        return shapely.union_all(shapely.simplify(group, tolerance) if tolerance else group)
+
     with ThreadPoolExecutor(max(threads, 1)) as ex:
-        unions = list(ex.map(shapely.union_all, groups))
+        unions = list(ex.map(union, groups))
     return uniq.astype(object), np.array(unions, dtype=object)
 
 
