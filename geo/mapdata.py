@@ -92,9 +92,18 @@ def e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def script_json(obj: object) -> str:
+def script_json(obj: object, encoded: dict[str, str] | None = None) -> str:
     """JSON safe to embed in a ``<script>`` element: no ``<``, ``>``, ``&`` (so no
-    ``</script>``) and no ``{`` inside strings (so no template syntax either)."""
+    ``</script>``) and no ``{`` inside strings (so no template syntax either).
+
+    ``encoded``: values of top-level keys of the dict ``obj`` already encoded by this
+    function (e.g. a page's cells, measured on their own): spliced in after the other
+    keys instead of being encoded again.
+    """
+    if encoded:
+        head = script_json({k: v for k, v in obj.items() if k not in encoded})
+        tail = ",".join(f"{script_json(k)}:{text}" for k, text in encoded.items())
+        return f"{head[:-1]}{',' if len(head) > 2 else ''}{tail}}}"
     text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return OPEN_BRACE_IN_STRING.sub("\\\\u007b", text)

@@ -289,13 +289,15 @@ def page_payload(ctx: SiteContext, page: Page, static: dict, res: int, nav: str,
     return data
 
 
-def build_page(data: dict, lang: str) -> folium.Map:
-    """The folium map of one page's data object (layers made by ``despro.js``)."""
+def build_page(data: dict, lang: str, encoded: dict[str, str] | None = None) -> folium.Map:
+    """The folium map of one page's data object (layers made by ``despro.js``);
+    ``encoded``: parts of it already JSON-encoded (see :func:`despro.geo.mapdata.script_json`)."""
     t = LABELS[lang]
     (s, w), (n, e) = data["bounds"]
     m = OfflineMap(location=[(s + n) / 2, (w + e) / 2], zoom_start=9, tiles=None,
                    control_scale=True, maxZoom=18, minZoom=3, zoomSnap=0.25)
-    m.get_root().script.add_child(RawScript(f"var despro_data = {md.script_json(data)};"))
+    m.get_root().script.add_child(
+        RawScript(f"var despro_data = {md.script_json(data, encoded)};"))
     folium.TileLayer("OpenStreetMap", name=md.e(t["osm"]), show=False).add_to(m)
     JsLayer("L.layerGroup()", md.e(t["no_basemap"]), overlay=False, show=True).add_to(m)
     JsLayer("despro.outlinesLayer(despro_data)", md.e(t["outlines"]), show=True).add_to(m)
@@ -318,9 +320,9 @@ def build_page(data: dict, lang: str) -> folium.Map:
     return m
 
 
-def render_page(data: dict, lang: str) -> str:
-    """The HTML text of one page."""
-    return build_page(data, lang).get_root().render()
+def render_page(data: dict, lang: str, encoded: dict[str, str] | None = None) -> str:
+    """The HTML text of one page (``encoded``: as for :func:`build_page`)."""
+    return build_page(data, lang, encoded).get_root().render()
 
 
 def coarser_res(ids: np.ndarray, res: int, floor: int, size: int, cell_bytes: int,
@@ -340,8 +342,9 @@ def coarser_res(ids: np.ndarray, res: int, floor: int, size: int, cell_bytes: in
 def _render(ctx: SiteContext, page: Page, static: dict, footer: str, res: int) -> Rendered:
     data = page_payload(ctx, page, static, res, _nav_html(ctx.result, page, res, ctx.lang),
                         footer)
-    return Rendered(render_page(data, ctx.lang), res, len(data["cells"]["geom"]),
-                    len(md.script_json(data["cells"])))
+    cells = md.script_json(data["cells"])  # encoded once: measured, then spliced in
+    return Rendered(render_page(data, ctx.lang, {"cells": cells}), res,
+                    len(data["cells"]["geom"]), len(cells))
 
 
 def _page_parts(ctx: SiteContext, page: Page, home: dict[str, Page]) -> tuple[dict, str]:

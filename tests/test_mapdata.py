@@ -160,3 +160,16 @@ def test_admin_outlines_are_the_dissolved_villages():
     assert got["province"].index.tolist() == ["51", "52"]
     assert all(a.equals(b) for a, b in zip(got["province"].geometry, prov.geometry, strict=True))
     assert got["province"].geometry.area.sum() == pytest.approx(0.6)
+
+
+def test_script_json_splices_parts_encoded_before():
+    """A page's cells are encoded once (their size decides the resolution) and spliced
+    into the page's data: the same JSON, still safe inside a script element."""
+    import json
+
+    data = {"title": "</script><b>Desa {{x}}</b>", "cells": {"geom": [[1, 2]], "n": [1.5, None]},
+            "villages": [{"name": "a & b"}]}
+    spliced = mapdata.script_json(data, {"cells": mapdata.script_json(data["cells"])})
+    assert json.loads(spliced) == json.loads(mapdata.script_json(data)) == data
+    assert "<" not in spliced and ">" not in spliced and "&" not in spliced
+    assert mapdata.script_json({"cells": 1}, {"cells": "[2]"}) == '{"cells":[2]}'
