@@ -114,7 +114,7 @@ def rescore(config_path: str | Path, out: str | Path | None = None, keep: int = 
                 n_tier = len(tier_changes(changes))
             if write_maps:
                 links = {"changes": "../changes.html"} if prev is not None else None
-                write_map(result, partial / "maps", cfg.run.lang, links=links)
+                write_map(result, partial / "maps", cfg.run.lang, links=links, cache=cache)
             fault_point("writing", store.out)
             os.replace(partial, store.runs_dir / rid)
             fault_point("committing", store.out)

@@ -173,3 +173,21 @@ def test_script_json_splices_parts_encoded_before():
     assert json.loads(spliced) == json.loads(mapdata.script_json(data)) == data
     assert "<" not in spliced and ">" not in spliced and "&" not in spliced
     assert mapdata.script_json({"cells": 1}, {"cells": "[2]"}) == '{"cells":[2]}'
+
+
+def test_outlines_are_reused_while_the_villages_do_not_change(sample_result, tmp_path):
+    """A rescore's maps take the regency and province outlines from its step cache when
+    the villages (the study step) are unchanged, and dissolve them again when they are."""
+    from dataclasses import replace
+
+    from despro.geo.cache import StepCache
+    from despro.geo.mapsite import _outlines
+
+    cache = StepCache(tmp_path)
+    first = _outlines(sample_result, cache)
+    again = _outlines(sample_result, cache)
+    assert cache.misses == ["outlines"] and cache.hits == ["outlines"]
+    assert again["regency"].geometry.geom_equals(first["regency"].geometry).all()
+    moved = replace(sample_result, step_keys={**sample_result.step_keys, "study": "other"})
+    _outlines(moved, cache)
+    assert cache.misses == ["outlines", "outlines"]
