@@ -28,6 +28,10 @@ cover it.
   pixel coordinates by the inverse affine transform (rotation and shear
   included), where every pixel is a unit square. A hexagon edge straight in
   lon/lat bends by less than 1 cm over its ~0.5 km in UTM, which is ignored.
+  Rasters reaching past 180 degrees of longitude are refused (split them there).
+* **vertices**: for a tile inside one icosahedron face, drawn from the face's
+  lattice (:mod:`despro.geo.h3lattice`): H3's vertices to ~1e-13 degrees, with the
+  same bits in neighbouring cells and in every tile; elsewhere H3's own.
 
 The mapping
 -----------
