@@ -222,8 +222,11 @@ class FaceLattice:
 
     def coords(self, lng: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """Fractional lattice coordinates (n, 2) of lon/lat points."""
-        p = _project(self.frame, _unit(lat, lng)) - self.origin
-        return np.linalg.solve(self.basis.T, p.T).T
+        return self.plane_coords(_project(self.frame, _unit(lat, lng)))
+
+    def plane_coords(self, p: np.ndarray) -> np.ndarray:
+        """Fractional lattice coordinates (n, 2) of points (n, 2) of the face's plane."""
+        return np.linalg.solve(self.basis.T, (p - self.origin).T).T
 
 
 @functools.cache
@@ -298,7 +301,7 @@ def _box_outline(lattice: FaceLattice, walls: np.ndarray, box) -> np.ndarray | N
         if (x @ (lattice.frame[0] - others).T < 0).any():
             return None  # a point of the outline nearer another face's centre
         p = _project(lattice.frame, x)
-        ij = np.linalg.solve(lattice.basis.T, (p - lattice.origin).T).T
+        ij = lattice.plane_coords(p)
         ends = ij[::2]
         stray = np.abs(ij[1::2] - 0.5 * (ends + np.roll(ends, -1, axis=0))).max()
         if stray <= 1.0:

@@ -140,28 +140,29 @@ def encode_geometries(geoms) -> list[list[int]]:
     drop = np.zeros(len(xy), bool)
     closed = shapely.is_closed(rings) & (n > 3)
     drop[ends[closed] - 1] = True
-    ll = np.round(xy[~drop][:, ::-1] * SCALE).astype(np.int64)  # lat, lon
-    counts = n - closed
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    delta = np.diff(ll, axis=0, prepend=np.zeros((1, 2), np.int64))
-    delta[starts] = ll[starts]
-    flat = delta.ravel().tolist()  # one conversion, then list slices (no per-ring arrays)
-    bounds = (2 * np.r_[starts, len(delta)]).tolist()
-    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return _encode_rings(xy[~drop], n - closed)
 
 
 def encode_cells(ids: np.ndarray) -> list[list[int]]:
     """Hexagon outlines of H3 cells, encoded as :func:`encode_geometries` encodes their
     polygons, straight from their vertex arrays (no geometry objects)."""
     xy, counts = grid.cell_vertices(np.asarray(ids, dtype=grid.CELL_DTYPE))
-    n, k = xy.shape[:2]
-    ll = np.round(xy[..., ::-1] * SCALE).astype(np.int64)  # lat, lon
-    delta = ll.copy()
-    delta[:, 1:] = np.diff(ll, axis=1)
-    if (counts == k).all():
-        return delta.reshape(n, 2 * k).tolist()
-    flat = delta.reshape(n, 2 * k).tolist()  # pentagons: drop their padding
-    return [row[:2 * c] for row, c in zip(flat, counts.tolist(), strict=True)]
+    real = np.arange(xy.shape[1])[None, :] < counts[:, None]  # pentagons: not the padding
+    return _encode_rings(xy[real], counts)
+
+
+def _encode_rings(xy: np.ndarray, counts: np.ndarray) -> list[list[int]]:
+    """Rings given by their lon/lat vertices (m, 2), one after the other, and vertex
+    counts: each encoded as by :func:`encode_path`."""
+    if len(counts) == 0:
+        return []
+    ll = np.round(xy[:, ::-1] * SCALE).astype(np.int64)  # lat, lon
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    delta = np.diff(ll, axis=0, prepend=np.zeros((1, 2), np.int64))
+    delta[starts] = ll[starts]
+    flat = delta.ravel().tolist()  # one conversion, then list slices (no per-ring arrays)
+    bounds = (2 * np.r_[starts, len(delta)]).tolist()
+    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 # --- cells -----------------------------------------------------------------------------

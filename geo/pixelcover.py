@@ -30,17 +30,25 @@ MIN_FRACTION = 1e-12  # shares below this (round-off of touching edges) are drop
 CHECK_EVERY = 8  # rows between those whose pixel shares are all computed, as a self-check
 
 
+@njit(inline="always")
+def twice_area(verts: np.ndarray, c: int) -> float:
+    """Twice the signed area of ring ``verts[c]`` (shoelace from its first vertex;
+    positive counter-clockwise in (u, v); padding adds 0)."""
+    twice = 0.0
+    for e in range(verts.shape[1]):
+        x0, y0 = verts[c, e - 1, 0] - verts[c, 0, 0], verts[c, e - 1, 1] - verts[c, 0, 1]
+        x1, y1 = verts[c, e, 0] - verts[c, 0, 0], verts[c, e, 1] - verts[c, 0, 1]
+        twice += x0 * y1 - x1 * y0
+    return twice
+
+
 @njit
 def orient_ccw(verts: np.ndarray) -> np.ndarray:
     """A copy of ``verts`` (n, k, 2) with every ring counter-clockwise in (u, v)."""
     n, k = verts.shape[0], verts.shape[1]
     out = np.empty((n, k, 2))
     for c in range(n):
-        twice = 0.0
-        for e in range(k):
-            x0, y0 = verts[c, e - 1, 0] - verts[c, 0, 0], verts[c, e - 1, 1] - verts[c, 0, 1]
-            x1, y1 = verts[c, e, 0] - verts[c, 0, 0], verts[c, e, 1] - verts[c, 0, 1]
-            twice += x0 * y1 - x1 * y0
+        twice = twice_area(verts, c)
         for e in range(k):
             src = k - 1 - e if twice < 0 else e
             out[c, e, 0], out[c, e, 1] = verts[c, src, 0], verts[c, src, 1]

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .jit import njit
-from .pixelcover import boundary_shares, centre_labels, orient_ccw
+from .pixelcover import boundary_shares, centre_labels, orient_ccw, twice_area
 from .rastergrid import RasterGrid
 
 
@@ -276,14 +276,11 @@ def _max_area_error(verts, used, mapped, h, w):
         if not used[c]:
             continue
         inside = True
-        twice = 0.0
         for e in range(k):
             u, v = verts[c, e, 0], verts[c, e, 1]
             inside = inside and 0 <= u <= w and 0 <= v <= h
-            x0, y0 = verts[c, e - 1, 0] - verts[c, 0, 0], verts[c, e - 1, 1] - verts[c, 0, 1]
-            twice += x0 * (v - verts[c, 0, 1]) - (u - verts[c, 0, 0]) * y0
         if inside:
-            area = 0.5 * twice
+            area = 0.5 * twice_area(verts, c)
             worst = max(worst, abs(mapped[q] - area) / area)
         q += 1
     return worst
