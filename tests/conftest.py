@@ -38,7 +38,9 @@ def sample_copy(tmp_path) -> Path:
 def shared_data() -> Path:
     """../shared/data; skipped when absent, but a failure under CI=true."""
     if not SHARED_DATA.is_dir():
-        msg = f"shared real data not found at {SHARED_DATA}"
+        msg = (f"shared real data not found at {SHARED_DATA}: clone despro next to the "
+               "folder holding shared/data (the real-data tests and examples/ read "
+               "../shared/data), or run without CI=true to skip these tests")
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)
