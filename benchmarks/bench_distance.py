@@ -6,7 +6,7 @@
     python benchmarks/bench_distance.py --repeat 3 --check 200
 
 Points: the centres of the 2,470,987 res-8 cells the 83,246 Kemendagri villages
-touch (computed once with ``despro.geo.overlap.polygon_overlap`` and cached in
+touch (computed once with ``despro.aggregate.overlap.polygon_overlap`` and cached in
 ``--cache``, outside the repository); features: TeleGeography cables and landing
 points clipped to Indonesia, read by ``despro.layers.backbone`` (the national
 backbone step). Without ``../shared/data`` (or with ``--synthetic``): 2.5 M random
@@ -20,7 +20,7 @@ ratio baseline / despro (> 1: despro faster), peak resident memory of the proces
 baseline in metres (and how many points differ by more than 1 m), and for
 ``--check`` points (half random, half where the two route distances differ most) the largest
 error of each method against a brute-force geodesic
-(:func:`despro.geo.nearest.reference_distance_m`).
+(:func:`despro.aggregate.nearest.reference_distance_m`).
 
 ``baseline`` below is the kernel despro used before (kept here only as the named
 baseline): per 1-degree latitude band, STRtree ``query_nearest`` for every point,
@@ -83,8 +83,9 @@ def _segments(features: np.ndarray) -> np.ndarray:
     return np.r_[others, segs]
 
 
-def baseline_nearest_distance_m(lon: np.ndarray, lat: np.ndarray, features: np.ndarray,
-                       band_deg: float = 1.0) -> np.ndarray:
+def baseline_nearest_distance_m(
+    lon: np.ndarray, lat: np.ndarray, features: np.ndarray, band_deg: float = 1.0
+) -> np.ndarray:
     """Geodesic distance in metres from each point to the nearest feature.
 
     Method: features are cut into two-point segments. Points are processed in
@@ -115,8 +116,7 @@ def baseline_nearest_distance_m(lon: np.ndarray, lat: np.ndarray, features: np.n
     return out
 
 
-def _nearest_in_band(lon: np.ndarray, lat: np.ndarray, segs: np.ndarray,
-                     lat0: float) -> np.ndarray:
+def _nearest_in_band(lon: np.ndarray, lat: np.ndarray, segs: np.ndarray, lat0: float) -> np.ndarray:
     k0 = float(_lon_scale(lat0))
     feats = shapely.transform(segs, lambda xy: xy * np.array([k0, 1.0]))
     pts = shapely.points(lon * k0, lat)
@@ -136,7 +136,6 @@ def _nearest_in_band(lon: np.ndarray, lat: np.ndarray, segs: np.ndarray,
     np.minimum.at(out, qi, d)
     out[~np.isfinite(out)] = np.nan
     return out
-
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -159,8 +158,8 @@ def national_points(cache: Path) -> tuple[np.ndarray, np.ndarray]:
     """Centres of every res-8 cell a village touches (cached as cell ids in ``cache``)."""
     import geopandas as gpd
 
-    from despro.geo import grid
-    from despro.geo.overlap import polygon_overlap
+    from despro.aggregate.overlap import polygon_overlap
+    from despro.grid import cells as grid
 
     path = cache / "national_res8_cells.npy"
     if not path.exists():
@@ -187,7 +186,7 @@ def inputs(args) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if args.synthetic or not real_data():
         lon, lat, routes, nodes = synthetic()
     else:
-        from despro.geo.layer import Notes
+        from despro.layer import Notes
         from despro.layers.backbone import read_nodes, read_routes
 
         lon, lat = national_points(Path(args.cache))
@@ -205,7 +204,7 @@ def run_one(args) -> dict:
     import warnings
 
     warnings.filterwarnings("ignore")  # pyogrio: duplicate feature ids in cable-geo.json
-    from despro.geo.nearest import nearest_distance_m
+    from despro.aggregate.nearest import nearest_distance_m
 
     kernel = baseline_nearest_distance_m if args.method == "baseline" else nearest_distance_m
     lon, lat, routes, nodes = inputs(args)
@@ -216,22 +215,41 @@ def run_one(args) -> dict:
         out[name] = kernel(lon, lat, feats)
         secs[name] = time.perf_counter() - t0
     np.savez(args.out, **out)
-    return {"seconds": secs, "total": sum(secs.values()), "before_mb": before,
-            "peak_mb": peak_mb(), "points": len(lon), "routes": len(routes),
-            "nodes": len(nodes)}
+    return {
+        "seconds": secs,
+        "total": sum(secs.values()),
+        "before_mb": before,
+        "peak_mb": peak_mb(),
+        "points": len(lon),
+        "routes": len(routes),
+        "nodes": len(nodes),
+    }
 
 
 def run_once(method: str, args, out: str) -> dict:
     """One fresh process of one method."""
-    cmd = [sys.executable, __file__, "--one", method, "--out", out, "--cache", args.cache,
-           "--points", str(args.points)] + (["--synthetic"] if args.synthetic else [])
+    cmd = [
+        sys.executable,
+        __file__,
+        "--one",
+        method,
+        "--out",
+        out,
+        "--cache",
+        args.cache,
+        "--points",
+        str(args.points),
+    ] + (["--synthetic"] if args.synthetic else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     if proc.returncode != 0:
         sys.exit(proc.stderr[-3000:])
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     r["out"] = out
-    print(f"  {method}: {r['total']:.1f} s (routes {r['seconds']['routes']:.1f}, "
-          f"nodes {r['seconds']['nodes']:.1f}), peak {r['peak_mb']:.0f} MB", flush=True)
+    print(
+        f"  {method}: {r['total']:.1f} s (routes {r['seconds']['routes']:.1f}, "
+        f"nodes {r['seconds']['nodes']:.1f}), peak {r['peak_mb']:.0f} MB",
+        flush=True,
+    )
     return r
 
 
@@ -249,7 +267,7 @@ def run_all(args, tmp: str) -> dict:
 
 def check(args, base: dict, fast: dict) -> dict:
     """Largest error of each method against the brute-force geodesic on sample points."""
-    from despro.geo.nearest import reference_distance_m
+    from despro.aggregate.nearest import reference_distance_m
 
     lon, lat, routes, nodes = inputs(args)
     rng = np.random.default_rng(5)
@@ -258,8 +276,10 @@ def check(args, base: dict, fast: dict) -> dict:
     out = {}
     for name, feats in (("routes", routes), ("nodes", nodes)):
         ref = reference_distance_m(lon[pick], lat[pick], feats)
-        out[name] = {m: float(np.abs(d[name][pick] - ref).max())
-                     for m, d in (("baseline", base), ("despro", fast))}
+        out[name] = {
+            m: float(np.abs(d[name][pick] - ref).max())
+            for m, d in (("baseline", base), ("despro", fast))
+        }
         out[name]["farthest_m"] = float(ref.max())
     return out
 
@@ -272,10 +292,17 @@ def main() -> None:
     ap.add_argument("--synthetic", action="store_true", help="synthetic input even with data")
     ap.add_argument("--points", type=int, default=0, help="random subset of the points")
     ap.add_argument("--repeat", type=int, default=2, help="runs per method (fastest kept)")
-    ap.add_argument("--check", type=int, default=100,
-                    help="points checked against the brute-force geodesic (0: none)")
-    ap.add_argument("--cache", default=tempfile.gettempdir(),
-                    help="folder for the national cell list (not the repository)")
+    ap.add_argument(
+        "--check",
+        type=int,
+        default=100,
+        help="points checked against the brute-force geodesic (0: none)",
+    )
+    ap.add_argument(
+        "--cache",
+        default=tempfile.gettempdir(),
+        help="folder for the national cell list (not the repository)",
+    )
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -289,8 +316,10 @@ def main() -> None:
         res = run_all(args, tmp)
         base, fast = (dict(np.load(res[m]["out"])) for m in ("baseline", "despro"))
     b, f = res["baseline"], res["despro"]
-    print(f"\n{b['points']:,} points, {b['routes']} routes, {b['nodes']} nodes "
-          f"(fastest of {args.repeat} runs each)\n")
+    print(
+        f"\n{b['points']:,} points, {b['routes']} routes, {b['nodes']} nodes "
+        f"(fastest of {args.repeat} runs each)\n"
+    )
     print("| layer | baseline s | despro s | ratio | max abs diff m | points > 1 m apart |")
     print("|---|---|---|---|---|---|")
     for name in ("routes", "nodes", "total"):
@@ -301,18 +330,26 @@ def main() -> None:
             continue
         diff = np.abs(base[name] - fast[name])
         same_nan = np.array_equal(np.isnan(base[name]), np.isnan(fast[name]))
-        print(f"| {name} | {tb:.1f} | {tf:.1f} | **{tb / tf:.1f}x** | {np.nanmax(diff):.3g} | "
-              f"{int((diff > 1).sum()):,} (NaN alike: {same_nan}) |")
-    print(f"\npeak MB (before the step): baseline {b['peak_mb']:,.0f} ({b['before_mb']:,.0f}), "
-          f"despro {f['peak_mb']:,.0f} ({f['before_mb']:,.0f})")
+        print(
+            f"| {name} | {tb:.1f} | {tf:.1f} | **{tb / tf:.1f}x** | {np.nanmax(diff):.3g} | "
+            f"{int((diff > 1).sum()):,} (NaN alike: {same_nan}) |"
+        )
+    print(
+        f"\npeak MB (before the step): baseline {b['peak_mb']:,.0f} ({b['before_mb']:,.0f}), "
+        f"despro {f['peak_mb']:,.0f} ({f['before_mb']:,.0f})"
+    )
     if args.check:
         t0 = time.perf_counter()
         c = check(args, base, fast)
-        print(f"\nlargest error vs brute-force geodesic on {args.check} points "
-              f"({time.perf_counter() - t0:.0f} s):")
+        print(
+            f"\nlargest error vs brute-force geodesic on {args.check} points "
+            f"({time.perf_counter() - t0:.0f} s):"
+        )
         for name, v in c.items():
-            print(f"  {name}: baseline {v['baseline']:.3g} m, despro {v['despro']:.3g} m "
-                  f"(farthest point {v['farthest_m'] / 1000:.0f} km)")
+            print(
+                f"  {name}: baseline {v['baseline']:.3g} m, despro {v['despro']:.3g} m "
+                f"(farthest point {v['farthest_m'] / 1000:.0f} km)"
+            )
 
 
 if __name__ == "__main__":

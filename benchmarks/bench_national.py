@@ -43,9 +43,9 @@ def _child(folder: str, prefix: str) -> None:
     """One timed run in this process; prints a JSON line."""
     import tomllib
 
-    from despro.geo.cache import StepCache
-    from despro.geo.config import config_from_dict
-    from despro.geo.pipeline import run
+    from despro.config.settings import config_from_dict
+    from despro.pipeline.cache import StepCache
+    from despro.pipeline.runner import run
 
     data = tomllib.loads((REPO / "examples/indonesia.toml").read_text())
     if prefix:
@@ -57,14 +57,27 @@ def _child(folder: str, prefix: str) -> None:
     result = run(cfg, cache=cache)
     wall = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall": wall, "peak_mb": peak, "steps": result.timings,
-                      "hits": cache.hits, "misses": cache.misses,
-                      "villages": len(result.villages), "cells": result.n_cells}))
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "peak_mb": peak,
+                "steps": result.timings,
+                "hits": cache.hits,
+                "misses": cache.misses,
+                "villages": len(result.villages),
+                "cells": result.n_cells,
+            }
+        )
+    )
 
 
 def _run(folder: Path, prefix: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", str(folder), "--prefix", prefix],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(folder), "--prefix", prefix],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode:
         raise SystemExit(out.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -106,8 +119,10 @@ def main() -> None:
     print("| run | wall s | vs cold | step times (s) | rebuilt | peak MB |")
     print("|---|---|---|---|---|---|")
     for name, r in runs.items():
-        print(f"| {name} | {r['wall']:.1f} | {r['wall'] / cold:.2f} | {_steps(r['steps'])} | "
-              f"{', '.join(r['misses']) or '-'} | {r['peak_mb']:,.0f} |")
+        print(
+            f"| {name} | {r['wall']:.1f} | {r['wall'] / cold:.2f} | {_steps(r['steps'])} | "
+            f"{', '.join(r['misses']) or '-'} | {r['peak_mb']:,.0f} |"
+        )
 
 
 if __name__ == "__main__":

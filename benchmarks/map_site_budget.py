@@ -21,10 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from despro.geo.config import load_config
-from despro.geo.mapsite import write_site
-from despro.geo.pipeline import run
-from despro.geo.sample import ensure_sample
+from despro.config.settings import load_config
+from despro.demo.sample import ensure_sample
+from despro.mapsite.site import write_site
+from despro.pipeline.runner import run
 
 
 def main() -> int:
@@ -36,18 +36,28 @@ def main() -> int:
         data = Path(tmp) / "sample"
         shutil.copytree(ensure_sample(None), data)
         toml = data / "despro.toml"
-        toml.write_text(re.sub(r"(?m)^resolution = \d+", f"resolution = {args.resolution}",
-                               toml.read_text(encoding="utf-8")), encoding="utf-8")
+        toml.write_text(
+            re.sub(
+                r"(?m)^resolution = \d+",
+                f"resolution = {args.resolution}",
+                toml.read_text(encoding="utf-8"),
+            ),
+            encoding="utf-8",
+        )
         t0 = time.perf_counter()
         result = run(load_config(toml))
         t1 = time.perf_counter()
         site = write_site(result, Path(tmp) / "maps", "id", budget_mb=args.budget_mb)
         t2 = time.perf_counter()
-    print(f"{len(result.cells):,} cells at resolution {args.resolution}: pipeline "
-          f"{t1 - t0:.1f} s, map site {t2 - t1:.1f} s")
+    print(
+        f"{len(result.cells):,} cells at resolution {args.resolution}: pipeline "
+        f"{t1 - t0:.1f} s, map site {t2 - t1:.1f} s"
+    )
     for p in site.pages:
-        print(f"  {p.slug:>16}: {p.size_bytes / 1e6:6.2f} MB, {p.n_cells:,} cells at "
-              f"resolution {p.res}, {p.n_villages:,} villages")
+        print(
+            f"  {p.slug:>16}: {p.size_bytes / 1e6:6.2f} MB, {p.n_cells:,} cells at "
+            f"resolution {p.res}, {p.n_villages:,} villages"
+        )
     over = [p.slug for p in site.pages if p.size_bytes > site.budget_bytes]
     if over:
         print(f"over the {args.budget_mb} MB budget: {', '.join(over)}", file=sys.stderr)

@@ -1,2 +1,73 @@
-"""despro engine: grid, aggregation, criteria, pipeline, outputs and CLI."""
+"""despro: site selection and infrastructure readiness for Indonesia's Despro villages.
+
+The package follows the data flow; each step is a sub-package:
+
+``config`` -> ``grid`` -> ``aggregate`` -> ``transfer`` -> ``rules`` -> ``select``
+-> ``pipeline`` -> ``io`` / ``mapsite`` / ``ops`` / ``cli``; the input layers live in
+:mod:`despro.layers` and the synthetic sample generator in :mod:`despro.demo`.
+
+The public API is here, at the top::
+
+    import despro
+    r = despro.run("data/sample/despro.toml")   # a path or a Config
+    r.villages                                    # GeoDataFrame, one row per village
+    despro.write_outputs(r, "output")             # tables (GeoParquet, GeoPackage, CSV)
+    despro.write_map(r, "maps")                   # the offline map site
+
+Names are imported on first use, so ``import despro`` stays light.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+
+#: public name -> module that defines it
+_API = {
+    "run": "despro.pipeline.runner",
+    "Result": "despro.pipeline.runner",
+    "validate_inputs": "despro.pipeline.runner",
+    "load_config": "despro.config.settings",
+    "Config": "despro.config.settings",
+    "plan_pilots": "despro.select.pilots",
+    "PilotPlan": "despro.select.pilots",
+    "write_outputs": "despro.io.outputs",
+    "write_map": "despro.mapsite.site",
+    "DesproError": "despro.errors",
+}
+
+__all__ = [
+    "__version__",
+    "run",
+    "Result",
+    "validate_inputs",
+    "load_config",
+    "Config",
+    "plan_pilots",
+    "PilotPlan",
+    "write_outputs",
+    "write_map",
+    "DesproError",
+]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from despro.config.settings import Config, load_config
+    from despro.errors import DesproError
+    from despro.io.outputs import write_outputs
+    from despro.mapsite.site import write_map
+    from despro.pipeline.runner import Result, run, validate_inputs
+    from despro.select.pilots import PilotPlan, plan_pilots
+
+
+def __getattr__(name: str):
+    if name in _API:
+        value = getattr(import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'despro' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

@@ -1,7 +1,7 @@
 """The contract between a layer module and the engine.
 
 A layer hands the engine a :class:`LayerResult`: its declared variables and a
-table holding exactly their additive columns (see :mod:`despro.geo.variables`),
+table holding exactly their additive columns (see :mod:`despro.variables`),
 either per H3 cell or per village. The engine refuses undeclared columns, so a
 rate can never sneak in as a finished percentage and be summed.
 """
@@ -15,8 +15,8 @@ from typing import Literal
 import geopandas as gpd
 import pandas as pd
 
-from .errors import DesproError
-from .variables import Variable, additive_columns, cover_column
+from despro.errors import DesproError
+from despro.variables import Variable, additive_columns, cover_column
 
 
 @dataclass
@@ -31,9 +31,15 @@ class Notes:
 
     def add(self, file: str | Path, action: str, message: str, rows: list | None = None) -> None:
         """Record one note; ``action`` is 'repaired', 'dropped', 'unmatched' or 'warning'."""
-        self.items.append({"file": str(file), "action": action, "message": message,
-                           "rows": [str(r) for r in (rows or [])],
-                           "n_rows": len(rows or [])})
+        self.items.append(
+            {
+                "file": str(file),
+                "action": action,
+                "message": message,
+                "rows": [str(r) for r in (rows or [])],
+                "n_rows": len(rows or []),
+            }
+        )
 
 
 @dataclass
@@ -75,7 +81,8 @@ class LayerResult:
         if extra or missing:
             raise DesproError(
                 f"layer '{self.name}' table does not match its declared variables: "
-                f"undeclared {sorted(extra)}, missing {sorted(missing)}")
+                f"undeclared {sorted(extra)}, missing {sorted(missing)}"
+            )
         if not self.table.index.equals(self.cover.index):
             raise DesproError(f"layer '{self.name}': cover index differs from table index")
 

@@ -29,8 +29,8 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from .errors import DesproError
-from .labels import labels_from_codes
+from despro.errors import DesproError
+from despro.rules.labels import labels_from_codes
 
 
 class Kind(StrEnum):
@@ -164,8 +164,9 @@ def finalize(table: pd.DataFrame, variables: Iterable[Variable]) -> pd.DataFrame
     return pd.DataFrame(out, index=table.index, copy=False)
 
 
-def _classes_present(table: pd.DataFrame, cols: list[str]) -> tuple[
-        np.ndarray, np.ndarray, np.ndarray]:
+def _classes_present(
+    table: pd.DataFrame, cols: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of a category's class weights: classes with weight > 0 (NaN where every
     weight is unknown), position of the largest weight (the first on ties) and whether
     there is no dominant class (nothing known or all weights 0).

@@ -4,7 +4,7 @@ A layer states what its table must satisfy as a pandera ``DataFrameSchema``:
 required columns, dtypes (numbers parsed with decimal commas accepted), ranges,
 allowed values, uniqueness and cross-column rules such as numerators not above
 denominators. :func:`validate` runs the schema lazily (pandera collects every
-failure), then raises one :class:`~despro.geo.errors.InputError` for the first
+failure), then raises one :class:`~despro.errors.InputError` for the first
 failing row in file order, naming the file, the row, the column and value, the
 rule broken, how many other rows break it, and the fix.
 
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from despro.geo.errors import InputError
+from despro.errors import InputError
 
 MISSING = {"": pd.NA, "-": pd.NA, "NA": pd.NA, "nan": pd.NA, "NaN": pd.NA, "None": pd.NA}
 
@@ -57,8 +57,9 @@ def non_negative(fix: str = "counts must be >= 0; leave unknowns empty") -> pa.C
 
 def number(*checks: pa.Check, required: bool = True, nullable: bool = True) -> pa.Column:
     """A float column read from numbers or number-like text (decimal commas accepted)."""
-    return pa.Column(float, list(checks), parsers=NUMBER, coerce=True, nullable=nullable,
-                     required=required)
+    return pa.Column(
+        float, list(checks), parsers=NUMBER, coerce=True, nullable=nullable, required=required
+    )
 
 
 def percent_checks(scale: str, column_fix: str) -> list[pa.Check]:
@@ -68,9 +69,14 @@ def percent_checks(scale: str, column_fix: str) -> list[pa.Check]:
     names the config key that sets the scale (``layers.smartphone.scale``).
     """
     if scale == "fraction":
-        return [in_range(0, 100, "percentages must lie in 0-100"),
-                rule(lambda s: s <= 1, f"> 1 but {column_fix} = 'fraction'",
-                     f"set {column_fix} = 'percent'")]
+        return [
+            in_range(0, 100, "percentages must lie in 0-100"),
+            rule(
+                lambda s: s <= 1,
+                f"> 1 but {column_fix} = 'fraction'",
+                f"set {column_fix} = 'percent'",
+            ),
+        ]
 
     def _not_mixed(s: pd.Series) -> pd.Series:
         return ~((s > 0) & (s <= 1)) | ~(s > 1).any()
@@ -80,16 +86,23 @@ def percent_checks(scale: str, column_fix: str) -> list[pa.Check]:
 
     return [
         in_range(0, 100, "percentages must lie in 0-100"),
-        rule(_not_mixed, "looks like a fraction (0-1) in a column of percentages (0-100): "
-             "the column mixes fractions and percentages",
-             "write every value as a percentage (0.45 -> 45)"),
-        rule(_not_all_fractions, "is <= 1 like every value of the column, which look like "
-             "fractions", f"set {column_fix} = 'fraction' or use percentages"),
+        rule(
+            _not_mixed,
+            "looks like a fraction (0-1) in a column of percentages (0-100): "
+            "the column mixes fractions and percentages",
+            "write every value as a percentage (0.45 -> 45)",
+        ),
+        rule(
+            _not_all_fractions,
+            "is <= 1 like every value of the column, which look like fractions",
+            f"set {column_fix} = 'fraction' or use percentages",
+        ),
     ]
 
 
 def not_above(numerator: str, denominator: str, fix: str) -> pa.Check:
     """Schema check: ``numerator <= denominator`` wherever both are known."""
+
     def _ok(df: pd.DataFrame) -> pd.Series:
         n, d = df[numerator], df[denominator]
         return ~(n > d).fillna(False)
@@ -107,8 +120,9 @@ def _row_label(label) -> int | str:
         return str(label)
 
 
-def validate(df: pd.DataFrame, schema: pa.DataFrameSchema, path: Path | str,
-             what: str) -> pd.DataFrame:
+def validate(
+    df: pd.DataFrame, schema: pa.DataFrameSchema, path: Path | str, what: str
+) -> pd.DataFrame:
     """Validate ``df`` against ``schema``; return the parsed, coerced frame.
 
     Row numbers in errors come from the index: integer labels are taken as the
@@ -137,15 +151,22 @@ def _fixes(schema: pa.DataFrameSchema) -> dict[str, str]:
     return out
 
 
-def _to_input_error(fc: pd.DataFrame, schema: pa.DataFrameSchema, df: pd.DataFrame,
-                    path, what: str) -> InputError:
+def _to_input_error(
+    fc: pd.DataFrame, schema: pa.DataFrameSchema, df: pd.DataFrame, path, what: str
+) -> InputError:
     missing = fc[fc["check"] == "column_in_dataframe"]
     if len(missing):
         cols = [str(c) for c in missing["failure_case"]]
-        return InputError(f"{what} lacks column(s) {cols}; it has {list(df.columns)[:20]}",
-                          file=path, fix="rename the columns or set them in the config")
-    fc = fc.assign(_pos=fc["index"].map(lambda i: df.index.get_loc(i)
-                                        if i is not None and i in df.index else -1))
+        return InputError(
+            f"{what} lacks column(s) {cols}; it has {list(df.columns)[:20]}",
+            file=path,
+            fix="rename the columns or set them in the config",
+        )
+    fc = fc.assign(
+        _pos=fc["index"].map(
+            lambda i: df.index.get_loc(i) if i is not None and i in df.index else -1
+        )
+    )
     # dtype failures come before value rules: a value rule on unparsed text means nothing
     kind = np.where(fc["check"].astype(str).str.match(r"^(coerce_)?dtype\("), 0, 1)
     ctx = np.where(fc["schema_context"] == "Column", 0, 1)  # a row's own values first
@@ -159,16 +180,26 @@ def _to_input_error(fc: pd.DataFrame, schema: pa.DataFrameSchema, df: pd.DataFra
     more = f" (and {len(rows) - 1} more row(s): {rows[1:7]})" if len(rows) > 1 else ""
     row = rows[0] if rows else None
     if first["_kind"] == 0:
-        return InputError(f"{what} column '{col}' has a non-number {value!r}{more}", file=path,
-                          row=row, fix="use plain numbers; leave unknowns empty")
+        return InputError(
+            f"{what} column '{col}' has a non-number {value!r}{more}",
+            file=path,
+            row=row,
+            fix="use plain numbers; leave unknowns empty",
+        )
     if check == "not_nullable":
-        return InputError(f"{what} column '{col}' is empty{more}", file=path, row=row,
-                          fix="fill it in")
+        return InputError(
+            f"{what} column '{col}' is empty{more}", file=path, row=row, fix="fill it in"
+        )
     if check == "field_uniqueness":
-        return InputError(f"{what} column '{col}' repeats {value!r}{more}", file=path, row=row,
-                          fix="each value may appear once")
+        return InputError(
+            f"{what} column '{col}' repeats {value!r}{more}",
+            file=path,
+            row=row,
+            fix="each value may appear once",
+        )
     fix = _fixes(schema).get(check, "correct the value")
     if first["schema_context"] == "Column":
-        return InputError(f"{what} column '{col}' value {value!r} {check}{more}", file=path,
-                          row=row, fix=fix)
+        return InputError(
+            f"{what} column '{col}' value {value!r} {check}{more}", file=path, row=row, fix=fix
+        )
     return InputError(f"{what}: {check}{more}", file=path, row=row, fix=fix)

@@ -2,7 +2,7 @@
 
 Vector files go through pyogrio (GeoPackage, GeoJSON, Shapefile, GeoParquet,
 FlatGeobuf, KML ...); tables through pandas (CSV, XLSX, Parquet). Every failure
-raises :class:`~despro.geo.errors.InputError` naming the file, the row and the fix.
+raises :class:`~despro.errors.InputError` naming the file, the row and the fix.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from despro.geo.errors import InputError
-from despro.geo.layer import Notes
+from despro.errors import InputError
+from despro.layer import Notes
 
 # Indonesia with a margin: lon 94-142 E, lat 12 S - 7 N.
 INDONESIA_BOUNDS = (94.0, -12.0, 142.0, 7.0)
@@ -31,8 +31,11 @@ def require_file(path: Path, what: str) -> Path:
     """Fail early and clearly when an input file is missing or empty."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{what} file not found", file=path,
-                         fix="check the path in the config (relative to the config file)")
+        raise InputError(
+            f"{what} file not found",
+            file=path,
+            fix="check the path in the config (relative to the config file)",
+        )
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{what} file is empty", file=path, fix="re-export the file")
     if path.is_file():
@@ -41,8 +44,9 @@ def require_file(path: Path, what: str) -> Path:
 
 
 _TEXT_PAGES = {".html", ".htm", ".kml", ".osm", ".xml", ".gml", ".svg"}
-CUT_FIX = "download or export the file again (it was cut off: an interrupted download " \
-    "or a full disk)"
+CUT_FIX = (
+    "download or export the file again (it was cut off: an interrupted download or a full disk)"
+)
 
 
 def check_intact(path: Path, what: str) -> None:
@@ -62,10 +66,14 @@ def check_intact(path: Path, what: str) -> None:
         tail = f.read()
     suffix = path.suffix.lower()
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower()
-    if suffix not in _TEXT_PAGES and (start.startswith(b"<!doctype html")
-                                      or start.startswith(b"<html")):
-        raise InputError(f"{what} file is a web page, not data (an error page saved by a "
-                         "failed download?)", file=path, fix="download the file again")
+    if suffix not in _TEXT_PAGES and (
+        start.startswith(b"<!doctype html") or start.startswith(b"<html")
+    ):
+        raise InputError(
+            f"{what} file is a web page, not data (an error page saved by a failed download?)",
+            file=path,
+            fix="download the file again",
+        )
     cut = None
     if suffix in {".json", ".geojson", ".topojson"}:
         if tail.rstrip()[-1:] not in (b"}", b"]"):
@@ -118,14 +126,22 @@ def check_csv_complete(path: Path, what: str, n_columns: int) -> None:
     if len(fields) < n_columns or odd_quotes:
         with open(path, "rb") as f:
             n_lines = sum(1 for _ in f)
-        raise InputError(f"{what}: the last line has {len(fields)} of {n_columns} fields "
-                         f"({lines[-1][:60]!r}); the file looks cut off", file=path,
-                         row=n_lines, fix=CUT_FIX)
+        raise InputError(
+            f"{what}: the last line has {len(fields)} of {n_columns} fields "
+            f"({lines[-1][:60]!r}); the file looks cut off",
+            file=path,
+            row=n_lines,
+            fix=CUT_FIX,
+        )
 
 
-def read_vector(path: Path, what: str, layer: str | None = None,
-                bbox: tuple[float, float, float, float] | None = None,
-                extent: Literal["indonesia", "any"] = "indonesia") -> gpd.GeoDataFrame:
+def read_vector(
+    path: Path,
+    what: str,
+    layer: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    extent: Literal["indonesia", "any"] = "indonesia",
+) -> gpd.GeoDataFrame:
     """Read a vector file into EPSG:4326, checking CRS plausibility.
 
     Raises InputError for a missing / empty / unreadable file, no features, no CRS,
@@ -145,8 +161,11 @@ def read_vector(path: Path, what: str, layer: str | None = None,
         try:
             gdf = gpd.read_parquet(path)
         except Exception as exc:
-            raise InputError(f"cannot read {what} as GeoParquet: {exc}", file=path,
-                             fix="write it with geopandas.to_parquet or GDAL >= 3.8") from None
+            raise InputError(
+                f"cannot read {what} as GeoParquet: {exc}",
+                file=path,
+                fix="write it with geopandas.to_parquet or GDAL >= 3.8",
+            ) from None
         if bbox is not None:
             # geopandas filters a bbox only with a covering column, which most files lack
             hit = gdf.sindex.query(shapely.box(*bbox), predicate="intersects")
@@ -157,24 +176,31 @@ def read_vector(path: Path, what: str, layer: str | None = None,
             with warnings.catch_warnings():
                 # GeoJSON with repeated feature ids (TeleGeography's cables): GDAL
                 # renumbers its internal FIDs, which despro never uses
-                warnings.filterwarnings("ignore", "Several features with id",
-                                        RuntimeWarning)
-                parts = [pyogrio.read_dataframe(source, layer=lyr, bbox=bbox)
-                         for lyr in layers]
+                warnings.filterwarnings("ignore", "Several features with id", RuntimeWarning)
+                parts = [pyogrio.read_dataframe(source, layer=lyr, bbox=bbox) for lyr in layers]
         except Exception as exc:
-            raise InputError(f"cannot read {what}: {exc}".splitlines()[0], file=path,
-                             fix="open it in QGIS to check it is a valid vector file") from None
+            raise InputError(
+                f"cannot read {what}: {exc}".splitlines()[0],
+                file=path,
+                fix="open it in QGIS to check it is a valid vector file",
+            ) from None
         if len(parts) > 1:  # KML folders: one table, the folder kept as 'kml_folder'
             parts = [p.assign(kml_folder=str(n)) for p, n in zip(parts, layers, strict=True)]
             gdf = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
         else:
             gdf = parts[0]
     if len(gdf) == 0:
-        raise InputError(f"{what} file has no features", file=path,
-                         fix="check the layer name and any bbox / code filter")
+        raise InputError(
+            f"{what} file has no features",
+            file=path,
+            fix="check the layer name and any bbox / code filter",
+        )
     if gdf.crs is None:
-        raise InputError(f"{what} file has no CRS", file=path,
-                         fix="assign one, e.g. ogr2ogr -a_srs EPSG:4326 out.gpkg in.gpkg")
+        raise InputError(
+            f"{what} file has no CRS",
+            file=path,
+            fix="assign one, e.g. ogr2ogr -a_srs EPSG:4326 out.gpkg in.gpkg",
+        )
     check_lonlat_plausible(gdf, path, what, extent)
     if not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs("EPSG:4326")
@@ -195,11 +221,15 @@ def _vector_source(path: Path, layer: str | None) -> tuple[str, list]:
             with zipfile.ZipFile(path) as z:
                 kml = [n for n in z.namelist() if n.lower().endswith(".kml")]
         except zipfile.BadZipFile:
-            raise InputError("KMZ file is not a valid zip archive", file=path,
-                             fix=CUT_FIX) from None
+            raise InputError(
+                "KMZ file is not a valid zip archive", file=path, fix=CUT_FIX
+            ) from None
         if not kml:
-            raise InputError("KMZ file holds no .kml document", file=path,
-                             fix="export the layer again as KML or KMZ")
+            raise InputError(
+                "KMZ file holds no .kml document",
+                file=path,
+                fix="export the layer again as KML or KMZ",
+            )
         kml.sort(key=lambda n: (n.lower() != "doc.kml", n.count("/"), n))
         source = f"/vsizip/{path}/{kml[0]}"
     if layer is None and path.suffix.lower() in {".kml", ".kmz"}:
@@ -214,8 +244,13 @@ def _vector_source(path: Path, layer: str | None) -> tuple[str, list]:
 OSM_SUFFIXES = (".osm", ".pbf", ".osm.pbf", ".osm.bz2")
 
 
-def read_osm(path: Path, what: str, tags: dict[str, list[str]], keys: list[str],
-             bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+def read_osm(
+    path: Path,
+    what: str,
+    tags: dict[str, list[str]],
+    keys: list[str],
+    bbox: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
     """OpenStreetMap features (.osm XML or .osm.pbf) carrying any of ``tags``, as points.
 
     Reads GDAL's OSM driver layers ``points`` (nodes) and ``multipolygons`` (closed
@@ -233,9 +268,12 @@ def read_osm(path: Path, what: str, tags: dict[str, list[str]], keys: list[str],
         try:
             df = pyogrio.read_dataframe(path, layer=lyr, bbox=bbox)
         except Exception as exc:
-            raise InputError(f"cannot read {what} as OpenStreetMap: {exc}".splitlines()[0],
-                             file=path, fix="use a .osm or .osm.pbf extract (e.g. from "
-                             "Geofabrik) or check it is not cut off") from None
+            raise InputError(
+                f"cannot read {what} as OpenStreetMap: {exc}".splitlines()[0],
+                file=path,
+                fix="use a .osm or .osm.pbf extract (e.g. from "
+                "Geofabrik) or check it is not cut off",
+            ) from None
         if len(df) == 0:
             continue
         cols = {k: _osm_tag(df, k) for k in wanted}
@@ -244,39 +282,59 @@ def read_osm(path: Path, what: str, tags: dict[str, list[str]], keys: list[str],
             keep |= cols[k].isin(values).to_numpy()
         if not keep.any():
             continue
-        ids = ("node/" + df["osm_id"].astype("string")) if lyr == "points" else \
-            ("way/" + df["osm_way_id"].astype("string")).fillna(
-                "relation/" + df["osm_id"].astype("string"))
+        ids = (
+            ("node/" + df["osm_id"].astype("string"))
+            if lyr == "points"
+            else ("way/" + df["osm_way_id"].astype("string")).fillna(
+                "relation/" + df["osm_id"].astype("string")
+            )
+        )
         geom = df.geometry.values[keep]
         if lyr == "multipolygons":
             geom = shapely.point_on_surface(geom)
-        parts.append(gpd.GeoDataFrame(
-            {"osm_id": np.asarray(ids)[keep], "osm_layer": lyr,
-             **{k: v.to_numpy()[keep] for k, v in cols.items()}},
-            geometry=geom, crs=df.crs or "EPSG:4326"))
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "osm_id": np.asarray(ids)[keep],
+                    "osm_layer": lyr,
+                    **{k: v.to_numpy()[keep] for k, v in cols.items()},
+                },
+                geometry=geom,
+                crs=df.crs or "EPSG:4326",
+            )
+        )
     if not parts:
-        raise InputError(f"{what}: no OpenStreetMap feature tagged "
-                         + " or ".join(f"{k}={'|'.join(v)}" for k, v in tags.items()),
-                         file=path, fix="check the extract covers the area and holds "
-                         "these tags")
+        raise InputError(
+            f"{what}: no OpenStreetMap feature tagged "
+            + " or ".join(f"{k}={'|'.join(v)}" for k, v in tags.items()),
+            file=path,
+            fix="check the extract covers the area and holds these tags",
+        )
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs="EPSG:4326")
 
 
 def _osm_tag(df: pd.DataFrame, key: str) -> pd.Series:
     """Tag ``key`` per feature: the driver's column if it has one, else from other_tags."""
-    own = df[key].astype("string") if key in df.columns else \
-        pd.Series(pd.NA, index=df.index, dtype="string")
+    own = (
+        df[key].astype("string")
+        if key in df.columns
+        else pd.Series(pd.NA, index=df.index, dtype="string")
+    )
     if "other_tags" not in df.columns:
         return own
     pat = rf'(?:^|,)"{re.escape(key)}"=>"((?:[^"\\]|\\.)*)"'
     other = df["other_tags"].astype("string").str.extract(pat, expand=False)
-    other = other.str.replace(r'\\(.)', r"\1", regex=True)
+    other = other.str.replace(r"\\(.)", r"\1", regex=True)
     return own.fillna(other)
 
 
-def check_lonlat_plausible(gdf: gpd.GeoDataFrame, path: Path, what: str,
-                           extent: Literal["indonesia", "any"] = "indonesia",
-                           tabular: bool = False) -> None:
+def check_lonlat_plausible(
+    gdf: gpd.GeoDataFrame,
+    path: Path,
+    what: str,
+    extent: Literal["indonesia", "any"] = "indonesia",
+    tabular: bool = False,
+) -> None:
     """Catch features at 0, 0, projected metres labelled as degrees and swapped lat/lon.
 
     With ``extent='any'`` only the +-180 / 90 range is checked (worldwide files).
@@ -291,27 +349,39 @@ def check_lonlat_plausible(gdf: gpd.GeoDataFrame, path: Path, what: str,
 
     zero = (shapely.bounds(gdf.geometry.values) == 0).all(axis=1)
     if zero.any():
-        raise InputError(f"{what}: {int(zero.sum())} feature(s) lie at exactly 0, 0 (missing or "
-                         "unreadable coordinates written as zeros)", file=path,
-                         row=row(int(np.flatnonzero(zero)[0])),
-                         fix="fill in the coordinates or remove the features")
+        raise InputError(
+            f"{what}: {int(zero.sum())} feature(s) lie at exactly 0, 0 (missing or "
+            "unreadable coordinates written as zeros)",
+            file=path,
+            row=row(int(np.flatnonzero(zero)[0])),
+            fix="fill in the coordinates or remove the features",
+        )
     b = gdf.total_bounds
     if np.any(np.abs(b[[0, 2]]) > 180) or np.any(np.abs(b[[1, 3]]) > 90):
-        raise InputError(f"{what} coordinates exceed +-180/90 but the CRS says degrees "
-                         f"({gdf.crs.to_string()}); they look like projected metres",
-                         file=path, fix="set the real CRS (e.g. EPSG:32749 for UTM 49S)")
+        raise InputError(
+            f"{what} coordinates exceed +-180/90 but the CRS says degrees "
+            f"({gdf.crs.to_string()}); they look like projected metres",
+            file=path,
+            fix="set the real CRS (e.g. EPSG:32749 for UTM 49S)",
+        )
     if extent == "any":
         return
     lo = _outside_indonesia(gdf.geometry.values)
     if lo.mean() > 0.5:
         swapped = shapely.transform(gdf.geometry.values, lambda xy: xy[:, ::-1])
         if _outside_indonesia(swapped).mean() < 0.5:
-            raise InputError(f"{what} coordinates look like latitude/longitude swapped",
-                             file=path, row=row(int(np.flatnonzero(lo)[0])),
-                             fix="write x = longitude, y = latitude")
-        raise InputError(f"{what}: {int(lo.sum())} of {len(lo)} features lie outside "
-                         "Indonesia", file=path, row=row(int(np.flatnonzero(lo)[0])),
-                         fix="check the CRS and the coordinates")
+            raise InputError(
+                f"{what} coordinates look like latitude/longitude swapped",
+                file=path,
+                row=row(int(np.flatnonzero(lo)[0])),
+                fix="write x = longitude, y = latitude",
+            )
+        raise InputError(
+            f"{what}: {int(lo.sum())} of {len(lo)} features lie outside Indonesia",
+            file=path,
+            row=row(int(np.flatnonzero(lo)[0])),
+            fix="check the CRS and the coordinates",
+        )
 
 
 def _outside_indonesia(geoms: np.ndarray) -> np.ndarray:
@@ -325,18 +395,24 @@ def _outside_indonesia(geoms: np.ndarray) -> np.ndarray:
     return ~empty & ~((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
 
 
-def points_outside_indonesia(gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes) -> \
-        gpd.GeoDataFrame:
+def points_outside_indonesia(
+    gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes
+) -> gpd.GeoDataFrame:
     """Drop (and note) features whose centroid lies outside Indonesia's bounds."""
     out = _outside_indonesia(gdf.geometry.values)
     if out.any():
-        notes.add(path, "dropped", f"{what}: features outside Indonesia",
-                  rows=list(np.flatnonzero(out) + 1))
+        notes.add(
+            path,
+            "dropped",
+            f"{what}: features outside Indonesia",
+            rows=list(np.flatnonzero(out) + 1),
+        )
     return gdf.loc[~out]
 
 
-def clip_to_indonesia(gdf: gpd.GeoDataFrame, path: Path, what: str,
-                      notes: Notes) -> gpd.GeoDataFrame:
+def clip_to_indonesia(
+    gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes
+) -> gpd.GeoDataFrame:
     """Clip features to Indonesia's bounds (:data:`INDONESIA_BOUNDS`), noting what changed.
 
     For worldwide files read with ``extent='any'`` (international submarine cables
@@ -351,24 +427,37 @@ def clip_to_indonesia(gdf: gpd.GeoDataFrame, path: Path, what: str,
     clipped = shapely.clip_by_rect(geom, *INDONESIA_BOUNDS)
     gone = shapely.is_empty(clipped) | shapely.is_missing(clipped)
     if gone.all():
-        raise InputError(f"{what}: none of the {len(gdf)} features reaches Indonesia "
-                         f"(lon {INDONESIA_BOUNDS[0]}-{INDONESIA_BOUNDS[2]}, lat "
-                         f"{INDONESIA_BOUNDS[1]}-{INDONESIA_BOUNDS[3]})", file=path,
-                         fix="check the file, the CRS and that x = longitude, y = latitude")
+        raise InputError(
+            f"{what}: none of the {len(gdf)} features reaches Indonesia "
+            f"(lon {INDONESIA_BOUNDS[0]}-{INDONESIA_BOUNDS[2]}, lat "
+            f"{INDONESIA_BOUNDS[1]}-{INDONESIA_BOUNDS[3]})",
+            file=path,
+            fix="check the file, the CRS and that x = longitude, y = latitude",
+        )
     cut = ~gone & ~shapely.equals_exact(clipped, geom, tolerance=0.0)
     if gone.any():
-        notes.add(path, "dropped", f"{what}: {int(gone.sum())} of {len(gdf)} features lie "
-                  "wholly outside Indonesia", rows=list(np.flatnonzero(gone) + 1))
+        notes.add(
+            path,
+            "dropped",
+            f"{what}: {int(gone.sum())} of {len(gdf)} features lie wholly outside Indonesia",
+            rows=list(np.flatnonzero(gone) + 1),
+        )
     if cut.any():
-        notes.add(path, "repaired", f"{what}: {int(cut.sum())} features cross Indonesia's "
-                  "bounds; only their part inside is kept", rows=list(np.flatnonzero(cut) + 1))
+        notes.add(
+            path,
+            "repaired",
+            f"{what}: {int(cut.sum())} features cross Indonesia's "
+            "bounds; only their part inside is kept",
+            rows=list(np.flatnonzero(cut) + 1),
+        )
     out = gdf.copy()
     out[out.geometry.name] = clipped
     return out.loc[~gone]
 
 
-def filter_rows(df: pd.DataFrame, filters: dict[str, str], path: Path, what: str,
-                key: str) -> pd.DataFrame:
+def filter_rows(
+    df: pd.DataFrame, filters: dict[str, str], path: Path, what: str, key: str
+) -> pd.DataFrame:
     """Rows where every ``column == value`` of ``filters`` holds (compared as text).
 
     ``key`` is the config key holding the filters, named in the errors.
@@ -380,30 +469,43 @@ def filter_rows(df: pd.DataFrame, filters: dict[str, str], path: Path, what: str
     for col, val in filters.items():
         keep &= (df[col].astype("string").str.strip() == str(val)).fillna(False).to_numpy()
     if not keep.any():
-        raise InputError(f"no rows of {what} match {key} = {filters}", file=path,
-                         fix=f"check {key} against the file's values")
+        raise InputError(
+            f"no rows of {what} match {key} = {filters}",
+            file=path,
+            fix=f"check {key} against the file's values",
+        )
     return df.loc[keep]
 
 
-def repair_geometries(gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes,
-                      id_col: str | None = None) -> gpd.GeoDataFrame:
+def repair_geometries(
+    gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes, id_col: str | None = None
+) -> gpd.GeoDataFrame:
     """Repair invalid geometries with shapely.make_valid and note each; reject empty ones."""
     geom = gdf.geometry.values
     empty = shapely.is_missing(geom) | shapely.is_empty(geom)
     if empty.any():
         i = int(np.flatnonzero(empty)[0])
         ident = f"feature {gdf[id_col].iloc[i]!s}" if id_col else i + 1
-        raise InputError(f"{what} has {int(empty.sum())} feature(s) with no geometry",
-                         file=path, row=ident, fix="remove them or add their geometry")
+        raise InputError(
+            f"{what} has {int(empty.sum())} feature(s) with no geometry",
+            file=path,
+            row=ident,
+            fix="remove them or add their geometry",
+        )
     bad = ~shapely.is_valid(geom)
     # a collection (e.g. an earlier make_valid's polygon + stray line) is reduced too
     collection = shapely.get_type_id(geom) == shapely.GeometryType.GEOMETRYCOLLECTION
-    for mask, how in ((bad, "invalid geometries repaired with make_valid"),
-                      (collection & ~bad, "geometry collections reduced to their polygons")):
+    for mask, how in (
+        (bad, "invalid geometries repaired with make_valid"),
+        (collection & ~bad, "geometry collections reduced to their polygons"),
+    ):
         if not mask.any():
             continue
-        ids = gdf[id_col].iloc[np.flatnonzero(mask)].tolist() if id_col else \
-            list(np.flatnonzero(mask) + 1)
+        ids = (
+            gdf[id_col].iloc[np.flatnonzero(mask)].tolist()
+            if id_col
+            else list(np.flatnonzero(mask) + 1)
+        )
         fixed = shapely.make_valid(geom[mask])
         # make_valid may return a collection with stray lines; keep the polygonal part
         fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
@@ -414,15 +516,26 @@ def repair_geometries(gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes
 
 
 def _polygonal(g):
-    if g.geom_type in ("Polygon", "MultiPolygon", "Point", "MultiPoint", "LineString",
-                       "MultiLineString"):
+    if g.geom_type in (
+        "Polygon",
+        "MultiPolygon",
+        "Point",
+        "MultiPoint",
+        "LineString",
+        "MultiLineString",
+    ):
         return g
     parts = [p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")]
     return shapely.union_all(parts) if parts else g
 
 
-def read_table(path: Path, what: str, dtype: dict | type | None = None,
-               sheet: str | int = 0, names: list[str] | None = None) -> pd.DataFrame:
+def read_table(
+    path: Path,
+    what: str,
+    dtype: dict | type | None = None,
+    sheet: str | int = 0,
+    names: list[str] | None = None,
+) -> pd.DataFrame:
     """Read CSV / XLSX / Parquet into a DataFrame (codes kept as strings via ``dtype``).
 
     ``names``: column names of a file without a header line (CSV / XLSX). A CSV
@@ -437,17 +550,31 @@ def read_table(path: Path, what: str, dtype: dict | type | None = None,
         elif suffix in {".parquet"}:
             df = pd.read_parquet(path)
         else:
-            df = pd.read_csv(path, dtype=dtype, sep=None, engine="python",
-                             encoding="utf-8-sig", header=header, names=names)
+            df = pd.read_csv(
+                path,
+                dtype=dtype,
+                sep=None,
+                engine="python",
+                encoding="utf-8-sig",
+                header=header,
+                names=names,
+            )
     except UnicodeDecodeError:
-        raise InputError(f"cannot read {what}: the text is not UTF-8", file=path,
-                         fix="save it as UTF-8 CSV (in Excel: CSV UTF-8) or XLSX") from None
+        raise InputError(
+            f"cannot read {what}: the text is not UTF-8",
+            file=path,
+            fix="save it as UTF-8 CSV (in Excel: CSV UTF-8) or XLSX",
+        ) from None
     except Exception as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         cut = suffix not in {".xlsx", ".xls", ".parquet"} and re.search(
-            r"EOF|end of (data|file)|ended before", text, re.IGNORECASE)
-        raise InputError(f"cannot read {what}: {text}", file=path,
-                         fix=CUT_FIX if cut else "save it as UTF-8 CSV or XLSX") from None
+            r"EOF|end of (data|file)|ended before", text, re.IGNORECASE
+        )
+        raise InputError(
+            f"cannot read {what}: {text}",
+            file=path,
+            fix=CUT_FIX if cut else "save it as UTF-8 CSV or XLSX",
+        ) from None
     if len(df) == 0:
         raise InputError(f"{what} has a header but no rows", file=path, fix="add the data rows")
     if suffix not in {".xlsx", ".xls", ".parquet", ".gz", ".zip", ".bz2", ".xz"}:
@@ -460,12 +587,16 @@ def require_columns(df: pd.DataFrame, columns: list[str], path: Path, what: str)
     """Raise naming every missing column and listing what the file has."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise InputError(f"{what} lacks column(s) {missing}; it has {list(df.columns)[:20]}",
-                         file=path, fix="rename the columns or set them in the config")
+        raise InputError(
+            f"{what} lacks column(s) {missing}; it has {list(df.columns)[:20]}",
+            file=path,
+            fix="rename the columns or set them in the config",
+        )
 
 
-def numeric_column(df: pd.DataFrame, col: str, path: Path, what: str,
-                   allow_missing: bool = True) -> np.ndarray:
+def numeric_column(
+    df: pd.DataFrame, col: str, path: Path, what: str, allow_missing: bool = True
+) -> np.ndarray:
     """Parse a numeric column (decimal commas accepted); name the first bad row.
 
     Rows are named by the index label (+2 for the header and 1-based counting), so a
@@ -478,13 +609,17 @@ def numeric_column(df: pd.DataFrame, col: str, path: Path, what: str,
     bad = num.isna() & s.notna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{what} column '{col}' has a non-number {raw.iloc[i]!r}",
-                         file=path, row=file_row(df, i), fix="use plain numbers; leave "
-                         "unknowns empty")
+        raise InputError(
+            f"{what} column '{col}' has a non-number {raw.iloc[i]!r}",
+            file=path,
+            row=file_row(df, i),
+            fix="use plain numbers; leave unknowns empty",
+        )
     if not allow_missing and num.isna().any():
         i = int(np.flatnonzero(num.isna().to_numpy())[0])
-        raise InputError(f"{what} column '{col}' is empty", file=path, row=file_row(df, i),
-                         fix="fill it in")
+        raise InputError(
+            f"{what} column '{col}' is empty", file=path, row=file_row(df, i), fix="fill it in"
+        )
     return num.to_numpy(dtype=float)
 
 

@@ -4,7 +4,7 @@
 "Kota Yogyakarta" is the city 34.71, not a regency; "DI Yogyakarta", "D.I. Yogyakarta"
 and "Daerah Istimewa Yogyakarta" are province 34; "DKI Jakarta" is "Daerah Khusus
 Ibukota Jakarta"; "Kep. Riau" is "Kepulauan Riau". Names are normalised by
-:func:`despro.geo.crosswalk.normalise_name` (admin prefixes, punctuation, case),
+:func:`despro.layers._crosswalk.normalise_name` (admin prefixes, punctuation, case),
 after expanding the abbreviations above.
 
 Regencies: a city keeps a ``KOTA`` marker, so Kota Bogor and Kabupaten Bogor stay
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from despro.geo.crosswalk import normalise_name
-from despro.geo.errors import InputError
+from despro.errors import InputError
+from despro.layers._crosswalk import normalise_name
 
 from ._contracts import validate
 from ._io import read_table
@@ -35,14 +35,21 @@ _ABBREVIATIONS = [
     (r"^\s*(D\.\s*K\.\s*I\.?|DKI|DKJ|DAERAH KHUSUS( IBU ?KOTA)?)\s+", ""),
     (r"^\s*(NANGGROE ACEH DARUSSALAM|NAD)\s*$", "ACEH"),
 ]
-CODE_LIST = pa.DataFrameSchema({
-    "kode": pa.Column(str, pa.Check.str_matches(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$",
-                                                error="is not a Kemendagri code like "
-                                                "34.02.01.2001", description="use the dotted "
-                                                "Kemendagri codes (kode, nama)"),
-                      unique=True, coerce=True),
-    "nama": pa.Column(str, coerce=True),
-})
+CODE_LIST = pa.DataFrameSchema(
+    {
+        "kode": pa.Column(
+            str,
+            pa.Check.str_matches(
+                r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$",
+                error="is not a Kemendagri code like 34.02.01.2001",
+                description="use the dotted Kemendagri codes (kode, nama)",
+            ),
+            unique=True,
+            coerce=True,
+        ),
+        "nama": pa.Column(str, coerce=True),
+    }
+)
 
 
 def admin_key(name: object, level: str) -> str:
@@ -77,12 +84,18 @@ def read_code_list(path: Path) -> pd.DataFrame:
     df = read_code_table(path)
     kode = df["kode"].str.strip()
     level = kode.str.count(r"\.").map({v: k for k, v in DOTS.items()})
-    return pd.DataFrame({"code": kode.str.replace(".", "", regex=False).to_numpy(),
-                         "level": level.to_numpy(), "name": df["nama"].to_numpy()})
+    return pd.DataFrame(
+        {
+            "code": kode.str.replace(".", "", regex=False).to_numpy(),
+            "level": level.to_numpy(),
+            "name": df["nama"].to_numpy(),
+        }
+    )
 
 
-def match_names(names: pd.Series, units: pd.DataFrame, level: str,
-                within: str | pd.Series | None = None) -> pd.DataFrame:
+def match_names(
+    names: pd.Series, units: pd.DataFrame, level: str, within: str | pd.Series | None = None
+) -> pd.DataFrame:
     """Kemendagri code of each name among the units of ``level``.
 
     Parameters
@@ -104,8 +117,9 @@ def match_names(names: pd.Series, units: pd.DataFrame, level: str,
     """
     u = units[units["level"] == level]
     ukey = u["name"].map(lambda n: admin_key(n, level)).to_numpy()
-    rows = pd.DataFrame({"key": names.map(lambda n: admin_key(n, level)).to_numpy(),
-                         "row": np.arange(len(names))})
+    rows = pd.DataFrame(
+        {"key": names.map(lambda n: admin_key(n, level)).to_numpy(), "row": np.arange(len(names))}
+    )
     if isinstance(within, pd.Series):
         rows["within"] = within.fillna("").astype(str).to_numpy()
     else:
@@ -113,15 +127,22 @@ def match_names(names: pd.Series, units: pd.DataFrame, level: str,
     code, n = _lookup(rows, pd.DataFrame({"key": ukey, "code": u["code"].to_numpy()}))
     code, n = code.copy(), n.copy()
     if level == "regency":  # a bare name only a city carries: "Jakarta Barat"
-        loose = pd.DataFrame({"key": pd.Series(ukey).str.replace(r"^KOTA", "", regex=True),
-                              "code": u["code"].to_numpy()})
+        loose = pd.DataFrame(
+            {
+                "key": pd.Series(ukey).str.replace(r"^KOTA", "", regex=True),
+                "code": u["code"].to_numpy(),
+            }
+        )
         retry = (n == 0) & names.map(_bare).to_numpy(dtype=bool)
         code2, n2 = _lookup(rows[retry], loose)
         code[retry], n[retry] = code2, n2
-    problem = np.where(n == 1, "", np.where(n == 0, "not found", "ambiguous: " +
-                                            n.astype(str) + " units"))
-    return pd.DataFrame({"code": pd.array(np.where(n == 1, code, None), dtype="string"),
-                         "problem": problem}, index=names.index)
+    problem = np.where(
+        n == 1, "", np.where(n == 0, "not found", "ambiguous: " + n.astype(str) + " units")
+    )
+    return pd.DataFrame(
+        {"code": pd.array(np.where(n == 1, code, None), dtype="string"), "problem": problem},
+        index=names.index,
+    )
 
 
 def _lookup(rows: pd.DataFrame, units: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -136,8 +157,15 @@ def _lookup(rows: pd.DataFrame, units: pd.DataFrame) -> tuple[np.ndarray, np.nda
     return code.to_numpy(dtype=object), n
 
 
-def codes_from_names(names: pd.Series, units_path: Path, level: str, path: Path | str,
-                     what: str, notes, within: str | pd.Series | None = None) -> pd.Series:
+def codes_from_names(
+    names: pd.Series,
+    units_path: Path,
+    level: str,
+    path: Path | str,
+    what: str,
+    notes,
+    within: str | pd.Series | None = None,
+) -> pd.Series:
     """Kemendagri codes for a column of names; unmatched rows are noted and left missing.
 
     ``names`` carries the file rows as its index (see :func:`despro.layers._io.file_row`).
@@ -147,13 +175,20 @@ def codes_from_names(names: pd.Series, units_path: Path, level: str, path: Path 
     m = match_names(names, units, level, within)
     bad = m["problem"] != ""
     if bad.all():
-        raise InputError(f"none of the {len(m)} {level} names in {what} matches the "
-                         f"Kemendagri list (first: {names.iloc[0]!r})", file=path,
-                         fix=f"check the level ('{level}') and the code list {units_path}")
+        raise InputError(
+            f"none of the {len(m)} {level} names in {what} matches the "
+            f"Kemendagri list (first: {names.iloc[0]!r})",
+            file=path,
+            fix=f"check the level ('{level}') and the code list {units_path}",
+        )
     if bad.any():
         rows = [f"{_row(i)}{names.loc[i]!s} ({m.loc[i, 'problem']})" for i in m.index[bad]]
-        notes.add(path, "unmatched", f"{what}: {level} names not matched to a Kemendagri "
-                  "code (their rows are left out)", rows=rows)
+        notes.add(
+            path,
+            "unmatched",
+            f"{what}: {level} names not matched to a Kemendagri code (their rows are left out)",
+            rows=rows,
+        )
     return m["code"]
 
 

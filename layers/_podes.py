@@ -2,7 +2,7 @@
 
 Podes rows carry BPS village codes (``IDDESA``); BPS and Kemendagri number some
 districts differently, so BPS codes are matched to Kemendagri codes by names
-within parents (:mod:`despro.geo.crosswalk`), every unmatched or ambiguous row
+within parents (:mod:`despro.layers._crosswalk`), every unmatched or ambiguous row
 reported. Used by the census layer (facility items) and the products layer
 (small-industry counts and flagship products).
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from despro.geo.config import Config, PodesCodes
-from despro.geo.crosswalk import bps_villages_to_kemendagri, kemendagri_units
-from despro.geo.errors import InputError
-from despro.geo.layer import Notes
+from despro.config.settings import Config, PodesCodes
+from despro.errors import InputError
+from despro.layer import Notes
+from despro.layers._crosswalk import bps_villages_to_kemendagri, kemendagri_units
 
 from ._io import numeric_column, read_table, require_columns
 from .villages import normalise_codes
@@ -35,20 +35,23 @@ INDUSTRY_GROUPS: dict[str, tuple[str, str, str]] = {
     "R1201A10": ("tobacco", "Pengolahan tembakau", "Tobacco processing"),
     "R1201A11": ("paper", "Kertas dan barang dari kertas", "Paper goods"),
     "R1201A12": ("printing", "Percetakan dan reproduksi media", "Printing and media"),
-    "R1201A13": ("transport_equipment", "Alat angkutan (perahu, rakit)",
-                 "Transport equipment (boats, rafts)"),
-    "R1201A14": ("crafts", "Kerajinan dan lainnya (mainan, perhiasan)",
-                 "Crafts (toys, jewellery)"),
+    "R1201A13": (
+        "transport_equipment",
+        "Alat angkutan (perahu, rakit)",
+        "Transport equipment (boats, rafts)",
+    ),
+    "R1201A14": ("crafts", "Kerajinan dan lainnya (mainan, perhiasan)", "Crafts (toys, jewellery)"),
     "R1201A15": ("repair", "Reparasi dan pemasangan mesin", "Machine repair and installation"),
     "R1201A16": ("other_industry", "Industri lainnya", "Other industry"),
 }
-FLAGSHIP_PRESENT = "R1203A"            # 1 = the village has a flagship product, 2 = none
+FLAGSHIP_PRESENT = "R1203A"  # 1 = the village has a flagship product, 2 = none
 FLAGSHIP_NAMES = ("R1203B1", "R1203B2")  # food / non-food flagship product, free text
 NO_NAME = {"", "-", "0", "nan", "tidak ada"}
 
 
-def kemendagri_codes(codes: PodesCodes, df: pd.DataFrame, config: Config, notes: Notes,
-                     path, what: str, key: str) -> pd.Series:
+def kemendagri_codes(
+    codes: PodesCodes, df: pd.DataFrame, config: Config, notes: Notes, path, what: str, key: str
+) -> pd.Series:
     """Kemendagri village code of every row of a Podes-style table (NaN: unmatched).
 
     ``key`` is the config section (e.g. ``layers.census``) named in errors.
@@ -56,31 +59,56 @@ def kemendagri_codes(codes: PodesCodes, df: pd.DataFrame, config: Config, notes:
     if codes.code_system == "kemendagri":
         return normalise_codes(df[codes.code_column], path, codes.code_column)
     if codes.names is None:
-        raise InputError(f"{what} codes are BPS codes but no Kemendagri code list is given",
-                         file=config.source_file,
-                         fix=f"set {key}.names (e.g. codes_kemendagri.csv)")
+        raise InputError(
+            f"{what} codes are BPS codes but no Kemendagri code list is given",
+            file=config.source_file,
+            fix=f"set {key}.names (e.g. codes_kemendagri.csv)",
+        )
     names = read_table(config.path(codes.names), "Kemendagri code list", dtype=str)
     require_columns(names, ["kode", "nama"], config.path(codes.names), "Kemendagri code list")
-    require_columns(df, [codes.code_column, codes.regency_name_column,
-                         codes.district_name_column, codes.village_name_column], path, what)
-    x = bps_villages_to_kemendagri(df, kemendagri_units(names), code=codes.code_column,
-                                   regency_name=codes.regency_name_column,
-                                   district_name=codes.district_name_column,
-                                   village_name=codes.village_name_column)
+    require_columns(
+        df,
+        [
+            codes.code_column,
+            codes.regency_name_column,
+            codes.district_name_column,
+            codes.village_name_column,
+        ],
+        path,
+        what,
+    )
+    x = bps_villages_to_kemendagri(
+        df,
+        kemendagri_units(names),
+        code=codes.code_column,
+        regency_name=codes.regency_name_column,
+        district_name=codes.district_name_column,
+        village_name=codes.village_name_column,
+    )
     bad = x["problem"] != ""
     if bad.any():
-        notes.add(path, "unmatched", f"{what} rows with no unique Kemendagri village: "
-                  + "; ".join(sorted(set(x.loc[bad, "problem"]))),
-                  rows=(x.loc[bad, "bps_code"]).tolist())
-    notes.add(path, "warning", f"BPS -> Kemendagri crosswalk: {int((~bad).sum())} of {len(x)} "
-              "rows matched by name", rows=[])
+        notes.add(
+            path,
+            "unmatched",
+            f"{what} rows with no unique Kemendagri village: "
+            + "; ".join(sorted(set(x.loc[bad, "problem"]))),
+            rows=(x.loc[bad, "bps_code"]).tolist(),
+        )
+    notes.add(
+        path,
+        "warning",
+        f"BPS -> Kemendagri crosswalk: {int((~bad).sum())} of {len(x)} rows matched by name",
+        rows=[],
+    )
     return x["kemendagri_code"]
 
 
 def industry_categories() -> pd.DataFrame:
     """The Podes industry groups as a category table (demand growth unknown)."""
-    rows = [{"category": c, "label_id": lid, "label_en": len_, "podes_column": col}
-            for col, (c, lid, len_) in INDUSTRY_GROUPS.items()]
+    rows = [
+        {"category": c, "label_id": lid, "label_en": len_, "podes_column": col}
+        for col, (c, lid, len_) in INDUSTRY_GROUPS.items()
+    ]
     return pd.DataFrame(rows).assign(demand_growth_pct=np.nan).set_index("category")
 
 
@@ -105,21 +133,35 @@ def products_from_podes(df: pd.DataFrame, codes: pd.Series, path) -> pd.DataFram
     missing = np.isnan(units)
     if missing.any():
         r, c = np.argwhere(missing)[0]
-        raise InputError(f"Podes industry count {cols[c]} is empty", file=path, row=int(r) + 2,
-                         fix="write 0 where the village has no unit of that group")
+        raise InputError(
+            f"Podes industry count {cols[c]} is empty",
+            file=path,
+            row=int(r) + 2,
+            fix="write 0 where the village has no unit of that group",
+        )
     if (units < 0).any():
         r, c = np.argwhere(units < 0)[0]
-        raise InputError(f"Podes industry count {cols[c]} is negative", file=path,
-                         row=int(r) + 2, fix="counts are >= 0")
+        raise InputError(
+            f"Podes industry count {cols[c]} is negative",
+            file=path,
+            row=int(r) + 2,
+            fix="counts are >= 0",
+        )
     present = numeric_column(df, FLAGSHIP_PRESENT, path, "Podes products")
     odd = ~np.isnan(present) & ~np.isin(present, [1, 2])
     if odd.any():
         i = int(np.flatnonzero(odd)[0])
-        raise InputError(f"{FLAGSHIP_PRESENT} has code {present[i]:g} (1 = flagship product, "
-                         "2 = none)", file=path, row=i + 2, fix="use 1, 2 or leave it empty")
+        raise InputError(
+            f"{FLAGSHIP_PRESENT} has code {present[i]:g} (1 = flagship product, 2 = none)",
+            file=path,
+            row=i + 2,
+            fix="use 1, 2 or leave it empty",
+        )
     distinct = np.where(np.isnan(present), np.nan, (present == 1).astype(float))
-    names = [df[c].astype("string").str.strip() if c in df else pd.Series(pd.NA, index=df.index)
-             for c in FLAGSHIP_NAMES]
+    names = [
+        df[c].astype("string").str.strip() if c in df else pd.Series(pd.NA, index=df.index)
+        for c in FLAGSHIP_NAMES
+    ]
     named = [n.where(~n.fillna("").str.lower().isin(NO_NAME)) for n in names]
     product = named[0]
     for more in named[1:]:  # "a; b" where both are named, else whichever is
@@ -129,13 +171,15 @@ def products_from_podes(df: pd.DataFrame, codes: pd.Series, path) -> pd.DataFram
     cats = np.array([INDUSTRY_GROUPS[c][0] for c in cols])
     labels = np.array([INDUSTRY_GROUPS[c][1] for c in cols])
     flagship = j == top[i]
-    out = pd.DataFrame({
-        "village_code": codes.to_numpy()[i],
-        "category": cats[j],
-        "enterprises": units[i, j],
-        "flagship": flagship,
-        "distinctiveness": np.where(flagship, distinct[i], np.nan),
-        "product": np.where(flagship, product.to_numpy()[i], labels[j]),
-    })
+    out = pd.DataFrame(
+        {
+            "village_code": codes.to_numpy()[i],
+            "category": cats[j],
+            "enterprises": units[i, j],
+            "flagship": flagship,
+            "distinctiveness": np.where(flagship, distinct[i], np.nan),
+            "product": np.where(flagship, product.to_numpy()[i], labels[j]),
+        }
+    )
     out["product"] = out["product"].where(out["product"].notna(), labels[j])
     return out[out["village_code"].notna()].reset_index(drop=True)

@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from despro.geo import grid
-from despro.geo.aggregate import nearest_distance_m
-from despro.geo.config import BackboneConfig, Config
-from despro.geo.errors import InputError
-from despro.geo.layer import LayerResult, Notes
-from despro.geo.study import Study
-from despro.geo.variables import Kind, Variable
+from despro.aggregate.kernels import nearest_distance_m
+from despro.aggregate.study import Study
+from despro.config.settings import BackboneConfig, Config
+from despro.errors import InputError
+from despro.grid import cells as grid
+from despro.layer import LayerResult, Notes
+from despro.variables import Kind, Variable
 
 from ._io import clip_to_indonesia, read_vector, repair_geometries
 
@@ -43,13 +43,29 @@ def variables(cfg: BackboneConfig, routes_src: str = "", nodes_src: str = "") ->
     """The variables this layer yields."""
     out = []
     if cfg.routes:
-        out.append(Variable("backbone_distance_m", Kind.DISTANCE, "m",
-                            "metres from the cell centre to the nearest fibre backbone route",
-                            NAME, routes_src, cfg.vintage))
+        out.append(
+            Variable(
+                "backbone_distance_m",
+                Kind.DISTANCE,
+                "m",
+                "metres from the cell centre to the nearest fibre backbone route",
+                NAME,
+                routes_src,
+                cfg.vintage,
+            )
+        )
     if cfg.nodes:
-        out.append(Variable("backbone_node_distance_m", Kind.DISTANCE, "m",
-                            "metres from the cell centre to the nearest backbone node",
-                            NAME, nodes_src, cfg.vintage))
+        out.append(
+            Variable(
+                "backbone_node_distance_m",
+                Kind.DISTANCE,
+                "m",
+                "metres from the cell centre to the nearest backbone node",
+                NAME,
+                nodes_src,
+                cfg.vintage,
+            )
+        )
     return out
 
 
@@ -61,12 +77,19 @@ def _keep_kind(gdf, kinds: list[str], path, what: str, notes: Notes):
     """Features of ``kinds`` only (a file shared by routes and nodes); polygons are noted."""
     other = ~gdf.geom_type.isin(kinds).to_numpy()
     if other.all():
-        raise InputError(f"{what}: the file has no {' or '.join(kinds)} features", file=path,
-                         fix="check layers.backbone routes / nodes and their layers")
+        raise InputError(
+            f"{what}: the file has no {' or '.join(kinds)} features",
+            file=path,
+            fix="check layers.backbone routes / nodes and their layers",
+        )
     neither = ~gdf.geom_type.isin(LINES + POINTS).to_numpy()
     if neither.any():
-        notes.add(path, "dropped", f"{what}: {int(neither.sum())} features are neither lines "
-                  "nor points", rows=list(np.flatnonzero(neither) + 1))
+        notes.add(
+            path,
+            "dropped",
+            f"{what}: {int(neither.sum())} features are neither lines nor points",
+            rows=list(np.flatnonzero(neither) + 1),
+        )
     return gdf.loc[~other]
 
 
@@ -80,8 +103,10 @@ def _lines(gdf):
     lines = np.isin(shapely.get_type_id(parts), [1, 5])  # LineString, MultiLineString
     ok = np.ones(coll.sum(), bool)
     np.logical_and.at(ok, idx, lines)
-    fixed = np.array([shapely.multilinestrings(shapely.get_parts(parts[idx == i]))
-                      for i in np.flatnonzero(ok)], dtype=object)
+    fixed = np.array(
+        [shapely.multilinestrings(shapely.get_parts(parts[idx == i])) for i in np.flatnonzero(ok)],
+        dtype=object,
+    )
     out = gdf.copy()
     out.loc[out.index[np.flatnonzero(coll)[ok]], out.geometry.name] = fixed
     return out
@@ -99,8 +124,12 @@ def read_routes(path, notes: Notes, layer: str | None = None, shared: bool = Fal
     bad = ~pd.Series(kinds).isin(LINES).to_numpy()
     if bad.any():
         i = int(bad.argmax())
-        raise InputError(f"backbone route is a {kinds[i]}, expected a line", file=path,
-                         row=i + 1, fix="put nodes in layers.backbone.nodes")
+        raise InputError(
+            f"backbone route is a {kinds[i]}, expected a line",
+            file=path,
+            row=i + 1,
+            fix="put nodes in layers.backbone.nodes",
+        )
     gdf = repair_geometries(gdf, path, "backbone routes", notes)
     return clip_to_indonesia(gdf, path, "backbone routes", notes)
 
@@ -113,20 +142,27 @@ def read_nodes(path, notes: Notes, layer: str | None = None, shared: bool = Fals
     bad = ~gdf.geom_type.isin(POINTS).to_numpy()
     if bad.any():
         i = int(bad.argmax())
-        raise InputError(f"backbone node is a {gdf.geom_type.iloc[i]}, expected a point",
-                         file=path, row=i + 1, fix="put routes in layers.backbone.routes")
+        raise InputError(
+            f"backbone node is a {gdf.geom_type.iloc[i]}, expected a point",
+            file=path,
+            row=i + 1,
+            fix="put routes in layers.backbone.routes",
+        )
     return clip_to_indonesia(gdf, path, "backbone nodes", notes)
 
 
-def build(cfg: BackboneConfig, study: Study, config: Config, notes: Notes,
-          progress=None) -> LayerResult:
+def build(
+    cfg: BackboneConfig, study: Study, config: Config, notes: Notes, progress=None
+) -> LayerResult:
     """Distances from every study cell to the backbone."""
     lon, lat = grid.cell_centres(study.cells)
     cols, inputs, features = {}, [], {}
     routes_src = nodes_src = ""
-    shared = bool(cfg.routes and cfg.nodes) and \
-        config.path(cfg.routes).resolve() == config.path(cfg.nodes).resolve() and \
-        cfg.routes_layer == cfg.nodes_layer
+    shared = (
+        bool(cfg.routes and cfg.nodes)
+        and config.path(cfg.routes).resolve() == config.path(cfg.nodes).resolve()
+        and cfg.routes_layer == cfg.nodes_layer
+    )
     if cfg.routes:
         p = config.path(cfg.routes)
         routes = read_routes(p, notes, cfg.routes_layer, shared)
@@ -143,8 +179,18 @@ def build(cfg: BackboneConfig, study: Study, config: Config, notes: Notes,
         nodes_src = str(p)
         features["backbone_nodes"] = nodes
     if not cols:
-        raise InputError("layers.backbone has neither routes nor nodes",
-                         file=config.source_file, fix="set at least one of them")
+        raise InputError(
+            "layers.backbone has neither routes nor nodes",
+            file=config.source_file,
+            fix="set at least one of them",
+        )
     table = pd.DataFrame(cols, index=study.cell_index)
-    return LayerResult(NAME, "cell", variables(cfg, routes_src, nodes_src), table,
-                       pd.Series(1.0, index=study.cell_index), inputs, features)
+    return LayerResult(
+        NAME,
+        "cell",
+        variables(cfg, routes_src, nodes_src),
+        table,
+        pd.Series(1.0, index=study.cell_index),
+        inputs,
+        features,
+    )

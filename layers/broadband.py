@@ -30,7 +30,7 @@ Modelled coverage: each radio cell is a geodesic disc around its position whose
 radius is its OpenCellID ``range`` (metres; an estimate of where it was measured,
 not a propagation model) clipped to [``towers_min_range_m``, ``towers_max_range_m``]
 (default 500-5,000 m). The discs of a radio are merged, and the merged area inside
-each H3 cell is measured exactly (:func:`despro.geo.overlap.polygon_overlap`).
+each H3 cell is measured exactly (:func:`despro.aggregate.overlap.polygon_overlap`).
 It says where a signal is likely, never where it is absent for sure: crowd-sourced
 lists miss cells. The tower list is taken as covering the whole study area.
 
@@ -50,13 +50,13 @@ import pandas as pd
 import pandera.pandas as pa
 import shapely
 
-from despro.geo.aggregate import GEOD, points_to_cells, polygons_to_cells, raster_to_cells
-from despro.geo.config import BroadbandConfig, Config
-from despro.geo.errors import InputError
-from despro.geo.layer import LayerResult, Notes
-from despro.geo.overlap import polygon_overlap
-from despro.geo.study import Study
-from despro.geo.variables import Kind, Variable
+from despro.aggregate.kernels import GEOD, points_to_cells, polygons_to_cells, raster_to_cells
+from despro.aggregate.overlap import polygon_overlap
+from despro.aggregate.study import Study
+from despro.config.settings import BroadbandConfig, Config
+from despro.errors import InputError
+from despro.layer import LayerResult, Notes
+from despro.variables import Kind, Variable
 
 from ._contracts import in_range, non_negative, not_above, number, rule, validate
 from ._io import (
@@ -74,37 +74,93 @@ from .sites import read_sites
 NAME = "broadband"
 
 
-def variables(cfg: BroadbandConfig, tiles_src: str = "", raster_src: str = "",
-              towers_src: str = "") -> list[Variable]:
+def variables(
+    cfg: BroadbandConfig, tiles_src: str = "", raster_src: str = "", towers_src: str = ""
+) -> list[Variable]:
     """The variables this layer yields (only those whose source is configured)."""
     out = []
     if cfg.tiles:
         v = cfg.tiles_vintage
         out += [
-            Variable("download_mbps", Kind.INTENSIVE, "Mbps",
-                     "mean download speed of Ookla tests, weighted by tests", NAME, tiles_src, v),
-            Variable("upload_mbps", Kind.INTENSIVE, "Mbps",
-                     "mean upload speed of Ookla tests, weighted by tests", NAME, tiles_src, v),
-            Variable("latency_ms", Kind.INTENSIVE, "ms",
-                     "mean latency of Ookla tests, weighted by tests", NAME, tiles_src, v),
-            Variable("speedtest_tests", Kind.COUNT, "tests", "Ookla speed tests", NAME,
-                     tiles_src, v),
-            Variable("speedtest_devices", Kind.COUNT, "devices",
-                     "Ookla devices (summed over tiles; a device may recur)", NAME, tiles_src, v),
+            Variable(
+                "download_mbps",
+                Kind.INTENSIVE,
+                "Mbps",
+                "mean download speed of Ookla tests, weighted by tests",
+                NAME,
+                tiles_src,
+                v,
+            ),
+            Variable(
+                "upload_mbps",
+                Kind.INTENSIVE,
+                "Mbps",
+                "mean upload speed of Ookla tests, weighted by tests",
+                NAME,
+                tiles_src,
+                v,
+            ),
+            Variable(
+                "latency_ms",
+                Kind.INTENSIVE,
+                "ms",
+                "mean latency of Ookla tests, weighted by tests",
+                NAME,
+                tiles_src,
+                v,
+            ),
+            Variable(
+                "speedtest_tests", Kind.COUNT, "tests", "Ookla speed tests", NAME, tiles_src, v
+            ),
+            Variable(
+                "speedtest_devices",
+                Kind.COUNT,
+                "devices",
+                "Ookla devices (summed over tiles; a device may recur)",
+                NAME,
+                tiles_src,
+                v,
+            ),
         ]
     if cfg.coverage_raster:
-        out.append(Variable("pct_area_4g_coverage", Kind.RATE, "percent",
-                            "ground area with 4G signal / surveyed ground area", NAME,
-                            raster_src, cfg.coverage_vintage))
+        out.append(
+            Variable(
+                "pct_area_4g_coverage",
+                Kind.RATE,
+                "percent",
+                "ground area with 4G signal / surveyed ground area",
+                NAME,
+                raster_src,
+                cfg.coverage_vintage,
+            )
+        )
     if cfg.towers or cfg.sites:
         v = cfg.towers_vintage if cfg.towers else cfg.sites_vintage
-        out.append(Variable("towers", Kind.CATEGORY, "cell records",
-                            "OpenCellID cell records per radio type (a tower site carries "
-                            "several)", NAME, towers_src, v, tuple(cfg.towers_radios)))
-        out += [Variable(f"pct_area_{r.lower()}_modelled", Kind.RATE, "percent",
-                         f"ground area within the capped range of at least one {r} cell / "
-                         "ground area (modelled from OpenCellID, not measured)", NAME,
-                         towers_src, v) for r in cfg.towers_radios]
+        out.append(
+            Variable(
+                "towers",
+                Kind.CATEGORY,
+                "cell records",
+                "OpenCellID cell records per radio type (a tower site carries several)",
+                NAME,
+                towers_src,
+                v,
+                tuple(cfg.towers_radios),
+            )
+        )
+        out += [
+            Variable(
+                f"pct_area_{r.lower()}_modelled",
+                Kind.RATE,
+                "percent",
+                f"ground area within the capped range of at least one {r} cell / "
+                "ground area (modelled from OpenCellID, not measured)",
+                NAME,
+                towers_src,
+                v,
+            )
+            for r in cfg.towers_radios
+        ]
     return out
 
 
@@ -120,8 +176,9 @@ def quadkey_bounds(quadkeys) -> np.ndarray:
         return np.empty((0, 4))
     z = np.char.str_len(q)
     zmax = int(z.max())
-    d = (np.frombuffer(np.char.ljust(q, zmax, "0").astype(f"S{zmax}").tobytes(), np.uint8)
-         .reshape(len(q), zmax).astype(np.int64) - ord("0"))
+    d = np.frombuffer(np.char.ljust(q, zmax, "0").astype(f"S{zmax}").tobytes(), np.uint8).reshape(
+        len(q), zmax
+    ).astype(np.int64) - ord("0")
     shift = np.clip(z[:, None] - 1 - np.arange(zmax)[None, :], 0, None)
     x = ((d & 1) << shift).sum(axis=1)
     y = (((d >> 1) & 1) << shift).sum(axis=1)
@@ -153,16 +210,22 @@ def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoData
             try:
                 geom = shapely.from_wkt(df["tile"].astype(str).to_numpy())
             except shapely.errors.GEOSException as exc:
-                raise InputError(f"Ookla column 'tile' holds invalid WKT: {exc}", file=path,
-                                 fix="use the 'tile' column as published") from None
+                raise InputError(
+                    f"Ookla column 'tile' holds invalid WKT: {exc}",
+                    file=path,
+                    fix="use the 'tile' column as published",
+                ) from None
             gdf = gpd.GeoDataFrame(df, geometry=geom, crs="EPSG:4326")
         elif "quadkey" in df.columns:
             df = validate(df, QUADKEY, path, "Ookla tiles")
             geom = shapely.box(*quadkey_bounds(df["quadkey"].astype(str).to_numpy()).T)
             gdf = gpd.GeoDataFrame(df, geometry=geom, crs="EPSG:4326")
         else:
-            raise InputError("Ookla tiles need a 'tile' (WKT) or 'quadkey' column", file=path,
-                             fix="keep the columns as Ookla publishes them")
+            raise InputError(
+                "Ookla tiles need a 'tile' (WKT) or 'quadkey' column",
+                file=path,
+                fix="keep the columns as Ookla publishes them",
+            )
     else:
         gdf = read_vector(path, "Ookla tiles")
     gdf = filter_rows(gdf, filters or {}, path, "Ookla tiles", "layers.broadband.tiles_filters")
@@ -173,23 +236,46 @@ def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoData
 
 _SPEED_FIX = "speeds and latency are >= 0 as Ookla publishes them; drop the row"
 OOKLA = pa.DataFrameSchema(
-    {"avg_d_kbps": number(non_negative(_SPEED_FIX), nullable=False),
-     "avg_u_kbps": number(non_negative(_SPEED_FIX), nullable=False),
-     "avg_lat_ms": number(non_negative(_SPEED_FIX), nullable=False),
-     "tests": number(rule(lambda s: s >= 1, "is below 1 test", "Ookla lists only tiles with "
-                          "tests; drop the row"), nullable=False),
-     "devices": number(rule(lambda s: s >= 1, "is below 1 device", "drop the row"),
-                       nullable=False)},
-    checks=[not_above("devices", "tests", "each device ran at least one test; check the "
-                      "columns are not swapped")])
+    {
+        "avg_d_kbps": number(non_negative(_SPEED_FIX), nullable=False),
+        "avg_u_kbps": number(non_negative(_SPEED_FIX), nullable=False),
+        "avg_lat_ms": number(non_negative(_SPEED_FIX), nullable=False),
+        "tests": number(
+            rule(
+                lambda s: s >= 1,
+                "is below 1 test",
+                "Ookla lists only tiles with tests; drop the row",
+            ),
+            nullable=False,
+        ),
+        "devices": number(
+            rule(lambda s: s >= 1, "is below 1 device", "drop the row"), nullable=False
+        ),
+    },
+    checks=[
+        not_above(
+            "devices",
+            "tests",
+            "each device ran at least one test; check the columns are not swapped",
+        )
+    ],
+)
 OOKLA_COLUMNS = list(OOKLA.columns)
-QUADKEY = pa.DataFrameSchema({"quadkey": pa.Column(str, rule(
-    lambda s: s.str.fullmatch(r"[0-3]{1,23}"), "is not a quadkey (digits 0-3)",
-    "keep the quadkey column as text, as Ookla publishes it"))})
+QUADKEY = pa.DataFrameSchema(
+    {
+        "quadkey": pa.Column(
+            str,
+            rule(
+                lambda s: s.str.fullmatch(r"[0-3]{1,23}"),
+                "is not a quadkey (digits 0-3)",
+                "keep the quadkey column as text, as Ookla publishes it",
+            ),
+        )
+    }
+)
 
 
-def read_tile_files(paths: list[Path], filters: dict[str, str], notes: Notes) -> \
-        gpd.GeoDataFrame:
+def read_tile_files(paths: list[Path], filters: dict[str, str], notes: Notes) -> gpd.GeoDataFrame:
     """Read and pool Ookla tile files (e.g. one per quarter) into one table.
 
     The same file listed twice would count its tests twice: an error. Files whose
@@ -200,37 +286,80 @@ def read_tile_files(paths: list[Path], filters: dict[str, str], notes: Notes) ->
     for i, p in enumerate(paths):
         key = Path(p).resolve()
         if key in seen:
-            raise InputError(f"Ookla tile file listed twice in layers.broadband.tiles "
-                             f"(positions {seen[key] + 1} and {i + 1}); its tests would count "
-                             "twice", file=p, fix="list each quarter's file once")
+            raise InputError(
+                f"Ookla tile file listed twice in layers.broadband.tiles "
+                f"(positions {seen[key] + 1} and {i + 1}); its tests would count "
+                "twice",
+                file=p,
+                fix="list each quarter's file once",
+            )
         seen[key] = i
     kinds = {k for p in paths for k in ("fixed", "mobile") if k in Path(p).name.lower()}
     if len(kinds) == 2:
-        notes.add(paths[0], "warning", "Ookla fixed and mobile tiles are pooled into one "
-                  "speed; configure one network type per run to keep them apart",
-                  rows=[str(p) for p in paths])
+        notes.add(
+            paths[0],
+            "warning",
+            "Ookla fixed and mobile tiles are pooled into one "
+            "speed; configure one network type per run to keep them apart",
+            rows=[str(p) for p in paths],
+        )
     parts = [read_tiles(p, filters) for p in paths]
-    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        pd.concat(parts, ignore_index=True), geometry="geometry", crs="EPSG:4326"
+    )
 
 
 # OpenCellID's export layout (the per-country files have no header line)
-OPENCELLID_COLUMNS = ["radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range",
-                      "samples", "changeable", "created", "updated", "averageSignal"]
+OPENCELLID_COLUMNS = [
+    "radio",
+    "mcc",
+    "net",
+    "area",
+    "cell",
+    "unit",
+    "lon",
+    "lat",
+    "range",
+    "samples",
+    "changeable",
+    "created",
+    "updated",
+    "averageSignal",
+]
 RADIOS = ("GSM", "UMTS", "LTE", "NR", "CDMA")
 _CODE_FIX = "keep OpenCellID's columns as exported"
-TOWERS = pa.DataFrameSchema({
-    "radio": pa.Column(str, rule(lambda s: s.isin(RADIOS), f"is not a radio type {RADIOS}",
-                                 "use OpenCellID's radio names"), parsers=pa.Parser(
-        lambda s: s.astype("string").str.strip().str.upper())),
-    **{c: number(rule(lambda s: s == s.round(), "is not a whole number", _CODE_FIX),
-                 non_negative(_CODE_FIX), nullable=False) for c in ("mcc", "net", "area", "cell")},
-    "lon": number(in_range(-180, 180, "longitude in degrees, x"), nullable=False),
-    "lat": number(in_range(-90, 90, "latitude in degrees, y; values like longitudes mean "
-                           "lon and lat are swapped"), nullable=False),
-    "range": number(non_negative("metres >= 0; leave unknowns empty")),
-    "samples": number(non_negative("a count >= 0"), required=False),
-})
+TOWERS = pa.DataFrameSchema(
+    {
+        "radio": pa.Column(
+            str,
+            rule(
+                lambda s: s.isin(RADIOS),
+                f"is not a radio type {RADIOS}",
+                "use OpenCellID's radio names",
+            ),
+            parsers=pa.Parser(lambda s: s.astype("string").str.strip().str.upper()),
+        ),
+        **{
+            c: number(
+                rule(lambda s: s == s.round(), "is not a whole number", _CODE_FIX),
+                non_negative(_CODE_FIX),
+                nullable=False,
+            )
+            for c in ("mcc", "net", "area", "cell")
+        },
+        "lon": number(in_range(-180, 180, "longitude in degrees, x"), nullable=False),
+        "lat": number(
+            in_range(
+                -90,
+                90,
+                "latitude in degrees, y; values like longitudes mean lon and lat are swapped",
+            ),
+            nullable=False,
+        ),
+        "range": number(non_negative("metres >= 0; leave unknowns empty")),
+        "samples": number(non_negative("a count >= 0"), required=False),
+    }
+)
 
 
 def read_towers(path: Path, cfg: BroadbandConfig, notes: Notes) -> gpd.GeoDataFrame:
@@ -249,46 +378,65 @@ def read_towers(path: Path, cfg: BroadbandConfig, notes: Notes) -> gpd.GeoDataFr
     with _open_text(path) as f:
         first = f.readline().split(",")[0].strip().strip('"').upper()
     headerless = first in RADIOS
-    df = read_table(path, "cell towers", dtype=str,
-                    names=OPENCELLID_COLUMNS if headerless else None)
+    df = read_table(
+        path, "cell towers", dtype=str, names=OPENCELLID_COLUMNS if headerless else None
+    )
     df = validate(df, TOWERS, path, "cell towers")
     if cfg.towers_mcc:
         other = ~df["mcc"].isin(cfg.towers_mcc)
         if other.all():
-            raise InputError(f"no cell with mcc in {cfg.towers_mcc} (the file has "
-                             f"{sorted(df['mcc'].astype(int).unique().tolist())[:10]})", file=path,
-                             fix="set layers.broadband.towers_mcc or use Indonesia's file (510)")
+            raise InputError(
+                f"no cell with mcc in {cfg.towers_mcc} (the file has "
+                f"{sorted(df['mcc'].astype(int).unique().tolist())[:10]})",
+                file=path,
+                fix="set layers.broadband.towers_mcc or use Indonesia's file (510)",
+            )
         if other.any():
-            notes.add(path, "dropped", f"cells of other countries (mcc not in {cfg.towers_mcc})",
-                      rows=[file_row(df, i) for i in np.flatnonzero(other.to_numpy())])
+            notes.add(
+                path,
+                "dropped",
+                f"cells of other countries (mcc not in {cfg.towers_mcc})",
+                rows=[file_row(df, i) for i in np.flatnonzero(other.to_numpy())],
+            )
             df = df.loc[~other]
     skip = ~df["radio"].isin(cfg.towers_radios)
     if skip.any():
-        notes.add(path, "dropped", "cells of radio types not modelled "
-                  f"({sorted(set(df['radio'][skip]))}; layers.broadband.towers_radios = "
-                  f"{cfg.towers_radios})",
-                  rows=[file_row(df, i) for i in np.flatnonzero(skip.to_numpy())])
+        notes.add(
+            path,
+            "dropped",
+            "cells of radio types not modelled "
+            f"({sorted(set(df['radio'][skip]))}; layers.broadband.towers_radios = "
+            f"{cfg.towers_radios})",
+            rows=[file_row(df, i) for i in np.flatnonzero(skip.to_numpy())],
+        )
         df = df.loc[~skip]
     key = ["radio", "mcc", "net", "area", "cell"]
     order = df.sort_values("samples", ascending=False, kind="stable") if "samples" in df else df
     dup = order.duplicated(key)
     if dup.any():
-        notes.add(path, "repaired", "cells listed more than once (same radio, mcc, net, area, "
-                  "cell): the record with the most samples is kept",
-                  rows=sorted(file_row(df, df.index.get_loc(i)) for i in order.index[dup]))
+        notes.add(
+            path,
+            "repaired",
+            "cells listed more than once (same radio, mcc, net, area, "
+            "cell): the record with the most samples is kept",
+            rows=sorted(file_row(df, df.index.get_loc(i)) for i in order.index[dup]),
+        )
         df = df.loc[sorted(order.index[~dup], key=df.index.get_loc)]
-    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
-                           crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
     check_lonlat_plausible(gdf, path, "cell towers", tabular=True)
     gdf = points_outside_indonesia(gdf, path, "cell towers", notes)
     r = gdf["range"].to_numpy(float)
     radius = np.clip(np.nan_to_num(r, nan=0.0), cfg.towers_min_range_m, cfg.towers_max_range_m)
     capped = r > cfg.towers_max_range_m
     if capped.any():
-        notes.add(path, "warning", f"{int(capped.sum())} cells with a range above "
-                  f"{cfg.towers_max_range_m:,.0f} m modelled as {cfg.towers_max_range_m:,.0f} m "
-                  "(layers.broadband.towers_max_range_m)",
-                  rows=[file_row(gdf, i) for i in np.flatnonzero(capped)])
+        notes.add(
+            path,
+            "warning",
+            f"{int(capped.sum())} cells with a range above "
+            f"{cfg.towers_max_range_m:,.0f} m modelled as {cfg.towers_max_range_m:,.0f} m "
+            "(layers.broadband.towers_max_range_m)",
+            rows=[file_row(gdf, i) for i in np.flatnonzero(capped)],
+        )
     return gdf.assign(radius_m=radius)
 
 
@@ -299,8 +447,9 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8-sig", errors="replace")
 
 
-def geodesic_discs(lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray,
-                   vertices: int = 32) -> np.ndarray:
+def geodesic_discs(
+    lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray, vertices: int = 32
+) -> np.ndarray:
     """Polygons (lon / lat) approximating geodesic circles of ``radius_m`` metres.
 
     Vertices are exact geodesic points (WGS84, pyproj.Geod.fwd), all discs at once.
@@ -308,8 +457,9 @@ def geodesic_discs(lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray,
     """
     n = len(lon)
     az = np.tile(np.linspace(0.0, 360.0, vertices, endpoint=False), n)
-    x, y, _ = GEOD.fwd(np.repeat(lon, vertices), np.repeat(lat, vertices), az,
-                       np.repeat(radius_m, vertices))
+    x, y, _ = GEOD.fwd(
+        np.repeat(lon, vertices), np.repeat(lat, vertices), az, np.repeat(radius_m, vertices)
+    )
     ring = np.stack([x, y], axis=1).reshape(n, vertices, 2)
     ring = np.concatenate([ring, ring[:, :1]], axis=1)
     return shapely.polygons(ring)
@@ -325,8 +475,14 @@ def towers_to_cells(towers: gpd.GeoDataFrame, study: Study, radios: list[str]) -
     idx = study.cell_index
     area = study.cell_area_m2()
     lon, lat = towers.geometry.x.to_numpy(), towers.geometry.y.to_numpy()
-    out = points_to_cells(lon, lat, study.res, classes=towers["radio"].to_numpy(),
-                          class_names=tuple(radios), prefix="towers")
+    out = points_to_cells(
+        lon,
+        lat,
+        study.res,
+        classes=towers["radio"].to_numpy(),
+        class_names=tuple(radios),
+        prefix="towers",
+    )
     out = out.reindex(idx).fillna(0.0)
     tree = shapely.STRtree(study.cell_polygons())
     for radio in radios:
@@ -346,8 +502,9 @@ def towers_to_cells(towers: gpd.GeoDataFrame, study: Study, radios: list[str]) -
     return out
 
 
-def build(cfg: BroadbandConfig, study: Study, config: Config, notes: Notes,
-          progress=None) -> LayerResult:
+def build(
+    cfg: BroadbandConfig, study: Study, config: Config, notes: Notes, progress=None
+) -> LayerResult:
     """Aggregate the tiles and the coverage raster onto the study cells."""
     idx = study.cell_index
     parts, covers, inputs = [], [], []
@@ -380,33 +537,49 @@ def build(cfg: BroadbandConfig, study: Study, config: Config, notes: Notes,
         inputs.append(path)
         raster_src = str(path)
         val = cfg.coverage_value
-        r = raster_to_cells(path, study.res, {
-            "pct_area_4g_coverage__num": lambda v, a: (v == val) * a,
-            "pct_area_4g_coverage__den": lambda v, a: a,
-        }, progress=progress).reindex(idx)
+        r = raster_to_cells(
+            path,
+            study.res,
+            {
+                "pct_area_4g_coverage__num": lambda v, a: (v == val) * a,
+                "pct_area_4g_coverage__den": lambda v, a: a,
+            },
+            progress=progress,
+        ).reindex(idx)
         covers.append((r["__pixel_area_m2"] / study.cell_area_m2()).clip(0, 1).fillna(0.0))
         parts.append(r[["pct_area_4g_coverage__num", "pct_area_4g_coverage__den"]].fillna(0.0))
     towers_src = ""
     if cfg.towers or cfg.sites:
         if cfg.sites and cfg.sites_radio not in cfg.towers_radios:
-            raise InputError(f"sites_radio {cfg.sites_radio} is not among towers_radios "
-                             f"{cfg.towers_radios}", file=config.source_file,
-                             fix="add it to layers.broadband.towers_radios")
+            raise InputError(
+                f"sites_radio {cfg.sites_radio} is not among towers_radios {cfg.towers_radios}",
+                file=config.source_file,
+                fix="add it to layers.broadband.towers_radios",
+            )
         paths = [config.path(p) for p in cfg.towers]
         site_paths = [config.path(p) for p in cfg.sites]
-        towers = pd.concat([read_towers(p, cfg, notes) for p in paths]
-                           + [read_sites(p, cfg, study, notes) for p in site_paths],
-                           ignore_index=True)
+        towers = pd.concat(
+            [read_towers(p, cfg, notes) for p in paths]
+            + [read_sites(p, cfg, study, notes) for p in site_paths],
+            ignore_index=True,
+        )
         paths += site_paths
         inputs += paths
         towers_src = ", ".join(str(p) for p in paths)
-        parts.append(towers_to_cells(gpd.GeoDataFrame(towers, crs="EPSG:4326"), study,
-                                     list(cfg.towers_radios)))
+        parts.append(
+            towers_to_cells(
+                gpd.GeoDataFrame(towers, crs="EPSG:4326"), study, list(cfg.towers_radios)
+            )
+        )
         covers.append(pd.Series(1.0, index=idx))  # a tower list is an inventory
     if not parts:
-        raise InputError("layers.broadband has none of tiles, coverage_raster, towers, sites",
-                         file=config.source_file, fix="set at least one of them")
+        raise InputError(
+            "layers.broadband has none of tiles, coverage_raster, towers, sites",
+            file=config.source_file,
+            fix="set at least one of them",
+        )
     table = pd.concat(parts, axis=1)
     cover = pd.concat(covers, axis=1).max(axis=1)
-    return LayerResult(NAME, "cell", variables(cfg, tiles_src, raster_src, towers_src), table,
-                       cover, inputs)
+    return LayerResult(
+        NAME, "cell", variables(cfg, tiles_src, raster_src, towers_src), table, cover, inputs
+    )

@@ -28,13 +28,13 @@ import re
 import geopandas as gpd
 import pandas as pd
 
-from despro.geo import grid
-from despro.geo.aggregate import nearest_distance_m, points_to_cells
-from despro.geo.config import Config, CourierConfig
-from despro.geo.errors import InputError
-from despro.geo.layer import LayerResult, Notes
-from despro.geo.study import Study
-from despro.geo.variables import Kind, Variable
+from despro.aggregate.kernels import nearest_distance_m, points_to_cells
+from despro.aggregate.study import Study
+from despro.config.settings import Config, CourierConfig
+from despro.errors import InputError
+from despro.grid import cells as grid
+from despro.layer import LayerResult, Notes
+from despro.variables import Kind, Variable
 
 from ._io import (
     OSM_SUFFIXES,
@@ -49,15 +49,35 @@ NAME = "courier"
 
 # normalised key (words of the name, joined) -> canonical operator name
 OPERATORS = {
-    "posindonesia": "Pos Indonesia", "pos": "Pos Indonesia", "kantorpos": "Pos Indonesia",
-    "posaja": "Pos Indonesia", "agenpos": "Pos Indonesia", "jne": "JNE", "jneexpress": "JNE",
-    "jnt": "J&T Express", "jtexpress": "J&T Express", "jandtexpress": "J&T Express",
-    "jt": "J&T Express", "jtcargo": "J&T Cargo", "jntcargo": "J&T Cargo",
-    "sicepat": "SiCepat", "sicepatekspres": "SiCepat", "tiki": "TIKI", "anteraja": "AnterAja",
-    "ninjaxpress": "Ninja Xpress", "ninjaexpress": "Ninja Xpress", "ninjavan": "Ninja Xpress",
-    "lionparcel": "Lion Parcel", "wahana": "Wahana", "wahanaexpress": "Wahana",
-    "wahanalogistik": "Wahana", "idexpress": "ID Express", "sap": "SAP Express",
-    "sapexpress": "SAP Express", "shopeeexpress": "Shopee Express", "spx": "Shopee Express",
+    "posindonesia": "Pos Indonesia",
+    "pos": "Pos Indonesia",
+    "kantorpos": "Pos Indonesia",
+    "posaja": "Pos Indonesia",
+    "agenpos": "Pos Indonesia",
+    "jne": "JNE",
+    "jneexpress": "JNE",
+    "jnt": "J&T Express",
+    "jtexpress": "J&T Express",
+    "jandtexpress": "J&T Express",
+    "jt": "J&T Express",
+    "jtcargo": "J&T Cargo",
+    "jntcargo": "J&T Cargo",
+    "sicepat": "SiCepat",
+    "sicepatekspres": "SiCepat",
+    "tiki": "TIKI",
+    "anteraja": "AnterAja",
+    "ninjaxpress": "Ninja Xpress",
+    "ninjaexpress": "Ninja Xpress",
+    "ninjavan": "Ninja Xpress",
+    "lionparcel": "Lion Parcel",
+    "wahana": "Wahana",
+    "wahanaexpress": "Wahana",
+    "wahanalogistik": "Wahana",
+    "idexpress": "ID Express",
+    "sap": "SAP Express",
+    "sapexpress": "SAP Express",
+    "shopeeexpress": "Shopee Express",
+    "spx": "Shopee Express",
 }
 # keys that are ordinary words or initials: they name a company only as the whole name
 # ("Pos", "JT"), never inside a longer one ("Toko Pos Baru" is not a post office)
@@ -115,11 +135,25 @@ def normalise_operator(name: object) -> str | None:
 def variables(cfg: CourierConfig, operators: tuple[str, ...], source: str = "") -> list[Variable]:
     """The variables this layer yields."""
     return [
-        Variable("courier_outlets", Kind.CATEGORY, "outlets",
-                 "courier / post outlets per operator", NAME, source, cfg.vintage, operators),
-        Variable("courier_distance_m", Kind.DISTANCE, "m",
-                 "metres from the cell centre to the nearest courier outlet", NAME, source,
-                 cfg.vintage),
+        Variable(
+            "courier_outlets",
+            Kind.CATEGORY,
+            "outlets",
+            "courier / post outlets per operator",
+            NAME,
+            source,
+            cfg.vintage,
+            operators,
+        ),
+        Variable(
+            "courier_distance_m",
+            Kind.DISTANCE,
+            "m",
+            "metres from the cell centre to the nearest courier outlet",
+            NAME,
+            source,
+            cfg.vintage,
+        ),
     ]
 
 
@@ -128,37 +162,52 @@ def is_osm(path) -> bool:
     return str(path).lower().endswith(OSM_SUFFIXES)
 
 
-def read(cfg: CourierConfig, config: Config, notes: Notes,
-         bbox: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+def read(
+    cfg: CourierConfig,
+    config: Config,
+    notes: Notes,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
     """Outlet points with a normalised ``operator``; rows without an operator are dropped.
 
     ``bbox`` (lon / lat) limits what is read from an OpenStreetMap extract.
     """
     path = config.path(cfg.outlets)
     if is_osm(path):
-        gdf = read_osm(path, "courier outlets", cfg.osm_tags,
-                       [cfg.operator_column, "brand", "name"], bbox=bbox)
+        gdf = read_osm(
+            path, "courier outlets", cfg.osm_tags, [cfg.operator_column, "brand", "name"], bbox=bbox
+        )
         if "operator_from" not in cfg.model_fields_set:
             cfg = cfg.model_copy(update={"operator_from": ["brand", "name"]})
     elif path.suffix.lower() in {".csv", ".xlsx"}:
         df = read_table(path, "courier outlets")
         require_columns(df, ["lon", "lat"], path, "courier outlets")
-        gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
-                               crs="EPSG:4326")
+        gdf = gpd.GeoDataFrame(
+            df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326"
+        )
         from ._io import check_lonlat_plausible
+
         check_lonlat_plausible(gdf, path, "courier outlets", tabular=True)
     else:
         gdf = read_vector(path, "courier outlets")
     if not gdf.geom_type.isin(["Point"]).all():
         i = int((~gdf.geom_type.isin(["Point"])).to_numpy().argmax())
-        raise InputError(f"courier outlet is a {gdf.geom_type.iloc[i]}, expected a point",
-                         file=path, row=i + 1, fix="use one point per outlet")
+        raise InputError(
+            f"courier outlet is a {gdf.geom_type.iloc[i]}, expected a point",
+            file=path,
+            row=i + 1,
+            fix="use one point per outlet",
+        )
     gdf = points_outside_indonesia(gdf, path, "courier outlets", notes)
     op = operators(cfg, gdf, path)
     if op.isna().any():
         where = f" and no known company in {cfg.operator_from}" if cfg.operator_from else ""
-        notes.add(path, "dropped", f"outlets without an operator name{where}",
-                  rows=list(gdf.index[op.isna().to_numpy()] + 1))
+        notes.add(
+            path,
+            "dropped",
+            f"outlets without an operator name{where}",
+            rows=list(gdf.index[op.isna().to_numpy()] + 1),
+        )
     gdf = gdf.assign(operator=op).loc[op.notna()]
     return gdf
 
@@ -172,7 +221,8 @@ def operators(cfg: CourierConfig, gdf: pd.DataFrame, path) -> pd.Series:
     """
     fallback = bool(cfg.operator_from) or cfg.operator_constant is not None
     if cfg.operator_column not in gdf.columns and (
-            "operator_column" in cfg.model_fields_set or not fallback):
+        "operator_column" in cfg.model_fields_set or not fallback
+    ):
         require_columns(gdf, [cfg.operator_column], path, "courier outlets")
     require_columns(gdf, cfg.operator_from, path, "courier outlets")
     op = pd.Series(None, index=gdf.index, dtype=object)
@@ -185,28 +235,51 @@ def operators(cfg: CourierConfig, gdf: pd.DataFrame, path) -> pd.Series:
     return op
 
 
-def build(cfg: CourierConfig, study: Study, config: Config, notes: Notes,
-          progress=None) -> LayerResult:
+def build(
+    cfg: CourierConfig, study: Study, config: Config, notes: Notes, progress=None
+) -> LayerResult:
     """Outlets per operator per cell, and distance to the nearest outlet."""
     path = config.path(cfg.outlets)
     pts = read(cfg, config, notes, bbox=tuple(study.villages.total_bounds))
     operators = tuple(sorted(pts["operator"].unique()))
     lon, lat = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
-    t = points_to_cells(lon, lat, study.res, classes=pts["operator"].to_numpy(),
-                        class_names=operators, prefix="courier_outlets")
+    t = points_to_cells(
+        lon,
+        lat,
+        study.res,
+        classes=pts["operator"].to_numpy(),
+        class_names=operators,
+        prefix="courier_outlets",
+    )
     table = t.reindex(study.cell_index).fillna(0.0)
     clon, clat = grid.cell_centres(study.cells)
     table["courier_distance_m"] = nearest_distance_m(clon, clat, pts.geometry.values)
-    return LayerResult(NAME, "cell", variables(cfg, operators, str(path)), table,
-                       pd.Series(1.0, index=study.cell_index), [path], {"courier_outlets": pts})
+    return LayerResult(
+        NAME,
+        "cell",
+        variables(cfg, operators, str(path)),
+        table,
+        pd.Series(1.0, index=study.cell_index),
+        [path],
+        {"courier_outlets": pts},
+    )
 
 
-def derive(values: pd.DataFrame, additive: pd.DataFrame, attributes: pd.DataFrame,
-           layer: LayerResult) -> tuple[pd.DataFrame, list[Variable]]:
+def derive(
+    values: pd.DataFrame, additive: pd.DataFrame, attributes: pd.DataFrame, layer: LayerResult
+) -> tuple[pd.DataFrame, list[Variable]]:
     """Village-level I3 variable: distinct operators present (``courier_companies``)."""
     src = layer.variables[0]
-    decl = Variable("courier_companies", Kind.COUNT, "companies",
-                    "distinct courier companies with an outlet in a cell overlapping the village",
-                    NAME, src.source, src.vintage, level=src.level)
-    return pd.DataFrame({"courier_companies": values["courier_outlets_n_classes"]},
-                        index=values.index), [decl]
+    decl = Variable(
+        "courier_companies",
+        Kind.COUNT,
+        "companies",
+        "distinct courier companies with an outlet in a cell overlapping the village",
+        NAME,
+        src.source,
+        src.vintage,
+        level=src.level,
+    )
+    return pd.DataFrame(
+        {"courier_companies": values["courier_outlets_n_classes"]}, index=values.index
+    ), [decl]

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import rasterio
 
-from despro.geo.aggregate import raster_to_cells
-from despro.geo.config import Config, PopulationConfig
-from despro.geo.errors import InputError
-from despro.geo.layer import LayerResult, Notes
-from despro.geo.study import Study
-from despro.geo.variables import Kind, Variable
+from despro.aggregate.kernels import raster_to_cells
+from despro.aggregate.study import Study
+from despro.config.settings import Config, PopulationConfig
+from despro.errors import InputError
+from despro.layer import LayerResult, Notes
+from despro.variables import Kind, Variable
 
 from ._io import require_file
 
@@ -29,9 +29,17 @@ NAME = "population"
 
 def variables(cfg: PopulationConfig, source: str) -> list[Variable]:
     """The variables this layer yields."""
-    return [Variable("population_raster", Kind.COUNT, "people",
-                     "people in the cell according to the population raster", NAME, source,
-                     cfg.vintage)]
+    return [
+        Variable(
+            "population_raster",
+            Kind.COUNT,
+            "people",
+            "people in the cell according to the population raster",
+            NAME,
+            source,
+            cfg.vintage,
+        )
+    ]
 
 
 def check_raster(path, what: str) -> None:
@@ -40,18 +48,22 @@ def check_raster(path, what: str) -> None:
     try:
         with rasterio.open(path) as src:
             if src.crs is None:
-                raise InputError(f"{what} raster has no CRS", file=path,
-                                 fix="gdal_edit.py -a_srs EPSG:4326 FILE")
+                raise InputError(
+                    f"{what} raster has no CRS", file=path, fix="gdal_edit.py -a_srs EPSG:4326 FILE"
+                )
             # a file cut off mid-way opens, then fails on its last rows
             src.read(1, window=rasterio.windows.Window(0, src.height - 1, src.width, 1))
     except rasterio.errors.RasterioError as exc:
-        raise InputError(f"cannot read {what} raster: {exc}", file=path,
-                         fix="use a GeoTIFF; download or export it again if it was cut "
-                         "off") from None
+        raise InputError(
+            f"cannot read {what} raster: {exc}",
+            file=path,
+            fix="use a GeoTIFF; download or export it again if it was cut off",
+        ) from None
 
 
-def build(cfg: PopulationConfig, study: Study, config: Config, notes: Notes,
-          progress=None) -> LayerResult:
+def build(
+    cfg: PopulationConfig, study: Study, config: Config, notes: Notes, progress=None
+) -> LayerResult:
     """Sum people per cell."""
     path = config.path(cfg.path)
     check_raster(path, "population")
@@ -71,13 +83,26 @@ def build(cfg: PopulationConfig, study: Study, config: Config, notes: Notes,
     if cfg.scale_to_total is not None:
         total = float(table["population_raster"].sum())
         if total <= 0:
-            raise InputError("population raster holds no people in the study area, so it "
-                             "cannot be scaled to population.scale_to_total", file=path,
-                             fix="check the raster covers the villages")
+            raise InputError(
+                "population raster holds no people in the study area, so it "
+                "cannot be scaled to population.scale_to_total",
+                file=path,
+                fix="check the raster covers the villages",
+            )
         factor = cfg.scale_to_total / total
         table = table * factor
-        notes.add(path, "warning", f"population raster scaled by {factor:.6g} so that the "
-                  f"study's cells hold {cfg.scale_to_total:,.0f} people "
-                  "(population.scale_to_total)")
-    return LayerResult(NAME, "cell", variables(cfg, str(path)), table,
-                       pd.Series(cover.to_numpy(), index=table.index), [path])
+        notes.add(
+            path,
+            "warning",
+            f"population raster scaled by {factor:.6g} so that the "
+            f"study's cells hold {cfg.scale_to_total:,.0f} people "
+            "(population.scale_to_total)",
+        )
+    return LayerResult(
+        NAME,
+        "cell",
+        variables(cfg, str(path)),
+        table,
+        pd.Series(cover.to_numpy(), index=table.index),
+        [path],
+    )

@@ -28,11 +28,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from despro.geo.config import Config, ProductsConfig
-from despro.geo.errors import InputError
-from despro.geo.layer import LayerResult, Notes
-from despro.geo.study import Study
-from despro.geo.variables import Kind, Variable
+from despro.aggregate.study import Study
+from despro.config.settings import Config, ProductsConfig
+from despro.errors import InputError
+from despro.layer import LayerResult, Notes
+from despro.variables import Kind, Variable
 
 from ._io import numeric_column, read_table, require_columns
 from ._podes import industry_categories, kemendagri_codes, products_from_podes
@@ -43,20 +43,41 @@ TRUE = {"true", "1", "yes", "ya", "y", "t"}
 FALSE = {"false", "0", "no", "tidak", "n", "f", ""}
 
 
-def variables(cfg: ProductsConfig, categories: tuple[str, ...], source: str = "") -> \
-        list[Variable]:
+def variables(cfg: ProductsConfig, categories: tuple[str, ...], source: str = "") -> list[Variable]:
     """The variables this layer yields."""
     v = cfg.vintage
     return [
-        Variable("product_enterprises", Kind.CATEGORY, "enterprises",
-                 "small enterprises per product category", NAME, source, v, categories,
-                 level="village"),
-        Variable("product_demand_growth_pct", Kind.INTENSIVE, "percent per year",
-                 "online demand growth of the flagship category, weighted by its enterprises",
-                 NAME, source, v, level="village"),
-        Variable("product_distinctiveness", Kind.INTENSIVE, "score 0-1",
-                 "distinctiveness of the flagship product, weighted by its enterprises",
-                 NAME, source, v, level="village"),
+        Variable(
+            "product_enterprises",
+            Kind.CATEGORY,
+            "enterprises",
+            "small enterprises per product category",
+            NAME,
+            source,
+            v,
+            categories,
+            level="village",
+        ),
+        Variable(
+            "product_demand_growth_pct",
+            Kind.INTENSIVE,
+            "percent per year",
+            "online demand growth of the flagship category, weighted by its enterprises",
+            NAME,
+            source,
+            v,
+            level="village",
+        ),
+        Variable(
+            "product_distinctiveness",
+            Kind.INTENSIVE,
+            "score 0-1",
+            "distinctiveness of the flagship product, weighted by its enterprises",
+            NAME,
+            source,
+            v,
+            level="village",
+        ),
     ]
 
 
@@ -65,8 +86,12 @@ def _flag(values: pd.Series, path, col: str) -> np.ndarray:
     bad = ~s.isin(TRUE | FALSE)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"column '{col}' value {values.iloc[i]!r} is not true/false",
-                         file=path, row=i + 2, fix="use true / false")
+        raise InputError(
+            f"column '{col}' value {values.iloc[i]!r} is not true/false",
+            file=path,
+            row=i + 2,
+            fix="use true / false",
+        )
     return s.isin(TRUE).to_numpy()
 
 
@@ -77,23 +102,31 @@ def read_categories(path, notes: Notes) -> pd.DataFrame:
     df["demand_growth_pct"] = numeric_column(df, "demand_growth_pct", path, "product categories")
     dup = df["category"].duplicated()
     if dup.any():
-        raise InputError(f"category {df['category'][dup].iloc[0]!r} listed twice", file=path,
-                         row=int(np.flatnonzero(dup.to_numpy())[0]) + 2,
-                         fix="one row per category")
+        raise InputError(
+            f"category {df['category'][dup].iloc[0]!r} listed twice",
+            file=path,
+            row=int(np.flatnonzero(dup.to_numpy())[0]) + 2,
+            fix="one row per category",
+        )
     return df.set_index("category")
 
 
 def read_products(path, categories: pd.DataFrame, notes: Notes) -> pd.DataFrame:
     """Validated product rows with a 10-digit ``village_code``."""
     df = read_table(path, "products", dtype={"village_code": str})
-    require_columns(df, ["village_code", "product", "category", "enterprises", "flagship",
-                         "distinctiveness"], path, "products")
+    require_columns(
+        df,
+        ["village_code", "product", "category", "enterprises", "flagship", "distinctiveness"],
+        path,
+        "products",
+    )
     df["village_code"] = normalise_codes(df["village_code"], path, "village_code").to_numpy()
     return validate_products(df, categories, notes, path)
 
 
-def read_podes(cfg: ProductsConfig, config: Config, notes: Notes) -> tuple[
-        pd.DataFrame, pd.DataFrame]:
+def read_podes(
+    cfg: ProductsConfig, config: Config, notes: Notes
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(products, categories) from a Podes table (``format = "podes"``).
 
     Categories are the Podes industry groups; a category table, when configured,
@@ -104,28 +137,36 @@ def read_podes(cfg: ProductsConfig, config: Config, notes: Notes) -> tuple[
     require_columns(raw, [cfg.podes.code_column], path, "Podes products")
     # Podes master files repeat the village columns on one row per facility
     raw = raw.drop_duplicates(subset=[cfg.podes.code_column]).reset_index(drop=True)
-    codes = kemendagri_codes(cfg.podes, raw, config, notes, path, "Podes products",
-                             "layers.products.podes")
+    codes = kemendagri_codes(
+        cfg.podes, raw, config, notes, path, "Podes products", "layers.products.podes"
+    )
     cats = industry_categories()
     if cfg.categories is not None:
         cpath = config.path(cfg.categories)
         given = read_categories(cpath, notes)
         extra = sorted(set(given.index) - set(cats.index))
         if extra:
-            raise InputError(f"categories {extra} are not Podes industry groups "
-                             f"({sorted(cats.index)})", file=cpath,
-                             fix="use the Podes group ids listed")
+            raise InputError(
+                f"categories {extra} are not Podes industry groups ({sorted(cats.index)})",
+                file=cpath,
+                fix="use the Podes group ids listed",
+            )
         cats.loc[given.index, "demand_growth_pct"] = given["demand_growth_pct"]
     df = products_from_podes(raw, codes, path)
-    notes.add(path, "warning", "flagship category = the village's largest small-industry "
-              "group (Podes R1201); distinctiveness = a declared flagship product (R1203A)"
-              + ("" if cfg.categories else "; no category table: demand growth (P2) unknown"),
-              rows=[])
+    notes.add(
+        path,
+        "warning",
+        "flagship category = the village's largest small-industry "
+        "group (Podes R1201); distinctiveness = a declared flagship product (R1203A)"
+        + ("" if cfg.categories else "; no category table: demand growth (P2) unknown"),
+        rows=[],
+    )
     return validate_products(df, cats, notes, path), cats
 
 
-def validate_products(df: pd.DataFrame, categories: pd.DataFrame, notes: Notes,
-                      path) -> pd.DataFrame:
+def validate_products(
+    df: pd.DataFrame, categories: pd.DataFrame, notes: Notes, path
+) -> pd.DataFrame:
     """Check and normalise product rows (categories known, counts >= 0, one flagship)."""
     df["enterprises"] = numeric_column(df, "enterprises", path, "products", allow_missing=False)
     if (df["enterprises"] < 0).any():
@@ -134,38 +175,55 @@ def validate_products(df: pd.DataFrame, categories: pd.DataFrame, notes: Notes,
     unknown = ~df["category"].isin(categories.index)
     if unknown.any():
         i = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise InputError(f"category {df['category'].iloc[i]!r} is not in the category table "
-                         f"({sorted(categories.index)})", file=path, row=i + 2,
-                         fix="add it to the category table or correct the spelling")
+        raise InputError(
+            f"category {df['category'].iloc[i]!r} is not in the category table "
+            f"({sorted(categories.index)})",
+            file=path,
+            row=i + 2,
+            fix="add it to the category table or correct the spelling",
+        )
     df["flagship"] = _flag(df["flagship"], path, "flagship")
     d = df["distinctiveness"].astype("string").str.strip().str.lower()
     flag = d.isin((TRUE | FALSE) - {""}).to_numpy()
-    score = numeric_column(df.assign(distinctiveness=d.where(~flag, "0")), "distinctiveness",
-                           path, "products")
+    score = numeric_column(
+        df.assign(distinctiveness=d.where(~flag, "0")), "distinctiveness", path, "products"
+    )
     df["distinctiveness"] = np.where(flag, d.isin(TRUE).to_numpy().astype(float), score)
     out_of_range = (df["distinctiveness"] < 0) | (df["distinctiveness"] > 1)
     if out_of_range.any():
         i = int(np.flatnonzero(out_of_range.to_numpy())[0])
-        raise InputError(f"distinctiveness {df['distinctiveness'].iloc[i]} outside 0-1",
-                         file=path, row=i + 2, fix="use a 0-1 score or true / false")
+        raise InputError(
+            f"distinctiveness {df['distinctiveness'].iloc[i]} outside 0-1",
+            file=path,
+            row=i + 2,
+            fix="use a 0-1 score or true / false",
+        )
     n_flag = df.groupby("village_code")["flagship"].sum()
     many = n_flag[n_flag > 1]
     if len(many):
-        raise InputError(f"village {many.index[0]} has {int(many.iloc[0])} flagship products",
-                         file=path, fix="mark exactly one product per village as flagship")
+        raise InputError(
+            f"village {many.index[0]} has {int(many.iloc[0])} flagship products",
+            file=path,
+            fix="mark exactly one product per village as flagship",
+        )
     none = n_flag[n_flag == 0].index
     if len(none):
         # the village's largest product by enterprises becomes its flagship
         sub = df[df["village_code"].isin(none)]
         top = sub.sort_values("enterprises", ascending=False).drop_duplicates("village_code")
         df.loc[top.index, "flagship"] = True
-        notes.add(path, "repaired", "no flagship marked; the largest product (by enterprises) "
-                  "was taken", rows=list(none))
+        notes.add(
+            path,
+            "repaired",
+            "no flagship marked; the largest product (by enterprises) was taken",
+            rows=list(none),
+        )
     return df
 
 
-def build(cfg: ProductsConfig, study: Study, config: Config, notes: Notes,
-          progress=None) -> LayerResult:
+def build(
+    cfg: ProductsConfig, study: Study, config: Config, notes: Notes, progress=None
+) -> LayerResult:
     """Per-village product variables and flagship attributes."""
     ppath = config.path(cfg.table)
     if cfg.format == "podes":
@@ -179,12 +237,18 @@ def build(cfg: ProductsConfig, study: Study, config: Config, notes: Notes,
     vidx = study.village_index
     stray = sorted(set(df["village_code"]) - set(vidx))
     if stray:
-        notes.add(ppath, "unmatched", "village codes not among the villages of this run",
-                  rows=stray)
+        notes.add(
+            ppath, "unmatched", "village codes not among the villages of this run", rows=stray
+        )
         df = df[df["village_code"].isin(vidx)]
     classes = tuple(sorted(cats.index))
-    ent = (df.pivot_table(index="village_code", columns="category", values="enterprises",
-                          aggfunc="sum").reindex(index=vidx, columns=list(classes)).fillna(0.0))
+    ent = (
+        df.pivot_table(
+            index="village_code", columns="category", values="enterprises", aggfunc="sum"
+        )
+        .reindex(index=vidx, columns=list(classes))
+        .fillna(0.0)
+    )
     table = ent.set_axis([f"product_enterprises__{c}" for c in classes], axis=1)
     flag = df[df["flagship"]].set_index("village_code").reindex(vidx)
     w = flag["enterprises"].fillna(0.0).to_numpy()
@@ -198,18 +262,29 @@ def build(cfg: ProductsConfig, study: Study, config: Config, notes: Notes,
     table["product_distinctiveness__w"] = np.where(has_d, w, 0.0)
     table.index = vidx
     labels = cats.get("label_en", pd.Series(cats.index, index=cats.index))
-    attrs = pd.DataFrame({
-        "flagship_product": flag["product"].astype("string").to_numpy(),
-        "flagship_category": flag["category"].astype("string").to_numpy(),
-        "flagship_category_label": labels.reindex(flag["category"]).astype("string").to_numpy(),
-    }, index=vidx)
+    attrs = pd.DataFrame(
+        {
+            "flagship_product": flag["product"].astype("string").to_numpy(),
+            "flagship_category": flag["category"].astype("string").to_numpy(),
+            "flagship_category_label": labels.reindex(flag["category"]).astype("string").to_numpy(),
+        },
+        index=vidx,
+    )
     cover = pd.Series(flag["product"].notna().astype(float).to_numpy(), index=vidx)
-    return LayerResult(NAME, "village", variables(cfg, classes, ", ".join(map(str, inputs))),
-                       table, cover, inputs, attributes=attrs)
+    return LayerResult(
+        NAME,
+        "village",
+        variables(cfg, classes, ", ".join(map(str, inputs))),
+        table,
+        cover,
+        inputs,
+        attributes=attrs,
+    )
 
 
-def derive(values: pd.DataFrame, additive: pd.DataFrame, attributes: pd.DataFrame,
-           layer: LayerResult) -> tuple[pd.DataFrame, list[Variable]]:
+def derive(
+    values: pd.DataFrame, additive: pd.DataFrame, attributes: pd.DataFrame, layer: LayerResult
+) -> tuple[pd.DataFrame, list[Variable]]:
     """Location quotient of each village's flagship category (P1), NaN where unknown."""
     cols = [c for c in additive.columns if c.startswith("product_enterprises__")]
     ent = additive[cols].to_numpy(float)
@@ -226,8 +301,15 @@ def derive(values: pd.DataFrame, additive: pd.DataFrame, attributes: pd.DataFram
     with np.errstate(divide="ignore", invalid="ignore"):
         lq[ok] = (ent[rows, j] / e_v[ok]) / (e_f_total[j] / total)
     src = layer.variables[0]
-    decl = Variable("product_location_quotient", Kind.INTENSIVE, "ratio",
-                    "share of the village's enterprises in its flagship category / the same "
-                    "share over all villages of the run", NAME, src.source, src.vintage,
-                    level=src.level)
+    decl = Variable(
+        "product_location_quotient",
+        Kind.INTENSIVE,
+        "ratio",
+        "share of the village's enterprises in its flagship category / the same "
+        "share over all villages of the run",
+        NAME,
+        src.source,
+        src.vintage,
+        level=src.level,
+    )
     return pd.DataFrame({"product_location_quotient": lq}, index=values.index), [decl]

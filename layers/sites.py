@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from despro.geo.config import BroadbandConfig
-from despro.geo.layer import Notes
-from despro.geo.study import Study
+from despro.aggregate.study import Study
+from despro.config.settings import BroadbandConfig
+from despro.layer import Notes
 
 from ._io import check_lonlat_plausible, points_outside_indonesia, read_table, require_columns
 
@@ -37,8 +37,12 @@ def read_sites(path: Path, cfg: BroadbandConfig, study: Study, notes: Notes) -> 
         status = df[cfg.sites_status_column].astype("string").str.strip().str.upper()
         off = ~status.isin([s.upper() for s in cfg.sites_status_keep]).to_numpy()
         if off.any():
-            notes.add(path, "dropped", f"sites not {cfg.sites_status_keep} (column "
-                      f"'{cfg.sites_status_column}')", rows=rows[off].tolist())
+            notes.add(
+                path,
+                "dropped",
+                f"sites not {cfg.sites_status_keep} (column '{cfg.sites_status_column}')",
+                rows=rows[off].tolist(),
+            )
             df, rows = df.loc[~off], rows[~off]
     lon = pd.to_numeric(df[cfg.sites_lon_column].str.replace(",", "."), errors="coerce")
     lat = pd.to_numeric(df[cfg.sites_lat_column].str.replace(",", "."), errors="coerce")
@@ -46,10 +50,14 @@ def read_sites(path: Path, cfg: BroadbandConfig, study: Study, notes: Notes) -> 
     if bad.any():
         notes.add(path, "dropped", "sites without numeric lon / lat", rows=rows[bad].tolist())
         df, lon, lat, rows = df.loc[~bad], lon[~bad], lat[~bad], rows[~bad]
-    code = df[cfg.sites_code_column].astype("string").str.strip().str.replace(
-        r"[.\s]", "", regex=True)
-    gdf = gpd.GeoDataFrame({"village_code": code.to_numpy(), "row": rows},
-                           geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    code = (
+        df[cfg.sites_code_column].astype("string").str.strip().str.replace(r"[.\s]", "", regex=True)
+    )
+    gdf = gpd.GeoDataFrame(
+        {"village_code": code.to_numpy(), "row": rows},
+        geometry=gpd.points_from_xy(lon, lat),
+        crs="EPSG:4326",
+    )
     check_lonlat_plausible(gdf, path, "site list", tabular=True)
     gdf = points_outside_indonesia(gdf, path, "site list", notes)
     _report_matches(gdf, path, study, notes)
@@ -60,15 +68,25 @@ def _report_matches(sites: gpd.GeoDataFrame, path: Path, study: Study, notes: No
     """Match rate of the sites' village codes, and sites outside their stated village."""
     vil = study.villages
     known = sites["village_code"].isin(vil.index).to_numpy()
-    notes.add(path, "warning", f"site village codes matching a village of this run: "
-              f"{int(known.sum())} of {len(sites)} ({100 * known.mean():.1f} %)"
-              if len(sites) else "no sites", rows=[])
+    notes.add(
+        path,
+        "warning",
+        f"site village codes matching a village of this run: "
+        f"{int(known.sum())} of {len(sites)} ({100 * known.mean():.1f} %)"
+        if len(sites)
+        else "no sites",
+        rows=[],
+    )
     if not known.any():
         return
     own = vil.geometry.reindex(sites.loc[known, "village_code"]).to_numpy()
     pts = sites.geometry.to_numpy()[known]
     outside = ~shapely.covers(own, pts)
     if outside.any():
-        notes.add(path, "warning", f"{int(outside.sum())} site(s) lie outside the village "
-                  "their code names (kept at their coordinates)",
-                  rows=sites["row"].to_numpy()[known][outside].tolist())
+        notes.add(
+            path,
+            "warning",
+            f"{int(outside.sum())} site(s) lie outside the village "
+            "their code names (kept at their coordinates)",
+            rows=sites["row"].to_numpy()[known][outside].tolist(),
+        )

@@ -39,12 +39,12 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from despro.geo.config import Config, SmartphoneConfig, SmartphoneSource
-from despro.geo.crosswalk import BPS_TO_KEMENDAGRI_PROVINCE
-from despro.geo.errors import InputError
-from despro.geo.layer import LayerResult, Notes
-from despro.geo.study import Study
-from despro.geo.variables import Kind, Variable
+from despro.aggregate.study import Study
+from despro.config.settings import Config, SmartphoneConfig, SmartphoneSource
+from despro.errors import InputError
+from despro.layer import LayerResult, Notes
+from despro.layers._crosswalk import BPS_TO_KEMENDAGRI_PROVINCE
+from despro.variables import Kind, Variable
 
 from ._contracts import number, percent_checks, validate
 from ._io import file_row, filter_rows, read_table, require_columns
@@ -79,11 +79,15 @@ def variables(cfg: SmartphoneConfig, config: Config | None = None) -> list[Varia
     out = []
     for v, srcs in by_var.items():
         srcs = sorted(srcs, key=lambda s: LEVEL_ORDER.index(s.level))
-        paths = ", ".join(str(config.path(s.table)) if config is not None else str(s.table)
-                          for s in srcs)
+        paths = ", ".join(
+            str(config.path(s.table)) if config is not None else str(s.table) for s in srcs
+        )
         vintage = ", ".join(dict.fromkeys(s.vintage for s in srcs))
-        out.append(Variable(v, Kind.RATE, "percent", DESCRIPTION[v], NAME, paths, vintage,
-                            level=srcs[0].level))
+        out.append(
+            Variable(
+                v, Kind.RATE, "percent", DESCRIPTION[v], NAME, paths, vintage, level=srcs[0].level
+            )
+        )
     return out
 
 
@@ -96,25 +100,29 @@ def _wide(cfg: SmartphoneSource, df: pd.DataFrame, path) -> pd.DataFrame:
     if cfg.format == "wide":
         require_columns(df, [key, *cfg.columns.values()], path, "ICT statistics")
         return filter_rows(df, cfg.filters, path, "ICT statistics", "layers.smartphone.filters")
-    require_columns(df, [key, cfg.indicator_column, cfg.value_column], path,
-                    "ICT statistics")
+    require_columns(df, [key, cfg.indicator_column, cfg.value_column], path, "ICT statistics")
     sub = filter_rows(df, cfg.filters, path, "ICT statistics", "layers.smartphone.filters")
     present = sub[cfg.indicator_column].astype("string").str.strip()
     absent = [ind for ind in cfg.columns.values() if not (present == ind).any()]
     if absent:
-        raise InputError(f"indicator(s) {absent} not found in column "
-                         f"'{cfg.indicator_column}' (after filters {cfg.filters}); it has "
-                         f"{sorted(present.dropna().unique())[:10]}", file=path,
-                         fix="correct layers.smartphone.columns or the filters")
+        raise InputError(
+            f"indicator(s) {absent} not found in column "
+            f"'{cfg.indicator_column}' (after filters {cfg.filters}); it has "
+            f"{sorted(present.dropna().unique())[:10]}",
+            file=path,
+            fix="correct layers.smartphone.columns or the filters",
+        )
     wide = {}
     for ind in cfg.columns.values():
         rows = sub[(present == ind).to_numpy()]
         dup = rows[key].duplicated()
         if dup.any():
-            raise InputError(f"indicator '{ind}' appears twice for {rows[key][dup].iloc[0]!r} "
-                             "after filtering", file=path, row=file_row(rows, int(
-                                 np.flatnonzero(dup.to_numpy())[0])),
-                             fix="add a filter (e.g. year, area) to pick one row")
+            raise InputError(
+                f"indicator '{ind}' appears twice for {rows[key][dup].iloc[0]!r} after filtering",
+                file=path,
+                row=file_row(rows, int(np.flatnonzero(dup.to_numpy())[0])),
+                fix="add a filter (e.g. year, area) to pick one row",
+            )
         wide[ind] = rows.set_index(key)[cfg.value_column]
     out = pd.DataFrame(wide)
     out[key] = out.index.astype(str)
@@ -132,8 +140,12 @@ def read(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataFrame:
     key = cfg.name_column or cfg.code_column
     raw = read_table(path, "ICT statistics", dtype={key: str})
     df = _wide(cfg, raw, path)
-    schema = pa.DataFrameSchema({col: number(*percent_checks(cfg.scale, "layers.smartphone.scale"))
-                                 for col in dict.fromkeys(cfg.columns.values())})
+    schema = pa.DataFrameSchema(
+        {
+            col: number(*percent_checks(cfg.scale, "layers.smartphone.scale"))
+            for col in dict.fromkeys(cfg.columns.values())
+        }
+    )
     df = validate(df, schema, path, "ICT statistics")
     codes = _unit_codes(cfg, df, config, path, notes)
     known = codes.notna().to_numpy()
@@ -145,38 +157,48 @@ def read(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataFrame:
     if dup.any():
         code = out.index[dup][0]
         rows = [file_row(df[known], i) for i in np.flatnonzero(out.index == code)]
-        raise InputError(f"{cfg.level} code {code!r} appears more than once (rows {rows})",
-                         file=path, row=rows[-1], fix="keep one row per unit (filter year / area)")
+        raise InputError(
+            f"{cfg.level} code {code!r} appears more than once (rows {rows})",
+            file=path,
+            row=rows[-1],
+            fix="keep one row per unit (filter year / area)",
+        )
     return out
 
 
-def _unit_codes(cfg: SmartphoneSource, df: pd.DataFrame, config: Config, path,
-                notes: Notes) -> pd.Series:
+def _unit_codes(
+    cfg: SmartphoneSource, df: pd.DataFrame, config: Config, path, notes: Notes
+) -> pd.Series:
     """Kemendagri unit codes per row: from the code column, or matched by name."""
     if cfg.name_column:
         if cfg.names is None:
-            raise InputError("layers.smartphone.name_column is set but 'names' (the "
-                             "Kemendagri code list) is not", file=config.source_file,
-                             fix="set names = 'codes_kemendagri.csv' (kode, nama)")
-        return codes_from_names(df[cfg.name_column], config.path(cfg.names), cfg.level, path,
-                                "ICT statistics", notes)
+            raise InputError(
+                "layers.smartphone.name_column is set but 'names' (the "
+                "Kemendagri code list) is not",
+                file=config.source_file,
+                fix="set names = 'codes_kemendagri.csv' (kode, nama)",
+            )
+        return codes_from_names(
+            df[cfg.name_column], config.path(cfg.names), cfg.level, path, "ICT statistics", notes
+        )
     digits = 4 if cfg.level == "regency" else 2
-    codes = normalise_codes(df[cfg.code_column], path, cfg.code_column, digits,
-                            f"{cfg.level} code")
+    codes = normalise_codes(df[cfg.code_column], path, cfg.code_column, digits, f"{cfg.level} code")
     if cfg.code_system == "bps":
         prov = codes.str[:2].map(BPS_TO_KEMENDAGRI_PROVINCE).fillna(codes.str[:2])
         codes = prov + codes.str[2:]
     return codes
 
 
-def build(cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes,
-          progress=None) -> LayerResult:
+def build(
+    cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes, progress=None
+) -> LayerResult:
     """Carry the unit rates of every source down to villages as numerator / denominator."""
     vil = study.villages
     area = study.area.sum(axis=1).A.ravel()
     weights = {
-        "households": _weights(vil["households"].to_numpy(float),
-                               vil["population"].to_numpy(float), area),
+        "households": _weights(
+            vil["households"].to_numpy(float), vil["population"].to_numpy(float), area
+        ),
         "population": _weights(vil["population"].to_numpy(float), None, area),
     }
     cols, covers, inputs, evidence = {}, [], [], {}
@@ -185,18 +207,22 @@ def build(cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes,
     for src in sources:
         path = config.path(src.table)
         stats = read(src, config, notes)
-        unit = (vil["regency_code"] if src.level == "regency" else
-                vil["province_code"]).to_numpy()
+        unit = (vil["regency_code"] if src.level == "regency" else vil["province_code"]).to_numpy()
         present = set(unit)  # once, not once per table row
         unmatched = [c for c in stats.index if c not in present]
         if unmatched:
-            notes.add(path, "unmatched", f"{src.level} codes with no village in this run",
-                      rows=unmatched)
+            notes.add(
+                path, "unmatched", f"{src.level} codes with no village in this run", rows=unmatched
+            )
         missing = sorted(present - set(stats.index))
         if missing:
-            notes.add(path, "unmatched", f"{src.level} codes of villages absent from the "
-                      "table (their villages stay unknown, or take a coarser table)",
-                      rows=missing)
+            notes.add(
+                path,
+                "unmatched",
+                f"{src.level} codes of villages absent from the "
+                "table (their villages stay unknown, or take a coarser table)",
+                rows=missing,
+            )
         for var in src.columns:
             rate = stats[var].reindex(unit).to_numpy(float)  # NaN: unit or value unknown
             have = rates.get(var)
@@ -216,8 +242,9 @@ def build(cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes,
     # a village is covered when any source has its unit (the layer's cover is one number)
     cover = pd.Series(np.max(covers, axis=0), index=vil.index)
     attrs = pd.DataFrame({f"{v}_evidence": e for v, e in evidence.items()}, index=vil.index)
-    return LayerResult(NAME, "village", variables(cfg, config), table, cover, inputs,
-                       attributes=attrs)
+    return LayerResult(
+        NAME, "village", variables(cfg, config), table, cover, inputs, attributes=attrs
+    )
 
 
 def _weights(primary: np.ndarray, secondary: np.ndarray | None, area: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ Boundary files from other publishers (``code_system``):
 
 * HDX COD-AB: ``code = "ADM4_PCODE"``; the ``ID`` prefix of its P-codes is dropped.
   Where those P-codes follow BPS numbering, ``code_system = "bps"`` matches them
-  to Kemendagri by name within their parents (:mod:`despro.geo.crosswalk`;
+  to Kemendagri by name within their parents (:mod:`despro.layers._crosswalk`;
   ``regency_name = "ADM2_EN"``, ``district_name = "ADM3_EN"``, ``name = "ADM4_EN"``).
 * geoBoundaries: no admin codes (``shapeID`` is geoBoundaries' own id):
   ``code_system = "name"`` matches ``shapeName`` to Kemendagri village names within
@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from despro.geo.config import Config, VillagesConfig
-from despro.geo.crosswalk import bps_villages_to_kemendagri, kemendagri_units
-from despro.geo.errors import InputError
-from despro.geo.layer import Notes
+from despro.config.settings import Config, VillagesConfig
+from despro.errors import InputError
+from despro.layer import Notes
+from despro.layers._crosswalk import bps_villages_to_kemendagri, kemendagri_units
 
 from ._contracts import non_negative, not_above, number, validate
 from ._io import read_vector, repair_geometries, require_columns
@@ -45,8 +45,9 @@ from ._names import codes_from_names, read_code_list, read_code_table
 CODE_RE = re.compile(r"^\d{10}$")
 
 
-def normalise_codes(values: pd.Series, path: Path | str, column: str, digits: int = 10,
-                    what: str = "village code") -> pd.Series:
+def normalise_codes(
+    values: pd.Series, path: Path | str, column: str, digits: int = 10, what: str = "village code"
+) -> pd.Series:
     """Kemendagri codes as digit strings: drop dots / spaces, keep leading zeros.
 
     Raises InputError naming the first row whose code is not ``digits`` digits.
@@ -59,9 +60,13 @@ def normalise_codes(values: pd.Series, path: Path | str, column: str, digits: in
     bad = ~s.fillna("").str.fullmatch(rf"\d{{{digits}}}")
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{what} {values.iloc[i]!r} in column '{column}' is not {digits} "
-                         f"digits (dotted form like 34.02.01.2001 is fine)", file=path,
-                         row=i + 2, fix="keep codes as text so leading zeros survive")
+        raise InputError(
+            f"{what} {values.iloc[i]!r} in column '{column}' is not {digits} "
+            f"digits (dotted form like 34.02.01.2001 is fine)",
+            file=path,
+            row=i + 2,
+            fix="keep codes as text so leading zeros survive",
+        )
     return s.astype(str)
 
 
@@ -77,52 +82,74 @@ def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
     """
     path = config.path(cfg.path)
     gdf = read_vector(path, "villages", layer=cfg.layer, bbox=cfg.bbox)
-    require_columns(gdf, [cfg.name] if cfg.code_system == "name" else [cfg.code, cfg.name],
-                    path, "villages")
+    require_columns(
+        gdf, [cfg.name] if cfg.code_system == "name" else [cfg.code, cfg.name], path, "villages"
+    )
     code = _codes(cfg, gdf, config, path, notes)
     if code.isna().any():
-        gdf, code = gdf.loc[code.notna()].reset_index(drop=True), \
-            code.dropna().astype(str).reset_index(drop=True)
+        gdf, code = (
+            gdf.loc[code.notna()].reset_index(drop=True),
+            code.dropna().astype(str).reset_index(drop=True),
+        )
     if cfg.code_prefix:
         keep = code.str.startswith(cfg.code_prefix).to_numpy()
         if not keep.any():
-            raise InputError(f"no village code starts with '{cfg.code_prefix}'", file=path,
-                             fix="check villages.code_prefix")
+            raise InputError(
+                f"no village code starts with '{cfg.code_prefix}'",
+                file=path,
+                fix="check villages.code_prefix",
+            )
         gdf, code = gdf.loc[keep].reset_index(drop=True), code[keep].reset_index(drop=True)
     dup = code[code.duplicated(keep=False)]
     if len(dup):
         rows = (np.flatnonzero(code.duplicated(keep=False).to_numpy()) + 2).tolist()
-        raise InputError(f"duplicate village code(s) {sorted(set(dup))[:5]} at rows {rows[:6]}",
-                         file=path, row=rows[0], fix="each village must appear once")
+        raise InputError(
+            f"duplicate village code(s) {sorted(set(dup))[:5]} at rows {rows[:6]}",
+            file=path,
+            row=rows[0],
+            fix="each village must appear once",
+        )
     out = gpd.GeoDataFrame(
         {
             "village_code": code.to_numpy(),
             "village_name": gdf[cfg.name].astype("string").fillna("").to_numpy(),
         },
-        geometry=gdf.geometry.values, crs="EPSG:4326",
+        geometry=gdf.geometry.values,
+        crs="EPSG:4326",
     )
     own = cfg.code_system == "kemendagri"  # other systems' parent codes are not Kemendagri's
-    out["regency_code"] = (normalise_codes(gdf[cfg.regency_code], path, cfg.regency_code, 4,
-                                           "regency code").to_numpy()
-                           if own and cfg.regency_code and cfg.regency_code in gdf
-                           else code.str[:4])
-    out["province_code"] = (normalise_codes(gdf[cfg.province_code], path, cfg.province_code, 2,
-                                            "province code").to_numpy()
-                            if own and cfg.province_code and cfg.province_code in gdf
-                            else code.str[:2])
+    out["regency_code"] = (
+        normalise_codes(gdf[cfg.regency_code], path, cfg.regency_code, 4, "regency code").to_numpy()
+        if own and cfg.regency_code and cfg.regency_code in gdf
+        else code.str[:4]
+    )
+    out["province_code"] = (
+        normalise_codes(
+            gdf[cfg.province_code], path, cfg.province_code, 2, "province code"
+        ).to_numpy()
+        if own and cfg.province_code and cfg.province_code in gdf
+        else code.str[:2]
+    )
     if cfg.names is not None:
         units = read_code_list(config.path(cfg.names)).set_index("code")["name"]
         for level, col in (("regency", "regency_code"), ("province", "province_code")):
-            out[f"{level}_name"] = units.reindex(out[col].to_numpy()).astype("string") \
-                .to_numpy()
+            out[f"{level}_name"] = units.reindex(out[col].to_numpy()).astype("string").to_numpy()
     mismatch = out["regency_code"].to_numpy() != code.str[:4].to_numpy()
     if mismatch.any():
-        notes.add(path, "warning", "regency code differs from the village code's prefix",
-                  rows=out["village_code"][mismatch].tolist())
-    counts = {col: src for col, src in (("population", cfg.population),
-                                        ("households", cfg.households)) if src and src in gdf}
-    checked = validate(pd.DataFrame(gdf[list(counts.values())]), _counts_schema(counts), path,
-                       "villages")
+        notes.add(
+            path,
+            "warning",
+            "regency code differs from the village code's prefix",
+            rows=out["village_code"][mismatch].tolist(),
+        )
+    counts = {
+        col: src
+        for col, src in (("population", cfg.population), ("households", cfg.households))
+        if src and src in gdf
+    }
+    checked = validate(
+        pd.DataFrame(gdf[list(counts.values())]), _counts_schema(counts), path, "villages"
+    )
     for col in ("population", "households"):
         out[col] = checked[counts[col]].to_numpy(float) if col in counts else np.nan
     out = repair_geometries(out, path, "villages", notes, id_col="village_code")
@@ -134,40 +161,66 @@ def _counts_schema(counts: dict[str, str]) -> pa.DataFrameSchema:
     both = len(counts) == 2
     return pa.DataFrameSchema(
         {src: number(non_negative()) for src in counts.values()},
-        checks=[not_above(counts["households"], counts["population"],
-                          "households cannot exceed people; check the two columns are not "
-                          "swapped")] if both else [])
+        checks=[
+            not_above(
+                counts["households"],
+                counts["population"],
+                "households cannot exceed people; check the two columns are not swapped",
+            )
+        ]
+        if both
+        else [],
+    )
 
 
-def _codes(cfg: VillagesConfig, gdf: pd.DataFrame, config: Config, path: Path,
-           notes: Notes) -> pd.Series:
+def _codes(
+    cfg: VillagesConfig, gdf: pd.DataFrame, config: Config, path: Path, notes: Notes
+) -> pd.Series:
     """10-digit Kemendagri code per feature (missing where a name matched no unit)."""
     if cfg.code_system == "kemendagri":
         return normalise_codes(gdf[cfg.code], path, cfg.code)
     if cfg.names is None:
-        raise InputError(f"villages.code_system = '{cfg.code_system}' needs the Kemendagri "
-                         "code list", file=config.source_file,
-                         fix="set villages.names (e.g. codes_kemendagri.csv: kode, nama)")
+        raise InputError(
+            f"villages.code_system = '{cfg.code_system}' needs the Kemendagri code list",
+            file=config.source_file,
+            fix="set villages.names (e.g. codes_kemendagri.csv: kode, nama)",
+        )
     names_path = config.path(cfg.names)
     if cfg.code_system == "name":
-        return codes_from_names(gdf[cfg.name], names_path, "village", path, "villages", notes,
-                                within=cfg.code_prefix)
+        return codes_from_names(
+            gdf[cfg.name], names_path, "village", path, "villages", notes, within=cfg.code_prefix
+        )
     parents = [cfg.regency_name, cfg.district_name]
     if None in parents:
-        raise InputError("villages.code_system = 'bps' matches villages by name within their "
-                         "district and regency", file=config.source_file,
-                         fix="set villages.regency_name and villages.district_name "
-                         "(HDX COD-AB: ADM2_EN, ADM3_EN)")
+        raise InputError(
+            "villages.code_system = 'bps' matches villages by name within their "
+            "district and regency",
+            file=config.source_file,
+            fix="set villages.regency_name and villages.district_name "
+            "(HDX COD-AB: ADM2_EN, ADM3_EN)",
+        )
     require_columns(gdf, parents, path, "villages")
-    table = pd.DataFrame({"IDDESA": normalise_codes(gdf[cfg.code], path, cfg.code),
-                          "NAMA_KAB": gdf[cfg.regency_name], "NAMA_KEC": gdf[cfg.district_name],
-                          "NAMA_DESA": gdf[cfg.name]})
+    table = pd.DataFrame(
+        {
+            "IDDESA": normalise_codes(gdf[cfg.code], path, cfg.code),
+            "NAMA_KAB": gdf[cfg.regency_name],
+            "NAMA_KEC": gdf[cfg.district_name],
+            "NAMA_DESA": gdf[cfg.name],
+        }
+    )
     x = bps_villages_to_kemendagri(table, kemendagri_units(read_code_table(names_path)))
     bad = (x["problem"] != "").to_numpy()
     if bad.any():
-        notes.add(path, "unmatched", "villages with no unique Kemendagri code (left out): "
-                  + "; ".join(sorted(set(x.loc[bad, "problem"]))),
-                  rows=[f"row {i + 2}: {c} {n}" for i, c, n in zip(
-                      np.flatnonzero(bad), x.loc[bad, "bps_code"], gdf[cfg.name][bad],
-                      strict=True)])
+        notes.add(
+            path,
+            "unmatched",
+            "villages with no unique Kemendagri code (left out): "
+            + "; ".join(sorted(set(x.loc[bad, "problem"]))),
+            rows=[
+                f"row {i + 2}: {c} {n}"
+                for i, c, n in zip(
+                    np.flatnonzero(bad), x.loc[bad, "bps_code"], gdf[cfg.name][bad], strict=True
+                )
+            ],
+        )
     return pd.Series(x["kemendagri_code"].to_numpy(), dtype="string")

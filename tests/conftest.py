@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from despro.geo.config import load_config
-from despro.geo.pipeline import run
+from despro.config.settings import load_config
+from despro.pipeline.runner import run
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -38,9 +38,11 @@ def sample_copy(tmp_path) -> Path:
 def shared_data() -> Path:
     """../shared/data; skipped when absent, but a failure under CI=true."""
     if not SHARED_DATA.is_dir():
-        msg = (f"shared real data not found at {SHARED_DATA}: clone despro next to the "
-               "folder holding shared/data (the real-data tests and examples/ read "
-               "../shared/data), or run without CI=true to skip these tests")
+        msg = (
+            f"shared real data not found at {SHARED_DATA}: clone despro next to the "
+            "folder holding shared/data (the real-data tests and examples/ read "
+            "../shared/data), or run without CI=true to skip these tests"
+        )
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(msg)
         pytest.skip(msg)

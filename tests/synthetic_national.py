@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from despro.geo import grid
-from despro.geo.criteria import CRITERIA
-from despro.geo.mapdata import TIERS
-from despro.geo.pipeline import Result
-from despro.geo.study import Study
-from despro.geo.variables import Kind, Variable, additive_columns
+from despro.aggregate.study import Study
+from despro.grid import cells as grid
+from despro.mapsite.data import TIERS
+from despro.pipeline.runner import Result
+from despro.rules.criteria import CRITERIA
+from despro.variables import Kind, Variable, additive_columns
 
 VARIABLES = (
     ("pct_households_internet", Kind.RATE, "smartphone", ()),
@@ -42,8 +42,10 @@ PRODUCTS = ("Kopi bubuk", "Batik tulis", "Keripik singkong", "Anyaman bambu", "G
 
 
 def _children(cell: int, res: int) -> np.ndarray:
-    return np.array(sorted(h3.str_to_int(c) for c in h3.cell_to_children(
-        h3.int_to_str(cell), res)), dtype=np.uint64)
+    return np.array(
+        sorted(h3.str_to_int(c) for c in h3.cell_to_children(h3.int_to_str(cell), res)),
+        dtype=np.uint64,
+    )
 
 
 def _provinces() -> list[tuple[str, np.ndarray, int]]:
@@ -63,9 +65,16 @@ def _villages(rng) -> gpd.GeoDataFrame:
         reg_codes = {c: f"{prov}{k + 1:02d}" for k, c in enumerate(np.unique(reg_of))}
         regency = np.array([reg_codes[c] for c in reg_of])
         seq = pd.Series(regency).groupby(regency).cumcount().to_numpy() + 1
-        rows.append(pd.DataFrame({
-            "village_code": [f"{r}{s:06d}" for r, s in zip(regency, seq, strict=True)],
-            "regency_code": regency, "province_code": prov, "h7": cells7}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "village_code": [f"{r}{s:06d}" for r, s in zip(regency, seq, strict=True)],
+                    "regency_code": regency,
+                    "province_code": prov,
+                    "h7": cells7,
+                }
+            )
+        )
     v = pd.concat(rows, ignore_index=True)
     n = len(v)
     v["village_name"] = [f"Desa {k:05d}" for k in range(n)]
@@ -78,8 +87,7 @@ def _villages(rng) -> gpd.GeoDataFrame:
     for c in CRITERIA:
         v[f"{c}_state"] = np.array(["pass", "fail", "unknown"])[rng.integers(0, 3, n)]
     geom = grid.cell_polygons(v["h7"].to_numpy(np.uint64))
-    return gpd.GeoDataFrame(v.set_index("village_code", drop=False), geometry=geom,
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame(v.set_index("village_code", drop=False), geometry=geom, crs="EPSG:4326")
 
 
 def _criteria(v: pd.DataFrame, rules, rng) -> pd.DataFrame:
@@ -89,10 +97,21 @@ def _criteria(v: pd.DataFrame, rules, rng) -> pd.DataFrame:
         value[rng.random(len(v)) < 0.15] = np.nan
         passed = value >= r.threshold if r.op in (">=", ">") else value <= r.threshold
         state = np.where(np.isnan(value), "unknown", np.where(passed, "pass", "fail"))
-        parts.append(pd.DataFrame({
-            "village_code": v.index, "rule": r.id, "value": value, "state": state,
-            "margin": value - r.threshold, "evidence": "cells", "layer": "synthetic",
-            "source": "synthetic", "vintage": "2024 (synthetic)"}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "village_code": v.index,
+                    "rule": r.id,
+                    "value": value,
+                    "state": state,
+                    "margin": value - r.threshold,
+                    "evidence": "cells",
+                    "layer": "synthetic",
+                    "source": "synthetic",
+                    "vintage": "2024 (synthetic)",
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -100,8 +119,10 @@ def _cells(cells8: np.ndarray, rng) -> tuple[pd.DataFrame, dict[str, Variable]]:
     n = len(cells8)
     table = {"h3_int": cells8}
     variables = {}
-    cover = {layer: (rng.random(n) < 0.7).astype(float)
-             for layer in ("smartphone", "broadband", "backbone", "courier", "products")}
+    cover = {
+        layer: (rng.random(n) < 0.7).astype(float)
+        for layer in ("smartphone", "broadband", "backbone", "courier", "products")
+    }
     for name, kind, layer, classes in VARIABLES:
         var = Variable(name, kind, "", "synthetic", layer, classes=classes)
         variables[name] = var
@@ -133,13 +154,25 @@ def national_result(config, seed: int = 7) -> Result:
     order = np.argsort(cells8)
     rows = np.repeat(np.arange(len(v)), [len(c) for c in children])[order]
     cells8 = cells8[order]
-    area = sp.csr_matrix((grid.cell_area_m2(cells8), (rows, np.arange(len(cells8)))),
-                         shape=(len(v), len(cells8)))
+    area = sp.csr_matrix(
+        (grid.cell_area_m2(cells8), (rows, np.arange(len(cells8)))), shape=(len(v), len(cells8))
+    )
     cells, variables = _cells(cells8, rng)
-    layers = {name: SimpleNamespace(variables=[x for x in variables.values() if x.layer == name],
-                                    features={})
-              for name in {x.layer for x in variables.values()}}
+    layers = {
+        name: SimpleNamespace(
+            variables=[x for x in variables.values() if x.layer == name], features={}
+        )
+        for name in {x.layer for x in variables.values()}
+    }
     study = Study(v, 8, cells8, area, area, "area")
-    return Result(config, cells, v.drop(columns="h7"), _criteria(v, config.criteria.rules, rng),
-                  variables, layers, study, None, pd.DataFrame(index=v.index))
-
+    return Result(
+        config,
+        cells,
+        v.drop(columns="h7"),
+        _criteria(v, config.criteria.rules, rng),
+        variables,
+        layers,
+        study,
+        None,
+        pd.DataFrame(index=v.index),
+    )

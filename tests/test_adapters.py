@@ -25,12 +25,12 @@ import pyproj
 import pytest
 import shapely
 
-from despro.geo.config import SmartphoneSource, config_from_dict, load_config
-from despro.geo.layer import Notes
-from despro.geo.study import build_study
-from despro.geo.variables import finalize
+from despro.aggregate.study import build_study
+from despro.config.settings import SmartphoneSource, config_from_dict, load_config
+from despro.layer import Notes
 from despro.layers import backbone, broadband, courier, population, smartphone, villages
 from despro.layers._names import match_names, read_code_list
+from despro.variables import finalize
 
 from .test_contracts import OSM_HEAD, SAMPLE
 from .test_real_data import HOUSEHOLDS, KEL, OOKLA, VILLAGES
@@ -52,8 +52,9 @@ def real(shared_data) -> Path:
 
 
 def _study(real: Path, prefix: str, **layers):
-    cfg = config_from_dict({"villages": {**VILLAGES, "code_prefix": prefix},
-                            "layers": layers}, base_dir=real)
+    cfg = config_from_dict(
+        {"villages": {**VILLAGES, "code_prefix": prefix}, "layers": layers}, base_dir=real
+    )
     notes = Notes()
     vil = villages.read(cfg.villages, cfg, notes)
     return SimpleNamespace(cfg=cfg, villages=vil, study=build_study(vil, 8), notes=notes)
@@ -71,8 +72,9 @@ def jakbar(real):
 @pytest.mark.shared_data
 def test_opencellid_rows_filters_and_caps_match_the_file(real):
     """All 25,384 Indonesian cells load; the capped ranges are exactly those above 5 km."""
-    cfg = config_from_dict({"villages": {"path": "x"}, "layers": {"broadband": {
-        "towers": [CELLS]}}}, base_dir=real)
+    cfg = config_from_dict(
+        {"villages": {"path": "x"}, "layers": {"broadband": {"towers": [CELLS]}}}, base_dir=real
+    )
     notes = Notes()
     t = broadband.read_towers(real / CELLS, cfg.layers.broadband, notes)
     raw = pd.read_csv(real / CELLS)
@@ -91,12 +93,15 @@ def test_opencellid_headerless_gzip_export_reads_the_same(real, tmp_path):
     f = tmp_path / "510.csv.gz"
     body = (real / CELLS).read_bytes().split(b"\n", 1)[1]
     f.write_bytes(gzip.compress(body))
-    cfg = config_from_dict({"villages": {"path": "x"}, "layers": {"broadband": {
-        "towers": [str(f)]}}})
+    cfg = config_from_dict(
+        {"villages": {"path": "x"}, "layers": {"broadband": {"towers": [str(f)]}}}
+    )
     a = broadband.read_towers(real / CELLS, cfg.layers.broadband, Notes())
     b = broadband.read_towers(f, cfg.layers.broadband, Notes())
-    pd.testing.assert_frame_equal(a.drop(columns="geometry").reset_index(drop=True),
-                                  b.drop(columns="geometry").reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        a.drop(columns="geometry").reset_index(drop=True),
+        b.drop(columns="geometry").reset_index(drop=True),
+    )
 
 
 @pytest.mark.shared_data
@@ -104,16 +109,25 @@ def test_tower_counts_per_radio_in_jakarta_barat_cells(real, jakbar):
     """towers__<radio> per cell = cells of the file whose point falls in it (h3-py)."""
     res = broadband.build(jakbar.cfg.layers.broadband, jakbar.study, jakbar.cfg, Notes())
     raw = pd.read_csv(real / CELLS)
-    cell = np.array([h3.str_to_int(h3.latlng_to_cell(la, lo, 8))
-                     for lo, la in zip(raw["lon"], raw["lat"], strict=True)], dtype=np.uint64)
+    cell = np.array(
+        [
+            h3.str_to_int(h3.latlng_to_cell(la, lo, 8))
+            for lo, la in zip(raw["lon"], raw["lat"], strict=True)
+        ],
+        dtype=np.uint64,
+    )
     inside = np.isin(cell, jakbar.study.cells)
     expected = raw[inside].groupby("radio").size().to_dict()
     got = res.table.filter(like="towers__").sum()
     assert {k.split("__")[1]: v for k, v in got.items() if v} == expected
     assert expected["LTE"] > 1000  # a dense city
     names = {v.name for v in res.variables}
-    assert {"towers", "pct_area_lte_modelled", "pct_area_gsm_modelled",
-            "pct_area_nr_modelled"} <= names
+    assert {
+        "towers",
+        "pct_area_lte_modelled",
+        "pct_area_gsm_modelled",
+        "pct_area_nr_modelled",
+    } <= names
 
 
 @pytest.mark.shared_data
@@ -135,8 +149,12 @@ def test_modelled_lte_coverage_equals_a_direct_overlay(real, jakbar):
     rng = np.random.default_rng(8)
     sample = rng.choice(len(jakbar.study.cells), 40, replace=False)
     cells = gpd.GeoSeries(
-        [shapely.Polygon([(b, a) for a, b in h3.cell_to_boundary(h3.int_to_str(int(c)))])
-         for c in jakbar.study.cells[sample]], crs=4326).to_crs(EQUAL_AREA)
+        [
+            shapely.Polygon([(b, a) for a, b in h3.cell_to_boundary(h3.int_to_str(int(c)))])
+            for c in jakbar.study.cells[sample]
+        ],
+        crs=4326,
+    ).to_crs(EQUAL_AREA)
     direct = 100 * shapely.area(shapely.intersection(cells.values, cover)) / cells.area
     np.testing.assert_allclose(pct.to_numpy()[sample], direct, atol=0.5)
     assert (pct > 99.9).mean() > 0.5  # Jakarta is mostly within reach of an LTE cell
@@ -157,8 +175,9 @@ def test_ookla_quarters_from_separate_files_pool_like_one_file(real, tmp_path):
         (part[cols].to_csv(f, index=False) if i == 0 else part[cols].to_parquet(f, index=False))
         files.append(str(f))
     assert len(files) == 3
-    pooled = _study(real, "6471", broadband={"tiles": [OOKLA],
-                                             "tiles_filters": {"area": "balikpapan"}})
+    pooled = _study(
+        real, "6471", broadband={"tiles": [OOKLA], "tiles_filters": {"area": "balikpapan"}}
+    )
     split = _study(real, "6471", broadband={"tiles": files})
     a = broadband.build(pooled.cfg.layers.broadband, pooled.study, pooled.cfg, Notes()).table
     b = broadband.build(split.cfg.layers.broadband, split.study, split.cfg, Notes()).table
@@ -174,6 +193,7 @@ def test_ookla_quarters_from_separate_files_pool_like_one_file(real, tmp_path):
 
 def _kml(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame) -> str:
     """A KML document as cable maps publish it: a folder of routes, a folder of landings."""
+
     def coords(line) -> str:
         return " ".join(f"{x!r},{y!r},0" for x, y in shapely.get_coordinates(line).tolist())
 
@@ -181,17 +201,32 @@ def _kml(routes: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame) -> str:
         if geom.geom_type == "Point":
             g = f"<Point><coordinates>{float(geom.x)!r},{float(geom.y)!r},0</coordinates></Point>"
         else:
-            g = "<MultiGeometry>" + "".join(
-                f"<LineString><coordinates>{coords(p)}</coordinates></LineString>"
-                for p in shapely.get_parts(geom)) + "</MultiGeometry>"
+            g = (
+                "<MultiGeometry>"
+                + "".join(
+                    f"<LineString><coordinates>{coords(p)}</coordinates></LineString>"
+                    for p in shapely.get_parts(geom)
+                )
+                + "</MultiGeometry>"
+            )
         return f"<Placemark><name>{name}</name>{g}</Placemark>"
 
-    folders = [(f, "".join(placemark(n.replace("&", "&amp;"), g) for n, g in zip(
-        gdf["name"], gdf.geometry, strict=True))) for f, gdf in (("Cables", routes),
-                                                                 ("Landing points", nodes))]
-    return ('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
-            "<Document>" + "".join(f"<Folder><name>{f}</name>{p}</Folder>" for f, p in folders)
-            + "</Document></kml>")
+    folders = [
+        (
+            f,
+            "".join(
+                placemark(n.replace("&", "&amp;"), g)
+                for n, g in zip(gdf["name"], gdf.geometry, strict=True)
+            ),
+        )
+        for f, gdf in (("Cables", routes), ("Landing points", nodes))
+    ]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        "<Document>"
+        + "".join(f"<Folder><name>{f}</name>{p}</Folder>" for f, p in folders)
+        + "</Document></kml>"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -203,8 +238,9 @@ def cables(real, tmp_path_factory):
     routes = routes[routes["slug"].isin([c["id"] for c in ids["cables"]])]
     routes = routes.rename(columns={"slug": "name"})[["name", "geometry"]]
     nodes = gpd.read_file(real / "telegeography/landing-point-geo.json")
-    nodes = nodes[nodes["id"].astype(int).isin([p["landing_point_id"]
-                                                for p in ids["landing_points"]])]
+    nodes = nodes[
+        nodes["id"].astype(int).isin([p["landing_point_id"] for p in ids["landing_points"]])
+    ]
     nodes = nodes[["name", "geometry"]]
     assert len(routes) == 55 and len(nodes) >= 200
     routes.to_file(d / "routes.geojson")
@@ -222,13 +258,21 @@ def cables(real, tmp_path_factory):
 def test_backbone_from_kml_kmz_and_geopackage_equals_geojson(real, cables, jakbar, fmt):
     """Routes and landing points in one KML / KMZ / GeoPackage give the GeoJSON's distances."""
     f = str(cables.dir / f"backbone.{fmt}")
-    layers = {"routes_layer": "cables", "nodes_layer": "landing_points"} if fmt == "gpkg" \
-        else {}
-    cfg = config_from_dict({"villages": {"path": "x"}, "layers": {"backbone": {
-        "routes": f, "nodes": f, **layers}}})
-    ref = config_from_dict({"villages": {"path": "x"}, "layers": {"backbone": {
-        "routes": str(cables.dir / "routes.geojson"), "nodes": str(cables.dir / "nodes.geojson")
-    }}})
+    layers = {"routes_layer": "cables", "nodes_layer": "landing_points"} if fmt == "gpkg" else {}
+    cfg = config_from_dict(
+        {"villages": {"path": "x"}, "layers": {"backbone": {"routes": f, "nodes": f, **layers}}}
+    )
+    ref = config_from_dict(
+        {
+            "villages": {"path": "x"},
+            "layers": {
+                "backbone": {
+                    "routes": str(cables.dir / "routes.geojson"),
+                    "nodes": str(cables.dir / "nodes.geojson"),
+                }
+            },
+        }
+    )
     notes = Notes()
     got = backbone.build(cfg.layers.backbone, jakbar.study, cfg, notes)
     exp = backbone.build(ref.layers.backbone, jakbar.study, ref, Notes())
@@ -248,18 +292,52 @@ def test_backbone_from_kml_kmz_and_geopackage_equals_geojson(real, cables, jakba
 def test_name_spellings_match_kemendagri_units(real):
     """The spellings planners meet, at regency and province level."""
     units = read_code_list(real / CODES)
-    reg = pd.Series(["Kab. Bantul", "KABUPATEN BANTUL", "Bantul", "Kota Yogyakarta",
-                     "KOTA YOGYAKARTA", "Kab. Bogor", "Bogor", "Kota Bogor",
-                     "Kota Adm. Jakarta Barat", "Jakarta Barat", "Kab. Kep. Mentawai",
-                     "DI Yogyakarta", "Kota Atlantis"])
+    reg = pd.Series(
+        [
+            "Kab. Bantul",
+            "KABUPATEN BANTUL",
+            "Bantul",
+            "Kota Yogyakarta",
+            "KOTA YOGYAKARTA",
+            "Kab. Bogor",
+            "Bogor",
+            "Kota Bogor",
+            "Kota Adm. Jakarta Barat",
+            "Jakarta Barat",
+            "Kab. Kep. Mentawai",
+            "DI Yogyakarta",
+            "Kota Atlantis",
+        ]
+    )
     m = match_names(reg, units, "regency")
-    assert m["code"].tolist()[:11] == ["3402", "3402", "3402", "3471", "3471", "3201", "3201",
-                                       "3271", "3173", "3173", "1309"]
+    assert m["code"].tolist()[:11] == [
+        "3402",
+        "3402",
+        "3402",
+        "3471",
+        "3471",
+        "3201",
+        "3201",
+        "3271",
+        "3173",
+        "3173",
+        "1309",
+    ]
     # a province name is no regency; an unknown name is reported, not guessed
     assert m["problem"].tolist()[11:] == ["not found", "not found"]
-    prov = pd.Series(["DI Yogyakarta", "D.I. Yogyakarta", "Daerah Istimewa Yogyakarta",
-                      "DKI JAKARTA", "KEP. RIAU", "Kep. Bangka Belitung", "PAPUA BARAT DAYA",
-                      "Prov. Jawa Timur", "INDONESIA"])
+    prov = pd.Series(
+        [
+            "DI Yogyakarta",
+            "D.I. Yogyakarta",
+            "Daerah Istimewa Yogyakarta",
+            "DKI JAKARTA",
+            "KEP. RIAU",
+            "Kep. Bangka Belitung",
+            "PAPUA BARAT DAYA",
+            "Prov. Jawa Timur",
+            "INDONESIA",
+        ]
+    )
     m = match_names(prov, units, "province")
     assert m["code"].tolist() == ["34", "34", "34", "31", "21", "19", "96", "35", pd.NA]
 
@@ -270,8 +348,12 @@ def test_bps_regency_table_by_name_sumatera_barat(real, tmp_path, fmt):
     """Sumatera Barat's BPS regency codes differ from Kemendagri's: names put them right."""
     raw = pd.read_csv(real / SUMBAR, dtype=str)
     ind = "pct_population_5plus_accessed_internet_3m"
-    src = {"level": "regency", "name_column": "name", "names": str(real / CODES),
-           "columns": {"pct_households_internet": ind}}
+    src = {
+        "level": "regency",
+        "name_column": "name",
+        "names": str(real / CODES),
+        "columns": {"pct_households_internet": ind},
+    }
     if fmt == "csv-long":
         table = real / SUMBAR
         src |= {"format": "long", "filters": {"area": "Perkotaan+Perdesaan"}}
@@ -279,8 +361,11 @@ def test_bps_regency_table_by_name_sumatera_barat(real, tmp_path, fmt):
         wide = raw[raw["indicator"] == ind][["name", "value"]].rename(columns={"value": ind})
         table = tmp_path / "sumbar.xlsx"
         wide.to_excel(table, index=False)
-    stats = smartphone.read(SmartphoneSource(table=table, **src), config_from_dict(
-        {"villages": {"path": "x"}}), notes := Notes())
+    stats = smartphone.read(
+        SmartphoneSource(table=table, **src),
+        config_from_dict({"villages": {"path": "x"}}),
+        notes := Notes(),
+    )
     assert not notes.items
     assert len(stats) == 19 and stats.index.str.startswith("13").all()
     units = read_code_list(real / CODES).set_index("code")
@@ -296,18 +381,29 @@ def test_bps_regency_table_by_name_sumatera_barat(real, tmp_path, fmt):
 @pytest.mark.shared_data
 def test_bps_province_table_by_name_reports_every_unmatched_row(real):
     """Matched by name, the 2024 table's 38 provinces land right; the national row is listed."""
-    src = SmartphoneSource(table=real / HOUSEHOLDS, level="province", name_column="name",
-                           names=real / CODES, format="long",
-                           filters={"year": "2024", "area": "Perkotaan+Perdesaan"},
-                           columns={"pct_households_internet":
-                                    "pct_households_accessed_internet_3m"})
+    src = SmartphoneSource(
+        table=real / HOUSEHOLDS,
+        level="province",
+        name_column="name",
+        names=real / CODES,
+        format="long",
+        filters={"year": "2024", "area": "Perkotaan+Perdesaan"},
+        columns={"pct_households_internet": "pct_households_accessed_internet_3m"},
+    )
     notes = Notes()
     by_name = smartphone.read(src, config_from_dict({"villages": {"path": "x"}}), notes)
-    by_code = smartphone.read(src.model_copy(update={"name_column": None, "code_column": "code",
-                                                     "code_system": "bps",
-                                                     "filters": {**src.filters,
-                                                                 "level": "province"}}),
-                              config_from_dict({"villages": {"path": "x"}}), Notes())
+    by_code = smartphone.read(
+        src.model_copy(
+            update={
+                "name_column": None,
+                "code_column": "code",
+                "code_system": "bps",
+                "filters": {**src.filters, "level": "province"},
+            }
+        ),
+        config_from_dict({"villages": {"path": "x"}}),
+        Notes(),
+    )
     assert len(by_name) == 38
     pd.testing.assert_frame_equal(by_name.sort_index(), by_code.sort_index())
     (un,) = [n for n in notes.items if n["action"] == "unmatched"]
@@ -326,12 +422,25 @@ def kel(real):
 def test_hdx_cod_ab_pcodes(real, kel, tmp_path):
     """HDX-style ADM4_PCODE ('ID' + 10 digits) and ADM4_EN read as Kemendagri codes."""
     jogja = kel[kel["kode"].str.startswith("34.71.")]
-    hdx = gpd.GeoDataFrame({"ADM4_PCODE": "ID" + jogja["kode"].str.replace(".", ""),
-                            "ADM4_EN": jogja["nama"], "ADM0_EN": "Indonesia"},
-                           geometry=jogja.geometry.values, crs=4326)
+    hdx = gpd.GeoDataFrame(
+        {
+            "ADM4_PCODE": "ID" + jogja["kode"].str.replace(".", ""),
+            "ADM4_EN": jogja["nama"],
+            "ADM0_EN": "Indonesia",
+        },
+        geometry=jogja.geometry.values,
+        crs=4326,
+    )
     hdx.to_file(tmp_path / "idn_admbnda_adm4.gpkg")
-    cfg = config_from_dict({"villages": {"path": str(tmp_path / "idn_admbnda_adm4.gpkg"),
-                                         "code": "ADM4_PCODE", "name": "ADM4_EN"}})
+    cfg = config_from_dict(
+        {
+            "villages": {
+                "path": str(tmp_path / "idn_admbnda_adm4.gpkg"),
+                "code": "ADM4_PCODE",
+                "name": "ADM4_EN",
+            }
+        }
+    )
     vil = villages.read(cfg.villages, cfg, Notes())
     assert sorted(vil["village_code"]) == sorted(jogja["kode"].str.replace(".", ""))
     assert set(vil["regency_code"]) == {"3471"} and len(vil) == 45
@@ -342,19 +451,36 @@ def test_bps_coded_boundaries_are_matched_by_name(real, kel, tmp_path):
     """BPS-numbered P-codes (Kota Batu, Podes names) -> the Kemendagri codes Podes matched."""
     podes = pd.read_csv(real / "podes/podes2024_kota_batu_industry_products.csv", dtype=str)
     geo = kel.set_index("kode").loc[podes["kode_kemendagri"]]
-    hdx = gpd.GeoDataFrame({"ADM4_PCODE": "ID" + podes["IDDESA"], "ADM4_EN": podes["NAMA_DESA"],
-                            "ADM3_EN": podes["NAMA_KEC"], "ADM2_EN": podes["NAMA_KAB"]},
-                           geometry=geo.geometry.values, crs=4326)
+    hdx = gpd.GeoDataFrame(
+        {
+            "ADM4_PCODE": "ID" + podes["IDDESA"],
+            "ADM4_EN": podes["NAMA_DESA"],
+            "ADM3_EN": podes["NAMA_KEC"],
+            "ADM2_EN": podes["NAMA_KAB"],
+        },
+        geometry=geo.geometry.values,
+        crs=4326,
+    )
     hdx.to_file(tmp_path / "batu.gpkg")
-    cfg = config_from_dict({"villages": {
-        "path": str(tmp_path / "batu.gpkg"), "code": "ADM4_PCODE", "name": "ADM4_EN",
-        "code_system": "bps", "names": str(real / CODES), "regency_name": "ADM2_EN",
-        "district_name": "ADM3_EN"}})
+    cfg = config_from_dict(
+        {
+            "villages": {
+                "path": str(tmp_path / "batu.gpkg"),
+                "code": "ADM4_PCODE",
+                "name": "ADM4_EN",
+                "code_system": "bps",
+                "names": str(real / CODES),
+                "regency_name": "ADM2_EN",
+                "district_name": "ADM3_EN",
+            }
+        }
+    )
     notes = Notes()
     vil = villages.read(cfg.villages, cfg, notes)
     assert len(vil) == 24
-    expected = dict(zip(podes["NAMA_DESA"], podes["kode_kemendagri"].str.replace(".", ""),
-                        strict=True))
+    expected = dict(
+        zip(podes["NAMA_DESA"], podes["kode_kemendagri"].str.replace(".", ""), strict=True)
+    )
     assert (vil["village_code"] == vil["village_name"].map(expected)).all()
     assert (vil["regency_code"] == "3579").all()  # from the Kemendagri code, not BPS's
 
@@ -363,15 +489,29 @@ def test_bps_coded_boundaries_are_matched_by_name(real, kel, tmp_path):
 def test_geoboundaries_names_within_a_regency(real, kel, tmp_path):
     """geoBoundaries files carry names only (shapeName, shapeID): matched within code_prefix."""
     jogja = kel[kel["kode"].str.startswith("34.71.")].reset_index(drop=True)
-    gb = gpd.GeoDataFrame({"shapeName": jogja["nama"].str.upper(),
-                           "shapeID": [f"IDN-ADM4-{i}" for i in range(len(jogja))],
-                           "shapeGroup": "IDN", "shapeType": "ADM4"},
-                          geometry=jogja.geometry.values, crs=4326)
+    gb = gpd.GeoDataFrame(
+        {
+            "shapeName": jogja["nama"].str.upper(),
+            "shapeID": [f"IDN-ADM4-{i}" for i in range(len(jogja))],
+            "shapeGroup": "IDN",
+            "shapeType": "ADM4",
+        },
+        geometry=jogja.geometry.values,
+        crs=4326,
+    )
     gb.loc[0, "shapeName"] = "Kelurahan Tidak Ada"
     gb.to_file(tmp_path / "geoBoundaries-IDN-ADM4.geojson")
-    cfg = config_from_dict({"villages": {
-        "path": str(tmp_path / "geoBoundaries-IDN-ADM4.geojson"), "name": "shapeName",
-        "code_system": "name", "names": str(real / CODES), "code_prefix": "3471"}})
+    cfg = config_from_dict(
+        {
+            "villages": {
+                "path": str(tmp_path / "geoBoundaries-IDN-ADM4.geojson"),
+                "name": "shapeName",
+                "code_system": "name",
+                "names": str(real / CODES),
+                "code_prefix": "3471",
+            }
+        }
+    )
     notes = Notes()
     vil = villages.read(cfg.villages, cfg, notes)
     names = dict(zip(jogja["nama"].str.upper(), jogja["kode"].str.replace(".", ""), strict=True))
@@ -404,8 +544,16 @@ def test_osm_outlets_with_operator_names(tmp_path, fmt):
     """post_office / office=courier / shop=courier nodes and a building; names normalised;
     the same from OSM XML and from a .osm.pbf extract."""
     nodes = [
-        (1, -7.834, 110.356, {"amenity": "post_office", "name": "Kantor Pos Bantul",
-                              "operator": "PT Pos Indonesia (Persero)"}),
+        (
+            1,
+            -7.834,
+            110.356,
+            {
+                "amenity": "post_office",
+                "name": "Kantor Pos Bantul",
+                "operator": "PT Pos Indonesia (Persero)",
+            },
+        ),
         (2, -7.861, 110.174, {"shop": "courier", "name": "J&amp;T Express Sentolo"}),
         (3, -7.80, 110.30, {"office": "courier", "brand": "JNE", "name": "Agen JNE Gamping"}),
         (4, -7.90, 110.40, {"shop": "courier", "operator": "SiCepat Ekspres"}),
@@ -416,14 +564,18 @@ def test_osm_outlets_with_operator_names(tmp_path, fmt):
     ]
     square = [(10, -7.8, 110.3), (11, -7.8, 110.301), (12, -7.801, 110.301), (13, -7.801, 110.3)]
     way = "".join(f'<node id="{i}" lat="{la}" lon="{lo}" version="1"/>' for i, la, lo in square)
-    way += ('<way id="100" version="1">' + "".join(f'<nd ref="{i}"/>' for i in (10, 11, 12, 13,
-                                                                                10))
-            + '<tag k="building" v="yes"/><tag k="amenity" v="post_office"/>'
-              '<tag k="name" v="Kantor Pos Gamping"/></way>')
+    way += (
+        '<way id="100" version="1">'
+        + "".join(f'<nd ref="{i}"/>' for i in (10, 11, 12, 13, 10))
+        + '<tag k="building" v="yes"/><tag k="amenity" v="post_office"/>'
+        '<tag k="name" v="Kantor Pos Gamping"/></way>'
+    )
     body = "\n".join(
         f'<node id="{i}" lat="{la}" lon="{lo}" version="1">'
-        + "".join(f'<tag k="{k}" v="{v}"/>' for k, v in t.items()) + "</node>"
-        for i, la, lo, t in nodes)
+        + "".join(f'<tag k="{k}" v="{v}"/>' for k, v in t.items())
+        + "</node>"
+        for i, la, lo, t in nodes
+    )
     f = tmp_path / "yogyakarta.osm"
     f.write_text(OSM_HEAD + body + "\n" + way + "\n</osm>\n", encoding="utf-8")
     if fmt == "pbf":
@@ -435,11 +587,19 @@ def test_osm_outlets_with_operator_names(tmp_path, fmt):
     notes = Notes()
     pts = courier.read(c, cfg, notes)
     assert pts.set_index("osm_id")["operator"].to_dict() == {
-        "node/1": "Pos Indonesia", "node/2": "J&T Express", "node/3": "JNE",
-        "node/4": "SiCepat", "node/5": "Lion Parcel", "node/8": "Pos Indonesia",
-        "way/100": "Pos Indonesia"}
-    assert pts.set_index("osm_id").loc["way/100"].geometry.within(
-        shapely.box(110.3, -7.801, 110.301, -7.8))
+        "node/1": "Pos Indonesia",
+        "node/2": "J&T Express",
+        "node/3": "JNE",
+        "node/4": "SiCepat",
+        "node/5": "Lion Parcel",
+        "node/8": "Pos Indonesia",
+        "way/100": "Pos Indonesia",
+    }
+    assert (
+        pts.set_index("osm_id")
+        .loc["way/100"]
+        .geometry.within(shapely.box(110.3, -7.801, 110.301, -7.8))
+    )
     (dropped,) = [n for n in notes.items if n["action"] == "dropped"]
     assert dropped["n_rows"] == 1  # Toko Kirim Cepat: no known company; the bakery is no outlet
     # through the layer: distinct companies per cell, as for any other outlet file
@@ -457,8 +617,9 @@ def test_population_density_surface_scaled_to_the_official_total(real):
     s = _study(real, "3173")
     dukcapil = pd.read_csv(real / "admin/population_2025_dukcapil.csv", dtype=str)
     total = float(dukcapil.loc[dukcapil["kode"].str.replace(".", "") == "3173", "total"].iloc[0])
-    cfg = config_from_dict({"villages": VILLAGES, "population": {
-        "path": HKV, "scale_to_total": total}}, base_dir=real)
+    cfg = config_from_dict(
+        {"villages": VILLAGES, "population": {"path": HKV, "scale_to_total": total}}, base_dir=real
+    )
     raw = config_from_dict({"villages": VILLAGES, "population": {"path": HKV}}, base_dir=real)
     notes = Notes()
     scaled = population.build(cfg.population, s.study, cfg, notes).table["population_raster"]

@@ -8,10 +8,10 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from despro.geo.cli import main
-from despro.geo.config import load_config
-from despro.geo.errors import ConfigError, InputError
-from despro.geo.pipeline import run
+from despro.cli.main import main
+from despro.config.settings import load_config
+from despro.errors import ConfigError, InputError
+from despro.pipeline.runner import run
 
 
 def _run(sample_dir):
@@ -26,8 +26,12 @@ def _edit_csv(path, fn):
 
 def test_percentages_given_as_fractions_in_some_rows(sample_copy):
     f = sample_copy / "ict_regency.csv"
-    _edit_csv(f, lambda d: d.__setitem__(
-        "pct_households_internet", ["0.582", "0.715"] + list(d["pct_households_internet"][2:])))
+    _edit_csv(
+        f,
+        lambda d: d.__setitem__(
+            "pct_households_internet", ["0.582", "0.715"] + list(d["pct_households_internet"][2:])
+        ),
+    )
     with pytest.raises(InputError) as e:
         _run(sample_copy)
     msg = str(e.value)
@@ -38,24 +42,28 @@ def test_percentages_given_as_fractions_in_some_rows(sample_copy):
 def test_all_fractions_need_scale_fraction(sample_copy):
     f = sample_copy / "ict_regency.csv"
     df = pd.read_csv(f, dtype={"regency_code": str})
-    for c in ("pct_individuals_mobile_phone", "pct_households_internet",
-              "pct_households_computer"):
+    for c in ("pct_individuals_mobile_phone", "pct_households_internet", "pct_households_computer"):
         df[c] = df[c] / 100
     df.to_csv(f, index=False)
     with pytest.raises(InputError, match="scale = 'fraction'"):
         _run(sample_copy)
     toml = sample_copy / "despro.toml"
-    toml.write_text(toml.read_text().replace('level = "regency"',
-                                             'level = "regency"\nscale = "fraction"'))
+    toml.write_text(
+        toml.read_text().replace('level = "regency"', 'level = "regency"\nscale = "fraction"')
+    )
     r = _run(sample_copy)
-    assert r.villages.groupby("regency_code")["pct_households_internet"].first()["3403"] == \
-        pytest.approx(27.8)
+    assert r.villages.groupby("regency_code")["pct_households_internet"].first()[
+        "3403"
+    ] == pytest.approx(27.8)
 
 
 def test_percentage_above_100(sample_copy):
-    _edit_csv(sample_copy / "ict_regency.csv",
-              lambda d: d.__setitem__("pct_individuals_mobile_phone",
-                                      ["148.9"] + list(d["pct_individuals_mobile_phone"][1:])))
+    _edit_csv(
+        sample_copy / "ict_regency.csv",
+        lambda d: d.__setitem__(
+            "pct_individuals_mobile_phone", ["148.9"] + list(d["pct_individuals_mobile_phone"][1:])
+        ),
+    )
     with pytest.raises(InputError, match=r"row 2.*outside 0-100"):
         _run(sample_copy)
 
@@ -105,8 +113,10 @@ def test_missing_columns(sample_copy):
 
 
 def test_unknown_product_category(sample_copy):
-    _edit_csv(sample_copy / "products.csv",
-              lambda d: d.__setitem__("category", ["gadgets"] + list(d["category"][1:])))
+    _edit_csv(
+        sample_copy / "products.csv",
+        lambda d: d.__setitem__("category", ["gadgets"] + list(d["category"][1:])),
+    )
     with pytest.raises(InputError, match=r"row 2: category 'gadgets'"):
         _run(sample_copy)
 
@@ -152,8 +162,16 @@ def test_missing_file_and_bad_config(sample_copy):
 def test_cli_bad_input_exits_2_with_one_line_and_keeps_previous_outputs(sample_copy, tmp_path):
     out, maps = tmp_path / "out", tmp_path / "maps"
     runner = CliRunner()
-    args = ["run", "--config", str(sample_copy / "despro.toml"), "--output-dir", str(out),
-            "--maps-dir", str(maps), "--quiet"]
+    args = [
+        "run",
+        "--config",
+        str(sample_copy / "despro.toml"),
+        "--output-dir",
+        str(out),
+        "--maps-dir",
+        str(maps),
+        "--quiet",
+    ]
     ok = runner.invoke(main, args)
     assert ok.exit_code == 0, ok.output
     before = {p.name: p.read_bytes() for p in out.iterdir()}

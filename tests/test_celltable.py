@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from despro.geo import grid
-from despro.geo.celltable import LazyCells
-from despro.geo.pipeline import Result, run
+from despro.grid import cells as grid
+from despro.grid.celltable import LazyCells
+from despro.pipeline.runner import Result, run
 
 
 def _lazy(cells: np.ndarray, wkb: pa.Array | None = None) -> LazyCells:
@@ -18,9 +18,15 @@ def _lazy(cells: np.ndarray, wkb: pa.Array | None = None) -> LazyCells:
     value = rng.uniform(0, 50, n)
     value[::4] = np.nan  # unknown stays NaN in the file
     dominant = pd.Series(np.where(np.arange(n) % 3, "kiosk", None), dtype="string")
-    cols = pd.DataFrame({"h3": grid.cells_to_str_series(cells).array,
-                         "h3_int": cells.astype(np.uint64), "value": value,
-                         "courier_dominant": dominant.array, "area_m2": grid.cell_area_m2(cells)})
+    cols = pd.DataFrame(
+        {
+            "h3": grid.cells_to_str_series(cells).array,
+            "h3_int": cells.astype(np.uint64),
+            "value": value,
+            "courier_dominant": dominant.array,
+            "area_m2": grid.cell_area_m2(cells),
+        }
+    )
     return LazyCells(cols, grid.cell_wkb(cells) if wkb is None else wkb)
 
 
@@ -59,9 +65,17 @@ def test_parquet_of_other_shapes_falls_back_to_geopandas(tmp_path):
 
 def test_result_builds_the_geodataframe_on_first_access(sample_result):
     lazy = _lazy(_cells())
-    r = Result(sample_result.config, lazy, sample_result.villages, sample_result.criteria,
-               sample_result.variables, sample_result.layers, sample_result.study,
-               sample_result.notes, sample_result.village_additive)
+    r = Result(
+        sample_result.config,
+        lazy,
+        sample_result.villages,
+        sample_result.criteria,
+        sample_result.variables,
+        sample_result.layers,
+        sample_result.study,
+        sample_result.notes,
+        sample_result.village_additive,
+    )
     assert r.n_cells == len(lazy) and r.cell_columns is lazy.columns  # nothing built yet
     assert isinstance(r._cells, LazyCells)
     cells = r.cells

@@ -4,15 +4,16 @@ import json
 
 from click.testing import CliRunner
 
-from despro.geo.cli import main
+from despro.cli.main import main
 
 from .conftest import SAMPLE
 
 
 def test_demo_writes_outputs_and_maps(tmp_path):
     out, maps = tmp_path / "output", tmp_path / "maps"
-    r = CliRunner().invoke(main, ["demo", "--output-dir", str(out), "--maps-dir", str(maps),
-                                  "--quiet", "--lang", "en"])
+    r = CliRunner().invoke(
+        main, ["demo", "--output-dir", str(out), "--maps-dir", str(maps), "--quiet", "--lang", "en"]
+    )
     assert r.exit_code == 0, r.output
     assert "300 villages scored" in r.output
     assert "pilots:  10 chosen" in r.output  # the demo chooses the pilots too

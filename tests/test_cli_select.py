@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from despro.geo import pipeline
-from despro.geo.cli import main
+from despro.cli.main import main
+from despro.pipeline import runner as pipeline
 
 from .conftest import SAMPLE
 
@@ -33,25 +33,66 @@ def sample_run(monkeypatch, sample_result):
 
 def test_select_writes_the_shortlist_and_analyses(tmp_path, sample_run):
     out = tmp_path / "sel"
-    r = CliRunner().invoke(main, [
-        "select", "--config", str(SAMPLE / "despro.toml"), "--n", "6",
-        "--max-per-regency", "2", "--tiers", "ready,near-ready", "--regions", "java",
-        "--courier-within-km", "0.5", "--agents-radius-km", "4", "--draws", "50",
-        "--seed", "1", "--output-dir", str(out), "--quiet"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "select",
+            "--config",
+            str(SAMPLE / "despro.toml"),
+            "--n",
+            "6",
+            "--max-per-regency",
+            "2",
+            "--tiers",
+            "ready,near-ready",
+            "--regions",
+            "java",
+            "--courier-within-km",
+            "0.5",
+            "--agents-radius-km",
+            "4",
+            "--draws",
+            "50",
+            "--seed",
+            "1",
+            "--output-dir",
+            str(out),
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 0, r.output
     sel = sample_run["selection"]
     assert (sel.size, sel.max_per_regency, sel.regions, sel.courier_within_km) == (
-        6, 2, ["java"], 0.5)
+        6,
+        2,
+        ["java"],
+        0.5,
+    )
     assert sel.agents.radius_km == 4 and sel.sensitivity.draws == 50
-    s = pd.read_csv(out / "shortlist_optimised.csv", dtype={"village_code": str,
-                                                             "regency_code": str})
+    s = pd.read_csv(
+        out / "shortlist_optimised.csv", dtype={"village_code": str, "regency_code": str}
+    )
     assert len(s) == 6 and s["regency_code"].value_counts().max() <= 2
     assert (s["courier_distance_km"] <= 0.5).all()
-    assert {"marginal_value", "binding", "agent_id", "weight_share", "cluster_id",
-            "p_download_meets", "missing_imputable"} <= set(s.columns)
+    assert {
+        "marginal_value",
+        "binding",
+        "agent_id",
+        "weight_share",
+        "cluster_id",
+        "p_download_meets",
+        "missing_imputable",
+    } <= set(s.columns)
     assert s["weight_share"].between(0, 1).all()
-    for name in ("agents.csv", "clusters.csv", "sensitivity.csv", "sensitivity.png",
-                 "selection_constraints.csv", "speed_uncertainty.csv", "imputed.csv"):
+    for name in (
+        "agents.csv",
+        "clusters.csv",
+        "sensitivity.csv",
+        "sensitivity.png",
+        "selection_constraints.csv",
+        "speed_uncertainty.csv",
+        "imputed.csv",
+    ):
         assert (out / name).stat().st_size > 0, name
     agents = pd.read_csv(out / "agents.csv")
     covered = {c for cell in agents["villages_covered"] for c in str(cell).split(";")}
@@ -65,17 +106,37 @@ def test_select_writes_the_shortlist_and_analyses(tmp_path, sample_run):
 
 
 def test_select_infeasible_exits_2_naming_the_constraint(tmp_path, sample_run):
-    r = CliRunner().invoke(main, [
-        "select", "--config", str(SAMPLE / "despro.toml"), "--min-categories", "3",
-        "--output-dir", str(tmp_path / "sel"), "--quiet"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "select",
+            "--config",
+            str(SAMPLE / "despro.toml"),
+            "--min-categories",
+            "3",
+            "--output-dir",
+            str(tmp_path / "sel"),
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 2
     assert "selection.min_categories" in r.output and "Fix:" in r.output
     assert not (tmp_path / "sel" / "shortlist_optimised.csv").exists()
 
 
 def test_select_rejects_bad_options_before_running(tmp_path, sample_run):
-    r = CliRunner().invoke(main, [
-        "select", "--config", str(SAMPLE / "despro.toml"), "--regions", "jawa",
-        "--output-dir", str(tmp_path / "sel"), "--quiet"])
+    r = CliRunner().invoke(
+        main,
+        [
+            "select",
+            "--config",
+            str(SAMPLE / "despro.toml"),
+            "--regions",
+            "jawa",
+            "--output-dir",
+            str(tmp_path / "sel"),
+            "--quiet",
+        ],
+    )
     assert r.exit_code == 2 and "selection.regions" in r.output
     assert "selection" not in sample_run  # the pipeline was never started

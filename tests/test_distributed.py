@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from despro.geo import grid, partition
-from despro.geo.config import config_from_dict
-from despro.geo.errors import ConfigError
-from despro.geo.pipeline import run
+from despro.config.settings import config_from_dict
+from despro.errors import ConfigError
+from despro.grid import cells as grid
+from despro.grid import partition
+from despro.pipeline.runner import run
 
 from .conftest import SAMPLE
 
@@ -38,8 +39,9 @@ def clients():
     made = {}
     try:
         for n in (1, 2):
-            cluster = d.LocalCluster(n_workers=n, threads_per_worker=1, processes=False,
-                                     dashboard_address="127.0.0.1:0")
+            cluster = d.LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
+            )
             made[n] = (cluster, d.Client(cluster))
         yield {n: c for n, (_, c) in made.items()}
     finally:
@@ -62,8 +64,10 @@ def assert_same_table(a: pd.DataFrame, b: pd.DataFrame, what: str) -> None:
             ok = ~np.isnan(xv)
             np.testing.assert_allclose(yv[ok], xv[ok], rtol=RTOL, atol=0, err_msg=f"{what}.{c}")
         else:
-            assert x.astype(object).where(x.notna(), None).tolist() == \
-                y.astype(object).where(y.notna(), None).tolist(), f"{what}.{c}"
+            assert (
+                x.astype(object).where(x.notna(), None).tolist()
+                == y.astype(object).where(y.notna(), None).tolist()
+            ), f"{what}.{c}"
 
 
 def assert_same_result(local, dist) -> None:
@@ -85,16 +89,21 @@ CASES = [(1, 1, 3), (2, 2, 3), (1, 2, 4), (2, 16, 5)]
 
 
 @pytest.mark.parametrize("workers,partitions,parent_res", CASES)
-def test_dask_engine_equals_local(sample_config, sample_result, clients, workers, partitions,
-                                  parent_res):
-    dist = run(sample_config, engine="dask", client=clients[workers], partitions=partitions,
-               partition_resolution=parent_res)
+def test_dask_engine_equals_local(
+    sample_config, sample_result, clients, workers, partitions, parent_res
+):
+    dist = run(
+        sample_config,
+        engine="dask",
+        client=clients[workers],
+        partitions=partitions,
+        partition_resolution=parent_res,
+    )
     assert "engine" in dist.timings and "engine" not in sample_result.timings
     assert_same_result(sample_result, dist)
 
 
-def test_attaching_to_a_running_scheduler_leaves_it_running(sample_config, sample_result,
-                                                            clients):
+def test_attaching_to_a_running_scheduler_leaves_it_running(sample_config, sample_result, clients):
     address = clients[2].scheduler.address
     dist = run(sample_config, engine="dask", scheduler=address, partitions=3)
     assert_same_result(sample_result, dist)
@@ -131,8 +140,16 @@ def test_engine_settings_are_checked(sample_config):
         config_from_dict({**base, "run": {"resolution": 8, "partition_resolution": 9}})
     with pytest.raises(ConfigError, match="run.engine"):
         config_from_dict({**base, "run": {"engine": "spark"}})
-    cfg = config_from_dict({**base, "run": {"engine": "dask", "partition_resolution": 4,
-                                            "dask": {"workers": 2, "partitions": 8}}})
+    cfg = config_from_dict(
+        {
+            **base,
+            "run": {
+                "engine": "dask",
+                "partition_resolution": 4,
+                "dask": {"workers": 2, "partitions": 8},
+            },
+        }
+    )
     assert cfg.run.dask.workers == 2 and cfg.run.partition_resolution == 4
     with pytest.raises(ConfigError, match="only apply to engine 'dask'"):
         run(sample_config, partitions=4)
@@ -142,10 +159,29 @@ def test_cli_run_with_dask_engine_on_two_worker_processes(sample_result, tmp_pat
     """The command line starts a real LocalCluster (2 processes) and writes the same tables."""
     _distributed()
     out = tmp_path / "out"
-    r = subprocess.run([sys.executable, "-m", "despro.geo.cli", "run", "--config",
-                        str(SAMPLE / "despro.toml"), "--output-dir", str(out), "--maps-dir",
-                        str(tmp_path / "maps"), "--engine", "dask", "--workers", "2",
-                        "--partitions", "3"], capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "despro.cli.main",
+            "run",
+            "--config",
+            str(SAMPLE / "despro.toml"),
+            "--output-dir",
+            str(out),
+            "--maps-dir",
+            str(tmp_path / "maps"),
+            "--engine",
+            "dask",
+            "--workers",
+            "2",
+            "--partitions",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     assert "engine: dask (local cluster: 2 workers, 2 threads, processes)" in r.stderr
     villages = gpd.read_parquet(out / "villages.parquet")

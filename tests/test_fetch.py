@@ -24,15 +24,17 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from despro.geo import fetch
-from despro.geo.cli import main
+from despro.cli.main import main
+from despro.io import fetch
 from despro.layers import broadband
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
-OOKLA_PATH = ("/parquet/performance/type=fixed/year=2024/quarter=2/"
-              "2024-04-01_performance_fixed_tiles.parquet")
-WORLDPOP_PATH = "/GIS/Population/Global_2000_2020_Constrained/2020/BSGM/IDN/" \
-                "idn_ppp_2020_constrained.tif"
+OOKLA_PATH = (
+    "/parquet/performance/type=fixed/year=2024/quarter=2/2024-04-01_performance_fixed_tiles.parquet"
+)
+WORLDPOP_PATH = (
+    "/GIS/Population/Global_2000_2020_Constrained/2020/BSGM/IDN/idn_ppp_2020_constrained.tif"
+)
 GB_API = "/api/current/gbOpen/IDN/ADM2/"
 GB_FILE = "/data/geoBoundaries-IDN-ADM2.geojson"
 BBOX = (110.0, -8.1, 110.9, -7.5)
@@ -67,15 +69,17 @@ def _ookla_parquet() -> bytes:
     pts = [(110.0 + 0.9 * a, -8.1 + 0.6 * b) for a, b in rng.random((25, 2))]
     pts += [(2.35, 48.85), (-74.0, 40.7), (151.2, -33.9), (106.8, -6.2), (110.95, -7.8)]
     qk = [_quadkey(lo, la) for lo, la in pts]
-    table = pa.table({
-        "quadkey": qk,
-        "tile": [shapely.box(*_tile_bounds(q)).wkt for q in qk],
-        "avg_d_kbps": rng.integers(1000, 90000, len(qk)),
-        "avg_u_kbps": rng.integers(500, 40000, len(qk)),
-        "avg_lat_ms": rng.integers(5, 90, len(qk)),
-        "tests": rng.integers(2, 40, len(qk)),
-        "devices": np.ones(len(qk), int),
-    })
+    table = pa.table(
+        {
+            "quadkey": qk,
+            "tile": [shapely.box(*_tile_bounds(q)).wkt for q in qk],
+            "avg_d_kbps": rng.integers(1000, 90000, len(qk)),
+            "avg_u_kbps": rng.integers(500, 40000, len(qk)),
+            "avg_lat_ms": rng.integers(5, 90, len(qk)),
+            "tests": rng.integers(2, 40, len(qk)),
+            "devices": np.ones(len(qk), int),
+        }
+    )
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, row_group_size=7)  # several row groups to clip through
     return sink.getvalue().to_pybytes()
@@ -126,10 +130,16 @@ def server():
     srv.files = {
         OOKLA_PATH: _ookla_parquet(),
         WORLDPOP_PATH: (SAMPLE / "population.tif").read_bytes(),
-        GB_API: json.dumps({"boundaryISO": "IDN", "boundaryType": "ADM2",
-                            "boundaryYearRepresented": "2020", "boundaryLicense": "CC BY 4.0",
-                            "boundarySource": "test fixture",
-                            "gjDownloadURL": base + GB_FILE}).encode(),
+        GB_API: json.dumps(
+            {
+                "boundaryISO": "IDN",
+                "boundaryType": "ADM2",
+                "boundaryYearRepresented": "2020",
+                "boundaryLicense": "CC BY 4.0",
+                "boundarySource": "test fixture",
+                "gjDownloadURL": base + GB_FILE,
+            }
+        ).encode(),
         GB_FILE: (SAMPLE / "backbone_nodes.geojson").read_bytes(),
     }
     srv.log, srv.cut_after, srv.ignore_range = [], {}, set()
@@ -153,8 +163,9 @@ def test_ookla_quarter_with_checksum_and_region_clip(server, tmp_path):
     assert world.path == tmp_path / "ookla" / "fixed" / OOKLA_PATH.rsplit("/", 1)[1]
     # the region's copy: every tile touching the box, nothing else
     full = pq.read_table(world.path).to_pandas()
-    touch = [q for q in full["quadkey"] if shapely.box(*_tile_bounds(q)).intersects(
-        shapely.box(*BBOX))]
+    touch = [
+        q for q in full["quadkey"] if shapely.box(*_tile_bounds(q)).intersects(shapely.box(*BBOX))
+    ]
     clipped = pq.read_table(region.path).to_pandas()
     assert sorted(clipped["quadkey"]) == sorted(touch) and 0 < len(touch) < len(full)
     idx = json.loads((tmp_path / fetch.INDEX).read_text())
@@ -217,16 +228,19 @@ def test_geoboundaries_through_its_api(server, tmp_path):
     assert got.path == tmp_path / "geoboundaries" / "IDN" / "geoBoundaries-IDN-ADM2.geojson"
     assert got.path.read_bytes() == server.files[GB_FILE]
     rec = json.loads((tmp_path / fetch.INDEX).read_text())[
-        "geoboundaries/IDN/geoBoundaries-IDN-ADM2.geojson"]
+        "geoboundaries/IDN/geoBoundaries-IDN-ADM2.geojson"
+    ]
     assert rec["vintage"] == "2020" and "CC BY 4.0" in rec["source"]
 
 
 def test_urls_follow_the_publishers_patterns():
     assert fetch.ookla_url(2023, 1, "mobile") == (
         "https://ookla-open-data.s3.amazonaws.com/parquet/performance/type=mobile/year=2023/"
-        "quarter=1/2023-01-01_performance_mobile_tiles.parquet")
+        "quarter=1/2023-01-01_performance_mobile_tiles.parquet"
+    )
     assert fetch.worldpop_url("IDN", 2015, "unconstrained") == (
-        "https://data.worldpop.org/GIS/Population/Global_2000_2020/2015/IDN/idn_ppp_2015.tif")
+        "https://data.worldpop.org/GIS/Population/Global_2000_2020/2015/IDN/idn_ppp_2015.tif"
+    )
     with pytest.raises(fetch.FetchError, match="2020 only"):
         fetch.worldpop_url("IDN", 2015, "constrained")
     with pytest.raises(fetch.FetchError, match="quarter must be 1-4"):
@@ -234,15 +248,30 @@ def test_urls_follow_the_publishers_patterns():
 
 
 def test_cli_fetch_prints_checksums_and_the_config_line(server, tmp_path):
-    r = CliRunner().invoke(main, ["fetch", "worldpop", "--cache-dir", str(tmp_path),
-                                  "--base-url", server.base, "--quiet"])
+    r = CliRunner().invoke(
+        main,
+        ["fetch", "worldpop", "--cache-dir", str(tmp_path), "--base-url", server.base, "--quiet"],
+    )
     assert r.exit_code == 0, r.output
     sha = _sha(server.files[WORLDPOP_PATH])
     assert f"downloaded {sha[:16]}" in r.stdout
     assert '[population] path = "' in r.stdout
-    bad = CliRunner().invoke(main, ["fetch", "worldpop", "--cache-dir", str(tmp_path),
-                                    "--base-url", server.base, "--year", "2019", "--product",
-                                    "unconstrained", "--quiet"])
+    bad = CliRunner().invoke(
+        main,
+        [
+            "fetch",
+            "worldpop",
+            "--cache-dir",
+            str(tmp_path),
+            "--base-url",
+            server.base,
+            "--year",
+            "2019",
+            "--product",
+            "unconstrained",
+            "--quiet",
+        ],
+    )
     assert bad.exit_code == 1
     assert bad.stderr.strip().count("\n") == 0 and "HTTP 404" in bad.stderr
 
@@ -250,8 +279,8 @@ def test_cli_fetch_prints_checksums_and_the_config_line(server, tmp_path):
 def test_nothing_is_fetched_at_import_time(monkeypatch):
     calls = []
     monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: calls.append(a))
-    import despro.geo.cli as cli
-    import despro.geo.cli_fetch as cli_fetch
+    import despro.cli.fetch as cli_fetch
+    import despro.cli.main as cli
 
     for mod in (fetch, cli_fetch, cli):
         importlib.reload(mod)

@@ -9,19 +9,27 @@ from h3ronpy.vector import ContainmentMode, wkb_to_cells
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from despro.geo import grid
-from despro.geo import h3lattice as hl
+from despro.grid import cells as grid
+from despro.grid import lattice as hl
 
 
 def _h3_box_cells(box, res):
-    lists = wkb_to_cells(pa.array([shapely.to_wkb(shapely.box(*box))], type=pa.binary()), res,
-                         containment_mode=ContainmentMode.ContainsCentroid)
+    lists = wkb_to_cells(
+        pa.array([shapely.to_wkb(shapely.box(*box))], type=pa.binary()),
+        res,
+        containment_mode=ContainmentMode.ContainsCentroid,
+    )
     return np.asarray(pa.array(lists).flatten().to_numpy(zero_copy_only=False)).astype(np.uint64)
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.floats(94.0, 141.0), st.floats(-11.0, 6.0), st.floats(0.01, 0.6),
-       st.floats(0.01, 0.6), st.sampled_from([5, 6, 7, 8, 9, 10]))
+@given(
+    st.floats(94.0, 141.0),
+    st.floats(-11.0, 6.0),
+    st.floats(0.01, 0.6),
+    st.floats(0.01, 0.6),
+    st.sampled_from([5, 6, 7, 8, 9, 10]),
+)
 def test_box_hexagons_are_h3s_cells(lng, lat, dlng, dlat, res):
     """Anywhere over Indonesia: the same cells as H3's polygon fill, the same vertices in
     the same order; or None (the box's cells leave one face), never a wrong answer."""
@@ -83,13 +91,16 @@ def _same_as_h3_or_none(box, res):
         assert set(got[0].tolist()) == set(_h3_box_cells(box, res).tolist())
 
 
-@pytest.mark.parametrize("box, res", [
-    # thin or small boxes poking over a face edge: a centre of the next face's cells in
-    # the box, but no lattice point of the anchor's face there
-    ((40.393123614507715, 44.925968254358445, 40.42520185826854, 44.92859285543306), 8),
-    ((50.90556295925339, 27.617295484919875, 50.90610019869739, 27.617689170249943), 11),
-    ((-38.41336967245105, -28.576026611869892, -38.39044902432716, -28.54641013788428), 10),
-])
+@pytest.mark.parametrize(
+    "box, res",
+    [
+        # thin or small boxes poking over a face edge: a centre of the next face's cells in
+        # the box, but no lattice point of the anchor's face there
+        ((40.393123614507715, 44.925968254358445, 40.42520185826854, 44.92859285543306), 8),
+        ((50.90556295925339, 27.617295484919875, 50.90610019869739, 27.617689170249943), 11),
+        ((-38.41336967245105, -28.576026611869892, -38.39044902432716, -28.54641013788428), 10),
+    ],
+)
 def test_boxes_crossing_a_face_edge_miss_no_cell(box, res):
     _same_as_h3_or_none(box, res)
 

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from despro.geo.mapsite import DEFAULT_BUDGET_MB, write_site
+from despro.mapsite.site import DEFAULT_BUDGET_MB, write_site
 
 from .synthetic_national import national_result
 
@@ -39,8 +39,9 @@ def test_every_page_is_within_the_budget(national_site):
     pages = {p.slug: p for p in site.pages}
     res = result.config.run.resolution
     # the large province did not fit: an overview linking full-resolution regency pages
-    regencies = sorted(result.villages.loc[result.villages["province_code"] == "31",
-                                           "regency_code"].unique())
+    regencies = sorted(
+        result.villages.loc[result.villages["province_code"] == "31", "regency_code"].unique()
+    )
     assert pages["province-31"].res < res
     assert pages["province-31"].links == ["index", *(f"regency-{c}" for c in regencies)]
     assert all(pages[f"regency-{c}"].res == res for c in regencies)

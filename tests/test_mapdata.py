@@ -8,10 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from despro.geo import grid, mapdata
+from despro.grid import cells as grid
+from despro.mapsite import data as mapdata
 
-PRODUCTS = [f"product_enterprises__{c}" for c in
-            ("agriculture", "ceramics", "fashion", "food_beverage", "handicraft", "leather")]
+PRODUCTS = [
+    f"product_enterprises__{c}"
+    for c in ("agriculture", "ceramics", "fashion", "food_beverage", "handicraft", "leather")
+]
 
 
 def test_uncovered_counts_are_unknown_at_the_run_resolution(sample_result):
@@ -26,8 +29,10 @@ def test_uncovered_counts_are_unknown_at_the_run_resolution(sample_result):
     assert np.isnan(total[uncovered]).all()  # unknown, not 0
     assert np.isfinite(total[~uncovered]).all()
     # the same cells as the pipeline's own finished table
-    assert np.array_equal(np.isnan(table["product_enterprises_n_classes"].to_numpy()),
-                          cells["product_enterprises_n_classes"].isna().to_numpy())
+    assert np.array_equal(
+        np.isnan(table["product_enterprises_n_classes"].to_numpy()),
+        cells["product_enterprises_n_classes"].isna().to_numpy(),
+    )
 
 
 def test_rolled_up_counts_unknown_only_when_every_child_is(sample_result):
@@ -56,8 +61,10 @@ def test_partial_parents_are_sent_to_the_page(sample_result):
     ids = cells["h3_int"].to_numpy(np.uint64)
     add, variables = mapdata.cell_additive(sample_result)
     table = mapdata.page_cells(add, ids, variables, sample_result.config.run.resolution - 2)
-    specs = [mapdata.choropleth_spec(c, sample_result.config.criteria.rules, "en")
-             for c in mapdata.CHOROPLETHS]
+    specs = [
+        mapdata.choropleth_spec(c, sample_result.config.criteria.rules, "en")
+        for c in mapdata.CHOROPLETHS
+    ]
     payload = mapdata.cells_payload(table, specs, sample_result.variables)
     shares = payload["known"]["product_enterprises"]
     values = payload["values"]["product_enterprises"]
@@ -71,20 +78,31 @@ def test_pilot_popups_escape_names_and_keep_missing_values_out(sample_result):
     value or agent is left out, never written as 0."""
     from types import SimpleNamespace
 
-    from despro.geo import mapanalysis
+    from despro.mapsite import analysis as mapanalysis
 
     v = sample_result.villages.copy()
     a, b = v.index[:2]
     v.loc[a, "village_name"] = "<img src=x onerror=alert(1)>"
     v.loc[b, "village_name"] = "Karang & Sari"
-    picks = pd.DataFrame({
-        "village_code": [a, b], "pick": [2, 1], "tier": ["ready", "near-ready"],
-        "score": [81.25, 64.0], "flagship_product": ["Batik <tulis>", np.nan],
-        "weight_share": [0.634, 1.0], "robust": [False, True],
-        "marginal_value": [12.5, np.nan], "replaced_by": [b, np.nan],
-        "binding": ["max_per_regency", np.nan], "agent_id": ["A01", np.nan],
-        "agent_distance_km": [3.5, np.nan], "cluster_id": [np.nan, "C001"],
-        "fixed": [False, True], "imputed": [True, False]})
+    picks = pd.DataFrame(
+        {
+            "village_code": [a, b],
+            "pick": [2, 1],
+            "tier": ["ready", "near-ready"],
+            "score": [81.25, 64.0],
+            "flagship_product": ["Batik <tulis>", np.nan],
+            "weight_share": [0.634, 1.0],
+            "robust": [False, True],
+            "marginal_value": [12.5, np.nan],
+            "replaced_by": [b, np.nan],
+            "binding": ["max_per_regency", np.nan],
+            "agent_id": ["A01", np.nan],
+            "agent_distance_km": [3.5, np.nan],
+            "cluster_id": [np.nan, "C001"],
+            "fixed": [False, True],
+            "imputed": [True, False],
+        }
+    )
     empty = pd.DataFrame()
     analysis = mapanalysis.MapAnalysis(empty, empty, empty, 10.0, empty, empty, picks)
     out = mapanalysis.pilots_payload(SimpleNamespace(villages=v), analysis, v, "en")
@@ -102,14 +120,22 @@ def test_pilot_popups_escape_names_and_keep_missing_values_out(sample_result):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.floats(-1e9, 1e9, allow_nan=False), st.just(float("nan")),
-                          st.integers(-10**6, 10**6).map(lambda i: i / 10)),
-                min_size=1, max_size=40),
-       st.integers(0, 2))
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(-1e9, 1e9, allow_nan=False),
+            st.just(float("nan")),
+            st.integers(-(10**6), 10**6).map(lambda i: i / 10),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(0, 2),
+)
 def test_numbers_read_back_to_their_rounded_value(values, digits):
     """Popup numbers: each text reads back to the value rounded to ``digits`` (no decimals for
     whole numbers or >= 100,000), unknown is an en dash, Indonesian swaps the separators."""
-    from despro.geo.maplabels import DASH, fmt_numbers
+    from despro.mapsite.labels import DASH, fmt_numbers
 
     en, id_ = fmt_numbers(values, "en", digits), fmt_numbers(values, "id", digits)
     for x, a, b in zip(values, en, id_, strict=True):
@@ -121,7 +147,7 @@ def test_numbers_read_back_to_their_rounded_value(values, digits):
         assert decimals in (0, digits)
         if decimals == 0 and digits and abs(x) < 1e5:
             assert float(round(x, digits)).is_integer()
-        assert abs(float(a.replace(",", "")) - x) <= 0.5 * 10 ** -decimals + 1e-9 * abs(x)
+        assert abs(float(a.replace(",", "")) - x) <= 0.5 * 10**-decimals + 1e-9 * abs(x)
 
 
 def test_encoded_cells_are_the_encoded_hexagon_polygons():
@@ -145,12 +171,22 @@ def test_admin_outlines_are_the_dissolved_villages():
     import shapely
 
     rng = np.random.default_rng(4)
-    boxes = [shapely.box(x, y, x + 0.1, y + 0.1) for x in np.arange(0, 1, 0.1)
-             for y in np.arange(0, 0.6, 0.1)]
-    regency = np.array([f"{p}.{r:02d}" for p, r in zip(
-        np.repeat(["52", "51"], 30), rng.integers(1, 4, 60), strict=True)])
-    v = gpd.GeoDataFrame({"regency_code": regency, "province_code": [r[:2] for r in regency]},
-                         geometry=boxes, crs=4326)
+    boxes = [
+        shapely.box(x, y, x + 0.1, y + 0.1)
+        for x in np.arange(0, 1, 0.1)
+        for y in np.arange(0, 0.6, 0.1)
+    ]
+    regency = np.array(
+        [
+            f"{p}.{r:02d}"
+            for p, r in zip(np.repeat(["52", "51"], 30), rng.integers(1, 4, 60), strict=True)
+        ]
+    )
+    v = gpd.GeoDataFrame(
+        {"regency_code": regency, "province_code": [r[:2] for r in regency]},
+        geometry=boxes,
+        crs=4326,
+    )
     got = mapdata.admin_outlines(v)
     ref = v.assign(geometry=v.geometry.simplify(5e-4)).dissolve("regency_code", aggfunc="first")
     assert got["regency"].index.tolist() == ref.index.tolist()
@@ -167,8 +203,11 @@ def test_script_json_splices_parts_encoded_before():
     into the page's data: the same JSON, still safe inside a script element."""
     import json
 
-    data = {"title": "</script><b>Desa {{x}}</b>", "cells": {"geom": [[1, 2]], "n": [1.5, None]},
-            "villages": [{"name": "a & b"}]}
+    data = {
+        "title": "</script><b>Desa {{x}}</b>",
+        "cells": {"geom": [[1, 2]], "n": [1.5, None]},
+        "villages": [{"name": "a & b"}],
+    }
     spliced = mapdata.script_json(data, {"cells": mapdata.script_json(data["cells"])})
     assert json.loads(spliced) == json.loads(mapdata.script_json(data)) == data
     assert "<" not in spliced and ">" not in spliced and "&" not in spliced
@@ -180,8 +219,8 @@ def test_outlines_are_reused_while_the_villages_do_not_change(sample_result, tmp
     the villages (the study step) are unchanged, and dissolve them again when they are."""
     from dataclasses import replace
 
-    from despro.geo.cache import StepCache
-    from despro.geo.mapsite import _outlines
+    from despro.mapsite.site import _outlines
+    from despro.pipeline.cache import StepCache
 
     cache = StepCache(tmp_path)
     first = _outlines(sample_result, cache)

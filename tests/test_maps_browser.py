@@ -30,22 +30,34 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from despro.geo import grid, mapanalysis, mapdata, mappages
-from despro.geo.cli import main
-from despro.geo.config import load_config
-from despro.geo.errors import DesproError
-from despro.geo.maplabels import LABELS
-from despro.geo.mapsite import write_site
-from despro.geo.pilots import plan_pilots
-from despro.geo.pipeline import run
-from despro.geo.rollup import group_additive
+from despro.cli.main import main
+from despro.config.settings import load_config
+from despro.errors import DesproError
+from despro.grid import cells as grid
+from despro.mapsite import analysis as mapanalysis
+from despro.mapsite import data as mapdata
+from despro.mapsite import pages as mappages
+from despro.mapsite.labels import LABELS
+from despro.mapsite.site import write_site
+from despro.pipeline.runner import run
+from despro.select.pilots import plan_pilots
+from despro.transfer.rollup import group_additive
 
 XSS = "<img src=x onerror=alert(1)>"
 TEMPLATE = "{{ 7*7 }} {% raw %}"  # must not act as template syntax when the page is built
-CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--no-first-run", "--disable-component-update", "--disable-sync",
-                 "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-                 "--window-size=1280,800", "--remote-debugging-pipe")
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--proxy-server=127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+    "--window-size=1280,800",
+    "--remote-debugging-pipe",
+)
 
 
 class Chromium:
@@ -64,8 +76,11 @@ class Chromium:
 
         self.proc = subprocess.Popen(
             [binary, *CHROMIUM_ARGS, f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(3, 4),
-            preexec_fn=pipes_on_3_and_4)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(3, 4),
+            preexec_fn=pipes_on_3_and_4,
+        )
         for fd in (to_chrome_r, from_chrome_w, child_r, child_w):
             os.close(fd)
         self.wfd, self.rfd = to_chrome_w, from_chrome_r
@@ -77,14 +92,25 @@ class Chromium:
         self.dialogs: list[str] = []
         self.requests: list[str] = []
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        self.session = self.call("Target.attachToTarget", targetId=target,
-                                 flatten=True)["sessionId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)[
+            "sessionId"
+        ]
         for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(f"{domain}.enable")
-        self.call("Network.emulateNetworkConditions", offline=True, latency=0,
-                  downloadThroughput=-1, uploadThroughput=-1)
-        self.call("Emulation.setDeviceMetricsOverride", width=1280, height=800,
-                  deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Network.emulateNetworkConditions",
+            offline=True,
+            latency=0,
+            downloadThroughput=-1,
+            uploadThroughput=-1,
+        )
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=1280,
+            height=800,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def _send(self, method: str, params: dict, session: str | None) -> int:
         self.next_id += 1
@@ -144,8 +170,9 @@ class Chromium:
 
     def js(self, expression: str):
         """Evaluate ``expression`` in the page and return its JSON value."""
-        res = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                        awaitPromise=True)
+        res = self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in res:
             raise AssertionError(f"{expression!r}: {res['exceptionDetails']}")
         return res["result"].get("value")
@@ -168,8 +195,7 @@ class Chromium:
         """A real left click at viewport pixel (x, y)."""
         self.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=y)
         for kind in ("mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left",
-                      clickCount=1)
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
         self.pump(0.3)
 
     def console_errors(self) -> list[str]:
@@ -221,8 +247,10 @@ def browser(tmp_path_factory):
 def demo_site(tmp_path_factory) -> Path:
     """The site exactly as ``despro demo`` writes it."""
     out = tmp_path_factory.mktemp("demo")
-    res = CliRunner().invoke(main, ["demo", "--output-dir", str(out / "output"),
-                                    "--maps-dir", str(out / "maps"), "--quiet"])
+    res = CliRunner().invoke(
+        main,
+        ["demo", "--output-dir", str(out / "output"), "--maps-dir", str(out / "maps"), "--quiet"],
+    )
     assert res.exit_code == 0, res.output
     return out / "maps"
 
@@ -251,19 +279,23 @@ def _pages(site: Path) -> list[Path]:
 
 def _open_popup_by_click(browser: Chromium, code: str) -> str:
     """Zoom to a village, click its marker with the mouse, return the popup's HTML."""
-    browser.js(f"despro.map.setView(despro.markers[{json.dumps(code)}].getLatLng(), 15, "
-               "{animate: false}); true")
+    browser.js(
+        f"despro.map.setView(despro.markers[{json.dumps(code)}].getLatLng(), 15, "
+        "{animate: false}); true"
+    )
     browser.pump(0.3)
     x, y = browser.js(
         f"(function () {{ var p = despro.map.latLngToContainerPoint("
         f"despro.markers[{json.dumps(code)}].getLatLng());"
         "var r = despro.map.getContainer().getBoundingClientRect();"
-        "return [r.left + p.x, r.top + p.y]; })()")
+        "return [r.left + p.x, r.top + p.y]; })()"
+    )
     browser.click(x, y)
     return browser.js("(document.querySelector('.leaflet-popup-content') || {}).innerHTML || ''")
 
 
 # --- without a browser ------------------------------------------------------------------
+
 
 def test_demo_site_links_only_local_files(demo_site):
     assert [p.name for p in _pages(demo_site)] == ["index.html", "province-34.html"]
@@ -298,7 +330,8 @@ def test_size_budget_rolls_cells_up_exactly(sample_result, tmp_path):
     expected = 100 * sums[f"{var}__num"] / sums[f"{var}__den"]
     assert np.allclose(table[var], expected, equal_nan=True)
     assert table["courier_outlets"].sum() == pytest.approx(
-        sample_result.cells.filter(like="courier_outlets__").to_numpy().sum())
+        sample_result.cells.filter(like="courier_outlets__").to_numpy().sum()
+    )
     with pytest.raises(DesproError, match="budget"):
         write_site(sample_result, tmp_path / "tiny", "en", budget_mb=0.01)
 
@@ -310,6 +343,7 @@ def test_xss_name_is_escaped_in_the_html(xss_site):
 
 
 # --- in Chromium ------------------------------------------------------------------------
+
 
 @pytest.mark.browser
 def test_every_demo_page_loads_offline_without_console_errors(browser, demo_site):
@@ -323,17 +357,32 @@ def test_every_demo_page_loads_offline_without_console_errors(browser, demo_site
 @pytest.mark.browser
 def test_layer_control_lists_every_layer(browser, demo_site):
     t = LABELS["id"]
-    expected = [t["osm"], t["no_basemap"], t["outlines"], *(t[c.key] for c in mapdata.CHOROPLETHS),
-                t["backbone_routes"], t["backbone_nodes"], t["outlets"], t["clusters"],
-                t["agents"], t["villages"], t["shortlist"], t["pilots"]]
+    expected = [
+        t["osm"],
+        t["no_basemap"],
+        t["outlines"],
+        *(t[c.key] for c in mapdata.CHOROPLETHS),
+        t["backbone_routes"],
+        t["backbone_nodes"],
+        t["outlets"],
+        t["clusters"],
+        t["agents"],
+        t["villages"],
+        t["shortlist"],
+        t["pilots"],
+    ]
     for page in _pages(demo_site)[::-1]:
         browser.open(page)
-        labels = browser.js("Array.from(document.querySelectorAll("
-                            "'.leaflet-control-layers label')).map(l => l.textContent.trim())")
+        labels = browser.js(
+            "Array.from(document.querySelectorAll("
+            "'.leaflet-control-layers label')).map(l => l.textContent.trim())"
+        )
         assert labels == expected, page.name
     # every colour scale has a legend, shown with its layer (overview: fewest cells)
-    browser.js("document.querySelectorAll('.leaflet-control-layers-overlays input')"
-               ".forEach(i => { if (!i.checked) i.click(); }); true")
+    browser.js(
+        "document.querySelectorAll('.leaflet-control-layers-overlays input')"
+        ".forEach(i => { if (!i.checked) i.click(); }); true"
+    )
     legend = browser.js("document.querySelector('.despro-legend').textContent")
     for c in mapdata.CHOROPLETHS:
         assert t[c.key] in legend
@@ -372,10 +421,13 @@ def test_village_named_like_html_shows_as_text_and_fires_nothing(browser, xss_si
     assert "&lt;img src=x onerror=alert(1)&gt;" in popup
     assert browser.js("document.querySelector('.despro-name').textContent") == XSS
     assert browser.js("document.querySelectorAll('.leaflet-popup-content img').length") == 0
-    browser.js("var i = document.querySelector('.despro-search input'); i.value = '<img';"
-               "i.dispatchEvent(new Event('input')); true")
-    hits = browser.js("Array.from(document.querySelectorAll('.despro-hit'))"
-                      ".map(li => li.textContent)")
+    browser.js(
+        "var i = document.querySelector('.despro-search input'); i.value = '<img';"
+        "i.dispatchEvent(new Event('input')); true"
+    )
+    hits = browser.js(
+        "Array.from(document.querySelectorAll('.despro-hit')).map(li => li.textContent)"
+    )
     assert hits and hits[0].startswith(XSS)
     assert browser.js("document.querySelectorAll('.despro-search img').length") == 0
     names = browser.js("despro_data.villages.map(v => v[3])")
@@ -399,8 +451,9 @@ def split_site(tmp_path_factory, sample_result):
     result = dataclasses.replace(sample_result, villages=v)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(mappages, "OVERVIEW_MAX_VILLAGES", 40)
-        return write_site(result, tmp_path_factory.mktemp("split") / "maps", "en",
-                          budget_mb=SPLIT_BUDGET_MB)
+        return write_site(
+            result, tmp_path_factory.mktemp("split") / "maps", "en", budget_mb=SPLIT_BUDGET_MB
+        )
 
 
 def test_oversized_province_links_full_resolution_regency_pages(split_site, sample_result):
@@ -436,8 +489,7 @@ def test_a_site_written_again_drops_pages_it_no_longer_has(split_site, sample_re
 
 
 @pytest.mark.browser
-def test_split_pages_load_and_search_links_to_the_regency_page(browser, split_site,
-                                                               sample_result):
+def test_split_pages_load_and_search_links_to_the_regency_page(browser, split_site, sample_result):
     for page in _pages(split_site.maps_dir):
         browser.open(page)
         assert browser.console_errors() == [] and browser.requests == [], page.name
@@ -448,15 +500,19 @@ def test_split_pages_load_and_search_links_to_the_regency_page(browser, split_si
     code = next(c for c in v.index if c not in shown)
     name, regency = v.loc[code, "village_name"], v.loc[code, "regency_code"]
     browser.open(pages["province-34"].path)
-    links = browser.js("Array.from(document.querySelectorAll('.despro-nav a'))"
-                       ".map(a => a.getAttribute('href'))")
+    links = browser.js(
+        "Array.from(document.querySelectorAll('.despro-nav a')).map(a => a.getAttribute('href'))"
+    )
     assert links == ["index.html", *(f"{s}.html" for s in pages if s.startswith("regency-"))]
     assert XSS in browser.js("document.querySelector('.despro-nav').textContent")
     assert browser.js("document.querySelectorAll('.despro-nav img').length") == 0
-    browser.js(f"var i = document.querySelector('.despro-search input'); "
-               f"i.value = {json.dumps(name)}; i.dispatchEvent(new Event('input')); true")
-    hrefs = browser.js("Array.from(document.querySelectorAll('.despro-far a'))"
-                       ".map(a => a.getAttribute('href'))")
+    browser.js(
+        f"var i = document.querySelector('.despro-search input'); "
+        f"i.value = {json.dumps(name)}; i.dispatchEvent(new Event('input')); true"
+    )
+    hrefs = browser.js(
+        "Array.from(document.querySelectorAll('.despro-far a')).map(a => a.getAttribute('href'))"
+    )
     target = f"regency-{regency}.html#v={code}"
     assert target in hrefs
     browser.open(split_site.maps_dir / f"regency-{regency}.html", f"#v={code}")
@@ -467,13 +523,18 @@ def test_split_pages_load_and_search_links_to_the_regency_page(browser, split_si
 
 # --- pilot analysis layers: clusters, agents, imputed values -----------------------------
 
+
 @pytest.fixture(scope="module")
 def analysis_site(tmp_path_factory, sample_result):
     """The sample's map site with the pilot plan of ``despro select --use-imputed``."""
     sel = sample_result.config.selection.model_copy(update={"use_imputed": True})
     plan = plan_pilots(sample_result, sel, marginal=False)
-    site = write_site(sample_result, tmp_path_factory.mktemp("plan") / "maps", "id",
-                      analysis=mapanalysis.from_plan(plan))
+    site = write_site(
+        sample_result,
+        tmp_path_factory.mktemp("plan") / "maps",
+        "id",
+        analysis=mapanalysis.from_plan(plan),
+    )
     return site, plan
 
 
@@ -483,16 +544,22 @@ def _click_at(browser: Chromium, latlng_js: str) -> str:
         f"(function () {{ var ll = {latlng_js}; despro.map.setView(ll, 14, {{animate: false}});"
         "var p = despro.map.latLngToContainerPoint(ll);"
         "var r = despro.map.getContainer().getBoundingClientRect();"
-        "return [r.left + p.x, r.top + p.y]; })()")
+        "return [r.left + p.x, r.top + p.y]; })()"
+    )
     browser.pump(0.3)
     browser.click(x, y)
     return browser.js("(document.querySelector('.leaflet-popup-content') || {}).innerHTML || ''")
 
 
 def _hide(browser: Chromium, *layers: str) -> None:
-    browser.js("despro.map.closePopup(); " + " ".join(
-        f"despro.map.eachLayer(function (l) {{ if ({x}) despro.map.removeLayer(l); }});"
-        for x in layers) + " true")
+    browser.js(
+        "despro.map.closePopup(); "
+        + " ".join(
+            f"despro.map.eachLayer(function (l) {{ if ({x}) despro.map.removeLayer(l); }});"
+            for x in layers
+        )
+        + " true"
+    )
 
 
 @pytest.mark.browser
@@ -501,10 +568,11 @@ def test_analysis_layers_are_listed_and_their_popups_open(browser, analysis_site
     t = LABELS["id"]
     browser.open(site.pages[1].path)
     assert browser.console_errors() == [] and browser.requests == []
-    labels = browser.js("Array.from(document.querySelectorAll("
-                        "'.leaflet-control-layers label')).map(l => l.textContent.trim())")
-    assert labels[-5:] == [t["clusters"], t["agents"], t["villages"], t["shortlist"],
-                           t["pilots"]]
+    labels = browser.js(
+        "Array.from(document.querySelectorAll("
+        "'.leaflet-control-layers label')).map(l => l.textContent.trim())"
+    )
+    assert labels[-5:] == [t["clusters"], t["agents"], t["villages"], t["shortlist"], t["pilots"]]
     village_layers = "l.options && /despro-village/.test(l.options.className || '')"
     _hide(browser, village_layers, "l.options && l.options.className === 'despro-agent'")
     first = plan.clusters.iloc[0]
@@ -526,18 +594,24 @@ def test_analysis_layers_are_listed_and_their_popups_open(browser, analysis_site
 @pytest.mark.browser
 def test_demo_draws_the_chosen_pilots_in_pick_order(browser, demo_site):
     """`despro demo` chooses the pilots: one numbered marker per pick, its popup explains it."""
-    picks = pd.read_csv(demo_site.parent / "output" / "selection" / "shortlist_optimised.csv",
-                        dtype={"village_code": str})
+    picks = pd.read_csv(
+        demo_site.parent / "output" / "selection" / "shortlist_optimised.csv",
+        dtype={"village_code": str},
+    )
     assert len(picks) == 10
     browser.open(demo_site / "province-34.html")
-    numbers = browser.js("Array.from(document.querySelectorAll('.despro-pilot'))"
-                         ".map(m => m.textContent)")
+    numbers = browser.js(
+        "Array.from(document.querySelectorAll('.despro-pilot')).map(m => m.textContent)"
+    )
     assert sorted(numbers, key=int) == [str(i) for i in range(1, 11)]
-    _hide(browser, "l.options && /despro-village|despro-agent|despro-cluster/"
-                   ".test(l.options.className || '')")
+    _hide(
+        browser,
+        "l.options && /despro-village|despro-agent|despro-cluster/.test(l.options.className || '')",
+    )
     first = picks.sort_values("pick").iloc[0]
-    popup = _click_at(browser, "despro.pilots.getLayers().find("
-                               "m => m.options.title === '1').getLatLng()")
+    popup = _click_at(
+        browser, "despro.pilots.getLayers().find(m => m.options.title === '1').getLatLng()"
+    )
     assert "Pilot 1</b>" in popup and f"({first['village_code']})" in popup
     assert html.escape(first["village_name"]) in popup
     share = f"{100 * first['weight_share']:.0f} %"
@@ -554,13 +628,16 @@ def test_imputed_village_popup_flags_the_imputed_value(browser, analysis_site, s
     code = imputed.index[imputed["imputed_rules"].str.contains("=pass")][0]
     rule = imputed.loc[code, "imputed_rules"].split(";")[0].split("=")[0]
     browser.open(site.pages[1].path)
-    assert browser.js(f"despro.markers[{json.dumps(code)}].options.className") == \
-        "despro-village despro-imputed-marker"
+    assert (
+        browser.js(f"despro.markers[{json.dumps(code)}].options.className")
+        == "despro-village despro-imputed-marker"
+    )
     popup = _open_popup_by_click(browser, code)
     assert t["imputed_note"] in popup and t["imputed"] in popup
     row = browser.js(
         "Array.from(document.querySelectorAll('.despro-criteria tr')).map(r => r.textContent)"
-        f".find(x => x.startsWith({json.dumps(rule + ' ')}))")
+        f".find(x => x.startsWith({json.dumps(rule + ' ')}))"
+    )
     # the run's state stays unknown; the imputed pass is shown as imputed, beside it
     assert sample_result.villages.loc[code, f"{rule}_state"] == "unknown"
     assert t["unknown"] in row and f"{t['imputed']}:" in row

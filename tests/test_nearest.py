@@ -6,8 +6,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from despro.geo import nearest
-from despro.geo.nearest import GEOD, nearest_distance_m, reference_distance_m, segment_coords
+from despro.aggregate import nearest
+from despro.aggregate.nearest import GEOD, nearest_distance_m, reference_distance_m, segment_coords
 
 TOL_M = 0.01  # the kernel's foot is refined to well under a millimetre
 
@@ -27,8 +27,9 @@ def lines(draw):
     return shapely.LineString(xy)
 
 
-features = st.lists(st.one_of(lines(), st.builds(shapely.Point, lons, lats)),
-                    min_size=1, max_size=4)
+features = st.lists(
+    st.one_of(lines(), st.builds(shapely.Point, lons, lats)), min_size=1, max_size=4
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -44,8 +45,10 @@ def test_far_features_across_the_country():
     """Points in Papua, cables off western Sumatra: thousands of km, still geodesic."""
     rng = np.random.default_rng(1)
     lon, lat = rng.uniform(132, 141, 40), rng.uniform(-9, -1, 40)
-    cables = [shapely.LineString([(95.5, 5.5), (97.0, 3.0), (99.5, 1.0)]),
-              shapely.LineString([(103.0, -10.0), (104.0, 4.0)])]
+    cables = [
+        shapely.LineString([(95.5, 5.5), (97.0, 3.0), (99.5, 1.0)]),
+        shapely.LineString([(103.0, -10.0), (104.0, 4.0)]),
+    ]
     got = nearest_distance_m(lon, lat, np.array(cables, dtype=object))
     ref = reference_distance_m(lon, lat, cables)
     assert ref.min() > 2_500_000
@@ -67,8 +70,7 @@ def test_point_features_are_plain_geodesics():
     nx, ny = rng.uniform(95, 141, 25), rng.uniform(-11, 6, 25)
     nodes = shapely.points(nx, ny)
     got = nearest_distance_m(lon, lat, nodes)
-    _, _, d = GEOD.inv(np.repeat(lon, 25), np.repeat(lat, 25), np.tile(nx, 300),
-                       np.tile(ny, 300))
+    _, _, d = GEOD.inv(np.repeat(lon, 25), np.repeat(lat, 25), np.tile(nx, 300), np.tile(ny, 300))
     np.testing.assert_allclose(got, d.reshape(300, 25).min(axis=1), rtol=0, atol=1e-6)
 
 
@@ -94,8 +96,12 @@ def test_a_points_distance_does_not_depend_on_the_other_points(monkeypatch):
     """Same value bit for bit for a subset, and whatever the chunk size."""
     rng = np.random.default_rng(3)
     lon, lat = rng.uniform(105, 110, 3000), rng.uniform(-8, -4, 3000)
-    cables = np.array([shapely.LineString(np.c_[rng.uniform(104, 111, 6),
-                                                rng.uniform(-9, -3, 6)]) for _ in range(3)])
+    cables = np.array(
+        [
+            shapely.LineString(np.c_[rng.uniform(104, 111, 6), rng.uniform(-9, -3, 6)])
+            for _ in range(3)
+        ]
+    )
     full = nearest_distance_m(lon, lat, cables)
     sub = rng.choice(3000, 40, replace=False)
     np.testing.assert_array_equal(nearest_distance_m(lon[sub], lat[sub], cables), full[sub])
@@ -110,19 +116,29 @@ def test_no_features_gives_nan_not_zero():
     assert np.isnan(nearest_distance_m(lon, lat, nothing)).all()
     assert np.isnan(reference_distance_m(lon, lat, nothing)).all()
     assert nearest_distance_m(np.array([]), np.array([]), shapely.points([(1, 1)])).shape == (0,)
-    d = nearest_distance_m(np.array([110.0, np.nan]), np.array([-7.0, -7.0]),
-                           shapely.points([(110.0, -7.5)]))
+    d = nearest_distance_m(
+        np.array([110.0, np.nan]), np.array([-7.0, -7.0]), shapely.points([(110.0, -7.5)])
+    )
     assert np.isnan(d[1]) and d[0] == pytest.approx(55_300, rel=0.01)
 
 
 def test_segments_of_multi_parts_rings_and_points():
-    geoms = np.array([shapely.MultiLineString([[(0, 0), (1, 0), (1, 1)], [(5, 5), (6, 6)]]),
-                      shapely.MultiPoint([(2, 2), (3, 3)]), shapely.box(0, 0, 1, 1),
-                      shapely.GeometryCollection([shapely.Point(9, 9)])], dtype=object)
+    geoms = np.array(
+        [
+            shapely.MultiLineString([[(0, 0), (1, 0), (1, 1)], [(5, 5), (6, 6)]]),
+            shapely.MultiPoint([(2, 2), (3, 3)]),
+            shapely.box(0, 0, 1, 1),
+            shapely.GeometryCollection([shapely.Point(9, 9)]),
+        ],
+        dtype=object,
+    )
     segs = segment_coords(geoms)
     assert len(segs) == 3 + 2 + 4 + 1
     assert {tuple(s) for s in segs if s[0] == s[2] and s[1] == s[3]} == {
-        (2.0, 2.0, 2.0, 2.0), (3.0, 3.0, 3.0, 3.0), (9.0, 9.0, 9.0, 9.0)}
+        (2.0, 2.0, 2.0, 2.0),
+        (3.0, 3.0, 3.0, 3.0),
+        (9.0, 9.0, 9.0, 9.0),
+    }
 
 
 @pytest.mark.parametrize("lat0", [-10.5, -0.2, 5.5])
@@ -133,6 +149,7 @@ def test_reference_is_a_true_minimum(lat0):
     ref = reference_distance_m(lon, lat, line)
     t = np.linspace(0, 1, 20001)
     for i in range(2):
-        _, _, d = GEOD.inv(np.full(t.size, lon[i]), np.full(t.size, lat[i]), 100 + 4 * t,
-                           lat0 + 0.4 * t)
+        _, _, d = GEOD.inv(
+            np.full(t.size, lon[i]), np.full(t.size, lat[i]), 100 + 4 * t, lat0 + 0.4 * t
+        )
         assert ref[i] <= d.min() + 1e-6 and ref[i] > d.min() - 1.0

@@ -11,8 +11,9 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01_quickstart.ip
 def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     monkeypatch.setenv("DESPRO_NOTEBOOK_OUT", str(tmp_path / "out"))
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert (tmp_path / "out" / "villages.gpkg").is_file()

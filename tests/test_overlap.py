@@ -10,16 +10,19 @@ from h3ronpy.vector import ContainmentMode, wkb_to_cells
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from despro.geo import grid
-from despro.geo.boundary_area import CellTable
-from despro.geo.clip import clip_areas
-from despro.geo.overlap import _list_pairs, polygon_overlap
+from despro.aggregate._boundary_area import CellTable
+from despro.aggregate._clip import clip_areas
+from despro.aggregate.overlap import _list_pairs, polygon_overlap
+from despro.grid import cells as grid
 
 
 def _reference(geoms, res):
     """Slow, obvious overlap: every intersecting cell, GEOS intersection, exact area ratio."""
-    lists = wkb_to_cells(pa.array(shapely.to_wkb(geoms), type=pa.binary()), res,
-                         containment_mode=ContainmentMode.IntersectsBoundary)
+    lists = wkb_to_cells(
+        pa.array(shapely.to_wkb(geoms), type=pa.binary()),
+        res,
+        containment_mode=ContainmentMode.IntersectsBoundary,
+    )
     r, c = _list_pairs(lists)
     hexes = grid.cell_polygons(c)
     a = shapely.area(shapely.intersection(geoms[r], hexes)) / shapely.area(hexes)
@@ -55,16 +58,18 @@ def _shapes(seed, n=14):
             p = p.difference(_blob(rng, cx, cy, 0.003 + rng.random() * 0.01, 4))
             p = p.difference(_blob(rng, cx + 0.012, cy, 0.0007, 3))
         elif kind == 2:  # thin sliver crossing many cells, and a second part
-            p = shapely.union(_blob(rng, cx, cy, 0.001 + rng.random() * 0.01, 3),
-                              shapely.box(cx - 0.03, cy, cx + 0.01, cy + 0.00005 + rng.random()
-                                          * 0.0004))
+            p = shapely.union(
+                _blob(rng, cx, cy, 0.001 + rng.random() * 0.01, 3),
+                shapely.box(cx - 0.03, cy, cx + 0.01, cy + 0.00005 + rng.random() * 0.0004),
+            )
             p = shapely.union(p, _blob(rng, cx + 0.04, cy, 0.002, 2))
         elif kind == 3:  # two neighbours sharing a wiggly edge
             box = shapely.box(cx - 0.01, cy - 0.01, cx + 0.01, cy + 0.01)
             xs = np.linspace(cx - 0.01, cx + 0.01, 9)
             ys = cy + np.clip(rng.normal(0, 0.003, 9), -0.009, 0.009)  # a simple cut
-            cut = shapely.Polygon([(cx - 0.01, cy - 0.011), *zip(xs, ys, strict=True),
-                                   (cx + 0.01, cy - 0.011)])
+            cut = shapely.Polygon(
+                [(cx - 0.01, cy - 0.011), *zip(xs, ys, strict=True), (cx + 0.01, cy - 0.011)]
+            )
             out += [box.intersection(cut)]
             p = box.difference(cut)
         elif kind == 4:  # random star: concave, many crossings per cell
@@ -108,9 +113,15 @@ def test_polygons_drawn_on_cell_edges():
     hexagon = grid.cell_polygons(c)[0]
     v = np.asarray(hexagon.exterior.coords)[:-1]
     mid = (v[0] + v[1]) / 2
-    geoms = np.array([shapely.union_all(three), shapely.Polygon(v[[0, 2, 4]]),
-                      shapely.box(mid[0], mid[1], mid[0] + 0.01, mid[1] + 0.01), hexagon],
-                     dtype=object)
+    geoms = np.array(
+        [
+            shapely.union_all(three),
+            shapely.Polygon(v[[0, 2, 4]]),
+            shapely.box(mid[0], mid[1], mid[0] + 0.01, mid[1] + 0.01),
+            hexagon,
+        ],
+        dtype=object,
+    )
     ov = polygon_overlap(geoms, 8)
     got, ref = _as_dict(ov), _reference(geoms, 8)
     assert _close(got, ref, atol=1e-3)
@@ -123,8 +134,9 @@ def test_points_get_unit_weight_in_their_cell():
     ov = polygon_overlap(geoms, 8)
     row0 = ov.matrix[0].toarray().ravel()
     assert row0.sum() == 1.0
-    assert ov.cells[row0.argmax()] == grid.points_to_cells(np.array([110.4]),
-                                                           np.array([-7.8]), 8)[0]
+    assert (
+        ov.cells[row0.argmax()] == grid.points_to_cells(np.array([110.4]), np.array([-7.8]), 8)[0]
+    )
 
 
 def test_clip_areas_handles_holes_orientation_and_empty():
@@ -153,8 +165,13 @@ def test_cells_with_other_vertex_counts():
     assert np.array_equal(table.area[i], fresh.area[j])
     lon, lat = grid.cell_centres(pent)
     rng = np.random.default_rng(3)
-    geoms = np.array([shapely.Point(lon[0] + dx, lat[0] + dy).buffer(abs(r), quad_segs=5)
-                      for dx, dy, r in rng.normal(0, 0.004, (6, 3))], dtype=object)
+    geoms = np.array(
+        [
+            shapely.Point(lon[0] + dx, lat[0] + dy).buffer(abs(r), quad_segs=5)
+            for dx, dy, r in rng.normal(0, 0.004, (6, 3))
+        ],
+        dtype=object,
+    )
     got, ref = _as_dict(polygon_overlap(geoms, 8)), _reference(geoms, 8)
     assert set(got) == set(ref)
     for k, v in ref.items():

@@ -13,16 +13,16 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from despro.geo.agents import place_agents, plan_agents
-from despro.geo.clusters import find_clusters
-from despro.geo.errors import InputError
-from despro.geo.geodesic import haversine_km, village_points
-from despro.geo.impute import impute_indicators, rescore_imputed
-from despro.geo.readiness_model import fit_readiness, read_labels, readiness_model
-from despro.geo.restate import rescore
-from despro.geo.select import InfeasibleError, candidates, select_pilots
-from despro.geo.sensitivity import sensitivity, weight_draws
-from despro.geo.speedtests import p_meets, speed_uncertainty, threshold_mbps
+from despro.errors import InputError
+from despro.grid.geodesic import haversine_km, village_points
+from despro.rules.restate import rescore
+from despro.select.agents import place_agents, plan_agents
+from despro.select.clusters import find_clusters
+from despro.select.impute import impute_indicators, rescore_imputed
+from despro.select.problem import InfeasibleError, candidates, select_pilots
+from despro.select.readiness_model import fit_readiness, read_labels, readiness_model
+from despro.select.sensitivity import sensitivity, weight_draws
+from despro.select.speedtests import p_meets, speed_uncertainty, threshold_mbps
 
 KM = 1 / 111.32  # degrees of latitude per km (near the equator, enough for placing boxes)
 
@@ -30,8 +30,10 @@ KM = 1 / 111.32  # degrees of latitude per km (near the equator, enough for plac
 def _villages(rows) -> gpd.GeoDataFrame:
     """Small square villages at (lon, lat) with a category and tier."""
     df = pd.DataFrame(rows, columns=["code", "lon", "lat", "flagship_category", "tier"])
-    geom = [box(x - 0.2 * KM, y - 0.2 * KM, x + 0.2 * KM, y + 0.2 * KM)
-            for x, y in zip(df["lon"], df["lat"], strict=True)]
+    geom = [
+        box(x - 0.2 * KM, y - 0.2 * KM, x + 0.2 * KM, y + 0.2 * KM)
+        for x, y in zip(df["lon"], df["lat"], strict=True)
+    ]
     g = gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]), geometry=geom, crs="EPSG:4326")
     g["village_name"] = g["code"]
     g["regency_code"] = "3404"
@@ -40,17 +42,20 @@ def _villages(rows) -> gpd.GeoDataFrame:
 
 # ---------------------------------------------------------------- clusters
 
+
 def test_neighbours_sharing_a_category_form_one_cluster_far_ones_do_not():
     x0, y0 = 110.4, -7.8
-    v = _villages([
-        ("c1", x0, y0, "ceramics", "ready"),
-        ("c2", x0 + 3 * KM, y0, "ceramics", "ready"),         # 3 km from c1
-        ("c3", x0 + 6 * KM, y0, "ceramics", "near-ready"),    # 3 km from c2, 6 km from c1
-        ("c4", x0 + 60 * KM, y0, "ceramics", "ready"),        # far away, alone
-        ("w1", x0 + 1 * KM, y0, "weaving", "ready"),          # near, other category, alone
-        ("n1", x0, y0 + 1 * KM, "ceramics", "not ready"),     # near, but not ready
-        ("d1", x0 + 60 * KM, y0 + 2 * KM, "ceramics", "ready"),  # 2 km from c4
-    ])
+    v = _villages(
+        [
+            ("c1", x0, y0, "ceramics", "ready"),
+            ("c2", x0 + 3 * KM, y0, "ceramics", "ready"),  # 3 km from c1
+            ("c3", x0 + 6 * KM, y0, "ceramics", "near-ready"),  # 3 km from c2, 6 km from c1
+            ("c4", x0 + 60 * KM, y0, "ceramics", "ready"),  # far away, alone
+            ("w1", x0 + 1 * KM, y0, "weaving", "ready"),  # near, other category, alone
+            ("n1", x0, y0 + 1 * KM, "ceramics", "not ready"),  # near, but not ready
+            ("d1", x0 + 60 * KM, y0 + 2 * KM, "ceramics", "ready"),  # 2 km from c4
+        ]
+    )
     members, clusters = find_clusters(v, eps_km=5, min_villages=2)
     cid = members.set_index("village_code")["cluster_id"]
     assert cid["c1"] == cid["c2"] == cid["c3"]  # chained through c2
@@ -69,14 +74,25 @@ def test_neighbours_sharing_a_category_form_one_cluster_far_ones_do_not():
 
 # ---------------------------------------------------------------- agents
 
+
 def test_agents_cover_every_pick_with_the_fewest_agents():
     x0, y0 = 110.4, -7.8
-    picks = pd.DataFrame({"village_code": ["a", "b", "c", "d"],
-                          "lon": [x0, x0 + 2 * KM, x0 + 40 * KM, x0 + 41 * KM],
-                          "lat": [y0] * 4})
-    sites = pd.DataFrame({"site_type": "village", "site_code": list("abcd") + ["m"],
-                          "site_name": "", "lon": [*picks["lon"], x0 + 1 * KM],
-                          "lat": [y0] * 5})
+    picks = pd.DataFrame(
+        {
+            "village_code": ["a", "b", "c", "d"],
+            "lon": [x0, x0 + 2 * KM, x0 + 40 * KM, x0 + 41 * KM],
+            "lat": [y0] * 4,
+        }
+    )
+    sites = pd.DataFrame(
+        {
+            "site_type": "village",
+            "site_code": list("abcd") + ["m"],
+            "site_name": "",
+            "lon": [*picks["lon"], x0 + 1 * KM],
+            "lat": [y0] * 5,
+        }
+    )
     plan = place_agents(picks, sites, radius_km=5)
     assert plan.method == "set covering" and len(plan.agents) == 2
     assert plan.assignment["covered"].all()
@@ -100,18 +116,26 @@ def test_agents_on_the_sample_cover_within_the_radius(sample_result):
     assert (a["agent_distance_km"] <= 3.0).all()
     for _, row in plan.agents.iterrows():  # each agent's list is what lies within R
         served = row["villages_covered"].split(";")
-        d = haversine_km(row["lon"], row["lat"],
-                         *village_points(sample_result.villages.loc[served]))
+        d = haversine_km(
+            row["lon"], row["lat"], *village_points(sample_result.villages.loc[served])
+        )
         assert (d <= 3.0).all()
 
 
 # ---------------------------------------------------------------- sensitivity
 
+
 @pytest.fixture(scope="module")
 def sens_inputs(sample_result):
-    sel = sample_result.config.selection.model_copy(update={"sensitivity": (
-        sample_result.config.selection.sensitivity.model_copy(
-            update={"draws": 200, "threshold_factors": [0.8, 1.2]}))})
+    sel = sample_result.config.selection.model_copy(
+        update={
+            "sensitivity": (
+                sample_result.config.selection.sensitivity.model_copy(
+                    update={"draws": 200, "threshold_factors": [0.8, 1.2]}
+                )
+            )
+        }
+    )
     cands = candidates(sample_result.villages, sample_result.criteria, sample_result.config, sel)
     return sel, cands
 
@@ -142,8 +166,13 @@ def test_weight_draws_centre_on_the_configured_weights():
 def test_without_spread_the_monte_carlo_reproduces_the_run(sample_result, sens_inputs):
     """Draws pinned to the configured weights and a factor-1 sweep give the run's top N."""
     sel, cands = sens_inputs
-    pinned = sel.model_copy(update={"sensitivity": sel.sensitivity.model_copy(
-        update={"concentration": 1e9, "threshold_factors": [1.0]})})
+    pinned = sel.model_copy(
+        update={
+            "sensitivity": sel.sensitivity.model_copy(
+                update={"concentration": 1e9, "threshold_factors": [1.0]}
+            )
+        }
+    )
     s = sensitivity(sample_result, cands, pinned).villages
     base = s.index[s["in_top_n"]]
     assert len(base) == sel.size
@@ -162,6 +191,7 @@ def test_restate_reproduces_the_pipeline(sample_result):
 
 
 # ---------------------------------------------------------------- speed tests
+
 
 def test_speed_probability_follows_the_documented_model(sample_result):
     # sqrt(4) * ln(20 / 10) / 1 = 1.386 -> Phi = 0.917
@@ -186,6 +216,7 @@ def test_speed_probability_follows_the_documented_model(sample_result):
 
 
 # ---------------------------------------------------------------- imputation
+
 
 def test_imputed_values_are_flagged_and_unknown_never_becomes_pass(sample_result):
     v = sample_result.villages
@@ -232,24 +263,30 @@ def test_imputed_tiers_are_used_only_when_opted_into(sample_result):
     sel = run2.config.selection.model_copy(update={"size": n_all, "max_per_regency": 50})
     with pytest.raises(InfeasibleError):  # without opting in, the village is not eligible
         select_pilots(run2, sel, out, marginal=False)
-    opted = select_pilots(run2, sel.model_copy(update={"use_imputed": True}), out,
-                          marginal=False).picks.set_index("village_code")
+    opted = select_pilots(
+        run2, sel.model_copy(update={"use_imputed": True}), out, marginal=False
+    ).picks.set_index("village_code")
     assert code in opted.index and opted.loc[code, "imputed"]
     assert not opted.drop(index=code)["imputed"].any()
 
 
 # ---------------------------------------------------------------- readiness model
 
+
 @pytest.fixture(scope="module")
 def labels_csv(sample_result, tmp_path_factory):
     """Synthetic labels: well-connected, well-scored villages sell online (plus noise)."""
     v = sample_result.villages
     rng = np.random.default_rng(3)
-    sells = ((v["pct_area_4g_coverage"] > 60) & (v["courier_distance_m"] < 1500)
-             & (rng.random(len(v)) > 0.15)) | (rng.random(len(v)) < 0.03)
+    sells = (
+        (v["pct_area_4g_coverage"] > 60)
+        & (v["courier_distance_m"] < 1500)
+        & (rng.random(len(v)) > 0.15)
+    ) | (rng.random(len(v)) < 0.03)
     path = tmp_path_factory.mktemp("labels") / "sellers.csv"
     pd.DataFrame({"village_code": v.index, "active_sellers": sells.astype(int)}).to_csv(
-        path, index=False)
+        path, index=False
+    )
     return path
 
 
@@ -264,29 +301,33 @@ def test_readiness_model_never_trains_on_a_test_regency(sample_result, labels_cs
     tested = [r for t in m.folds["test_regencies"] for r in t.split(";")]
     assert sorted(tested) == sorted(set(v["regency_code"]))  # each regency tested once
     # every out-of-fold probability comes from the fold that held out its regency
-    fold_of = {r: f for f, t in zip(m.folds["fold"], m.folds["test_regencies"], strict=True)
-               for r in t.split(";")}
+    fold_of = {
+        r: f
+        for f, t in zip(m.folds["fold"], m.folds["test_regencies"], strict=True)
+        for r in t.split(";")
+    }
     p = m.predictions
     assert (p["fold"] == v["regency_code"].map(fold_of)).all()
     assert p["oof_prob"].between(0, 1).all() and p["readiness_prob"].between(0, 1).all()
     # the labels follow two indicators: the model finds them and ranks well out of fold
     assert m.scores["roc_auc_pooled_oof"] > 0.75
-    assert set(m.importances["feature"].head(3)) & {"pct_area_4g_coverage",
-                                                     "courier_distance_m"}
+    assert set(m.importances["feature"].head(3)) & {"pct_area_4g_coverage", "courier_distance_m"}
     assert np.isfinite(m.importances["importance_mean"]).all()
 
 
 def test_readiness_labels_are_checked(sample_result, tmp_path):
     codes = sample_result.villages.index
     pos = tmp_path / "pos.csv"
-    pd.DataFrame({"village_code": [f"{c[:2]}.{c[2:4]}.{c[4:6]}.{c[6:]}" for c in codes[:30]]
-                  }).to_csv(pos, index=False)
+    pd.DataFrame(
+        {"village_code": [f"{c[:2]}.{c[2:4]}.{c[4:6]}.{c[6:]}" for c in codes[:30]]}
+    ).to_csv(pos, index=False)
     labels, notes = read_labels(pos, codes)
     assert labels.sum() == 30 and labels.notna().all()  # others taken as negatives
     assert any("negative" in n for n in notes)
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"village_code": codes[:3], "active_sellers": ["1", "maybe", "0"]}).to_csv(
-        bad, index=False)
+        bad, index=False
+    )
     with pytest.raises(InputError, match="row 3.*maybe"):
         read_labels(bad, codes)
     one = pd.Series(np.where(np.arange(len(codes)) % 2, 1.0, 0.0), index=codes)

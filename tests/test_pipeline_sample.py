@@ -8,8 +8,8 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from despro.geo import grid
-from despro.geo.outputs import sha256, write_outputs
+from despro.grid import cells as grid
+from despro.io.outputs import sha256, write_outputs
 
 from .conftest import SAMPLE
 
@@ -25,12 +25,14 @@ def test_every_village_scored_with_six_criteria(sample_result):
     ready = v[v["tier"] == "ready"]
     assert len(ready) > 0
     assert (ready[[f"{c}_state" for c in ("P1", "P2", "P3", "I1", "I2", "I3")]] == "pass").all(
-        axis=None)
+        axis=None
+    )
 
 
 def test_regency_rates_carried_down_and_rolled_up_exactly(sample_result):
     published = pd.read_csv(SAMPLE / "ict_regency.csv", dtype={"regency_code": str}).set_index(
-        "regency_code")
+        "regency_code"
+    )
     v = sample_result.villages
     for var in ("pct_households_internet", "pct_individuals_mobile_phone"):
         inherited = v.groupby("regency_code")[var].agg(["min", "max"])
@@ -60,7 +62,8 @@ def test_counts_conserved_villages_to_cells(sample_result):
     # enterprises per category: village totals equal cell totals
     cols = [k for k in c.columns if k.startswith("product_enterprises__")]
     assert c[cols].to_numpy().sum() == pytest.approx(
-        sample_result.village_additive[cols].to_numpy().sum())
+        sample_result.village_additive[cols].to_numpy().sum()
+    )
 
 
 def test_speed_tests_conserved_cells_to_villages_and_missing_speed_is_unknown(sample_result):
@@ -100,8 +103,14 @@ def test_outputs_written_and_readable(sample_result, tmp_path):
     man = json.loads(files["manifest.json"].read_text())
     for item in man["inputs"]:
         assert item["sha256"] == sha256(item["file"])
-    assert {i["layer"] for i in man["inputs"]} >= {"villages", "broadband", "backbone",
-                                                   "smartphone", "courier", "products"}
+    assert {i["layer"] for i in man["inputs"]} >= {
+        "villages",
+        "broadband",
+        "backbone",
+        "smartphone",
+        "courier",
+        "products",
+    }
     assert man["counts"]["villages"] == len(sample_result.villages)
     short = pd.read_csv(files["shortlist.csv"], dtype={"village_code": str})
     assert (short["tier"] == "ready").all() and short["rank"].is_monotonic_increasing
@@ -109,11 +118,14 @@ def test_outputs_written_and_readable(sample_result, tmp_path):
 
 
 def test_village_named_like_a_formula_is_neutralised_in_csv(sample_result, tmp_path):
-    from despro.geo.outputs import csv_safe
+    from despro.io.outputs import csv_safe
 
-    df = pd.DataFrame({"village_name": ["=HYPERLINK(\"http://x\")", "Sido-Mulyo", "+62 desa"],
-                       "margin": [-7.0, 1.0, 2.0]})
+    df = pd.DataFrame(
+        {
+            "village_name": ['=HYPERLINK("http://x")', "Sido-Mulyo", "+62 desa"],
+            "margin": [-7.0, 1.0, 2.0],
+        }
+    )
     out = csv_safe(df)
-    assert out["village_name"].tolist() == ["'=HYPERLINK(\"http://x\")", "Sido-Mulyo",
-                                            "'+62 desa"]
+    assert out["village_name"].tolist() == ['\'=HYPERLINK("http://x")', "Sido-Mulyo", "'+62 desa"]
     assert out["margin"].tolist() == [-7.0, 1.0, 2.0]  # numbers untouched

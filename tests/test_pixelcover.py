@@ -6,9 +6,9 @@ from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from despro.geo import pixelcover as pc
-from despro.geo.rasterblock import build_block
-from despro.geo.rastergrid import RasterGrid
+from despro.aggregate.raster import _pixelcover as pc
+from despro.aggregate.raster._block import build_block
+from despro.aggregate.raster._grid import RasterGrid
 
 D = 3 / 3600
 
@@ -25,8 +25,15 @@ def _pixels(h, w):
     return rows, cols, shapely.box(cols, rows, cols + 1, rows + 1)
 
 
-hexagons = st.builds(_hexagon, st.floats(-3, 20), st.floats(-3, 16), st.floats(0.2, 9),
-                     st.floats(0, np.pi), st.floats(0.5, 2), st.floats(-0.5, 0.5))
+hexagons = st.builds(
+    _hexagon,
+    st.floats(-3, 20),
+    st.floats(-3, 16),
+    st.floats(0.2, 9),
+    st.floats(0, np.pi),
+    st.floats(0.5, 2),
+    st.floats(-0.5, 0.5),
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -103,7 +110,10 @@ def test_block_reduce_equals_numpy_reference(seed, dtype):
     moved = flat[block.pix] * block.frac.astype(np.float64)
     weighted = (runs * w[block.run_start // 56], moved * w[block.pix // 56])
     for j, (r, mv) in enumerate(((runs, moved), weighted)):
-        ref = (np.bincount(block.run_cell, r, m + 1) + np.bincount(block.dst, mv, m + 1)
-               - np.bincount(block.src, mv, m + 1))[:m]
+        ref = (
+            np.bincount(block.run_cell, r, m + 1)
+            + np.bincount(block.dst, mv, m + 1)
+            - np.bincount(block.src, mv, m + 1)
+        )[:m]
         assert np.allclose(got[:, j], ref, rtol=1e-12, atol=1e-9 * np.abs(ref).max())
     assert stats.max_deficit < 1e-9 and stats.max_area_error < 1e-5

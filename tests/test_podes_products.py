@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from despro.geo.config import config_from_dict
-from despro.geo.errors import ConfigError, InputError
-from despro.geo.pipeline import run
+from despro.config.settings import config_from_dict
+from despro.errors import ConfigError, InputError
 from despro.layers._podes import INDUSTRY_GROUPS
+from despro.pipeline.runner import run
 
 from .conftest import REPO
 
@@ -36,8 +36,9 @@ def test_batu_products_come_from_podes_with_location_quotients(shared_data, batu
     top = units.argmax(axis=1)
     share_v = units[np.arange(24), top] / units.sum(axis=1)
     share_all = units.sum(axis=0)[top] / units.sum()
-    np.testing.assert_allclose(v["product_location_quotient"].to_numpy(), share_v / share_all,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        v["product_location_quotient"].to_numpy(), share_v / share_all, rtol=1e-12
+    )
     cats = np.array([INDUSTRY_GROUPS[g][0] for g in GROUPS])
     assert (v["flagship_category"].to_numpy() == cats[top]).all()
     # a declared flagship product (R1203A = 1) is distinctive; none (2) is not
@@ -63,24 +64,35 @@ def _podes_for_sample(sample_copy, rows):
     codes = v["village_code"].str.replace(".", "", regex=False).iloc[: len(rows)].tolist()
     frame = []
     for code, (units, present, food, nonfood) in zip(codes, rows, strict=True):
-        r = {"IDDESA": code, **{g: str(units.get(g, 0)) for g in GROUPS}, "R1203A": present,
-             "R1203B1": food, "R1203B2": nonfood}
+        r = {
+            "IDDESA": code,
+            **{g: str(units.get(g, 0)) for g in GROUPS},
+            "R1203A": present,
+            "R1203B1": food,
+            "R1203B2": nonfood,
+        }
         frame.append(r)
     pd.DataFrame(frame).to_csv(sample_copy / "podes.csv", index=False)
     data = tomllib.loads((sample_copy / "despro.toml").read_text())
-    data["layers"]["products"] = {"table": "podes.csv", "format": "podes",
-                                  "podes": {"code_system": "kemendagri"}}
+    data["layers"]["products"] = {
+        "table": "podes.csv",
+        "format": "podes",
+        "podes": {"code_system": "kemendagri"},
+    }
     return data, codes
 
 
 def test_podes_products_on_the_sample(sample_copy):
-    rows = [({"R1201A8": 6, "R1201A4": 2}, "1", "Keripik", "-"),      # food village
-            ({"R1201A4": 5}, "2", "", ""),                              # batik, no flagship
-            ({}, "1", "Kopi", ""),                                       # no industry
-            ({"R1201A8": 1, "R1201A9": 1}, "", "", "")]                 # tie, flag unknown
+    rows = [
+        ({"R1201A8": 6, "R1201A4": 2}, "1", "Keripik", "-"),  # food village
+        ({"R1201A4": 5}, "2", "", ""),  # batik, no flagship
+        ({}, "1", "Kopi", ""),  # no industry
+        ({"R1201A8": 1, "R1201A9": 1}, "", "", ""),
+    ]  # tie, flag unknown
     data, codes = _podes_for_sample(sample_copy, rows)
     pd.DataFrame({"category": ["food"], "demand_growth_pct": [12.0]}).to_csv(
-        sample_copy / "podes_growth.csv", index=False)
+        sample_copy / "podes_growth.csv", index=False
+    )
     data["layers"]["products"]["categories"] = "podes_growth.csv"
     r = run(config_from_dict(data, base_dir=sample_copy))
     v = r.villages.loc[codes]
@@ -119,7 +131,8 @@ def test_podes_products_errors_name_file_row_and_fix(sample_copy):
     d.loc[0, "R1203A"] = "1"
     d.to_csv(sample_copy / "podes.csv", index=False)
     pd.DataFrame({"category": ["batik"], "demand_growth_pct": [12.0]}).to_csv(
-        sample_copy / "g.csv", index=False)
+        sample_copy / "g.csv", index=False
+    )
     data["layers"]["products"]["categories"] = "g.csv"
     with pytest.raises(InputError, match=r"g.csv.*\['batik'\] are not Podes industry groups"):
         run(config_from_dict(data, base_dir=sample_copy))

@@ -28,10 +28,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from despro.geo import grid, postgis, postgis_tables
-from despro.geo.config import load_config
-from despro.geo.errors import DesproError
-from despro.geo.outputs import write_outputs
+from despro.config.settings import load_config
+from despro.errors import DesproError
+from despro.grid import cells as grid
+from despro.io import postgis, postgis_tables
+from despro.io.outputs import write_outputs
 
 try:
     import psycopg
@@ -51,9 +52,11 @@ def _bindir() -> Path | None:
     if shutil.which("pg_config"):
         out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
         dirs.append(out.stdout.strip())
-    dirs += sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                   key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit()
-                   else 0, reverse=True)
+    dirs += sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda d: int(Path(d).parent.name) if Path(d).parent.name.isdigit() else 0,
+        reverse=True,
+    )
     if shutil.which("initdb"):
         dirs.append(str(Path(shutil.which("initdb")).parent))
     for d in dirs:
@@ -75,8 +78,10 @@ def pg_url():
         _unavailable("psycopg is not installed: pip install -e '.[test]'")
     bindir = _bindir()
     if bindir is None:
-        _unavailable("PostgreSQL server binaries (initdb, pg_ctl) not found: "
-                     "apt-get install postgresql postgis")
+        _unavailable(
+            "PostgreSQL server binaries (initdb, pg_ctl) not found: "
+            "apt-get install postgresql postgis"
+        )
     as_user: list[str] = []
     base = Path(tempfile.mkdtemp(prefix="despro-pg-"))
     if os.geteuid() == 0:  # postgres refuses to run as root
@@ -90,11 +95,23 @@ def pg_url():
     data, log, port = base / "data", base / "server.log", _free_port()
 
     def sh(*cmd):
-        return subprocess.run([*as_user, *map(str, cmd)], capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            [*as_user, *map(str, cmd)], capture_output=True, text=True, timeout=120
+        )
 
-    init = sh(bindir / "initdb", "-D", data, "-A", "trust", "-U", "despro", "-E", "UTF8",
-              "--locale=C", "--no-sync")
+    init = sh(
+        bindir / "initdb",
+        "-D",
+        data,
+        "-A",
+        "trust",
+        "-U",
+        "despro",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--no-sync",
+    )
     assert init.returncode == 0, init.stderr
     opts = f"-k {base} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off"
     start = sh(bindir / "pg_ctl", "-D", data, "-l", log, "-o", opts, "-w", "-t", "60", "start")
@@ -108,8 +125,9 @@ def pg_url():
             with psycopg.connect(url, autocommit=True) as c:
                 c.execute("CREATE EXTENSION postgis")
         except psycopg.Error as exc:
-            _unavailable(f"PostGIS is not installed for this PostgreSQL ({exc}): "
-                         "apt-get install postgis")
+            _unavailable(
+                f"PostGIS is not installed for this PostgreSQL ({exc}): apt-get install postgis"
+            )
         yield url
     finally:
         sh(bindir / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
@@ -131,8 +149,9 @@ def _state(url: str, schema: str) -> dict:
     out = {}
     for t in ("villages", "cells", "shortlist"):
         out[t] = _query(url, f"SELECT run_id, count(*) FROM {schema}.despro_{t} GROUP BY 1")
-    out["tables"] = sorted(r[0] for r in _query(
-        url, "SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema]))
+    out["tables"] = sorted(
+        r[0] for r in _query(url, "SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])
+    )
     return out
 
 
@@ -155,18 +174,29 @@ def test_tables_rows_ids_srid_and_indexes(sample_result, pg_url, schema):
     n_short = len(sample_result.shortlist())
     assert s.rows == {"cells": len(sample_result.cells), "villages": 300, "shortlist": n_short}
     assert _state(pg_url, schema) == {
-        "villages": [("run-a", 300)], "cells": [("run-a", len(sample_result.cells))],
+        "villages": [("run-a", 300)],
+        "cells": [("run-a", len(sample_result.cells))],
         "shortlist": [("run-a", n_short)],
-        "tables": ["despro_cells", "despro_runs", "despro_shortlist", "despro_villages"]}
+        "tables": ["despro_cells", "despro_runs", "despro_shortlist", "despro_villages"],
+    }
     for t in ("villages", "cells", "shortlist"):
-        assert _query(pg_url, "SELECT Find_SRID(%s, %s, 'geom')", [schema, f"despro_{t}"]) == \
-            [(4326,)]
-        idx = " ".join(r[0] for r in _query(
-            pg_url, "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s",
-            [schema, f"despro_{t}"]))
+        assert _query(pg_url, "SELECT Find_SRID(%s, %s, 'geom')", [schema, f"despro_{t}"]) == [
+            (4326,)
+        ]
+        idx = " ".join(
+            r[0]
+            for r in _query(
+                pg_url,
+                "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND tablename = %s",
+                [schema, f"despro_{t}"],
+            )
+        )
         assert "USING gist (geom)" in idx and "(h3)" in idx and "(h3_int)" in idx, idx
-    cells = _query(pg_url, f"SELECT h3, h3_int, speedtest_tests, download_mbps FROM "
-                           f"{schema}.despro_cells ORDER BY h3_int")
+    cells = _query(
+        pg_url,
+        f"SELECT h3, h3_int, speedtest_tests, download_mbps FROM "
+        f"{schema}.despro_cells ORDER BY h3_int",
+    )
     ids = np.array([r[1] for r in cells], dtype=np.int64).astype(np.uint64)
     assert (grid.str_to_cells([r[0] for r in cells]) == ids).all()  # text and bigint agree
     ref = sample_result.cells.set_index("h3_int").loc[ids]
@@ -174,8 +204,9 @@ def test_tables_rows_ids_srid_and_indexes(sample_result, pg_url, schema):
     got = np.array([np.nan if r[3] is None else r[3] for r in cells])
     assert np.array_equal(got, ref["download_mbps"].to_numpy(), equal_nan=True)  # NaN -> NULL
     v = dict(_query(pg_url, f"SELECT village_code, tier FROM {schema}.despro_villages"))
-    assert v == dict(zip(sample_result.villages["village_code"], sample_result.villages["tier"],
-                         strict=True))
+    assert v == dict(
+        zip(sample_result.villages["village_code"], sample_result.villages["tier"], strict=True)
+    )
 
 
 def test_st_contains_finds_the_villages_geopandas_finds(sample_result, pg_url, schema):
@@ -184,15 +215,20 @@ def test_st_contains_finds_the_villages_geopandas_finds(sample_result, pg_url, s
     x0, y0, x1, y1 = villages.total_bounds
     rng = np.random.default_rng(10)
     x, y = rng.uniform(x0, x1, 400), rng.uniform(y0, y1, 400)
-    pts = gpd.GeoDataFrame({"i": np.arange(1, 401)}, geometry=shapely.points(x, y),
-                           crs="EPSG:4326")
-    expected = {(int(r.i), r.village_code) for r in
-                gpd.sjoin(pts, villages, predicate="within").itertuples()}
-    got = set(_query(
-        pg_url, f"SELECT p.i, v.village_code FROM unnest(%s::float8[], %s::float8[]) WITH "
-                f"ORDINALITY AS p(x, y, i) JOIN {schema}.despro_villages v ON "
-                "ST_Contains(v.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))",
-        [x.tolist(), y.tolist()]))
+    pts = gpd.GeoDataFrame({"i": np.arange(1, 401)}, geometry=shapely.points(x, y), crs="EPSG:4326")
+    expected = {
+        (int(r.i), r.village_code)
+        for r in gpd.sjoin(pts, villages, predicate="within").itertuples()
+    }
+    got = set(
+        _query(
+            pg_url,
+            f"SELECT p.i, v.village_code FROM unnest(%s::float8[], %s::float8[]) WITH "
+            f"ORDINALITY AS p(x, y, i) JOIN {schema}.despro_villages v ON "
+            "ST_Contains(v.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326))",
+            [x.tolist(), y.tolist()],
+        )
+    )
     assert len(expected) > 100
     assert got == expected
 
@@ -205,14 +241,18 @@ def test_second_export_replaces_and_history_keeps_both(run_dirs, pg_url, schema)
     st = _state(pg_url, schema)
     assert st["villages"] == [(b.run_id, 300)] and st["cells"][0][0] == b.run_id
     assert not [t for t in st["tables"] if t.endswith("__load")]
-    assert [r[0] for r in _query(pg_url, f"SELECT run_id FROM {schema}.despro_runs ORDER BY "
-                                         "exported_utc")] == [a.run_id, b.run_id]
+    assert [
+        r[0]
+        for r in _query(pg_url, f"SELECT run_id FROM {schema}.despro_runs ORDER BY exported_utc")
+    ] == [a.run_id, b.run_id]
     for run in (a, b):
         postgis.export(run, pg_url, schema=schema, prefix="hist_", mode="history")
-    assert _query(pg_url, f"SELECT run_id, count(*) FROM {schema}.hist_villages GROUP BY 1 "
-                          "ORDER BY 1") == sorted([(a.run_id, 300), (b.run_id, 300)])
-    assert _query(pg_url, f"SELECT DISTINCT run_id FROM {schema}.hist_cells_latest") == \
-        [(b.run_id,)]
+    assert _query(
+        pg_url, f"SELECT run_id, count(*) FROM {schema}.hist_villages GROUP BY 1 ORDER BY 1"
+    ) == sorted([(a.run_id, 300), (b.run_id, 300)])
+    assert _query(pg_url, f"SELECT DISTINCT run_id FROM {schema}.hist_cells_latest") == [
+        (b.run_id,)
+    ]
     with pytest.raises(DesproError, match="keeps a run history"):
         postgis.export(a, pg_url, schema=schema, prefix="hist_", mode="replace")
 
@@ -236,8 +276,18 @@ def test_sigkill_mid_export_leaves_the_previous_tables(run_dirs, pg_url, schema,
     a_dir, b_dir = run_dirs
     postgis.export(postgis_tables.from_run_dir(a_dir), pg_url, schema=schema)
     before = _state(pg_url, schema)
-    cmd = [sys.executable, "-m", "despro.geo.cli", "export", "--postgis", pg_url, "--run",
-           str(b_dir), "--schema", schema]
+    cmd = [
+        sys.executable,
+        "-m",
+        "despro.cli.main",
+        "export",
+        "--postgis",
+        pg_url,
+        "--run",
+        str(b_dir),
+        "--schema",
+        schema,
+    ]
     env = {**os.environ, "DESPRO_FAULT_PAUSE": "postgis"}
     marker = b_dir / ".paused-postgis"
     marker.unlink(missing_ok=True)
@@ -266,16 +316,42 @@ def test_despro_run_exports_with_the_config_section(sample_copy, pg_url, schema,
     cfg = sample_copy / "despro.toml"
     with cfg.open("a") as f:
         f.write(f'\n[output.postgis]\nurl = "{pg_url}"\nschema = "{schema}"\nmode = "history"\n')
-    r = subprocess.run([sys.executable, "-m", "despro.geo.cli", "run", "--config", str(cfg),
-                        "--output-dir", str(tmp_path / "out"), "--maps-dir",
-                        str(tmp_path / "maps"), "--quiet"], capture_output=True, text=True,
-                       timeout=600)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "despro.cli.main",
+            "run",
+            "--config",
+            str(cfg),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--maps-dir",
+            str(tmp_path / "maps"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     assert f"schema {schema} (history)" in r.stdout
     assert _query(pg_url, f"SELECT count(*) FROM {schema}.despro_villages_latest") == [(300,)]
-    bad = subprocess.run([sys.executable, "-m", "despro.geo.cli", "export", "--postgis",
-                          "postgresql://nobody:secret@127.0.0.1:1/x", "--run",
-                          str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "despro.cli.main",
+            "export",
+            "--postgis",
+            "postgresql://nobody:secret@127.0.0.1:1/x",
+            "--run",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2
     assert "cannot connect to PostGIS at postgresql://nobody:***@127.0.0.1:1/x" in bad.stderr
     assert "secret" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

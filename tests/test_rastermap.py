@@ -11,10 +11,10 @@ from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from despro.geo import grid
-from despro.geo import rastermap as rmod
-from despro.geo.aggregate import raster_to_cells
-from despro.geo.extent import Extent, partition_extent
+from despro.aggregate.kernels import raster_to_cells
+from despro.aggregate.raster import reduce as rmod
+from despro.grid import cells as grid
+from despro.grid.extent import Extent, partition_extent
 
 D = 3 / 3600  # 3 arc-seconds
 T = Affine(D, 0, 110.30, 0, -D, -7.70)  # near Yogyakarta
@@ -37,8 +37,10 @@ def _geos_sums(values, transform, cells):
     """Reference: every (cell, pixel) intersection by GEOS, value x area share."""
     h, w = values.shape
     rows, cols = np.indices((h, w))
-    corners = [_xy(transform, cols.ravel() + a, rows.ravel() + b)
-               for a, b in ((0, 0), (1, 0), (1, 1), (0, 1))]
+    corners = [
+        _xy(transform, cols.ravel() + a, rows.ravel() + b)
+        for a, b in ((0, 0), (1, 0), (1, 1), (0, 1))
+    ]
     px = shapely.polygons(np.stack([np.stack(c, -1) for c in corners], 1))
     hexes = grid.cell_polygons(cells)
     hi, pi = shapely.STRtree(px).query(hexes, predicate="intersects")
@@ -47,8 +49,12 @@ def _geos_sums(values, transform, cells):
 
 
 @settings(max_examples=12, deadline=None)
-@given(res=st.sampled_from([7, 8, 9, 10]), scale=st.sampled_from([0.5, 1.0, 3.0]),
-       shear=st.sampled_from([0.0, 0.2]), seed=st.integers(0, 1000))
+@given(
+    res=st.sampled_from([7, 8, 9, 10]),
+    scale=st.sampled_from([0.5, 1.0, 3.0]),
+    shear=st.sampled_from([0.0, 0.2]),
+    seed=st.integers(0, 1000),
+)
 def test_shares_equal_geos_overlay(res, scale, shear, seed):
     d = D * scale
     t = Affine(d, shear * d, 110.30, shear * d * 0.5, -d, -7.70)
@@ -166,11 +172,11 @@ def test_coverage_is_the_reduction_of_ones():
     for k, block in rm.tiles.items():
         w = rm.areas(k)[:, 0]
         ones = np.ones((block.rows, block.width), np.float32)
-        assert np.allclose(block.coverage((w, None)), block.reduce(ones, (w, None)),
-                           rtol=1e-12, atol=0)
+        assert np.allclose(
+            block.coverage((w, None)), block.reduce(ones, (w, None)), rtol=1e-12, atol=0
+        )
         # every pixel's shares add to 1: the cells tile the plane
-        assert block.coverage()[:, 0].sum() == pytest.approx(block.rows * block.width,
-                                                             rel=1e-12)
+        assert block.coverage()[:, 0].sum() == pytest.approx(block.rows * block.width, rel=1e-12)
 
 
 def _smooth(lon, lat):
@@ -196,33 +202,46 @@ def test_projected_raster_matches_geographic():
     hu, wu = 440, 440
     rows, cols = np.indices((hu, wu)) + 0.5
     x, y = _xy(tu, cols, rows)
-    lon, lat = pyproj.Transformer.from_crs("EPSG:32749", "EPSG:4326",
-                                           always_xy=True).transform(x, y)
+    lon, lat = pyproj.Transformer.from_crs("EPSG:32749", "EPSG:4326", always_xy=True).transform(
+        x, y
+    )
     area_u = rmod.RasterGrid.of(tu, wu, hu, "EPSG:32749").pixel_areas(0, hu, 0, wu)
     people_u = _smooth(lon, lat) * area_u / 1e6
     zu = rmod.zonal(people_u, res, transform=tu, crs="EPSG:32749")
     # compare the cells both rasters cover completely
     cell_area = grid.cell_area_m2
-    full_g = zg.index[np.isclose(zg["valid_area_m2"], cell_area(zg.index.to_numpy()),
-                                 rtol=1e-6)]
-    full_u = zu.index[np.isclose(zu["valid_area_m2"], cell_area(zu.index.to_numpy()),
-                                 rtol=1e-4)]
+    full_g = zg.index[np.isclose(zg["valid_area_m2"], cell_area(zg.index.to_numpy()), rtol=1e-6)]
+    full_u = zu.index[np.isclose(zu["valid_area_m2"], cell_area(zu.index.to_numpy()), rtol=1e-4)]
     both = full_g.intersection(full_u)
     assert len(both) > 20
     assert np.allclose(zu.loc[both, "sum"], zg.loc[both, "sum"], rtol=2e-3)
-    assert np.allclose(zu.loc[both, "mean"] / area_u.mean() * 1e6,
-                       zg.loc[both, "mean"] / area_g.mean() * 1e6, rtol=2e-2)
+    assert np.allclose(
+        zu.loc[both, "mean"] / area_u.mean() * 1e6,
+        zg.loc[both, "mean"] / area_g.mean() * 1e6,
+        rtol=2e-2,
+    )
 
 
 def test_raster_to_cells_uses_the_kernel_and_honours_partitions(tmp_path):
     values = np.random.default_rng(4).random((160, 200)).astype(np.float32)
     values[10:20, 10:30] = -1.0
     path = tmp_path / "r.tif"
-    with rasterio.open(path, "w", driver="GTiff", height=160, width=200, count=1,
-                       dtype="float32", crs="EPSG:4326", transform=T, nodata=-1.0) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=160,
+        width=200,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=T,
+        nodata=-1.0,
+    ) as dst:
         dst.write(values, 1)
-    whole = raster_to_cells(path, 8, {"people": lambda v, a: v,
-                                      "covered": lambda v, a: (v > 0.5) * a})
+    whole = raster_to_cells(
+        path, 8, {"people": lambda v, a: v, "covered": lambda v, a: (v > 0.5) * a}
+    )
     ref = rmod.zonal(path, 8)
     assert np.allclose(whole["people"], ref["sum"], rtol=1e-12)
     assert np.allclose(whole["__pixel_area_m2"], ref["valid_area_m2"], rtol=1e-12)
@@ -234,12 +253,14 @@ def test_raster_to_cells_uses_the_kernel_and_honours_partitions(tmp_path):
     try:
         rmod.TILE_PIXELS, rmod.TILE_COLS = 2000, 64  # 6 x 4 tiles
         rmod.clear_cache()
-        whole = raster_to_cells(path, 8, {"people": lambda v, a: v,
-                                          "covered": lambda v, a: (v > 0.5) * a})
+        whole = raster_to_cells(
+            path, 8, {"people": lambda v, a: v, "covered": lambda v, a: (v > 0.5) * a}
+        )
         rmod.clear_cache()
         with partition_extent(Extent(bounds=bounds)):
-            part = raster_to_cells(path, 8, {"people": lambda v, a: v,
-                                             "covered": lambda v, a: (v > 0.5) * a})
+            part = raster_to_cells(
+                path, 8, {"people": lambda v, a: v, "covered": lambda v, a: (v > 0.5) * a}
+            )
         assert 0 < rmod.cache_stats["built"] < 24
     finally:
         rmod.TILE_PIXELS, rmod.TILE_COLS = default
@@ -255,8 +276,17 @@ def test_sums_match_exactextract(tmp_path):
     gpd = pytest.importorskip("geopandas")
     values = np.random.default_rng(5).random((90, 110)).astype(np.float32)
     path = tmp_path / "r.tif"
-    with rasterio.open(path, "w", driver="GTiff", height=90, width=110, count=1,
-                       dtype="float32", crs="EPSG:4326", transform=T) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=90,
+        width=110,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=T,
+    ) as dst:
         dst.write(values, 1)
     z = rmod.zonal(path, 8)
     cells = z.index.to_numpy()
@@ -268,7 +298,7 @@ def test_sums_match_exactextract(tmp_path):
 def test_raster_across_the_antimeridian_is_refused_with_the_fix():
     """A raster reaching past 180 degrees would wrap cells round the globe: a clear error
     saying how to split it, not a hang or a wrong map."""
-    from despro.geo.errors import DesproError
+    from despro.errors import DesproError
 
     t = (0.01, 0, 179.9, 0, -0.01, -16.0)  # Fiji: 179.9 E to 180.1 E
     with pytest.raises(DesproError, match="antimeridian.*split the raster"):

@@ -26,16 +26,16 @@ import pytest
 import rasterio
 import shapely
 
-from despro.geo import grid
-from despro.geo.config import config_from_dict, load_config
-from despro.geo.criteria import rule_states
-from despro.geo.errors import ConfigError, InputError
-from despro.geo.layer import Notes
-from despro.geo.pipeline import run
-from despro.geo.study import build_study
-from despro.geo.variables import finalize
+from despro.aggregate.study import build_study
+from despro.config.settings import config_from_dict, load_config
+from despro.errors import ConfigError, InputError
+from despro.grid import cells as grid
+from despro.layer import Notes
 from despro.layers import broadband, courier, population, smartphone, villages
 from despro.layers._io import INDONESIA_BOUNDS, read_vector
+from despro.pipeline.runner import run
+from despro.rules.criteria import rule_states
+from despro.variables import finalize
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -85,8 +85,11 @@ def bps_2024(real_data) -> dict[str, pd.DataFrame]:
     out = {}
     for key, f in (("households", HOUSEHOLDS), ("phones", PHONES)):
         d = pd.read_csv(real_data / f, dtype=str)
-        d = d[(d["year"] == "2024") & (d["area"] == "Perkotaan+Perdesaan")
-              & (d["level"] == "province")]
+        d = d[
+            (d["year"] == "2024")
+            & (d["area"] == "Perkotaan+Perdesaan")
+            & (d["level"] == "province")
+        ]
         out[key] = d.assign(value=d["value"].astype(float)).set_index("code")
     return out
 
@@ -108,8 +111,9 @@ def test_bali_villages_match_the_geoparquet(bali, kel):
     assert len(vil) == len(expected) == 716
     assert vil["village_code"].str.fullmatch(r"51\d{8}").all()
     assert set(vil["village_code"]) == set(expected["kode"].str.replace(".", "", regex=False))
-    names = dict(zip(expected["kode"].str.replace(".", "", regex=False), expected["nama"],
-                     strict=True))
+    names = dict(
+        zip(expected["kode"].str.replace(".", "", regex=False), expected["nama"], strict=True)
+    )
     assert (vil["village_name"] == vil["village_code"].map(names)).all()
     assert (vil["regency_code"] == vil["village_code"].str[:4]).all()
     assert set(vil["regency_code"]) == set(expected["kode"].str[:5].str.replace(".", ""))
@@ -120,7 +124,8 @@ def test_bali_villages_match_the_geoparquet(bali, kel):
     assert set(vil.geom_type) <= {"Polygon", "MultiPolygon"}
     # the same land as in the file: nothing clipped or lost on the way
     assert shapely.area(geom).sum() == pytest.approx(
-        shapely.area(expected.geometry.values).sum(), rel=1e-12)
+        shapely.area(expected.geometry.values).sum(), rel=1e-12
+    )
 
 
 def test_bbox_filters_geoparquet_and_collections_become_polygons(real_data, kel):
@@ -159,13 +164,29 @@ def test_bps_province_codes_map_to_kemendagri(real_data, bps_2024):
     assert len(kemendagri) == 38 and "63" not in set(prov["kode"])  # 63: no province polygon
     names = dict(zip(prov["kode"], prov["nama"].str.upper(), strict=True))
     for key, f, indicator, variable in (
-            ("households", HOUSEHOLDS, "pct_households_accessed_internet_3m",
-             "pct_households_internet"),
-            ("phones", PHONES, "pct_population_owning_mobile_phone",
-             "pct_individuals_mobile_phone")):
-        cfg = _config(real_data, villages=VILLAGES, layers={"smartphone": {
-            "table": f, "level": "province", "code_column": "code", "code_system": "bps",
-            "format": "long", "filters": BPS_2024, "columns": {variable: indicator}}})
+        (
+            "households",
+            HOUSEHOLDS,
+            "pct_households_accessed_internet_3m",
+            "pct_households_internet",
+        ),
+        ("phones", PHONES, "pct_population_owning_mobile_phone", "pct_individuals_mobile_phone"),
+    ):
+        cfg = _config(
+            real_data,
+            villages=VILLAGES,
+            layers={
+                "smartphone": {
+                    "table": f,
+                    "level": "province",
+                    "code_column": "code",
+                    "code_system": "bps",
+                    "format": "long",
+                    "filters": BPS_2024,
+                    "columns": {variable: indicator},
+                }
+            },
+        )
         stats = smartphone.read(cfg.layers.smartphone, cfg, Notes())
         assert len(stats) == 38 and set(stats.index) == kemendagri
         assert set(stats.index) - {"63"} <= set(prov["kode"])
@@ -185,8 +206,10 @@ def test_bali_villages_inherit_the_published_bps_rates(bali, bps_2024):
     layer = bali.result.layers["smartphone"]
     t = layer.table
     assert len(t) == 716 and (layer.cover == 1).all()
-    for var, key in (("pct_households_internet", "households"),
-                     ("pct_individuals_mobile_phone", "phones")):
+    for var, key in (
+        ("pct_households_internet", "households"),
+        ("pct_individuals_mobile_phone", "phones"),
+    ):
         published = bps_2024[key].loc["51", "value"]
         assert published in (92.16, 75.27)
         num, den = t[f"{var}__num"].to_numpy(), t[f"{var}__den"].to_numpy()
@@ -197,8 +220,7 @@ def test_bali_villages_inherit_the_published_bps_rates(bali, bps_2024):
     src = {v.name: v for v in layer.variables}
     assert src["pct_households_internet"].source.endswith(HOUSEHOLDS.split("/")[1])
     assert src["pct_individuals_mobile_phone"].source.endswith(PHONES.split("/")[1])
-    assert [str(p.name) for p in layer.inputs] == [HOUSEHOLDS.split("/")[1],
-                                                   PHONES.split("/")[1]]
+    assert [str(p.name) for p in layer.inputs] == [HOUSEHOLDS.split("/")[1], PHONES.split("/")[1]]
 
 
 def test_rate_exactly_at_threshold_passes_in_every_village(real_data, bali, tmp_path):
@@ -219,19 +241,42 @@ def test_several_tables_config_is_checked():
     """A variable from two sources, or both forms at once, is a config error."""
     base = {"villages": {"path": "v.gpkg"}}
     with pytest.raises(ConfigError, match="comes from sources 0 and 1"):
-        config_from_dict({**base, "layers": {"smartphone": {"sources": [
-            {"table": "a.csv"}, {"table": "b.csv"}]}}})
+        config_from_dict(
+            {
+                **base,
+                "layers": {"smartphone": {"sources": [{"table": "a.csv"}, {"table": "b.csv"}]}},
+            }
+        )
     with pytest.raises(ConfigError, match="either 'table' or"):
-        config_from_dict({**base, "layers": {"smartphone": {
-            "table": "a.csv", "sources": [{"table": "b.csv"}]}}})
-    cfg = config_from_dict({**base, "layers": {"smartphone": {
-        "level": "province", "filters": {"year": "2024"}, "sources": [
-            {"table": "a.csv", "columns": {"pct_households_internet": "x"}},
-            {"table": "b.csv", "columns": {"pct_individuals_mobile_phone": "y"},
-             "filters": {"year": "2023"}}]}}})
+        config_from_dict(
+            {**base, "layers": {"smartphone": {"table": "a.csv", "sources": [{"table": "b.csv"}]}}}
+        )
+    cfg = config_from_dict(
+        {
+            **base,
+            "layers": {
+                "smartphone": {
+                    "level": "province",
+                    "filters": {"year": "2024"},
+                    "sources": [
+                        {"table": "a.csv", "columns": {"pct_households_internet": "x"}},
+                        {
+                            "table": "b.csv",
+                            "columns": {"pct_individuals_mobile_phone": "y"},
+                            "filters": {"year": "2023"},
+                        },
+                    ],
+                }
+            },
+        }
+    )
     a, b = cfg.layers.smartphone.all_sources()
-    assert (a.level, a.filters, b.level, b.filters) == \
-        ("province", {"year": "2024"}, "province", {"year": "2023"})
+    assert (a.level, a.filters, b.level, b.filters) == (
+        "province",
+        {"year": "2024"},
+        "province",
+        {"year": "2023"},
+    )
 
 
 # ---------------------------------------------------------------- backbone (TeleGeography)
@@ -248,12 +293,16 @@ def test_worldwide_cable_files_are_clipped_and_noted(real_data, bali):
         assert b[0] >= INDONESIA_BOUNDS[0] and b[2] <= INDONESIA_BOUNDS[2]
         assert b[1] >= INDONESIA_BOUNDS[1] and b[3] <= INDONESIA_BOUNDS[3]
     slugs = set(feats["backbone_routes"]["slug"])
-    assert {"palapa-ring-west", "palapa-ring-middle", "palapa-ring-east",
-            "java-bali-cable-system-jbcs"} <= slugs
-    msgs = [(n["action"], n["message"]) for n in bali.result.notes.items
-            if "telegeography" in n["file"]]
-    assert ("dropped", "backbone routes: 412 of 490 features lie wholly outside Indonesia") \
-        in msgs
+    assert {
+        "palapa-ring-west",
+        "palapa-ring-middle",
+        "palapa-ring-east",
+        "java-bali-cable-system-jbcs",
+    } <= slugs
+    msgs = [
+        (n["action"], n["message"]) for n in bali.result.notes.items if "telegeography" in n["file"]
+    ]
+    assert ("dropped", "backbone routes: 412 of 490 features lie wholly outside Indonesia") in msgs
     assert any(a == "repaired" and "cross Indonesia's bounds" in m for a, m in msgs)
     assert any(a == "dropped" and m.startswith("backbone nodes:") for a, m in msgs)
 
@@ -269,20 +318,26 @@ def test_backbone_distances_on_bali_cells(real_data, bali):
     assert (d_node >= 0).all() and d_node.max() < 100_000
     # nearest landing point, brute force over every landing point in Indonesia's bounds
     lp = gpd.read_file(real_data / "telegeography/landing-point-geo.json")
-    lp = lp.cx[INDONESIA_BOUNDS[0]:INDONESIA_BOUNDS[2], INDONESIA_BOUNDS[1]:INDONESIA_BOUNDS[3]]
+    lp = lp.cx[INDONESIA_BOUNDS[0] : INDONESIA_BOUNDS[2], INDONESIA_BOUNDS[1] : INDONESIA_BOUNDS[3]]
     lon, lat = grid.cell_centres(cells["h3_int"].to_numpy(np.uint64))
     n, m = len(lon), len(lp)
     _, _, dist = pyproj.Geod(ellps="WGS84").inv(
-        np.repeat(lon, m), np.repeat(lat, m),
-        np.tile(lp.geometry.x.to_numpy(), n), np.tile(lp.geometry.y.to_numpy(), n))
+        np.repeat(lon, m),
+        np.repeat(lat, m),
+        np.tile(lp.geometry.x.to_numpy(), n),
+        np.tile(lp.geometry.y.to_numpy(), n),
+    )
     brute = dist.reshape(n, m).min(axis=1)
     # every candidate within the frame's distortion is measured geodesically: exact
     np.testing.assert_allclose(d_node, brute, rtol=1e-9, atol=0.01)
     # cells holding Bali's landing points (Denpasar, Sanur, Jimbaran ...) sit on the backbone
     bali_lp = lp.cx[114.4:115.8, -8.9:-8.0]
     ids = [h3.str_to_int(h3.latlng_to_cell(p.y, p.x, 8)) for p in bali_lp.geometry]
-    at = cells.set_index("h3_int").reindex(np.array(ids, np.uint64)).dropna(
-        subset=["backbone_node_distance_m"])
+    at = (
+        cells.set_index("h3_int")
+        .reindex(np.array(ids, np.uint64))
+        .dropna(subset=["backbone_node_distance_m"])
+    )
     assert len(at) >= 6 and "Denpasar, Indonesia" in set(bali_lp["name"])
     assert (at["backbone_node_distance_m"] < 600).all()  # res-8 cell radius is ~530 m
     assert (at["backbone_distance_m"] < 600).all()
@@ -291,14 +346,20 @@ def test_backbone_distances_on_bali_cells(real_data, bali):
 # ---------------------------------------------------------------- broadband (Ookla tiles)
 
 
-@pytest.mark.parametrize("filters", [
-    {"area": "balikpapan"},  # three quarters pooled
-    {"area": "balikpapan", "quarter_start": "2023-01-01"},
-])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"area": "balikpapan"},  # three quarters pooled
+        {"area": "balikpapan", "quarter_start": "2023-01-01"},
+    ],
+)
 def test_ookla_tests_and_speeds_are_conserved_into_balikpapan_cells(real_data, filters):
     """Tests in cells = tests of the tiles' parts inside the cells; same test-weighted speed."""
-    cfg = _config(real_data, villages={**VILLAGES, "code_prefix": "6471"},
-                  layers={"broadband": {"tiles": [OOKLA], "tiles_filters": filters}})
+    cfg = _config(
+        real_data,
+        villages={**VILLAGES, "code_prefix": "6471"},
+        layers={"broadband": {"tiles": [OOKLA], "tiles_filters": filters}},
+    )
     vil, study, notes = _villages_and_study(cfg)
     assert len(vil) == 34
     t = broadband.build(cfg.layers.broadband, study, cfg, notes).table
@@ -320,7 +381,8 @@ def test_ookla_tests_and_speeds_are_conserved_into_balikpapan_cells(real_data, f
     expected = (d["avg_d_kbps"].to_numpy() / 1000 * tests * share).sum() / (tests * share).sum()
     assert mean == pytest.approx(expected, rel=1e-6)
     assert t["speedtest_devices"].sum() == pytest.approx(
-        (d["devices"].to_numpy() * share).sum(), rel=1e-6)
+        (d["devices"].to_numpy() * share).sum(), rel=1e-6
+    )
 
 
 # ---------------------------------------------------------------- population rasters
@@ -341,21 +403,27 @@ def _pixels(path: Path, offset: str = "center") -> tuple[np.ndarray, np.ndarray,
         ok = np.isfinite(a) & ((a != src.nodata) if src.nodata is not None else True)
         rows, cols = np.nonzero(ok)
         x, y = rasterio.transform.xy(src.transform, rows, cols, offset=offset)
-        lon, lat = pyproj.Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True) \
-            .transform(np.asarray(x), np.asarray(y))
+        lon, lat = pyproj.Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True).transform(
+            np.asarray(x), np.asarray(y)
+        )
     return np.asarray(lon), np.asarray(lat), a[ok]
 
 
 def _in_study(lon, lat, study) -> np.ndarray:
-    cells = np.array([h3.str_to_int(h3.latlng_to_cell(b, a, 8)) for a, b in
-                      zip(lon, lat, strict=True)], dtype=np.uint64)
+    cells = np.array(
+        [h3.str_to_int(h3.latlng_to_cell(b, a, 8)) for a, b in zip(lon, lat, strict=True)],
+        dtype=np.uint64,
+    )
     return np.isin(cells, study.cells)
 
 
-@pytest.mark.parametrize("tif, negative", [
-    ("population/population_jakarta_hkv_utm48n_50m.tif", 3),
-    ("population/asiapop_2015adj_100m_north_jakarta_clip.tif", 0),
-])
+@pytest.mark.parametrize(
+    "tif, negative",
+    [
+        ("population/population_jakarta_hkv_utm48n_50m.tif", 3),
+        ("population/asiapop_2015adj_100m_north_jakarta_clip.tif", 0),
+    ],
+)
 def test_population_raster_sums_per_cell(real_data, dki, tif, negative):
     """People in cells: every pixel wholly inside the study cells counts fully, pixels on the
     study's edge count in part (exact area shares), pixels outside not at all (h3-py)."""
@@ -365,8 +433,9 @@ def test_population_raster_sums_per_cell(real_data, dki, tif, negative):
     lon, lat, v = _pixels(real_data / tif)
     assert (v < 0).sum() == negative
     people = np.where(v < 0, 0.0, v)
-    corners = [_in_study(*_pixels(real_data / tif, off)[:2], dki.study)
-               for off in ("ul", "ur", "ll", "lr")]
+    corners = [
+        _in_study(*_pixels(real_data / tif, off)[:2], dki.study) for off in ("ul", "ur", "ll", "lr")
+    ]
     inside, touching = np.logical_and.reduce(corners), np.logical_or.reduce(corners)
     got = res.table["population_raster"].sum()
     assert people[inside].sum() - 1e-6 <= got <= people[touching].sum() + 1e-6
@@ -404,10 +473,16 @@ def test_jakarta_barat_outlet_names_give_operators(real_data):
         courier.read(plain, cfg, Notes())
 
 
-@pytest.mark.parametrize("source", [{"operator_constant": "Pos Indonesia"},
-                                    {"operator_from": ["NAMOBJ"]}])
-@pytest.mark.parametrize("f, n", [("infra/rbi_kantorpos_bandar_lampung.geojson", 12),
-                                  ("infra/rbi_kantorpos_pesawaran.geojson", 3)])
+@pytest.mark.parametrize(
+    "source", [{"operator_constant": "Pos Indonesia"}, {"operator_from": ["NAMOBJ"]}]
+)
+@pytest.mark.parametrize(
+    "f, n",
+    [
+        ("infra/rbi_kantorpos_bandar_lampung.geojson", 12),
+        ("infra/rbi_kantorpos_pesawaran.geojson", 3),
+    ],
+)
 def test_rbi_post_offices_are_pos_indonesia(real_data, source, f, n):
     """RBI post-office layers have no operator column: a constant or NAMOBJ names it."""
     cfg = _config(real_data, villages=VILLAGES, layers={"courier": {"outlets": f, **source}})
@@ -423,16 +498,19 @@ def test_jakarta_barat_distinct_companies_per_village(real_data):
     assert len(v) == 56 and v["village_code"].str.startswith("3173").all()
     # every outlet lies in Jakarta Barat's cells: outlet counts per company are conserved
     out = r.cells.filter(regex=r"^courier_outlets__").sum()
-    assert out.to_dict() == {"courier_outlets__J&T Express": 2.0,
-                             "courier_outlets__Pos Indonesia": 9.0}
+    assert out.to_dict() == {
+        "courier_outlets__J&T Express": 2.0,
+        "courier_outlets__Pos Indonesia": 9.0,
+    }
     # independent count: distinct operators among outlets in the village's cells (h3-py)
     pts = courier.read(cfg.layers.courier, cfg, Notes())
-    pcell = np.array([h3.str_to_int(h3.latlng_to_cell(p.y, p.x, 8)) for p in pts.geometry],
-                     dtype=np.uint64)
+    pcell = np.array(
+        [h3.str_to_int(h3.latlng_to_cell(p.y, p.x, 8)) for p in pts.geometry], dtype=np.uint64
+    )
     w = r.study.area.tocsr()
     expected = []
     for i in range(w.shape[0]):
-        touched = r.study.cells[w.indices[w.indptr[i]:w.indptr[i + 1]]]
+        touched = r.study.cells[w.indices[w.indptr[i] : w.indptr[i + 1]]]
         expected.append(len(set(pts["operator"][np.isin(pcell, touched)])))
     got = v["courier_companies"].reindex(r.study.village_index).to_numpy()
     np.testing.assert_array_equal(got, expected)

@@ -13,20 +13,39 @@ import pytest
 
 
 def _cmd(sample, out, *extra):
-    return [sys.executable, "-m", "despro.geo.cli", "rescore", "--config",
-            str(sample / "despro.toml"), "--output-dir", str(out), "--no-maps", "--quiet",
-            *extra]
+    return [
+        sys.executable,
+        "-m",
+        "despro.cli.main",
+        "rescore",
+        "--config",
+        str(sample / "despro.toml"),
+        "--output-dir",
+        str(out),
+        "--no-maps",
+        "--quiet",
+        *extra,
+    ]
 
 
 def _rescore(sample, out, *extra, env=None):
-    return subprocess.run(_cmd(sample, out, *extra), capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        _cmd(sample, out, *extra),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 def _start_paused(sample, out, stage):
     """Start a rescore that stops at ``stage`` and wait until it is there."""
-    proc = subprocess.Popen(_cmd(sample, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "DESPRO_FAULT_PAUSE": stage})
+    proc = subprocess.Popen(
+        _cmd(sample, out),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "DESPRO_FAULT_PAUSE": stage},
+    )
     marker = Path(out) / f".paused-{stage}"
     for _ in range(600):
         if marker.exists():
@@ -106,8 +125,21 @@ def test_changed_input_changes_exactly_the_affected_villages(first_run):
     assert (changes["state_a"] == "fail").all() and (changes["state_b"] == "pass").all()
     assert changes["changed_inputs"].str.endswith("ict_regency.csv").all()
     # the same through the runs command
-    d = subprocess.run([sys.executable, "-m", "despro.geo.cli", "runs", "diff", "--output-dir",
-                        str(out), first, second], capture_output=True, text=True)
+    d = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "despro.cli.main",
+            "runs",
+            "diff",
+            "--output-dir",
+            str(out),
+            first,
+            second,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert d.returncode == 0 and f"{len(in_3401)} villages changed" in d.stdout
 
 
@@ -167,7 +199,7 @@ def test_retention_keeps_last_n_runs(first_run):
 
 
 def test_map_site_of_a_rescore_links_its_change_report(sample_copy, tmp_path):
-    from despro.geo.rescore import rescore
+    from despro.ops.rescore import rescore
 
     out = tmp_path / "runs"
     rescore(sample_copy / "despro.toml", out, verbose=False, write_maps=False)

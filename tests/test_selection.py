@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from despro.geo.config import config_from_dict
-from despro.geo.errors import ConfigError, DesproError
-from despro.geo.select import (
+from despro.config.settings import config_from_dict
+from despro.errors import ConfigError, DesproError
+from despro.select.problem import (
     InfeasibleError,
     SelectionProblem,
     candidates,
@@ -57,8 +57,11 @@ def test_default_shortlist_meets_constraints_and_beats_the_ranking(sample_result
     assert (s.picks["regency_code"] == "3471").sum() == sel.max_per_regency
     row = s.constraints.set_index("constraint").loc["max_per_regency"]
     assert row["binding"] and row["relax_gain"] > 0
-    assert s.picks.loc[s.picks["regency_code"] == "3471", "binding"].str.contains(
-        "max_per_regency").all()
+    assert (
+        s.picks.loc[s.picks["regency_code"] == "3471", "binding"]
+        .str.contains("max_per_regency")
+        .all()
+    )
     # every pick's marginal value is what the objective loses without it
     assert (s.picks["marginal_value"] > 0).all()
 
@@ -69,8 +72,12 @@ def test_value_is_score_plus_product_potential_plus_region_bonus(sample_result):
     assert not c["priority_region"].any()  # the sample is Yogyakarta (34), not Bali (51)
     expect = c["score"].fillna(0) + 0.5 * c["product_score"].fillna(0)
     assert np.allclose(c["value"], expect)
-    java = candidates(sample_result.villages, sample_result.criteria, sample_result.config,
-                      _sel(sample_result, priority_regions=["java"]))
+    java = candidates(
+        sample_result.villages,
+        sample_result.criteria,
+        sample_result.config,
+        _sel(sample_result, priority_regions=["java"]),
+    )
     assert java["priority_region"].all()
     assert np.allclose(java["value"] - c["value"], 10)
 
@@ -88,8 +95,14 @@ def test_optimum_matches_brute_force_on_a_small_instance(sample_result):
 
 
 def test_diversity_courier_and_tier_constraints_hold(sample_result):
-    sel = _sel(sample_result, size=8, max_per_regency=2, tiers=ALL_TIERS, min_categories=4,
-               courier_within_km=1.0)
+    sel = _sel(
+        sample_result,
+        size=8,
+        max_per_regency=2,
+        tiers=ALL_TIERS,
+        min_categories=4,
+        courier_within_km=1.0,
+    )
     s = select_pilots(sample_result, sel)
     _check_constraints(s.picks, sel, s.candidates)
     assert s.picks["flagship_category"].nunique() >= 4
@@ -103,8 +116,9 @@ def test_unknown_courier_distance_never_passes_the_courier_filter(sample_result)
     v = sample_result.villages.copy()
     code = sample_result.shortlist().index[0]
     v.loc[code, "courier_distance_m"] = np.nan
-    c = candidates(v, sample_result.criteria, sample_result.config,
-                   _sel(sample_result, courier_within_km=50.0))
+    c = candidates(
+        v, sample_result.criteria, sample_result.config, _sel(sample_result, courier_within_km=50.0)
+    )
     assert not c.loc[code, "courier_ok"]
     assert "courier" in c.loc[code, "why_not"]
 
@@ -121,8 +135,7 @@ def test_a_fixed_pilot_stays_even_if_low_scoring(sample_result):
     assert "must_include" in row["binding"]
     assert row["marginal_value"] < 0  # the shortlist would score higher without it
     dotted = f"{worst[:2]}.{worst[2:4]}.{worst[4:6]}.{worst[6:]}"
-    again = select_pilots(sample_result, _sel(sample_result, must_include=[dotted]),
-                          marginal=False)
+    again = select_pilots(sample_result, _sel(sample_result, must_include=[dotted]), marginal=False)
     assert worst in set(again.picks["village_code"])
 
 
@@ -136,16 +149,23 @@ def test_an_excluded_village_never_appears(sample_result):
     _check_constraints(s.picks, sel, s.candidates)
 
 
-@pytest.mark.parametrize("update, constraint, words", [
-    ({"min_categories": 2}, "min_categories", "food_beverage"),
-    ({"size": 20}, "size", "only 16 of 300"),
-    ({"max_per_regency": 1}, "max_per_regency", "at most 3 pilots"),
-    ({"regions": ["bali"]}, "size", "outside regions"),
-    ({"size": 2, "must_include": ["3401012001", "3401012002", "3401012003"]}, "must_include",
-     "fixes 3 villages"),
-])
-def test_infeasible_settings_name_the_constraint_and_the_fix(sample_result, update, constraint,
-                                                             words):
+@pytest.mark.parametrize(
+    "update, constraint, words",
+    [
+        ({"min_categories": 2}, "min_categories", "food_beverage"),
+        ({"size": 20}, "size", "only 16 of 300"),
+        ({"max_per_regency": 1}, "max_per_regency", "at most 3 pilots"),
+        ({"regions": ["bali"]}, "size", "outside regions"),
+        (
+            {"size": 2, "must_include": ["3401012001", "3401012002", "3401012003"]},
+            "must_include",
+            "fixes 3 villages",
+        ),
+    ],
+)
+def test_infeasible_settings_name_the_constraint_and_the_fix(
+    sample_result, update, constraint, words
+):
     with pytest.raises(InfeasibleError) as err:
         select_pilots(sample_result, _sel(sample_result, **update))
     assert isinstance(err.value, DesproError)
@@ -158,11 +178,22 @@ def _toy(rows) -> pd.DataFrame:
     """A hand-built candidate table (village code, regency, category, value)."""
     c = pd.DataFrame(rows, columns=["code", "regency_code", "flagship_category", "value"])
     c = c.set_index("code")
-    for col, val in {"village_name": "", "province_code": "34", "flagship_product": "",
-                     "tier": "ready", "product_score": 50.0, "priority_region": True,
-                     "courier_distance_km": 0.5, "imputed": False, "tier_ok": True,
-                     "region_ok": True, "courier_ok": True, "fixed": False, "excluded": False,
-                     "why_not": ""}.items():
+    for col, val in {
+        "village_name": "",
+        "province_code": "34",
+        "flagship_product": "",
+        "tier": "ready",
+        "product_score": 50.0,
+        "priority_region": True,
+        "courier_distance_km": 0.5,
+        "imputed": False,
+        "tier_ok": True,
+        "region_ok": True,
+        "courier_ok": True,
+        "fixed": False,
+        "excluded": False,
+        "why_not": "",
+    }.items():
         c[col] = val
     c["score"] = c["value"]
     c["rank"] = c["value"].rank(ascending=False, method="first").astype(int)
@@ -171,10 +202,18 @@ def _toy(rows) -> pd.DataFrame:
 
 def test_jointly_infeasible_constraints_are_diagnosed_by_the_solver(sample_config):
     # 3 categories exist, but two of them only in regency A, where K = 1 allows one pick
-    c = _toy([("a1", "A", "x", 90), ("a2", "A", "y", 80), ("a3", "A", "z", 70),
-              ("b1", "B", "x", 60), ("c1", "C", "x", 50)])
-    sel = sample_config.selection.model_copy(update={"size": 3, "max_per_regency": 1,
-                                                     "min_categories": 3})
+    c = _toy(
+        [
+            ("a1", "A", "x", 90),
+            ("a2", "A", "y", 80),
+            ("a3", "A", "z", 70),
+            ("b1", "B", "x", 60),
+            ("c1", "C", "x", 50),
+        ]
+    )
+    sel = sample_config.selection.model_copy(
+        update={"size": 3, "max_per_regency": 1, "min_categories": 3}
+    )
     with pytest.raises(InfeasibleError) as err:
         solve(SelectionProblem(c, sel))
     msg = str(err.value)
@@ -185,11 +224,14 @@ def test_jointly_infeasible_constraints_are_diagnosed_by_the_solver(sample_confi
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_random_problems_with_diversity_match_brute_force(sample_config, seed):
     rng = np.random.default_rng(seed)
-    rows = [(f"v{i:02d}", "ABC"[rng.integers(3)], "xyz"[rng.integers(3)],
-             float(rng.integers(40, 100))) for i in range(12)]
+    rows = [
+        (f"v{i:02d}", "ABC"[rng.integers(3)], "xyz"[rng.integers(3)], float(rng.integers(40, 100)))
+        for i in range(12)
+    ]
     c = _toy(rows)
-    sel = sample_config.selection.model_copy(update={"size": 4, "max_per_regency": 2,
-                                                     "min_categories": 3})
+    sel = sample_config.selection.model_copy(
+        update={"size": 4, "max_per_regency": 2, "min_categories": 3}
+    )
     combos = np.array(list(combinations(range(len(c)), 4)))
     reg = pd.factorize(c["regency_code"])[0][combos]
     cat = pd.factorize(c["flagship_category"])[0][combos]
@@ -204,10 +246,18 @@ def test_random_problems_with_diversity_match_brute_force(sample_config, seed):
 
 
 def test_toy_problem_marginal_values_and_replacements(sample_config):
-    c = _toy([("a1", "A", "x", 90), ("a2", "A", "x", 85), ("b1", "B", "y", 60),
-              ("b2", "B", "x", 70), ("c1", "C", "x", 40)])
-    sel = sample_config.selection.model_copy(update={"size": 2, "max_per_regency": 1,
-                                                     "min_categories": 2})
+    c = _toy(
+        [
+            ("a1", "A", "x", 90),
+            ("a2", "A", "x", 85),
+            ("b1", "B", "y", 60),
+            ("b2", "B", "x", 70),
+            ("c1", "C", "x", 40),
+        ]
+    )
+    sel = sample_config.selection.model_copy(
+        update={"size": 2, "max_per_regency": 1, "min_categories": 2}
+    )
     p = SelectionProblem(c, sel)
     s = explain(p, solve(p)).picks.set_index("village_code")
     assert set(s.index) == {"a1", "b1"}  # b2 (70) is better than b1 but shares category x
@@ -228,9 +278,12 @@ def test_bad_codes_and_conflicts_are_config_errors(sample_result):
 
 
 def test_selection_section_in_the_config(tmp_path):
-    cfg = config_from_dict({"villages": {"path": "v.gpkg"},
-                            "selection": {"size": 5, "regions": ["Java", "51"],
-                                          "agents": {"radius_km": 3}}})
+    cfg = config_from_dict(
+        {
+            "villages": {"path": "v.gpkg"},
+            "selection": {"size": 5, "regions": ["Java", "51"], "agents": {"radius_km": 3}},
+        }
+    )
     assert cfg.selection.regions == ["java", "51"] and cfg.selection.agents.radius_km == 3
     assert cfg.selection.priority_regions == ["sumatra", "java", "bali"]
     with pytest.raises(ConfigError, match="selection.regions.*jawa"):

@@ -7,9 +7,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from despro.geo import grid
-from despro.geo.overlap import polygon_overlap
-from despro.geo.transfer import cells_to_units, min_to_units, units_to_cells
+from despro.aggregate.overlap import polygon_overlap
+from despro.grid import cells as grid
+from despro.transfer.weights import cells_to_units, min_to_units, units_to_cells
 
 
 def _boxes(xs, y0=-7.9, y1=-7.7):

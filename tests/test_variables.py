@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from despro.geo.errors import DesproError
-from despro.geo.layer import LayerResult
-from despro.geo.variables import Kind, Variable, additive_columns, finalize
+from despro.errors import DesproError
+from despro.layer import LayerResult
+from despro.variables import Kind, Variable, additive_columns, finalize
 
 RATE = Variable("pct_households_internet", Kind.RATE, "percent", "", "t")
 SPEED = Variable("download_mbps", Kind.INTENSIVE, "Mbps", "", "t")
@@ -14,8 +14,12 @@ CAT = Variable("outlets", Kind.CATEGORY, "outlets", "", "t", classes=("JNE", "TI
 
 
 def test_rate_is_ratio_of_sums_and_zero_denominator_is_unknown():
-    t = pd.DataFrame({"pct_households_internet__num": [30.0, 0.0, 0.0],
-                      "pct_households_internet__den": [100.0, 50.0, 0.0]})
+    t = pd.DataFrame(
+        {
+            "pct_households_internet__num": [30.0, 0.0, 0.0],
+            "pct_households_internet__den": [100.0, 50.0, 0.0],
+        }
+    )
     out = finalize(t, [RATE])["pct_households_internet"]
     assert out.iloc[0] == pytest.approx(30.0)
     assert out.iloc[1] == 0.0  # a real zero: households known, none online
@@ -26,10 +30,8 @@ def test_rate_of_merged_units_is_not_mean_of_percentages():
     # 10 % of 1000 households and 90 % of 10 households: 10.8 %, not 50 %
     num = 0.10 * 1000 + 0.90 * 10
     den = 1010
-    t = pd.DataFrame({"pct_households_internet__num": [num],
-                      "pct_households_internet__den": [den]})
-    assert finalize(t, [RATE])["pct_households_internet"].iloc[0] == pytest.approx(
-        100 * 109 / 1010)
+    t = pd.DataFrame({"pct_households_internet__num": [num], "pct_households_internet__den": [den]})
+    assert finalize(t, [RATE])["pct_households_internet"].iloc[0] == pytest.approx(100 * 109 / 1010)
 
 
 def test_intensive_weighted_by_tests():
@@ -53,6 +55,8 @@ def test_layer_cannot_hand_undeclared_column():
 
 
 def test_additive_columns_by_kind():
-    assert additive_columns(RATE) == ["pct_households_internet__num",
-                                      "pct_households_internet__den"]
+    assert additive_columns(RATE) == [
+        "pct_households_internet__num",
+        "pct_households_internet__den",
+    ]
     assert additive_columns(CAT) == ["outlets__JNE", "outlets__TIKI"]

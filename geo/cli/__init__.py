@@ -1,0 +1,1 @@
+"""The ``despro`` command: a thin click layer over the Python API."""

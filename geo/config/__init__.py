@@ -1,0 +1,1 @@
+"""Configuration: the TOML file as frozen pydantic models, validated at load; Table 1 defaults."""

@@ -1,0 +1,795 @@
+"""The run configuration (``despro.toml``): one validated object, defaults in one place.
+
+Paths in the file are relative to the file's folder. Validation errors name the
+key, the value and what was expected::
+
+    despro.toml, key 'run.resolution': Input should be less than or equal to 15 (got 17)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from despro.errors import ConfigError
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class DaskConfig(_Model):
+    """``[run.dask]``: the cluster of the ``dask`` engine (:mod:`despro.pipeline.dask`)."""
+
+    partitions: int | None = Field(
+        None,
+        ge=1,
+        description="tasks per partitioned step; "
+        "default: twice the cluster's worker threads, at most one "
+        "per parent cell",
+    )
+    workers: int | None = Field(
+        None, ge=1, description="LocalCluster workers; default: sized to the machine by dask"
+    )
+    threads_per_worker: int | None = Field(
+        None, ge=1, description="default: 1 when 'workers' is set, else dask's choice"
+    )
+    processes: bool = Field(
+        True, description="workers in separate processes (false: threads of this process)"
+    )
+    scheduler: str | None = Field(
+        None,
+        description="address of an existing dask scheduler "
+        "(tcp://host:8786) instead of a LocalCluster",
+    )
+
+
+class RunConfig(_Model):
+    """Run-wide settings."""
+
+    name: str = "despro"
+    resolution: int = Field(8, ge=0, le=15, description="H3 resolution of the cell table")
+    output_dir: Path = Path("output")
+    maps_dir: Path = Path("maps")
+    weights: Literal["area", "population"] = Field(
+        "population",
+        description="weights of village <-> cell transfers; "
+        "'population' needs [population] and falls back to area without it",
+    )
+    lang: Literal["id", "en"] = "id"
+    engine: Literal["local", "dask"] = Field(
+        "local",
+        description="local: this process; dask: partitioned by H3 parent cell on "
+        "a dask cluster, same results (see README 'Scaling out')",
+    )
+    partition_resolution: int = Field(
+        3,
+        ge=0,
+        le=15,
+        description="H3 resolution of the "
+        "parent cells that partition the work (dask engine); "
+        "at most run.resolution",
+    )
+    dask: DaskConfig = Field(default_factory=DaskConfig)
+
+    @model_validator(mode="after")
+    def _parent_not_finer(self) -> RunConfig:
+        if self.partition_resolution > self.resolution:
+            raise ValueError(
+                f"partition_resolution {self.partition_resolution} is finer than "
+                f"resolution {self.resolution}; use a coarser parent (e.g. 3)"
+            )
+        return self
+
+
+class VillagesConfig(_Model):
+    """Village file and its column names."""
+
+    path: Path
+    layer: str | None = None
+    code: str = "village_code"
+    name: str = "village_name"
+    regency_code: str | None = "regency_code"
+    province_code: str | None = "province_code"
+    population: str | None = "population"
+    households: str | None = "households"
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="optional lon/lat filter (minx, miny, maxx, maxy) applied on read"
+    )
+    code_system: Literal["kemendagri", "bps", "name"] = Field(
+        "kemendagri",
+        description="'kemendagri': codes as Kemendagri publishes them, dotted or "
+        "not, HDX-style 'ID' prefix dropped; 'bps': BPS codes (e.g. HDX COD-AB P-codes) matched "
+        "to Kemendagri by name within parents (needs names, regency_name, district_name); "
+        "'name': no codes (geoBoundaries shapeName): village names matched within code_prefix",
+    )
+    names: Path | None = Field(
+        None,
+        description="Kemendagri code list (kode, nama), e.g. "
+        "codes_kemendagri.csv: needed by code_system 'bps' and 'name'; "
+        "with any code system it names regencies and provinces",
+    )
+    regency_name: str | None = Field(None, description="column of regency names ('bps')")
+    district_name: str | None = Field(None, description="column of district names ('bps')")
+    code_prefix: str | None = Field(
+        None,
+        description="keep only villages whose 10-digit code starts with this (e.g. '51' for Bali)",
+    )
+
+
+class PopulationConfig(_Model):
+    """Optional population raster used as transfer weights."""
+
+    path: Path
+    vintage: str = "unknown"
+    scale_to_total: float | None = Field(
+        None,
+        gt=0,
+        description="rescale the people in the study's cells to this total (e.g. "
+        "the official count of the run's regencies) when the raster is a relative surface",
+    )
+
+
+class BroadbandConfig(_Model):
+    """Ookla-style tiles and / or a coverage raster."""
+
+    tiles: list[Path] = []
+    tiles_vintage: str = "unknown"
+    tiles_filters: dict[str, str] = Field(
+        default_factory=dict,
+        description="keep tile rows where column == value, e.g. "
+        "{quarter_start = '2023-01-01'} when a file pools several quarters or areas",
+    )
+    coverage_raster: Path | None = None
+    coverage_value: float = Field(1, description="pixel value meaning 'covered'")
+    coverage_vintage: str = "unknown"
+    towers: list[Path] = Field(
+        default_factory=list,
+        description="cell lists in the OpenCellID CSV layout (radio, mcc, "
+        "net, area, cell, unit, lon, lat, range, samples ...; header optional, .csv.gz fine)",
+    )
+    towers_vintage: str = "unknown"
+    towers_mcc: list[int] = Field(
+        [510], description="keep cells of these mobile country codes (Indonesia: 510); [] keeps all"
+    )
+    towers_radios: list[Literal["GSM", "UMTS", "LTE", "NR", "CDMA"]] = Field(
+        ["GSM", "UMTS", "LTE", "NR"], description="radio types modelled; others are dropped"
+    )
+    towers_max_range_m: float = Field(
+        5000, gt=0, description="a cell's coverage disc radius is its 'range' capped at this"
+    )
+    towers_min_range_m: float = Field(
+        500, ge=0, description="radius of cells with a smaller or missing 'range'"
+    )
+    sites: list[Path] = Field(
+        default_factory=list,
+        description="site lists with Kemendagri village codes and "
+        "lon / lat (BAKTI 4G BTS layout, CSV or XLSX); each site becomes a tower",
+    )
+    sites_vintage: str = "unknown"
+    sites_code_column: str = "kode kel./desa"
+    sites_lon_column: str = "long"
+    sites_lat_column: str = "lat"
+    sites_status_column: str | None = Field(
+        "on air actual", description="keep only sites whose status is in sites_status_keep"
+    )
+    sites_status_keep: list[str] = ["ON AIR"]
+    sites_radio: Literal["GSM", "UMTS", "LTE", "NR", "CDMA"] = "LTE"
+    sites_radius_m: float = Field(
+        3000,
+        gt=0,
+        description="coverage disc radius of a site "
+        "(the lists give no range; 3 km is a rural 4G macro cell)",
+    )
+
+
+class BackboneConfig(_Model):
+    """Fibre routes (lines) and nodes (points).
+
+    ``routes`` and ``nodes`` may name the same file (a KML with a folder of routes and
+    one of landing points): each then takes the features of its geometry type.
+    """
+
+    routes: Path | None = None
+    nodes: Path | None = None
+    routes_layer: str | None = Field(
+        None,
+        description="layer of a multi-layer file "
+        "(GeoPackage, KML folder); default: KML all, else first",
+    )
+    nodes_layer: str | None = None
+    vintage: str = "unknown"
+
+
+SMARTPHONE_VARIABLES = (
+    "pct_individuals_mobile_phone",
+    "pct_households_internet",
+    "pct_households_computer",
+)
+
+
+class SmartphoneSource(_Model):
+    """One official ICT statistics table (BPS Susenas style), one row per admin unit."""
+
+    table: Path
+    level: Literal["regency", "province"] = "regency"
+    code_column: str = "regency_code"
+    code_system: Literal["kemendagri", "bps"] = Field(
+        "kemendagri", description="'bps' maps BPS province codes to Kemendagri (Papua differs)"
+    )
+    name_column: str | None = Field(
+        None,
+        description="match units by the names in this column instead of by code "
+        "('Kab. Bantul', 'KOTA YOGYAKARTA', 'D.I. Yogyakarta'); needs 'names'",
+    )
+    names: Path | None = Field(
+        None,
+        description="Kemendagri code list (kode, nama), e.g. codes_kemendagri.csv, for name_column",
+    )
+    vintage: str = "unknown"
+    scale: Literal["percent", "fraction"] = "percent"
+    format: Literal["wide", "long"] = Field(
+        "wide",
+        description="wide: one column per variable; long: BPS style rows "
+        "(indicator_column, value_column) with 'columns' mapping variable -> indicator",
+    )
+    indicator_column: str = "indicator"
+    value_column: str = "value"
+    filters: dict[str, str] = Field(
+        default_factory=dict,
+        description="keep rows where column == value, e.g. "
+        "{year = '2024', area = 'Perkotaan+Perdesaan', level = 'province'}",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=lambda: {v: v for v in SMARTPHONE_VARIABLES},
+        description="despro variable -> column (wide) or indicator (long) in the table",
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = set(v) - set(SMARTPHONE_VARIABLES)
+        if bad:
+            raise ValueError(
+                f"unknown variable(s) {sorted(bad)}; expected some of "
+                f"{sorted(SMARTPHONE_VARIABLES)}"
+            )
+        return v
+
+
+class SmartphoneConfig(SmartphoneSource):
+    """ICT statistics: one ``table``, or several ``[[layers.smartphone.sources]]``.
+
+    BPS publishes each indicator in its own table, so ``sources`` lists several
+    tables, each with its own settings; a key set once at ``[layers.smartphone]``
+    (``level``, ``code_system``, ``format``, ``filters`` ...) is the default of every
+    source. Each variable must come from exactly one source::
+
+        [layers.smartphone]
+        level = "province"
+        code_column = "code"
+        code_system = "bps"
+        format = "long"
+        filters = { year = "2024", area = "Perkotaan+Perdesaan", level = "province" }
+
+        [[layers.smartphone.sources]]
+        table = "ict/bps_prov_households_internet_2022_2024.csv"
+        columns = { pct_households_internet = "pct_households_accessed_internet_3m" }
+    """
+
+    table: Path | None = None
+    sources: list[SmartphoneSource] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit(cls, data):
+        """Top-level keys are the defaults of every source."""
+        if isinstance(data, dict) and isinstance(data.get("sources"), list):
+            shared = {k: v for k, v in data.items() if k not in ("sources", "table")}
+            data = {
+                **data,
+                "sources": [{**shared, **s} if isinstance(s, dict) else s for s in data["sources"]],
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SmartphoneConfig:
+        if (self.table is None) == (not self.sources):
+            raise ValueError(
+                "give either 'table' or a list of [[layers.smartphone.sources]], "
+                "not both and not neither"
+            )
+        seen: dict[tuple[str, str], int] = {}
+        for i, src in enumerate(self.sources):
+            for var in src.columns:
+                if (var, src.level) in seen:
+                    raise ValueError(
+                        f"variable '{var}' comes from sources "
+                        f"{seen[(var, src.level)]} and {i} at the same level "
+                        f"({src.level}); set 'columns' in each source so that a "
+                        "variable comes from one table per level"
+                    )
+                seen[(var, src.level)] = i
+        return self
+
+    def all_sources(self) -> list[SmartphoneSource]:
+        """The tables to read: ``sources``, or the single ``table`` form as one source."""
+        if self.sources:
+            return list(self.sources)
+        return [SmartphoneSource(**self.model_dump(exclude={"sources"}))]
+
+
+class CourierConfig(_Model):
+    """Courier / post outlet points and where each outlet's operator comes from.
+
+    Per outlet the first of these that names a company wins: ``operator_column``;
+    a known company named inside one of the ``operator_from`` text columns (outlet
+    names such as RBI's ``REMARK`` "Kantor Pos Rani" or "J&T Express Tanjung Duren");
+    ``operator_constant`` (e.g. "Pos Indonesia" for an RBI post-office layer, which
+    has no operator column). Outlets left without an operator are dropped and noted.
+    """
+
+    outlets: Path
+    operator_column: str = Field(
+        "operator",
+        description="column naming the company; may be absent from the file "
+        "when operator_from or operator_constant is set",
+    )
+    operator_from: list[str] = Field(
+        default_factory=list,
+        description="text columns (outlet names) searched for a "
+        "known company name, in order, e.g. ['REMARK', 'NAMOBJ']",
+    )
+    operator_constant: str | None = Field(
+        None, description="operator of every outlet not otherwise named, e.g. 'Pos Indonesia'"
+    )
+    osm_tags: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "amenity": ["post_office"],
+            "office": ["courier"],
+            "shop": ["courier"],
+        },
+        description="for an OpenStreetMap extract (.osm / .osm.pbf): the outlets kept; the "
+        "operator comes from the 'operator' tag, then 'brand' and 'name' (operator_from)",
+    )
+    vintage: str = "unknown"
+
+
+class CensusItem(_Model):
+    """One census item turned into a village indicator (1 present / 0 absent).
+
+    The item's codes are declared, not guessed: ``yes`` codes make the indicator 1,
+    ``no`` codes make it 0, an empty cell is unknown, any other code is an error.
+    """
+
+    column: str
+    yes: list[int] = [1]
+    no: list[int] = [2, 3, 4]
+    description: str = ""
+
+
+def _podes_items() -> dict[str, CensusItem]:
+    # Podes 2024 codes (see the data dictionary): 1 = operating ... 4 = none
+    return {
+        "census_courier_agent": CensusItem(
+            column="R1007C",
+            description="private courier / expedition agent operating "
+            "(R1007C: 1 operating; 2 rarely, 3 not operating, 4 none count as absent)",
+        ),
+        "census_signal_4g": CensusItem(
+            column="R1005D",
+            description="4G/LTE/5G mobile internet signal in most of the "
+            "village (R1005D: 1 = 4G/5G; 2 = 3G, 3 = 2.5G, 4 = none count as absent)",
+        ),
+        "census_post_office": CensusItem(
+            column="R1007A", description="post office operating (R1007A: 1 operating)"
+        ),
+    }
+
+
+class PodesCodes(_Model):
+    """How the village rows of a Podes-style table find their Kemendagri village."""
+
+    code_column: str = "IDDESA"
+    code_system: Literal["kemendagri", "bps"] = Field(
+        "bps",
+        description="'bps': codes are matched to Kemendagri by name within parents "
+        "(needs 'names'); 'kemendagri': codes are used as they are",
+    )
+    names: Path | None = Field(
+        None,
+        description="Kemendagri code list (kode, nama) for the "
+        "BPS crosswalk, e.g. codes_kemendagri.csv",
+    )
+    regency_name_column: str = "NAMA_KAB"
+    district_name_column: str = "NAMA_KEC"
+    village_name_column: str = "NAMA_DESA"
+
+
+class CensusConfig(PodesCodes):
+    """Village census (Podes style): observed facts per village, the most trusted evidence."""
+
+    table: Path
+    vintage: str = "unknown"
+    items: dict[str, CensusItem] = Field(default_factory=_podes_items)
+
+
+class ProductsConfig(_Model):
+    """Village products: a products table plus a category table, or a Podes table.
+
+    ``format = "table"``: ``table`` lists products per village and ``categories`` the
+    category table (demand growth). ``format = "podes"``: ``table`` is a Podes file
+    with the small-industry counts R1201A1-A16 and the flagship questions R1203A/B1/B2
+    (see :mod:`despro.layers.products`); ``categories`` is optional there and, when
+    given, supplies demand growth for the Podes industry groups.
+    """
+
+    table: Path
+    categories: Path | None = None
+    format: Literal["table", "podes"] = "table"
+    podes: PodesCodes = Field(
+        default_factory=PodesCodes, description="village codes of a Podes table (format = 'podes')"
+    )
+    vintage: str = "unknown"
+
+    @model_validator(mode="after")
+    def _categories_for_tables(self):
+        if self.format == "table" and self.categories is None:
+            raise ValueError(
+                "a products table needs 'categories' (the category table with "
+                "demand_growth_pct); or set format = 'podes' for a Podes file"
+            )
+        return self
+
+
+class LayersConfig(_Model):
+    broadband: BroadbandConfig | None = None
+    backbone: BackboneConfig | None = None
+    smartphone: SmartphoneConfig | None = None
+    courier: CourierConfig | None = None
+    products: ProductsConfig | None = None
+    census: CensusConfig | None = None
+
+
+class Evidence(_Model):
+    """Another way to decide a rule: a variable from a different evidence level.
+
+    ``op`` and ``threshold`` default to the rule's own.
+    """
+
+    level: str
+    variable: str
+    op: Literal[">=", "<=", ">", "<"] | None = None
+    threshold: float | None = None
+
+
+class Rule(_Model):
+    """One Despro rule: ``variable op threshold``, optionally with alternative evidence."""
+
+    id: str
+    criterion: str
+    variable: str
+    op: Literal[">=", "<=", ">", "<"]
+    threshold: float
+    unit: str = ""
+    role: Literal["gate", "info"] = "gate"
+    label_en: str = ""
+    label_id: str = ""
+    source: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class CriteriaConfig(_Model):
+    """Rules (default: Table 1, see ``criteria_defaults.toml``), overrides and the tier rule."""
+
+    rules: list[Rule] = Field(default_factory=lambda: default_rules())
+    thresholds: dict[str, float] = Field(
+        default_factory=dict, description="rule id -> threshold override"
+    )
+    evidence_order: list[str] = Field(
+        default_factory=lambda: ["census", "village", "cells", "regency", "province"],
+        description="evidence levels, most trusted first: observed village census, village "
+        "tables, cells modelled from points / rasters / tiles, regency and province statistics",
+    )
+    near_ready_fraction: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="a failing rule is 'near' when its value is within this "
+        "fraction of the threshold (e.g. 0.2: smartphone 42 % vs 50 %)",
+    )
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"P1": 1, "P2": 1, "P3": 1, "I1": 1, "I2": 1, "I3": 1},
+        description="criterion -> weight in the composite score",
+    )
+
+    @model_validator(mode="after")
+    def _apply(self) -> CriteriaConfig:
+        ids = [r.id for r in self.rules]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate rule id(s) {sorted(dup)}")
+        unknown = set(self.thresholds) - set(ids)
+        if unknown:
+            raise ValueError(f"thresholds for unknown rule id(s) {sorted(unknown)}; known: {ids}")
+        for r in self.rules:
+            if r.id in self.thresholds:
+                r.threshold = float(self.thresholds[r.id])
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights must be >= 0")
+        return self
+
+
+class ShortlistConfig(_Model):
+    size: int = Field(20, ge=1)
+    tiers: list[Literal["ready", "near-ready"]] = ["ready"]
+
+
+# Pilot selection (issue 7). Province code prefixes (Kemendagri) of the regions the paper
+# pilots first: Sumatra 11-19 and 21 (Aceh ... Kepulauan Riau), Java 31-36 (DKI Jakarta,
+# Jawa Barat, Jawa Tengah, DI Yogyakarta, Jawa Timur, Banten), Bali 51.
+REGIONS: dict[str, tuple[str, ...]] = {
+    "sumatra": ("11", "12", "13", "14", "15", "16", "17", "18", "19", "21"),
+    "java": ("31", "32", "33", "34", "35", "36"),
+    "bali": ("51",),
+}
+TierName = Literal["ready", "near-ready", "undetermined", "not ready"]
+
+
+def _regions_ok(v: list[str]) -> list[str]:
+    bad = [
+        r for r in v if r.lower() not in REGIONS and not (r.isdigit() and len(r) in (2, 4, 6, 10))
+    ]
+    if bad:
+        raise ValueError(
+            f"unknown region(s) {bad}; use {sorted(REGIONS)} or a Kemendagri "
+            "code prefix of 2 (province), 4 (regency), 6 or 10 digits"
+        )
+    return [r.lower() for r in v]
+
+
+class AgentsConfig(_Model):
+    """Agen Despro placement: maximal covering location (``count``) or fewest agents."""
+
+    radius_km: float = Field(
+        10, gt=0, description="an agent covers picks within this great-circle distance (km)"
+    )
+    count: int | None = Field(
+        None,
+        ge=1,
+        description="agents to place (maximal covering); "
+        "none: the fewest agents that cover every pick (set covering)",
+    )
+    sites: Literal["villages", "cells"] = Field(
+        "villages", description="candidate sites: village points or H3 cell centres"
+    )
+
+
+class ClustersConfig(_Model):
+    """Inter-village clusters: DBSCAN on great-circle distance, per product category."""
+
+    eps_km: float = Field(5, gt=0, description="neighbour distance (km) between village points")
+    min_villages: int = Field(2, ge=2, description="smallest cluster (villages)")
+    tiers: list[TierName] = ["ready", "near-ready"]
+
+
+class SensitivityConfig(_Model):
+    """Monte Carlo over criterion weights and threshold sweeps."""
+
+    draws: int = Field(500, ge=1, le=100_000, description="Dirichlet weight draws")
+    concentration: float = Field(
+        50,
+        gt=0,
+        description="Dirichlet concentration: alpha = "
+        "concentration x normalised weights (larger = closer)",
+    )
+    seed: int = 42
+    threshold_factors: list[float] = Field(
+        default_factory=lambda: [0.8, 0.9, 1.1, 1.2],
+        description="each gate rule's threshold is multiplied by each factor in turn",
+    )
+    robust_share: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="a robust pilot is in the top N in at least this share of weight draws",
+    )
+
+
+class SpeedConfig(_Model):
+    """Ookla speeds: probability that the true mean download meets a threshold."""
+
+    threshold_mbps: float | None = Field(None, gt=0, description="default: rule X1's threshold")
+    log_sd: float = Field(
+        1.0, gt=0, description="assumed spread of ln(download speed) between single tests"
+    )
+    min_tests: float = Field(20, ge=0, description="fewer tests than this are flagged")
+    effective_n: Literal["tests", "devices"] = Field(
+        "tests", description="sample size of the mean: tests, or devices (more cautious)"
+    )
+
+
+class ImputeConfig(_Model):
+    """KNN imputation of missing indicators (flagged; never used unless opted into)."""
+
+    variables: list[str] = Field(
+        default_factory=lambda: [
+            "pct_households_internet",
+            "pct_individuals_mobile_phone",
+            "pct_households_computer",
+            "pct_area_4g_coverage",
+            "download_mbps",
+        ]
+    )
+    covariates: list[str] = Field(
+        default_factory=lambda: ["backbone_distance_m", "courier_distance_m", "speedtest_tests"]
+    )
+    neighbours: int = Field(5, ge=1)
+
+
+class ReadinessModelConfig(_Model):
+    """Readiness classifier trained on villages known to have active online sellers."""
+
+    labels: Path | None = Field(None, description="CSV: village_code [, active_sellers 0/1]")
+    features: list[str] = Field(
+        default_factory=list, description="default: every numeric declared variable"
+    )
+    folds: int = Field(5, ge=2, description="GroupKFold splits (by regency)")
+    seed: int = 42
+
+
+class SelectionConfig(_Model):
+    """``[selection]``: optimised pilot shortlist and the analyses around it (issue 7)."""
+
+    size: int = Field(10, ge=1, description="pilots to choose (N)")
+    max_per_regency: int = Field(5, ge=1, description="at most K pilots per regency")
+    tiers: list[TierName] = ["ready", "near-ready"]
+    regions: list[str] = Field(
+        default_factory=list,
+        description="only villages in these regions (names or code prefixes); empty: everywhere",
+    )
+    priority_regions: list[str] = Field(default_factory=lambda: ["sumatra", "java", "bali"])
+    priority_bonus: float = Field(10, ge=0, description="score points added in priority regions")
+    product_weight: float = Field(
+        0.5,
+        ge=0,
+        description="weight of the product-potential "
+        "score (0-100, P1-P3 only) added to the composite score",
+    )
+    must_include: list[str] = Field(
+        default_factory=list,
+        description="village codes that stay (running pilots), whatever their tier",
+    )
+    exclude: list[str] = Field(default_factory=list, description="village codes never chosen")
+    min_categories: int = Field(1, ge=0, description="distinct flagship categories among picks")
+    courier_within_km: float | None = Field(
+        None,
+        gt=0,
+        description="nearest courier outlet within this distance (km); unknown distance fails",
+    )
+    use_imputed: bool = Field(
+        False,
+        description="decide unknown rules with KNN-imputed values (picks are then marked imputed)",
+    )
+    agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    clusters: ClustersConfig = Field(default_factory=ClustersConfig)
+    sensitivity: SensitivityConfig = Field(default_factory=SensitivityConfig)
+    speed: SpeedConfig = Field(default_factory=SpeedConfig)
+    impute: ImputeConfig = Field(default_factory=ImputeConfig)
+    readiness: ReadinessModelConfig = Field(default_factory=ReadinessModelConfig)
+
+    @field_validator("regions", "priority_regions")
+    @classmethod
+    def _known_regions(cls, v: list[str]) -> list[str]:
+        return _regions_ok(v)
+
+
+class PostgisConfig(_Model):
+    """``[output.postgis]``: export each run to PostGIS (see :mod:`despro.io.postgis`)."""
+
+    url: str | None = Field(
+        None,
+        description="libpq URL, e.g. postgresql://user@host/db; keep "
+        "the password in PGPASSWORD or ~/.pgpass, not here",
+    )
+    url_env: str | None = Field(
+        None, description="name of an environment variable holding the URL instead"
+    )
+    schema_name: str = Field("public", alias="schema", description="schema of the tables")
+    prefix: str = Field(
+        "despro_",
+        pattern=r"^[a-z_][a-z0-9_]*$",
+        description="table name prefix: <prefix>villages, <prefix>cells, ...",
+    )
+    mode: Literal["replace", "history"] = Field(
+        "replace",
+        description="replace: tables hold the latest run only; history: every "
+        "run's rows, with <prefix>*_latest views",
+    )
+    on_run: bool = Field(True, description="export after 'despro run' writes its files")
+
+    @field_serializer("url")
+    def _mask(self, url: str | None) -> str | None:
+        from despro.io.postgis import mask_url
+
+        return mask_url(url)
+
+
+class OutputConfig(_Model):
+    """``[output]``: where results go besides the output folder."""
+
+    postgis: PostgisConfig | None = None
+
+
+class Config(_Model):
+    """A whole run, as read from ``despro.toml``."""
+
+    run: RunConfig = Field(default_factory=RunConfig)
+    villages: VillagesConfig
+    population: PopulationConfig | None = None
+    layers: LayersConfig = Field(default_factory=LayersConfig)
+    criteria: CriteriaConfig = Field(default_factory=CriteriaConfig)
+    shortlist: ShortlistConfig = Field(default_factory=ShortlistConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    base_dir: Path = Field(Path("."), exclude=True)
+    source_file: Path | None = Field(None, exclude=True)
+
+    def path(self, p: Path | str) -> Path:
+        """Resolve a path from the config against the config file's folder."""
+        p = Path(p)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+
+def default_rules() -> list[Rule]:
+    """Table 1 rules shipped with despro (``criteria_defaults.toml``)."""
+    text = resources.files("despro.config").joinpath("criteria_defaults.toml").read_text("utf-8")
+    return [Rule(**r) for r in tomllib.loads(text)["rules"]]
+
+
+def _format(err: ValidationError, file: str | None) -> ConfigError:
+    e = err.errors()[0]
+    key = ".".join(str(p) for p in e["loc"])
+    got = e.get("input")
+    msg = e["msg"]
+    if e["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; see README 'Configuration')"
+    elif e["type"] != "missing" and not isinstance(got, dict | list):
+        msg += f" (got {got!r})"
+    more = f"; and {len(err.errors()) - 1} more problem(s)" if len(err.errors()) > 1 else ""
+    return ConfigError(msg + more, file=file, key=key)
+
+
+def config_from_dict(data: dict, base_dir: Path | str = ".", file: str | None = None) -> Config:
+    """Validate a config given as a dict (as parsed from TOML)."""
+    try:
+        cfg = Config(**data)
+    except ValidationError as err:
+        raise _format(err, file) from None
+    cfg.base_dir = Path(base_dir)
+    cfg.source_file = Path(file) if file else None
+    return cfg
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate ``despro.toml``; raise :class:`ConfigError` naming the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("config file not found", file=path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"not valid TOML: {err}", file=path) from None
+    return config_from_dict(data, base_dir=path.parent, file=str(path))

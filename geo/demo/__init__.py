@@ -1,0 +1,1 @@
+"""The synthetic sample (``data/sample``) generator and the demo config."""

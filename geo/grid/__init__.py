@@ -1,0 +1,3 @@
+"""The H3 grid: cell ids and geometry, the face lattice, cell tables, extents, partitions,
+geodesic distances.
+"""

@@ -1,0 +1,223 @@
+"""Writers at the edge: every file is written to a temporary name, then renamed.
+
+A run's files are first written into a staging folder inside the output folder;
+only when all of them are complete are they moved into place (``os.replace``, atomic
+per file on POSIX). A run that fails before that leaves the previous outputs as
+they were.
+
+Text that reaches a CSV a planner opens in a spreadsheet is neutralised: a cell
+starting with ``= + - @`` (or a tab / carriage return) gets a leading apostrophe
+so it cannot act as a formula.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from despro.io.quality import quality_markdown
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PACKAGES = (
+    "despro",
+    "geopandas",
+    "shapely",
+    "pyogrio",
+    "rasterio",
+    "h3",
+    "h3ronpy",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "folium",
+    "scikit-learn",
+)
+
+
+def safe_csv_text(value: object) -> object:
+    """Prefix a formula-looking string with an apostrophe; leave other values alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` whose text columns cannot act as spreadsheet formulas."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(safe_csv_text)
+    return out
+
+
+def sha256(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while b := f.read(chunk):
+            h.update(b)
+    return h.hexdigest()
+
+
+@contextmanager
+def staged(outdir: Path):
+    """Yield a staging folder; on success move its files into ``outdir`` atomically.
+
+    On an exception the staging folder is removed and ``outdir`` is untouched.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=outdir))
+    try:
+        yield stage
+        for f in sorted(stage.rglob("*")):
+            if f.is_file():
+                dest = outdir / f.relative_to(stage)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(f, dest)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def write_atomic_text(path: Path, text: str) -> None:
+    """Write one text file atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape the results."""
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def manifest(result, outputs: list[str]) -> dict:
+    """Run manifest: inputs with sha256 and vintages, config, versions, timings, counts."""
+    cfg = result.config
+    inputs = [
+        {
+            "file": str(cfg.path(cfg.villages.path)),
+            "layer": "villages",
+            "sha256": sha256(cfg.path(cfg.villages.path)),
+        }
+    ]
+    for name, r in result.layers.items():
+        vintages = sorted({v.vintage for v in r.variables})
+        for p in r.inputs:
+            inputs.append(
+                {"file": str(p), "layer": name, "sha256": sha256(p), "vintage": ", ".join(vintages)}
+            )
+    tiers = result.villages["tier"].value_counts().to_dict()
+    return {
+        "despro_run": cfg.run.name,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "config_file": str(cfg.source_file) if cfg.source_file else None,
+        "config": json.loads(cfg.model_dump_json()),
+        "inputs": inputs,
+        "packages": package_versions(),
+        "timings_s": result.timings,
+        "counts": {
+            "villages": int(len(result.villages)),
+            "cells": int(result.n_cells),
+            "h3_resolution": cfg.run.resolution,
+            "weights": result.study.weighting,
+            "tiers": {k: int(v) for k, v in tiers.items()},
+        },
+        "variables": [
+            {
+                "name": v.name,
+                "kind": str(v.kind),
+                "unit": v.unit,
+                "layer": v.layer,
+                "source": v.source,
+                "vintage": v.vintage,
+                "description": v.description,
+            }
+            for v in result.variables.values()
+        ],
+        "data_quality": result.notes.items,
+        "outputs": outputs,
+    }
+
+
+def _gpkg_ready(gdf):
+    out = gdf.copy()
+    for c in out.columns:
+        if c == out.geometry.name:
+            continue
+        if pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].astype(object)
+        elif out[c].dtype == np.uint64:
+            out[c] = out[c].astype(np.int64)
+    return out
+
+
+def write_outputs(result, outdir: Path) -> dict[str, Path]:
+    """Write cells, villages, criteria, shortlist and manifest into ``outdir``.
+
+    Files: ``cells.parquet`` (GeoParquet; ``h3`` string and ``h3_int``),
+    ``villages.parquet`` and ``villages.gpkg`` (layer ``villages``, opens in QGIS),
+    ``criteria.csv`` (one row per village and rule), ``shortlist.csv``,
+    ``data_quality.json``, ``data_quality.md`` (the same notes as a readable page, see
+    :mod:`despro.io.quality`) and ``manifest.json``.
+    """
+    outdir = Path(outdir)
+    names = [
+        "cells.parquet",
+        "villages.parquet",
+        "villages.gpkg",
+        "criteria.csv",
+        "conflicts.csv",
+        "shortlist.csv",
+        "data_quality.json",
+        "data_quality.md",
+        "manifest.json",
+    ]
+    with staged(outdir) as st:
+        result.write_cells(st / "cells.parquet")
+        result.villages.to_parquet(st / "villages.parquet", index=False)
+        _gpkg_ready(result.villages).to_file(
+            st / "villages.gpkg", layer="villages", driver="GPKG", engine="pyogrio"
+        )
+        csv_safe(result.criteria).to_csv(st / "criteria.csv", index=False)
+        csv_safe(result.shortlist()).to_csv(st / "shortlist.csv", index=False)
+        csv_safe(result.conflicts).to_csv(st / "conflicts.csv", index=False)
+        (st / "data_quality.json").write_text(
+            json.dumps(result.notes.items, indent=2), encoding="utf-8"
+        )
+        man = manifest(result, names)
+        (st / "data_quality.md").write_text(
+            quality_markdown(
+                result.notes.items,
+                result.config.run.name,
+                [(i["layer"], i["file"]) for i in man["inputs"]],
+            ),
+            encoding="utf-8",
+        )
+        (st / "manifest.json").write_text(json.dumps(man, indent=2, default=str), encoding="utf-8")
+    return {n: outdir / n for n in names}

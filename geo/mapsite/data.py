@@ -1,0 +1,597 @@
+"""What one map page shows, as compact JSON for ``despro.js``.
+
+Cells are rolled up exactly to the page's resolution (sum the additive columns,
+divide once: :func:`despro.transfer.rollup.cells_to_parents`), never by averaging
+percentages. Every text that comes from data or configuration (village, product,
+operator and route names, units, sources) is HTML-escaped here, once, with
+``html.escape``; ``despro.js`` only assembles these strings.
+
+Encodings (to keep pages small): coordinates are integers in 1e-5 degrees, each
+vertex stored as the difference from the previous one; cell values are rounded
+to the digits shown; a village's popup carries its formatted values and margins
+while everything shared by all villages (rule labels, thresholds, sources) is
+sent once.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+
+from despro.grid import cells as grid
+from despro.mapsite.labels import (
+    LABELS,
+    fmt_number,
+    margin_texts,
+    threshold_text,
+    unit_display,
+    value_texts,
+)
+from despro.rules.criteria import CRITERIA
+from despro.transfer.rollup import cells_to_parents
+from despro.variables import Kind, Variable, additive_columns, uncovered
+
+TIERS = ("ready", "near-ready", "undetermined", "not ready")
+TIER_COLOURS = {
+    "ready": "#1a9850",
+    "near-ready": "#fee08b",
+    "undetermined": "#9e9e9e",
+    "not ready": "#d73027",
+}
+STATES = ("pass", "fail", "unknown")
+STATE_COLOURS = {"pass": "#1a9850", "fail": "#d73027", "unknown": "#757575"}
+UNKNOWN_COLOUR = "#bdbdbd"
+OPEN_BRACE_IN_STRING = re.compile(r'\{(?=[^"}])')  # compact JSON: '{' + '"' or '}' only
+SCALE = 1e5  # coordinates: integers in 1e-5 degrees (about 1 m)
+SCORE = Variable(
+    "village_score",
+    Kind.INTENSIVE,
+    "",
+    "readiness score of the villages sharing the cell, weighted by the transfer weights",
+    "score",
+)
+
+
+@dataclass(frozen=True)
+class Choropleth:
+    """One cell layer: which finished column, its classes and colours.
+
+    ``breaks`` are in display units (after ``scale``); a rule threshold on the same
+    variable is added as a break so that the colours change exactly there.
+    """
+
+    key: str
+    column: str
+    unit: str
+    breaks: tuple[float, ...]
+    higher_is_better: bool = True
+    digits: int = 1
+    show: bool = False
+
+
+CHOROPLETHS = (
+    Choropleth("score", "village_score", "", (20, 40, 60, 80), show=True),
+    Choropleth("download_mbps", "download_mbps", "Mbps", (5, 10, 25, 50, 100)),
+    Choropleth(
+        "backbone_distance_m",
+        "backbone_distance_m",
+        "m",
+        (5, 10, 20, 50, 100),
+        higher_is_better=False,
+    ),
+    Choropleth("pct_area_4g_coverage", "pct_area_4g_coverage", "percent", (25, 50, 75, 90)),
+    Choropleth(
+        "pct_individuals_mobile_phone",
+        "pct_individuals_mobile_phone",
+        "percent",
+        (30, 40, 50, 60, 70),
+    ),
+    Choropleth("pct_households_internet", "pct_households_internet", "percent", (15, 30, 45, 60)),
+    Choropleth("pct_households_computer", "pct_households_computer", "percent", (10, 20, 30, 40)),
+    Choropleth(
+        "courier_companies", "courier_outlets_n_classes", "companies", (1, 2, 3, 5), digits=0
+    ),
+    Choropleth("courier_outlets", "courier_outlets", "outlets", (1, 2, 5, 10), digits=0),
+    Choropleth(
+        "product_enterprises", "product_enterprises", "enterprises", (1, 5, 20, 50), digits=0
+    ),
+    Choropleth(
+        "product_demand_growth_pct",
+        "product_demand_growth_pct",
+        "percent per year",
+        (0, 5, 10, 20, 30),
+    ),
+    Choropleth(
+        "product_distinctiveness",
+        "product_distinctiveness",
+        "score 0-1",
+        (0.25, 0.5, 0.75),
+        digits=2,
+    ),
+)
+
+
+def e(value: object) -> str:
+    """HTML-escaped text of a data value (quotes too)."""
+    return html.escape(str(value), quote=True)
+
+
+def script_json(obj: object, encoded: dict[str, str] | None = None) -> str:
+    """JSON safe to embed in a ``<script>`` element: no ``<``, ``>``, ``&`` (so no
+    ``</script>``) and no ``{`` inside strings (so no template syntax either).
+
+    ``encoded``: values of top-level keys of the dict ``obj`` already encoded by this
+    function (e.g. a page's cells, measured on their own): spliced in after the other
+    keys instead of being encoded again.
+    """
+    if encoded:
+        head = script_json({k: v for k, v in obj.items() if k not in encoded})
+        tail = ",".join(f"{script_json(k)}:{text}" for k, text in encoded.items())
+        return f"{head[:-1]}{',' if len(head) > 2 else ''}{tail}}}"
+    text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return OPEN_BRACE_IN_STRING.sub("\\\\u007b", text)
+
+
+def numbers(values, digits: int) -> list:
+    """Rounded numbers for JSON: ints when ``digits`` is 0, None for NaN."""
+    arr = np.round(np.asarray(values, dtype=float), digits)
+    ok = np.isfinite(arr)
+    out = arr.astype(object)
+    out[~ok] = None
+    if digits == 0:
+        out[ok] = arr[ok].astype(np.int64)
+    return out.tolist()
+
+
+def encode_path(lat: np.ndarray, lon: np.ndarray) -> list[int]:
+    """``[lat0, lon0, dlat1, dlon1, ...]``: integers in 1e-5 degrees, deltas after the first."""
+    xy = np.column_stack([np.round(np.asarray(lat) * SCALE), np.round(np.asarray(lon) * SCALE)])
+    xy[1:] = np.diff(xy, axis=0)
+    return xy.astype(np.int64).ravel().tolist()
+
+
+def encode_geometries(geoms) -> list[list[int]]:
+    """Exterior rings of polygons and linestrings (multi-parts split), each encoded as by
+    :func:`encode_path` (a ring without its closing vertex); vectorised over all parts."""
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    if len(parts) == 0:
+        return []
+    rings = np.where(shapely.get_type_id(parts) == 3, shapely.get_exterior_ring(parts), parts)
+    xy, which = shapely.get_coordinates(rings, return_index=True)
+    n = np.bincount(which, minlength=len(rings))
+    ends = np.cumsum(n)
+    drop = np.zeros(len(xy), bool)
+    closed = shapely.is_closed(rings) & (n > 3)
+    drop[ends[closed] - 1] = True
+    return _encode_rings(xy[~drop], n - closed)
+
+
+def encode_cells(ids: np.ndarray) -> list[list[int]]:
+    """Hexagon outlines of H3 cells, encoded as :func:`encode_geometries` encodes their
+    polygons, straight from their vertex arrays (no geometry objects)."""
+    xy, counts = grid.cell_vertices(np.asarray(ids, dtype=grid.CELL_DTYPE))
+    real = np.arange(xy.shape[1])[None, :] < counts[:, None]  # pentagons: not the padding
+    return _encode_rings(xy[real], counts)
+
+
+def _encode_rings(xy: np.ndarray, counts: np.ndarray) -> list[list[int]]:
+    """Rings given by their lon/lat vertices (m, 2), one after the other, and vertex
+    counts: each encoded as by :func:`encode_path`."""
+    if len(counts) == 0:
+        return []
+    ll = np.round(xy[:, ::-1] * SCALE).astype(np.int64)  # lat, lon
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    delta = np.diff(ll, axis=0, prepend=np.zeros((1, 2), np.int64))
+    delta[starts] = ll[starts]
+    flat = delta.ravel().tolist()  # one conversion, then list slices (no per-ring arrays)
+    bounds = (2 * np.r_[starts, len(delta)]).tolist()
+    return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+# --- cells -----------------------------------------------------------------------------
+
+
+def known_share_column(layer: str) -> str:
+    """Name of the finished column: percent of a parent's run-resolution cells in which
+    ``layer`` has data (its ``<layer>__cover`` > 0)."""
+    return f"{layer}__cells_with_data"
+
+
+def _counted(variables: list[Variable]) -> list[Variable]:
+    """Count and category variables: those a cell outside its layer's data holds as 0."""
+    return [v for v in variables if v.kind in (Kind.COUNT, Kind.CATEGORY)]
+
+
+def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
+    """The cells' additive columns plus the score as an intensive pair, and their variables.
+
+    The score of a cell is the weighted mean of the scores of the villages sharing it
+    (as in the pipeline); keeping numerator and weight lets it roll up exactly.
+
+    Counts and categories are unknown (NaN, not 0) in cells their layer does not cover
+    (``<layer>__cover`` = 0), as in the pipeline's finished cell table; a parent cell
+    is then unknown only when all its children are (sums skip NaN, an all-NaN sum stays
+    NaN). Per such layer a rate variable :func:`known_share_column` (numerator 1 per
+    covered cell, denominator 1 per cell) says which share of a parent's cells had
+    data, so a partly covered parent shows that its count is a lower bound.
+    """
+    cells = result.cell_columns
+    variables = [
+        v for v in result.variables.values() if all(c in cells.columns for c in additive_columns(v))
+    ]
+    cols = [c for v in variables for c in additive_columns(v)]
+    add = cells[cols].copy()
+    shares = []
+    for layer in sorted({v.layer for v in _counted(variables)}):
+        counted = [v for v in _counted(variables) if v.layer == layer]
+        unknown = uncovered(cells, counted[0])
+        if unknown is None:
+            continue
+        for v in counted:
+            cols = additive_columns(v)
+            add[cols] = add[cols].astype(float)
+            add.loc[unknown, cols] = np.nan
+        known = ~unknown
+        share = Variable(
+            known_share_column(layer),
+            Kind.RATE,
+            "percent",
+            f"share of cells with {layer} data",
+            layer,
+        )
+        add[f"{share.name}__num"] = known.astype(float)
+        add[f"{share.name}__den"] = 1.0
+        shares.append(share)
+    score = result.villages["score"].reindex(result.study.village_index).to_numpy(float)
+    w = result.study.weights.T.tocsr()
+    add["village_score__wsum"] = w @ np.nan_to_num(score)
+    add["village_score__w"] = w @ (~np.isnan(score)).astype(float)
+    return add, [*variables, *shares, SCORE]
+
+
+def page_cells(
+    add: pd.DataFrame, ids: np.ndarray, variables: list[Variable], res: int
+) -> pd.DataFrame:
+    """Finished values per cell at resolution ``res`` (rolled up exactly when coarser).
+
+    Category variables also get their total (e.g. all courier outlets of a cell),
+    unknown where every class is.
+    """
+    out = cells_to_parents(add, ids, res, variables)
+    for v in variables:
+        if v.kind is Kind.CATEGORY and v.name not in out:
+            cols = additive_columns(v)
+            out[v.name] = out[cols].sum(axis=1, min_count=1) if cols else np.nan
+    return out
+
+
+def coverage_share(table: pd.DataFrame, spec: dict, variables: dict[str, Variable]):
+    """Percent of each cell's children with data for a count layer, or None when every
+    cell is either fully covered or unknown (nothing partial to show)."""
+    var = variables.get(spec["column"]) or variables.get(spec["column"].removesuffix("_n_classes"))
+    if var is None or var.kind not in (Kind.COUNT, Kind.CATEGORY):
+        return None
+    col = known_share_column(var.layer)
+    if col not in table:
+        return None
+    share = table[col].to_numpy(float)
+    partial = np.isfinite(share) & (share > 0) & (share < 100)
+    return numbers(share, 0) if partial.any() else None
+
+
+def n_parents(ids: np.ndarray, res: int) -> int:
+    """How many distinct cells ``ids`` make at resolution ``res``."""
+    return len(grid.unique_cells(grid.parent_cells(ids, res)))
+
+
+def _palette(n: int, higher_is_better: bool) -> list[str]:
+    cmap = colormaps["RdYlGn"]
+    cols = [to_hex(cmap(0.1 + 0.8 * i / max(n - 1, 1))) for i in range(n)]
+    return cols if higher_is_better else cols[::-1]
+
+
+def _class_labels(breaks: list[float], suffix: str, lang: str, digits: int) -> list[str]:
+    b = [fmt_number(x, lang, digits) for x in breaks]
+    unit = f" {suffix}" if suffix else ""
+    labels = [f"< {b[0]}{unit}"]
+    labels += [f"{lo} \u2013 < {hi}{unit}" for lo, hi in zip(b[:-1], b[1:], strict=True)]
+    return labels + [f"\u2265 {b[-1]}{unit}"]
+
+
+def choropleth_spec(spec: Choropleth, rules, lang: str) -> dict:
+    """Breaks, colours, unit and the escaped legend of one cell layer."""
+    t = LABELS[lang]
+    scale, suffix, _ = unit_display(spec.unit, lang)
+    breaks = set(spec.breaks)
+    notes = []
+    for r in rules:
+        if r.variable == spec.column or r.variable == spec.key:
+            breaks.add(round(r.threshold * scale, 6))
+            notes.append(f"{r.id}: {threshold_text(r.op, r.threshold, r.unit, lang)}")
+    breaks = sorted(breaks)
+    colours = _palette(len(breaks) + 1, spec.higher_is_better)
+    rows = list(zip(colours, _class_labels(breaks, suffix, lang, spec.digits), strict=True))
+    rows.append((UNKNOWN_COLOUR, t["unknown"]))
+    legend = "".join(f"<div><i style='background:{c}'></i>{e(label)}</div>" for c, label in rows)
+    caption = e(t[spec.key]) + (f" <small>({e('; '.join(notes))})</small>" if notes else "")
+    return {
+        "key": spec.key,
+        "column": spec.column,
+        "label": e(t[spec.key]),
+        "breaks": breaks,
+        "colours": colours,
+        "unknown": UNKNOWN_COLOUR,
+        "scale": scale,
+        "digits": spec.digits,
+        "suffix": e(suffix),
+        "show": spec.show,
+        "legend": f"<b>{caption}</b>{legend}",
+    }
+
+
+def cells_payload(
+    table: pd.DataFrame, specs: list[dict], variables: dict[str, Variable] | None = None
+) -> dict:
+    """Encoded hexagons and, per layer (its column in ``table``), the rounded values in
+    display units; ``known``: per count layer whose cells are partly covered, the percent
+    of each cell's children with data (see :func:`coverage_share`)."""
+    ids = table.index.to_numpy(dtype=grid.CELL_DTYPE)
+    values, known = {}, {}
+    for s in specs:
+        values[s["key"]] = numbers(table[s["column"]].to_numpy(float) * s["scale"], s["digits"])
+        share = coverage_share(table, s, variables or {})
+        if share is not None:
+            known[s["key"]] = share
+    return {"geom": encode_cells(ids), "values": values, "known": known}
+
+
+# --- villages --------------------------------------------------------------------------
+
+EVIDENCE_LETTERS = {
+    "census": "c",
+    "village": "v",
+    "cells": "m",
+    "regency": "r",
+    "province": "p",
+    "none": "n",
+}
+
+
+def rules_payload(result, lang: str) -> list[dict]:
+    """Per rule, sent once: id, label, threshold text, and per evidence level the source.
+
+    ``srcs`` maps an evidence letter to "layer · vintage (evidence level)" for every
+    level that decided some village; ``src`` is the rule's main source.
+    """
+    label = "label_id" if lang == "id" else "label_en"
+    words = LABELS[lang]
+    crit = result.criteria
+    if "evidence" not in crit:
+        crit = crit.assign(evidence="cells")
+    by_level = crit.drop_duplicates(["rule", "evidence"]).set_index(["rule", "evidence"])
+    decl = crit.drop_duplicates("rule").set_index("rule")
+    out = []
+    for r in result.config.criteria.rules:
+        d = decl.loc[r.id] if r.id in decl.index else None
+        srcs = {}
+        for (rid, lvl), row in by_level.iterrows():
+            if rid == r.id:
+                text = f"{row['layer']} \u00b7 {row['vintage']}" if row["vintage"] else row["layer"]
+                srcs[EVIDENCE_LETTERS.get(lvl, "n")] = e(f"{text} ({words.get(f'ev_{lvl}', lvl)})")
+        layer = d["layer"] if d is not None else ""
+        vintage = d["vintage"] if d is not None else ""
+        out.append(
+            {
+                "id": e(r.id),
+                "label": e(getattr(r, label)),
+                "thr": e(threshold_text(r.op, r.threshold, r.unit, lang)),
+                "src": e(f"{layer} \u00b7 {vintage}" if vintage else layer),
+                "srcs": srcs,
+                "title": e(d["source"] if d is not None else ""),
+                "info": r.role != "gate",
+            }
+        )
+    return out
+
+
+def _escape_all(texts: np.ndarray) -> list[str]:
+    """HTML-escaped texts, each distinct text escaped once."""
+    uniq, inverse = np.unique(texts.astype(str), return_inverse=True)
+    return np.array([e(x) for x in uniq.tolist()], dtype=object)[inverse].tolist()
+
+
+def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
+    """Escaped value texts, state letters, margin texts and evidence letters of one rule.
+
+    The evidence letter picks the text naming the source layer, its vintage and the
+    evidence level that decided this village (census, cells, regency or province
+    statistics).
+    """
+    sub = long[long["rule"] == rule.id].set_index("village_code").reindex(codes)
+    states = sub["state"].fillna("unknown").astype(str).to_numpy()
+    values = _escape_all(value_texts(sub["value"].to_numpy(float), rule.unit, lang))
+    margins = _escape_all(
+        margin_texts(sub["margin"].to_numpy(float), states, rule.op, rule.unit, lang)
+    )
+    ev = sub["evidence"] if "evidence" in sub else pd.Series("cells", index=sub.index)
+    letters = "".join(ev.astype(object).map(EVIDENCE_LETTERS).fillna("n").tolist())
+    return values, "".join(s[0] for s in states), margins, letters
+
+
+def villages_payload(result, lang: str, imputed: dict[str, list] | None = None) -> dict[str, list]:
+    """One compact record per village, by village code (see ``despro.js``: village record).
+
+    ``[lat, lon, code, name, tier index, rank, shortlisted 0/1, product,
+    value texts, state letters, margin texts, evidence letters]``; texts escaped. The
+    evidence letter (see :data:`EVIDENCE_LETTERS`) picks the rule's source text for
+    the level that decided the village (``srcs`` in :func:`rules_payload`). A village in
+    ``imputed`` (:func:`despro.mapsite.analysis.imputed_records`) gets that record as a
+    13th element.
+    """
+    imputed = imputed or {}
+    v = result.villages
+    per_rule = [
+        _rule_texts(result.criteria, v.index, r, lang) for r in result.config.criteria.rules
+    ]
+    values = list(zip(*(r[0] for r in per_rule), strict=True)) if per_rule else [()] * len(v)
+    margins = list(zip(*(r[2] for r in per_rule), strict=True)) if per_rule else [()] * len(v)
+    states = (
+        ["".join(x) for x in zip(*(r[1] for r in per_rule), strict=True)]
+        if per_rule
+        else [""] * len(v)
+    )
+    letters = (
+        ["".join(x) for x in zip(*(r[3] for r in per_rule), strict=True)]
+        if per_rule
+        else [""] * len(v)
+    )
+    shortlisted = v.index.isin(result.shortlist()["village_code"]).astype(int).tolist()
+    pts = v.geometry.representative_point().to_numpy()
+    lats = np.round(shapely.get_y(pts), 5).tolist()
+    lons = np.round(shapely.get_x(pts), 5).tolist()
+    tier_index = {t: i for i, t in enumerate(TIERS)}
+    tiers = [tier_index[t] for t in v["tier"]]
+    ranks = v["rank"].astype(int).tolist()
+    codes = v.index.tolist()
+    names = _escape_all(v["village_name"].to_numpy(object))
+    if "flagship_product" in v:
+        product = v["flagship_product"]
+        products = _escape_all(
+            product.where(product.map(lambda x: isinstance(x, str)), "").to_numpy(object)
+        )
+    else:
+        products = [""] * len(v)
+    out = {}
+    for i, code in enumerate(codes):
+        out[code] = [
+            lats[i],
+            lons[i],
+            e(code),
+            names[i],
+            tiers[i],
+            ranks[i],
+            shortlisted[i],
+            products[i],
+            list(values[i]),
+            states[i],
+            list(margins[i]),
+            letters[i],
+        ]
+        if code in imputed:
+            out[code].append(imputed[code])
+    return out
+
+
+# --- lines and points ------------------------------------------------------------------
+
+
+def features(result) -> dict:
+    """Point and line features of all layers by name (backbone routes, outlets...)."""
+    out = {}
+    for r in result.layers.values():
+        out.update(r.features)
+    return out
+
+
+def _in_bounds(gdf, bounds):
+    return gdf.cx[bounds[0] : bounds[2], bounds[1] : bounds[3]]
+
+
+def routes_payload(gdf, bounds, tolerance: float) -> list[list]:
+    """Backbone routes inside ``bounds``: [encoded line, escaped tooltip]."""
+    sub = _in_bounds(gdf, bounds)
+    geoms = shapely.simplify(sub.geometry.to_numpy(), tolerance) if tolerance else sub.geometry
+    out = []
+    for geom, (_, row) in zip(geoms, sub.iterrows(), strict=True):
+        tip = e(
+            " \u00b7 ".join(
+                str(row[c])
+                for c in ("name", "segment_type", "operator")
+                if c in row and isinstance(row[c], str)
+            )
+        )
+        out.extend([path, tip] for path in encode_geometries([geom]))
+    return out
+
+
+def points_payload(gdf, bounds, label_column: str) -> dict:
+    """Points inside ``bounds``: encoded coordinates and an index into escaped labels."""
+    sub = _in_bounds(gdf, bounds)
+    labels = (
+        sub[label_column].astype(str) if label_column in sub else pd.Series("", index=sub.index)
+    )
+    names = sorted(labels.unique())
+    pos = {n: i for i, n in enumerate(names)}
+    return {
+        "path": encode_path(sub.geometry.y.to_numpy(), sub.geometry.x.to_numpy()),
+        "label": [pos[n] for n in labels],
+        "labels": [e(n) for n in names],
+    }
+
+
+def admin_outlines(villages, tolerance: float = 5e-4, threads: int = 2) -> dict[str, object]:
+    """Regency and province outlines dissolved from the village polygons (simplified).
+
+    They give a page its geography when there is no basemap (offline). The unions (as
+    ``GeoDataFrame.dissolve`` would compute them, group by group in code order) run on
+    ``threads`` threads: GEOS releases the GIL, and nationally they are 514 + 38 unions.
+    """
+    codes = villages["regency_code"].to_numpy()
+    regency_codes, reg_geoms = _union_by(codes, villages.geometry.to_numpy(), threads, tolerance)
+    first = pd.Series(villages["province_code"].to_numpy(), index=codes)
+    province_of = first[~first.index.duplicated()].reindex(regency_codes).to_numpy()
+    regencies = gpd.GeoDataFrame(
+        {"province_code": province_of},
+        index=pd.Index(regency_codes, name="regency_code"),
+        geometry=reg_geoms,
+        crs=villages.crs,
+    )
+    province_codes, prov_geoms = _union_by(province_of, reg_geoms, threads)
+    provinces = gpd.GeoDataFrame(
+        index=pd.Index(province_codes, name="province_code"), geometry=prov_geoms, crs=villages.crs
+    )
+    return {"regency": regencies, "province": provinces}
+
+
+def _union_by(keys: np.ndarray, geoms: np.ndarray, threads: int, tolerance: float = 0.0):
+    """Sorted distinct ``keys`` and the union of each one's ``geoms`` (in input order),
+    each simplified by ``tolerance`` first (0: not simplified)."""
+    uniq, inverse = np.unique(keys.astype(str), return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    groups = np.split(geoms[order], np.cumsum(np.bincount(inverse, minlength=len(uniq)))[:-1])
+
+    def union(group):
+        return shapely.union_all(shapely.simplify(group, tolerance) if tolerance else group)
+
+    with ThreadPoolExecutor(max(threads, 1)) as ex:
+        unions = list(ex.map(union, groups))
+    return uniq.astype(object), np.array(unions, dtype=object)
+
+
+def outlines_payload(gdf) -> list[list]:
+    """Encoded outlines and their escaped codes."""
+    out = []
+    for code, geom in zip(gdf.index, gdf.geometry, strict=True):
+        out.extend([ring, e(code)] for ring in encode_geometries([geom]))
+    return out
+
+
+def criteria_summary(villages: pd.DataFrame) -> pd.DataFrame:
+    """Share (%) of villages passing, failing and unknown per criterion P1..I3."""
+    rows = {
+        c: villages[f"{c}_state"].value_counts(normalize=True).reindex(STATES).fillna(0) * 100
+        for c in CRITERIA
+        if f"{c}_state" in villages
+    }
+    return pd.DataFrame(rows).T

@@ -1,0 +1,331 @@
+"""Words and numbers of the map site, in Bahasa Indonesia (``id``) and English (``en``).
+
+Every label a page shows lives in :data:`LABELS`; numbers are written with the
+language's separators (``1.234,5`` in Indonesian, ``1,234.5`` in English). The
+functions here return plain text: callers HTML-escape it (``html.escape``) before
+it reaches a page, as they do every text that comes from data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+LANGS = ("id", "en")
+
+LABELS = {
+    "id": {
+        "title": "Kesiapan Desa Produksi Online (Despro)",
+        "overview": "Ikhtisar nasional",
+        "province": "Provinsi",
+        "provinces": "Halaman provinsi",
+        "cells_at": "sel H3 resolusi",
+        "rolled_up": "digabung dari resolusi",
+        "villages": "Desa menurut tingkat kesiapan",
+        "shortlist": "Daftar pendek",
+        "backbone_routes": "Serat optik Palapa Ring: jalur",
+        "backbone_nodes": "Serat optik Palapa Ring: simpul",
+        "outlets": "Gerai kurir",
+        "no_basemap": "Tanpa peta dasar",
+        "outlines": "Batas wilayah (dari poligon desa)",
+        "osm": "OpenStreetMap (perlu internet)",
+        "criterion": "Kriteria",
+        "value": "Nilai",
+        "threshold": "Ambang",
+        "state": "Status",
+        "margin": "Selisih",
+        "source": "Sumber",
+        "rank": "Peringkat",
+        "tier": "Tingkat",
+        "product": "Produk unggulan",
+        "pass": "lulus",
+        "fail": "gagal",
+        "unknown": "tidak diketahui",
+        "ready": "siap",
+        "near-ready": "hampir siap",
+        "undetermined": "belum dapat ditentukan",
+        "not ready": "belum siap",
+        "yes": "ya",
+        "no": "tidak",
+        "needs": "perlu",
+        "spare": "lebih",
+        "changes": "Perubahan sejak proses sebelumnya",
+        "ev_census": "sensus desa (Podes)",
+        "ev_village": "tabel desa",
+        "ev_cells": "sel H3 (model)",
+        "ev_regency": "statistik kabupaten/kota",
+        "ev_province": "statistik provinsi",
+        "ev_none": "tidak ada data",
+        "search": "Cari desa...",
+        "no_match": "tidak ada desa yang cocok",
+        "run": "Proses",
+        "generated": "dibuat",
+        "vintages": "Periode data",
+        "thresholds": "Ambang yang dipakai",
+        "summary": "Ringkasan",
+        "pass_rate": "Tingkat lulus per kriteria (% desa)",
+        "tier_counts": "Jumlah desa per tingkat",
+        "villages_n": "desa",
+        "overview_villages": "Desa siap, hampir siap dan daftar pendek "
+        "saja; semua desa ada di halaman provinsi",
+        "weights": "bobot",
+        "score": "Skor kesiapan (0-100)",
+        "download_mbps": "Kecepatan unduh (Ookla)",
+        "backbone_distance_m": "Jarak ke serat optik Palapa Ring",
+        "pct_area_4g_coverage": "Cakupan sinyal 4G",
+        "pct_individuals_mobile_phone": "Individu memiliki smartphone",
+        "pct_households_internet": "Rumah tangga mengakses internet",
+        "pct_households_computer": "Rumah tangga memiliki komputer",
+        "courier_companies": "Perusahaan kurir (jumlah berbeda)",
+        "courier_outlets": "Gerai kurir (jumlah)",
+        "product_enterprises": "Potensi produk: usaha produk unggulan",
+        "product_demand_growth_pct": "Potensi produk: pertumbuhan permintaan daring",
+        "product_distinctiveness": "Potensi produk: kekhasan",
+        "partial": "data hanya di %s % sel; jumlah minimum",
+        "regency": "Kabupaten/Kota",
+        "regencies": "Halaman kabupaten/kota",
+        "province_split": "Provinsi ini terlalu besar untuk satu halaman: sel digabung; "
+        "setiap desa ada di halaman kabupaten/kotanya.",
+        "imputed": "diimputasi (KNN)",
+        "imputed_tier": "Tingkat jika nilai imputasi dipakai",
+        "imputed_note": "Nilai imputasi (perkiraan KNN, bukan data)",
+        "clusters": "Klaster desa (DBSCAN)",
+        "cluster": "Klaster",
+        "category": "Kategori",
+        "span": "Bentang",
+        "products": "Produk",
+        "agents": "Agen Despro",
+        "agent": "Agen",
+        "agent_site": "Lokasi",
+        "radius": "Radius",
+        "covers": "Melayani",
+        "pilots": "Pilot terpilih (optimasi)",
+        "pilot": "Pilot",
+        "pilot_score": "Skor",
+        "robust_share": "Terpilih di %s skenario bobot",
+        "robust_yes": "kokoh",
+        "robust_no": "tidak kokoh",
+        "marginal": "Nilai marjinal",
+        "points": "poin",
+        "replaced_by": "pengganti",
+        "binding": "Batasan mengikat",
+        "fixed": "tetap (pilot berjalan)",
+        "imputed_pick": "dipilih dengan nilai imputasi",
+        "pick_order": "nomor = urutan pilihan",
+    },
+    "en": {
+        "title": "Despro village readiness (Desa Produksi Online)",
+        "overview": "National overview",
+        "province": "Province",
+        "provinces": "Province pages",
+        "cells_at": "H3 cells at resolution",
+        "rolled_up": "rolled up from resolution",
+        "villages": "Villages by readiness tier",
+        "shortlist": "Shortlist",
+        "backbone_routes": "Palapa Ring fibre: routes",
+        "backbone_nodes": "Palapa Ring fibre: nodes",
+        "outlets": "Courier outlets",
+        "no_basemap": "No basemap",
+        "outlines": "Boundaries (from village polygons)",
+        "osm": "OpenStreetMap (needs internet)",
+        "criterion": "Criterion",
+        "value": "Value",
+        "threshold": "Threshold",
+        "state": "State",
+        "margin": "Margin",
+        "source": "Source",
+        "rank": "Rank",
+        "tier": "Tier",
+        "product": "Flagship product",
+        "pass": "pass",
+        "fail": "fail",
+        "unknown": "unknown",
+        "ready": "ready",
+        "near-ready": "near-ready",
+        "undetermined": "undetermined",
+        "not ready": "not ready",
+        "yes": "yes",
+        "no": "no",
+        "needs": "needs",
+        "spare": "to spare",
+        "changes": "Changes since the previous run",
+        "ev_census": "village census (Podes)",
+        "ev_village": "village table",
+        "ev_cells": "H3 cells (modelled)",
+        "ev_regency": "regency statistics",
+        "ev_province": "province statistics",
+        "ev_none": "no data",
+        "search": "Search village...",
+        "no_match": "no matching village",
+        "run": "Run",
+        "generated": "generated",
+        "vintages": "Data vintages",
+        "thresholds": "Thresholds used",
+        "summary": "Summary",
+        "pass_rate": "Pass rate per criterion (% of villages)",
+        "tier_counts": "Villages per tier",
+        "villages_n": "villages",
+        "overview_villages": "Ready, near-ready and shortlisted villages only; every "
+        "village is on the province pages",
+        "weights": "weights",
+        "score": "Readiness score (0-100)",
+        "download_mbps": "Download speed (Ookla)",
+        "backbone_distance_m": "Distance to the Palapa Ring fibre",
+        "pct_area_4g_coverage": "4G signal coverage",
+        "pct_individuals_mobile_phone": "Individuals owning a smartphone",
+        "pct_households_internet": "Households accessing the internet",
+        "pct_households_computer": "Households owning a computer",
+        "courier_companies": "Courier companies (distinct)",
+        "courier_outlets": "Courier outlets (count)",
+        "product_enterprises": "Product potential: flagship enterprises",
+        "product_demand_growth_pct": "Product potential: online demand growth",
+        "product_distinctiveness": "Product potential: distinctiveness",
+        "partial": "data in only %s % of cells; a lower bound",
+        "regency": "Regency",
+        "regencies": "Regency pages",
+        "province_split": "This province is too large for one page: cells rolled up; "
+        "every village is on its regency page.",
+        "imputed": "imputed (KNN)",
+        "imputed_tier": "Tier if imputed values are used",
+        "imputed_note": "Imputed values (KNN estimates, not data)",
+        "clusters": "Village clusters (DBSCAN)",
+        "cluster": "Cluster",
+        "category": "Category",
+        "span": "Span",
+        "products": "Products",
+        "agents": "Agen Despro (agents)",
+        "agent": "Agent",
+        "agent_site": "Site",
+        "radius": "Radius",
+        "covers": "Covers",
+        "pilots": "Chosen pilots (optimised)",
+        "pilot": "Pilot",
+        "pilot_score": "Score",
+        "robust_share": "Picked in %s of weight draws",
+        "robust_yes": "robust",
+        "robust_no": "not robust",
+        "marginal": "Marginal value",
+        "points": "points",
+        "replaced_by": "replacement",
+        "binding": "Binding constraint",
+        "fixed": "fixed (running pilot)",
+        "imputed_pick": "picked on imputed values",
+        "pick_order": "number = pick order",
+    },
+}
+
+OPS = {">=": "\u2265", ">": ">", "<=": "\u2264", "<": "<"}
+UNITS_ID = {
+    "companies": "perusahaan",
+    "outlets": "gerai",
+    "enterprises": "usaha",
+    "tests": "uji",
+    "devices": "perangkat",
+    "people": "jiwa",
+    "households": "rumah tangga",
+}
+DASH = "\u2013"
+
+
+_ID_SEPARATORS = str.maketrans({",": ".", ".": ","})
+
+
+def fmt_numbers(values, lang: str, digits: int = 1) -> np.ndarray:
+    """Texts of many numbers at once (object array): see :func:`fmt_number`.
+
+    Each distinct value is formatted once (statistics of a province repeat over its
+    villages).
+    """
+    v = np.asarray(values, dtype=float).ravel() + 0.0  # -0.0 -> 0.0: no "-0"
+    uniq, inverse = np.unique(v, return_inverse=True)
+    texts = np.full(len(uniq), DASH, dtype=object)
+    known = ~np.isnan(uniq)
+    spec, whole = f",.{digits}f", "." + "0" * digits
+    formatted = []
+    for x in uniq[known].tolist():
+        text = format(x, spec)  # correctly rounded, like round(x, digits)
+        if digits and (abs(x) >= 1e5 or text.endswith(whole)):
+            text = format(x, ",.0f")
+        formatted.append(text.translate(_ID_SEPARATORS) if lang == "id" else text)
+    texts[known] = formatted
+    return texts[inverse]
+
+
+def fmt_number(v: float | None, lang: str, digits: int = 1) -> str:
+    """``v`` with the language's separators; an en dash for a missing value.
+
+    Whole numbers (after rounding to ``digits``) and numbers of 100,000 or more are
+    written without decimals.
+    """
+    if v is None:
+        return DASH
+    return fmt_numbers([v], lang, digits)[0]
+
+
+def unit_display(unit: str, lang: str) -> tuple[float, str, str]:
+    """How a unit is shown: (scale, value suffix, margin suffix).
+
+    Percentages show as ``%`` with margins in percentage points (``pp``); metres
+    as kilometres; unitless scores and ratios without a suffix; counted things in
+    the page language.
+    """
+    if unit.startswith("percent"):
+        return 1.0, "%", "pp"
+    if unit == "m":
+        return 1e-3, "km", "km"
+    if unit in ("ratio", "") or unit.startswith("score"):
+        return 1.0, "", ""
+    word = UNITS_ID.get(unit, unit) if lang == "id" else unit
+    return 1.0, word, word
+
+
+def _with_suffix(numbers: np.ndarray, suffix: str) -> np.ndarray:
+    if not suffix:
+        return numbers
+    out = numbers.astype(object)
+    known = out != DASH
+    out[known] = [f"{n} {suffix}" for n in out[known].tolist()]
+    return out
+
+
+def value_texts(values, unit: str, lang: str) -> np.ndarray:
+    """Many values of a rule as shown in popups (object array, see :func:`value_text`)."""
+    scale, suffix, _ = unit_display(unit, lang)
+    return _with_suffix(fmt_numbers(np.asarray(values, dtype=float) * scale, lang), suffix)
+
+
+def value_text(v: float, unit: str, lang: str) -> str:
+    """A rule's value as shown in a popup (``45,2 %``, ``12,3 km``)."""
+    return value_texts([v], unit, lang)[0]
+
+
+def threshold_text(op: str, threshold: float, unit: str, lang: str) -> str:
+    """``≥ 30 %``: the rule's operator, threshold and unit."""
+    return f"{OPS.get(op, op)} {value_text(threshold, unit, lang)}"
+
+
+def margin_texts(margins, states, op: str, unit: str, lang: str) -> np.ndarray:
+    """How far villages are from a rule's threshold, in words (object array).
+
+    ``needs +7.0 pp`` when a village fails a ``>=`` rule (``needs -2.5 km`` for a ``<=``
+    rule), ``3.4 pp to spare`` when it passes, an en dash when unknown.
+    """
+    t = LABELS[lang]
+    m = np.asarray(margins, dtype=float)
+    states = np.asarray(states, dtype=object)
+    unknown = (states == "unknown") | np.isnan(m)
+    scale, _, suffix = unit_display(unit, lang)
+    amounts = _with_suffix(fmt_numbers(np.abs(m) * scale, lang), suffix)
+    sign = "+" if op in (">=", ">") else "-"
+    out = np.full(len(m), DASH, dtype=object)
+    fail = ~unknown & (states == "fail")
+    ok = ~unknown & ~fail
+    out[fail] = [f"{t['needs']} {sign}{a}" for a in amounts[fail].tolist()]
+    out[ok] = [
+        f"{t['spare']} {a}" if lang == "id" else f"{a} {t['spare']}" for a in amounts[ok].tolist()
+    ]
+    return out
+
+
+def margin_text(margin: float, state: str, op: str, unit: str, lang: str) -> str:
+    """One village's margin text (see :func:`margin_texts`)."""
+    return margin_texts([margin], [state], op, unit, lang)[0]

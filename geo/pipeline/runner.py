@@ -1,0 +1,473 @@
+"""The whole run, wired: config -> layers -> cells -> villages -> criteria -> scores.
+
+``run(config)`` is pure apart from reading the inputs: it returns a
+:class:`Result` holding GeoDataFrames; writing files is :mod:`despro.io.outputs`
+and :mod:`despro.mapsite.site`. The CLI and notebooks call the same functions.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import import_module
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from despro.aggregate.study import Study, build_study
+from despro.config.settings import Config, load_config
+from despro.grid import cells as grid
+from despro.grid.celltable import LazyCells
+from despro.layer import LayerResult, Notes
+from despro.pipeline.cache import StepCache, step_key
+from despro.pipeline.engines import Engine, LocalEngine, make_engine
+from despro.rules.criteria import combine, evaluate_all
+from despro.rules.score import composite, rank, tiers
+from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
+from despro.variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
+
+LAYERS = ("broadband", "backbone", "smartphone", "courier", "products", "census")
+
+
+@dataclass
+class Result:
+    """Everything a run produces, in memory.
+
+    Attributes
+    ----------
+    cells : GeoDataFrame
+        One row per H3 cell: ``h3`` (string), ``h3_int`` (uint64), additive columns,
+        finished values and per-layer ``<layer>__cover``; hexagon geometry (EPSG:4326).
+        A run keeps the hexagons as WKB (:class:`~despro.grid.celltable.LazyCells`)
+        and builds the GeoDataFrame on first access; :attr:`cell_columns` gives the
+        columns without building it.
+    villages : GeoDataFrame
+        One row per village: identity, finished values, per rule ``<rule>_value`` /
+        ``_state`` / ``_margin``, per criterion state, ``tier``, ``score``, ``rank``.
+    criteria : DataFrame
+        Long table, one row per village and rule (see :func:`despro.rules.criteria.evaluate`).
+    conflicts : DataFrame
+        Villages and rules where two evidence levels are known and disagree (the more
+        trusted one decided; see :func:`despro.rules.criteria.evaluate_all`).
+    village_additive : DataFrame
+        The villages' additive columns (numerators, denominators, weights, counts), for
+        exact roll-ups (:mod:`despro.transfer.rollup`).
+    variables : dict
+        Every declared variable by name.
+    """
+
+    config: Config
+    _cells: gpd.GeoDataFrame | LazyCells
+    villages: gpd.GeoDataFrame
+    criteria: pd.DataFrame
+    variables: dict[str, Variable]
+    layers: dict[str, LayerResult]
+    study: Study
+    notes: Notes
+    village_additive: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+    step_keys: dict[str, str] = field(default_factory=dict)
+    conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def cells(self) -> gpd.GeoDataFrame:
+        """The cell table (see the class docstring); built from the WKB on first access."""
+        if isinstance(self._cells, LazyCells):
+            self._cells = self._cells.geodataframe()
+        return self._cells
+
+    @cells.setter
+    def cells(self, value: gpd.GeoDataFrame) -> None:
+        self._cells = value
+
+    @property
+    def cell_columns(self) -> pd.DataFrame:
+        """The cell table's columns without the geometry (never builds the hexagons)."""
+        if isinstance(self._cells, LazyCells):
+            return self._cells.columns
+        return pd.DataFrame(self._cells.select_dtypes(exclude="geometry"))
+
+    @property
+    def n_cells(self) -> int:
+        """Number of cells (without building the hexagons)."""
+        return len(self._cells)
+
+    def write_cells(self, path) -> None:
+        """Write the cell table as GeoParquet (straight from the WKB while it is kept)."""
+        if isinstance(self._cells, LazyCells):
+            self._cells.to_parquet(path)
+        else:
+            self._cells.to_parquet(path, index=False)
+
+    def to_admin(self, level: str = "regency") -> pd.DataFrame:
+        """Finished values per regency or province, rolled up exactly from the villages."""
+        from despro.transfer.rollup import villages_to_admin
+
+        return villages_to_admin(
+            self.village_additive, self.villages, list(self.variables.values()), level
+        )
+
+    def shortlist(self) -> pd.DataFrame:
+        """The top villages of the shortlist tiers, by rank (size from the config)."""
+        sl = self.config.shortlist
+        v = self.villages[self.villages["tier"].isin(sl.tiers)].sort_values("rank")
+        return v.head(sl.size).drop(columns="geometry")
+
+
+class Progress:
+    """Timed progress lines on stderr (silent when ``verbose`` is False).
+
+    ``log_format='json'`` prints one JSON object per line (``ts``, ``elapsed_s``,
+    ``step``, ``message``) for schedulers and log collectors.
+    """
+
+    def __init__(self, verbose: bool = True, log_format: str = "text"):
+        self.verbose = verbose
+        self.log_format = log_format
+        self.t0 = time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self._last = self.t0
+
+    def step(self, name: str, message: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self._last, 3)
+        self._last = now
+        if not self.verbose:
+            return
+        if self.log_format == "json":
+            print(
+                json.dumps(
+                    {
+                        "ts": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "elapsed_s": round(now - self.t0, 3),
+                        "step": name,
+                        "message": message,
+                    }
+                ),
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(f"[{now - self.t0:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _village_counts(study: Study) -> tuple[list[Variable], pd.DataFrame]:
+    """Village population and households as count variables (they travel to cells)."""
+    v = study.villages
+    src = "villages"
+    decl = [
+        Variable(
+            "population",
+            Kind.COUNT,
+            "people",
+            "village population",
+            "villages",
+            src,
+            level="village",
+        ),
+        Variable(
+            "households",
+            Kind.COUNT,
+            "households",
+            "village households",
+            "villages",
+            src,
+            level="village",
+        ),
+    ]
+    return decl, v[["population", "households"]].astype(float)
+
+
+def validate_inputs(config: Config, notes: Notes) -> list[str]:
+    """Read and validate every input a config names; return one line per input checked."""
+    from despro.layers import population as population_layer
+    from despro.layers import villages as villages_layer
+
+    villages = villages_layer.read(config.villages, config, notes)
+    lines = [f"villages: {len(villages):,} from {config.path(config.villages.path)}"]
+    study = build_study(villages, config.run.resolution)
+    if config.population is not None:
+        population_layer.build(config.population, study, config, notes)
+        lines.append(f"population: {config.path(config.population.path)}")
+    for name in LAYERS:
+        cfg = getattr(config.layers, name)
+        if cfg is not None:
+            r = import_module(f"despro.layers.{name}").build(cfg, study, config, notes)
+            lines.append(f"{name}: {', '.join(str(p) for p in r.inputs)}")
+    return lines
+
+
+def step_keys(config: Config) -> dict[str, str]:
+    """Cache keys of every step (study, population, each layer) without running any.
+
+    A key changes when the step's config section or the content of a file it reads
+    changes, or when a step it depends on changes (every layer depends on the study
+    and, through the transfer weights, on the population raster).
+    """
+    keys = {"study": step_key("study", config.villages, config, str(config.run.resolution))}
+    if config.population is not None:
+        keys["population"] = step_key("population", config.population, config, keys["study"])
+    for name in LAYERS:
+        cfg = getattr(config.layers, name)
+        if cfg is not None:
+            keys[name] = step_key(
+                name, cfg, config, keys["study"], keys.get("population", ""), config.run.weights
+            )
+    return keys
+
+
+def _read_study(
+    config: Config, notes: Notes, engine: Engine | None = None
+) -> tuple[gpd.GeoDataFrame, Study]:
+    from despro.layers import villages as villages_layer
+
+    villages = villages_layer.read(config.villages, config, notes)
+    return villages, (engine or LocalEngine()).build_study(villages, config.run.resolution)
+
+
+def run(
+    config: Config | str | Path,
+    verbose: bool = False,
+    cache: StepCache | None = None,
+    log_format: str = "text",
+    *,
+    engine: str | None = None,
+    **engine_options,
+) -> Result:
+    """Run the pipeline on a config and return the in-memory :class:`Result`.
+
+    Parameters
+    ----------
+    config : Config, str or Path
+        A :class:`~despro.config.settings.Config` (from
+        :func:`~despro.config.settings.load_config`) or the path of a ``despro.toml``.
+    verbose : bool
+        Print timed progress lines to stderr.
+    cache : StepCache, optional
+        Reuse the study overlap and layer tables whose config and input files are
+        unchanged (see :mod:`despro.pipeline.cache`); ``Result.step_keys`` records the keys.
+    engine : 'local' or 'dask', optional
+        Where the overlap and the layers' cell tables are computed (default
+        ``config.run.engine``); both give the same result (see :mod:`despro.pipeline.engines`).
+    **engine_options
+        For 'dask': ``partitions``, ``partition_resolution``, ``workers``,
+        ``threads_per_worker``, ``processes``, ``scheduler`` or an open ``client``
+        (see :meth:`despro.pipeline.dask.DaskEngine.open`); they override ``[run.dask]``.
+    """
+    if not isinstance(config, Config):
+        config = load_config(config)
+    eng = make_engine(config, engine, **engine_options)
+    try:
+        return _run(config, verbose, cache, log_format, eng)
+    finally:
+        eng.close()
+
+
+def _run(
+    config: Config, verbose: bool, cache: StepCache | None, log_format: str, eng: Engine
+) -> Result:
+    from despro.layers import population as population_layer
+
+    p = Progress(verbose, log_format)
+    notes = Notes()
+    if eng.name != "local":
+        p.step("engine", eng.describe())
+
+    def cached(name: str, key: str, build):
+        """Build a step (returning (value, notes)), or reuse it from ``cache``."""
+        hit = cache.get(name, key) if cache is not None else None
+        if hit is None:
+            step_notes = Notes()
+            hit = (build(step_notes), step_notes.items)
+            if cache is not None:
+                cache.put(name, key, hit)
+        notes.items.extend(hit[1])
+        return hit[0]
+
+    keys = step_keys(config)
+    villages, study = cached("study", keys["study"], lambda n: _read_study(config, n, eng))
+    p.step(
+        "grid",
+        f"villages: {len(villages):,}; grid: {len(study.cells):,} H3 cells at "
+        f"resolution {study.res}",
+    )
+
+    results: dict[str, LayerResult] = {}
+    if config.population is not None:
+        pop = cached(
+            "population",
+            keys["population"],
+            lambda n: eng.build_layer(
+                "population", population_layer, config.population, study, config, n
+            ),
+        )
+        results["population"] = pop
+        if config.run.weights == "population":
+            study = study.with_population(pop.table["population_raster"])
+        p.step("population", f"population: raster summed per cell; weights = {study.weighting}")
+    for name in LAYERS:
+        cfg = getattr(config.layers, name)
+        if cfg is None:
+            continue
+        mod = import_module(f"despro.layers.{name}")
+        results[name] = cached(
+            name,
+            keys[name],
+            lambda n, name=name, mod=mod, cfg=cfg: eng.build_layer(
+                name, mod, cfg, study, config, n
+            ),
+        )
+        p.step(name, f"{name}: {', '.join(v.name for v in results[name].variables)}")
+
+    vdecl, vcounts = _village_counts(study)
+    variables: dict[str, Variable] = {v.name: v for v in vdecl}
+    for r in results.values():
+        variables.update({v.name: v for v in r.variables})
+
+    weights = Weights(study.weights)  # normalised once for every layer's transfer
+    cell_parts, vil_parts = [], [vcounts]
+    cell_parts.append(frame_to_cells(vcounts, weights, study.cell_index, list(vcounts.columns), []))
+    for r in results.values():
+        cover = r.cover.rename(r.cover_column)
+        if r.level == "cell":
+            tab = pd.concat([r.table, cover], axis=1)
+            cell_parts.append(tab)
+            mins = min_columns(r.variables)
+            sums = [c for c in r.table.columns if c not in mins]
+            vil_parts.append(
+                frame_to_units(tab, weights, study.village_index, sums, mins, [cover.name])
+            )
+        else:
+            tab = pd.concat([r.table, cover], axis=1)
+            vil_parts.append(tab)
+            cell_parts.append(
+                frame_to_cells(tab, weights, study.cell_index, list(r.table.columns), [cover.name])
+            )
+    cells_add = pd.concat(cell_parts, axis=1)
+    vil_add = pd.concat(vil_parts, axis=1)
+    p.step("transfer", "cells <-> villages transferred")
+
+    decl = list(variables.values())
+    cell_vals = _finish(cells_add, decl)
+    vil_vals = _finish(vil_add, decl)
+    attrs = [r.attributes for r in results.values() if r.attributes is not None]
+    attributes = pd.concat(attrs, axis=1) if attrs else pd.DataFrame(index=villages.index)
+    for name, r in results.items():
+        mod = import_module(f"despro.layers.{name}")
+        if hasattr(mod, "derive"):
+            extra, decl = mod.derive(vil_vals, vil_add, attributes, r)
+            vil_vals = pd.concat([vil_vals, extra], axis=1)
+            variables.update({v.name: v for v in decl})
+
+    rules = config.criteria.rules
+    per_village_level = [c for c in attributes.columns if c.endswith("_evidence")]
+    long, conflicts = evaluate_all(
+        pd.concat([vil_vals, attributes[per_village_level]], axis=1),
+        rules,
+        variables,
+        config.criteria.evidence_order,
+    )
+    states = combine(long)
+    tier = tiers(long, states, config.criteria.near_ready_fraction)
+    sc = composite(long, config.criteria.weights).reindex(villages.index)
+    rk = rank(tier, sc["score"])
+    p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
+
+    village_gdf = _village_table(
+        villages, vil_vals, vil_add, attributes, long, states, tier, sc, rk
+    )
+    cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
+    cells = _cell_table(study, cells_add, cell_vals)
+    p.step("tables", "tables assembled")
+    return Result(
+        config,
+        cells,
+        village_gdf,
+        long,
+        variables,
+        results,
+        study,
+        notes,
+        vil_add,
+        p.timings,
+        keys,
+        conflicts,
+    )
+
+
+def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
+    """Finished values for the variables present in ``add``; counts unknown where uncovered."""
+    present = [v for v in decl if all(c in add.columns for c in additive_columns(v))]
+    vals = finalize(add, present)
+    for v in present:
+        unknown = uncovered(add, v)
+        if unknown is not None:
+            vals.loc[unknown, v.name if v.kind is Kind.COUNT else f"{v.name}_n_classes"] = np.nan
+    return vals
+
+
+def _village_table(villages, vals, add, attributes, long, states, tier, sc, rk):
+    names = [c for c in ("regency_name", "province_name") if c in villages]
+    out = villages[["village_code", "village_name", "regency_code", "province_code", *names]].copy()
+    out = pd.concat([out, attributes.reindex(out.index)], axis=1)
+    vals = vals.drop(columns=[c for c in ("population", "households") if c in vals])
+    out = pd.concat([out, villages[["population", "households"]], vals], axis=1)
+    covers = [c for c in add.columns if c.endswith("__cover")]
+    out = pd.concat([out, add[covers]], axis=1)
+    for name, col in _rule_columns(long, out.index).items():
+        out[name] = col
+    for c in states.columns:
+        out[f"{c}_state"] = states[c].reindex(out.index)
+    out["tier"] = tier.reindex(out.index)
+    out["score"] = sc["score"]
+    out["score_known_share"] = sc["score_known_share"]
+    out["rank"] = rk.reindex(out.index).astype(int)
+    return gpd.GeoDataFrame(out, geometry=villages.geometry, crs="EPSG:4326")
+
+
+def _rule_columns(long: pd.DataFrame, index: pd.Index) -> dict[str, object]:
+    """``<rule>_state`` and ``<rule>_margin`` per village of ``index`` (missing where
+    ``long`` has no row), rules in order of appearance.
+
+    Placed by integer positions: pivoting 830 k rows on two text columns took a second.
+    """
+    pos = index.get_indexer(long["village_code"])
+    rule_codes, rules = pd.factorize(long["rule"])
+    margins = long["margin"].to_numpy(float)
+    out: dict[str, object] = {}
+    for j, rule in enumerate(rules):
+        rows = np.flatnonzero((rule_codes == j) & (pos >= 0))
+        take = np.full(len(index), -1)
+        take[pos[rows]] = rows
+        out[f"{rule}_state"] = long["state"].array.take(take, allow_fill=True)
+        margin = np.full(len(index), np.nan)
+        margin[pos[rows]] = margins[rows]
+        out[f"{rule}_margin"] = margin
+    return out
+
+
+def _score_to_cells(study: Study, score: pd.Series) -> np.ndarray:
+    """Weighted mean score of the villages sharing each cell (NaN where none is known)."""
+    s = score.reindex(study.village_index).to_numpy(float)
+    known = (~np.isnan(s)).astype(float)
+    w = study.weights.T.tocsr()
+    num = w @ np.nan_to_num(s)
+    den = w @ known
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
+def _cell_table(study: Study, add: pd.DataFrame, vals: pd.DataFrame) -> LazyCells:
+    ids = study.cells
+    # one frame built from the columns as they are: no concat / insert / reset_index, no
+    # copies or block consolidation of 2.5 M rows; the hexagons stay WKB (see LazyCells)
+    cols = {"h3": grid.cells_to_str_series(ids).array, "h3_int": ids.astype(np.uint64)}
+    cols.update({c: add[c].array for c in add.columns})
+    cols.update({c: vals[c].array for c in vals.columns if c not in cols})
+    cols["area_m2"] = study.cell_area_m2()
+    return LazyCells(pd.DataFrame(cols, copy=False), study.cell_wkb_array())

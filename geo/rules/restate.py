@@ -1,0 +1,93 @@
+"""Re-derive rule states, tiers, scores and ranks from an edited long criteria table.
+
+The pipeline decides every rule once (:func:`despro.rules.criteria.evaluate_all`);
+what-if analyses only change a rule's threshold (threshold sweeps,
+:mod:`despro.select.sensitivity`) or fill an unknown value (imputation,
+:mod:`despro.select.impute`). Both keep the evidence each village's rule was decided
+on and recompute from the long table with the same functions the pipeline uses
+(:func:`~despro.rules.criteria.combine`, :mod:`despro.rules.score`), so a what-if with
+nothing changed reproduces the run exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from despro.rules.criteria import CRITERIA, FAIL, PASS, ROUNDOFF, UNKNOWN, combine
+from despro.rules.score import attainment, composite, rank, tiers
+
+
+@dataclass
+class Rescored:
+    """States, tier, score and rank of every village after an edit of the long table."""
+
+    long: pd.DataFrame
+    states: pd.DataFrame  # criterion states, columns P1 ... I3
+    tier: pd.Series
+    score: pd.Series  # 0-100
+    score_known_share: pd.Series
+    rank: pd.Series  # 1 = best
+
+
+def restate_rows(long: pd.DataFrame) -> pd.DataFrame:
+    """Recompute ``state`` and ``margin`` of every row from ``value``, ``op``, ``threshold``.
+
+    Same rule as :func:`despro.rules.criteria.rule_states`, row by row (each row may
+    carry its own operator): a missing value is unknown, exactly at the threshold
+    passes, the margin is in the rule's unit (negative = short by).
+    """
+    v = long["value"].to_numpy(float)
+    t = long["threshold"].to_numpy(float)
+    op = long["op"].astype(str).to_numpy()
+    v = np.where(np.abs(v - t) <= ROUNDOFF * np.maximum(1.0, np.abs(t)), t, v)
+    below = np.isin(op, ["<=", "<"])
+    with np.errstate(invalid="ignore"):
+        ok = np.select([op == ">=", op == ">", op == "<="], [v >= t, v > t, v <= t], v < t)
+        margin = np.where(below, t - v, v - t)
+    known = ~np.isnan(v)
+    return long.assign(
+        state=np.where(known, np.where(ok, PASS, FAIL), UNKNOWN).astype(object),
+        margin=np.where(known, margin, np.nan),
+    )
+
+
+def rescore(
+    long: pd.DataFrame, weights: dict[str, float], near_ready_fraction: float, restate: bool = True
+) -> Rescored:
+    """Tier, score (0-100) and rank from a long criteria table (see :mod:`despro.rules.score`).
+
+    Parameters
+    ----------
+    long : DataFrame
+        One row per village and rule, as ``Result.criteria``.
+    weights : dict
+        Criterion -> weight of the composite score.
+    near_ready_fraction : float
+        The tier rule's tolerance (``criteria.near_ready_fraction``).
+    restate : bool
+        Recompute states and margins from values first (needed after editing values
+        or thresholds).
+    """
+    if restate:
+        long = restate_rows(long)
+    states = combine(long)
+    tier = tiers(long, states, near_ready_fraction)
+    sc = composite(long, weights).reindex(states.index)
+    return Rescored(
+        long, states, tier, sc["score"], sc["score_known_share"], rank(tier, sc["score"])
+    )
+
+
+def criterion_attainment(long: pd.DataFrame) -> pd.DataFrame:
+    """Villages x criteria (P1 ... I3): the weakest gate rule's attainment (0-2, NaN unknown).
+
+    The composite score is ``50 x`` the weighted mean of these over known criteria.
+    """
+    gates = long[long["role"] == "gate"].assign(att=attainment(long))
+    crit = gates.groupby(["village_code", "criterion"])["att"].min(numeric_only=True)
+    out = crit.unstack("criterion").reindex(columns=list(CRITERIA))
+    out.index.name = None
+    return out

@@ -1,0 +1,166 @@
+"""BPS <-> Kemendagri codes: one crosswalk, by code where the systems agree, by name otherwise.
+
+BPS (statistics) and Kemendagri (home affairs) number Indonesia's units
+differently in places: Papua's provinces (BPS 91/92/94-97 vs Kemendagri
+92/96/91/93/94/95), some regencies (e.g. in Sumatera Barat) and many districts
+and villages (e.g. Kota Batu: BPS 3579010001 ORO-ORO OMBO is Kemendagri
+35.79.01.2006). Matching goes top-down:
+
+1. province: the fixed Papua table, equal codes elsewhere;
+2. regency: the equal code if its normalised name agrees, else the name within
+   the matched province;
+3. district and village: the normalised name (spaces ignored) within the matched
+   parent, then within the matched regency (districts are renumbered more often
+   than villages are renamed).
+
+Every row that matches nothing, or more than one unit, is reported with the
+reason; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+BPS_TO_KEMENDAGRI_PROVINCE = {
+    "91": "92",
+    "92": "96",
+    "94": "91",
+    "95": "93",
+    "96": "94",
+    "97": "95",
+}
+_PREFIXES = (
+    r"^(PROVINSI|PROV|KABUPATEN|KAB|KOTA ADMINISTRASI|KOTA ADM|KOTA|KECAMATAN|KEC|DESA|"
+    r"KELURAHAN|KEL|DAERAH ISTIMEWA|DI)\b\.?\s*"
+)
+
+
+def normalise_name(name: object, keep_kota: bool = False) -> str:
+    """Upper-case name without admin prefixes, punctuation or doubled spaces.
+
+    ``"Kab. Bantul"``, ``"KABUPATEN BANTUL"`` -> ``"BANTUL"``; ``"D.I. Yogyakarta"``,
+    ``"DI Yogyakarta"`` -> ``"YOGYAKARTA"``; ``"Oro-oro Ombo"`` -> ``"ORO ORO OMBO"``.
+    With ``keep_kota`` a city keeps a ``KOTA`` marker so that Kota Bogor and
+    Kabupaten Bogor stay apart.
+    """
+    if name is None or (isinstance(name, float) and np.isnan(name)):
+        return ""
+    s = str(name).upper().replace("D.I.", "DI ").replace("D. I.", "DI ")
+    is_kota = bool(re.match(r"^KOTA\b", s.strip()))
+    s = re.sub(r"[^A-Z0-9 ]", " ", s)
+    s = " ".join(s.split())
+    while True:
+        t = re.sub(_PREFIXES, "", s).strip()
+        if t == s:
+            break
+        s = t
+    return f"KOTA {s}" if keep_kota and is_kota else s
+
+
+def name_key(name: object) -> str:
+    """Matching key: the normalised name without spaces ("SUMBER BRANTAS" = "Sumberbrantas")."""
+    return normalise_name(name).replace(" ", "")
+
+
+def kemendagri_units(codes: pd.DataFrame) -> pd.DataFrame:
+    """Kemendagri code list (``kode`` dotted, ``nama``) as a table with level and parent."""
+    k = codes.assign(kode=codes["kode"].astype(str).str.strip())
+    parts = k["kode"].str.count(r"\.")
+    level = parts.map({0: "province", 1: "regency", 2: "district", 3: "village"})
+    return pd.DataFrame(
+        {
+            "code": k["kode"].str.replace(".", "", regex=False),
+            "level": level,
+            "parent": k["kode"]
+            .str.rsplit(".", n=1)
+            .str[0]
+            .str.replace(".", "", regex=False)
+            .where(parts > 0, ""),
+            "name": k["nama"],
+            "key": k["nama"].map(name_key),
+        }
+    )
+
+
+def _match_by_name(rows: pd.DataFrame, units: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Match ``rows`` (parent_k, key) to units of ``level`` by (parent, name key)."""
+    u = units[units["level"] == level][["parent", "key", "code"]]
+    counts = u.groupby(["parent", "key"]).size().rename("n").reset_index()
+    m = rows.merge(u, left_on=["parent_k", "key"], right_on=["parent", "key"], how="left")
+    m = m.merge(counts, on=["parent", "key"], how="left")
+    m.loc[m["n"] > 1, "code"] = None
+    return m
+
+
+def bps_villages_to_kemendagri(
+    table: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    code: str = "IDDESA",
+    regency_name: str = "NAMA_KAB",
+    district_name: str = "NAMA_KEC",
+    village_name: str = "NAMA_DESA",
+) -> pd.DataFrame:
+    """Kemendagri village code for each BPS village row.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per BPS village: 10-digit BPS code and the regency, district and
+        village names (Podes layout by default).
+    units : DataFrame
+        From :func:`kemendagri_units`.
+
+    Returns
+    -------
+    DataFrame
+        ``bps_code, kemendagri_code, method, problem`` per input row (same order);
+        ``kemendagri_code`` is empty where ``problem`` says why.
+    """
+    bps = table[code].astype(str).str.strip()
+    prov_b, reg_b = bps.str[:2], bps.str[:4]
+    prov_k = prov_b.map(BPS_TO_KEMENDAGRI_PROVINCE).fillna(prov_b)
+    reg_units = units[units["level"] == "regency"].set_index("code")
+    reg_key = table[regency_name].map(name_key)
+    same = prov_k + reg_b.str[2:]
+    equal_ok = same.isin(reg_units.index) & (
+        reg_units["key"].reindex(same).to_numpy() == reg_key.to_numpy()
+    )
+    by_name = _match_by_name(pd.DataFrame({"parent_k": prov_k, "key": reg_key}), units, "regency")
+    reg_k = np.where(equal_ok, same, by_name["code"].to_numpy())
+    dist = _match_by_name(
+        pd.DataFrame({"parent_k": reg_k, "key": table[district_name].map(name_key)}),
+        units,
+        "district",
+    )
+    vil_key = table[village_name].map(name_key)
+    vil = _match_by_name(pd.DataFrame({"parent_k": dist["code"], "key": vil_key}), units, "village")
+    # a district renamed or merged: fall back to the name within the whole regency
+    in_reg = units[units["level"] == "village"].assign(parent=lambda d: d["code"].str[:4])
+    vil_r = _match_by_name(pd.DataFrame({"parent_k": reg_k, "key": vil_key}), in_reg, "village")
+    code_k = vil["code"].where(vil["code"].notna(), vil_r["code"])
+    method = np.where(
+        vil["code"].notna(),
+        "name within district",
+        np.where(vil_r["code"].notna(), "name within regency", ""),
+    )
+    problem = np.select(
+        [pd.isna(reg_k), (vil["n"] > 1) | (vil_r["n"] > 1), code_k.isna()],
+        [
+            "regency not matched",
+            "village name ambiguous in its parent",
+            "village name not found in its district or regency",
+        ],
+        default="",
+    )
+    return pd.DataFrame(
+        {
+            "bps_code": bps.to_numpy(),
+            "kemendagri_code": code_k.to_numpy(),
+            "method": method,
+            "problem": problem,
+        }
+    )
