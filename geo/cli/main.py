@@ -14,6 +14,7 @@ import click
 
 from despro import __version__
 from despro.cli.engine import engine_kwargs, engine_options
+from despro.config.vocab import TIERS
 from despro.errors import DesproError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -66,9 +67,7 @@ def _run_and_write(
     tiers = result.villages["tier"].value_counts()
     click.echo(
         f"{len(result.villages):,} villages scored on {result.n_cells:,} H3 cells: "
-        + ", ".join(
-            f"{k} {tiers.get(k, 0)}" for k in ("ready", "near-ready", "undetermined", "not ready")
-        )
+        + ", ".join(f"{k} {tiers.get(k, 0)}" for k in TIERS)
     )
     if plan is not None:
         click.echo(

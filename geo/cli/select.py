@@ -180,7 +180,7 @@ def select(
             labels=labels.resolve() if labels else None,
             use_imputed=True if use_imputed else None,
         )
-        cfg.selection = sel
+        cfg = cfg.model_copy(update={"selection": sel})
         result = run(cfg, verbose=not quiet)
         progress = Progress(verbose=not quiet)
         plan = plan_pilots(

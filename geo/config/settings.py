@@ -23,11 +23,18 @@ from pydantic import (
     model_validator,
 )
 
+from despro.config.vocab import EVIDENCE_ORDER, PILOT_TIERS, READY, PilotTier, TierName
 from despro.errors import ConfigError
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    """Base of every config section: unknown keys are errors and a loaded config is frozen.
+
+    Change a setting by copying: ``cfg.model_copy(update={"run": cfg.run.model_copy(
+    update={"resolution": 7})})``. ``model_copy`` does not validate ``update``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DaskConfig(_Model):
@@ -499,7 +506,7 @@ class CriteriaConfig(_Model):
         default_factory=dict, description="rule id -> threshold override"
     )
     evidence_order: list[str] = Field(
-        default_factory=lambda: ["census", "village", "cells", "regency", "province"],
+        default_factory=lambda: list(EVIDENCE_ORDER),
         description="evidence levels, most trusted first: observed village census, village "
         "tables, cells modelled from points / rasters / tiles, regency and province statistics",
     )
@@ -515,8 +522,36 @@ class CriteriaConfig(_Model):
         description="criterion -> weight in the composite score",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_thresholds(cls, data):
+        """Set each overridden rule's threshold before the rules are built (they are frozen)."""
+        if not isinstance(data, dict) or not isinstance(data.get("thresholds"), dict):
+            return data
+        over = data["thresholds"]
+        rules = data.get("rules")
+        rules = default_rules() if rules is None else rules
+        if not isinstance(rules, list):
+            return data
+        out = []
+        for r in rules:
+            rid = r.id if isinstance(r, Rule) else r.get("id") if isinstance(r, dict) else None
+            if rid in over:
+                try:
+                    thr = float(over[rid])
+                except (TypeError, ValueError):
+                    thr = None  # left to the field's validation, which names the key
+                if thr is not None:
+                    r = (
+                        r.model_copy(update={"threshold": thr})
+                        if isinstance(r, Rule)
+                        else {**r, "threshold": thr}
+                    )
+            out.append(r)
+        return {**data, "rules": out}
+
     @model_validator(mode="after")
-    def _apply(self) -> CriteriaConfig:
+    def _check(self) -> CriteriaConfig:
         ids = [r.id for r in self.rules]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
@@ -524,9 +559,6 @@ class CriteriaConfig(_Model):
         unknown = set(self.thresholds) - set(ids)
         if unknown:
             raise ValueError(f"thresholds for unknown rule id(s) {sorted(unknown)}; known: {ids}")
-        for r in self.rules:
-            if r.id in self.thresholds:
-                r.threshold = float(self.thresholds[r.id])
         if any(w < 0 for w in self.weights.values()):
             raise ValueError("weights must be >= 0")
         return self
@@ -534,7 +566,7 @@ class CriteriaConfig(_Model):
 
 class ShortlistConfig(_Model):
     size: int = Field(20, ge=1)
-    tiers: list[Literal["ready", "near-ready"]] = ["ready"]
+    tiers: list[PilotTier] = [READY]
 
 
 # Pilot selection (issue 7). Province code prefixes (Kemendagri) of the regions the paper
@@ -545,7 +577,6 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "java": ("31", "32", "33", "34", "35", "36"),
     "bali": ("51",),
 }
-TierName = Literal["ready", "near-ready", "undetermined", "not ready"]
 
 
 def _regions_ok(v: list[str]) -> list[str]:
@@ -582,7 +613,7 @@ class ClustersConfig(_Model):
 
     eps_km: float = Field(5, gt=0, description="neighbour distance (km) between village points")
     min_villages: int = Field(2, ge=2, description="smallest cluster (villages)")
-    tiers: list[TierName] = ["ready", "near-ready"]
+    tiers: list[TierName] = list(PILOT_TIERS)
 
 
 class SensitivityConfig(_Model):
@@ -655,7 +686,7 @@ class SelectionConfig(_Model):
 
     size: int = Field(10, ge=1, description="pilots to choose (N)")
     max_per_regency: int = Field(5, ge=1, description="at most K pilots per regency")
-    tiers: list[TierName] = ["ready", "near-ready"]
+    tiers: list[TierName] = list(PILOT_TIERS)
     regions: list[str] = Field(
         default_factory=list,
         description="only villages in these regions (names or code prefixes); empty: everywhere",
@@ -778,9 +809,9 @@ def config_from_dict(data: dict, base_dir: Path | str = ".", file: str | None = 
         cfg = Config(**data)
     except ValidationError as err:
         raise _format(err, file) from None
-    cfg.base_dir = Path(base_dir)
-    cfg.source_file = Path(file) if file else None
-    return cfg
+    return cfg.model_copy(
+        update={"base_dir": Path(base_dir), "source_file": Path(file) if file else None}
+    )
 
 
 def load_config(path: str | Path) -> Config:

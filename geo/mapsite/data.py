@@ -28,6 +28,7 @@ import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
+from despro.config.vocab import STATES, TIERS
 from despro.grid import cells as grid
 from despro.mapsite.labels import (
     LABELS,
@@ -41,15 +42,8 @@ from despro.rules.criteria import CRITERIA
 from despro.transfer.rollup import cells_to_parents
 from despro.variables import Kind, Variable, additive_columns, uncovered
 
-TIERS = ("ready", "near-ready", "undetermined", "not ready")
-TIER_COLOURS = {
-    "ready": "#1a9850",
-    "near-ready": "#fee08b",
-    "undetermined": "#9e9e9e",
-    "not ready": "#d73027",
-}
-STATES = ("pass", "fail", "unknown")
-STATE_COLOURS = {"pass": "#1a9850", "fail": "#d73027", "unknown": "#757575"}
+TIER_COLOURS = dict(zip(TIERS, ("#1a9850", "#fee08b", "#9e9e9e", "#d73027"), strict=True))
+STATE_COLOURS = dict(zip(STATES, ("#1a9850", "#d73027", "#757575"), strict=True))
 UNKNOWN_COLOUR = "#bdbdbd"
 OPEN_BRACE_IN_STRING = re.compile(r'\{(?=[^"}])')  # compact JSON: '{' + '"' or '}' only
 SCALE = 1e5  # coordinates: integers in 1e-5 degrees (about 1 m)

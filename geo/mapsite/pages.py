@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from despro.config.vocab import PILOT_TIERS
 from despro.mapsite import data as md
 from despro.mapsite.labels import LABELS
 
@@ -71,7 +72,7 @@ def overview_villages(result, villages, lang: str):
     """The villages an overview draws, and the note saying so (empty when all)."""
     if len(villages) <= OVERVIEW_MAX_VILLAGES:
         return villages, ""
-    keep = villages["tier"].isin(["ready", "near-ready"]) | villages.index.isin(
+    keep = villages["tier"].isin(PILOT_TIERS) | villages.index.isin(
         result.shortlist()["village_code"]
     )
     return villages[keep], LABELS[lang]["overview_villages"]

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from despro.rules.criteria import CRITERIA, FAIL, PASS, ROUNDOFF, UNKNOWN, combine
+from despro.config.vocab import FAIL, PASS, UNKNOWN
+from despro.rules.criteria import CRITERIA, ROUNDOFF, combine
 from despro.rules.score import attainment, composite, rank, tiers
 
 

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from despro.config.settings import Config, ImputeConfig
+from despro.config.vocab import UNKNOWN
 from despro.grid.geodesic import EARTH_RADIUS_KM, village_points
-from despro.rules.criteria import UNKNOWN
 from despro.rules.restate import rescore
 
 

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from despro.config.settings import Config, SelectionConfig
+from despro.config.vocab import PILOT_TIERS, TIERS
 from despro.rules.criteria import CRITERIA
 from despro.rules.restate import criterion_attainment, rescore, restate_rows
-from despro.rules.score import TIERS
 
 TIER_ORDER = {t: i for i, t in enumerate(TIERS)}
 
@@ -230,7 +230,7 @@ def sensitivity(result, cands: pd.DataFrame, sel: SelectionConfig | None = None)
     out = out.join(mc)
     out["threshold_share"] = share
     out["robust"] = out["weight_share"] >= s.robust_share
-    return Sensitivity(out, scen, w, sel.size, int(tier.isin(["ready", "near-ready"]).sum()))
+    return Sensitivity(out, scen, w, sel.size, int(tier.isin(PILOT_TIERS).sum()))
 
 
 def chart(sens: Sensitivity, path, picks: list[str] | None = None, top: int = 30) -> None:
