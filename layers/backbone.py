@@ -151,9 +151,7 @@ def read_nodes(path, notes: Notes, layer: str | None = None, shared: bool = Fals
     return clip_to_indonesia(gdf, path, "backbone nodes", notes)
 
 
-def build(
-    cfg: BackboneConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
+def build(cfg: BackboneConfig, study: Study, config: Config, notes: Notes) -> LayerResult:
     """Distances from every study cell to the backbone."""
     lon, lat = grid.cell_centres(study.cells)
     cols, inputs, features = {}, [], {}

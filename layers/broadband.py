@@ -190,11 +190,6 @@ def quadkey_bounds(quadkeys) -> np.ndarray:
     return np.stack([x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)], axis=1)
 
 
-def quadkey_to_polygon(qk: str) -> shapely.Polygon:
-    """Bounds of a Bing / Ookla quadkey tile as a lon/lat polygon."""
-    return shapely.box(*quadkey_bounds([qk])[0])
-
-
 def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoDataFrame:
     """Read one Ookla tile file into a GeoDataFrame with the Ookla columns as floats.
 
@@ -502,9 +497,7 @@ def towers_to_cells(towers: gpd.GeoDataFrame, study: Study, radios: list[str]) -
     return out
 
 
-def build(
-    cfg: BroadbandConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
+def build(cfg: BroadbandConfig, study: Study, config: Config, notes: Notes) -> LayerResult:
     """Aggregate the tiles and the coverage raster onto the study cells."""
     idx = study.cell_index
     parts, covers, inputs = [], [], []
@@ -544,7 +537,6 @@ def build(
                 "pct_area_4g_coverage__num": lambda v, a: (v == val) * a,
                 "pct_area_4g_coverage__den": lambda v, a: a,
             },
-            progress=progress,
         ).reindex(idx)
         covers.append((r["__pixel_area_m2"] / study.cell_area_m2()).clip(0, 1).fillna(0.0))
         parts.append(r[["pct_area_4g_coverage__num", "pct_area_4g_coverage__den"]].fillna(0.0))

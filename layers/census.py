@@ -92,9 +92,7 @@ def read(cfg: CensusConfig, config: Config, notes: Notes) -> pd.DataFrame:
     return out
 
 
-def build(
-    cfg: CensusConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
+def build(cfg: CensusConfig, study: Study, config: Config, notes: Notes) -> LayerResult:
     """Census indicators for the villages of the run (unknown for villages not censused)."""
     path = config.path(cfg.table)
     obs = read(cfg, config, notes)

@@ -235,9 +235,7 @@ def operators(cfg: CourierConfig, gdf: pd.DataFrame, path) -> pd.Series:
     return op
 
 
-def build(
-    cfg: CourierConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
+def build(cfg: CourierConfig, study: Study, config: Config, notes: Notes) -> LayerResult:
     """Outlets per operator per cell, and distance to the nearest outlet."""
     path = config.path(cfg.outlets)
     pts = read(cfg, config, notes, bbox=tuple(study.villages.total_bounds))

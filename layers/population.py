@@ -61,9 +61,7 @@ def check_raster(path, what: str) -> None:
         ) from None
 
 
-def build(
-    cfg: PopulationConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
+def build(cfg: PopulationConfig, study: Study, config: Config, notes: Notes) -> LayerResult:
     """Sum people per cell."""
     path = config.path(cfg.path)
     check_raster(path, "population")
@@ -74,7 +72,7 @@ def build(
         negative["n"] += int(neg.sum())
         return np.where(neg, 0.0, v)
 
-    t = raster_to_cells(path, study.res, {"population_raster": people}, progress=progress)
+    t = raster_to_cells(path, study.res, {"population_raster": people})
     if negative["n"]:
         notes.add(path, "repaired", f"{negative['n']} negative pixel(s) counted as 0 people")
     t = t.reindex(study.cell_index)

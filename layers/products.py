@@ -221,9 +221,7 @@ def validate_products(
     return df
 
 
-def build(
-    cfg: ProductsConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
+def build(cfg: ProductsConfig, study: Study, config: Config, notes: Notes) -> LayerResult:
     """Per-village product variables and flagship attributes."""
     ppath = config.path(cfg.table)
     if cfg.format == "podes":

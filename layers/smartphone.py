@@ -189,9 +189,7 @@ def _unit_codes(
     return codes
 
 
-def build(
-    cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
+def build(cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes) -> LayerResult:
     """Carry the unit rates of every source down to villages as numerator / denominator."""
     vil = study.villages
     area = study.area.sum(axis=1).A.ravel()

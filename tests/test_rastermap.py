@@ -27,7 +27,7 @@ def _xy(t, u, v):
 
 @pytest.fixture(autouse=True)
 def fresh_cache(monkeypatch):
-    monkeypatch.delenv("DESPRO_CACHE_DIR", raising=False)
+    monkeypatch.delenv("DESPRO_CACHE", raising=False)
     rmod.clear_cache()
     yield
     rmod.clear_cache()

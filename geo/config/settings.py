@@ -1,13 +1,23 @@
 """The run configuration (``despro.toml``): one validated object, defaults in one place.
 
-Paths in the file are relative to the file's folder. Validation errors name the
-key, the value and what was expected::
+Paths in the file are relative to the file's folder. :func:`load_config` fixes that
+folder as an absolute path (:attr:`Config.root`), so :meth:`Config.resolve` and
+:meth:`Config.input_paths` give absolute paths whatever the working directory later is;
+:meth:`Config.path` keeps the form the outputs record (the file's folder as given, joined
+with the path as written), so no output holds a path the config did not spell out.
+A loaded config is frozen: change it with ``model_copy(update=...)``.
+
+Caches kept between runs (raster -> cell mappings) go to ``[run] cache_dir``, else to
+the folder named by the environment variable ``DESPRO_CACHE`` (see
+:meth:`Config.cache_path`). Validation errors name the key, the value and what was
+expected::
 
     despro.toml, key 'run.resolution': Input should be less than or equal to 15 (got 17)
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -25,6 +35,10 @@ from pydantic import (
 
 from despro.config.vocab import EVIDENCE_ORDER, PILOT_TIERS, READY, PilotTier, TierName
 from despro.errors import ConfigError
+
+#: Environment variable naming the cache folder when ``[run] cache_dir`` is not set; also
+#: the default download folder of ``despro fetch`` (:func:`despro.io.fetch.default_cache`).
+CACHE_ENV = "DESPRO_CACHE"
 
 
 class _Model(BaseModel):
@@ -90,6 +104,12 @@ class RunConfig(_Model):
         "at most run.resolution",
     )
     dask: DaskConfig = Field(default_factory=DaskConfig)
+    cache_dir: Path | None = Field(
+        None,
+        exclude=True,  # where this machine keeps caches: not a setting of the results
+        description="folder of the caches kept between runs (raster -> cell mappings), "
+        f"relative to this file; default: ${CACHE_ENV}, else none (kept in memory only)",
+    )
 
     @model_validator(mode="after")
     def _parent_not_finer(self) -> RunConfig:
@@ -775,13 +795,88 @@ class Config(_Model):
     shortlist: ShortlistConfig = Field(default_factory=ShortlistConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
-    base_dir: Path = Field(Path("."), exclude=True)
+    base_dir: Path = Field(
+        Path("."), exclude=True, description="the config file's folder, as it was given"
+    )
+    root: Path | None = Field(
+        None, exclude=True, description="the config file's folder, absolute (set at load)"
+    )
     source_file: Path | None = Field(None, exclude=True)
 
     def path(self, p: Path | str) -> Path:
-        """Resolve a path from the config against the config file's folder."""
+        """A path from the config joined to the config file's folder as it was given.
+
+        This is the form outputs and messages record (relative when the config file was
+        named by a relative path); :meth:`resolve` gives the absolute path.
+
+        Parameters
+        ----------
+        p : Path or str
+            A path as written in the config (relative to its file, or absolute).
+
+        Returns
+        -------
+        Path
+            ``p`` when absolute, else ``base_dir / p``.
+        """
         p = Path(p)
         return p if p.is_absolute() else (self.base_dir / p)
+
+    def resolve(self, p: Path | str) -> Path:
+        """A path from the config as an absolute path, against the folder fixed at load.
+
+        Parameters
+        ----------
+        p : Path or str
+            A path as written in the config (relative to its file, or absolute).
+
+        Returns
+        -------
+        Path
+            Absolute and normalised (``..`` and symbolic links resolved); independent of
+            the working directory at the time of the call.
+        """
+        root = self.root if self.root is not None else self.base_dir.resolve()
+        return (root / Path(p)).resolve()
+
+    def input_paths(self) -> dict[str, Path]:
+        """Every path the config names, resolved: dotted key -> absolute path.
+
+        Keys follow the TOML (``villages.path``, ``layers.broadband.tiles.0``,
+        ``run.output_dir``); sections that are not set are left out.
+        """
+        out: dict[str, Path] = {}
+
+        def walk(value: object, key: str) -> None:
+            if isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    if not (value is self and name in _NOT_PATHS):
+                        walk(getattr(value, name), f"{key}.{name}" if key else name)
+            elif isinstance(value, list | tuple):
+                for i, v in enumerate(value):
+                    walk(v, f"{key}.{i}")
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, f"{key}.{k}")
+            elif isinstance(value, Path):
+                out[key] = self.resolve(value)
+
+        walk(self, "")
+        return out
+
+    def cache_path(self) -> Path | None:
+        """The folder of caches kept between runs, or None (caches stay in memory).
+
+        ``[run] cache_dir`` (relative to the config file), else the environment variable
+        ``DESPRO_CACHE`` (:data:`CACHE_ENV`), else None.
+        """
+        if self.run.cache_dir is not None:
+            return self.resolve(self.run.cache_dir)
+        env = os.environ.get(CACHE_ENV)
+        return Path(env).expanduser().resolve() if env else None
+
+
+_NOT_PATHS = ("base_dir", "root", "source_file")
 
 
 def default_rules() -> list[Rule]:
@@ -804,13 +899,34 @@ def _format(err: ValidationError, file: str | None) -> ConfigError:
 
 
 def config_from_dict(data: dict, base_dir: Path | str = ".", file: str | None = None) -> Config:
-    """Validate a config given as a dict (as parsed from TOML)."""
+    """Validate a config given as a dict (as parsed from TOML).
+
+    Parameters
+    ----------
+    data : dict
+        The TOML's tables.
+    base_dir : Path or str
+        Folder that relative paths in ``data`` are relative to; fixed here as an absolute
+        path (:attr:`Config.root`), so later changes of the working directory do not move
+        the inputs.
+    file : str, optional
+        The config file, named in errors and recorded in the manifest.
+
+    Returns
+    -------
+    Config
+        Frozen; copy it with ``model_copy(update=...)`` to change a setting.
+    """
     try:
         cfg = Config(**data)
     except ValidationError as err:
         raise _format(err, file) from None
     return cfg.model_copy(
-        update={"base_dir": Path(base_dir), "source_file": Path(file) if file else None}
+        update={
+            "base_dir": Path(base_dir),
+            "root": Path(base_dir).resolve(),
+            "source_file": Path(file) if file else None,
+        }
     )
 
 

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from despro.config.settings import CACHE_ENV
 from despro.errors import DesproError
 from despro.io.outputs import sha256
 
@@ -79,9 +80,14 @@ class Fetched:
 
 
 def default_cache() -> Path:
-    """``$DESPRO_CACHE``, else ``$XDG_CACHE_HOME/despro``, else ``~/.cache/despro``."""
-    if os.environ.get("DESPRO_CACHE"):
-        return Path(os.environ["DESPRO_CACHE"])
+    """Download folder: ``$DESPRO_CACHE``, else ``$XDG_CACHE_HOME/despro``, else
+    ``~/.cache/despro``.
+
+    The same environment variable names a run's cache folder when ``[run] cache_dir`` is
+    not set (:meth:`despro.config.settings.Config.cache_path`).
+    """
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "despro"
 

@@ -47,6 +47,7 @@ import scipy.sparse as sp
 import shapely
 
 from despro.aggregate.overlap import polygon_overlap
+from despro.aggregate.raster.reduce import cache_directory
 from despro.aggregate.study import Study
 from despro.config.settings import Config
 from despro.errors import ConfigError, DesproError
@@ -91,7 +92,7 @@ def _layer_part(
     """Task: one layer's table on one partition's cells; returns (LayerResult, notes)."""
     study = Study(villages, res, cells, area, weights, weighting, cell_area)
     notes = Notes()
-    with partition_extent(extent):
+    with cache_directory(config.cache_path()), partition_extent(extent):
         r = import_module(module_name).build(cfg, study, config, notes)
     if not keep_features:
         r.features = {}

@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from despro.aggregate.raster.reduce import cache_directory
 from despro.aggregate.study import Study, build_study
 from despro.config.settings import Config, load_config
 from despro.grid import cells as grid
@@ -263,7 +264,8 @@ def run(
         config = load_config(config)
     eng = make_engine(config, engine, **engine_options)
     try:
-        return _run(config, verbose, cache, log_format, eng)
+        with cache_directory(config.cache_path()):
+            return _run(config, verbose, cache, log_format, eng)
     finally:
         eng.close()
 
