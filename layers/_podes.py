@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from despro.codes import normalise_codes
 from despro.config.settings import Config, PodesCodes
 from despro.errors import InputError
 from despro.layer import Notes
 from despro.layers._crosswalk import bps_villages_to_kemendagri, kemendagri_units
 
 from ._io import numeric_column, read_table, require_columns
-from .villages import normalise_codes
 
 # Podes 2024 block XII, R1201A1-A16: micro and small industry units (< 20 workers)
 # by group. Category ids are despro's; labels follow the Podes questionnaire.

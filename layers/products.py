@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from despro.aggregate.study import Study
+from despro.codes import normalise_codes
 from despro.config.settings import Config, ProductsConfig
 from despro.errors import InputError
 from despro.layer import LayerResult, Notes
@@ -36,7 +37,6 @@ from despro.variables import Kind, Variable
 
 from ._io import numeric_column, read_table, require_columns
 from ._podes import industry_categories, kemendagri_codes, products_from_podes
-from .villages import normalise_codes
 
 NAME = "products"
 TRUE = {"true", "1", "yes", "ya", "y", "t"}

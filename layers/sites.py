@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from despro.aggregate.study import Study
+from despro.codes import normalise_codes
 from despro.config.settings import BroadbandConfig
 from despro.layer import Notes
 
@@ -50,9 +51,7 @@ def read_sites(path: Path, cfg: BroadbandConfig, study: Study, notes: Notes) -> 
     if bad.any():
         notes.add(path, "dropped", "sites without numeric lon / lat", rows=rows[bad].tolist())
         df, lon, lat, rows = df.loc[~bad], lon[~bad], lat[~bad], rows[~bad]
-    code = (
-        df[cfg.sites_code_column].astype("string").str.strip().str.replace(r"[.\s]", "", regex=True)
-    )
+    code = normalise_codes(df[cfg.sites_code_column], path, cfg.sites_code_column, errors="coerce")
     gdf = gpd.GeoDataFrame(
         {"village_code": code.to_numpy(), "row": rows},
         geometry=gpd.points_from_xy(lon, lat),

@@ -40,6 +40,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from despro.aggregate.study import Study
+from despro.codes import normalise_codes
 from despro.config.settings import Config, SmartphoneConfig, SmartphoneSource
 from despro.errors import InputError
 from despro.layer import LayerResult, Notes
@@ -49,7 +50,6 @@ from despro.variables import Kind, Variable
 from ._contracts import number, percent_checks, validate
 from ._io import file_row, filter_rows, read_table, require_columns
 from ._names import codes_from_names
-from .villages import normalise_codes
 
 NAME = "smartphone"
 DENOMINATOR = {

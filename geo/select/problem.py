@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from despro.codes import normalise_codes
 from despro.config.settings import REGIONS, Config, SelectionConfig
 from despro.errors import ConfigError, DesproError
 from despro.rules.criteria import CRITERIA
@@ -67,10 +68,13 @@ def region_prefixes(regions: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def normalise_codes(codes: list[str] | tuple[str, ...], known: pd.Index, key: str) -> list[str]:
-    """Village codes as 10-digit strings (dots and spaces dropped); unknown codes raise."""
-    out = [str(c).replace(".", "").replace(" ", "").strip() for c in codes if str(c).strip()]
-    missing = [c for c in out if c not in known]
+def known_codes(codes: list[str] | tuple[str, ...], known: pd.Index, key: str) -> list[str]:
+    """Village codes from the config, normalised (:func:`despro.codes.normalise_codes`),
+    each once, in order; a code that is malformed or not among ``known`` raises."""
+    given = [c for c in codes if str(c).strip()]
+    norm = normalise_codes(given, errors="coerce").tolist()
+    out = [c for c in norm if not pd.isna(c)]
+    missing = [g for g, c in zip(given, norm, strict=True) if pd.isna(c) or c not in known]
     if missing:
         raise ConfigError(
             f"village code(s) {missing[:5]} are not among the run's "
@@ -170,8 +174,8 @@ def candidates(
         c["courier_ok"] = (
             dist <= sel.courier_within_km * 1000.0 if sel.courier_within_km is not None else True
         )
-    fixed = normalise_codes(sel.must_include, codes, "selection.must_include")
-    out = normalise_codes(sel.exclude, codes, "selection.exclude")
+    fixed = known_codes(sel.must_include, codes, "selection.must_include")
+    out = known_codes(sel.exclude, codes, "selection.exclude")
     both = sorted(set(fixed) & set(out))
     if both:
         raise ConfigError(

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from despro.codes import normalise_codes
 from despro.errors import InputError
 from despro.variables import Kind
 
@@ -75,7 +76,7 @@ def read_labels(path: Path | str, codes: pd.Index) -> tuple[pd.Series, list[str]
             file=path,
             fix="name the column of 10-digit village codes 'village_code'",
         )
-    code = df["village_code"].str.replace(r"[.\s]", "", regex=True)
+    code = normalise_codes(df["village_code"], path, errors="coerce")
     notes = []
     if "active_sellers" in df:
         txt = df["active_sellers"].fillna("").str.strip().str.lower()
@@ -101,7 +102,7 @@ def read_labels(path: Path | str, codes: pd.Index) -> tuple[pd.Series, list[str]
     if unknown.any():
         notes.append(
             f"{int(unknown.sum())} labelled code(s) not in the run ignored, e.g. "
-            f"{lab.index[unknown][0]}"
+            f"{df['village_code'].iloc[int(np.flatnonzero(unknown)[0])]}"
         )
     lab = lab[~unknown]
     lab = lab[~lab.index.duplicated(keep="last")]
