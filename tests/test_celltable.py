@@ -32,7 +32,7 @@ def _lazy(cells: np.ndarray, wkb: pa.Array | None = None) -> LazyCells:
 
 def _cells() -> np.ndarray:
     lon, lat = np.meshgrid(np.linspace(110.0, 110.6, 40), np.linspace(-7.9, -7.3, 30))
-    return np.unique(grid.points_to_cells(lon.ravel(), lat.ravel(), 8))
+    return np.unique(grid.lonlat_to_cells(lon.ravel(), lat.ravel(), 8))
 
 
 def test_geodataframe_holds_the_hexagons_and_columns():

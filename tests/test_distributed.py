@@ -123,7 +123,7 @@ def test_many_partitions_split_villages(sample_result):
 def test_partition_plan_keeps_parents_whole():
     rng = np.random.default_rng(7)
     lon, lat = rng.uniform(106, 112, 4000), rng.uniform(-8, -6, 4000)
-    cells = grid.points_to_cells(lon, lat, 8)
+    cells = grid.lonlat_to_cells(lon, lat, 8)
     parents = grid.parent_cells(cells, 4)
     labels, k = partition.plan(parents, rng.uniform(0, 3, 4000), 6)
     assert k == 6 and set(labels) == set(range(k))

@@ -155,7 +155,7 @@ def test_encoded_cells_are_the_encoded_hexagon_polygons():
     hexagon polygons gives: absolute first vertex, then deltas; a pentagon has 5 vertices."""
     import h3
 
-    ids = grid.points_to_cells(np.linspace(106, 107, 50), np.linspace(-7, -6, 50), 8)
+    ids = grid.lonlat_to_cells(np.linspace(106, 107, 50), np.linspace(-7, -6, 50), 8)
     ids = np.r_[ids, np.uint64(h3.str_to_int(h3.get_pentagons(8)[0]))]
     got = mapdata.encode_cells(ids)
     assert got == mapdata.encode_geometries(grid.cell_polygons(ids))

@@ -108,7 +108,7 @@ def test_polygons_drawn_on_cell_edges():
     """Vertices exactly on cell vertices and edges (the degenerate case the boundary
     walk hands to the exact clip): three whole cells, a triangle of cell vertices, a
     box corner on an edge."""
-    c = grid.points_to_cells(np.array([110.4]), np.array([-7.8]), 8)
+    c = grid.lonlat_to_cells(np.array([110.4]), np.array([-7.8]), 8)
     three = grid.cell_polygons(np.unique(_list_pairs(grid_disk(pa.array(c), 1))[1])[:3])
     hexagon = grid.cell_polygons(c)[0]
     v = np.asarray(hexagon.exterior.coords)[:-1]
@@ -135,12 +135,12 @@ def test_points_get_unit_weight_in_their_cell():
     row0 = ov.matrix[0].toarray().ravel()
     assert row0.sum() == 1.0
     assert (
-        ov.cells[row0.argmax()] == grid.points_to_cells(np.array([110.4]), np.array([-7.8]), 8)[0]
+        ov.cells[row0.argmax()] == grid.lonlat_to_cells(np.array([110.4]), np.array([-7.8]), 8)[0]
     )
 
 
 def test_clip_areas_handles_holes_orientation_and_empty():
-    cell = grid.points_to_cells(np.array([110.4]), np.array([-7.8]), 8)
+    cell = grid.lonlat_to_cells(np.array([110.4]), np.array([-7.8]), 8)
     verts, _ = grid.cell_vertices(cell)
     hexagon = grid.cell_polygons(cell)[0]
     donut = hexagon.buffer(0.001).difference(hexagon.centroid.buffer(0.001))
@@ -181,7 +181,7 @@ def test_cells_with_other_vertex_counts():
 def test_cell_table_finds_cells_by_points_well_inside():
     """find() returns the row of the cell holding a point near its centre, and -1 for
     points near no table cell's centre or off the table."""
-    c = grid.points_to_cells(np.array([110.4]), np.array([-7.8]), 8)
+    c = grid.lonlat_to_cells(np.array([110.4]), np.array([-7.8]), 8)
     ring = np.unique(_list_pairs(grid_disk(pa.array(c), 1))[1])
     table = CellTable()
     table.add(ring)
@@ -197,7 +197,7 @@ def test_cell_table_finds_cells_by_points_well_inside():
 def test_ring_area_matches_h3_cell_area():
     """Spherical areas from vertices equal H3's own, hexagons and pentagons alike."""
     rng = np.random.default_rng(5)
-    cells = grid.points_to_cells(95 + 46 * rng.random(500), -11 + 17 * rng.random(500), 8)
+    cells = grid.lonlat_to_cells(95 + 46 * rng.random(500), -11 + 17 * rng.random(500), 8)
     pent = np.array([h3.str_to_int(p) for p in h3.get_pentagons(8)], dtype=grid.CELL_DTYPE)
     cells = np.r_[cells, pent]
     verts, _ = grid.cell_vertices(cells)

@@ -15,7 +15,7 @@ from shapely.geometry import box
 
 from despro.errors import InputError
 from despro.grid.geodesic import haversine_km, village_points
-from despro.rules.restate import rescore
+from despro.rules.restate import recompute_tiers
 from despro.select.agents import place_agents, plan_agents
 from despro.select.clusters import find_clusters
 from despro.select.impute import impute_indicators, rescore_imputed
@@ -184,7 +184,7 @@ def test_without_spread_the_monte_carlo_reproduces_the_run(sample_result, sens_i
 
 def test_restate_reproduces_the_pipeline(sample_result):
     crit = sample_result.config.criteria
-    rs = rescore(sample_result.criteria, crit.weights, crit.near_ready_fraction)
+    rs = recompute_tiers(sample_result.criteria, crit.weights, crit.near_ready_fraction)
     v = sample_result.villages
     assert (rs.tier.reindex(v.index) == v["tier"]).all()
     assert np.allclose(rs.score.reindex(v.index), v["score"], equal_nan=True)
@@ -244,7 +244,7 @@ def _blank(result, code: str, rule: str, variable: str):
     long.loc[rows, ["value", "margin"]] = np.nan
     long.loc[rows, ["state", "evidence"]] = ["unknown", "none"]
     crit = result.config.criteria
-    rs = rescore(long, crit.weights, crit.near_ready_fraction, restate=False)
+    rs = recompute_tiers(long, crit.weights, crit.near_ready_fraction, restate=False)
     v = result.villages.copy()
     v.loc[code, variable] = np.nan
     v["tier"], v["score"] = rs.tier.reindex(v.index), rs.score.reindex(v.index)

@@ -93,7 +93,7 @@ def test_nodata_excluded_and_all_nodata_cell_absent():
     assert (z["mean"] >= 1.0).all() and (z["mean"] <= 2.0).all()
     # cells lying wholly in the nodata band are absent (unknown), never 0
     lon, lat = _xy(T, 20.0, 75.0)
-    inside_band = grid.points_to_cells(np.array([lon]), np.array([lat]), 8)[0]
+    inside_band = grid.lonlat_to_cells(np.array([lon]), np.array([lat]), 8)[0]
     assert inside_band not in z.index
     assert (z["valid_area_m2"] > 0).all()
 

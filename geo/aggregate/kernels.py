@@ -55,7 +55,7 @@ def points_to_cells(
     -------
     DataFrame indexed by cell (uint64), only cells holding at least one point.
     """
-    cells = grid.points_to_cells(lon, lat, res)
+    cells = grid.lonlat_to_cells(lon, lat, res)
     cols = dict(columns or {})
     if classes is not None:
         classes = np.asarray(classes, dtype=object)

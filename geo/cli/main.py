@@ -178,10 +178,10 @@ def validate(config_path: Path) -> None:
 def _register() -> None:
     from despro.cli.export import export_cmd
     from despro.cli.fetch import fetch
-    from despro.cli.runs import rescore, runs
+    from despro.cli.runs import rescore_cmd, runs
     from despro.cli.select import select
 
-    main.add_command(rescore)
+    main.add_command(rescore_cmd)
     main.add_command(runs)
     main.add_command(select)
     main.add_command(fetch)

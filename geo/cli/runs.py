@@ -24,7 +24,7 @@ def _emit(log_format: str, **fields) -> None:
         click.echo(fields.pop("message"))
 
 
-@click.command()
+@click.command("rescore")
 @click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
 @click.option(
     "--output-dir",
@@ -49,7 +49,7 @@ def _emit(log_format: str, **fields) -> None:
     help="json: one object per line on stdout and stderr.",
 )
 @click.option("--quiet", is_flag=True, help="No progress lines.")
-def rescore(
+def rescore_cmd(
     config_path: Path,
     output_dir: Path | None,
     keep: int,
@@ -59,11 +59,11 @@ def rescore(
     quiet: bool,
 ) -> None:
     """Rescore when inputs changed; keep the run history; switch 'latest' atomically."""
-    from despro.ops.rescore import rescore as do_rescore
+    from despro.ops.rescore import rescore
     from despro.ops.runs import LockedError
 
     try:
-        o = do_rescore(
+        o = rescore(
             config_path,
             output_dir,
             keep=keep,

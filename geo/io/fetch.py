@@ -29,7 +29,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -371,10 +371,3 @@ def fetch_geoboundaries(
         boundary_source=meta.get("boundarySource", ""),
         **kw,
     )
-
-
-def as_dict(f: Fetched) -> dict:
-    """JSON-ready form of a :class:`Fetched`."""
-    d = asdict(f)
-    d["path"] = str(f.path)
-    return d

@@ -186,7 +186,7 @@ def _with_village_cells(villages: gpd.GeoDataFrame, res: int) -> gpd.GeoDataFram
     ok = ~(shapely.is_missing(g) | shapely.is_empty(g))
     pts = shapely.point_on_surface(g[ok])
     ids = np.zeros(len(g), grid.CELL_DTYPE)
-    ids[ok] = grid.points_to_cells(shapely.get_x(pts), shapely.get_y(pts), res)
+    ids[ok] = grid.lonlat_to_cells(shapely.get_x(pts), shapely.get_y(pts), res)
     text = np.full(len(g), None, dtype=object)
     text[ok] = grid.cells_to_str(ids[ok])
     out = villages.copy()

@@ -28,7 +28,7 @@ import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from despro.config.vocab import STATES, TIERS
+from despro.config.vocab import STATES, TIERS, UNKNOWN
 from despro.grid import cells as grid
 from despro.mapsite.labels import (
     LABELS,
@@ -115,7 +115,7 @@ CHOROPLETHS = (
 )
 
 
-def e(value: object) -> str:
+def escape_text(value: object) -> str:
     """HTML-escaped text of a data value (quotes too)."""
     return html.escape(str(value), quote=True)
 
@@ -317,18 +317,22 @@ def choropleth_spec(spec: Choropleth, rules, lang: str) -> dict:
     colours = _palette(len(breaks) + 1, spec.higher_is_better)
     rows = list(zip(colours, _class_labels(breaks, suffix, lang, spec.digits), strict=True))
     rows.append((UNKNOWN_COLOUR, t["unknown"]))
-    legend = "".join(f"<div><i style='background:{c}'></i>{e(label)}</div>" for c, label in rows)
-    caption = e(t[spec.key]) + (f" <small>({e('; '.join(notes))})</small>" if notes else "")
+    legend = "".join(
+        f"<div><i style='background:{c}'></i>{escape_text(label)}</div>" for c, label in rows
+    )
+    caption = escape_text(t[spec.key]) + (
+        f" <small>({escape_text('; '.join(notes))})</small>" if notes else ""
+    )
     return {
         "key": spec.key,
         "column": spec.column,
-        "label": e(t[spec.key]),
+        "label": escape_text(t[spec.key]),
         "breaks": breaks,
         "colours": colours,
         "unknown": UNKNOWN_COLOUR,
         "scale": scale,
         "digits": spec.digits,
-        "suffix": e(suffix),
+        "suffix": escape_text(suffix),
         "show": spec.show,
         "legend": f"<b>{caption}</b>{legend}",
     }
@@ -382,17 +386,19 @@ def rules_payload(result, lang: str) -> list[dict]:
         for (rid, lvl), row in by_level.iterrows():
             if rid == r.id:
                 text = f"{row['layer']} \u00b7 {row['vintage']}" if row["vintage"] else row["layer"]
-                srcs[EVIDENCE_LETTERS.get(lvl, "n")] = e(f"{text} ({words.get(f'ev_{lvl}', lvl)})")
+                srcs[EVIDENCE_LETTERS.get(lvl, "n")] = escape_text(
+                    f"{text} ({words.get(f'ev_{lvl}', lvl)})"
+                )
         layer = d["layer"] if d is not None else ""
         vintage = d["vintage"] if d is not None else ""
         out.append(
             {
-                "id": e(r.id),
-                "label": e(getattr(r, label)),
-                "thr": e(threshold_text(r.op, r.threshold, r.unit, lang)),
-                "src": e(f"{layer} \u00b7 {vintage}" if vintage else layer),
+                "id": escape_text(r.id),
+                "label": escape_text(getattr(r, label)),
+                "thr": escape_text(threshold_text(r.op, r.threshold, r.unit, lang)),
+                "src": escape_text(f"{layer} \u00b7 {vintage}" if vintage else layer),
                 "srcs": srcs,
-                "title": e(d["source"] if d is not None else ""),
+                "title": escape_text(d["source"] if d is not None else ""),
                 "info": r.role != "gate",
             }
         )
@@ -402,7 +408,7 @@ def rules_payload(result, lang: str) -> list[dict]:
 def _escape_all(texts: np.ndarray) -> list[str]:
     """HTML-escaped texts, each distinct text escaped once."""
     uniq, inverse = np.unique(texts.astype(str), return_inverse=True)
-    return np.array([e(x) for x in uniq.tolist()], dtype=object)[inverse].tolist()
+    return np.array([escape_text(x) for x in uniq.tolist()], dtype=object)[inverse].tolist()
 
 
 def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
@@ -413,7 +419,7 @@ def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
     statistics).
     """
     sub = long[long["rule"] == rule.id].set_index("village_code").reindex(codes)
-    states = sub["state"].fillna("unknown").astype(str).to_numpy()
+    states = sub["state"].fillna(UNKNOWN).astype(str).to_numpy()
     values = _escape_all(value_texts(sub["value"].to_numpy(float), rule.unit, lang))
     margins = _escape_all(
         margin_texts(sub["margin"].to_numpy(float), states, rule.op, rule.unit, lang)
@@ -471,7 +477,7 @@ def villages_payload(result, lang: str, imputed: dict[str, list] | None = None) 
         out[code] = [
             lats[i],
             lons[i],
-            e(code),
+            escape_text(code),
             names[i],
             tiers[i],
             ranks[i],
@@ -508,7 +514,7 @@ def routes_payload(gdf, bounds, tolerance: float) -> list[list]:
     geoms = shapely.simplify(sub.geometry.to_numpy(), tolerance) if tolerance else sub.geometry
     out = []
     for geom, (_, row) in zip(geoms, sub.iterrows(), strict=True):
-        tip = e(
+        tip = escape_text(
             " \u00b7 ".join(
                 str(row[c])
                 for c in ("name", "segment_type", "operator")
@@ -530,7 +536,7 @@ def points_payload(gdf, bounds, label_column: str) -> dict:
     return {
         "path": encode_path(sub.geometry.y.to_numpy(), sub.geometry.x.to_numpy()),
         "label": [pos[n] for n in labels],
-        "labels": [e(n) for n in names],
+        "labels": [escape_text(n) for n in names],
     }
 
 
@@ -577,7 +583,7 @@ def outlines_payload(gdf) -> list[list]:
     """Encoded outlines and their escaped codes."""
     out = []
     for code, geom in zip(gdf.index, gdf.geometry, strict=True):
-        out.extend([ring, e(code)] for ring in encode_geometries([geom]))
+        out.extend([ring, escape_text(code)] for ring in encode_geometries([geom]))
     return out
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from despro.config.vocab import FAIL, UNKNOWN
+
 LANGS = ("id", "en")
 
 LABELS = {
@@ -312,20 +314,15 @@ def margin_texts(margins, states, op: str, unit: str, lang: str) -> np.ndarray:
     t = LABELS[lang]
     m = np.asarray(margins, dtype=float)
     states = np.asarray(states, dtype=object)
-    unknown = (states == "unknown") | np.isnan(m)
+    unknown = (states == UNKNOWN) | np.isnan(m)
     scale, _, suffix = unit_display(unit, lang)
     amounts = _with_suffix(fmt_numbers(np.abs(m) * scale, lang), suffix)
     sign = "+" if op in (">=", ">") else "-"
     out = np.full(len(m), DASH, dtype=object)
-    fail = ~unknown & (states == "fail")
+    fail = ~unknown & (states == FAIL)
     ok = ~unknown & ~fail
     out[fail] = [f"{t['needs']} {sign}{a}" for a in amounts[fail].tolist()]
     out[ok] = [
         f"{t['spare']} {a}" if lang == "id" else f"{a} {t['spare']}" for a in amounts[ok].tolist()
     ]
     return out
-
-
-def margin_text(margin: float, state: str, op: str, unit: str, lang: str) -> str:
-    """One village's margin text (see :func:`margin_texts`)."""
-    return margin_texts([margin], [state], op, unit, lang)[0]

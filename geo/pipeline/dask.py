@@ -273,7 +273,7 @@ class DaskEngine:
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         pts = shapely.point_on_surface(geoms[ok])
         parents = np.zeros(n, grid.CELL_DTYPE)
-        parents[ok] = grid.points_to_cells(shapely.get_x(pts), shapely.get_y(pts), self.parent_res)
+        parents[ok] = grid.lonlat_to_cells(shapely.get_x(pts), shapely.get_y(pts), self.parent_res)
         work = shapely.get_num_coordinates(geoms) + 1.0
         labels, k = partition.plan(parents, work, self._n())
         groups = [np.flatnonzero(labels == i) for i in range(k)]

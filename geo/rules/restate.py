@@ -55,7 +55,7 @@ def restate_rows(long: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def rescore(
+def recompute_tiers(
     long: pd.DataFrame, weights: dict[str, float], near_ready_fraction: float, restate: bool = True
 ) -> Rescored:
     """Tier, score (0-100) and rank from a long criteria table (see :mod:`despro.rules.score`).

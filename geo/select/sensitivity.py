@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from despro.config.settings import Config, SelectionConfig
-from despro.config.vocab import PILOT_TIERS, TIERS
+from despro.config.vocab import NEAR_READY, PILOT_TIERS, READY, TIERS
 from despro.rules.criteria import CRITERIA
-from despro.rules.restate import criterion_attainment, rescore, restate_rows
+from despro.rules.restate import criterion_attainment, recompute_tiers, restate_rows
 
 TIER_ORDER = {t: i for i, t in enumerate(TIERS)}
 
@@ -159,7 +159,7 @@ def threshold_sweep(
         sel_rows = (long["rule"] == r.id).to_numpy()
         for f in factors:
             edited = restate_rows(long.assign(threshold=np.where(sel_rows, thr0 * f, thr0)))
-            rs = rescore(edited, crit.weights, crit.near_ready_fraction, restate=False)
+            rs = recompute_tiers(edited, crit.weights, crit.near_ready_fraction, restate=False)
             t = rs.tier.reindex(index).to_numpy(object)
             elig = ok.to_numpy(bool) & np.isin(t, tiers)
             top = top_n_mask(t, rs.score.reindex(index).to_numpy(float), elig, n)[:, 0]
@@ -170,8 +170,8 @@ def threshold_sweep(
                     "rule": r.id,
                     "factor": f,
                     "threshold": r.threshold * f,
-                    "n_ready": int((t == "ready").sum()),
-                    "n_near_ready": int((t == "near-ready").sum()),
+                    "n_ready": int((t == READY).sum()),
+                    "n_near_ready": int((t == NEAR_READY).sum()),
                     "n_eligible": int(elig.sum()),
                     "kept_share": len(chosen & base) / len(base) if base else np.nan,
                 }
