@@ -228,8 +228,9 @@ def test_rate_exactly_at_threshold_passes_in_every_village(real_data, bali, tmp_
     d = pd.read_csv(real_data / HOUSEHOLDS, dtype=str)
     d.loc[(d["code"] == "51") & (d["year"] == "2024"), "value"] = "30.00"
     d.to_csv(tmp_path / "households.csv", index=False)
-    sp = bali.config.layers.smartphone.model_copy(deep=True)
-    sp.sources = [sp.sources[0].model_copy(update={"table": tmp_path / "households.csv"})]
+    sp = bali.config.layers.smartphone
+    src = sp.sources[0].model_copy(update={"table": tmp_path / "households.csv"})
+    sp = sp.model_copy(update={"sources": [src]})
     res = smartphone.build(sp, bali.result.study, bali.config, Notes())
     values = finalize(res.table, res.variables)
     rule = next(r for r in bali.config.criteria.rules if r.id == "I1a")
