@@ -38,10 +38,11 @@ def _run_and_write(
     from despro.cli.export import after_run
     from despro.config.settings import load_config
     from despro.io.outputs import write_outputs
+    from despro.io.selection import write_plan
     from despro.mapsite.analysis import from_plan
     from despro.mapsite.site import write_map
     from despro.pipeline.runner import Progress, run
-    from despro.select.pilots import plan_pilots, write_plan
+    from despro.select.pilots import plan_pilots
 
     plan = None
     try:

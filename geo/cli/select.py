@@ -155,10 +155,11 @@ def select(
     extra layers (<output-dir>/maps/index.html).
     """
     from despro.config.settings import load_config
+    from despro.io.selection import write_plan
     from despro.mapsite.analysis import from_plan
     from despro.mapsite.site import write_map
     from despro.pipeline.runner import Progress, run
-    from despro.select.pilots import plan_pilots, write_plan
+    from despro.select.pilots import plan_pilots
 
     try:
         cfg = load_config(config_path)

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from despro.config.urls import mask_url
 from despro.errors import ConfigError
 
 
@@ -722,8 +723,6 @@ class PostgisConfig(_Model):
 
     @field_serializer("url")
     def _mask(self, url: str | None) -> str | None:
-        from despro.io.postgis import mask_url
-
         return mask_url(url)
 
 

@@ -33,8 +33,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from despro._hashing import sha256
 from despro.errors import DesproError
-from despro.io.outputs import sha256
 
 OOKLA_BASE = "https://ookla-open-data.s3.amazonaws.com"
 WORLDPOP_BASE = "https://data.worldpop.org"
