@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from despro.config.urls import mask_url
-from despro.errors import ConfigError
+from despro.errors import ConfigError, MissingConfigError
 
 
 class _Model(BaseModel):
@@ -786,7 +786,7 @@ def load_config(path: str | Path) -> Config:
     """Read and validate ``despro.toml``; raise :class:`ConfigError` naming the key."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError("config file not found", file=path)
+        raise MissingConfigError("config file not found", file=path)
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as err:
