@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from despro.config.settings import Config, SelectionConfig, load_config
-from despro.pipeline.runner import Progress, Result, run
+from despro.pipeline import runner
+from despro.pipeline.runner import Progress, Result
 
 if TYPE_CHECKING:  # pragma: no cover
     from despro.io.postgis import ExportSummary
@@ -124,7 +125,7 @@ def run_job(
         cfg = cfg.model_copy(update={"selection": selection})
         select = True
     out = Path(output_dir) if output_dir is not None else cfg.path(cfg.run.output_dir)
-    job = Job(run(cfg, verbose=verbose, **engine))
+    job = Job(runner.run(cfg, verbose=verbose, **engine))
     if tables:
         job.output_dir, job.outputs = out, write_outputs(job.result, out)
     if select:

@@ -51,7 +51,7 @@ FIX = {
 
 def _infeasible(message: str, constraint: str) -> InfeasibleError:
     """The error naming ``constraint`` and its fix (:data:`FIX`)."""
-    return _infeasible(message, constraint, FIX.get(constraint, "relax it"))
+    return InfeasibleError(message, constraint, FIX.get(constraint, "relax it"))
 
 
 def region_prefixes(regions: list[str]) -> tuple[str, ...]:
