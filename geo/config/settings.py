@@ -23,7 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from despro.errors import ConfigError
+from despro.config.urls import mask_url
+from despro.errors import ConfigError, MissingConfigError
 
 
 class _Model(BaseModel):
@@ -722,8 +723,6 @@ class PostgisConfig(_Model):
 
     @field_serializer("url")
     def _mask(self, url: str | None) -> str | None:
-        from despro.io.postgis import mask_url
-
         return mask_url(url)
 
 
@@ -787,7 +786,7 @@ def load_config(path: str | Path) -> Config:
     """Read and validate ``despro.toml``; raise :class:`ConfigError` naming the key."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError("config file not found", file=path)
+        raise MissingConfigError("config file not found", file=path)
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as err:
