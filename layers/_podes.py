@@ -9,16 +9,43 @@ reported. Used by the census layer (facility items) and the products layer
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from despro.config.settings import Config, PodesCodes
+from despro.config.base import Model
 from despro.errors import InputError
 from despro.layer import Notes
 from despro.layers._crosswalk import bps_villages_to_kemendagri, kemendagri_units
 
 from ._io import numeric_column, read_table, require_columns
 from .villages import normalise_codes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.config.settings import Config
+
+
+class PodesCodes(Model):
+    """How the village rows of a Podes-style table find their Kemendagri village."""
+
+    code_column: str = "IDDESA"
+    code_system: Literal["kemendagri", "bps"] = Field(
+        "bps",
+        description="'bps': codes are matched to Kemendagri by name within parents "
+        "(needs 'names'); 'kemendagri': codes are used as they are",
+    )
+    names: Path | None = Field(
+        None,
+        description="Kemendagri code list (kode, nama) for the "
+        "BPS crosswalk, e.g. codes_kemendagri.csv",
+    )
+    regency_name_column: str = "NAMA_KAB"
+    district_name_column: str = "NAMA_KEC"
+    village_name_column: str = "NAMA_DESA"
+
 
 # Podes 2024 block XII, R1201A1-A16: micro and small industry units (< 20 workers)
 # by group. Category ids are despro's; labels follow the Podes questionnaire.
