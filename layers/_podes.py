@@ -9,6 +9,7 @@ reported. Used by the census layer (facility items) and the products layer
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -76,6 +77,29 @@ FLAGSHIP_NAMES = ("R1203B1", "R1203B2")  # food / non-food flagship product, fre
 NO_NAME = {"", "-", "0", "nan", "tidak ada"}
 
 
+def _units(path: Path) -> pd.DataFrame:
+    """The Kemendagri code list at ``path`` as units (see :func:`kemendagri_units`); read
+    once per file version, as the census and products tables usually share it."""
+    stat = Path(path).stat() if Path(path).is_file() else None
+    key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size) if stat else None
+    return _read_units(path, key)
+
+
+@lru_cache(maxsize=4)
+def _read_units_cached(path: Path, key: tuple) -> pd.DataFrame:
+    names = read_table(path, "Kemendagri code list", dtype=str)
+    require_columns(names, ["kode", "nama"], path, "Kemendagri code list")
+    return kemendagri_units(names)
+
+
+def _read_units(path: Path, key: tuple | None) -> pd.DataFrame:
+    if key is None:  # missing file: read_table raises the usual error
+        names = read_table(path, "Kemendagri code list", dtype=str)
+        require_columns(names, ["kode", "nama"], path, "Kemendagri code list")
+        return kemendagri_units(names)
+    return _read_units_cached(path, key).copy()
+
+
 def kemendagri_codes(
     codes: PodesCodes, df: pd.DataFrame, config: Config, notes: Notes, path, what: str, key: str
 ) -> pd.Series:
@@ -91,8 +115,7 @@ def kemendagri_codes(
             file=config.source_file,
             fix=f"set {key}.names (e.g. codes_kemendagri.csv)",
         )
-    names = read_table(config.path(codes.names), "Kemendagri code list", dtype=str)
-    require_columns(names, ["kode", "nama"], config.path(codes.names), "Kemendagri code list")
+    units = _units(config.path(codes.names))
     require_columns(
         df,
         [
@@ -106,7 +129,7 @@ def kemendagri_codes(
     )
     x = bps_villages_to_kemendagri(
         df,
-        kemendagri_units(names),
+        units,
         code=codes.code_column,
         regency_name=codes.regency_name_column,
         district_name=codes.district_name_column,
