@@ -15,7 +15,6 @@ rate can never sneak in as a finished percentage and be summed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -163,6 +162,12 @@ class Layer(Protocol):
         Its cell layers on the map site.
     LABELS : dict
         ``{"id": {key: text}, "en": {key: text}}``: the map labels it adds.
+
+    Optional parts: ``derive(values, additive, attributes, result) -> (frame,
+    variables)``, village variables computed after the transfer (``values`` and
+    ``additive`` are the villages' finished and additive columns); ``cell_local(cfg) ->
+    bool``, True when a cell's row depends on that cell alone, so the dask engine may
+    build the table per partition of cells (:mod:`despro.pipeline.dask`).
     """
 
     NAME: str
@@ -178,16 +183,6 @@ class Layer(Protocol):
 
     def aggregate(self, inputs: LayerInputs, cfg: Any, study: Study, notes: Notes) -> LayerResult:
         """The layer's table on the study's cells or villages, from ``read()``'s inputs."""
-
-
-#: optional parts of a layer module: ``derive(values, additive, attributes, result)``
-#: (village variables computed after the transfer) and ``cell_local(cfg) -> bool`` (the
-#: layer's cell table may be built per partition of cells, see despro.pipeline.dask)
-OPTIONAL = ("derive", "cell_local")
-
-Derive = Callable[
-    [pd.DataFrame, pd.DataFrame, pd.DataFrame, LayerResult], tuple[pd.DataFrame, list[Variable]]
-]
 
 
 def build(layer: Layer, cfg: Any, study: Study, config: Config, notes: Notes) -> LayerResult:

@@ -22,8 +22,9 @@ Every layer module has the same parts (see :class:`despro.layer.Layer`):
 
 :data:`LAYERS` lists the ``[layers.*]`` layers in run order (the order of their
 columns); :data:`WEIGHTS` is the population raster of ``[population]``, run first
-because it weights the transfers. Adding a layer is one module plus one line in
-:data:`LAYERS`; :func:`registered` adds one for a while (tests, notebooks).
+because it weights the transfers; :data:`VILLAGES` reads ``[villages]``. Adding a
+layer is one module plus one line in :data:`LAYERS`; :func:`registered` adds one for
+a while (tests, notebooks).
 """
 
 from __future__ import annotations
@@ -32,13 +33,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from despro.layer import Layer
-from despro.layers import backbone, broadband, census, courier, population, products, smartphone
+from despro.layers import (
+    backbone,
+    broadband,
+    census,
+    courier,
+    population,
+    products,
+    smartphone,
+    villages,
+)
 
 #: the ``[layers.<name>]`` layers, in run order
 LAYERS: list[Layer] = [broadband, backbone, smartphone, courier, products, census]
 
 #: the ``[population]`` layer: its raster weights the village <-> cell transfers
 WEIGHTS: Layer = population
+
+#: the ``[villages]`` reader: the rows of the study (not a layer: no variables of its own)
+VILLAGES = villages
 
 
 def all_layers() -> list[Layer]:

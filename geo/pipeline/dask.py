@@ -45,6 +45,7 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
+from despro import layers as registry
 from despro.aggregate.overlap import polygon_overlap
 from despro.aggregate.study import Study
 from despro.config.settings import Config
@@ -90,10 +91,8 @@ def _layer_part(
     """Task: one layer's table on one partition's cells; returns (LayerResult, notes)."""
     study = Study(villages, res, cells, area, weights, weighting, cell_area)
     notes = Notes()
-    from despro import layers
-
     with partition_extent(extent):
-        r = build(layers.get(name), cfg, study, config, notes)
+        r = build(registry.get(name), cfg, study, config, notes)
     if not keep_features:
         r.features = {}
     return r, notes.items

@@ -187,9 +187,7 @@ def validate_inputs(config: Config, notes: Notes) -> list[str]:
     Runs each layer's ``read()`` only (contracts, codes, CRS, joins with the villages):
     no village <-> cell overlap is built and nothing is aggregated.
     """
-    from despro.layers import villages as villages_layer
-
-    villages = villages_layer.read(config.villages, config, notes)
+    villages = registry.VILLAGES.read(config.villages, config, notes)
     lines = [f"villages: {len(villages):,} from {config.path(config.villages.path)}"]
     if config.population is not None:
         registry.WEIGHTS.read(config.population, config, notes, villages)
@@ -229,9 +227,7 @@ def step_keys(config: Config) -> dict[str, str]:
 def _read_study(
     config: Config, notes: Notes, engine: Engine | None = None
 ) -> tuple[gpd.GeoDataFrame, Study]:
-    from despro.layers import villages as villages_layer
-
-    villages = villages_layer.read(config.villages, config, notes)
+    villages = registry.VILLAGES.read(config.villages, config, notes)
     return villages, (engine or LocalEngine()).build_study(villages, config.run.resolution)
 
 
