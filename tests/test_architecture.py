@@ -44,6 +44,7 @@ class Rule:
     forbidden: tuple[str, ...]
     why: str
     exempt: tuple[str, ...] = ()  # modules allowed to break the rule (say why in ``why``)
+    allowed: tuple[str, ...] = ()  # targets allowed by exact name though under ``forbidden``
 
 
 #: The import rules, one row each. A name covers the module and everything below it.
@@ -61,7 +62,18 @@ RULES = (
         ("despro.config",),
         (*EDGES, "despro.layers", "despro.pipeline"),
         "the config is read before anything runs; it must not pull in the PostGIS sink "
-        "(despro.io.postgis), the dask engine (despro.pipeline.dask) or the layers",
+        "(despro.io.postgis), the dask engine (despro.pipeline.dask) or a layer module; "
+        "it reaches the layers' settings models only through their registry (despro.layers)",
+        allowed=("despro.layers",),
+    ),
+    Rule(
+        "layers through the registry",
+        ("despro.pipeline", "despro.mapsite"),
+        ("despro.layers",),
+        "the pipeline, its engines and the map site find the layers in the registry "
+        "(despro.layers.LAYERS), never by a layer module's name, so a new layer is one "
+        "module plus one registry line",
+        allowed=("despro.layers",),
     ),
     Rule(
         "cache does not write",
@@ -179,6 +191,7 @@ def violations(imports: list[Import], rules=RULES) -> list[str]:
                 _under(imp.module, rule.sources)
                 and not _under(imp.module, rule.exempt)
                 and _under(imp.target, rule.forbidden)
+                and imp.target not in rule.allowed
             ):
                 try:
                     where = imp.file.relative_to(ROOT)
@@ -242,3 +255,13 @@ def test_checker_catches_every_kind_of_import(tmp_path):
     assert len(bad) == 4  # the sibling import of despro.select.problem is allowed
     assert bad[0].startswith(f"{file}:1: despro.select.pilots imports despro.io.outputs")
     assert "rule 'engine is pure'" in bad[0]
+
+
+def test_registry_is_the_only_way_to_the_layers(tmp_path):
+    """The pipeline and the config may import the registry, not a layer module."""
+    source = "from despro import layers\nfrom despro.layers import villages\n"
+    known = {"despro.layers", "despro.layers.villages"}
+    for module in ("despro.pipeline.runner", "despro.config.settings"):
+        found = parse_imports(source, module, False, tmp_path / "m.py", known)
+        bad = violations(found)
+        assert len(bad) == 1 and "imports despro.layers.villages" in bad[0]
