@@ -1,5 +1,12 @@
 """The contract between a layer module and the engine.
 
+Every layer module (:mod:`despro.layers`, listed in its registry) has the same
+parts, described by :class:`Layer`: ``NAME``, ``LEVEL``, a settings model, a
+``read()`` that opens and checks its inputs (:class:`LayerInputs`), a pure
+``aggregate()`` that turns them into a :class:`LayerResult`, an optional
+``derive()``, and its map styles (:class:`Choropleth`) and labels. :func:`build`
+runs one layer: ``aggregate(read(...))``.
+
 A layer hands the engine a :class:`LayerResult`: its declared variables and a
 table holding exactly their additive columns (see :mod:`despro.variables`),
 either per H3 cell or per village. The engine refuses undeclared columns, so a
@@ -10,13 +17,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import geopandas as gpd
 import pandas as pd
 
 from despro.errors import DesproError
 from despro.variables import Variable, additive_columns, cover_column
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import BaseModel
+
+    from despro.aggregate.study import Study
+    from despro.config.settings import Config
 
 
 @dataclass
@@ -89,3 +102,104 @@ class LayerResult:
     @property
     def cover_column(self) -> str:
         return cover_column(self.name)
+
+
+@dataclass
+class LayerInputs:
+    """What a layer's ``read()`` hands its ``aggregate()``: checked inputs, nothing aggregated.
+
+    Attributes
+    ----------
+    files : list of Path
+        Files read, in the order the layer reads them (hashed into the manifest).
+    data : dict
+        The validated inputs by name (frames, GeoDataFrames, arrays, or the path of a
+        checked raster that ``aggregate()`` streams block by block).
+    """
+
+    files: list[Path] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.data
+
+
+@dataclass(frozen=True)
+class Choropleth:
+    """One cell layer of the map site: which finished column, its classes and colours.
+
+    ``breaks`` are in display units (after the unit's scale); a rule threshold on the
+    same variable is added as a break so that the colours change exactly there. The
+    caption is the map label named ``key`` (a layer's ``LABELS``). ``position`` orders
+    the cell layers in the map's layer list (lower first; score is 0).
+    """
+
+    key: str
+    column: str
+    unit: str
+    breaks: tuple[float, ...]
+    higher_is_better: bool = True
+    digits: int = 1
+    show: bool = False
+    position: int = 1000
+
+
+class Layer(Protocol):
+    """The shape of a layer module (the registry :data:`despro.layers.LAYERS` lists them).
+
+    Attributes
+    ----------
+    NAME : str
+        Its config section (``[layers.<NAME>]``), cover column and step name.
+    LEVEL : 'cell' or 'village'
+        The level of its table.
+    Settings : type of pydantic model
+        The model of its config section.
+    CHOROPLETHS : tuple of Choropleth
+        Its cell layers on the map site.
+    LABELS : dict
+        ``{"id": {key: text}, "en": {key: text}}``: the map labels it adds.
+
+    Optional parts: ``derive(values, additive, attributes, result) -> (frame,
+    variables)``, village variables computed after the transfer (``values`` and
+    ``additive`` are the villages' finished and additive columns); ``cell_local(cfg) ->
+    bool``, True when a cell's row depends on that cell alone, so the dask engine may
+    build the table per partition of cells (:mod:`despro.pipeline.dask`).
+    """
+
+    NAME: str
+    LEVEL: Literal["cell", "village"]
+    Settings: type[BaseModel]
+    CHOROPLETHS: tuple[Choropleth, ...]
+    LABELS: dict[str, dict[str, str]]
+
+    def read(
+        self, cfg: Any, config: Config, notes: Notes, villages: gpd.GeoDataFrame
+    ) -> LayerInputs:
+        """Open and check the inputs (contracts, codes, CRS, joins with ``villages``)."""
+
+    def aggregate(self, inputs: LayerInputs, cfg: Any, study: Study, notes: Notes) -> LayerResult:
+        """The layer's table on the study's cells or villages, from ``read()``'s inputs."""
+
+
+def build(layer: Layer, cfg: Any, study: Study, config: Config, notes: Notes) -> LayerResult:
+    """Run one layer on a study: ``layer.aggregate(layer.read(...))``.
+
+    Parameters
+    ----------
+    layer : Layer
+        A layer module of the registry (or any object of that shape).
+    cfg : pydantic model
+        The layer's settings (its ``[layers.<name>]`` section).
+    study : Study
+        Villages, cells and their overlap.
+    config : Config
+        The whole run's configuration (paths are resolved against its file).
+    notes : Notes
+        Collects what was repaired, dropped or unmatched.
+    """
+    inputs = layer.read(cfg, config, notes, study.villages)
+    return layer.aggregate(inputs, cfg, study, notes)

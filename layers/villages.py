@@ -26,6 +26,7 @@ do not exceed population.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -33,7 +34,6 @@ import pandas as pd
 import pandera.pandas as pa
 
 from despro.codes import normalise_codes
-from despro.config.settings import Config, VillagesConfig
 from despro.errors import InputError
 from despro.layer import Notes
 from despro.layers._crosswalk import bps_villages_to_kemendagri, kemendagri_units
@@ -41,6 +41,9 @@ from despro.layers._crosswalk import bps_villages_to_kemendagri, kemendagri_unit
 from ._contracts import non_negative, not_above, number, validate
 from ._io import read_vector, repair_geometries, require_columns
 from ._names import codes_from_names, read_code_list, read_code_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.config.settings import Config, VillagesConfig
 
 
 def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:

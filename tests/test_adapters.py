@@ -26,10 +26,11 @@ import pytest
 import shapely
 
 from despro.aggregate.study import build_study
-from despro.config.settings import SmartphoneSource, config_from_dict, load_config
-from despro.layer import Notes
+from despro.config.settings import config_from_dict, load_config
+from despro.layer import Notes, build
 from despro.layers import backbone, broadband, courier, population, smartphone, villages
 from despro.layers._names import match_names, read_code_list
+from despro.layers.smartphone import SmartphoneSource
 from despro.variables import finalize
 
 from .test_contracts import OSM_HEAD, SAMPLE
@@ -107,7 +108,7 @@ def test_opencellid_headerless_gzip_export_reads_the_same(real, tmp_path):
 @pytest.mark.shared_data
 def test_tower_counts_per_radio_in_jakarta_barat_cells(real, jakbar):
     """towers__<radio> per cell = cells of the file whose point falls in it (h3-py)."""
-    res = broadband.build(jakbar.cfg.layers.broadband, jakbar.study, jakbar.cfg, Notes())
+    res = build(broadband, jakbar.cfg.layers.broadband, jakbar.study, jakbar.cfg, Notes())
     raw = pd.read_csv(real / CELLS)
     cell = np.array(
         [
@@ -133,7 +134,7 @@ def test_tower_counts_per_radio_in_jakarta_barat_cells(real, jakbar):
 @pytest.mark.shared_data
 def test_modelled_lte_coverage_equals_a_direct_overlay(real, jakbar):
     """Covered share per cell = area(cell n union of capped discs) / area(cell), EPSG:6933."""
-    res = broadband.build(jakbar.cfg.layers.broadband, jakbar.study, jakbar.cfg, Notes())
+    res = build(broadband, jakbar.cfg.layers.broadband, jakbar.study, jakbar.cfg, Notes())
     pct = finalize(res.table, res.variables)["pct_area_lte_modelled"]
     assert pct.between(0, 100).all() and pct.notna().all()
     raw = pd.read_csv(real / CELLS)
@@ -179,8 +180,8 @@ def test_ookla_quarters_from_separate_files_pool_like_one_file(real, tmp_path):
         real, "6471", broadband={"tiles": [OOKLA], "tiles_filters": {"area": "balikpapan"}}
     )
     split = _study(real, "6471", broadband={"tiles": files})
-    a = broadband.build(pooled.cfg.layers.broadband, pooled.study, pooled.cfg, Notes()).table
-    b = broadband.build(split.cfg.layers.broadband, split.study, split.cfg, Notes()).table
+    a = build(broadband, pooled.cfg.layers.broadband, pooled.study, pooled.cfg, Notes()).table
+    b = build(broadband, split.cfg.layers.broadband, split.study, split.cfg, Notes()).table
     pd.testing.assert_frame_equal(a, b, rtol=1e-12)
     assert a["speedtest_tests"].sum() == pytest.approx(d["tests"].sum(), rel=0.05)
     # pooled speed = tests-weighted mean over the quarters' tiles inside the cells
@@ -274,8 +275,8 @@ def test_backbone_from_kml_kmz_and_geopackage_equals_geojson(real, cables, jakba
         }
     )
     notes = Notes()
-    got = backbone.build(cfg.layers.backbone, jakbar.study, cfg, notes)
-    exp = backbone.build(ref.layers.backbone, jakbar.study, ref, Notes())
+    got = build(backbone, cfg.layers.backbone, jakbar.study, cfg, notes)
+    exp = build(backbone, ref.layers.backbone, jakbar.study, ref, Notes())
     pd.testing.assert_frame_equal(got.table, exp.table, rtol=1e-9)
     assert len(got.features["backbone_routes"]) == len(exp.features["backbone_routes"])
     assert len(got.features["backbone_nodes"]) == len(exp.features["backbone_nodes"]) > 100
@@ -361,7 +362,7 @@ def test_bps_regency_table_by_name_sumatera_barat(real, tmp_path, fmt):
         wide = raw[raw["indicator"] == ind][["name", "value"]].rename(columns={"value": ind})
         table = tmp_path / "sumbar.xlsx"
         wide.to_excel(table, index=False)
-    stats = smartphone.read(
+    stats = smartphone.read_source(
         SmartphoneSource(table=table, **src),
         config_from_dict({"villages": {"path": "x"}}),
         notes := Notes(),
@@ -391,8 +392,8 @@ def test_bps_province_table_by_name_reports_every_unmatched_row(real):
         columns={"pct_households_internet": "pct_households_accessed_internet_3m"},
     )
     notes = Notes()
-    by_name = smartphone.read(src, config_from_dict({"villages": {"path": "x"}}), notes)
-    by_code = smartphone.read(
+    by_name = smartphone.read_source(src, config_from_dict({"villages": {"path": "x"}}), notes)
+    by_code = smartphone.read_source(
         src.model_copy(
             update={
                 "name_column": None,
@@ -585,7 +586,7 @@ def test_osm_outlets_with_operator_names(tmp_path, fmt):
     cfg = load_config(tmp_path / "s" / "despro.toml")
     c = cfg.layers.courier.model_copy(update={"outlets": f})
     notes = Notes()
-    pts = courier.read(c, cfg, notes)
+    pts = courier.read_outlets(c, cfg, notes)
     assert pts.set_index("osm_id")["operator"].to_dict() == {
         "node/1": "Pos Indonesia",
         "node/2": "J&T Express",
@@ -604,7 +605,7 @@ def test_osm_outlets_with_operator_names(tmp_path, fmt):
     assert dropped["n_rows"] == 1  # Toko Kirim Cepat: no known company; the bakery is no outlet
     # through the layer: distinct companies per cell, as for any other outlet file
     vil = villages.read(cfg.villages, cfg, Notes())
-    res = courier.build(c, build_study(vil, 8), cfg, Notes())
+    res = build(courier, c, build_study(vil, 8), cfg, Notes())
     assert res.table.filter(like="courier_outlets__").sum().sum() == 7
 
 
@@ -622,8 +623,8 @@ def test_population_density_surface_scaled_to_the_official_total(real):
     )
     raw = config_from_dict({"villages": VILLAGES, "population": {"path": HKV}}, base_dir=real)
     notes = Notes()
-    scaled = population.build(cfg.population, s.study, cfg, notes).table["population_raster"]
-    plain = population.build(raw.population, s.study, raw, Notes()).table["population_raster"]
+    scaled = build(population, cfg.population, s.study, cfg, notes).table["population_raster"]
+    plain = build(population, raw.population, s.study, raw, Notes()).table["population_raster"]
     assert scaled.sum() == pytest.approx(total, rel=1e-12)
     np.testing.assert_allclose(scaled / plain.where(plain > 0), total / plain.sum(), rtol=1e-9)
     assert any(n["message"].startswith("population raster scaled by") for n in notes.items)

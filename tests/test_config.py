@@ -9,7 +9,8 @@ import pytest
 
 from despro.aggregate.raster import reduce as rmod
 from despro.config import vocab
-from despro.config.settings import CACHE_ENV, config_from_dict, load_config
+from despro.config.env import CACHE_ENV
+from despro.config.settings import config_from_dict, load_config
 from despro.pipeline.runner import run
 
 

@@ -24,12 +24,13 @@ import pytest
 import rasterio
 import shapely
 
-from despro.config.settings import SmartphoneSource, load_config
+from despro.config.settings import load_config
 from despro.errors import InputError
 from despro.io.quality import escape, quality_markdown
 from despro.layer import Notes
 from despro.layers import backbone, broadband, courier, population, products, smartphone
 from despro.layers import villages as villages_layer
+from despro.layers.smartphone import SmartphoneSource
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 
@@ -266,16 +267,16 @@ def _load(target: str, d: Path, notes: Notes):
         "towers": lambda: broadband.read_towers(d / "towers.csv", lay.broadband, notes),
         "routes": lambda: backbone.read_routes(cfg.path(lay.backbone.routes), notes),
         "nodes": lambda: backbone.read_nodes(cfg.path(lay.backbone.nodes), notes),
-        "ict": lambda: smartphone.read(lay.smartphone.all_sources()[0], cfg, notes),
-        "ict_names": lambda: smartphone.read(
+        "ict": lambda: smartphone.read_source(lay.smartphone.all_sources()[0], cfg, notes),
+        "ict_names": lambda: smartphone.read_source(
             SmartphoneSource(
                 table=d / "ict_names.csv", name_column="regency_name", names=d / "codes.csv"
             ),
             cfg,
             notes,
         ),
-        "outlets": lambda: courier.read(lay.courier, cfg, notes),
-        "osm": lambda: courier.read(
+        "outlets": lambda: courier.read_outlets(lay.courier, cfg, notes),
+        "osm": lambda: courier.read_outlets(
             lay.courier.model_copy(update={"outlets": d / "outlets.osm"}), cfg, notes
         ),
         "categories": lambda: products.read_categories(cfg.path(lay.products.categories), notes),

@@ -63,7 +63,7 @@ def test_partial_parents_are_sent_to_the_page(sample_result):
     table = mapdata.page_cells(add, ids, variables, sample_result.config.run.resolution - 2)
     specs = [
         mapdata.choropleth_spec(c, sample_result.config.criteria.rules, "en")
-        for c in mapdata.CHOROPLETHS
+        for c in mapdata.choropleths()
     ]
     payload = mapdata.cells_payload(table, specs, sample_result.variables)
     shares = payload["known"]["product_enterprises"]

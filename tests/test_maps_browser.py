@@ -361,7 +361,7 @@ def test_layer_control_lists_every_layer(browser, demo_site):
         t["osm"],
         t["no_basemap"],
         t["outlines"],
-        *(t[c.key] for c in mapdata.CHOROPLETHS),
+        *(t[c.key] for c in mapdata.choropleths()),
         t["backbone_routes"],
         t["backbone_nodes"],
         t["outlets"],
@@ -384,7 +384,7 @@ def test_layer_control_lists_every_layer(browser, demo_site):
         ".forEach(i => { if (!i.checked) i.click(); }); true"
     )
     legend = browser.js("document.querySelector('.despro-legend').textContent")
-    for c in mapdata.CHOROPLETHS:
+    for c in mapdata.choropleths():
         assert t[c.key] in legend
     assert browser.console_errors() == []
 

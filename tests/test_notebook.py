@@ -17,3 +17,4 @@ def test_quickstart_notebook_executes(tmp_path, monkeypatch):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert (tmp_path / "out" / "villages.gpkg").is_file()
+    assert (tmp_path / "out" / "selection" / "shortlist_optimised.csv").is_file()  # run_job

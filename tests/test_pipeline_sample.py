@@ -8,8 +8,9 @@ import pandas as pd
 import pyogrio
 import pytest
 
+from despro._hashing import sha256
 from despro.grid import cells as grid
-from despro.io.outputs import sha256, write_outputs
+from despro.io.outputs import write_outputs
 
 from .conftest import SAMPLE
 

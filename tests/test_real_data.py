@@ -30,7 +30,7 @@ from despro.aggregate.study import build_study
 from despro.config.settings import config_from_dict, load_config
 from despro.errors import ConfigError, InputError
 from despro.grid import cells as grid
-from despro.layer import Notes
+from despro.layer import Notes, build
 from despro.layers import broadband, courier, population, smartphone, villages
 from despro.layers._io import INDONESIA_BOUNDS, read_vector
 from despro.pipeline.runner import run
@@ -187,7 +187,7 @@ def test_bps_province_codes_map_to_kemendagri(real_data, bps_2024):
                 }
             },
         )
-        stats = smartphone.read(cfg.layers.smartphone, cfg, Notes())
+        stats = smartphone.read_source(cfg.layers.smartphone, cfg, Notes())
         assert len(stats) == 38 and set(stats.index) == kemendagri
         assert set(stats.index) - {"63"} <= set(prov["kode"])
         published = bps_2024[key]
@@ -231,7 +231,7 @@ def test_rate_exactly_at_threshold_passes_in_every_village(real_data, bali, tmp_
     sp = bali.config.layers.smartphone
     src = sp.sources[0].model_copy(update={"table": tmp_path / "households.csv"})
     sp = sp.model_copy(update={"sources": [src]})
-    res = smartphone.build(sp, bali.result.study, bali.config, Notes())
+    res = build(smartphone, sp, bali.result.study, bali.config, Notes())
     values = finalize(res.table, res.variables)
     rule = next(r for r in bali.config.criteria.rules if r.id == "I1a")
     state, _ = rule_states(values[rule.variable].to_numpy(), rule)
@@ -363,7 +363,7 @@ def test_ookla_tests_and_speeds_are_conserved_into_balikpapan_cells(real_data, f
     )
     vil, study, notes = _villages_and_study(cfg)
     assert len(vil) == 34
-    t = broadband.build(cfg.layers.broadband, study, cfg, notes).table
+    t = build(broadband, cfg.layers.broadband, study, cfg, notes).table
     # the tiles, read with pandas; each tile's share inside the study cells, with shapely
     d = pd.read_csv(real_data / OOKLA, dtype={"quadkey": str})
     for col, val in filters.items():
@@ -430,7 +430,7 @@ def test_population_raster_sums_per_cell(real_data, dki, tif, negative):
     study's edge count in part (exact area shares), pixels outside not at all (h3-py)."""
     cfg = _config(real_data, villages=VILLAGES, population={"path": tif})
     notes = Notes()
-    res = population.build(cfg.population, dki.study, cfg, notes)
+    res = build(population, cfg.population, dki.study, cfg, notes)
     lon, lat, v = _pixels(real_data / tif)
     assert (v < 0).sum() == negative
     people = np.where(v < 0, 0.0, v)
@@ -462,7 +462,7 @@ def test_jakarta_barat_outlet_names_give_operators(real_data):
     """RBI schema, names in REMARK: 9 Pos Indonesia + 2 J&T outlets; the shop is dropped."""
     cfg = load_config(EXAMPLES / "jakarta_barat.toml")
     notes = Notes()
-    pts = courier.read(cfg.layers.courier, cfg, notes)
+    pts = courier.read_outlets(cfg.layers.courier, cfg, notes)
     assert pts["operator"].value_counts().to_dict() == {"Pos Indonesia": 9, "J&T Express": 2}
     raw = gpd.read_file(real_data / JAKBAR_POST)
     dropped = raw.loc[~raw.index.isin(pts.index), "REMARK"].tolist()
@@ -471,7 +471,7 @@ def test_jakarta_barat_outlet_names_give_operators(real_data):
     # without a name column or a constant the file has no operator: a clear error
     plain = cfg.layers.courier.model_copy(update={"operator_from": []})
     with pytest.raises(InputError, match=r"lacks column\(s\) \['operator'\]"):
-        courier.read(plain, cfg, Notes())
+        courier.read_outlets(plain, cfg, Notes())
 
 
 @pytest.mark.parametrize(
@@ -487,7 +487,7 @@ def test_jakarta_barat_outlet_names_give_operators(real_data):
 def test_rbi_post_offices_are_pos_indonesia(real_data, source, f, n):
     """RBI post-office layers have no operator column: a constant or NAMOBJ names it."""
     cfg = _config(real_data, villages=VILLAGES, layers={"courier": {"outlets": f, **source}})
-    pts = courier.read(cfg.layers.courier, cfg, Notes())
+    pts = courier.read_outlets(cfg.layers.courier, cfg, Notes())
     assert len(pts) == n and set(pts["operator"]) == {"Pos Indonesia"}
 
 
@@ -504,7 +504,7 @@ def test_jakarta_barat_distinct_companies_per_village(real_data):
         "courier_outlets__Pos Indonesia": 9.0,
     }
     # independent count: distinct operators among outlets in the village's cells (h3-py)
-    pts = courier.read(cfg.layers.courier, cfg, Notes())
+    pts = courier.read_outlets(cfg.layers.courier, cfg, Notes())
     pcell = np.array(
         [h3.str_to_int(h3.latlng_to_cell(p.y, p.x, 8)) for p in pts.geometry], dtype=np.uint64
     )

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from despro.config.settings import CACHE_ENV
-from despro.errors import DesproError
-from despro.io.outputs import sha256
+from despro._hashing import sha256
+from despro.config.env import CACHE_ENV
+from despro.errors import FetchError
 
 OOKLA_BASE = "https://ookla-open-data.s3.amazonaws.com"
 WORLDPOP_BASE = "https://data.worldpop.org"
@@ -52,10 +52,6 @@ WORLDPOP_PRODUCTS = {
     "unconstrained-unadj": "GIS/Population/Global_2000_2020/{year}/{ISO}/"
     "{iso}_ppp_{year}_UNadj.tif",
 }
-
-
-class FetchError(DesproError):
-    """A download failed: names the URL and what to do (usually: run again to resume)."""
 
 
 @dataclass

@@ -12,7 +12,6 @@ so it cannot act as a formula.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from despro._hashing import sha256
 from despro.io.quality import quality_markdown
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -59,15 +59,6 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
             out[c] = out[c].map(safe_csv_text)
     return out
-
-
-def sha256(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(chunk):
-            h.update(b)
-    return h.hexdigest()
 
 
 @contextmanager

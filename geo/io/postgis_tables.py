@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import shapely
 
-from despro.errors import DesproError, InputError
+from despro.errors import DesproError, InputError, MissingFileError
 from despro.grid import cells as grid
 
 SRID = 4326
@@ -264,7 +264,7 @@ def from_run_dir(folder: str | Path) -> RunTables:
     need = ["villages.parquet", "cells.parquet", "shortlist.csv", "manifest.json"]
     for n in need:
         if not (folder / n).is_file():
-            raise InputError(
+            raise MissingFileError(
                 f"run folder lacks {n}",
                 file=folder,
                 fix="pass the output folder of 'despro run' or 'despro rescore'",

@@ -32,7 +32,7 @@ import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from despro.config.vocab import UNKNOWN
+from despro.config.vocab import UNDETERMINED, UNKNOWN
 from despro.mapsite import data as md
 from despro.mapsite.data import escape_text as esc
 from despro.mapsite.labels import LABELS, fmt_number, value_text
@@ -270,5 +270,5 @@ def imputed_records(result, analysis: MapAnalysis | None, lang: str) -> dict[str
                 ]
             )
         if decided:
-            out[code] = [tiers.get(row["tier_imputed"], tiers["undetermined"]), decided]
+            out[code] = [tiers.get(row["tier_imputed"], tiers[UNDETERMINED]), decided]
     return out

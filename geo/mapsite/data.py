@@ -19,7 +19,6 @@ import html
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -28,8 +27,10 @@ import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
+from despro import layers as registry
 from despro.config.vocab import STATES, TIERS, UNKNOWN
 from despro.grid import cells as grid
+from despro.layer import Choropleth
 from despro.mapsite.labels import (
     LABELS,
     fmt_number,
@@ -56,63 +57,15 @@ SCORE = Variable(
 )
 
 
-@dataclass(frozen=True)
-class Choropleth:
-    """One cell layer: which finished column, its classes and colours.
-
-    ``breaks`` are in display units (after ``scale``); a rule threshold on the same
-    variable is added as a break so that the colours change exactly there.
-    """
-
-    key: str
-    column: str
-    unit: str
-    breaks: tuple[float, ...]
-    higher_is_better: bool = True
-    digits: int = 1
-    show: bool = False
+#: the readiness score's cell layer (the layers' own are in their modules' CHOROPLETHS)
+SCORE_CHOROPLETH = Choropleth("score", "village_score", "", (20, 40, 60, 80), show=True, position=0)
 
 
-CHOROPLETHS = (
-    Choropleth("score", "village_score", "", (20, 40, 60, 80), show=True),
-    Choropleth("download_mbps", "download_mbps", "Mbps", (5, 10, 25, 50, 100)),
-    Choropleth(
-        "backbone_distance_m",
-        "backbone_distance_m",
-        "m",
-        (5, 10, 20, 50, 100),
-        higher_is_better=False,
-    ),
-    Choropleth("pct_area_4g_coverage", "pct_area_4g_coverage", "percent", (25, 50, 75, 90)),
-    Choropleth(
-        "pct_individuals_mobile_phone",
-        "pct_individuals_mobile_phone",
-        "percent",
-        (30, 40, 50, 60, 70),
-    ),
-    Choropleth("pct_households_internet", "pct_households_internet", "percent", (15, 30, 45, 60)),
-    Choropleth("pct_households_computer", "pct_households_computer", "percent", (10, 20, 30, 40)),
-    Choropleth(
-        "courier_companies", "courier_outlets_n_classes", "companies", (1, 2, 3, 5), digits=0
-    ),
-    Choropleth("courier_outlets", "courier_outlets", "outlets", (1, 2, 5, 10), digits=0),
-    Choropleth(
-        "product_enterprises", "product_enterprises", "enterprises", (1, 5, 20, 50), digits=0
-    ),
-    Choropleth(
-        "product_demand_growth_pct",
-        "product_demand_growth_pct",
-        "percent per year",
-        (0, 5, 10, 20, 30),
-    ),
-    Choropleth(
-        "product_distinctiveness",
-        "product_distinctiveness",
-        "score 0-1",
-        (0.25, 0.5, 0.75),
-        digits=2,
-    ),
-)
+def choropleths() -> list[Choropleth]:
+    """The map's cell layers: the score, then every registered layer's ``CHOROPLETHS``,
+    ordered by their ``position``."""
+    found = [c for layer in registry.all_layers() for c in layer.CHOROPLETHS]
+    return sorted([SCORE_CHOROPLETH, *found], key=lambda c: c.position)
 
 
 def escape_text(value: object) -> str:

@@ -279,7 +279,7 @@ def static_payload(ctx: SiteContext, page: Page, home: dict[str, Page]) -> dict:
         "villages": [ctx.records[code] for code in page.villages.index],
         "elsewhere": elsewhere_payload(page, home),
         "choropleths": [
-            md.choropleth_spec(c, result.config.criteria.rules, lang) for c in md.CHOROPLETHS
+            md.choropleth_spec(c, result.config.criteria.rules, lang) for c in md.choropleths()
         ],
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
         "outlines": md.outlines_payload(shapes),

@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from despro import __version__
-from despro.io.outputs import sha256
+from despro._hashing import sha256
 
 HASH_MEMO: dict[tuple[str, int, int], str] = {}
 

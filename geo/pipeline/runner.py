@@ -12,15 +12,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import import_module
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from despro import layers as registry
 from despro.aggregate.raster.reduce import cache_directory
-from despro.aggregate.study import Study, build_study
+from despro.aggregate.study import Study
 from despro.config.settings import Config, load_config
 from despro.grid import cells as grid
 from despro.grid.celltable import LazyCells
@@ -31,8 +31,6 @@ from despro.rules.criteria import combine, evaluate_all
 from despro.rules.score import composite, rank, tiers
 from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
 from despro.variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
-
-LAYERS = ("broadband", "backbone", "smartphone", "courier", "products", "census")
 
 
 @dataclass
@@ -185,21 +183,21 @@ def _village_counts(study: Study) -> tuple[list[Variable], pd.DataFrame]:
 
 
 def validate_inputs(config: Config, notes: Notes) -> list[str]:
-    """Read and validate every input a config names; return one line per input checked."""
-    from despro.layers import population as population_layer
-    from despro.layers import villages as villages_layer
+    """Read and check every input a config names; return one line per input checked.
 
-    villages = villages_layer.read(config.villages, config, notes)
+    Runs each layer's ``read()`` only (contracts, codes, CRS, joins with the villages):
+    no village <-> cell overlap is built and nothing is aggregated.
+    """
+    villages = registry.VILLAGES.read(config.villages, config, notes)
     lines = [f"villages: {len(villages):,} from {config.path(config.villages.path)}"]
-    study = build_study(villages, config.run.resolution)
     if config.population is not None:
-        population_layer.build(config.population, study, config, notes)
+        registry.WEIGHTS.read(config.population, config, notes, villages)
         lines.append(f"population: {config.path(config.population.path)}")
-    for name in LAYERS:
-        cfg = getattr(config.layers, name)
+    for layer in registry.LAYERS:
+        cfg = getattr(config.layers, layer.NAME)
         if cfg is not None:
-            r = import_module(f"despro.layers.{name}").build(cfg, study, config, notes)
-            lines.append(f"{name}: {', '.join(str(p) for p in r.inputs)}")
+            inputs = layer.read(cfg, config, notes, villages)
+            lines.append(f"{layer.NAME}: {', '.join(str(p) for p in inputs.files)}")
     return lines
 
 
@@ -213,11 +211,16 @@ def step_keys(config: Config) -> dict[str, str]:
     keys = {"study": step_key("study", config.villages, config, str(config.run.resolution))}
     if config.population is not None:
         keys["population"] = step_key("population", config.population, config, keys["study"])
-    for name in LAYERS:
-        cfg = getattr(config.layers, name)
+    for layer in registry.LAYERS:
+        cfg = getattr(config.layers, layer.NAME)
         if cfg is not None:
-            keys[name] = step_key(
-                name, cfg, config, keys["study"], keys.get("population", ""), config.run.weights
+            keys[layer.NAME] = step_key(
+                layer.NAME,
+                cfg,
+                config,
+                keys["study"],
+                keys.get("population", ""),
+                config.run.weights,
             )
     return keys
 
@@ -225,9 +228,7 @@ def step_keys(config: Config) -> dict[str, str]:
 def _read_study(
     config: Config, notes: Notes, engine: Engine | None = None
 ) -> tuple[gpd.GeoDataFrame, Study]:
-    from despro.layers import villages as villages_layer
-
-    villages = villages_layer.read(config.villages, config, notes)
+    villages = registry.VILLAGES.read(config.villages, config, notes)
     return villages, (engine or LocalEngine()).build_study(villages, config.run.resolution)
 
 
@@ -273,8 +274,6 @@ def run(
 def _run(
     config: Config, verbose: bool, cache: StepCache | None, log_format: str, eng: Engine
 ) -> Result:
-    from despro.layers import population as population_layer
-
     p = Progress(verbose, log_format)
     notes = Notes()
     if eng.name != "local":
@@ -304,25 +303,22 @@ def _run(
         pop = cached(
             "population",
             keys["population"],
-            lambda n: eng.build_layer(
-                "population", population_layer, config.population, study, config, n
-            ),
+            lambda n: eng.build_layer(registry.WEIGHTS, config.population, study, config, n),
         )
         results["population"] = pop
         if config.run.weights == "population":
             study = study.with_population(pop.table["population_raster"])
         p.step("population", f"population: raster summed per cell; weights = {study.weighting}")
-    for name in LAYERS:
-        cfg = getattr(config.layers, name)
+    built = {registry.WEIGHTS.NAME: registry.WEIGHTS}
+    for layer in registry.LAYERS:
+        name, cfg = layer.NAME, getattr(config.layers, layer.NAME)
         if cfg is None:
             continue
-        mod = import_module(f"despro.layers.{name}")
+        built[name] = layer
         results[name] = cached(
             name,
             keys[name],
-            lambda n, name=name, mod=mod, cfg=cfg: eng.build_layer(
-                name, mod, cfg, study, config, n
-            ),
+            lambda n, layer=layer, cfg=cfg: eng.build_layer(layer, cfg, study, config, n),
         )
         p.step(name, f"{name}: {', '.join(v.name for v in results[name].variables)}")
 
@@ -360,9 +356,9 @@ def _run(
     attrs = [r.attributes for r in results.values() if r.attributes is not None]
     attributes = pd.concat(attrs, axis=1) if attrs else pd.DataFrame(index=villages.index)
     for name, r in results.items():
-        mod = import_module(f"despro.layers.{name}")
-        if hasattr(mod, "derive"):
-            extra, decl = mod.derive(vil_vals, vil_add, attributes, r)
+        derive = getattr(built[name], "derive", None)
+        if derive is not None:
+            extra, decl = derive(vil_vals, vil_add, attributes, r)
             vil_vals = pd.concat([vil_vals, extra], axis=1)
             variables.update({v.name: v for v in decl})
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from despro.codes import normalise_codes
 from despro.config.settings import REGIONS, Config, SelectionConfig
-from despro.errors import ConfigError, DesproError
+from despro.errors import ConfigError, DesproError, InfeasibleError
 from despro.rules.criteria import CRITERIA
 from despro.rules.score import composite
 
@@ -50,14 +50,9 @@ FIX = {
 }
 
 
-class InfeasibleError(ConfigError):
-    """No shortlist satisfies the constraints; ``constraint`` names the one to relax."""
-
-    def __init__(self, message: str, constraint: str):
-        self.constraint = constraint
-        super().__init__(
-            f"{message}. Fix: {FIX.get(constraint, 'relax it')}", key=f"selection.{constraint}"
-        )
+def _infeasible(message: str, constraint: str) -> InfeasibleError:
+    """The error naming ``constraint`` and its fix (:data:`FIX`)."""
+    return InfeasibleError(message, constraint, FIX.get(constraint, "relax it"))
 
 
 def region_prefixes(regions: list[str]) -> tuple[str, ...]:
@@ -228,13 +223,13 @@ class SelectionProblem:
         fixed = pool[pool["fixed"]]
         n, k, m = sel.size, sel.max_per_regency, sel.min_categories
         if len(fixed) > n:
-            raise InfeasibleError(
+            raise _infeasible(
                 f"must_include fixes {len(fixed)} villages but size is {n}", "must_include"
             )
         over = fixed.groupby("regency_code").size()
         over = over[over > k]
         if len(over):
-            raise InfeasibleError(
+            raise _infeasible(
                 f"must_include fixes {int(over.iloc[0])} villages in regency "
                 f"{over.index[0]}, above max_per_regency = {k}",
                 "max_per_regency",
@@ -249,14 +244,14 @@ class SelectionProblem:
                 "excluded": c["excluded"],
             }
             parts = [f"{int(m.sum()):,} {k}" for k, m in why.items() if m.any()]
-            raise InfeasibleError(
+            raise _infeasible(
                 f"only {len(pool)} of {len(c):,} villages are eligible for "
                 f"{n} pilots ({'; '.join(parts)})",
                 "size",
             )
         cap = pool.groupby("regency_code").size().clip(upper=k).sum()
         if cap < n:
-            raise InfeasibleError(
+            raise _infeasible(
                 f"max_per_regency = {k} allows at most {cap} pilots from the "
                 f"{pool['regency_code'].nunique()} regencies with eligible "
                 f"villages, fewer than size = {n}",
@@ -264,7 +259,7 @@ class SelectionProblem:
             )
         cats = sorted(pool["flagship_category"].dropna().unique())
         if m > 0 and not cats:
-            raise InfeasibleError(
+            raise _infeasible(
                 f"min_categories = {m} but none of the {len(pool)} eligible "
                 "villages has a known flagship product (is [layers.products] "
                 "configured?); set --min-categories 0 to pick villages "
@@ -272,7 +267,7 @@ class SelectionProblem:
                 "min_categories",
             )
         if m > min(len(cats), n):
-            raise InfeasibleError(
+            raise _infeasible(
                 f"min_categories = {m} but the {len(pool)} eligible villages "
                 f"span {len(cats)} categor{'y' if len(cats) == 1 else 'ies'} "
                 f"{cats} and size = {n}",
@@ -415,13 +410,13 @@ def diagnose(problem: SelectionProblem) -> InfeasibleError:
     }
     culprits = [g for g in GROUPS if problem.solve(frozenset({g})) is not None]
     if culprits:
-        return InfeasibleError(
+        return _infeasible(
             f"no shortlist of {sel.size} satisfies every constraint "
             "together; it becomes feasible without "
             + " or without ".join(what[g] for g in culprits),
             culprits[0],
         )
-    return InfeasibleError(
+    return _infeasible(
         f"no shortlist of {sel.size} satisfies max_per_regency, "
         "min_categories and must_include together, nor any two of them",
         "size",

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from despro.codes import normalise_codes
-from despro.errors import InputError
+from despro.errors import InputError, MissingFileError
 from despro.variables import Kind
 
 TRUE = {"1", "true", "yes", "y", "ya"}
@@ -66,7 +66,7 @@ def read_labels(path: Path | str, codes: pd.Index) -> tuple[pd.Series, list[str]
     """Labels (1/0 per village code of the run) from a CSV; see module docstring."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(
+        raise MissingFileError(
             "labels file not found", file=path, fix="give a CSV with a village_code column"
         )
     df = pd.read_csv(path, dtype=str)

@@ -94,7 +94,7 @@ from rasterio.windows import Window
 
 from despro.aggregate.raster._block import Block, BlockStats, build_block
 from despro.aggregate.raster._grid import RasterGrid
-from despro.config.settings import CACHE_ENV
+from despro.config.env import CACHE_ENV
 from despro.errors import DesproError
 from despro.grid import cells as grid
 
