@@ -11,10 +11,15 @@ A layer hands the engine a :class:`LayerResult`: its declared variables and a
 table holding exactly their additive columns (see :mod:`despro.variables`),
 either per H3 cell or per village. The engine refuses undeclared columns, so a
 rate can never sneak in as a finished percentage and be summed.
+
+Its ``cover`` says where the data reach: one Series for a layer whose variables
+share one source, or one column per variable for a layer with several sources or
+items (see "Covers" in :mod:`despro.variables`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -23,7 +28,7 @@ import geopandas as gpd
 import pandas as pd
 
 from despro.errors import DesproError
-from despro.variables import Variable, additive_columns, cover_column
+from despro.variables import Variable, additive_columns, cover_column, variable_cover_column
 
 if TYPE_CHECKING:  # pragma: no cover
     from pydantic import BaseModel
@@ -68,8 +73,13 @@ class LayerResult:
     variables : list of Variable
     table : DataFrame
         Exactly the additive columns of ``variables``.
-    cover : Series
-        Per row, fraction (0-1) of the cell / village that the source covers.
+    cover : Series, DataFrame or mapping of variable name to Series
+        Per row, fraction (0-1) of the cell / village that the data cover. A Series
+        holds for every variable (a layer with one source). A DataFrame (or a
+        mapping, turned into one) has one column per declared variable, named by the
+        variable: a layer with several sources or items says where each variable is
+        known, so one item's answer never makes another known. Where a variable is
+        unknown its cover is 0 and it finishes as NaN (unknown), never 0.
     inputs : list of Path
         Files read (hashed into the manifest).
     features : dict of GeoDataFrame
@@ -82,7 +92,7 @@ class LayerResult:
     level: Literal["cell", "village"]
     variables: list[Variable]
     table: pd.DataFrame
-    cover: pd.Series
+    cover: pd.Series | pd.DataFrame
     inputs: list[Path] = field(default_factory=list)
     features: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     attributes: pd.DataFrame | None = None
@@ -96,12 +106,42 @@ class LayerResult:
                 f"layer '{self.name}' table does not match its declared variables: "
                 f"undeclared {sorted(extra)}, missing {sorted(missing)}"
             )
+        if isinstance(self.cover, Mapping):
+            self.cover = pd.DataFrame(dict(self.cover), index=self.table.index)
         if not self.table.index.equals(self.cover.index):
             raise DesproError(f"layer '{self.name}': cover index differs from table index")
+        if isinstance(self.cover, pd.DataFrame):
+            names = [v.name for v in self.variables]
+            if sorted(self.cover.columns) != sorted(names):
+                raise DesproError(
+                    f"layer '{self.name}' gives a cover per variable for "
+                    f"{sorted(self.cover.columns)} but declares {sorted(names)}: give one "
+                    "column per declared variable, or one Series for all of them"
+                )
 
     @property
     def cover_column(self) -> str:
+        """Name of the layer's cover column (``<layer>__cover``)."""
         return cover_column(self.name)
+
+    @property
+    def per_variable(self) -> bool:
+        """Whether the layer gives a cover per variable rather than one for all."""
+        return isinstance(self.cover, pd.DataFrame)
+
+    def cover_table(self) -> pd.DataFrame:
+        """The cover columns the engine carries with the layer's table (share 0-1).
+
+        ``<layer>__cover`` always; for a cover per variable it is the row-wise maximum
+        (the share reached by at least one variable) and each variable adds its own
+        ``<layer>__cover__<variable>`` (:func:`despro.variables.variable_cover_column`).
+        """
+        if not self.per_variable:
+            return self.cover.rename(self.cover_column).to_frame()
+        cols = {self.cover_column: self.cover.max(axis=1).astype(float)}
+        for v in self.variables:
+            cols[variable_cover_column(self.name, v.name)] = self.cover[v.name].astype(float)
+        return pd.DataFrame(cols, index=self.table.index)
 
 
 @dataclass

@@ -9,6 +9,10 @@ ambiguous row reported.
 Each configured item becomes a ``count`` variable at evidence level ``census``:
 1 when the village's code is one of the item's ``yes`` codes, 0 for ``no`` codes,
 unknown when empty. Summed over villages it counts villages with the facility.
+Each item has its own cover (``census__cover__<item>``, see :mod:`despro.variables`):
+a row that answers one item and leaves another blank makes only the answered one
+known, so a blank never becomes a census "no"; ``census__cover`` says that the
+village has a census row.
 The default items are Podes 2024's courier agent (R1007C), 4G signal (R1005D) and
 post office (R1007A); rules use them as alternative evidence for I3 and I1.
 """
@@ -172,7 +176,9 @@ def aggregate(inputs: LayerInputs, cfg: CensusConfig, study: Study, notes: Notes
     """Census indicators for the villages of the run (unknown for villages not censused)."""
     vidx = study.village_index
     table = inputs["observed"].reindex(vidx)
-    cover = pd.Series(table.notna().any(axis=1).astype(float).to_numpy(), index=vidx)
-    table = table.fillna(0.0)  # unknown rows have cover 0: their counts finish as NaN
+    # each item its own cover: a row answering R1005D but not R1007C leaves the
+    # courier agent unknown (cover 0), never a census "no"
+    cover = table.notna().astype(float)
+    table = table.fillna(0.0)  # unknown items have cover 0: their counts finish as NaN
     path = inputs.files[0]
     return LayerResult(NAME, LEVEL, variables(cfg, str(path)), table, cover, [path])

@@ -41,7 +41,7 @@ from despro.mapsite.labels import (
 )
 from despro.rules.criteria import CRITERIA
 from despro.transfer.rollup import cells_to_parents
-from despro.variables import Kind, Variable, additive_columns, uncovered
+from despro.variables import Kind, Variable, additive_columns, cover_column, cover_of, uncovered
 
 TIER_COLOURS = dict(zip(TIERS, ("#1a9850", "#fee08b", "#9e9e9e", "#d73027"), strict=True))
 STATE_COLOURS = dict(zip(STATES, ("#1a9850", "#d73027", "#757575"), strict=True))
@@ -149,10 +149,12 @@ def _encode_rings(xy: np.ndarray, counts: np.ndarray) -> list[list[int]]:
 # --- cells -----------------------------------------------------------------------------
 
 
-def known_share_column(layer: str) -> str:
+def known_share_column(layer: str, variable: str | None = None) -> str:
     """Name of the finished column: percent of a parent's run-resolution cells in which
-    ``layer`` has data (its ``<layer>__cover`` > 0)."""
-    return f"{layer}__cells_with_data"
+    ``layer`` has data (its ``<layer>__cover`` > 0), or, for a layer with a cover per
+    variable, in which ``variable`` is known (``<layer>__cover__<variable>`` > 0)."""
+    base = f"{layer}__cells_with_data"
+    return base if variable is None else f"{base}__{variable}"
 
 
 def _counted(variables: list[Variable]) -> list[Variable]:
@@ -167,9 +169,11 @@ def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
     (as in the pipeline); keeping numerator and weight lets it roll up exactly.
 
     Counts and categories are unknown (NaN, not 0) in cells their layer does not cover
-    (``<layer>__cover`` = 0), as in the pipeline's finished cell table; a parent cell
-    is then unknown only when all its children are (sums skip NaN, an all-NaN sum stays
-    NaN). Per such layer a rate variable :func:`known_share_column` (numerator 1 per
+    (``<layer>__cover`` = 0, or the variable's own ``<layer>__cover__<variable>`` = 0
+    for a layer with a cover per variable; :func:`despro.variables.uncovered`), as in
+    the pipeline's finished cell table; a parent cell is then unknown only when all its
+    children are (sums skip NaN, an all-NaN sum stays NaN). Per such layer (or variable
+    with its own cover) a rate variable :func:`known_share_column` (numerator 1 per
     covered cell, denominator 1 per cell) says which share of a parent's cells had
     data, so a partly covered parent shows that its count is a lower bound.
     """
@@ -179,32 +183,33 @@ def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
     ]
     cols = [c for v in variables for c in additive_columns(v)]
     add = cells[cols].copy()
-    shares = []
+    shares: dict[str, Variable] = {}
     for layer in sorted({v.layer for v in _counted(variables)}):
-        counted = [v for v in _counted(variables) if v.layer == layer]
-        unknown = uncovered(cells, counted[0])
-        if unknown is None:
-            continue
-        for v in counted:
+        for v in [v for v in _counted(variables) if v.layer == layer]:
+            unknown = uncovered(cells, v)
+            if unknown is None:
+                continue
             cols = additive_columns(v)
             add[cols] = add[cols].astype(float)
             add.loc[unknown, cols] = np.nan
-        known = ~unknown
-        share = Variable(
-            known_share_column(layer),
-            Kind.RATE,
-            "percent",
-            f"share of cells with {layer} data",
-            layer,
-        )
-        add[f"{share.name}__num"] = known.astype(float)
-        add[f"{share.name}__den"] = 1.0
-        shares.append(share)
+            own = cover_of(cells, v) != cover_column(layer)
+            name = known_share_column(layer, v.name if own else None)
+            if name in shares:
+                continue
+            shares[name] = Variable(
+                name,
+                Kind.RATE,
+                "percent",
+                f"share of cells with {v.name if own else layer} data",
+                layer,
+            )
+            add[f"{name}__num"] = (~unknown).astype(float)
+            add[f"{name}__den"] = 1.0
     score = result.villages["score"].reindex(result.study.village_index).to_numpy(float)
     w = result.study.weights.T.tocsr()
     add["village_score__wsum"] = w @ np.nan_to_num(score)
     add["village_score__w"] = w @ (~np.isnan(score)).astype(float)
-    return add, [*variables, *shares, SCORE]
+    return add, [*variables, *shares.values(), SCORE]
 
 
 def page_cells(
@@ -229,7 +234,9 @@ def coverage_share(table: pd.DataFrame, spec: dict, variables: dict[str, Variabl
     var = variables.get(spec["column"]) or variables.get(spec["column"].removesuffix("_n_classes"))
     if var is None or var.kind not in (Kind.COUNT, Kind.CATEGORY):
         return None
-    col = known_share_column(var.layer)
+    col = known_share_column(var.layer, var.name)
+    if col not in table:
+        col = known_share_column(var.layer)
     if col not in table:
         return None
     share = table[col].to_numpy(float)

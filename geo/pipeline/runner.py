@@ -41,7 +41,9 @@ class Result:
     ----------
     cells : GeoDataFrame
         One row per H3 cell: ``h3`` (string), ``h3_int`` (uint64), additive columns,
-        finished values and per-layer ``<layer>__cover``; hexagon geometry (EPSG:4326).
+        finished values and the covers (``<layer>__cover``, and
+        ``<layer>__cover__<variable>`` for a layer with a cover per variable; see
+        :mod:`despro.variables`); hexagon geometry (EPSG:4326).
         A run keeps the hexagons as WKB (:class:`~despro.grid.celltable.LazyCells`)
         and builds the GeoDataFrame on first access; :attr:`cell_columns` gives the
         columns without building it.
@@ -330,21 +332,24 @@ def _run(
     weights = Weights(study.weights)  # normalised once for every layer's transfer
     cell_parts, vil_parts = [], [vcounts]
     cell_parts.append(frame_to_cells(vcounts, weights, study.cell_index, list(vcounts.columns), []))
+    covers: list[str] = []  # the cover columns, in order (see despro.variables)
     for r in results.values():
-        cover = r.cover.rename(r.cover_column)
+        cover = r.cover_table()
+        covers += list(cover.columns)
+        tab = pd.concat([r.table, cover], axis=1)
         if r.level == "cell":
-            tab = pd.concat([r.table, cover], axis=1)
             cell_parts.append(tab)
             mins = min_columns(r.variables)
             sums = [c for c in r.table.columns if c not in mins]
             vil_parts.append(
-                frame_to_units(tab, weights, study.village_index, sums, mins, [cover.name])
+                frame_to_units(tab, weights, study.village_index, sums, mins, list(cover.columns))
             )
         else:
-            tab = pd.concat([r.table, cover], axis=1)
             vil_parts.append(tab)
             cell_parts.append(
-                frame_to_cells(tab, weights, study.cell_index, list(r.table.columns), [cover.name])
+                frame_to_cells(
+                    tab, weights, study.cell_index, list(r.table.columns), list(cover.columns)
+                )
             )
     cells_add = pd.concat(cell_parts, axis=1)
     vil_add = pd.concat(vil_parts, axis=1)
@@ -377,7 +382,7 @@ def _run(
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
 
     village_gdf = _village_table(
-        villages, vil_vals, vil_add, attributes, long, states, tier, sc, rk
+        villages, vil_vals, vil_add[covers], attributes, long, states, tier, sc, rk
     )
     cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
     cells = _cell_table(study, cells_add, cell_vals)
@@ -409,14 +414,13 @@ def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
     return vals
 
 
-def _village_table(villages, vals, add, attributes, long, states, tier, sc, rk):
+def _village_table(villages, vals, covers, attributes, long, states, tier, sc, rk):
     names = [c for c in ("regency_name", "province_name") if c in villages]
     out = villages[["village_code", "village_name", "regency_code", "province_code", *names]].copy()
     out = pd.concat([out, attributes.reindex(out.index)], axis=1)
     vals = vals.drop(columns=[c for c in ("population", "households") if c in vals])
     out = pd.concat([out, villages[["population", "households"]], vals], axis=1)
-    covers = [c for c in add.columns if c.endswith("__cover")]
-    out = pd.concat([out, add[covers]], axis=1)
+    out = pd.concat([out, covers], axis=1)
     for name, col in _rule_columns(long, out.index).items():
         out[name] = col
     for c in states.columns:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from despro.config.settings import config_from_dict
+from despro.mapsite.data import cell_additive, known_share_column
 from despro.pipeline.runner import run
 from despro.variables import cover_column, variable_cover_column
 
@@ -48,8 +49,8 @@ def test_blank_courier_item_is_unknown_not_a_census_no(sample_copy):
     v = r.villages.loc[code]
     assert np.isnan(v["census_courier_agent"])  # unknown, not 0
     assert v["census_signal_4g"] == 1 and v["census_post_office"] == 1
-    assert v[variable_cover_column("census_courier_agent")] == 0
-    assert v[variable_cover_column("census_signal_4g")] == 1
+    assert v[variable_cover_column("census", "census_courier_agent")] == 0
+    assert v[variable_cover_column("census", "census_signal_4g")] == 1
     assert v[cover_column("census")] == 1  # the village has a census row
     crit = r.criteria.set_index(["village_code", "rule"])
     i3 = crit.loc[(code, "I3")]
@@ -78,10 +79,18 @@ def test_blank_courier_item_falls_back_to_the_cells(sample_copy):
     assert i1b.loc[first, "evidence"] == "census"
     assert i1b.loc[second, "evidence"] != "census"  # R1005D blank there
     assert np.isnan(r.villages.loc[second, "census_signal_4g"])
-    # the cells receive each item with its own cover
+    # the cells receive each item with its own cover: in the first village's cells
+    # the signal is known and the courier agent is not
     cells = r.cell_columns
-    assert (cells[variable_cover_column("census_courier_agent")] > 0).sum() > 0
-    assert (
-        cells[variable_cover_column("census_signal_4g")].to_numpy()
-        <= cells[cover_column("census")].to_numpy() + 1e-12
-    ).all()
+    agent = cells[variable_cover_column("census", "census_courier_agent")].to_numpy()
+    signal = cells[variable_cover_column("census", "census_signal_4g")].to_numpy()
+    only_signal = (signal > 0) & (agent == 0)
+    assert only_signal.any() and ((agent > 0) & (signal == 0)).any()
+    add, variables = cell_additive(r)  # the map's cells: counts unknown where uncovered
+    assert np.isnan(add["census_courier_agent"].to_numpy()[only_signal]).all()
+    assert (add["census_signal_4g"].to_numpy()[only_signal] > 0).all()
+    names = {v.name for v in variables}
+    assert known_share_column("census", "census_courier_agent") in names
+    assert known_share_column("census") not in names  # every item has its own
+    layer = cells[cover_column("census")].to_numpy()
+    assert (np.maximum(agent, signal) <= layer + 1e-12).all()
