@@ -672,6 +672,9 @@ def aggregate(inputs: LayerInputs, cfg: BroadbandConfig, study: Study, notes: No
         parts.append(towers_to_cells(inputs["towers"], study, list(cfg.towers_radios)))
         covers.append(pd.Series(1.0, index=idx))  # a tower list is an inventory
     table = pd.concat(parts, axis=1)
+    # one cover for the layer's sources: it decides only the counts and categories
+    # (tests, devices, towers), which come from the tiles and tower lists that cover
+    # every cell; the raster's rate carries its unknowns (nodata) in its denominator
     cover = pd.concat(covers, axis=1).max(axis=1)
     src = inputs.data
     return LayerResult(

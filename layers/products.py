@@ -356,7 +356,10 @@ def aggregate(inputs: LayerInputs, cfg: ProductsConfig, study: Study, notes: Not
         },
         index=vidx,
     )
-    cover = pd.Series(flag["product"].notna().astype(float).to_numpy(), index=vidx)
+    # the table lists the village: its enterprise counts are known (the only variable
+    # the cover decides; growth and distinctiveness carry their own weights), whatever
+    # the flagship row says (a blank product name must not make the counts unknown)
+    cover = pd.Series(vidx.isin(df["village_code"]).astype(float), index=vidx)
     return LayerResult(
         NAME,
         LEVEL,

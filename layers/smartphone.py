@@ -422,7 +422,9 @@ def aggregate(
         cols[f"{var}__num"] = np.where(known, rate / 100.0 * den, 0.0)
         cols[f"{var}__den"] = np.where(known, den, 0.0)
     table = pd.DataFrame(cols, index=vil.index)
-    # a village is covered when any source has its unit (the layer's cover is one number)
+    # one cover for the layer: a village is covered when any source has its unit. It
+    # decides no value: every variable is a rate, whose unknowns (unit missing from
+    # the tables, empty value) its zero denominator carries, variable by variable
     cover = pd.Series(np.max(covers, axis=0), index=vil.index)
     attrs = pd.DataFrame({f"{v}_evidence": e for v, e in evidence.items()}, index=vil.index)
     return LayerResult(
