@@ -107,7 +107,7 @@ class LayerResult:
                 f"undeclared {sorted(extra)}, missing {sorted(missing)}"
             )
         if isinstance(self.cover, Mapping):
-            self.cover = pd.DataFrame(dict(self.cover), index=self.table.index)
+            self.cover = pd.DataFrame(dict(self.cover))  # indexes that differ fail below
         if not self.table.index.equals(self.cover.index):
             raise DesproError(f"layer '{self.name}': cover index differs from table index")
         if isinstance(self.cover, pd.DataFrame):

@@ -73,3 +73,9 @@ def test_a_variable_named_like_a_layer_does_not_take_that_layers_cover():
     pop = Variable("population", Kind.COUNT, "people", "", "villages")
     t = pd.DataFrame({"population": [5.0, 7.0], "population__cover": [0.0, 1.0]})
     assert cover_of(t, pop) is None and uncovered(t, pop) is None
+
+
+def test_a_cover_on_other_rows_is_refused():
+    other = pd.Series([1.0, 1, 1], pd.Index(["a", "b", "x"]))
+    with pytest.raises(DesproError, match="cover index differs"):
+        LayerResult("census", "village", [AGENT, SIGNAL], TABLE, {"agent": other, "signal": other})
