@@ -1,11 +1,14 @@
 """Covers: one for a layer with one source, one per variable for a layer with several items."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from despro.errors import DesproError
-from despro.layer import LayerResult
+from despro.layer import LayerResult, Notes
+from despro.pipeline.dask import _combine
 from despro.pipeline.runner import _finish
 from despro.variables import (
     Kind,
@@ -79,3 +82,23 @@ def test_a_cover_on_other_rows_is_refused():
     other = pd.Series([1.0, 1, 1], pd.Index(["a", "b", "x"]))
     with pytest.raises(DesproError, match="cover index differs"):
         LayerResult("census", "village", [AGENT, SIGNAL], TABLE, {"agent": other, "signal": other})
+
+
+def test_partitions_stack_their_covers_per_variable():
+    a = Variable("a", Kind.COUNT, "n", "", "toy")
+    b = Variable("b", Kind.COUNT, "n", "", "toy")
+    cells = pd.Index(np.array([1, 2, 3, 4], np.uint64))
+
+    def part(ids, cover_a):
+        idx = cells[ids]
+        t = pd.DataFrame({"a": 1.0, "b": 2.0}, index=idx)
+        cover = pd.DataFrame({"a": cover_a, "b": 1.0}, index=idx)
+        return LayerResult("toy", "cell", [a, b], t, cover), []
+
+    r = _combine(
+        "toy", SimpleNamespace(cell_index=cells), [part([2, 3], 0.0), part([0, 1], 1.0)], Notes()
+    )
+    t = r.cover_table()
+    assert t.index.equals(cells)
+    assert t["toy__cover__a"].tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert t["toy__cover"].tolist() == [1.0] * 4
