@@ -5,8 +5,7 @@ import json
 from click.testing import CliRunner
 
 from despro.cli.main import main
-
-from .conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 
 def test_demo_writes_outputs_and_maps(tmp_path):

@@ -15,7 +15,6 @@ import re
 import threading
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -27,8 +26,9 @@ from click.testing import CliRunner
 from despro.cli.main import main
 from despro.io import fetch
 from despro.layers import broadband
+from tests.conftest import REPO
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = REPO / "data" / "sample"
 OOKLA_PATH = (
     "/parquet/performance/type=fixed/year=2024/quarter=2/2024-04-01_performance_fixed_tiles.parquet"
 )

@@ -1,11 +1,11 @@
 """notebooks/01_quickstart.ipynb runs top to bottom."""
 
-from pathlib import Path
-
 import nbformat
 from nbclient import NotebookClient
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01_quickstart.ipynb"
+from tests.conftest import REPO
+
+NOTEBOOK = REPO / "notebooks" / "01_quickstart.ipynb"
 
 
 def test_quickstart_notebook_executes(tmp_path, monkeypatch):

@@ -13,8 +13,7 @@ from urllib.parse import unquote
 import pytest
 
 from despro.mapsite.site import DEFAULT_BUDGET_MB, write_site
-
-from .synthetic_national import national_result
+from tests.synthetic_national import national_result
 
 
 def page_data(path) -> dict:

@@ -15,8 +15,7 @@ from click.testing import CliRunner
 
 from despro.cli.main import main
 from despro.pipeline import runner as pipeline
-
-from .conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 
 @pytest.fixture

@@ -32,9 +32,8 @@ from despro.layers import backbone, broadband, courier, population, smartphone, 
 from despro.layers._names import match_names, read_code_list
 from despro.layers.smartphone import SmartphoneSource
 from despro.variables import finalize
-
-from .test_contracts import OSM_HEAD, SAMPLE
-from .test_real_data import HOUSEHOLDS, KEL, OOKLA, VILLAGES
+from tests.end_to_end.test_real_data import HOUSEHOLDS, KEL, OOKLA, VILLAGES
+from tests.layers.test_contracts import OSM_HEAD, SAMPLE
 
 CELLS = "infra/opencellid_510_indonesia_locatebts.csv"
 CODES = "admin/codes_kemendagri.csv"

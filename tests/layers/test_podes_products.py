@@ -11,8 +11,7 @@ from despro.config.settings import config_from_dict
 from despro.errors import ConfigError, InputError
 from despro.layers._podes import INDUSTRY_GROUPS
 from despro.pipeline.runner import run
-
-from .conftest import REPO
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.filterwarnings("ignore:Several features with id:RuntimeWarning")
 INDUSTRY = "podes/podes2024_kota_batu_industry_products.csv"

@@ -10,8 +10,7 @@ import pytest
 from despro.config.settings import config_from_dict
 from despro.layers._crosswalk import bps_villages_to_kemendagri, kemendagri_units, normalise_name
 from despro.pipeline.runner import run
-
-from .conftest import REPO
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.filterwarnings("ignore:Several features with id:RuntimeWarning")
 EXTRACT = "podes/podes2024_kota_batu_village_readiness_extract.csv"

@@ -16,8 +16,7 @@ from despro.errors import ConfigError
 from despro.grid import cells as grid
 from despro.grid import partition
 from despro.pipeline.runner import run
-
-from .conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 RTOL = 1e-12
 

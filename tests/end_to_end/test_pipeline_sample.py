@@ -11,8 +11,7 @@ import pytest
 from despro._hashing import sha256
 from despro.grid import cells as grid
 from despro.io.outputs import write_outputs
-
-from .conftest import SAMPLE
+from tests.conftest import SAMPLE
 
 
 def test_every_village_scored_with_six_criteria(sample_result):

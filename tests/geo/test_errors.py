@@ -26,7 +26,7 @@ from despro.errors import (
     exit_code,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_exception_class_lives_in_errors():

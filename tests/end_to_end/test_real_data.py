@@ -36,9 +36,10 @@ from despro.layers._io import INDONESIA_BOUNDS, read_vector
 from despro.pipeline.runner import run
 from despro.rules.criteria import rule_states
 from despro.variables import finalize
+from tests.conftest import REPO
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DATA = REPO.parent / "shared" / "data"
+EXAMPLES = REPO / "examples"
 KEL = "admin/admin_kel.parquet"
 HOUSEHOLDS = "ict/bps_prov_households_internet_2022_2024.csv"
 PHONES = "ict/bps_prov_pop_owning_mobile_phone_2020_2024.csv"

@@ -5,7 +5,7 @@ real files break (cut off by a failed download, an error page saved as data, a
 column of fractions among percentages, swapped coordinates ...), reads it with the
 layer's own reader, and expects either an :class:`InputError` naming the file and
 saying what to fix, or a recorded repair / drop / unmatched note. The files are
-generated here; none is committed. ``tests/test_bad_inputs.py`` holds the
+generated here; none is committed. ``tests/end_to_end/test_bad_inputs.py`` holds the
 end-to-end cases that run the whole pipeline.
 """
 
@@ -31,8 +31,9 @@ from despro.layer import Notes
 from despro.layers import backbone, broadband, courier, population, products, smartphone
 from despro.layers import villages as villages_layer
 from despro.layers.smartphone import SmartphoneSource
+from tests.conftest import REPO
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = REPO / "data" / "sample"
 
 
 # ---------------------------------------------------------------- fixtures written by code
@@ -611,7 +612,7 @@ def test_the_corpus_is_large_and_distinct():
     """At least 25 bad inputs, none repeating test_bad_inputs.py's cases by name."""
     names = [c[0] for c in CORPUS]
     assert len(names) >= 25 and len(set(names)) == len(names)
-    other = (Path(__file__).parent / "test_bad_inputs.py").read_text()
+    other = (Path(__file__).parents[1] / "end_to_end" / "test_bad_inputs.py").read_text()
     assert not any(f"def test_{n}(" in other for n in names)
 
 

@@ -259,7 +259,7 @@ def demo_site(tmp_path_factory) -> Path:
 def xss_site(tmp_path_factory) -> tuple[Path, str]:
     """A run whose first village is named like an HTML injection (the second like template
     syntax); the province page and the first village's code."""
-    from .conftest import SAMPLE
+    from tests.conftest import SAMPLE
 
     data = tmp_path_factory.mktemp("xss") / "sample"
     shutil.copytree(SAMPLE, data)
