@@ -27,6 +27,7 @@ import pandas as pd
 
 from despro._hashing import sha256
 from despro.io.quality import quality_markdown
+from despro.rules import explain
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PACKAGES = (
@@ -168,12 +169,32 @@ def _gpkg_ready(gdf):
     return out
 
 
+def planner_tables(villages: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The tables a planner reads first, by file name (see :mod:`despro.rules.explain`).
+
+    ``one_fix_away.csv`` (villages where exactly one rule fails or is unknown, with that
+    rule and its gap), ``summary_province.csv`` and ``summary_regency.csv`` (counts per
+    tier, the most common binding criterion, the share of villages each missing input
+    leaves undetermined) and ``data_needed.csv`` (the inputs that would decide most
+    villages, per regency, ranked).
+    """
+    v = pd.DataFrame(villages.drop(columns=villages.geometry.name, errors="ignore"))
+    return {
+        "one_fix_away.csv": explain.one_fix_away(v),
+        "summary_province.csv": explain.summary(v, "province"),
+        "summary_regency.csv": explain.summary(v, "regency"),
+        "data_needed.csv": explain.data_needed(v),
+    }
+
+
 def write_outputs(result, outdir: Path) -> dict[str, Path]:
     """Write cells, villages, criteria, shortlist and manifest into ``outdir``.
 
     Files: ``cells.parquet`` (GeoParquet; ``h3`` string and ``h3_int``),
     ``villages.parquet`` and ``villages.gpkg`` (layer ``villages``, opens in QGIS),
-    ``criteria.csv`` (one row per village and rule), ``shortlist.csv``,
+    ``criteria.csv`` (one row per village and rule), ``shortlist.csv``, the planners'
+    tables of :func:`planner_tables` (``one_fix_away.csv``, ``summary_province.csv``,
+    ``summary_regency.csv``, ``data_needed.csv``),
     ``data_quality.json``, ``data_quality.md`` (the same notes as a readable page, see
     :mod:`despro.io.quality`) and ``manifest.json``.
     """
@@ -185,6 +206,10 @@ def write_outputs(result, outdir: Path) -> dict[str, Path]:
         "criteria.csv",
         "conflicts.csv",
         "shortlist.csv",
+        "one_fix_away.csv",
+        "summary_province.csv",
+        "summary_regency.csv",
+        "data_needed.csv",
         "data_quality.json",
         "data_quality.md",
         "manifest.json",
@@ -198,6 +223,8 @@ def write_outputs(result, outdir: Path) -> dict[str, Path]:
         csv_safe(result.criteria).to_csv(st / "criteria.csv", index=False)
         csv_safe(result.shortlist()).to_csv(st / "shortlist.csv", index=False)
         csv_safe(result.conflicts).to_csv(st / "conflicts.csv", index=False)
+        for name, table in planner_tables(result.villages).items():
+            csv_safe(table).to_csv(st / name, index=False)
         (st / "data_quality.json").write_text(
             json.dumps(result.notes.items, indent=2), encoding="utf-8"
         )

@@ -28,6 +28,7 @@ from despro.layer import LayerResult, Notes
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
 from despro.rules.criteria import combine, evaluate_all
+from despro.rules.explain import explain
 from despro.rules.score import composite, rank, tiers
 from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
 from despro.variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
@@ -379,10 +380,11 @@ def _run(
     tier = tiers(long, states, config.criteria.near_ready_fraction)
     sc = composite(long, config.criteria.weights).reindex(villages.index)
     rk = rank(tier, sc["score"])
+    why = explain(long, tier, {r.id: r.label_id or r.id for r in rules})
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
 
     village_gdf = _village_table(
-        villages, vil_vals, vil_add[covers], attributes, long, states, tier, sc, rk
+        villages, vil_vals, vil_add[covers], attributes, long, states, tier, sc, rk, why
     )
     cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
     cells = _cell_table(study, cells_add, cell_vals)
@@ -414,7 +416,7 @@ def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
     return vals
 
 
-def _village_table(villages, vals, covers, attributes, long, states, tier, sc, rk):
+def _village_table(villages, vals, covers, attributes, long, states, tier, sc, rk, why):
     names = [c for c in ("regency_name", "province_name") if c in villages]
     out = villages[["village_code", "village_name", "regency_code", "province_code", *names]].copy()
     out = pd.concat([out, attributes.reindex(out.index)], axis=1)
@@ -429,6 +431,7 @@ def _village_table(villages, vals, covers, attributes, long, states, tier, sc, r
     out["score"] = sc["score"]
     out["score_known_share"] = sc["score_known_share"]
     out["rank"] = rk.reindex(out.index).astype(int)
+    out = pd.concat([out, why.reindex(out.index)], axis=1)  # why, and what it would take
     return gpd.GeoDataFrame(out, geometry=villages.geometry, crs="EPSG:4326")
 
 

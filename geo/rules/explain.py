@@ -1,0 +1,392 @@
+"""Why a village is not ready, and what it would take: pure frames in, frames out.
+
+Per village (:func:`explain`), from the long rule table (gate rules only):
+
+* the *binding* rule: of the failing rules, the one furthest from its threshold relative
+  to the threshold (``-margin / |threshold|``); when nothing fails, the first unknown rule
+  (in rule order); none for a ready village;
+* its gap in the rule's unit (``binding_gap = threshold - value``: + means the value must
+  rise, - that it must fall; missing for an unknown rule) and a readable text
+  (Indonesian first: "perlu +7,0 pp individu memiliki smartphone", or "perlu data kurir");
+* the number of failing and of unknown gate rules;
+* for an undetermined village, the inputs behind its unknown rules (``data_needed``: the
+  layers, or the variable where its layer is not configured) and a text ("perlu data
+  kurir" / "needs courier data").
+
+From the per-village columns: the villages one fix away (:func:`one_fix_away`), the
+summary per province or regency (:func:`summary`) and the ranked table of the data that
+would decide most villages (:func:`data_needed`). Nothing here reads or writes files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from despro.config.vocab import FAIL, TIERS, UNDETERMINED, UNKNOWN
+
+#: separator of the input keys in ``data_needed``
+SEP = "; "
+NOT_CONFIGURED = "(not configured)"
+
+#: the per-village columns :func:`explain` adds
+EXPLAIN_COLUMNS = [
+    "binding_criterion",
+    "binding_rule",
+    "binding_state",
+    "binding_gap",
+    "binding_unit",
+    "binding_text",
+    "n_fail",
+    "n_unknown",
+    "data_needed",
+    "data_needed_text",
+]
+
+WORDS = {
+    "id": {"needs": "perlu", "data": "perlu data {}", "join": ", "},
+    "en": {"needs": "needs", "data": "needs {} data", "join": ", "},
+}
+
+#: readable names of the inputs (layers) behind a rule; any other input shows its key
+INPUT_WORDS = {
+    "id": {
+        "broadband": "cakupan 4G",
+        "backbone": "jaringan serat optik",
+        "smartphone": "TIK BPS",
+        "courier": "kurir",
+        "products": "produk",
+        "census": "sensus desa (Podes)",
+        "sites": "menara BTS",
+    },
+    "en": {
+        "broadband": "4G coverage",
+        "backbone": "fibre backbone",
+        "smartphone": "BPS ICT",
+        "courier": "courier",
+        "products": "product",
+        "census": "village census (Podes)",
+        "sites": "tower",
+    },
+}
+
+
+def _lang(lang: str) -> str:
+    if lang not in WORDS:
+        raise ValueError(f"language must be one of {tuple(WORDS)}, got {lang!r}")
+    return lang
+
+
+def input_key(layer: object, variable: object) -> str:
+    """The input behind a rule row: its layer, or its variable when no layer is configured."""
+    if isinstance(layer, str) and layer and layer != NOT_CONFIGURED:
+        return layer
+    return str(variable)
+
+
+def input_label(key: str, lang: str = "id") -> str:
+    """Readable name of an input key (a layer name, or a variable)."""
+    return INPUT_WORDS[_lang(lang)].get(key, key)
+
+
+def _number(x: float, lang: str) -> str:
+    digits = 0 if abs(x) >= 10 or float(x).is_integer() else (1 if abs(x) >= 1 else 2)
+    text = f"{x:+,.{digits}f}"
+    if lang == "id":
+        text = text.translate(str.maketrans({",": ".", ".": ","}))
+    return text
+
+
+def _unit(unit: str) -> str:
+    u = (unit or "").strip()
+    if u.startswith("percent"):
+        return "pp"  # a gap between two percentages is in percentage points
+    if u in ("ratio", "score 0-1"):
+        return ""
+    return u
+
+
+def gap_text(gap: float, unit: str, label: str, lang: str = "id") -> str:
+    """ "perlu +7,0 pp <label>" / "needs +7.0 pp <label>" (a missing gap: "perlu <label>")."""
+    w = WORDS[_lang(lang)]
+    parts = [w["needs"]]
+    if gap is not None and not np.isnan(gap):
+        parts.append(_number(gap, lang))
+        if _unit(unit):
+            parts.append(_unit(unit))
+    if label:
+        parts.append(label)
+    return " ".join(parts)
+
+
+def data_text(keys: str, lang: str = "id") -> str:
+    """ "perlu data kurir, produk" from the input keys of ``data_needed`` ("" for none)."""
+    if not isinstance(keys, str) or not keys:
+        return ""
+    w = WORDS[_lang(lang)]
+    return w["data"].format(w["join"].join(input_label(k, lang) for k in keys.split(SEP)))
+
+
+def explain(
+    long: pd.DataFrame,
+    tier: pd.Series,
+    labels: dict[str, str] | None = None,
+    lang: str = "id",
+) -> pd.DataFrame:
+    """The binding rule, its gap, the counts and the data needed, per village.
+
+    Parameters
+    ----------
+    long : DataFrame
+        The long rule table (:func:`despro.rules.criteria.evaluate`): ``village_code, rule,
+        criterion, role, variable, value, threshold, unit, state, margin, layer``.
+    tier : Series
+        Tier per village (index: village code); the result has this index.
+    labels : dict, optional
+        Rule id -> readable label for the texts (e.g. the rules' ``label_id``).
+    lang : 'id' or 'en'
+        Language of the texts.
+
+    Returns
+    -------
+    DataFrame
+        :data:`EXPLAIN_COLUMNS`: ``binding_gap`` in the rule's unit (``binding_unit``;
+        threshold - value), ``n_fail`` / ``n_unknown`` counts of gate rules,
+        ``data_needed`` the input keys (``"; "``-separated; undetermined villages only).
+    """
+    labels = labels or {}
+    g = long[long["role"] == "gate"]
+    codes = g["village_code"].to_numpy()
+    state = g["state"].to_numpy(object)
+    fail, unknown = state == FAIL, state == UNKNOWN
+    out = pd.DataFrame(index=tier.index)
+    out["n_fail"] = pd.Series(fail, index=codes).groupby(level=0).sum()
+    out["n_unknown"] = pd.Series(unknown, index=codes).groupby(level=0).sum()
+    out[["n_fail", "n_unknown"]] = out[["n_fail", "n_unknown"]].fillna(0).astype(np.int64)
+
+    thr = g["threshold"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = -g["margin"].to_numpy(float) / np.where(thr == 0, 1.0, np.abs(thr))
+    # one key orders the candidates: failing by relative shortfall, then unknown by rule order
+    order = pd.DataFrame(
+        {
+            "village_code": codes,
+            "fail": fail,
+            "rel": np.where(fail, rel, -np.inf),
+            "pos": np.arange(len(g)),
+        }
+    )[fail | unknown]
+    # the long table is rule-major: "pos" is the rule order within a village
+    order = order.sort_values(
+        ["village_code", "fail", "rel", "pos"], ascending=[True, False, False, True]
+    )
+    first = order.drop_duplicates("village_code")
+    rows = g.iloc[first["pos"].to_numpy()]
+    b = pd.DataFrame(
+        {
+            "binding_criterion": rows["criterion"].to_numpy(object),
+            "binding_rule": rows["rule"].to_numpy(object),
+            "binding_state": rows["state"].to_numpy(object),
+            "binding_gap": np.where(
+                rows["state"].to_numpy(object) == FAIL,
+                rows["threshold"].to_numpy(float) - rows["value"].to_numpy(float),
+                np.nan,
+            ),
+            "binding_unit": rows["unit"].to_numpy(object),
+            "_key": [input_key(a, v) for a, v in zip(rows["layer"], rows["variable"], strict=True)],
+        },
+        index=pd.Index(rows["village_code"].to_numpy()),
+    ).reindex(tier.index)
+    for c in ("binding_criterion", "binding_rule", "binding_state", "binding_unit"):
+        out[c] = b[c]
+    out["binding_gap"] = b["binding_gap"].astype(float)
+    out["binding_text"] = [
+        _binding_text(r, s, gp, u, k, labels, lang)
+        for r, s, gp, u, k in zip(
+            b["binding_rule"],
+            b["binding_state"],
+            b["binding_gap"],
+            b["binding_unit"],
+            b["_key"],
+            strict=True,
+        )
+    ]
+    keys = pd.Series(
+        [input_key(a, v) for a, v in zip(g["layer"][unknown], g["variable"][unknown], strict=True)],
+        index=codes[unknown],
+        dtype=object,
+    )
+    needed = keys.groupby(level=0).agg(lambda s: SEP.join(dict.fromkeys(s)))
+    needed = needed.reindex(tier.index).where(tier == UNDETERMINED, "").fillna("")
+    out["data_needed"] = needed.astype(object)
+    out["data_needed_text"] = [data_text(k, lang) for k in out["data_needed"]]
+    return out[EXPLAIN_COLUMNS]
+
+
+def _binding_text(rule, state, gap, unit, key, labels, lang) -> str:
+    if not isinstance(rule, str):
+        return ""
+    if state == UNKNOWN:
+        return data_text(key, lang)
+    return gap_text(gap, unit, labels.get(rule, rule), lang)
+
+
+def one_fix_away(villages: pd.DataFrame) -> pd.DataFrame:
+    """Villages where exactly one gate rule fails or is unknown, best rank first.
+
+    ``villages`` holds the columns of :func:`explain` plus ``village_code``, ``tier``,
+    ``rank`` (and the names and admin codes, kept when present).
+    """
+    one = villages[(villages["n_fail"] + villages["n_unknown"]) == 1]
+    keep = [
+        c
+        for c in (
+            "village_code",
+            "village_name",
+            "regency_code",
+            "regency_name",
+            "province_code",
+            "province_name",
+            "tier",
+            "rank",
+            "binding_criterion",
+            "binding_rule",
+            "binding_state",
+            "binding_gap",
+            "binding_unit",
+            "binding_text",
+            "data_needed",
+            "data_needed_text",
+        )
+        if c in one.columns
+    ]
+    return pd.DataFrame(one[keep]).sort_values("rank").reset_index(drop=True)
+
+
+def _mode(s: pd.Series) -> object:
+    s = s.dropna()
+    if not len(s):
+        return None
+    counts = s.value_counts()
+    return sorted(counts[counts == counts.max()].index)[0]  # ties: the first code
+
+
+def summary(villages: pd.DataFrame, level: str = "province") -> pd.DataFrame:
+    """Counts per tier, the most common binding criterion and the share of villages each
+    missing input leaves undetermined, per province or regency.
+
+    Parameters
+    ----------
+    villages : DataFrame
+        Per village: ``<level>_code`` (and ``<level>_name``, ``province_code`` /
+        ``province_name`` when present), ``tier`` and the columns of :func:`explain`.
+    level : 'province' or 'regency'
+
+    Returns
+    -------
+    DataFrame
+        One row per unit: codes and names, ``villages``, one count per tier
+        (``n_ready``, ``n_near_ready``, ``n_undetermined``, ``n_not_ready``), ``top_binding_
+        criterion`` and ``top_binding_villages`` (villages it binds), and per input key
+        ``pct_undetermined_<input>`` (percent of the unit's villages undetermined with that
+        input among their missing data).
+    """
+    if level not in ("province", "regency"):
+        raise ValueError(f"level must be 'province' or 'regency', got {level!r}")
+    key = f"{level}_code"
+    ids = [key] + [
+        c
+        for c in (f"{level}_name", "province_code", "province_name")
+        if c in villages.columns and c != key
+    ]
+    v = pd.DataFrame(villages)
+    grp = v.groupby(key, sort=True)
+    out = grp[ids[1:]].first() if len(ids) > 1 else pd.DataFrame(index=grp.size().index)
+    out["villages"] = grp.size()
+    for t in TIERS:
+        out[f"n_{t.replace('-', '_').replace(' ', '_')}"] = grp["tier"].agg(
+            lambda s, t=t: int((s == t).sum())
+        )
+    out["top_binding_criterion"] = grp["binding_criterion"].agg(_mode)
+    out["top_binding_villages"] = [
+        int((v.loc[v[key] == u, "binding_criterion"] == c).sum()) if c is not None else 0
+        for u, c in out["top_binding_criterion"].items()
+    ]
+    needed = _needed_long(v)
+    inputs = sorted(needed["input"].unique()) if len(needed) else []
+    for k in inputs:
+        n = needed[needed["input"] == k].groupby(key).size()
+        out[f"pct_undetermined_{k}"] = (
+            100.0 * n.reindex(out.index).fillna(0) / out["villages"]
+        ).astype(float)
+    out = out.reset_index()
+    int_cols = ["villages", *[c for c in out.columns if c.startswith("n_")], "top_binding_villages"]
+    out[int_cols] = out[int_cols].astype(np.int64)
+    return out
+
+
+def _needed_long(villages: pd.DataFrame) -> pd.DataFrame:
+    """One row per undetermined village and input key it needs (plus ``alone``: the only one)."""
+    d = villages["data_needed"].fillna("")
+    d = d[d != ""]
+    if not len(d):
+        return pd.DataFrame(columns=["input", "alone", *villages.columns])
+    lists = d.str.split(SEP)
+    rows = lists.explode().rename("input")
+    out = villages.loc[rows.index].assign(input=rows.to_numpy())
+    out["alone"] = (lists.str.len() == 1).reindex(rows.index).to_numpy()
+    return out
+
+
+def data_needed(villages: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
+    """The data that would decide most villages: per input and regency, ranked.
+
+    A village is *decided* by an input when every unknown rule of it comes from that
+    input (with the data, its tier is no longer undetermined); it is *waiting* for the
+    input when the input is one of several it needs.
+
+    Returns
+    -------
+    DataFrame
+        ``input_rank`` (1 = the input deciding most villages), ``input``, ``input_label``,
+        ``villages_decided_total``, regency (and province) codes and names,
+        ``villages_decided``, ``villages_waiting``; ranked by the input's total, then by
+        the regency's count (most first), then regency code.
+    """
+    needed = _needed_long(villages)
+    ids = [
+        c
+        for c in ("regency_code", "regency_name", "province_code", "province_name")
+        if c in villages.columns
+    ]
+    cols = [
+        "input_rank",
+        "input",
+        "input_label",
+        "villages_decided_total",
+        *ids,
+        "villages_decided",
+        "villages_waiting",
+    ]
+    if not len(needed):
+        return pd.DataFrame(columns=cols)
+    per = needed.groupby(["input", "regency_code"], sort=True).agg(
+        villages_decided=("alone", "sum"), villages_waiting=("alone", "size")
+    )
+    per["villages_waiting"] -= per["villages_decided"]
+    per = per.reset_index()
+    names = pd.DataFrame(villages[ids]).drop_duplicates("regency_code")
+    per = per.merge(names, on="regency_code", how="left")
+    total = per.groupby("input")["villages_decided"].sum()
+    waiting = per.groupby("input")["villages_waiting"].sum()
+    ranked = sorted(total.index, key=lambda k: (-total[k], -waiting[k], k))
+    per["input_rank"] = per["input"].map({k: i + 1 for i, k in enumerate(ranked)})
+    per["villages_decided_total"] = per["input"].map(total)
+    per["input_label"] = [input_label(k, lang) for k in per["input"]]
+    per = per.sort_values(
+        ["input_rank", "villages_decided", "villages_waiting", "regency_code"],
+        ascending=[True, False, False, True],
+    )
+    for c in ("input_rank", "villages_decided_total", "villages_decided", "villages_waiting"):
+        per[c] = per[c].astype(np.int64)
+    return per[cols].reset_index(drop=True)
