@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -178,7 +179,8 @@ def planner_tables(villages: pd.DataFrame) -> dict[str, pd.DataFrame]:
     leaves undetermined) and ``data_needed.csv`` (the inputs that would decide most
     villages, per regency, ranked).
     """
-    v = pd.DataFrame(villages.drop(columns=villages.geometry.name, errors="ignore"))
+    geometry = villages.geometry.name if isinstance(villages, gpd.GeoDataFrame) else None
+    v = pd.DataFrame(villages.drop(columns=geometry) if geometry else villages)
     return {
         "one_fix_away.csv": explain.one_fix_away(v),
         "summary_province.csv": explain.summary(v, "province"),

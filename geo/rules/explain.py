@@ -89,21 +89,28 @@ def input_label(key: str, lang: str = "id") -> str:
     return INPUT_WORDS[_lang(lang)].get(key, key)
 
 
-def _number(x: float, lang: str) -> str:
-    digits = 0 if abs(x) >= 10 or float(x).is_integer() else (1 if abs(x) >= 1 else 2)
+def _number(x: float, lang: str, unit: str) -> str:
+    if unit == "pp" or (1 <= abs(x) < 10 and not float(x).is_integer()):
+        digits = 1
+    elif abs(x) >= 10 or float(x).is_integer():
+        digits = 0
+    else:
+        digits = 2
     text = f"{x:+,.{digits}f}"
     if lang == "id":
         text = text.translate(str.maketrans({",": ".", ".": ","}))
     return text
 
 
+#: units written after a gap; any other unit (e.g. "companies") is named by the label
+SYMBOLS = ("m", "km", "Mbps", "ms", "%")
+
+
 def _unit(unit: str) -> str:
     u = (unit or "").strip()
     if u.startswith("percent"):
         return "pp"  # a gap between two percentages is in percentage points
-    if u in ("ratio", "score 0-1"):
-        return ""
-    return u
+    return u if u in SYMBOLS else ""
 
 
 def gap_text(gap: float, unit: str, label: str, lang: str = "id") -> str:
@@ -111,7 +118,7 @@ def gap_text(gap: float, unit: str, label: str, lang: str = "id") -> str:
     w = WORDS[_lang(lang)]
     parts = [w["needs"]]
     if gap is not None and not np.isnan(gap):
-        parts.append(_number(gap, lang))
+        parts.append(_number(gap, lang, _unit(unit)))
         if _unit(unit):
             parts.append(_unit(unit))
     if label:
@@ -294,11 +301,13 @@ def summary(villages: pd.DataFrame, level: str = "province") -> pd.DataFrame:
     if level not in ("province", "regency"):
         raise ValueError(f"level must be 'province' or 'regency', got {level!r}")
     key = f"{level}_code"
-    ids = [key] + [
-        c
-        for c in (f"{level}_name", "province_code", "province_name")
-        if c in villages.columns and c != key
-    ]
+    ids = list(
+        dict.fromkeys(
+            c
+            for c in (key, f"{level}_name", "province_code", "province_name")
+            if c in villages.columns
+        )
+    )
     v = pd.DataFrame(villages)
     grp = v.groupby(key, sort=True)
     out = grp[ids[1:]].first() if len(ids) > 1 else pd.DataFrame(index=grp.size().index)
