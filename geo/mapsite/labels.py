@@ -105,6 +105,14 @@ SITE_LABELS = {
         "fixed": "tetap (pilot berjalan)",
         "imputed_pick": "dipilih dengan nilai imputasi",
         "pick_order": "nomor = urutan pilihan",
+        "planner_summary": "Ringkasan untuk perencana",
+        "top_binding": "Kriteria pengikat terbanyak (desa)",
+        "missing": "Belum dapat ditentukan karena data kurang (% desa)",
+        "data_needed": "Data yang akan memutuskan desa terbanyak",
+        "decides": "data %s: memutuskan %s desa (dan %s desa lagi bersama data lain)",
+        "no_data_needed": "Tidak ada desa yang menunggu data.",
+        "summary_files": "Lengkap: summary_province.csv, summary_regency.csv, "
+        "data_needed.csv, one_fix_away.csv",
     },
     "en": {
         "title": "Despro village readiness (Desa Produksi Online)",
@@ -190,6 +198,14 @@ SITE_LABELS = {
         "fixed": "fixed (running pilot)",
         "imputed_pick": "picked on imputed values",
         "pick_order": "number = pick order",
+        "planner_summary": "Summary for planners",
+        "top_binding": "Most common binding criterion (villages)",
+        "missing": "Undetermined for want of data (% of villages)",
+        "data_needed": "Data that would decide most villages",
+        "decides": "%s data: decides %s villages (and %s more together with other data)",
+        "no_data_needed": "No village is waiting for data.",
+        "summary_files": "In full: summary_province.csv, summary_regency.csv, "
+        "data_needed.csv, one_fix_away.csv",
     },
 }
 

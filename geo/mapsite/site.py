@@ -57,6 +57,7 @@ from despro.mapsite.data import escape_text as esc
 from despro.mapsite.figures import write_summary_png
 from despro.mapsite.labels import LABELS, LANGS, fmt_number, threshold_text
 from despro.mapsite.pages import Page, elsewhere_payload, plan_pages, split_province
+from despro.mapsite.summary import summary_html
 from despro.pipeline.cache import StepCache
 
 DEFAULT_BUDGET_MB = 15.0
@@ -184,6 +185,8 @@ def _nav_html(result, page: Page, res: int, lang: str) -> str:
     if page.children:
         links = " ".join(f"<a href='{esc(c.slug)}.html'>{esc(c.title)}</a>" for c in page.children)
         parts.append(f"<br>{esc(page.children_label)}: {links}")
+    if page.parent is None and page.province is None:  # the overview: the planners' summary
+        parts.append(summary_html(result.villages, lang))
     return "".join(parts)
 
 

@@ -1,0 +1,36 @@
+"""The planners' summary on the overview page: tiers, binding criterion, data needed."""
+
+from __future__ import annotations
+
+from despro.mapsite.pages import plan_pages
+from despro.mapsite.site import _nav_html
+from despro.mapsite.summary import summary_html
+
+
+def test_summary_in_both_languages_with_the_tier_counts(sample_result):
+    v = sample_result.villages
+    html_id = summary_html(v, "id")
+    html_en = summary_html(v, "en")
+    assert "Ringkasan untuk perencana" in html_id
+    assert "Summary for planners" in html_en
+    assert "Data that would decide most villages" in html_en
+    n = len(v)
+    assert f"<td>{n}</td>" in html_en  # the villages of the (one) sample province
+    counts = v["tier"].value_counts()
+    for tier in ("ready", "not ready"):
+        assert f"<td>{counts[tier]}</td>" in html_en
+
+
+def test_summary_escapes_names(sample_result):
+    v = sample_result.villages.copy()
+    v["province_name"] = "<script>alert(1)</script>"
+    v["regency_name"] = "<b>Kab</b>"
+    html = summary_html(v, "en")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<b>Kab</b>" not in html
+
+
+def test_summary_only_on_the_overview(sample_result):
+    index, provinces = plan_pages(sample_result, "en")
+    assert "despro-summary" in _nav_html(sample_result, index, 8, "en")
+    assert "despro-summary" not in _nav_html(sample_result, provinces[0], 8, "en")
