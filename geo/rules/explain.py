@@ -33,7 +33,7 @@ NOT_CONFIGURED = "(not configured)"
 EXPLAIN_COLUMNS = [
     "binding_criterion",
     "binding_rule",
-    "binding_state",
+    "binding_kind",
     "binding_gap",
     "binding_unit",
     "binding_text",
@@ -193,7 +193,7 @@ def explain(
         {
             "binding_criterion": rows["criterion"].to_numpy(object),
             "binding_rule": rows["rule"].to_numpy(object),
-            "binding_state": rows["state"].to_numpy(object),
+            "binding_kind": rows["state"].to_numpy(object),
             "binding_gap": np.where(
                 rows["state"].to_numpy(object) == FAIL,
                 rows["threshold"].to_numpy(float) - rows["value"].to_numpy(float),
@@ -204,14 +204,14 @@ def explain(
         },
         index=pd.Index(rows["village_code"].to_numpy()),
     ).reindex(tier.index)
-    for c in ("binding_criterion", "binding_rule", "binding_state", "binding_unit"):
+    for c in ("binding_criterion", "binding_rule", "binding_kind", "binding_unit"):
         out[c] = b[c]
     out["binding_gap"] = b["binding_gap"].astype(float)
     out["binding_text"] = [
         _binding_text(r, s, gp, u, k, labels, lang)
         for r, s, gp, u, k in zip(
             b["binding_rule"],
-            b["binding_state"],
+            b["binding_kind"],
             b["binding_gap"],
             b["binding_unit"],
             b["_key"],
@@ -258,7 +258,7 @@ def one_fix_away(villages: pd.DataFrame) -> pd.DataFrame:
             "rank",
             "binding_criterion",
             "binding_rule",
-            "binding_state",
+            "binding_kind",
             "binding_gap",
             "binding_unit",
             "binding_text",

@@ -95,7 +95,7 @@ def test_binding_rule_is_the_furthest_failing_relative_to_its_threshold(why):
     assert why.loc["C", "binding_rule"] == "I3"
     assert why.loc["C", "binding_gap"] == pytest.approx(1.0)
     # F: a failing rule binds before an unknown one
-    assert why.loc["F", ["binding_rule", "binding_state"]].tolist() == ["I1b", FAIL]
+    assert why.loc["F", ["binding_rule", "binding_kind"]].tolist() == ["I1b", FAIL]
 
 
 def test_gap_in_the_rules_unit_and_text_in_indonesian_and_english(why):
@@ -115,7 +115,7 @@ def test_counts_of_failing_and_unknown_gate_rules(why):
 
 
 def test_data_needed_for_undetermined_villages_only(why):
-    assert why.loc["D", "binding_state"] == UNKNOWN
+    assert why.loc["D", "binding_kind"] == UNKNOWN
     assert np.isnan(why.loc["D", "binding_gap"])
     assert why.loc["D", "data_needed"] == "courier"
     assert why.loc["D", "data_needed_text"] == "perlu data kurir"
@@ -201,7 +201,7 @@ def test_on_the_demo_sample(sample_result):
     expected = v.groupby("province_code").size()
     assert prov.set_index("province_code")["villages"].to_dict() == expected.to_dict()
     one = tables["one_fix_away.csv"]
-    assert ((one["binding_state"] == FAIL) | (one["binding_state"] == UNKNOWN)).all()
+    assert ((one["binding_kind"] == FAIL) | (one["binding_kind"] == UNKNOWN)).all()
     assert set(one["village_code"]) == set(
         v.loc[(v["n_fail"] + v["n_unknown"]) == 1, "village_code"]
     )
