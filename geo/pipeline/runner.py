@@ -28,7 +28,7 @@ from despro.layer import LayerResult, Notes
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
 from despro.rules.criteria import combine, evaluate_all
-from despro.rules.explain import explain
+from despro.rules.explain import explain, rule_inputs
 from despro.rules.score import composite, rank, tiers
 from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
 from despro.variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
@@ -380,7 +380,9 @@ def _run(
     tier = tiers(long, states, config.criteria.near_ready_fraction)
     sc = composite(long, config.criteria.weights).reindex(villages.index)
     rk = rank(tier, sc["score"])
-    why = explain(long, tier, {r.id: r.label_id or r.id for r in rules})
+    why = explain(
+        long, tier, {r.id: r.label_id or r.id for r in rules}, inputs=rule_inputs(rules, variables)
+    )
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
 
     village_gdf = _village_table(

@@ -77,11 +77,46 @@ def _lang(lang: str) -> str:
     return lang
 
 
+#: the layer that gives each Table 1 variable, for rules whose layer is not configured
+#: (a run without a courier layer still says "perlu data kurir" for I3)
+LAYER_OF_VARIABLE = {
+    "product_location_quotient": "products",
+    "product_demand_growth_pct": "products",
+    "product_distinctiveness": "products",
+    "pct_households_internet": "smartphone",
+    "pct_individuals_mobile_phone": "smartphone",
+    "pct_households_computer": "smartphone",
+    "pct_area_4g_coverage": "broadband",
+    "download_mbps": "broadband",
+    "courier_companies": "courier",
+    "backbone_distance_m": "backbone",
+}
+
+
 def input_key(layer: object, variable: object) -> str:
-    """The input behind a rule row: its layer, or its variable when no layer is configured."""
+    """The input behind a rule: its layer, or where no layer is configured the layer that
+    gives the variable in Table 1 (:data:`LAYER_OF_VARIABLE`), else the variable."""
     if isinstance(layer, str) and layer and layer != NOT_CONFIGURED:
         return layer
-    return str(variable)
+    return LAYER_OF_VARIABLE.get(str(variable), str(variable))
+
+
+def rule_inputs(rules, variables: dict) -> dict[str, str]:
+    """Rule id -> the input that would decide it: the layer of the rule's own variable.
+
+    Parameters
+    ----------
+    rules : list of Rule
+    variables : dict
+        Declared variables by name (``Variable.layer``); a variable not declared (its
+        layer not configured) is looked up in :data:`LAYER_OF_VARIABLE`.
+    """
+    return {
+        r.id: input_key(
+            variables[r.variable].layer if r.variable in variables else None, r.variable
+        )
+        for r in rules
+    }
 
 
 def input_label(key: str, lang: str = "id") -> str:
@@ -139,6 +174,7 @@ def explain(
     tier: pd.Series,
     labels: dict[str, str] | None = None,
     lang: str = "id",
+    inputs: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """The binding rule, its gap, the counts and the data needed, per village.
 
@@ -153,6 +189,11 @@ def explain(
         Rule id -> readable label for the texts (e.g. the rules' ``label_id``).
     lang : 'id' or 'en'
         Language of the texts.
+    inputs : dict, optional
+        Rule id -> the input that would decide the rule when unknown (:func:`rule_inputs`:
+        the layer of the rule's own variable, the national measure, rather than another
+        evidence level such as a census that only some villages have). Rules not in it use
+        the layer (or variable) of their row in ``long``.
 
     Returns
     -------
@@ -161,8 +202,12 @@ def explain(
         threshold - value), ``n_fail`` / ``n_unknown`` counts of gate rules,
         ``data_needed`` the input keys (``"; "``-separated; undetermined villages only).
     """
-    labels = labels or {}
+    labels, inputs = labels or {}, inputs or {}
     g = long[long["role"] == "gate"]
+    row_inputs = [
+        inputs.get(r) or input_key(a, v)
+        for r, a, v in zip(g["rule"], g["layer"], g["variable"], strict=True)
+    ]
     codes = g["village_code"].to_numpy()
     state = g["state"].to_numpy(object)
     fail, unknown = state == FAIL, state == UNKNOWN
@@ -200,7 +245,7 @@ def explain(
                 np.nan,
             ),
             "binding_unit": rows["unit"].to_numpy(object),
-            "_key": [input_key(a, v) for a, v in zip(rows["layer"], rows["variable"], strict=True)],
+            "_key": [row_inputs[i] for i in first["pos"]],
         },
         index=pd.Index(rows["village_code"].to_numpy()),
     ).reindex(tier.index)
@@ -219,7 +264,7 @@ def explain(
         )
     ]
     keys = pd.Series(
-        [input_key(a, v) for a, v in zip(g["layer"][unknown], g["variable"][unknown], strict=True)],
+        [k for k, u in zip(row_inputs, unknown, strict=True) if u],
         index=codes[unknown],
         dtype=object,
     )

@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from despro.config.settings import default_rules
 from despro.config.vocab import FAIL, NEAR_READY, NOT_READY, PASS, READY, UNDETERMINED, UNKNOWN
 from despro.io.outputs import csv_safe, planner_tables
 from despro.rules import explain as ex
+from despro.variables import Kind, Variable
 
 # rule id -> (criterion, role, op, threshold, unit, layer, variable)
 RULES = {
@@ -205,3 +207,18 @@ def test_on_the_demo_sample(sample_result):
     assert set(one["village_code"]) == set(
         v.loc[(v["n_fail"] + v["n_unknown"]) == 1, "village_code"]
     )
+
+
+def test_unknown_rules_name_the_input_of_their_own_variable():
+    long = _long()
+    long.loc[long["rule"] == "I3", ["layer", "variable"]] = ["census", "census_courier_agent"]
+    assert ex.explain(long, _tier())["data_needed"]["D"] == "census"  # the row's layer
+    why = ex.explain(long, _tier(), inputs={"I3": "courier"})
+    assert why.loc["D", "data_needed"] == "courier"
+    assert why.loc["D", "binding_text"] == "perlu data kurir"
+    # from the rules: the declared variable's layer, else the layer of Table 1
+    declared = {"courier_companies": Variable("courier_companies", Kind.COUNT, "", "", "osm", "")}
+    inputs = ex.rule_inputs(default_rules(), declared)
+    assert inputs["I3"] == "osm"
+    assert inputs["P1"] == "products"
+    assert inputs["I2b"] == "smartphone"
