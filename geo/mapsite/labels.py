@@ -108,8 +108,8 @@ SITE_LABELS = {
         "planner_summary": "Ringkasan untuk perencana",
         "top_binding": "Kriteria pengikat terbanyak (desa)",
         "missing": "Belum dapat ditentukan karena data kurang (% desa)",
-        "data_needed": "Data yang akan memutuskan desa terbanyak",
-        "decides": "data %s: memutuskan %s desa (dan %s desa lagi bersama data lain)",
+        "data_needed": "Data yang akan memutuskan desa terbanyak, urut",
+        "decides": "%s: memutuskan %s desa lagi (bersama data di atasnya); dibutuhkan %s desa",
         "no_data_needed": "Tidak ada desa yang menunggu data.",
         "summary_files": "Lengkap: summary_province.csv, summary_regency.csv, "
         "data_needed.csv, one_fix_away.csv",
@@ -201,8 +201,8 @@ SITE_LABELS = {
         "planner_summary": "Summary for planners",
         "top_binding": "Most common binding criterion (villages)",
         "missing": "Undetermined for want of data (% of villages)",
-        "data_needed": "Data that would decide most villages",
-        "decides": "%s data: decides %s villages (and %s more together with other data)",
+        "data_needed": "Data that would decide most villages, in order",
+        "decides": "%s: decides %s more villages (with the data above); %s villages need it",
         "no_data_needed": "No village is waiting for data.",
         "summary_files": "In full: summary_province.csv, summary_regency.csv, "
         "data_needed.csv, one_fix_away.csv",

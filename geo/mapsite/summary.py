@@ -76,7 +76,7 @@ def _data_rows(needed: pd.DataFrame, lang: str) -> str:
         text = t["decides"] % (
             first["input_label"],
             fmt_number(first["villages_decided_total"], lang, 0),
-            fmt_number(grp["villages_waiting"].sum(), lang, 0),
+            fmt_number(first["villages_needing_total"], lang, 0),
         )
         items.append(f"<li>{esc(text)}" + (f"<br><small>{esc(where)}</small>" if where else ""))
     return "<ol>" + "".join(items) + "</ol>"

@@ -380,34 +380,57 @@ def summary(villages: pd.DataFrame, level: str = "province") -> pd.DataFrame:
 
 
 def _needed_long(villages: pd.DataFrame) -> pd.DataFrame:
-    """One row per undetermined village and input key it needs (plus ``alone``: the only one)."""
+    """One row per undetermined village and input key it needs."""
     d = villages["data_needed"].fillna("")
     d = d[d != ""]
     if not len(d):
-        return pd.DataFrame(columns=["input", "alone", *villages.columns])
+        return pd.DataFrame(columns=["input", *villages.columns])
     lists = d.str.split(SEP)
     rows = lists.explode().rename("input")
-    out = villages.loc[rows.index].assign(input=rows.to_numpy())
-    out["alone"] = (lists.str.len() == 1).reindex(rows.index).to_numpy()
-    return out
+    return villages.loc[rows.index].assign(input=rows.to_numpy())
+
+
+def _gain(masks: np.ndarray, decided: np.ndarray, have: int, k: int) -> tuple[int, int]:
+    """Villages input ``k`` would newly decide given the inputs ``have``, and how many need it."""
+    newly = ~decided & ((masks & ~(have | (1 << k))) == 0)
+    return int(newly.sum()), int(((masks >> k) & 1).sum())
+
+
+def _greedy(masks: np.ndarray, n_inputs: int) -> list[tuple[int, np.ndarray]]:
+    """Inputs in the order that decides most villages: each step adds the input that,
+    with those before it, decides most villages (ties: the input most villages need,
+    then the first); returns (input, villages it newly decides) per step."""
+    have, decided, steps = 0, masks == 0, []
+    left = list(range(n_inputs))
+    while left:
+        best = max(left, key=lambda k: (*_gain(masks, decided, have, k), -k))
+        have |= 1 << best
+        newly = ~decided & ((masks & ~have) == 0)
+        decided = decided | newly
+        steps.append((best, newly))
+        left.remove(best)
+    return steps
 
 
 def data_needed(villages: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
-    """The data that would decide most villages: per input and regency, ranked.
+    """The data that would decide most villages: inputs ranked, per regency.
 
-    A village is *decided* by an input when every unknown rule of it comes from that
-    input (with the data, its tier is no longer undetermined); it is *waiting* for the
-    input when the input is one of several it needs.
+    An undetermined village is decided once every input behind its unknown rules is in
+    hand. Inputs are ranked greedily: first the input that alone decides most villages,
+    then the one that together with it decides most more, and so on (ties: the input
+    most villages need).
 
     Returns
     -------
     DataFrame
-        ``input_rank`` (1 = the input deciding most villages), ``input``, ``input_label``,
-        ``villages_decided_total``, regency (and province) codes and names,
-        ``villages_decided``, ``villages_waiting``; ranked by the input's total, then by
-        the regency's count (most first), then regency code.
+        One row per input and regency where it is needed: ``input_rank`` (1 = first to
+        get), ``input``, ``input_label``, ``villages_decided_total`` (undetermined villages
+        it decides together with the inputs ranked above it, not counted there),
+        ``villages_needing_total`` (undetermined villages with that input among their
+        missing data), regency (and province) codes and names, ``villages_decided`` and
+        ``villages_needing`` in that regency; by rank, then villages decided and needing
+        in the regency (most first), then regency code.
     """
-    needed = _needed_long(villages)
     ids = [
         c
         for c in ("regency_code", "regency_name", "province_code", "province_name")
@@ -418,29 +441,49 @@ def data_needed(villages: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
         "input",
         "input_label",
         "villages_decided_total",
+        "villages_needing_total",
         *ids,
         "villages_decided",
-        "villages_waiting",
+        "villages_needing",
     ]
-    if not len(needed):
+    v = pd.DataFrame(villages)
+    d = v["data_needed"].fillna("").astype(str)
+    v = v[d != ""]
+    if not len(v):
         return pd.DataFrame(columns=cols)
-    per = needed.groupby(["input", "regency_code"], sort=True).agg(
-        villages_decided=("alone", "sum"), villages_waiting=("alone", "size")
-    )
-    per["villages_waiting"] -= per["villages_decided"]
-    per = per.reset_index()
-    names = pd.DataFrame(villages[ids]).drop_duplicates("regency_code")
-    per = per.merge(names, on="regency_code", how="left")
-    total = per.groupby("input")["villages_decided"].sum()
-    waiting = per.groupby("input")["villages_waiting"].sum()
-    ranked = sorted(total.index, key=lambda k: (-total[k], -waiting[k], k))
-    per["input_rank"] = per["input"].map({k: i + 1 for i, k in enumerate(ranked)})
-    per["villages_decided_total"] = per["input"].map(total)
-    per["input_label"] = [input_label(k, lang) for k in per["input"]]
-    per = per.sort_values(
-        ["input_rank", "villages_decided", "villages_waiting", "regency_code"],
+    lists = d[d != ""].str.split(SEP)
+    keys = sorted({k for ks in lists for k in ks})
+    bit = {k: i for i, k in enumerate(keys)}
+    masks = np.array([sum(1 << bit[k] for k in set(ks)) for ks in lists], dtype=np.int64)
+    regency = v["regency_code"].to_numpy()
+    names = v[ids].drop_duplicates("regency_code").set_index("regency_code")
+    parts = []
+    for rank_, (k, newly) in enumerate(_greedy(masks, len(keys)), start=1):
+        needing = ((masks >> k) & 1).astype(bool)
+        per = pd.DataFrame(
+            {
+                "villages_decided": pd.Series(newly, index=regency).groupby(level=0).sum(),
+                "villages_needing": pd.Series(needing, index=regency).groupby(level=0).sum(),
+            }
+        )
+        per = per[(per["villages_decided"] > 0) | (per["villages_needing"] > 0)]
+        per = per.join(names).reset_index(names="regency_code")
+        per["input_rank"] = rank_
+        per["input"] = keys[k]
+        per["input_label"] = input_label(keys[k], lang)
+        per["villages_decided_total"] = int(newly.sum())
+        per["villages_needing_total"] = int(needing.sum())
+        parts.append(per)
+    out = pd.concat(parts, ignore_index=True).sort_values(
+        ["input_rank", "villages_decided", "villages_needing", "regency_code"],
         ascending=[True, False, False, True],
     )
-    for c in ("input_rank", "villages_decided_total", "villages_decided", "villages_waiting"):
-        per[c] = per[c].astype(np.int64)
-    return per[cols].reset_index(drop=True)
+    for c in (
+        "input_rank",
+        "villages_decided_total",
+        "villages_needing_total",
+        "villages_decided",
+        "villages_needing",
+    ):
+        out[c] = out[c].astype(np.int64)
+    return out[cols].reset_index(drop=True)

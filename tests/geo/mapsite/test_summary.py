@@ -13,7 +13,7 @@ def test_summary_in_both_languages_with_the_tier_counts(sample_result):
     html_en = summary_html(v, "en")
     assert "Ringkasan untuk perencana" in html_id
     assert "Summary for planners" in html_en
-    assert "Data that would decide most villages" in html_en
+    assert "Data that would decide most villages, in order" in html_en
     n = len(v)
     assert f"<td>{n}</td>" in html_en  # the villages of the (one) sample province
     counts = v["tier"].value_counts()

@@ -161,15 +161,30 @@ def test_summary_counts_tiers_and_the_top_binding_criterion(villages):
 
 def test_data_needed_ranks_the_inputs_that_decide_most_villages(villages):
     d = ex.data_needed(villages)
-    # courier alone decides D (1101); E (1102) needs courier and growth data
+    # courier alone decides D (1101); with courier in hand, growth decides E (1102)
     assert d["input"].tolist() == ["courier", "courier", "growth"]
     assert d["input_rank"].tolist() == [1, 1, 2]
     assert d["regency_code"].tolist() == ["1101", "1102", "1102"]
-    assert d["villages_decided"].tolist() == [1, 0, 0]
-    assert d["villages_waiting"].tolist() == [0, 1, 1]
-    assert d["villages_decided_total"].tolist() == [1, 1, 0]
+    assert d["villages_decided"].tolist() == [1, 0, 1]
+    assert d["villages_needing"].tolist() == [1, 1, 1]
+    assert d["villages_decided_total"].tolist() == [1, 1, 1]
+    assert d["villages_needing_total"].tolist() == [2, 2, 1]
     assert d["input_label"].tolist() == ["kurir", "kurir", "growth"]
     assert ex.data_needed(villages.assign(data_needed="")).empty
+
+
+def test_data_needed_ranking_is_greedy_over_inputs_needed_together():
+    # four villages need {a, b}, three need {c}: a or b alone decides nothing, c decides 3;
+    # then a (needed as often as b, first by name), then b decides the four
+    needs = ["a; b"] * 4 + ["c"] * 3
+    v = pd.DataFrame(
+        {"village_code": [str(i) for i in range(7)], "regency_code": "1101", "data_needed": needs}
+    )
+    d = ex.data_needed(v)
+    assert d["input"].tolist() == ["c", "a", "b"]
+    assert d["villages_decided_total"].tolist() == [3, 0, 4]
+    assert d["villages_needing_total"].tolist() == [3, 4, 4]
+    assert d["villages_decided_total"].sum() == len(v)
 
 
 def test_planner_tables_are_csv_safe(villages):
