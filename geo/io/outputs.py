@@ -21,14 +21,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from despro._hashing import sha256
 from despro.io.quality import quality_markdown
 from despro.rules import explain
+
+if TYPE_CHECKING:
+    from despro.pipeline.runner import Result
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PACKAGES = (
@@ -178,9 +181,20 @@ def planner_tables(villages: pd.DataFrame) -> dict[str, pd.DataFrame]:
     tier, the most common binding criterion, the share of villages each missing input
     leaves undetermined) and ``data_needed.csv`` (the inputs that would decide most
     villages, per regency, ranked).
+
+    Parameters
+    ----------
+    villages : DataFrame
+        ``Result.villages`` (with the columns of :func:`despro.rules.explain.explain`); a
+        geometry column is dropped.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        File name -> table (not yet CSV-safe: :func:`csv_safe` before writing).
     """
-    geometry = villages.geometry.name if isinstance(villages, gpd.GeoDataFrame) else None
-    v = pd.DataFrame(villages.drop(columns=geometry) if geometry else villages)
+    geometry = [c for c in villages.columns if str(villages[c].dtype) == "geometry"]
+    v = pd.DataFrame(villages.drop(columns=geometry))
     return {
         "one_fix_away.csv": explain.one_fix_away(v),
         "summary_province.csv": explain.summary(v, "province"),
@@ -189,8 +203,23 @@ def planner_tables(villages: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_outputs(result, outdir: Path) -> dict[str, Path]:
+def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
     """Write cells, villages, criteria, shortlist and manifest into ``outdir``.
+
+    Every file is written to a staging folder first and moved into place only when all
+    are written, so a failed run leaves the previous outputs as they were.
+
+    Parameters
+    ----------
+    result : Result
+        From :func:`despro.run`.
+    outdir : path
+        Output folder (created when missing).
+
+    Returns
+    -------
+    dict of str to Path
+        File name -> path of every file written.
 
     Files: ``cells.parquet`` (GeoParquet; ``h3`` string and ``h3_int``),
     ``villages.parquet`` and ``villages.gpkg`` (layer ``villages``, opens in QGIS),
