@@ -103,3 +103,15 @@ def summary_html(villages: pd.DataFrame, lang: str) -> str:
         f"<b>{esc(t['data_needed'])}</b>{_data_rows(needed, lang)}"
         f"<small>{esc(t['summary_files'])}</small></details>"
     )
+
+
+def why_texts(result, lang: str) -> dict[str, str]:
+    """Escaped code -> escaped "what it would take" line of every village that has one
+    (:func:`despro.rules.explain.village_texts`, rule labels in ``lang``)."""
+    v = result.villages
+    if "binding_rule" not in v.columns:
+        return {}
+    key = "label_id" if lang == "id" else "label_en"
+    labels = {r.id: getattr(r, key) or r.id for r in result.config.criteria.rules}
+    texts = ex.village_texts(v, labels, lang)
+    return {esc(c): esc(x) for c, x in zip(v["village_code"], texts, strict=True) if x}

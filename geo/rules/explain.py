@@ -487,3 +487,37 @@ def data_needed(villages: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
     ):
         out[c] = out[c].astype(np.int64)
     return out[cols].reset_index(drop=True)
+
+
+def village_texts(
+    villages: pd.DataFrame, labels: dict[str, str] | None = None, lang: str = "id"
+) -> pd.Series:
+    """One line per village saying what it would take, in ``lang``, from the columns of
+    :func:`explain`: the data an undetermined village needs ("needs courier, product
+    data"), else the binding rule's gap ("needs +7.0 pp smartphone ownership"); "" for a
+    ready village.
+
+    Parameters
+    ----------
+    villages : DataFrame
+        With ``binding_rule``, ``binding_gap``, ``binding_unit`` and ``data_needed``.
+    labels : dict, optional
+        Rule id -> readable label in ``lang``.
+    lang : 'id' or 'en'
+    """
+    labels = labels or {}
+    out = []
+    for rule, gap, unit, needed in zip(
+        villages["binding_rule"],
+        villages["binding_gap"],
+        villages["binding_unit"],
+        villages["data_needed"],
+        strict=True,
+    ):
+        if isinstance(needed, str) and needed:
+            out.append(data_text(needed, lang))
+        elif isinstance(rule, str):
+            out.append(gap_text(gap, unit, labels.get(rule, rule), lang))
+        else:
+            out.append("")
+    return pd.Series(out, index=villages.index, dtype=object)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from despro.mapsite.pages import plan_pages
-from despro.mapsite.site import _nav_html
-from despro.mapsite.summary import summary_html
+from despro.mapsite.site import _nav_html, write_site
+from despro.mapsite.summary import summary_html, why_texts
 
 
 def test_summary_in_both_languages_with_the_tier_counts(sample_result):
@@ -34,3 +34,25 @@ def test_summary_only_on_the_overview(sample_result):
     index, provinces = plan_pages(sample_result, "en")
     assert "despro-summary" in _nav_html(sample_result, index, 8, "en")
     assert "despro-summary" not in _nav_html(sample_result, provinces[0], 8, "en")
+
+
+def test_popups_say_what_it_would_take_in_the_pages_language(sample_result):
+    v = sample_result.villages
+    en, id_ = why_texts(sample_result, "en"), why_texts(sample_result, "id")
+    not_ready = v.loc[v["tier"] != "ready", "village_code"]
+    assert set(en) == set(not_ready)  # every village that is not ready, none that is
+    und = v.loc[v["tier"] == "undetermined", "village_code"]
+    assert all(en[c].startswith("needs ") and en[c].endswith(" data") for c in und)
+    assert all(id_[c].startswith("perlu data ") for c in und)
+    near = v.loc[v["tier"] == "near-ready"].iloc[0]
+    assert id_[near["village_code"]].startswith("perlu +")
+
+
+def test_pages_carry_the_lines_of_their_villages(sample_result, tmp_path):
+    site = write_site(sample_result, tmp_path, "en")
+    page = next(p for p in site.pages if p.slug != "index")
+    html = page.path.read_text(encoding="utf-8")
+    v = sample_result.villages.set_index("village_code")
+    code = next(c for c in page.village_codes if v.loc[c, "tier"] != "ready")
+    assert f'"{code}":"needs ' in html
+    assert '"why":"What it would take"' in html
