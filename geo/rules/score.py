@@ -143,8 +143,12 @@ def honest_score(att: np.ndarray, met: np.ndarray, w: np.ndarray) -> np.ndarray:
     """
     w2 = np.atleast_2d(np.asarray(w, float))
     total = w2.sum(axis=1)
-    above = np.maximum(att, 1.0) @ w2.T
-    below = np.minimum(att, 1.0) @ w2.T
+    if np.ndim(w) == 1:  # summed in criterion order, the same bits as a plain weighted sum
+        above = (np.maximum(att, 1.0) * w2[0]).sum(axis=1)[:, None]
+        below = (np.minimum(att, 1.0) * w2[0]).sum(axis=1)[:, None]
+    else:
+        above = np.maximum(att, 1.0) @ w2.T
+        below = np.minimum(att, 1.0) @ w2.T
     with np.errstate(invalid="ignore", divide="ignore"):
         out = 50.0 * np.where(np.asarray(met, bool)[:, None], above, below) / total
     out = np.where(total > 0, out, np.nan)
