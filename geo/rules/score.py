@@ -46,7 +46,7 @@ def attainment(long: pd.DataFrame) -> pd.Series:
     v = long["value"].to_numpy(float)
     t = long["threshold"].to_numpy(float)
     below = long["op"].isin(["<=", "<"]).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(below, t / v, v / t)
         ratio = np.where(t == 0, np.where(long["state"] == PASS, 2.0, 0.0), ratio)
         ratio = np.where(below & (v == 0), 2.0, ratio)
