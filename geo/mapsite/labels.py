@@ -68,7 +68,10 @@ LABELS = {
         "overview_villages": "Desa siap, hampir siap dan daftar pendek "
         "saja; semua desa ada di halaman provinsi",
         "weights": "bobot",
+        "tier_cells": "Tingkat desa per sel (terbanyak)",
         "score": "Skor kesiapan (0-100)",
+        "score_incomplete": "skor dari data tidak lengkap",
+        "score_range": "{lo} \u2013 {hi} jika data lengkap; {known} % bobot diketahui",
         "download_mbps": "Kecepatan unduh (Ookla)",
         "backbone_distance_m": "Jarak ke serat optik Palapa Ring",
         "pct_area_4g_coverage": "Cakupan sinyal 4G",
@@ -167,7 +170,10 @@ LABELS = {
         "overview_villages": "Ready, near-ready and shortlisted villages only; every "
         "village is on the province pages",
         "weights": "weights",
+        "tier_cells": "Village tier per cell (most villages)",
         "score": "Readiness score (0-100)",
+        "score_incomplete": "score from incomplete data",
+        "score_range": "{lo} \u2013 {hi} with complete data; {known} % of the weight known",
         "download_mbps": "Download speed (Ookla)",
         "backbone_distance_m": "Distance to the Palapa Ring fibre",
         "pct_area_4g_coverage": "4G signal coverage",
@@ -329,3 +335,35 @@ def margin_texts(margins, states, op: str, unit: str, lang: str) -> np.ndarray:
 def margin_text(margin: float, state: str, op: str, unit: str, lang: str) -> str:
     """One village's margin text (see :func:`margin_texts`)."""
     return margin_texts([margin], [state], op, unit, lang)[0]
+
+
+def score_texts(score, best, known_share, lang: str) -> list[str]:
+    """Per village, its score as the popup shows it (not escaped).
+
+    Parameters
+    ----------
+    score, best : array-like
+        Worst-case and best-case score (0-100, NaN when nothing is known).
+    known_share : array-like
+        Share of the weights fully known (0-1).
+    lang : str
+        ``id`` or ``en``.
+
+    Returns
+    -------
+    list of str
+        ``"Readiness score (0-100): 41.7"``, followed when part of the data is missing by
+        the range with complete data and the known share of the weight.
+    """
+    t = LABELS[lang]
+    lo = fmt_numbers(score, lang)
+    hi = fmt_numbers(best, lang)
+    share = np.asarray(known_share, dtype=float)
+    known = fmt_numbers(np.floor(100.0 * share), lang, 0)
+    out = []
+    for i in range(len(lo)):
+        text = f"{t['score']}: {lo[i]}"
+        if not share[i] >= 1.0:
+            text += " (" + t["score_range"].format(lo=lo[i], hi=hi[i], known=known[i]) + ")"
+        out.append(text)
+    return out
