@@ -240,10 +240,14 @@ def _counted(variables: list[Variable]) -> list[Variable]:
 
 
 def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
-    """The cells' additive columns plus the score as an intensive pair, and their variables.
+    """The cells' additive columns plus the score and tier shares as intensive pairs, and
+    their variables.
 
     The score of a cell is the weighted mean of the scores of the villages sharing it
-    (as in the pipeline); keeping numerator and weight lets it roll up exactly.
+    (as in the pipeline); keeping numerator and weight lets it roll up exactly. So do
+    :data:`SCORE_COMPLETE` (percent of that weight from villages whose score rests on
+    every criterion known; below 100 the map hatches the cell) and :data:`TIER_SHARES`
+    (share of the cell's village weight per tier, see :func:`main_tier`).
 
     Counts and categories are unknown (NaN, not 0) in cells their layer does not cover
     (``<layer>__cover`` = 0), as in the pipeline's finished cell table; a parent cell
