@@ -104,7 +104,8 @@
         var colour = known ? spec.colours[classIndex(v, spec.breaks)] : spec.unknown;
         var whole = !known || !complete || complete[i] === null || complete[i] >= 100;
         group.addLayer(L.polygon(latlngs[i], {
-          renderer: cellRenderer, stroke: false, fillOpacity: known ? (whole ? 0.65 : 0.8) : 0.35,
+          renderer: cellRenderer, stroke: false,
+          fillOpacity: known ? (spec.names ? 0.45 : whole ? 0.65 : 0.8) : 0.35,
           fillColor: whole ? colour : hatch(colour, spec.hatch[0], spec.hatch[1]),
           value: v, share: shares ? shares[i] : null, incomplete: !whole
         }));
