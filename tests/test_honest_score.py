@@ -80,6 +80,15 @@ def test_nothing_known_has_no_score_and_weight_0_does_not_count():
     assert s["score_known_share"] == 1.0
 
 
+def test_every_criterion_short_of_a_rule_scores_0_not_unknown():
+    # as nationally: one rule of each two-rule criterion known, every other rule unknown
+    keep = {"pct_households_internet", "pct_individuals_mobile_phone"}
+    row = _at(2.0, **{r.variable: r.variable not in keep for r in GATES})
+    s = _scored(_long([row])).iloc[0]
+    assert (s["score"], s["score_known_share"]) == (0.0, 0.0)
+    assert s["score_best"] == pytest.approx(100.0)
+
+
 def test_weight_draws_give_the_score_of_each_weighting():
     att = np.array([[2.0, 1.5, 0.2], [1.0, 1.2, 1.9]])
     met = np.array([False, True])

@@ -26,7 +26,8 @@ case alone could still flatter: five criteria at twice their threshold and one u
 would give 83, above a ready village exactly at every threshold (50). With it, a
 village that does not meet every criterion (an unknown one included) never scores
 above one that does, and ``score <= score_best``, equal when nothing is unknown. A
-village with nothing known has no score (NaN). Rank orders tiers (ready, near-ready,
+village with no rule known has no score (NaN); one whose every criterion lacks a rule
+scores 0 in the worst case. Rank orders tiers (ready, near-ready,
 undetermined, not ready), then score (high first), then village code.
 """
 
@@ -84,9 +85,10 @@ def criterion_bounds(long: pd.DataFrame) -> dict[str, pd.DataFrame]:
     dict of DataFrame
         ``worst``: weakest rule's attainment (0-2) with unknown rules at 0; ``best``:
         the same with unknown rules at ``CAP``; ``known``: every gate rule known;
-        ``passed``: every gate rule passes; ``open``: no gate rule fails (so it passes
-        in the best case). A criterion without gate rules is unknown (worst 0, best
-        ``CAP``). Villages in their order of first appearance in ``long``.
+        ``seen``: some gate rule known; ``passed``: every gate rule passes; ``open``:
+        no gate rule fails (so it passes in the best case). A criterion without gate
+        rules is unknown (worst 0, best ``CAP``). Villages in their order of first
+        appearance in ``long``.
     """
     # integer keys (village x criterion), as despro.rules.criteria.combine: grouping a
     # national long table by two text columns takes a second
@@ -111,6 +113,7 @@ def criterion_bounds(long: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "worst": np.where(none, 0.0, worst),
         "best": np.where(none, CAP, np.minimum(best, CAP)),
         "known": ~none & (n_unknown == 0),
+        "seen": n_unknown < rows,
         "passed": ~none & (n_pass == rows),
         "open": n_fail == 0,
     }
@@ -170,7 +173,7 @@ def composite(long: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
     DataFrame
         Indexed by village code: ``score`` (worst case, 0-100), ``score_best`` (best
         case, 0-100), ``score_known_share`` (share of the weights fully known, 0-1).
-        Both scores are NaN where no weighted criterion is known.
+        Both scores are NaN where no rule of a weighted criterion is known.
     """
     b = criterion_bounds(long)
     w = np.array([max(weights.get(c, 0.0), 0.0) for c in CRITERIA], float)
@@ -182,7 +185,7 @@ def composite(long: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
     met_best = b["open"].to_numpy(bool)[:, pos].all(axis=1)
     worst = honest_score(b["worst"].to_numpy(float), met_worst, w)
     best = honest_score(b["best"].to_numpy(float), met_best, w)
-    none = ~(share > 0)
+    none = ~b["seen"].to_numpy(bool)[:, pos].any(axis=1)
     out = pd.DataFrame(
         {
             "score": np.where(none, np.nan, worst),

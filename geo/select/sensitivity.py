@@ -120,7 +120,7 @@ def monte_carlo(
     # a criterion weighted 0 stays 0 in every draw, so "met" is the same in all draws
     met = b["passed"].to_numpy(bool)[:, w.max(axis=0) > 0].all(axis=1)
     scores = honest_score(b["worst"].to_numpy(float), met, w)
-    scores[~((b["known"].to_numpy(bool).astype(float) @ w.T) > 0)] = np.nan
+    scores[~((b["seen"].to_numpy(bool).astype(float) @ w.T) > 0)] = np.nan
     t = tier.to_numpy(object)
     eligible = ok & np.isin(t, tiers)
     top = top_n_mask(t, scores, eligible, n)
