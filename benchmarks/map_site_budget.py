@@ -4,7 +4,7 @@ Runs the synthetic sample at a fine H3 resolution (default 10: ~280,000 cells, t
 a large province at resolution 8), writes the map site (the province is split into regency
 pages when over the budget) and prints each page's size, resolution and cell count. Exits
 non-zero if a page is over the budget. The suite checks the budget on a national-scale
-synthetic run built without the pipeline (tests/test_map_site_budget.py).
+synthetic run built without the pipeline (tests/geo/mapsite/test_map_site_budget.py).
 
     python benchmarks/map_site_budget.py [--resolution 10] [--budget-mb 15]
 

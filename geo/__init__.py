@@ -13,6 +13,7 @@ The public API is here, at the top::
     r.villages                                    # GeoDataFrame, one row per village
     despro.write_outputs(r, "output")             # tables (GeoParquet, GeoPackage, CSV)
     despro.write_map(r, "maps")                   # the offline map site
+    job = despro.run_job("data/sample/despro.toml", select=True)  # all of it, as 'despro demo'
 
 Names are imported on first use, so ``import despro`` stays light.
 """
@@ -29,13 +30,18 @@ _API = {
     "run": "despro.pipeline.runner",
     "Result": "despro.pipeline.runner",
     "validate_inputs": "despro.pipeline.runner",
+    "run_job": "despro.pipeline.job",
+    "Job": "despro.pipeline.job",
     "load_config": "despro.config.settings",
     "Config": "despro.config.settings",
     "plan_pilots": "despro.select.pilots",
     "PilotPlan": "despro.select.pilots",
     "write_outputs": "despro.io.outputs",
+    "write_plan": "despro.io.selection",
     "write_map": "despro.mapsite.site",
     "DesproError": "despro.errors",
+    "ConfigError": "despro.errors",
+    "InputError": "despro.errors",
 }
 
 __all__ = [
@@ -43,20 +49,27 @@ __all__ = [
     "run",
     "Result",
     "validate_inputs",
+    "run_job",
+    "Job",
     "load_config",
     "Config",
     "plan_pilots",
     "PilotPlan",
     "write_outputs",
+    "write_plan",
     "write_map",
     "DesproError",
+    "ConfigError",
+    "InputError",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from despro.config.settings import Config, load_config
-    from despro.errors import DesproError
+    from despro.errors import ConfigError, DesproError, InputError
     from despro.io.outputs import write_outputs
+    from despro.io.selection import write_plan
     from despro.mapsite.site import write_map
+    from despro.pipeline.job import Job, run_job
     from despro.pipeline.runner import Result, run, validate_inputs
     from despro.select.pilots import PilotPlan, plan_pilots
 

@@ -18,6 +18,25 @@ Cells and villages never hold finished ratios in their additive form: every
 roll-up is a sum (or a minimum for distances) followed by one division at the
 very end. Where a source has no data its weight / denominator is 0 and the
 finished value is NaN (unknown), never 0.
+
+Covers: which rows a layer's data reach
+---------------------------------------
+A count or category sums to 0 where its source has no data, so the tables also
+carry *covers*: per row, the share (0-1) of the cell or village that the data
+cover. A row whose cover is 0 finishes as unknown (NaN) for those variables
+(:func:`uncovered`). Covers travel between cells and villages as weighted means.
+
+* ``<layer>__cover`` (:func:`cover_column`): the layer's cover. A layer with one
+  source gives one cover, and it holds for every variable of the layer. A layer
+  that gives a cover per variable gets here the row-wise maximum of them: the
+  share reached by at least one of its variables (for a census: the village has a
+  census row).
+* ``<layer>__cover__<variable>`` (:func:`variable_cover_column`): only for layers
+  that give a cover per variable (several sources or items, e.g. the census, where
+  one row may answer one item and leave another blank). It decides for its
+  variable, so one item's answer never makes another item known. (Not
+  ``<variable>__cover``: a variable may share its name with a layer, as the
+  villages' ``population`` count does with the population raster's layer.)
 """
 
 from __future__ import annotations
@@ -100,21 +119,37 @@ def additive_columns(var: Variable) -> list[str]:
 
 
 def cover_column(layer: str) -> str:
-    """Name of the column holding the share of each cell (or village) that ``layer``'s
-    data covers."""
+    """Name of the column holding the share (0-1) of each cell (or village) that
+    ``layer``'s data cover (see "Covers" in the module docstring)."""
     return f"{layer}__cover"
+
+
+def variable_cover_column(layer: str, variable: str) -> str:
+    """Name of the column holding the share (0-1) of each cell (or village) where
+    ``variable`` of ``layer`` is known, for layers that give a cover per variable."""
+    return f"{cover_column(layer)}__{variable}"
+
+
+def cover_of(table: pd.DataFrame, var: Variable) -> str | None:
+    """The cover column of ``table`` that decides where ``var`` is known: its own
+    (``<layer>__cover__<variable>``) when present, else its layer's, else None."""
+    for col in (variable_cover_column(var.layer, var.name), cover_column(var.layer)):
+        if col in table:
+            return col
+    return None
 
 
 def uncovered(table: pd.DataFrame, var: Variable) -> np.ndarray | None:
     """Rows of ``table`` where ``var`` is unknown for want of data, not 0.
 
-    A count or category sums to 0 where its layer has no data; those rows (cover not
-    > 0, a missing cover included) must read as unknown. None for the other kinds, whose
-    additive columns already say so (a zero denominator or weight), and for tables
-    without the layer's cover column.
+    A count or category sums to 0 where its source has no data; those rows (cover not
+    > 0, a missing cover included) must read as unknown. The variable's own cover
+    decides when the table has one, else its layer's (:func:`cover_of`). None for the
+    other kinds, whose additive columns already say so (a zero denominator or weight),
+    and for tables without a cover column for ``var``.
     """
-    cov = cover_column(var.layer)
-    if var.kind not in (Kind.COUNT, Kind.CATEGORY) or cov not in table:
+    cov = cover_of(table, var)
+    if var.kind not in (Kind.COUNT, Kind.CATEGORY) or cov is None:
         return None
     return ~(table[cov].to_numpy(float) > 0)
 

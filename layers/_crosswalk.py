@@ -24,6 +24,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from despro.codes import normalise_codes
+
 BPS_TO_KEMENDAGRI_PROVINCE = {
     "91": "92",
     "92": "96",
@@ -72,7 +74,7 @@ def kemendagri_units(codes: pd.DataFrame) -> pd.DataFrame:
     level = parts.map({0: "province", 1: "regency", 2: "district", 3: "village"})
     return pd.DataFrame(
         {
-            "code": k["kode"].str.replace(".", "", regex=False),
+            "code": normalise_codes(k["kode"], None, "kode", None, errors="coerce"),
             "level": level,
             "parent": k["kode"]
             .str.rsplit(".", n=1)

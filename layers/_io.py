@@ -20,7 +20,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from despro.errors import InputError
+from despro.errors import InputError, MissingFileError
 from despro.layer import Notes
 
 # Indonesia with a margin: lon 94-142 E, lat 12 S - 7 N.
@@ -31,7 +31,7 @@ def require_file(path: Path, what: str) -> Path:
     """Fail early and clearly when an input file is missing or empty."""
     path = Path(path)
     if not path.exists():
-        raise InputError(
+        raise MissingFileError(
             f"{what} file not found",
             file=path,
             fix="check the path in the config (relative to the config file)",

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from despro.codes import normalise_codes
 from despro.errors import InputError
 from despro.layers._crosswalk import normalise_name
 
@@ -86,7 +87,7 @@ def read_code_list(path: Path) -> pd.DataFrame:
     level = kode.str.count(r"\.").map({v: k for k, v in DOTS.items()})
     return pd.DataFrame(
         {
-            "code": kode.str.replace(".", "", regex=False).to_numpy(),
+            "code": normalise_codes(kode, path, "kode", None, "Kemendagri code").to_numpy(),
             "level": level.to_numpy(),
             "name": df["nama"].to_numpy(),
         }

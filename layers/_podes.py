@@ -9,16 +9,44 @@ reported. Used by the census layer (facility items) and the products layer
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
-from despro.config.settings import Config, PodesCodes
+from despro.codes import normalise_codes
+from despro.config.base import Model
 from despro.errors import InputError
 from despro.layer import Notes
 from despro.layers._crosswalk import bps_villages_to_kemendagri, kemendagri_units
 
 from ._io import numeric_column, read_table, require_columns
-from .villages import normalise_codes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.config.settings import Config
+
+
+class PodesCodes(Model):
+    """How the village rows of a Podes-style table find their Kemendagri village."""
+
+    code_column: str = "IDDESA"
+    code_system: Literal["kemendagri", "bps"] = Field(
+        "bps",
+        description="'bps': codes are matched to Kemendagri by name within parents "
+        "(needs 'names'); 'kemendagri': codes are used as they are",
+    )
+    names: Path | None = Field(
+        None,
+        description="Kemendagri code list (kode, nama) for the "
+        "BPS crosswalk, e.g. codes_kemendagri.csv",
+    )
+    regency_name_column: str = "NAMA_KAB"
+    district_name_column: str = "NAMA_KEC"
+    village_name_column: str = "NAMA_DESA"
+
 
 # Podes 2024 block XII, R1201A1-A16: micro and small industry units (< 20 workers)
 # by group. Category ids are despro's; labels follow the Podes questionnaire.
@@ -49,6 +77,29 @@ FLAGSHIP_NAMES = ("R1203B1", "R1203B2")  # food / non-food flagship product, fre
 NO_NAME = {"", "-", "0", "nan", "tidak ada"}
 
 
+def _units(path: Path) -> pd.DataFrame:
+    """The Kemendagri code list at ``path`` as units (see :func:`kemendagri_units`); read
+    once per file version, as the census and products tables usually share it."""
+    stat = Path(path).stat() if Path(path).is_file() else None
+    key = (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size) if stat else None
+    return _read_units(path, key)
+
+
+@lru_cache(maxsize=4)
+def _read_units_cached(path: Path, key: tuple) -> pd.DataFrame:
+    names = read_table(path, "Kemendagri code list", dtype=str)
+    require_columns(names, ["kode", "nama"], path, "Kemendagri code list")
+    return kemendagri_units(names)
+
+
+def _read_units(path: Path, key: tuple | None) -> pd.DataFrame:
+    if key is None:  # missing file: read_table raises the usual error
+        names = read_table(path, "Kemendagri code list", dtype=str)
+        require_columns(names, ["kode", "nama"], path, "Kemendagri code list")
+        return kemendagri_units(names)
+    return _read_units_cached(path, key).copy()
+
+
 def kemendagri_codes(
     codes: PodesCodes, df: pd.DataFrame, config: Config, notes: Notes, path, what: str, key: str
 ) -> pd.Series:
@@ -64,8 +115,7 @@ def kemendagri_codes(
             file=config.source_file,
             fix=f"set {key}.names (e.g. codes_kemendagri.csv)",
         )
-    names = read_table(config.path(codes.names), "Kemendagri code list", dtype=str)
-    require_columns(names, ["kode", "nama"], config.path(codes.names), "Kemendagri code list")
+    units = _units(config.path(codes.names))
     require_columns(
         df,
         [
@@ -79,7 +129,7 @@ def kemendagri_codes(
     )
     x = bps_villages_to_kemendagri(
         df,
-        kemendagri_units(names),
+        units,
         code=codes.code_column,
         regency_name=codes.regency_name_column,
         district_name=codes.district_name_column,

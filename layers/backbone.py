@@ -22,21 +22,79 @@ of the backbone, so every cell has a distance.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pydantic import Field
 
 from despro.aggregate.kernels import nearest_distance_m
-from despro.aggregate.study import Study
-from despro.config.settings import BackboneConfig, Config
+from despro.config.base import Model
 from despro.errors import InputError
 from despro.grid import cells as grid
-from despro.layer import LayerResult, Notes
+from despro.layer import Choropleth, LayerInputs, LayerResult, Notes
 from despro.variables import Kind, Variable
 
 from ._io import clip_to_indonesia, read_vector, repair_geometries
 
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.aggregate.study import Study
+    from despro.config.settings import Config
+
 NAME = "backbone"
+LEVEL = "cell"
+
+
+class BackboneConfig(Model):
+    """Fibre routes (lines) and nodes (points).
+
+    ``routes`` and ``nodes`` may name the same file (a KML with a folder of routes and
+    one of landing points): each then takes the features of its geometry type.
+    """
+
+    routes: Path | None = None
+    nodes: Path | None = None
+    routes_layer: str | None = Field(
+        None,
+        description="layer of a multi-layer file "
+        "(GeoPackage, KML folder); default: KML all, else first",
+    )
+    nodes_layer: str | None = None
+    vintage: str = "unknown"
+
+
+Settings = BackboneConfig
+
+CHOROPLETHS = (
+    Choropleth(
+        "backbone_distance_m",
+        "backbone_distance_m",
+        "m",
+        (5, 10, 20, 50, 100),
+        higher_is_better=False,
+        position=20,
+    ),
+)
+LABELS = {
+    "id": {
+        "backbone_routes": "Serat optik Palapa Ring: jalur",
+        "backbone_nodes": "Serat optik Palapa Ring: simpul",
+        "backbone_distance_m": "Jarak ke serat optik Palapa Ring",
+    },
+    "en": {
+        "backbone_routes": "Palapa Ring fibre: routes",
+        "backbone_nodes": "Palapa Ring fibre: nodes",
+        "backbone_distance_m": "Distance to the Palapa Ring fibre",
+    },
+}
+
+
+def cell_local(cfg: BackboneConfig) -> bool:
+    """A cell's distances depend on that cell alone: always built per partition."""
+    return True
 
 
 def variables(cfg: BackboneConfig, routes_src: str = "", nodes_src: str = "") -> list[Variable]:
@@ -151,13 +209,11 @@ def read_nodes(path, notes: Notes, layer: str | None = None, shared: bool = Fals
     return clip_to_indonesia(gdf, path, "backbone nodes", notes)
 
 
-def build(
-    cfg: BackboneConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
-    """Distances from every study cell to the backbone."""
-    lon, lat = grid.cell_centres(study.cells)
-    cols, inputs, features = {}, [], {}
-    routes_src = nodes_src = ""
+def read(
+    cfg: BackboneConfig, config: Config, notes: Notes, villages: gpd.GeoDataFrame
+) -> LayerInputs:
+    """Read and check the routes and / or nodes (``routes``, ``nodes``: GeoDataFrames)."""
+    files, data = [], {}
     shared = (
         bool(cfg.routes and cfg.nodes)
         and config.path(cfg.routes).resolve() == config.path(cfg.nodes).resolve()
@@ -165,32 +221,43 @@ def build(
     )
     if cfg.routes:
         p = config.path(cfg.routes)
-        routes = read_routes(p, notes, cfg.routes_layer, shared)
-        cols["backbone_distance_m"] = nearest_distance_m(lon, lat, routes.geometry.values)
-        inputs.append(p)
-        routes_src = str(p)
-        features["backbone_routes"] = routes
+        data["routes"] = read_routes(p, notes, cfg.routes_layer, shared)
+        data["routes_src"] = str(p)
+        files.append(p)
     if cfg.nodes:
         p = config.path(cfg.nodes)
-        nodes = read_nodes(p, notes, cfg.nodes_layer, shared)
-        cols["backbone_node_distance_m"] = nearest_distance_m(lon, lat, nodes.geometry.values)
-        if p not in inputs:
-            inputs.append(p)
-        nodes_src = str(p)
-        features["backbone_nodes"] = nodes
-    if not cols:
+        data["nodes"] = read_nodes(p, notes, cfg.nodes_layer, shared)
+        data["nodes_src"] = str(p)
+        if p not in files:
+            files.append(p)
+    if not data:
         raise InputError(
             "layers.backbone has neither routes nor nodes",
             file=config.source_file,
             fix="set at least one of them",
         )
+    return LayerInputs(files, data)
+
+
+def aggregate(inputs: LayerInputs, cfg: BackboneConfig, study: Study, notes: Notes) -> LayerResult:
+    """Distances from every study cell to the backbone."""
+    lon, lat = grid.cell_centres(study.cells)
+    cols, features = {}, {}
+    if "routes" in inputs:
+        routes = inputs["routes"]
+        cols["backbone_distance_m"] = nearest_distance_m(lon, lat, routes.geometry.values)
+        features["backbone_routes"] = routes
+    if "nodes" in inputs:
+        nodes = inputs["nodes"]
+        cols["backbone_node_distance_m"] = nearest_distance_m(lon, lat, nodes.geometry.values)
+        features["backbone_nodes"] = nodes
     table = pd.DataFrame(cols, index=study.cell_index)
     return LayerResult(
         NAME,
-        "cell",
-        variables(cfg, routes_src, nodes_src),
+        LEVEL,
+        variables(cfg, inputs.data.get("routes_src", ""), inputs.data.get("nodes_src", "")),
         table,
         pd.Series(1.0, index=study.cell_index),
-        inputs,
+        list(inputs.files),
         features,
     )

@@ -43,19 +43,20 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import shapely
+from pydantic import Field
 
 from despro.aggregate.kernels import GEOD, points_to_cells, polygons_to_cells, raster_to_cells
 from despro.aggregate.overlap import polygon_overlap
-from despro.aggregate.study import Study
-from despro.config.settings import BroadbandConfig, Config
+from despro.config.base import Model
 from despro.errors import InputError
-from despro.layer import LayerResult, Notes
+from despro.layer import Choropleth, LayerInputs, LayerResult, Notes
 from despro.variables import Kind, Variable
 
 from ._contracts import in_range, non_negative, not_above, number, rule, validate
@@ -71,7 +72,91 @@ from ._io import (
 from .population import check_raster
 from .sites import read_sites
 
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.aggregate.study import Study
+    from despro.config.settings import Config
+
 NAME = "broadband"
+LEVEL = "cell"
+
+
+class BroadbandConfig(Model):
+    """Ookla-style tiles and / or a coverage raster."""
+
+    tiles: list[Path] = []
+    tiles_vintage: str = "unknown"
+    tiles_filters: dict[str, str] = Field(
+        default_factory=dict,
+        description="keep tile rows where column == value, e.g. "
+        "{quarter_start = '2023-01-01'} when a file pools several quarters or areas",
+    )
+    coverage_raster: Path | None = None
+    coverage_value: float = Field(1, description="pixel value meaning 'covered'")
+    coverage_vintage: str = "unknown"
+    towers: list[Path] = Field(
+        default_factory=list,
+        description="cell lists in the OpenCellID CSV layout (radio, mcc, "
+        "net, area, cell, unit, lon, lat, range, samples ...; header optional, .csv.gz fine)",
+    )
+    towers_vintage: str = "unknown"
+    towers_mcc: list[int] = Field(
+        [510], description="keep cells of these mobile country codes (Indonesia: 510); [] keeps all"
+    )
+    towers_radios: list[Literal["GSM", "UMTS", "LTE", "NR", "CDMA"]] = Field(
+        ["GSM", "UMTS", "LTE", "NR"], description="radio types modelled; others are dropped"
+    )
+    towers_max_range_m: float = Field(
+        5000, gt=0, description="a cell's coverage disc radius is its 'range' capped at this"
+    )
+    towers_min_range_m: float = Field(
+        500, ge=0, description="radius of cells with a smaller or missing 'range'"
+    )
+    sites: list[Path] = Field(
+        default_factory=list,
+        description="site lists with Kemendagri village codes and "
+        "lon / lat (BAKTI 4G BTS layout, CSV or XLSX); each site becomes a tower",
+    )
+    sites_vintage: str = "unknown"
+    sites_code_column: str = "kode kel./desa"
+    sites_lon_column: str = "long"
+    sites_lat_column: str = "lat"
+    sites_status_column: str | None = Field(
+        "on air actual", description="keep only sites whose status is in sites_status_keep"
+    )
+    sites_status_keep: list[str] = ["ON AIR"]
+    sites_radio: Literal["GSM", "UMTS", "LTE", "NR", "CDMA"] = "LTE"
+    sites_radius_m: float = Field(
+        3000,
+        gt=0,
+        description="coverage disc radius of a site "
+        "(the lists give no range; 3 km is a rural 4G macro cell)",
+    )
+
+
+Settings = BroadbandConfig
+
+CHOROPLETHS = (
+    Choropleth("download_mbps", "download_mbps", "Mbps", (5, 10, 25, 50, 100), position=10),
+    Choropleth(
+        "pct_area_4g_coverage", "pct_area_4g_coverage", "percent", (25, 50, 75, 90), position=30
+    ),
+)
+LABELS = {
+    "id": {
+        "download_mbps": "Kecepatan unduh (Ookla)",
+        "pct_area_4g_coverage": "Cakupan sinyal 4G",
+    },
+    "en": {
+        "download_mbps": "Download speed (Ookla)",
+        "pct_area_4g_coverage": "4G signal coverage",
+    },
+}
+
+
+def cell_local(cfg: BroadbandConfig) -> bool:
+    """Per partition unless towers are modelled (their discs merge across cells, and
+    GEOS unions differ by rounding)."""
+    return not cfg.towers
 
 
 def variables(
@@ -188,11 +273,6 @@ def quadkey_bounds(quadkeys) -> np.ndarray:
         return np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * yy / n))))
 
     return np.stack([x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)], axis=1)
-
-
-def quadkey_to_polygon(qk: str) -> shapely.Polygon:
-    """Bounds of a Bing / Ookla quadkey tile as a lon/lat polygon."""
-    return shapely.box(*quadkey_bounds([qk])[0])
 
 
 def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoDataFrame:
@@ -502,18 +582,63 @@ def towers_to_cells(towers: gpd.GeoDataFrame, study: Study, radios: list[str]) -
     return out
 
 
-def build(
-    cfg: BroadbandConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
-    """Aggregate the tiles and the coverage raster onto the study cells."""
-    idx = study.cell_index
-    parts, covers, inputs = [], [], []
-    tiles_src = raster_src = ""
+def read(
+    cfg: BroadbandConfig, config: Config, notes: Notes, villages: gpd.GeoDataFrame
+) -> LayerInputs:
+    """Read and check the tiles, the coverage raster and the tower / site lists.
+
+    Returns
+    -------
+    LayerInputs
+        ``tiles`` (pooled Ookla tiles), ``raster`` (the checked coverage raster's path,
+        streamed by :func:`aggregate`), ``towers`` (tower points with ``radio`` and
+        ``radius_m``), each present when configured, and their sources (``*_src``).
+    """
+    files, data = [], {}
     if cfg.tiles:
         paths = [config.path(p) for p in cfg.tiles]
-        tiles = read_tile_files(paths, cfg.tiles_filters, notes)
-        inputs += paths
-        tiles_src = ", ".join(str(p) for p in paths)
+        data["tiles"] = read_tile_files(paths, cfg.tiles_filters, notes)
+        files += paths
+        data["tiles_src"] = ", ".join(str(p) for p in paths)
+    if cfg.coverage_raster:
+        path = config.path(cfg.coverage_raster)
+        check_raster(path, "coverage")
+        files.append(path)
+        data["raster"] = path
+        data["raster_src"] = str(path)
+    if cfg.towers or cfg.sites:
+        if cfg.sites and cfg.sites_radio not in cfg.towers_radios:
+            raise InputError(
+                f"sites_radio {cfg.sites_radio} is not among towers_radios {cfg.towers_radios}",
+                file=config.source_file,
+                fix="add it to layers.broadband.towers_radios",
+            )
+        paths = [config.path(p) for p in cfg.towers]
+        site_paths = [config.path(p) for p in cfg.sites]
+        towers = pd.concat(
+            [read_towers(p, cfg, notes) for p in paths]
+            + [read_sites(p, cfg, villages, notes) for p in site_paths],
+            ignore_index=True,
+        )
+        paths += site_paths
+        files += paths
+        data["towers"] = gpd.GeoDataFrame(towers, crs="EPSG:4326")
+        data["towers_src"] = ", ".join(str(p) for p in paths)
+    if not data:
+        raise InputError(
+            "layers.broadband has none of tiles, coverage_raster, towers, sites",
+            file=config.source_file,
+            fix="set at least one of them",
+        )
+    return LayerInputs(files, data)
+
+
+def aggregate(inputs: LayerInputs, cfg: BroadbandConfig, study: Study, notes: Notes) -> LayerResult:
+    """Aggregate the tiles, the coverage raster and the towers onto the study cells."""
+    idx = study.cell_index
+    parts, covers = [], []
+    if "tiles" in inputs:
+        tiles = inputs["tiles"]
         w = tiles["tests"].to_numpy()
         ext = {
             "download_mbps__wsum": tiles["avg_d_kbps"].to_numpy() / 1000.0 * w,
@@ -531,55 +656,34 @@ def build(
         # the tile source covers the whole study area for counts; speeds stay
         # unknown (weight 0) where nobody tested.
         covers.append(pd.Series(1.0, index=idx))
-    if cfg.coverage_raster:
-        path = config.path(cfg.coverage_raster)
-        check_raster(path, "coverage")
-        inputs.append(path)
-        raster_src = str(path)
+    if "raster" in inputs:
         val = cfg.coverage_value
         r = raster_to_cells(
-            path,
+            inputs["raster"],
             study.res,
             {
                 "pct_area_4g_coverage__num": lambda v, a: (v == val) * a,
                 "pct_area_4g_coverage__den": lambda v, a: a,
             },
-            progress=progress,
         ).reindex(idx)
         covers.append((r["__pixel_area_m2"] / study.cell_area_m2()).clip(0, 1).fillna(0.0))
         parts.append(r[["pct_area_4g_coverage__num", "pct_area_4g_coverage__den"]].fillna(0.0))
-    towers_src = ""
-    if cfg.towers or cfg.sites:
-        if cfg.sites and cfg.sites_radio not in cfg.towers_radios:
-            raise InputError(
-                f"sites_radio {cfg.sites_radio} is not among towers_radios {cfg.towers_radios}",
-                file=config.source_file,
-                fix="add it to layers.broadband.towers_radios",
-            )
-        paths = [config.path(p) for p in cfg.towers]
-        site_paths = [config.path(p) for p in cfg.sites]
-        towers = pd.concat(
-            [read_towers(p, cfg, notes) for p in paths]
-            + [read_sites(p, cfg, study, notes) for p in site_paths],
-            ignore_index=True,
-        )
-        paths += site_paths
-        inputs += paths
-        towers_src = ", ".join(str(p) for p in paths)
-        parts.append(
-            towers_to_cells(
-                gpd.GeoDataFrame(towers, crs="EPSG:4326"), study, list(cfg.towers_radios)
-            )
-        )
+    if "towers" in inputs:
+        parts.append(towers_to_cells(inputs["towers"], study, list(cfg.towers_radios)))
         covers.append(pd.Series(1.0, index=idx))  # a tower list is an inventory
-    if not parts:
-        raise InputError(
-            "layers.broadband has none of tiles, coverage_raster, towers, sites",
-            file=config.source_file,
-            fix="set at least one of them",
-        )
     table = pd.concat(parts, axis=1)
+    # one cover for the layer's sources: it decides only the counts and categories
+    # (tests, devices, towers), which come from the tiles and tower lists that cover
+    # every cell; the raster's rate carries its unknowns (nodata) in its denominator
     cover = pd.concat(covers, axis=1).max(axis=1)
+    src = inputs.data
     return LayerResult(
-        NAME, "cell", variables(cfg, tiles_src, raster_src, towers_src), table, cover, inputs
+        NAME,
+        LEVEL,
+        variables(
+            cfg, src.get("tiles_src", ""), src.get("raster_src", ""), src.get("towers_src", "")
+        ),
+        table,
+        cover,
+        list(inputs.files),
     )

@@ -24,16 +24,18 @@ outlet in a cell that overlaps the village (criterion I3).
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pandas as pd
+from pydantic import Field
 
 from despro.aggregate.kernels import nearest_distance_m, points_to_cells
-from despro.aggregate.study import Study
-from despro.config.settings import Config, CourierConfig
+from despro.config.base import Model
 from despro.errors import InputError
 from despro.grid import cells as grid
-from despro.layer import LayerResult, Notes
+from despro.layer import Choropleth, LayerInputs, LayerResult, Notes
 from despro.variables import Kind, Variable
 
 from ._io import (
@@ -45,7 +47,83 @@ from ._io import (
     require_columns,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.aggregate.study import Study
+    from despro.config.settings import Config
+
 NAME = "courier"
+LEVEL = "cell"
+
+
+class CourierConfig(Model):
+    """Courier / post outlet points and where each outlet's operator comes from.
+
+    Per outlet the first of these that names a company wins: ``operator_column``;
+    a known company named inside one of the ``operator_from`` text columns (outlet
+    names such as RBI's ``REMARK`` "Kantor Pos Rani" or "J&T Express Tanjung Duren");
+    ``operator_constant`` (e.g. "Pos Indonesia" for an RBI post-office layer, which
+    has no operator column). Outlets left without an operator are dropped and noted.
+    """
+
+    outlets: Path
+    operator_column: str = Field(
+        "operator",
+        description="column naming the company; may be absent from the file "
+        "when operator_from or operator_constant is set",
+    )
+    operator_from: list[str] = Field(
+        default_factory=list,
+        description="text columns (outlet names) searched for a "
+        "known company name, in order, e.g. ['REMARK', 'NAMOBJ']",
+    )
+    operator_constant: str | None = Field(
+        None, description="operator of every outlet not otherwise named, e.g. 'Pos Indonesia'"
+    )
+    osm_tags: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "amenity": ["post_office"],
+            "office": ["courier"],
+            "shop": ["courier"],
+        },
+        description="for an OpenStreetMap extract (.osm / .osm.pbf): the outlets kept; the "
+        "operator comes from the 'operator' tag, then 'brand' and 'name' (operator_from)",
+    )
+    vintage: str = "unknown"
+
+
+Settings = CourierConfig
+
+CHOROPLETHS = (
+    Choropleth(
+        "courier_companies",
+        "courier_outlets_n_classes",
+        "companies",
+        (1, 2, 3, 5),
+        digits=0,
+        position=70,
+    ),
+    Choropleth(
+        "courier_outlets", "courier_outlets", "outlets", (1, 2, 5, 10), digits=0, position=80
+    ),
+)
+LABELS = {
+    "id": {
+        "outlets": "Gerai kurir",
+        "courier_companies": "Perusahaan kurir (jumlah berbeda)",
+        "courier_outlets": "Gerai kurir (jumlah)",
+    },
+    "en": {
+        "outlets": "Courier outlets",
+        "courier_companies": "Courier companies (distinct)",
+        "courier_outlets": "Courier outlets (count)",
+    },
+}
+
+
+def cell_local(cfg: CourierConfig) -> bool:
+    """A cell's outlets and distance depend on that cell alone: always per partition."""
+    return True
+
 
 # normalised key (words of the name, joined) -> canonical operator name
 OPERATORS = {
@@ -162,7 +240,7 @@ def is_osm(path) -> bool:
     return str(path).lower().endswith(OSM_SUFFIXES)
 
 
-def read(
+def read_outlets(
     cfg: CourierConfig,
     config: Config,
     notes: Notes,
@@ -235,12 +313,19 @@ def operators(cfg: CourierConfig, gdf: pd.DataFrame, path) -> pd.Series:
     return op
 
 
-def build(
-    cfg: CourierConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
-    """Outlets per operator per cell, and distance to the nearest outlet."""
+def read(
+    cfg: CourierConfig, config: Config, notes: Notes, villages: gpd.GeoDataFrame
+) -> LayerInputs:
+    """Read and check the outlets around the villages (``outlets``: points with operator)."""
     path = config.path(cfg.outlets)
-    pts = read(cfg, config, notes, bbox=tuple(study.villages.total_bounds))
+    pts = read_outlets(cfg, config, notes, bbox=tuple(villages.total_bounds))
+    return LayerInputs([path], {"outlets": pts})
+
+
+def aggregate(inputs: LayerInputs, cfg: CourierConfig, study: Study, notes: Notes) -> LayerResult:
+    """Outlets per operator per cell, and distance to the nearest outlet."""
+    path = inputs.files[0]
+    pts = inputs["outlets"]
     operators = tuple(sorted(pts["operator"].unique()))
     lon, lat = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
     t = points_to_cells(
@@ -256,7 +341,7 @@ def build(
     table["courier_distance_m"] = nearest_distance_m(clon, clat, pts.geometry.values)
     return LayerResult(
         NAME,
-        "cell",
+        LEVEL,
         variables(cfg, operators, str(path)),
         table,
         pd.Series(1.0, index=study.cell_index),

@@ -11,20 +11,54 @@ in all (e.g. the Dukcapil count of the run's regencies); the factor is noted.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+from pydantic import Field
 
 from despro.aggregate.kernels import raster_to_cells
-from despro.aggregate.study import Study
-from despro.config.settings import Config, PopulationConfig
+from despro.config.base import Model
 from despro.errors import InputError
-from despro.layer import LayerResult, Notes
+from despro.layer import Choropleth, LayerInputs, LayerResult, Notes
 from despro.variables import Kind, Variable
 
 from ._io import require_file
 
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.aggregate.study import Study
+    from despro.config.settings import Config
+
 NAME = "population"
+LEVEL = "cell"
+
+
+class PopulationConfig(Model):
+    """Optional population raster used as transfer weights."""
+
+    path: Path
+    vintage: str = "unknown"
+    scale_to_total: float | None = Field(
+        None,
+        gt=0,
+        description="rescale the people in the study's cells to this total (e.g. "
+        "the official count of the run's regencies) when the raster is a relative surface",
+    )
+
+
+Settings = PopulationConfig
+
+#: the population raster weights the transfers; it is not drawn on the map
+CHOROPLETHS: tuple[Choropleth, ...] = ()
+LABELS: dict[str, dict[str, str]] = {"id": {}, "en": {}}
+
+
+def cell_local(cfg: PopulationConfig) -> bool:
+    """Whether a cell's row depends on that cell alone (``scale_to_total`` sums all cells)."""
+    return cfg.scale_to_total is None
 
 
 def variables(cfg: PopulationConfig, source: str) -> list[Variable]:
@@ -61,12 +95,20 @@ def check_raster(path, what: str) -> None:
         ) from None
 
 
-def build(
-    cfg: PopulationConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
-    """Sum people per cell."""
+def read(
+    cfg: PopulationConfig, config: Config, notes: Notes, villages: gpd.GeoDataFrame
+) -> LayerInputs:
+    """Open and check the raster (CRS, readable to its last row); ``raster``: its path."""
     path = config.path(cfg.path)
     check_raster(path, "population")
+    return LayerInputs([path], {"raster": path})
+
+
+def aggregate(
+    inputs: LayerInputs, cfg: PopulationConfig, study: Study, notes: Notes
+) -> LayerResult:
+    """Sum people per cell (the raster is streamed block by block from its checked file)."""
+    path = inputs["raster"]
     negative = {"n": 0}
 
     def people(v, a):
@@ -74,7 +116,7 @@ def build(
         negative["n"] += int(neg.sum())
         return np.where(neg, 0.0, v)
 
-    t = raster_to_cells(path, study.res, {"population_raster": people}, progress=progress)
+    t = raster_to_cells(path, study.res, {"population_raster": people})
     if negative["n"]:
         notes.add(path, "repaired", f"{negative['n']} negative pixel(s) counted as 0 people")
     t = t.reindex(study.cell_index)
@@ -100,7 +142,7 @@ def build(
         )
     return LayerResult(
         NAME,
-        "cell",
+        LEVEL,
         variables(cfg, str(path)),
         table,
         pd.Series(cover.to_numpy(), index=table.index),

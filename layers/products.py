@@ -25,20 +25,98 @@ Villages without any product row stay unknown on P1-P3.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
-from despro.aggregate.study import Study
-from despro.config.settings import Config, ProductsConfig
+from despro.codes import normalise_codes
+from despro.config.base import Model
 from despro.errors import InputError
-from despro.layer import LayerResult, Notes
+from despro.layer import Choropleth, LayerInputs, LayerResult, Notes
 from despro.variables import Kind, Variable
 
 from ._io import numeric_column, read_table, require_columns
-from ._podes import industry_categories, kemendagri_codes, products_from_podes
-from .villages import normalise_codes
+from ._podes import PodesCodes, industry_categories, kemendagri_codes, products_from_podes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.aggregate.study import Study
+    from despro.config.settings import Config
 
 NAME = "products"
+LEVEL = "village"
+
+
+class ProductsConfig(Model):
+    """Village products: a products table plus a category table, or a Podes table.
+
+    ``format = "table"``: ``table`` lists products per village and ``categories`` the
+    category table (demand growth). ``format = "podes"``: ``table`` is a Podes file
+    with the small-industry counts R1201A1-A16 and the flagship questions R1203A/B1/B2
+    (see :mod:`despro.layers.products`); ``categories`` is optional there and, when
+    given, supplies demand growth for the Podes industry groups.
+    """
+
+    table: Path
+    categories: Path | None = None
+    format: Literal["table", "podes"] = "table"
+    podes: PodesCodes = Field(
+        default_factory=PodesCodes, description="village codes of a Podes table (format = 'podes')"
+    )
+    vintage: str = "unknown"
+
+    @model_validator(mode="after")
+    def _categories_for_tables(self):
+        if self.format == "table" and self.categories is None:
+            raise ValueError(
+                "a products table needs 'categories' (the category table with "
+                "demand_growth_pct); or set format = 'podes' for a Podes file"
+            )
+        return self
+
+
+Settings = ProductsConfig
+
+CHOROPLETHS = (
+    Choropleth(
+        "product_enterprises",
+        "product_enterprises",
+        "enterprises",
+        (1, 5, 20, 50),
+        digits=0,
+        position=90,
+    ),
+    Choropleth(
+        "product_demand_growth_pct",
+        "product_demand_growth_pct",
+        "percent per year",
+        (0, 5, 10, 20, 30),
+        position=100,
+    ),
+    Choropleth(
+        "product_distinctiveness",
+        "product_distinctiveness",
+        "score 0-1",
+        (0.25, 0.5, 0.75),
+        digits=2,
+        position=110,
+    ),
+)
+LABELS = {
+    "id": {
+        "product_enterprises": "Potensi produk: usaha produk unggulan",
+        "product_demand_growth_pct": "Potensi produk: pertumbuhan permintaan daring",
+        "product_distinctiveness": "Potensi produk: kekhasan",
+    },
+    "en": {
+        "product_enterprises": "Product potential: flagship enterprises",
+        "product_demand_growth_pct": "Product potential: online demand growth",
+        "product_distinctiveness": "Product potential: distinctiveness",
+    },
+}
 TRUE = {"true", "1", "yes", "ya", "y", "t"}
 FALSE = {"false", "0", "no", "tidak", "n", "f", ""}
 
@@ -221,26 +299,34 @@ def validate_products(
     return df
 
 
-def build(
-    cfg: ProductsConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
-    """Per-village product variables and flagship attributes."""
+def read(
+    cfg: ProductsConfig, config: Config, notes: Notes, villages: gpd.GeoDataFrame
+) -> LayerInputs:
+    """Read and check the products and categories; rows of villages not in the run are noted
+    and dropped (``products``: product rows, ``categories``: the category table)."""
     ppath = config.path(cfg.table)
     if cfg.format == "podes":
         df, cats = read_podes(cfg, config, notes)
-        inputs = [ppath] + ([config.path(cfg.categories)] if cfg.categories else [])
+        files = [ppath] + ([config.path(cfg.categories)] if cfg.categories else [])
     else:
         cpath = config.path(cfg.categories)
         cats = read_categories(cpath, notes)
         df = read_products(ppath, cats, notes)
-        inputs = [ppath, cpath]
-    vidx = study.village_index
+        files = [ppath, cpath]
+    vidx = villages.index
     stray = sorted(set(df["village_code"]) - set(vidx))
     if stray:
         notes.add(
             ppath, "unmatched", "village codes not among the villages of this run", rows=stray
         )
         df = df[df["village_code"].isin(vidx)]
+    return LayerInputs(files, {"products": df, "categories": cats})
+
+
+def aggregate(inputs: LayerInputs, cfg: ProductsConfig, study: Study, notes: Notes) -> LayerResult:
+    """Per-village product variables and flagship attributes."""
+    df, cats, inputs = inputs["products"], inputs["categories"], list(inputs.files)
+    vidx = study.village_index
     classes = tuple(sorted(cats.index))
     ent = (
         df.pivot_table(
@@ -270,10 +356,13 @@ def build(
         },
         index=vidx,
     )
-    cover = pd.Series(flag["product"].notna().astype(float).to_numpy(), index=vidx)
+    # the table lists the village: its enterprise counts are known (the only variable
+    # the cover decides; growth and distinctiveness carry their own weights), whatever
+    # the flagship row says (a blank product name must not make the counts unknown)
+    cover = pd.Series(vidx.isin(df["village_code"]).astype(float), index=vidx)
     return LayerResult(
         NAME,
-        "village",
+        LEVEL,
         variables(cfg, classes, ", ".join(map(str, inputs))),
         table,
         cover,

@@ -12,21 +12,27 @@ outside the village their code names.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from despro.aggregate.study import Study
-from despro.config.settings import BroadbandConfig
+from despro.codes import normalise_codes
 from despro.layer import Notes
 
 from ._io import check_lonlat_plausible, points_outside_indonesia, read_table, require_columns
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .broadband import BroadbandConfig
 
-def read_sites(path: Path, cfg: BroadbandConfig, study: Study, notes: Notes) -> gpd.GeoDataFrame:
-    """Sites as tower points (``radio``, ``radius_m``, ``village_code``), with match checks."""
+
+def read_sites(
+    path: Path, cfg: BroadbandConfig, villages: gpd.GeoDataFrame, notes: Notes
+) -> gpd.GeoDataFrame:
+    """Sites as tower points (``radio``, ``radius_m``, ``village_code``), with match checks
+    against ``villages`` (the run's villages, indexed by village code)."""
     df = read_table(path, "site list", dtype=str)
     cols = [cfg.sites_code_column, cfg.sites_lon_column, cfg.sites_lat_column]
     if cfg.sites_status_column:
@@ -50,9 +56,7 @@ def read_sites(path: Path, cfg: BroadbandConfig, study: Study, notes: Notes) -> 
     if bad.any():
         notes.add(path, "dropped", "sites without numeric lon / lat", rows=rows[bad].tolist())
         df, lon, lat, rows = df.loc[~bad], lon[~bad], lat[~bad], rows[~bad]
-    code = (
-        df[cfg.sites_code_column].astype("string").str.strip().str.replace(r"[.\s]", "", regex=True)
-    )
+    code = normalise_codes(df[cfg.sites_code_column], path, cfg.sites_code_column, errors="coerce")
     gdf = gpd.GeoDataFrame(
         {"village_code": code.to_numpy(), "row": rows},
         geometry=gpd.points_from_xy(lon, lat),
@@ -60,13 +64,14 @@ def read_sites(path: Path, cfg: BroadbandConfig, study: Study, notes: Notes) -> 
     )
     check_lonlat_plausible(gdf, path, "site list", tabular=True)
     gdf = points_outside_indonesia(gdf, path, "site list", notes)
-    _report_matches(gdf, path, study, notes)
+    _report_matches(gdf, path, villages, notes)
     return gdf.assign(radio=cfg.sites_radio, radius_m=cfg.sites_radius_m)
 
 
-def _report_matches(sites: gpd.GeoDataFrame, path: Path, study: Study, notes: Notes) -> None:
+def _report_matches(
+    sites: gpd.GeoDataFrame, path: Path, vil: gpd.GeoDataFrame, notes: Notes
+) -> None:
     """Match rate of the sites' village codes, and sites outside their stated village."""
-    vil = study.villages
     known = sites["village_code"].isin(vil.index).to_numpy()
     notes.add(
         path,

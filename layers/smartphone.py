@@ -35,23 +35,189 @@ percentages; one row per unit.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pydantic import Field, field_validator, model_validator
 
-from despro.aggregate.study import Study
-from despro.config.settings import Config, SmartphoneConfig, SmartphoneSource
+from despro.codes import normalise_codes
+from despro.config.base import Model
 from despro.errors import InputError
-from despro.layer import LayerResult, Notes
+from despro.layer import Choropleth, LayerInputs, LayerResult, Notes
 from despro.layers._crosswalk import BPS_TO_KEMENDAGRI_PROVINCE
 from despro.variables import Kind, Variable
 
 from ._contracts import number, percent_checks, validate
 from ._io import file_row, filter_rows, read_table, require_columns
 from ._names import codes_from_names
-from .villages import normalise_codes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.aggregate.study import Study
+    from despro.config.settings import Config
 
 NAME = "smartphone"
+LEVEL = "village"
+
+
+SMARTPHONE_VARIABLES = (
+    "pct_individuals_mobile_phone",
+    "pct_households_internet",
+    "pct_households_computer",
+)
+
+
+class SmartphoneSource(Model):
+    """One official ICT statistics table (BPS Susenas style), one row per admin unit."""
+
+    table: Path
+    level: Literal["regency", "province"] = "regency"
+    code_column: str = "regency_code"
+    code_system: Literal["kemendagri", "bps"] = Field(
+        "kemendagri", description="'bps' maps BPS province codes to Kemendagri (Papua differs)"
+    )
+    name_column: str | None = Field(
+        None,
+        description="match units by the names in this column instead of by code "
+        "('Kab. Bantul', 'KOTA YOGYAKARTA', 'D.I. Yogyakarta'); needs 'names'",
+    )
+    names: Path | None = Field(
+        None,
+        description="Kemendagri code list (kode, nama), e.g. codes_kemendagri.csv, for name_column",
+    )
+    vintage: str = "unknown"
+    scale: Literal["percent", "fraction"] = "percent"
+    format: Literal["wide", "long"] = Field(
+        "wide",
+        description="wide: one column per variable; long: BPS style rows "
+        "(indicator_column, value_column) with 'columns' mapping variable -> indicator",
+    )
+    indicator_column: str = "indicator"
+    value_column: str = "value"
+    filters: dict[str, str] = Field(
+        default_factory=dict,
+        description="keep rows where column == value, e.g. "
+        "{year = '2024', area = 'Perkotaan+Perdesaan', level = 'province'}",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=lambda: {v: v for v in SMARTPHONE_VARIABLES},
+        description="despro variable -> column (wide) or indicator (long) in the table",
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = set(v) - set(SMARTPHONE_VARIABLES)
+        if bad:
+            raise ValueError(
+                f"unknown variable(s) {sorted(bad)}; expected some of "
+                f"{sorted(SMARTPHONE_VARIABLES)}"
+            )
+        return v
+
+
+class SmartphoneConfig(SmartphoneSource):
+    """ICT statistics: one ``table``, or several ``[[layers.smartphone.sources]]``.
+
+    BPS publishes each indicator in its own table, so ``sources`` lists several
+    tables, each with its own settings; a key set once at ``[layers.smartphone]``
+    (``level``, ``code_system``, ``format``, ``filters`` ...) is the default of every
+    source. Each variable must come from exactly one source::
+
+        [layers.smartphone]
+        level = "province"
+        code_column = "code"
+        code_system = "bps"
+        format = "long"
+        filters = { year = "2024", area = "Perkotaan+Perdesaan", level = "province" }
+
+        [[layers.smartphone.sources]]
+        table = "ict/bps_prov_households_internet_2022_2024.csv"
+        columns = { pct_households_internet = "pct_households_accessed_internet_3m" }
+    """
+
+    table: Path | None = None
+    sources: list[SmartphoneSource] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit(cls, data):
+        """Top-level keys are the defaults of every source."""
+        if isinstance(data, dict) and isinstance(data.get("sources"), list):
+            shared = {k: v for k, v in data.items() if k not in ("sources", "table")}
+            data = {
+                **data,
+                "sources": [{**shared, **s} if isinstance(s, dict) else s for s in data["sources"]],
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SmartphoneConfig:
+        if (self.table is None) == (not self.sources):
+            raise ValueError(
+                "give either 'table' or a list of [[layers.smartphone.sources]], "
+                "not both and not neither"
+            )
+        seen: dict[tuple[str, str], int] = {}
+        for i, src in enumerate(self.sources):
+            for var in src.columns:
+                if (var, src.level) in seen:
+                    raise ValueError(
+                        f"variable '{var}' comes from sources "
+                        f"{seen[(var, src.level)]} and {i} at the same level "
+                        f"({src.level}); set 'columns' in each source so that a "
+                        "variable comes from one table per level"
+                    )
+                seen[(var, src.level)] = i
+        return self
+
+    def all_sources(self) -> list[SmartphoneSource]:
+        """The tables to read: ``sources``, or the single ``table`` form as one source."""
+        if self.sources:
+            return list(self.sources)
+        return [SmartphoneSource(**self.model_dump(exclude={"sources"}))]
+
+
+Settings = SmartphoneConfig
+
+CHOROPLETHS = (
+    Choropleth(
+        "pct_individuals_mobile_phone",
+        "pct_individuals_mobile_phone",
+        "percent",
+        (30, 40, 50, 60, 70),
+        position=40,
+    ),
+    Choropleth(
+        "pct_households_internet",
+        "pct_households_internet",
+        "percent",
+        (15, 30, 45, 60),
+        position=50,
+    ),
+    Choropleth(
+        "pct_households_computer",
+        "pct_households_computer",
+        "percent",
+        (10, 20, 30, 40),
+        position=60,
+    ),
+)
+LABELS = {
+    "id": {
+        "pct_individuals_mobile_phone": "Individu memiliki smartphone",
+        "pct_households_internet": "Rumah tangga mengakses internet",
+        "pct_households_computer": "Rumah tangga memiliki komputer",
+    },
+    "en": {
+        "pct_individuals_mobile_phone": "Individuals owning a smartphone",
+        "pct_households_internet": "Households accessing the internet",
+        "pct_households_computer": "Households owning a computer",
+    },
+}
 DENOMINATOR = {
     "pct_individuals_mobile_phone": "population",
     "pct_households_internet": "households",
@@ -130,7 +296,7 @@ def _wide(cfg: SmartphoneSource, df: pd.DataFrame, path) -> pd.DataFrame:
     return out
 
 
-def read(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataFrame:
+def read_source(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataFrame:
     """Read one table; return percentages (0-100) indexed by Kemendagri unit code.
 
     ``cfg`` is one source (:meth:`SmartphoneConfig.all_sources`), or a single-table
@@ -189,25 +355,22 @@ def _unit_codes(
     return codes
 
 
-def build(
-    cfg: SmartphoneConfig, study: Study, config: Config, notes: Notes, progress=None
-) -> LayerResult:
-    """Carry the unit rates of every source down to villages as numerator / denominator."""
-    vil = study.villages
-    area = study.area.sum(axis=1).A.ravel()
-    weights = {
-        "households": _weights(
-            vil["households"].to_numpy(float), vil["population"].to_numpy(float), area
-        ),
-        "population": _weights(vil["population"].to_numpy(float), None, area),
-    }
-    cols, covers, inputs, evidence = {}, [], [], {}
-    rates: dict[str, np.ndarray] = {}
-    sources = sorted(cfg.all_sources(), key=lambda s: LEVEL_ORDER.index(s.level))
-    for src in sources:
+def read(
+    cfg: SmartphoneConfig, config: Config, notes: Notes, villages: gpd.GeoDataFrame
+) -> LayerInputs:
+    """Read and check every source table and its join with the villages' units.
+
+    Returns
+    -------
+    LayerInputs
+        ``sources``: (source settings, its rates per Kemendagri unit code) per table, the
+        most specific level first; ``variables``: the declared variables.
+    """
+    sources, files = [], []
+    for src in sorted(cfg.all_sources(), key=lambda s: LEVEL_ORDER.index(s.level)):
         path = config.path(src.table)
-        stats = read(src, config, notes)
-        unit = (vil["regency_code"] if src.level == "regency" else vil["province_code"]).to_numpy()
+        stats = read_source(src, config, notes)
+        unit = villages["regency_code" if src.level == "regency" else "province_code"].to_numpy()
         present = set(unit)  # once, not once per table row
         unmatched = [c for c in stats.index if c not in present]
         if unmatched:
@@ -223,6 +386,27 @@ def build(
                 "table (their villages stay unknown, or take a coarser table)",
                 rows=missing,
             )
+        sources.append((src, stats))
+        files.append(path)
+    return LayerInputs(files, {"sources": sources, "variables": variables(cfg, config)})
+
+
+def aggregate(
+    inputs: LayerInputs, cfg: SmartphoneConfig, study: Study, notes: Notes
+) -> LayerResult:
+    """Carry the unit rates of every source down to villages as numerator / denominator."""
+    vil = study.villages
+    area = study.area.sum(axis=1).A.ravel()
+    weights = {
+        "households": _weights(
+            vil["households"].to_numpy(float), vil["population"].to_numpy(float), area
+        ),
+        "population": _weights(vil["population"].to_numpy(float), None, area),
+    }
+    cols, covers, evidence = {}, [], {}
+    rates: dict[str, np.ndarray] = {}
+    for src, stats in inputs["sources"]:
+        unit = (vil["regency_code"] if src.level == "regency" else vil["province_code"]).to_numpy()
         for var in src.columns:
             rate = stats[var].reindex(unit).to_numpy(float)  # NaN: unit or value unknown
             have = rates.get(var)
@@ -232,18 +416,19 @@ def build(
             ev = evidence.setdefault(var, np.full(len(vil), "none", dtype=object))
             ev[fill] = src.level
         covers.append(pd.Index(unit).isin(stats.index).astype(float))
-        inputs.append(path)
     for var, rate in rates.items():
         den = weights[DENOMINATOR[var]]
         known = ~np.isnan(rate)
         cols[f"{var}__num"] = np.where(known, rate / 100.0 * den, 0.0)
         cols[f"{var}__den"] = np.where(known, den, 0.0)
     table = pd.DataFrame(cols, index=vil.index)
-    # a village is covered when any source has its unit (the layer's cover is one number)
+    # one cover for the layer: a village is covered when any source has its unit. It
+    # decides no value: every variable is a rate, whose unknowns (unit missing from
+    # the tables, empty value) its zero denominator carries, variable by variable
     cover = pd.Series(np.max(covers, axis=0), index=vil.index)
     attrs = pd.DataFrame({f"{v}_evidence": e for v, e in evidence.items()}, index=vil.index)
     return LayerResult(
-        NAME, "village", variables(cfg, config), table, cover, inputs, attributes=attrs
+        NAME, LEVEL, inputs["variables"], table, cover, list(inputs.files), attributes=attrs
     )
 
 

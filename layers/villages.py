@@ -25,15 +25,15 @@ do not exceed population.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from despro.config.settings import Config, VillagesConfig
+from despro.codes import normalise_codes
 from despro.errors import InputError
 from despro.layer import Notes
 from despro.layers._crosswalk import bps_villages_to_kemendagri, kemendagri_units
@@ -42,32 +42,8 @@ from ._contracts import non_negative, not_above, number, validate
 from ._io import read_vector, repair_geometries, require_columns
 from ._names import codes_from_names, read_code_list, read_code_table
 
-CODE_RE = re.compile(r"^\d{10}$")
-
-
-def normalise_codes(
-    values: pd.Series, path: Path | str, column: str, digits: int = 10, what: str = "village code"
-) -> pd.Series:
-    """Kemendagri codes as digit strings: drop dots / spaces, keep leading zeros.
-
-    Raises InputError naming the first row whose code is not ``digits`` digits.
-    """
-    s = values.astype("string").str.strip()
-    s = s.str.replace(r"^ID(?=\d)", "", regex=True, case=False)  # HDX P-codes: ID3402...
-    # codes read by a spreadsheet as numbers come back as "3402012001.0"
-    s = s.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
-    s = s.str.replace(r"[.\s]", "", regex=True)
-    bad = ~s.fillna("").str.fullmatch(rf"\d{{{digits}}}")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(
-            f"{what} {values.iloc[i]!r} in column '{column}' is not {digits} "
-            f"digits (dotted form like 34.02.01.2001 is fine)",
-            file=path,
-            row=i + 2,
-            fix="keep codes as text so leading zeros survive",
-        )
-    return s.astype(str)
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.config.settings import Config, VillagesConfig
 
 
 def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:

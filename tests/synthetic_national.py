@@ -151,8 +151,7 @@ def _cells(cells8: np.ndarray, rng) -> tuple[pd.DataFrame, dict[str, Variable]]:
 def national_result(config, seed: int = 7) -> Result:
     """The synthetic run (see module docstring) as a pipeline :class:`Result`."""
     rng = np.random.default_rng(seed)
-    config = config.model_copy(deep=True)
-    config.run.resolution = 8
+    config = config.model_copy(update={"run": config.run.model_copy(update={"resolution": 8})})
     v = _villages(rng)
     children = [_children(int(c), 8) for c in v["h7"]]
     cells8 = np.concatenate(children)

@@ -212,7 +212,7 @@ def label_points(segs: Segments, res: int, table: CellTable) -> tuple[np.ndarray
     last = segs.nxt <= np.arange(n)  # each ring's last point wraps round
     first = np.r_[True, last[:-1]]
     sample = (np.arange(n) % SAMPLE_EVERY == 0) | first
-    s_cells = grid.points_to_cells(segs.x[sample], segs.y[sample], res)
+    s_cells = grid.lonlat_to_cells(segs.x[sample], segs.y[sample], res)
     table.add(s_cells)
     s_rows = table.index(s_cells)
     latest = np.cumsum(sample) - 1  # latest sample at or before each point
@@ -222,7 +222,7 @@ def label_points(segs: Segments, res: int, table: CellTable) -> tuple[np.ndarray
     rest = np.flatnonzero(dist < 0)
     while len(rest):  # runs of points in none: H3 indexes each run's first point
         head = np.r_[True, rest[1:] != rest[:-1] + 1]
-        c = grid.points_to_cells(segs.x[rest[head]], segs.y[rest[head]], res)
+        c = grid.lonlat_to_cells(segs.x[rest[head]], segs.y[rest[head]], res)
         table.add(c)
         cand = table.index(c)[np.cumsum(head) - 1]
         d = table.distance(cand, segs.x[rest], segs.y[rest])

@@ -44,7 +44,7 @@ def _across(table: CellTable, ci: np.ndarray, edge: np.ndarray, res: int) -> np.
     row = table.find(x, y)  # most are boundary cells, already in the table
     out = np.empty(len(row), grid.CELL_DTYPE)
     out[row >= 0] = table.cells[row[row >= 0]]
-    out[row < 0] = grid.points_to_cells(x[row < 0], y[row < 0], res)
+    out[row < 0] = grid.lonlat_to_cells(x[row < 0], y[row < 0], res)
     return out[inv]
 
 

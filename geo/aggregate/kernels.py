@@ -55,7 +55,7 @@ def points_to_cells(
     -------
     DataFrame indexed by cell (uint64), only cells holding at least one point.
     """
-    cells = grid.points_to_cells(lon, lat, res)
+    cells = grid.lonlat_to_cells(lon, lat, res)
     cols = dict(columns or {})
     if classes is not None:
         classes = np.asarray(classes, dtype=object)
@@ -113,8 +113,6 @@ def raster_to_cells(
     res: int,
     reducers: dict[str, Reducer],
     band: int = 1,
-    window_rows: int = 512,
-    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Reduce a raster onto H3 cells exactly, streaming blocks of rows.
 
@@ -134,10 +132,9 @@ def raster_to_cells(
 
     Pixel areas are ground areas on H3's sphere (as :func:`grid.cell_area_m2`),
     exact per row for lon/lat rasters. The pixel -> cell mapping is computed once
-    per (raster grid, resolution) and cached (in memory, and on disk under
-    ``$DESPRO_CACHE_DIR`` when set), so another layer on the same grid or a rescore
-    only pays for the sums. ``window_rows`` is kept for compatibility: the
-    mapping's tiles set the blocks read (results do not depend on them).
+    per (raster grid, resolution) and cached (in memory, and on disk in the run's
+    cache folder when set: :meth:`despro.config.settings.Config.cache_path`), so another
+    layer on the same grid or a rescore only pays for the sums.
 
     Inside :func:`despro.grid.extent.partition_extent` only the tiles meeting the
     partition's bounds are read; cells inside them get the whole-raster sums
@@ -150,5 +147,4 @@ def raster_to_cells(
         reducers,
         band=band,
         bounds=ext.bounds if ext is not None else None,
-        progress=progress,
     )

@@ -145,7 +145,7 @@ def polygon_overlap(geoms: np.ndarray, res: int) -> Overlap:
 
     if is_point.any():
         idx = np.flatnonzero(is_point)
-        c = grid.points_to_cells(shapely.get_x(geoms[idx]), shapely.get_y(geoms[idx]), res)
+        c = grid.lonlat_to_cells(shapely.get_x(geoms[idx]), shapely.get_y(geoms[idx]), res)
         rows_parts.append(idx)
         cell_parts.append(c)
         w_parts.append(np.ones(len(idx)))

@@ -1,18 +1,17 @@
 """``despro fetch``: download open datasets for a region into the cache (see :mod:`.fetch`).
 
 Each subcommand prints one line per file (status, sha256, size, path) and the config
-line that points a run at it. Exit codes: 0 done; 1 download failed (run again to
-resume); 2 bad arguments.
+line that points a run at it. Exit codes (:data:`despro.errors.EXIT_CODES`): 0 done;
+1 download failed (run again to resume); 2 bad arguments.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from despro.errors import DesproError
+from despro.cli.options import quiet_option, reported
 
 _cache = click.option(
     "--cache-dir",
@@ -20,7 +19,6 @@ _cache = click.option(
     default=None,
     help="Cache folder (default: $DESPRO_CACHE or ~/.cache/despro).",
 )
-_quiet = click.option("--quiet", is_flag=True, help="No progress on stderr.")
 
 
 def _base(default_name: str):
@@ -51,16 +49,8 @@ def _report(files, config_line: str) -> None:
 
 
 def _run(fn):
-    from despro.io.fetch import FetchError
-
-    try:
+    with reported():
         return fn()
-    except FetchError as err:
-        click.echo(f"despro: error: {err}", err=True)
-        sys.exit(1)
-    except DesproError as err:
-        click.echo(f"despro: error: {err}", err=True)
-        sys.exit(2)
 
 
 @click.group()
@@ -73,10 +63,17 @@ def fetch() -> None:
 
 
 @fetch.command()
-@click.option("--year", type=int, required=True)
-@click.option("--quarter", type=click.IntRange(1, 4), required=True)
+@click.option("--year", type=int, required=True, help="Year of the quarter (2019 on).")
 @click.option(
-    "--type", "kind", type=click.Choice(["fixed", "mobile"]), default="fixed", show_default=True
+    "--quarter", type=click.IntRange(1, 4), required=True, help="Quarter of the year (1-4)."
+)
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["fixed", "mobile"]),
+    default="fixed",
+    show_default=True,
+    help="Fixed broadband or mobile network tests.",
 )
 @click.option(
     "--bbox",
@@ -88,7 +85,7 @@ def fetch() -> None:
 )
 @_cache
 @_base("ookla-open-data.s3.amazonaws.com")
-@_quiet
+@quiet_option
 def ookla(year, quarter, kind, bbox, cache_dir, base_url, quiet) -> None:
     """Speedtest by Ookla tiles for one quarter (worldwide Parquet, optional region clip)."""
     from despro.io.fetch import OOKLA_BASE, default_cache, fetch_ookla
@@ -112,17 +109,25 @@ def ookla(year, quarter, kind, bbox, cache_dir, base_url, quiet) -> None:
 
 
 @fetch.command()
-@click.option("--iso3", default="IDN", show_default=True)
-@click.option("--year", type=int, default=2020, show_default=True)
+@click.option("--iso3", default="IDN", show_default=True, help="ISO 3166 alpha-3 country code.")
+@click.option(
+    "--year",
+    type=int,
+    default=2020,
+    show_default=True,
+    help="Year of the estimate (constrained: 2020 only).",
+)
 @click.option(
     "--product",
     type=click.Choice(["constrained", "unconstrained", "unconstrained-unadj"]),
     default="constrained",
     show_default=True,
+    help="WorldPop product: constrained to mapped settlements, unconstrained, or "
+    "unconstrained and adjusted to UN national totals.",
 )
 @_cache
 @_base("data.worldpop.org")
-@_quiet
+@quiet_option
 def worldpop(iso3, year, product, cache_dir, base_url, quiet) -> None:
     """WorldPop population counts (people per ~100 m pixel) for a country."""
     from despro.io.fetch import WORLDPOP_BASE, default_cache, fetch_worldpop
@@ -137,7 +142,7 @@ def worldpop(iso3, year, product, cache_dir, base_url, quiet) -> None:
 
 
 @fetch.command()
-@click.option("--iso3", default="IDN", show_default=True)
+@click.option("--iso3", default="IDN", show_default=True, help="ISO 3166 alpha-3 country code.")
 @click.option(
     "--level",
     type=click.IntRange(0, 5),
@@ -147,7 +152,7 @@ def worldpop(iso3, year, product, cache_dir, base_url, quiet) -> None:
 )
 @_cache
 @_base("www.geoboundaries.org")
-@_quiet
+@quiet_option
 def boundaries(iso3, level, cache_dir, base_url, quiet) -> None:
     """geoBoundaries (gbOpen) polygons for a country and ADM level."""
     from despro.io.fetch import GEOBOUNDARIES_BASE, default_cache, fetch_geoboundaries

@@ -1,7 +1,8 @@
 """``despro rescore`` and ``despro runs list|show|diff``: the operators' commands.
 
-Exit codes (also in the README): 0 success, 1 unexpected failure, 2 bad input or
-config, 3 nothing changed since the last successful run, 4 another run holds the lock.
+Exit codes (:data:`despro.errors.EXIT_CODES`, also in the README): 0 success,
+1 unexpected failure, 2 bad input or config, 3 nothing changed since the last
+successful run, 4 another run holds the lock.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from pathlib import Path
 
 import click
 
-from despro.errors import DesproError
-
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_UNCHANGED, EXIT_LOCKED = 0, 1, 2, 3, 4
+from despro.cli.options import config_option, output_dir_option, quiet_option, reported
+from despro.errors import EXIT_UNCHANGED, DesproError, LockedError, exit_code
 
 
 def _emit(log_format: str, **fields) -> None:
@@ -24,14 +24,9 @@ def _emit(log_format: str, **fields) -> None:
         click.echo(fields.pop("message"))
 
 
-@click.command()
-@click.option("--config", "config_path", required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--output-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Run folder (default: the config's run.output_dir).",
-)
+@click.command("rescore")
+@config_option()
+@output_dir_option(help="Run folder (default: the config's run.output_dir).")
 @click.option(
     "--keep",
     type=click.IntRange(min=1),
@@ -48,8 +43,8 @@ def _emit(log_format: str, **fields) -> None:
     show_default=True,
     help="json: one object per line on stdout and stderr.",
 )
-@click.option("--quiet", is_flag=True, help="No progress lines.")
-def rescore(
+@quiet_option
+def rescore_cmd(
     config_path: Path,
     output_dir: Path | None,
     keep: int,
@@ -59,11 +54,10 @@ def rescore(
     quiet: bool,
 ) -> None:
     """Rescore when inputs changed; keep the run history; switch 'latest' atomically."""
-    from despro.ops.rescore import rescore as do_rescore
-    from despro.ops.runs import LockedError
+    from despro.ops.rescore import rescore
 
     try:
-        o = do_rescore(
+        o = rescore(
             config_path,
             output_dir,
             keep=keep,
@@ -74,10 +68,10 @@ def rescore(
         )
     except LockedError as err:
         _emit(log_format, status="locked", message=f"despro: {err}")
-        sys.exit(EXIT_LOCKED)
+        sys.exit(exit_code(err))
     except DesproError as err:
         _emit(log_format, status="bad_input", message=f"despro: error: {err}")
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(exit_code(err))
     for action in o.recovered:
         _emit(log_format, status="recovered", message=f"recovered: {action}")
     if o.status == "unchanged":
@@ -113,27 +107,20 @@ def _store(output_dir: Path):
 
     store = RunStore(output_dir)
     if not store.db_path.exists():
-        click.echo(
-            f"despro: error: no run history in {output_dir} (run 'despro rescore')", err=True
-        )
-        sys.exit(EXIT_BAD_INPUT)
+        raise DesproError(f"no run history in {output_dir} (run 'despro rescore')")
     return store
 
 
-_out_opt = click.option(
-    "--output-dir",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The folder 'despro rescore' writes to.",
-)
+_out_opt = output_dir_option(help="The folder 'despro rescore' writes to.", required=True)
 
 
 @runs.command("list")
 @_out_opt
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="All fields of every run, as JSON.")
 def runs_list(output_dir: Path, as_json: bool) -> None:
     """One line per run, newest first."""
-    store = _store(output_dir)
+    with reported():
+        store = _store(output_dir)
     latest = store.latest_id()
     recs = store.records()
     if as_json:
@@ -153,11 +140,8 @@ def runs_list(output_dir: Path, as_json: bool) -> None:
 @click.argument("run_id")
 def runs_show(output_dir: Path, run_id: str) -> None:
     """Everything recorded about one run (id or unique prefix)."""
-    try:
+    with reported():
         r = _store(output_dir).get(run_id)
-    except DesproError as err:
-        click.echo(f"despro: error: {err}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
     click.echo(json.dumps(r.__dict__, default=str, indent=2))
 
 
@@ -169,17 +153,14 @@ def runs_diff(output_dir: Path, run_a: str, run_b: str) -> None:
     """Villages whose tier or criteria changed from RUN_A to RUN_B, and the inputs behind it."""
     from despro.ops.rundiff import diff_runs, tier_changes, write_diff
 
-    store = _store(output_dir)
-    try:
+    with reported():
+        store = _store(output_dir)
         a, b = store.get(run_a), store.get(run_b)
         for r in (a, b):
             if not (store.runs_dir / r.id).is_dir():
                 raise DesproError(
                     f"run {r.id} has no folder (status {r.status}, pruned={bool(r.pruned)})"
                 )
-    except DesproError as err:
-        click.echo(f"despro: error: {err}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
     changes = diff_runs(store.runs_dir / a.id, store.runs_dir / b.id)
     dest = store.out / "diffs"
     csv_path, html_path = dest / f"{a.id}__{b.id}.csv", dest / f"{a.id}__{b.id}.html"

@@ -1,20 +1,24 @@
 """``despro select``: the optimised pilot shortlist and the analyses around it.
 
 Options override the config's ``[selection]`` section for this call only. Exit
-codes: 0 success; 2 bad input, config or infeasible constraints (one line naming
-the constraint and the fix); 1 unexpected failure.
+codes (:data:`despro.errors.EXIT_CODES`): 0 success; 2 bad input, config or infeasible
+constraints (one line naming the constraint and the fix); 1 unexpected failure.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from despro.errors import ConfigError, DesproError
-
-EXIT_BAD_INPUT = 2
+from despro.cli.options import (
+    config_option,
+    maps_dir_option,
+    output_dir_option,
+    quiet_option,
+    reported,
+)
+from despro.errors import ConfigError
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -58,9 +62,7 @@ def overrides(sel, **opts):
 
 
 @click.command("select")
-@click.option(
-    "--config", "config_path", required=True, type=click.Path(path_type=Path), help="despro.toml"
-)
+@config_option()
 @click.option("--n", "size", type=int, default=None, help="Pilots to choose (selection.size).")
 @click.option("--max-per-regency", type=int, default=None, help="At most K pilots per regency.")
 @click.option(
@@ -93,7 +95,12 @@ def overrides(sel, **opts):
     default=None,
     help="Agents to place (default: the fewest that cover every pilot).",
 )
-@click.option("--agent-sites", type=click.Choice(["villages", "cells"]), default=None)
+@click.option(
+    "--agent-sites",
+    type=click.Choice(["villages", "cells"]),
+    default=None,
+    help="Candidate agent sites: village points or H3 cell centres (selection.agents.sites).",
+)
 @click.option("--draws", type=int, default=None, help="Weight draws of the Monte Carlo.")
 @click.option("--seed", type=int, default=None, help="Seed of the Monte Carlo.")
 @click.option(
@@ -109,20 +116,12 @@ def overrides(sel, **opts):
     help="Let KNN-imputed values decide unknown rules (picks are marked imputed).",
 )
 @click.option("--no-marginal", is_flag=True, help="Skip the per-pick marginal values.")
-@click.option(
-    "--output-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Default: <run.output_dir>/selection.",
-)
-@click.option(
-    "--maps-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Map site with the clusters, agents and imputed values (default: <output-dir>/maps).",
+@output_dir_option(help="Folder of the selection files (default: <run.output_dir>/selection).")
+@maps_dir_option(
+    help="Map site with the clusters, agents and imputed values (default: <output-dir>/maps)."
 )
 @click.option("--no-maps", is_flag=True, help="Skip the map site.")
-@click.option("--quiet", is_flag=True, help="No progress lines.")
+@quiet_option
 def select(
     config_path: Path,
     size,
@@ -155,12 +154,9 @@ def select(
     extra layers (<output-dir>/maps/index.html).
     """
     from despro.config.settings import load_config
-    from despro.mapsite.analysis import from_plan
-    from despro.mapsite.site import write_map
-    from despro.pipeline.runner import Progress, run
-    from despro.select.pilots import plan_pilots, write_plan
+    from despro.pipeline.job import run_job
 
-    try:
+    with reported():
         cfg = load_config(config_path)
         sel = overrides(
             cfg.selection,
@@ -180,22 +176,18 @@ def select(
             labels=labels.resolve() if labels else None,
             use_imputed=True if use_imputed else None,
         )
-        cfg.selection = sel
-        result = run(cfg, verbose=not quiet)
-        progress = Progress(verbose=not quiet)
-        plan = plan_pilots(
-            result, sel, marginal=not no_marginal, log=lambda name, msg: progress.step(name, msg)
-        )
         out = output_dir or cfg.path(cfg.run.output_dir) / "selection"
-        files = write_plan(plan, out)
-        page = (
-            None
-            if no_maps
-            else write_map(result, maps_dir or out / "maps", cfg.run.lang, analysis=from_plan(plan))
+        job = run_job(
+            cfg,
+            maps_dir=maps_dir or out / "maps",
+            selection=sel,
+            marginal=not no_marginal,
+            tables=False,
+            maps=not no_maps,
+            selection_dir=out,
+            verbose=not quiet,
         )
-    except DesproError as err:
-        click.echo(f"despro: error: {err}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+    plan, page, files = job.plan, job.map_page, job.selection_files
     s = plan.shortlist
     click.echo(
         f"{len(s)} pilots (objective {plan.selection.objective:.1f} points; binding: "

@@ -1,13 +1,23 @@
 """The run configuration (``despro.toml``): one validated object, defaults in one place.
 
-Paths in the file are relative to the file's folder. Validation errors name the
-key, the value and what was expected::
+Paths in the file are relative to the file's folder. :func:`load_config` fixes that
+folder as an absolute path (:attr:`Config.root`), so :meth:`Config.resolve` and
+:meth:`Config.input_paths` give absolute paths whatever the working directory later is;
+:meth:`Config.path` keeps the form the outputs record (the file's folder as given, joined
+with the path as written), so no output holds a path the config did not spell out.
+A loaded config is frozen: change it with ``model_copy(update=...)``.
+
+Caches kept between runs (raster -> cell mappings) go to ``[run] cache_dir``, else to
+the folder named by the environment variable ``DESPRO_CACHE`` (see
+:meth:`Config.cache_path`). Validation errors name the key, the value and what was
+expected::
 
     despro.toml, key 'run.resolution': Input should be less than or equal to 15 (got 17)
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -15,19 +25,21 @@ from typing import Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_serializer,
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
-from despro.errors import ConfigError
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+from despro import layers as _registry
+from despro.config.base import Model as _Model
+from despro.config.env import CACHE_ENV
+from despro.config.urls import mask_url
+from despro.config.vocab import EVIDENCE_ORDER, PILOT_TIERS, READY, PilotTier, TierName
+from despro.errors import ConfigError, MissingConfigError
 
 
 class DaskConfig(_Model):
@@ -83,6 +95,12 @@ class RunConfig(_Model):
         "at most run.resolution",
     )
     dask: DaskConfig = Field(default_factory=DaskConfig)
+    cache_dir: Path | None = Field(
+        None,
+        exclude=True,  # where this machine keeps caches: not a setting of the results
+        description="folder of the caches kept between runs (raster -> cell mappings), "
+        f"relative to this file; default: ${CACHE_ENV}, else none (kept in memory only)",
+    )
 
     @model_validator(mode="after")
     def _parent_not_finer(self) -> RunConfig:
@@ -129,338 +147,25 @@ class VillagesConfig(_Model):
     )
 
 
-class PopulationConfig(_Model):
-    """Optional population raster used as transfer weights."""
+def layers_model() -> type[_Model]:
+    """The ``[layers]`` model: one optional section per layer of the registry.
 
-    path: Path
-    vintage: str = "unknown"
-    scale_to_total: float | None = Field(
-        None,
-        gt=0,
-        description="rescale the people in the study's cells to this total (e.g. "
-        "the official count of the run's regencies) when the raster is a relative surface",
-    )
-
-
-class BroadbandConfig(_Model):
-    """Ookla-style tiles and / or a coverage raster."""
-
-    tiles: list[Path] = []
-    tiles_vintage: str = "unknown"
-    tiles_filters: dict[str, str] = Field(
-        default_factory=dict,
-        description="keep tile rows where column == value, e.g. "
-        "{quarter_start = '2023-01-01'} when a file pools several quarters or areas",
-    )
-    coverage_raster: Path | None = None
-    coverage_value: float = Field(1, description="pixel value meaning 'covered'")
-    coverage_vintage: str = "unknown"
-    towers: list[Path] = Field(
-        default_factory=list,
-        description="cell lists in the OpenCellID CSV layout (radio, mcc, "
-        "net, area, cell, unit, lon, lat, range, samples ...; header optional, .csv.gz fine)",
-    )
-    towers_vintage: str = "unknown"
-    towers_mcc: list[int] = Field(
-        [510], description="keep cells of these mobile country codes (Indonesia: 510); [] keeps all"
-    )
-    towers_radios: list[Literal["GSM", "UMTS", "LTE", "NR", "CDMA"]] = Field(
-        ["GSM", "UMTS", "LTE", "NR"], description="radio types modelled; others are dropped"
-    )
-    towers_max_range_m: float = Field(
-        5000, gt=0, description="a cell's coverage disc radius is its 'range' capped at this"
-    )
-    towers_min_range_m: float = Field(
-        500, ge=0, description="radius of cells with a smaller or missing 'range'"
-    )
-    sites: list[Path] = Field(
-        default_factory=list,
-        description="site lists with Kemendagri village codes and "
-        "lon / lat (BAKTI 4G BTS layout, CSV or XLSX); each site becomes a tower",
-    )
-    sites_vintage: str = "unknown"
-    sites_code_column: str = "kode kel./desa"
-    sites_lon_column: str = "long"
-    sites_lat_column: str = "lat"
-    sites_status_column: str | None = Field(
-        "on air actual", description="keep only sites whose status is in sites_status_keep"
-    )
-    sites_status_keep: list[str] = ["ON AIR"]
-    sites_radio: Literal["GSM", "UMTS", "LTE", "NR", "CDMA"] = "LTE"
-    sites_radius_m: float = Field(
-        3000,
-        gt=0,
-        description="coverage disc radius of a site "
-        "(the lists give no range; 3 km is a rural 4G macro cell)",
-    )
-
-
-class BackboneConfig(_Model):
-    """Fibre routes (lines) and nodes (points).
-
-    ``routes`` and ``nodes`` may name the same file (a KML with a folder of routes and
-    one of landing points): each then takes the features of its geometry type.
+    Each layer module owns its section's model (``Settings``, see
+    :mod:`despro.layers`); this builds the table of them, so ``[layers.<name>]``
+    parses exactly as the layer's model says, and an unknown section or key is
+    reported like any other unknown key.
     """
-
-    routes: Path | None = None
-    nodes: Path | None = None
-    routes_layer: str | None = Field(
-        None,
-        description="layer of a multi-layer file "
-        "(GeoPackage, KML folder); default: KML all, else first",
-    )
-    nodes_layer: str | None = None
-    vintage: str = "unknown"
-
-
-SMARTPHONE_VARIABLES = (
-    "pct_individuals_mobile_phone",
-    "pct_households_internet",
-    "pct_households_computer",
-)
-
-
-class SmartphoneSource(_Model):
-    """One official ICT statistics table (BPS Susenas style), one row per admin unit."""
-
-    table: Path
-    level: Literal["regency", "province"] = "regency"
-    code_column: str = "regency_code"
-    code_system: Literal["kemendagri", "bps"] = Field(
-        "kemendagri", description="'bps' maps BPS province codes to Kemendagri (Papua differs)"
-    )
-    name_column: str | None = Field(
-        None,
-        description="match units by the names in this column instead of by code "
-        "('Kab. Bantul', 'KOTA YOGYAKARTA', 'D.I. Yogyakarta'); needs 'names'",
-    )
-    names: Path | None = Field(
-        None,
-        description="Kemendagri code list (kode, nama), e.g. codes_kemendagri.csv, for name_column",
-    )
-    vintage: str = "unknown"
-    scale: Literal["percent", "fraction"] = "percent"
-    format: Literal["wide", "long"] = Field(
-        "wide",
-        description="wide: one column per variable; long: BPS style rows "
-        "(indicator_column, value_column) with 'columns' mapping variable -> indicator",
-    )
-    indicator_column: str = "indicator"
-    value_column: str = "value"
-    filters: dict[str, str] = Field(
-        default_factory=dict,
-        description="keep rows where column == value, e.g. "
-        "{year = '2024', area = 'Perkotaan+Perdesaan', level = 'province'}",
-    )
-    columns: dict[str, str] = Field(
-        default_factory=lambda: {v: v for v in SMARTPHONE_VARIABLES},
-        description="despro variable -> column (wide) or indicator (long) in the table",
+    return create_model(
+        "LayersConfig",
+        __base__=_Model,
+        __module__=__name__,
+        __doc__="``[layers]``: one optional section per registered layer.",
+        **{layer.NAME: (layer.Settings | None, None) for layer in _registry.LAYERS},
     )
 
-    @field_validator("columns")
-    @classmethod
-    def _known(cls, v: dict[str, str]) -> dict[str, str]:
-        bad = set(v) - set(SMARTPHONE_VARIABLES)
-        if bad:
-            raise ValueError(
-                f"unknown variable(s) {sorted(bad)}; expected some of "
-                f"{sorted(SMARTPHONE_VARIABLES)}"
-            )
-        return v
 
-
-class SmartphoneConfig(SmartphoneSource):
-    """ICT statistics: one ``table``, or several ``[[layers.smartphone.sources]]``.
-
-    BPS publishes each indicator in its own table, so ``sources`` lists several
-    tables, each with its own settings; a key set once at ``[layers.smartphone]``
-    (``level``, ``code_system``, ``format``, ``filters`` ...) is the default of every
-    source. Each variable must come from exactly one source::
-
-        [layers.smartphone]
-        level = "province"
-        code_column = "code"
-        code_system = "bps"
-        format = "long"
-        filters = { year = "2024", area = "Perkotaan+Perdesaan", level = "province" }
-
-        [[layers.smartphone.sources]]
-        table = "ict/bps_prov_households_internet_2022_2024.csv"
-        columns = { pct_households_internet = "pct_households_accessed_internet_3m" }
-    """
-
-    table: Path | None = None
-    sources: list[SmartphoneSource] = []
-
-    @model_validator(mode="before")
-    @classmethod
-    def _inherit(cls, data):
-        """Top-level keys are the defaults of every source."""
-        if isinstance(data, dict) and isinstance(data.get("sources"), list):
-            shared = {k: v for k, v in data.items() if k not in ("sources", "table")}
-            data = {
-                **data,
-                "sources": [{**shared, **s} if isinstance(s, dict) else s for s in data["sources"]],
-            }
-        return data
-
-    @model_validator(mode="after")
-    def _one_form(self) -> SmartphoneConfig:
-        if (self.table is None) == (not self.sources):
-            raise ValueError(
-                "give either 'table' or a list of [[layers.smartphone.sources]], "
-                "not both and not neither"
-            )
-        seen: dict[tuple[str, str], int] = {}
-        for i, src in enumerate(self.sources):
-            for var in src.columns:
-                if (var, src.level) in seen:
-                    raise ValueError(
-                        f"variable '{var}' comes from sources "
-                        f"{seen[(var, src.level)]} and {i} at the same level "
-                        f"({src.level}); set 'columns' in each source so that a "
-                        "variable comes from one table per level"
-                    )
-                seen[(var, src.level)] = i
-        return self
-
-    def all_sources(self) -> list[SmartphoneSource]:
-        """The tables to read: ``sources``, or the single ``table`` form as one source."""
-        if self.sources:
-            return list(self.sources)
-        return [SmartphoneSource(**self.model_dump(exclude={"sources"}))]
-
-
-class CourierConfig(_Model):
-    """Courier / post outlet points and where each outlet's operator comes from.
-
-    Per outlet the first of these that names a company wins: ``operator_column``;
-    a known company named inside one of the ``operator_from`` text columns (outlet
-    names such as RBI's ``REMARK`` "Kantor Pos Rani" or "J&T Express Tanjung Duren");
-    ``operator_constant`` (e.g. "Pos Indonesia" for an RBI post-office layer, which
-    has no operator column). Outlets left without an operator are dropped and noted.
-    """
-
-    outlets: Path
-    operator_column: str = Field(
-        "operator",
-        description="column naming the company; may be absent from the file "
-        "when operator_from or operator_constant is set",
-    )
-    operator_from: list[str] = Field(
-        default_factory=list,
-        description="text columns (outlet names) searched for a "
-        "known company name, in order, e.g. ['REMARK', 'NAMOBJ']",
-    )
-    operator_constant: str | None = Field(
-        None, description="operator of every outlet not otherwise named, e.g. 'Pos Indonesia'"
-    )
-    osm_tags: dict[str, list[str]] = Field(
-        default_factory=lambda: {
-            "amenity": ["post_office"],
-            "office": ["courier"],
-            "shop": ["courier"],
-        },
-        description="for an OpenStreetMap extract (.osm / .osm.pbf): the outlets kept; the "
-        "operator comes from the 'operator' tag, then 'brand' and 'name' (operator_from)",
-    )
-    vintage: str = "unknown"
-
-
-class CensusItem(_Model):
-    """One census item turned into a village indicator (1 present / 0 absent).
-
-    The item's codes are declared, not guessed: ``yes`` codes make the indicator 1,
-    ``no`` codes make it 0, an empty cell is unknown, any other code is an error.
-    """
-
-    column: str
-    yes: list[int] = [1]
-    no: list[int] = [2, 3, 4]
-    description: str = ""
-
-
-def _podes_items() -> dict[str, CensusItem]:
-    # Podes 2024 codes (see the data dictionary): 1 = operating ... 4 = none
-    return {
-        "census_courier_agent": CensusItem(
-            column="R1007C",
-            description="private courier / expedition agent operating "
-            "(R1007C: 1 operating; 2 rarely, 3 not operating, 4 none count as absent)",
-        ),
-        "census_signal_4g": CensusItem(
-            column="R1005D",
-            description="4G/LTE/5G mobile internet signal in most of the "
-            "village (R1005D: 1 = 4G/5G; 2 = 3G, 3 = 2.5G, 4 = none count as absent)",
-        ),
-        "census_post_office": CensusItem(
-            column="R1007A", description="post office operating (R1007A: 1 operating)"
-        ),
-    }
-
-
-class PodesCodes(_Model):
-    """How the village rows of a Podes-style table find their Kemendagri village."""
-
-    code_column: str = "IDDESA"
-    code_system: Literal["kemendagri", "bps"] = Field(
-        "bps",
-        description="'bps': codes are matched to Kemendagri by name within parents "
-        "(needs 'names'); 'kemendagri': codes are used as they are",
-    )
-    names: Path | None = Field(
-        None,
-        description="Kemendagri code list (kode, nama) for the "
-        "BPS crosswalk, e.g. codes_kemendagri.csv",
-    )
-    regency_name_column: str = "NAMA_KAB"
-    district_name_column: str = "NAMA_KEC"
-    village_name_column: str = "NAMA_DESA"
-
-
-class CensusConfig(PodesCodes):
-    """Village census (Podes style): observed facts per village, the most trusted evidence."""
-
-    table: Path
-    vintage: str = "unknown"
-    items: dict[str, CensusItem] = Field(default_factory=_podes_items)
-
-
-class ProductsConfig(_Model):
-    """Village products: a products table plus a category table, or a Podes table.
-
-    ``format = "table"``: ``table`` lists products per village and ``categories`` the
-    category table (demand growth). ``format = "podes"``: ``table`` is a Podes file
-    with the small-industry counts R1201A1-A16 and the flagship questions R1203A/B1/B2
-    (see :mod:`despro.layers.products`); ``categories`` is optional there and, when
-    given, supplies demand growth for the Podes industry groups.
-    """
-
-    table: Path
-    categories: Path | None = None
-    format: Literal["table", "podes"] = "table"
-    podes: PodesCodes = Field(
-        default_factory=PodesCodes, description="village codes of a Podes table (format = 'podes')"
-    )
-    vintage: str = "unknown"
-
-    @model_validator(mode="after")
-    def _categories_for_tables(self):
-        if self.format == "table" and self.categories is None:
-            raise ValueError(
-                "a products table needs 'categories' (the category table with "
-                "demand_growth_pct); or set format = 'podes' for a Podes file"
-            )
-        return self
-
-
-class LayersConfig(_Model):
-    broadband: BroadbandConfig | None = None
-    backbone: BackboneConfig | None = None
-    smartphone: SmartphoneConfig | None = None
-    courier: CourierConfig | None = None
-    products: ProductsConfig | None = None
-    census: CensusConfig | None = None
+LayersConfig = layers_model()
+PopulationConfig = _registry.WEIGHTS.Settings
 
 
 class Evidence(_Model):
@@ -499,7 +204,7 @@ class CriteriaConfig(_Model):
         default_factory=dict, description="rule id -> threshold override"
     )
     evidence_order: list[str] = Field(
-        default_factory=lambda: ["census", "village", "cells", "regency", "province"],
+        default_factory=lambda: list(EVIDENCE_ORDER),
         description="evidence levels, most trusted first: observed village census, village "
         "tables, cells modelled from points / rasters / tiles, regency and province statistics",
     )
@@ -515,8 +220,36 @@ class CriteriaConfig(_Model):
         description="criterion -> weight in the composite score",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_thresholds(cls, data):
+        """Set each overridden rule's threshold before the rules are built (they are frozen)."""
+        if not isinstance(data, dict) or not isinstance(data.get("thresholds"), dict):
+            return data
+        over = data["thresholds"]
+        rules = data.get("rules")
+        rules = default_rules() if rules is None else rules
+        if not isinstance(rules, list):
+            return data
+        out = []
+        for r in rules:
+            rid = r.id if isinstance(r, Rule) else r.get("id") if isinstance(r, dict) else None
+            if rid in over:
+                try:
+                    thr = float(over[rid])
+                except (TypeError, ValueError):
+                    thr = None  # left to the field's validation, which names the key
+                if thr is not None:
+                    r = (
+                        r.model_copy(update={"threshold": thr})
+                        if isinstance(r, Rule)
+                        else {**r, "threshold": thr}
+                    )
+            out.append(r)
+        return {**data, "rules": out}
+
     @model_validator(mode="after")
-    def _apply(self) -> CriteriaConfig:
+    def _check(self) -> CriteriaConfig:
         ids = [r.id for r in self.rules]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
@@ -524,9 +257,6 @@ class CriteriaConfig(_Model):
         unknown = set(self.thresholds) - set(ids)
         if unknown:
             raise ValueError(f"thresholds for unknown rule id(s) {sorted(unknown)}; known: {ids}")
-        for r in self.rules:
-            if r.id in self.thresholds:
-                r.threshold = float(self.thresholds[r.id])
         if any(w < 0 for w in self.weights.values()):
             raise ValueError("weights must be >= 0")
         return self
@@ -534,7 +264,7 @@ class CriteriaConfig(_Model):
 
 class ShortlistConfig(_Model):
     size: int = Field(20, ge=1)
-    tiers: list[Literal["ready", "near-ready"]] = ["ready"]
+    tiers: list[PilotTier] = [READY]
 
 
 # Pilot selection (issue 7). Province code prefixes (Kemendagri) of the regions the paper
@@ -545,7 +275,6 @@ REGIONS: dict[str, tuple[str, ...]] = {
     "java": ("31", "32", "33", "34", "35", "36"),
     "bali": ("51",),
 }
-TierName = Literal["ready", "near-ready", "undetermined", "not ready"]
 
 
 def _regions_ok(v: list[str]) -> list[str]:
@@ -582,7 +311,7 @@ class ClustersConfig(_Model):
 
     eps_km: float = Field(5, gt=0, description="neighbour distance (km) between village points")
     min_villages: int = Field(2, ge=2, description="smallest cluster (villages)")
-    tiers: list[TierName] = ["ready", "near-ready"]
+    tiers: list[TierName] = list(PILOT_TIERS)
 
 
 class SensitivityConfig(_Model):
@@ -655,7 +384,7 @@ class SelectionConfig(_Model):
 
     size: int = Field(10, ge=1, description="pilots to choose (N)")
     max_per_regency: int = Field(5, ge=1, description="at most K pilots per regency")
-    tiers: list[TierName] = ["ready", "near-ready"]
+    tiers: list[TierName] = list(PILOT_TIERS)
     regions: list[str] = Field(
         default_factory=list,
         description="only villages in these regions (names or code prefixes); empty: everywhere",
@@ -722,8 +451,6 @@ class PostgisConfig(_Model):
 
     @field_serializer("url")
     def _mask(self, url: str | None) -> str | None:
-        from despro.io.postgis import mask_url
-
         return mask_url(url)
 
 
@@ -744,13 +471,97 @@ class Config(_Model):
     shortlist: ShortlistConfig = Field(default_factory=ShortlistConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
-    base_dir: Path = Field(Path("."), exclude=True)
+    base_dir: Path = Field(
+        Path("."), exclude=True, description="the config file's folder, as it was given"
+    )
+    root: Path | None = Field(
+        None, exclude=True, description="the config file's folder, absolute (set at load)"
+    )
     source_file: Path | None = Field(None, exclude=True)
 
     def path(self, p: Path | str) -> Path:
-        """Resolve a path from the config against the config file's folder."""
+        """A path from the config joined to the config file's folder as it was given.
+
+        This is the form outputs and messages record (relative when the config file was
+        named by a relative path); :meth:`resolve` gives the absolute path.
+
+        Parameters
+        ----------
+        p : Path or str
+            A path as written in the config (relative to its file, or absolute).
+
+        Returns
+        -------
+        Path
+            ``p`` when absolute, else ``base_dir / p``.
+        """
         p = Path(p)
         return p if p.is_absolute() else (self.base_dir / p)
+
+    def resolve(self, p: Path | str) -> Path:
+        """A path from the config as an absolute path, against the folder fixed at load.
+
+        Parameters
+        ----------
+        p : Path or str
+            A path as written in the config (relative to its file, or absolute).
+
+        Returns
+        -------
+        Path
+            Absolute and normalised (``..`` and symbolic links resolved); independent of
+            the working directory at the time of the call.
+        """
+        root = self.root if self.root is not None else self.base_dir.resolve()
+        return (root / Path(p)).resolve()
+
+    def input_paths(self) -> dict[str, Path]:
+        """Every path the config names, resolved: dotted key -> absolute path.
+
+        Keys follow the TOML (``villages.path``, ``layers.broadband.tiles.0``,
+        ``run.output_dir``); sections that are not set are left out.
+        """
+        out: dict[str, Path] = {}
+
+        def walk(value: object, key: str) -> None:
+            if isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    if not (value is self and name in _NOT_PATHS):
+                        walk(getattr(value, name), f"{key}.{name}" if key else name)
+            elif isinstance(value, list | tuple):
+                for i, v in enumerate(value):
+                    walk(v, f"{key}.{i}")
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, f"{key}.{k}")
+            elif isinstance(value, Path):
+                out[key] = self.resolve(value)
+
+        walk(self, "")
+        return out
+
+    def cache_path(self) -> Path | None:
+        """The folder of caches kept between runs, or None (caches stay in memory).
+
+        ``[run] cache_dir`` (relative to the config file), else the environment variable
+        ``DESPRO_CACHE`` (:data:`CACHE_ENV`), else None.
+        """
+        if self.run.cache_dir is not None:
+            return self.resolve(self.run.cache_dir)
+        env = os.environ.get(CACHE_ENV)
+        return Path(env).expanduser().resolve() if env else None
+
+
+_NOT_PATHS = ("base_dir", "root", "source_file")
+
+
+def refresh_layers() -> None:
+    """Rebuild ``LayersConfig`` and ``Config.layers`` after the layer registry changed
+    (see :func:`despro.layers.registered`)."""
+    global LayersConfig
+    LayersConfig = layers_model()
+    Config.model_fields["layers"] = FieldInfo(annotation=LayersConfig, default_factory=LayersConfig)
+    Config.model_rebuild(force=True)
 
 
 def default_rules() -> list[Rule]:
@@ -773,21 +584,60 @@ def _format(err: ValidationError, file: str | None) -> ConfigError:
 
 
 def config_from_dict(data: dict, base_dir: Path | str = ".", file: str | None = None) -> Config:
-    """Validate a config given as a dict (as parsed from TOML)."""
+    """Validate a config given as a dict (as parsed from TOML).
+
+    Parameters
+    ----------
+    data : dict
+        The TOML's tables.
+    base_dir : Path or str
+        Folder that relative paths in ``data`` are relative to; fixed here as an absolute
+        path (:attr:`Config.root`), so later changes of the working directory do not move
+        the inputs.
+    file : str, optional
+        The config file, named in errors and recorded in the manifest.
+
+    Returns
+    -------
+    Config
+        Frozen; copy it with ``model_copy(update=...)`` to change a setting.
+    """
     try:
         cfg = Config(**data)
     except ValidationError as err:
         raise _format(err, file) from None
-    cfg.base_dir = Path(base_dir)
-    cfg.source_file = Path(file) if file else None
-    return cfg
+    return cfg.model_copy(
+        update={
+            "base_dir": Path(base_dir),
+            "root": Path(base_dir).resolve(),
+            "source_file": Path(file) if file else None,
+        }
+    )
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate ``despro.toml``; raise :class:`ConfigError` naming the key."""
+    """Read and validate a ``despro.toml``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The config file; relative paths inside it are relative to its folder.
+
+    Returns
+    -------
+    Config
+        Frozen settings; change them with ``model_copy(update=...)``.
+
+    Raises
+    ------
+    MissingConfigError
+        The file does not exist.
+    ConfigError
+        A key is unknown, missing or out of range (the message names it and the fix).
+    """
     path = Path(path)
     if not path.is_file():
-        raise ConfigError("config file not found", file=path)
+        raise MissingConfigError("config file not found", file=path)
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as err:

@@ -30,7 +30,7 @@ def check_resolution(res: int) -> int:
     return int(res)
 
 
-def points_to_cells(lon: np.ndarray, lat: np.ndarray, res: int) -> np.ndarray:
+def lonlat_to_cells(lon: np.ndarray, lat: np.ndarray, res: int) -> np.ndarray:
     """H3 cell (uint64) containing each lon/lat point (degrees, WGS84)."""
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)

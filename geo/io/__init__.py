@@ -1,3 +1,3 @@
-"""Files and databases: the output tables (staged, all-or-nothing), data quality reports,
-PostGIS export and input downloads.
+"""Files and databases: the output tables (staged, all-or-nothing), the pilot plan's files,
+data quality reports, PostGIS export and input downloads.
 """

@@ -29,12 +29,13 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from despro.errors import DesproError
-from despro.io.outputs import sha256
+from despro._hashing import sha256
+from despro.config.env import CACHE_ENV
+from despro.errors import FetchError
 
 OOKLA_BASE = "https://ookla-open-data.s3.amazonaws.com"
 WORLDPOP_BASE = "https://data.worldpop.org"
@@ -51,10 +52,6 @@ WORLDPOP_PRODUCTS = {
     "unconstrained-unadj": "GIS/Population/Global_2000_2020/{year}/{ISO}/"
     "{iso}_ppp_{year}_UNadj.tif",
 }
-
-
-class FetchError(DesproError):
-    """A download failed: names the URL and what to do (usually: run again to resume)."""
 
 
 @dataclass
@@ -79,9 +76,14 @@ class Fetched:
 
 
 def default_cache() -> Path:
-    """``$DESPRO_CACHE``, else ``$XDG_CACHE_HOME/despro``, else ``~/.cache/despro``."""
-    if os.environ.get("DESPRO_CACHE"):
-        return Path(os.environ["DESPRO_CACHE"])
+    """Download folder: ``$DESPRO_CACHE``, else ``$XDG_CACHE_HOME/despro``, else
+    ``~/.cache/despro``.
+
+    The same environment variable names a run's cache folder when ``[run] cache_dir`` is
+    not set (:meth:`despro.config.settings.Config.cache_path`).
+    """
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "despro"
 
@@ -365,10 +367,3 @@ def fetch_geoboundaries(
         boundary_source=meta.get("boundarySource", ""),
         **kw,
     )
-
-
-def as_dict(f: Fetched) -> dict:
-    """JSON-ready form of a :class:`Fetched`."""
-    d = asdict(f)
-    d["path"] = str(f.path)
-    return d

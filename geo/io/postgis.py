@@ -30,8 +30,8 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
+from despro.config.urls import mask_url
 from despro.errors import ConfigError, DesproError
 from despro.io.postgis_tables import RunTables, Table
 from despro.ops.runs import fault_point
@@ -49,17 +49,6 @@ class ExportSummary:
     rows: dict[str, int]
     seconds: float
     url: str
-
-
-def mask_url(url: str | None) -> str | None:
-    """The URL with its password replaced by ``***`` (for logs and manifests)."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return re.sub(r"(password=)[^\s&]+", r"\1***", url)
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def resolve_url(url: str | None = None, url_env: str | None = None) -> str:

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import shapely
 
-from despro.errors import DesproError, InputError
+from despro.errors import DesproError, InputError, MissingFileError
 from despro.grid import cells as grid
 
 SRID = 4326
@@ -186,7 +186,7 @@ def _with_village_cells(villages: gpd.GeoDataFrame, res: int) -> gpd.GeoDataFram
     ok = ~(shapely.is_missing(g) | shapely.is_empty(g))
     pts = shapely.point_on_surface(g[ok])
     ids = np.zeros(len(g), grid.CELL_DTYPE)
-    ids[ok] = grid.points_to_cells(shapely.get_x(pts), shapely.get_y(pts), res)
+    ids[ok] = grid.lonlat_to_cells(shapely.get_x(pts), shapely.get_y(pts), res)
     text = np.full(len(g), None, dtype=object)
     text[ok] = grid.cells_to_str(ids[ok])
     out = villages.copy()
@@ -264,7 +264,7 @@ def from_run_dir(folder: str | Path) -> RunTables:
     need = ["villages.parquet", "cells.parquet", "shortlist.csv", "manifest.json"]
     for n in need:
         if not (folder / n).is_file():
-            raise InputError(
+            raise MissingFileError(
                 f"run folder lacks {n}",
                 file=folder,
                 fix="pass the output folder of 'despro run' or 'despro rescore'",

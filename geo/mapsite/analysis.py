@@ -19,7 +19,7 @@
   with that value and state. The run's own state stays as it was (``unknown``): an
   imputed pass is shown as imputed, never as a pass.
 
-Popups are assembled here with every text from data HTML-escaped (``mapdata.e``).
+Popups are assembled here with every text from data HTML-escaped (``mapsite.data.escape_text``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
+from despro.config.vocab import UNDETERMINED, UNKNOWN
 from despro.mapsite import data as md
+from despro.mapsite.data import escape_text as esc
 from despro.mapsite.labels import LABELS, fmt_number, value_text
 
 NO_IMPUTATION = pd.DataFrame(columns=["imputed_rules", "tier_imputed"])
@@ -89,7 +91,7 @@ def from_plan(plan) -> MapAnalysis:
 def _names(villages, codes: list[str]) -> str:
     known = [c for c in codes if c in villages.index]
     names = villages["village_name"].reindex(known).astype(str)
-    return ", ".join(f"{md.e(n)} ({md.e(c)})" for c, n in zip(known, names, strict=True))
+    return ", ".join(f"{esc(n)} ({esc(c)})" for c, n in zip(known, names, strict=True))
 
 
 def category_colours(analysis: MapAnalysis) -> dict[str, str]:
@@ -105,16 +107,16 @@ def legends(analysis: MapAnalysis, lang: str) -> dict[str, str]:
     """Escaped legend HTML of the cluster and agent layers."""
     t = LABELS[lang]
     rows = "".join(
-        f"<div><i style='background:{c}'></i>{md.e(k)}</div>"
+        f"<div><i style='background:{c}'></i>{esc(k)}</div>"
         for k, c in category_colours(analysis).items()
     )
-    radius = md.e(fmt_number(analysis.radius_km, lang))
+    radius = esc(fmt_number(analysis.radius_km, lang))
     return {
-        "pilots": f"<b>{md.e(t['pilots'])}</b><div><i class='despro-pilot-key'>1</i>"
-        f"{md.e(t['pick_order'])}</div>",
-        "clusters": f"<b>{md.e(t['clusters'])}</b>{rows}",
-        "agents": f"<b>{md.e(t['agents'])}</b><div><i style='background:#e6550d;"
-        f"border-radius:50%'></i>{md.e(t['radius'])} {radius} km</div>",
+        "pilots": f"<b>{esc(t['pilots'])}</b><div><i class='despro-pilot-key'>1</i>"
+        f"{esc(t['pick_order'])}</div>",
+        "clusters": f"<b>{esc(t['clusters'])}</b>{rows}",
+        "agents": f"<b>{esc(t['agents'])}</b><div><i style='background:#e6550d;"
+        f"border-radius:50%'></i>{esc(t['radius'])} {radius} km</div>",
     }
 
 
@@ -131,11 +133,11 @@ def clusters_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[li
         geoms = v.geometry.reindex([x for x in codes if x in v.index]).to_numpy()
         hull = shapely.convex_hull(shapely.union_all(geoms))
         popup = (
-            f"<b>{md.e(t['cluster'])} {md.e(c['cluster_id'])}</b><br>"
-            f"{md.e(t['category'])}: {md.e(c['category'])} &middot; "
-            f"{int(c['n_villages'])} {md.e(t['villages_n'])} &middot; "
-            f"{md.e(t['span'])}: {md.e(fmt_number(float(c['span_km']), lang))} km<br>"
-            f"{md.e(t['products'])}: {md.e(str(c['products']).replace(';', ', '))}<br>"
+            f"<b>{esc(t['cluster'])} {esc(c['cluster_id'])}</b><br>"
+            f"{esc(t['category'])}: {esc(c['category'])} &middot; "
+            f"{int(c['n_villages'])} {esc(t['villages_n'])} &middot; "
+            f"{esc(t['span'])}: {esc(fmt_number(float(c['span_km']), lang))} km<br>"
+            f"{esc(t['products'])}: {esc(str(c['products']).replace(';', ', '))}<br>"
             f"<small>{_names(v, codes)}</small>"
         )
         for ring in md.encode_geometries([hull]):
@@ -154,15 +156,15 @@ def agents_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[list
         if not (scope.index.isin(covered).any() or str(a["site_code"]) in scope.index):
             continue
         site = (
-            f"{md.e(a['site_name'])} ({md.e(a['site_code'])})"
+            f"{esc(a['site_name'])} ({esc(a['site_code'])})"
             if a["site_name"]
-            else f"{md.e(a['site_type'])} {md.e(a['site_code'])}"
+            else f"{esc(a['site_type'])} {esc(a['site_code'])}"
         )
         popup = (
-            f"<b>{md.e(t['agent'])} {md.e(a['agent_id'])}</b><br>"
-            f"{md.e(t['agent_site'])}: {site} &middot; {md.e(t['radius'])}: "
-            f"{md.e(fmt_number(analysis.radius_km, lang))} km<br>"
-            f"{md.e(t['covers'])} {len(covered)} {md.e(t['villages_n'])}: "
+            f"<b>{esc(t['agent'])} {esc(a['agent_id'])}</b><br>"
+            f"{esc(t['agent_site'])}: {site} &middot; {esc(t['radius'])}: "
+            f"{esc(fmt_number(analysis.radius_km, lang))} km<br>"
+            f"{esc(t['covers'])} {len(covered)} {esc(t['villages_n'])}: "
             f"<small>{_names(v, covered)}</small>"
         )
         out.append(
@@ -194,48 +196,48 @@ def pilots_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[list
         code = str(p["village_code"])
         share = fmt_number(100 * float(p["weight_share"]), lang, 0) + " %"
         lines = [
-            f"<b>{md.e(t['pilot'])} {int(p['pick'])}</b>: "
-            f"<b class='despro-name'>{md.e(v.loc[code, 'village_name'])}</b> ({md.e(code)})",
-            f"{md.e(t['tier'])}: {md.e(t[str(p['tier'])])} &middot; {md.e(t['pilot_score'])}: "
-            f"{md.e(fmt_number(float(p['score']), lang))}",
+            f"<b>{esc(t['pilot'])} {int(p['pick'])}</b>: "
+            f"<b class='despro-name'>{esc(v.loc[code, 'village_name'])}</b> ({esc(code)})",
+            f"{esc(t['tier'])}: {esc(t[str(p['tier'])])} &middot; {esc(t['pilot_score'])}: "
+            f"{esc(fmt_number(float(p['score']), lang))}",
         ]
         if _known(p.get("flagship_product")):
-            lines.append(f"{md.e(t['product'])}: {md.e(p['flagship_product'])}")
+            lines.append(f"{esc(t['product'])}: {esc(p['flagship_product'])}")
         robust = t["robust_yes"] if bool(p["robust"]) else t["robust_no"]
-        lines.append(md.e(t["robust_share"].replace("%s", share)) + f" ({md.e(robust)})")
+        lines.append(esc(t["robust_share"].replace("%s", share)) + f" ({esc(robust)})")
         if _known(p.get("marginal_value")):
             text = (
-                f"{md.e(t['marginal'])}: {md.e(fmt_number(float(p['marginal_value']), lang))}"
-                f" {md.e(t['points'])}"
+                f"{esc(t['marginal'])}: {esc(fmt_number(float(p['marginal_value']), lang))}"
+                f" {esc(t['points'])}"
             )
             if _known(p.get("replaced_by")):
                 rep = str(p["replaced_by"])
                 name = v["village_name"].get(rep)
-                text += f" &middot; {md.e(t['replaced_by'])}: " + (
-                    f"{md.e(name)} ({md.e(rep)})" if name is not None else md.e(rep)
+                text += f" &middot; {esc(t['replaced_by'])}: " + (
+                    f"{esc(name)} ({esc(rep)})" if name is not None else esc(rep)
                 )
             lines.append(text)
         if _known(p.get("binding")):
-            lines.append(f"{md.e(t['binding'])}: {md.e(p['binding'])}")
+            lines.append(f"{esc(t['binding'])}: {esc(p['binding'])}")
         extra = []
         if _known(p.get("agent_id")):
             extra.append(
-                f"{md.e(t['agent'])} {md.e(p['agent_id'])}"
+                f"{esc(t['agent'])} {esc(p['agent_id'])}"
                 + (
-                    f" ({md.e(fmt_number(float(p['agent_distance_km']), lang))} km)"
+                    f" ({esc(fmt_number(float(p['agent_distance_km']), lang))} km)"
                     if _known(p.get("agent_distance_km"))
                     else ""
                 )
             )
         if _known(p.get("cluster_id")):
-            extra.append(f"{md.e(t['cluster'])} {md.e(p['cluster_id'])}")
+            extra.append(f"{esc(t['cluster'])} {esc(p['cluster_id'])}")
         if extra:
             lines.append(" &middot; ".join(extra))
         flags = ([t["fixed"]] if bool(p["fixed"]) else []) + (
             [t["imputed_pick"]] if bool(p["imputed"]) else []
         )
         if flags:
-            lines.append("<i>" + md.e(", ".join(flags)) + "</i>")
+            lines.append("<i>" + esc(", ".join(flags)) + "</i>")
         out.append([round(pt.y, 5), round(pt.x, 5), int(p["pick"]), "<br>".join(lines)])
     return out
 
@@ -261,8 +263,12 @@ def imputed_records(result, analysis: MapAnalysis | None, lang: str) -> dict[str
                 else np.nan
             )
             decided.append(
-                [j, md.e(value_text(float(value), rule.unit, lang)), (state or "unknown")[0]]
+                [
+                    j,
+                    esc(value_text(float(value), rule.unit, lang)),
+                    (state or UNKNOWN)[0],
+                ]
             )
         if decided:
-            out[code] = [tiers.get(row["tier_imputed"], tiers["undetermined"]), decided]
+            out[code] = [tiers.get(row["tier_imputed"], tiers[UNDETERMINED]), decided]
     return out

@@ -19,7 +19,6 @@ import html
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -28,7 +27,10 @@ import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
+from despro import layers as registry
+from despro.config.vocab import STATES, TIERS, UNKNOWN
 from despro.grid import cells as grid
+from despro.layer import Choropleth
 from despro.mapsite.labels import (
     LABELS,
     fmt_number,
@@ -40,17 +42,10 @@ from despro.mapsite.labels import (
 )
 from despro.rules.criteria import CRITERIA
 from despro.transfer.rollup import cells_to_parents
-from despro.variables import Kind, Variable, additive_columns, uncovered
+from despro.variables import Kind, Variable, additive_columns, cover_column, cover_of, uncovered
 
-TIERS = ("ready", "near-ready", "undetermined", "not ready")
-TIER_COLOURS = {
-    "ready": "#1a9850",
-    "near-ready": "#fee08b",
-    "undetermined": "#9e9e9e",
-    "not ready": "#d73027",
-}
-STATES = ("pass", "fail", "unknown")
-STATE_COLOURS = {"pass": "#1a9850", "fail": "#d73027", "unknown": "#757575"}
+TIER_COLOURS = dict(zip(TIERS, ("#1a9850", "#fee08b", "#9e9e9e", "#d73027"), strict=True))
+STATE_COLOURS = dict(zip(STATES, ("#1a9850", "#d73027", "#757575"), strict=True))
 UNKNOWN_COLOUR = "#bdbdbd"
 OPEN_BRACE_IN_STRING = re.compile(r'\{(?=[^"}])')  # compact JSON: '{' + '"' or '}' only
 SCALE = 1e5  # coordinates: integers in 1e-5 degrees (about 1 m)
@@ -83,71 +78,29 @@ TIER_CELLS = "village_tier"  # index into TIERS of the cell's most common tier
 INCOMPLETE_BACK, INCOMPLETE_LINE = "#e0e0e0", "#616161"  # hatch of a partial-data score
 
 
-@dataclass(frozen=True)
-class Choropleth:
-    """One cell layer: which finished column, its classes and colours.
-
-    ``breaks`` are in display units (after ``scale``); a rule threshold on the same
-    variable is added as a break so that the colours change exactly there.
-    """
-
-    key: str
-    column: str
-    unit: str
-    breaks: tuple[float, ...]
-    higher_is_better: bool = True
-    digits: int = 1
-    show: bool = False
-    classes: tuple[str, ...] = ()  # categorical: label key and colour per class index
-    complete: str = ""  # column: percent of the value resting on complete data (hatched)
-
-
-CHOROPLETHS = (
-    # the page opens on the tiers; the score (50 = meets every threshold, see
-    # despro.rules.score) hatches cells whose villages' score rests on incomplete data
-    Choropleth("tier_cells", TIER_CELLS, "", (0.5, 1.5, 2.5), digits=0, show=True, classes=TIERS),
-    Choropleth("score", "village_score", "", (20, 40, 50, 75), complete=SCORE_COMPLETE.name),
-    Choropleth("download_mbps", "download_mbps", "Mbps", (5, 10, 25, 50, 100)),
-    Choropleth(
-        "backbone_distance_m",
-        "backbone_distance_m",
-        "m",
-        (5, 10, 20, 50, 100),
-        higher_is_better=False,
-    ),
-    Choropleth("pct_area_4g_coverage", "pct_area_4g_coverage", "percent", (25, 50, 75, 90)),
-    Choropleth(
-        "pct_individuals_mobile_phone",
-        "pct_individuals_mobile_phone",
-        "percent",
-        (30, 40, 50, 60, 70),
-    ),
-    Choropleth("pct_households_internet", "pct_households_internet", "percent", (15, 30, 45, 60)),
-    Choropleth("pct_households_computer", "pct_households_computer", "percent", (10, 20, 30, 40)),
-    Choropleth(
-        "courier_companies", "courier_outlets_n_classes", "companies", (1, 2, 3, 5), digits=0
-    ),
-    Choropleth("courier_outlets", "courier_outlets", "outlets", (1, 2, 5, 10), digits=0),
-    Choropleth(
-        "product_enterprises", "product_enterprises", "enterprises", (1, 5, 20, 50), digits=0
-    ),
-    Choropleth(
-        "product_demand_growth_pct",
-        "product_demand_growth_pct",
-        "percent per year",
-        (0, 5, 10, 20, 30),
-    ),
-    Choropleth(
-        "product_distinctiveness",
-        "product_distinctiveness",
-        "score 0-1",
-        (0.25, 0.5, 0.75),
-        digits=2,
-    ),
+#: the page opens on the tiers (cells by their villages' most common tier, see
+#: :func:`main_tier`); the readiness score's layer (50 = meets every threshold, see
+#: despro.rules.score) hatches cells whose villages' score rests on incomplete data. The
+#: layers' own cell layers are in their modules' CHOROPLETHS.
+TIER_CHOROPLETH = Choropleth(
+    "tier_cells", TIER_CELLS, "", (0.5, 1.5, 2.5), digits=0, show=True, position=-1
 )
+SCORE_CHOROPLETH = Choropleth("score", "village_score", "", (20, 40, 50, 75), position=0)
+#: categorical cell layers: per class index, its label key and colour (TIER_COLOURS)
+CATEGORIES = {TIER_CHOROPLETH.key: TIERS}
+#: cell layers hatched where their column below (percent of the value resting on complete
+#: data) is under 100
+COMPLETE = {SCORE_CHOROPLETH.key: SCORE_COMPLETE.name}
 
 
-def e(value: object) -> str:
+def choropleths() -> list[Choropleth]:
+    """The map's cell layers: the tiers, the score, then every registered layer's
+    ``CHOROPLETHS``, ordered by their ``position``."""
+    found = [c for layer in registry.all_layers() for c in layer.CHOROPLETHS]
+    return sorted([TIER_CHOROPLETH, SCORE_CHOROPLETH, *found], key=lambda c: c.position)
+
+
+def escape_text(value: object) -> str:
     """HTML-escaped text of a data value (quotes too)."""
     return html.escape(str(value), quote=True)
 
@@ -228,10 +181,12 @@ def _encode_rings(xy: np.ndarray, counts: np.ndarray) -> list[list[int]]:
 # --- cells -----------------------------------------------------------------------------
 
 
-def known_share_column(layer: str) -> str:
+def known_share_column(layer: str, variable: str | None = None) -> str:
     """Name of the finished column: percent of a parent's run-resolution cells in which
-    ``layer`` has data (its ``<layer>__cover`` > 0)."""
-    return f"{layer}__cells_with_data"
+    ``layer`` has data (its ``<layer>__cover`` > 0), or, for a layer with a cover per
+    variable, in which ``variable`` is known (``<layer>__cover__<variable>`` > 0)."""
+    base = f"{layer}__cells_with_data"
+    return base if variable is None else f"{base}__{variable}"
 
 
 def _counted(variables: list[Variable]) -> list[Variable]:
@@ -250,9 +205,11 @@ def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
     (share of the cell's village weight per tier, see :func:`main_tier`).
 
     Counts and categories are unknown (NaN, not 0) in cells their layer does not cover
-    (``<layer>__cover`` = 0), as in the pipeline's finished cell table; a parent cell
-    is then unknown only when all its children are (sums skip NaN, an all-NaN sum stays
-    NaN). Per such layer a rate variable :func:`known_share_column` (numerator 1 per
+    (``<layer>__cover`` = 0, or the variable's own ``<layer>__cover__<variable>`` = 0
+    for a layer with a cover per variable; :func:`despro.variables.uncovered`), as in
+    the pipeline's finished cell table; a parent cell is then unknown only when all its
+    children are (sums skip NaN, an all-NaN sum stays NaN). Per such layer (or variable
+    with its own cover) a rate variable :func:`known_share_column` (numerator 1 per
     covered cell, denominator 1 per cell) says which share of a parent's cells had
     data, so a partly covered parent shows that its count is a lower bound.
     """
@@ -262,27 +219,28 @@ def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
     ]
     cols = [c for v in variables for c in additive_columns(v)]
     add = cells[cols].copy()
-    shares = []
+    shares: dict[str, Variable] = {}
     for layer in sorted({v.layer for v in _counted(variables)}):
-        counted = [v for v in _counted(variables) if v.layer == layer]
-        unknown = uncovered(cells, counted[0])
-        if unknown is None:
-            continue
-        for v in counted:
+        for v in [v for v in _counted(variables) if v.layer == layer]:
+            unknown = uncovered(cells, v)
+            if unknown is None:
+                continue
             cols = additive_columns(v)
             add[cols] = add[cols].astype(float)
             add.loc[unknown, cols] = np.nan
-        known = ~unknown
-        share = Variable(
-            known_share_column(layer),
-            Kind.RATE,
-            "percent",
-            f"share of cells with {layer} data",
-            layer,
-        )
-        add[f"{share.name}__num"] = known.astype(float)
-        add[f"{share.name}__den"] = 1.0
-        shares.append(share)
+            own = cover_of(cells, v) != cover_column(layer)
+            name = known_share_column(layer, v.name if own else None)
+            if name in shares:
+                continue
+            shares[name] = Variable(
+                name,
+                Kind.RATE,
+                "percent",
+                f"share of cells with {v.name if own else layer} data",
+                layer,
+            )
+            add[f"{name}__num"] = (~unknown).astype(float)
+            add[f"{name}__den"] = 1.0
     v = result.villages.reindex(result.study.village_index)
     score = v["score"].to_numpy(float)
     scored = ~np.isnan(score)
@@ -297,7 +255,7 @@ def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
     for t, var in zip(TIERS, TIER_SHARES, strict=True):
         add[f"{var.name}__wsum"] = w @ (tier == t).astype(float)
         add[f"{var.name}__w"] = everyone
-    return add, [*variables, *shares, SCORE, SCORE_COMPLETE, *TIER_SHARES]
+    return add, [*variables, *shares.values(), SCORE, SCORE_COMPLETE, *TIER_SHARES]
 
 
 def main_tier(table: pd.DataFrame) -> np.ndarray:
@@ -333,7 +291,9 @@ def coverage_share(table: pd.DataFrame, spec: dict, variables: dict[str, Variabl
     var = variables.get(spec["column"]) or variables.get(spec["column"].removesuffix("_n_classes"))
     if var is None or var.kind not in (Kind.COUNT, Kind.CATEGORY):
         return None
-    col = known_share_column(var.layer)
+    col = known_share_column(var.layer, var.name)
+    if col not in table:
+        col = known_share_column(var.layer)
     if col not in table:
         return None
     share = table[col].to_numpy(float)
@@ -366,40 +326,46 @@ def choropleth_spec(spec: Choropleth, rules, lang: str) -> dict:
     scale, suffix, _ = unit_display(spec.unit, lang)
     breaks = set(spec.breaks)
     notes = []
-    for r in [] if spec.classes else rules:
+    classes = CATEGORIES.get(spec.key, ())
+    for r in [] if classes else rules:
         if r.variable == spec.column or r.variable == spec.key:
             breaks.add(round(r.threshold * scale, 6))
             notes.append(f"{r.id}: {threshold_text(r.op, r.threshold, r.unit, lang)}")
     breaks = sorted(breaks)
-    if spec.classes:
-        colours = [TIER_COLOURS.get(c, UNKNOWN_COLOUR) for c in spec.classes]
-        names = [t[c] for c in spec.classes]
+    if classes:
+        colours = [TIER_COLOURS.get(c, UNKNOWN_COLOUR) for c in classes]
+        names = [t[c] for c in classes]
     else:
         colours = _palette(len(breaks) + 1, spec.higher_is_better)
         names = _class_labels(breaks, suffix, lang, spec.digits)
     rows = list(zip(colours, names, strict=True))
     rows.append((UNKNOWN_COLOUR, t["unknown"]))
-    legend = "".join(f"<div><i style='background:{c}'></i>{e(label)}</div>" for c, label in rows)
-    if spec.complete:
-        legend += f"<div><i class='despro-hatch'></i>{e(t['score_incomplete'])}</div>"
-    caption = e(t[spec.key]) + (f" <small>({e('; '.join(notes))})</small>" if notes else "")
-    extra = {"names": [e(n) for n in names]} if spec.classes else {}
-    if spec.complete:
+    legend = "".join(
+        f"<div><i style='background:{c}'></i>{escape_text(label)}</div>" for c, label in rows
+    )
+    complete = COMPLETE.get(spec.key)
+    if complete:
+        legend += f"<div><i class='despro-hatch'></i>{escape_text(t['score_incomplete'])}</div>"
+    caption = escape_text(t[spec.key]) + (
+        f" <small>({escape_text('; '.join(notes))})</small>" if notes else ""
+    )
+    extra = {"names": [escape_text(n) for n in names]} if classes else {}
+    if complete:
         extra.update(
-            complete=spec.complete,
+            complete=complete,
             hatch=[INCOMPLETE_BACK, INCOMPLETE_LINE],
-            incomplete=e(t["score_incomplete"]),
+            incomplete=escape_text(t["score_incomplete"]),
         )
     return {
         "key": spec.key,
         "column": spec.column,
-        "label": e(t[spec.key]),
+        "label": escape_text(t[spec.key]),
         "breaks": breaks,
         "colours": colours,
         "unknown": UNKNOWN_COLOUR,
         "scale": scale,
         "digits": spec.digits,
-        "suffix": e(suffix),
+        "suffix": escape_text(suffix),
         "show": spec.show,
         "legend": f"<b>{caption}</b>{legend}",
         **extra,
@@ -459,17 +425,19 @@ def rules_payload(result, lang: str) -> list[dict]:
         for (rid, lvl), row in by_level.iterrows():
             if rid == r.id:
                 text = f"{row['layer']} \u00b7 {row['vintage']}" if row["vintage"] else row["layer"]
-                srcs[EVIDENCE_LETTERS.get(lvl, "n")] = e(f"{text} ({words.get(f'ev_{lvl}', lvl)})")
+                srcs[EVIDENCE_LETTERS.get(lvl, "n")] = escape_text(
+                    f"{text} ({words.get(f'ev_{lvl}', lvl)})"
+                )
         layer = d["layer"] if d is not None else ""
         vintage = d["vintage"] if d is not None else ""
         out.append(
             {
-                "id": e(r.id),
-                "label": e(getattr(r, label)),
-                "thr": e(threshold_text(r.op, r.threshold, r.unit, lang)),
-                "src": e(f"{layer} \u00b7 {vintage}" if vintage else layer),
+                "id": escape_text(r.id),
+                "label": escape_text(getattr(r, label)),
+                "thr": escape_text(threshold_text(r.op, r.threshold, r.unit, lang)),
+                "src": escape_text(f"{layer} \u00b7 {vintage}" if vintage else layer),
                 "srcs": srcs,
-                "title": e(d["source"] if d is not None else ""),
+                "title": escape_text(d["source"] if d is not None else ""),
                 "info": r.role != "gate",
             }
         )
@@ -479,7 +447,7 @@ def rules_payload(result, lang: str) -> list[dict]:
 def _escape_all(texts: np.ndarray) -> list[str]:
     """HTML-escaped texts, each distinct text escaped once."""
     uniq, inverse = np.unique(texts.astype(str), return_inverse=True)
-    return np.array([e(x) for x in uniq.tolist()], dtype=object)[inverse].tolist()
+    return np.array([escape_text(x) for x in uniq.tolist()], dtype=object)[inverse].tolist()
 
 
 def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
@@ -490,7 +458,7 @@ def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
     statistics).
     """
     sub = long[long["rule"] == rule.id].set_index("village_code").reindex(codes)
-    states = sub["state"].fillna("unknown").astype(str).to_numpy()
+    states = sub["state"].fillna(UNKNOWN).astype(str).to_numpy()
     values = _escape_all(value_texts(sub["value"].to_numpy(float), rule.unit, lang))
     margins = _escape_all(
         margin_texts(sub["margin"].to_numpy(float), states, rule.op, rule.unit, lang)
@@ -562,7 +530,7 @@ def villages_payload(result, lang: str, imputed: dict[str, list] | None = None) 
         out[code] = [
             lats[i],
             lons[i],
-            e(code),
+            escape_text(code),
             names[i],
             tiers[i],
             ranks[i],
@@ -600,7 +568,7 @@ def routes_payload(gdf, bounds, tolerance: float) -> list[list]:
     geoms = shapely.simplify(sub.geometry.to_numpy(), tolerance) if tolerance else sub.geometry
     out = []
     for geom, (_, row) in zip(geoms, sub.iterrows(), strict=True):
-        tip = e(
+        tip = escape_text(
             " \u00b7 ".join(
                 str(row[c])
                 for c in ("name", "segment_type", "operator")
@@ -622,7 +590,7 @@ def points_payload(gdf, bounds, label_column: str) -> dict:
     return {
         "path": encode_path(sub.geometry.y.to_numpy(), sub.geometry.x.to_numpy()),
         "label": [pos[n] for n in labels],
-        "labels": [e(n) for n in names],
+        "labels": [escape_text(n) for n in names],
     }
 
 
@@ -669,7 +637,7 @@ def outlines_payload(gdf) -> list[list]:
     """Encoded outlines and their escaped codes."""
     out = []
     for code, geom in zip(gdf.index, gdf.geometry, strict=True):
-        out.extend([ring, e(code)] for ring in encode_geometries([geom]))
+        out.extend([ring, escape_text(code)] for ring in encode_geometries([geom]))
     return out
 
 

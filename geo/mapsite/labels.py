@@ -1,6 +1,8 @@
 """Words and numbers of the map site, in Bahasa Indonesia (``id``) and English (``en``).
 
-Every label a page shows lives in :data:`LABELS`; numbers are written with the
+Every label a page shows is in :data:`LABELS`: the site's own words here, and each
+layer's words (its map layers and features) in its module's ``LABELS``, found
+through the layer registry (:mod:`despro.layers`). Numbers are written with the
 language's separators (``1.234,5`` in Indonesian, ``1,234.5`` in English). The
 functions here return plain text: callers HTML-escape it (``html.escape``) before
 it reaches a page, as they do every text that comes from data.
@@ -8,11 +10,17 @@ it reaches a page, as they do every text that comes from data.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import numpy as np
+
+from despro import layers as registry
+from despro.config.vocab import FAIL, UNKNOWN
 
 LANGS = ("id", "en")
 
-LABELS = {
+#: the site's own words (a layer's words are in its module's LABELS)
+SITE_LABELS = {
     "id": {
         "title": "Kesiapan Desa Produksi Online (Despro)",
         "overview": "Ikhtisar nasional",
@@ -22,9 +30,6 @@ LABELS = {
         "rolled_up": "digabung dari resolusi",
         "villages": "Desa menurut tingkat kesiapan",
         "shortlist": "Daftar pendek",
-        "backbone_routes": "Serat optik Palapa Ring: jalur",
-        "backbone_nodes": "Serat optik Palapa Ring: simpul",
-        "outlets": "Gerai kurir",
         "no_basemap": "Tanpa peta dasar",
         "outlines": "Batas wilayah (dari poligon desa)",
         "osm": "OpenStreetMap (perlu internet)",
@@ -72,17 +77,6 @@ LABELS = {
         "score": "Skor kesiapan (0-100)",
         "score_incomplete": "skor dari data tidak lengkap",
         "score_range": "{lo} \u2013 {hi} jika data lengkap; {known} % bobot diketahui",
-        "download_mbps": "Kecepatan unduh (Ookla)",
-        "backbone_distance_m": "Jarak ke serat optik Palapa Ring",
-        "pct_area_4g_coverage": "Cakupan sinyal 4G",
-        "pct_individuals_mobile_phone": "Individu memiliki smartphone",
-        "pct_households_internet": "Rumah tangga mengakses internet",
-        "pct_households_computer": "Rumah tangga memiliki komputer",
-        "courier_companies": "Perusahaan kurir (jumlah berbeda)",
-        "courier_outlets": "Gerai kurir (jumlah)",
-        "product_enterprises": "Potensi produk: usaha produk unggulan",
-        "product_demand_growth_pct": "Potensi produk: pertumbuhan permintaan daring",
-        "product_distinctiveness": "Potensi produk: kekhasan",
         "partial": "data hanya di %s % sel; jumlah minimum",
         "regency": "Kabupaten/Kota",
         "regencies": "Halaman kabupaten/kota",
@@ -124,9 +118,6 @@ LABELS = {
         "rolled_up": "rolled up from resolution",
         "villages": "Villages by readiness tier",
         "shortlist": "Shortlist",
-        "backbone_routes": "Palapa Ring fibre: routes",
-        "backbone_nodes": "Palapa Ring fibre: nodes",
-        "outlets": "Courier outlets",
         "no_basemap": "No basemap",
         "outlines": "Boundaries (from village polygons)",
         "osm": "OpenStreetMap (needs internet)",
@@ -174,17 +165,6 @@ LABELS = {
         "score": "Readiness score (0-100)",
         "score_incomplete": "score from incomplete data",
         "score_range": "{lo} \u2013 {hi} with complete data; {known} % of the weight known",
-        "download_mbps": "Download speed (Ookla)",
-        "backbone_distance_m": "Distance to the Palapa Ring fibre",
-        "pct_area_4g_coverage": "4G signal coverage",
-        "pct_individuals_mobile_phone": "Individuals owning a smartphone",
-        "pct_households_internet": "Households accessing the internet",
-        "pct_households_computer": "Households owning a computer",
-        "courier_companies": "Courier companies (distinct)",
-        "courier_outlets": "Courier outlets (count)",
-        "product_enterprises": "Product potential: flagship enterprises",
-        "product_demand_growth_pct": "Product potential: online demand growth",
-        "product_distinctiveness": "Product potential: distinctiveness",
         "partial": "data in only %s % of cells; a lower bound",
         "regency": "Regency",
         "regencies": "Regency pages",
@@ -218,6 +198,33 @@ LABELS = {
         "pick_order": "number = pick order",
     },
 }
+
+
+class _Labels(Mapping):
+    """The words of one language: the site's, then those of every registered layer
+    (looked up when asked, so a layer registered later is found too)."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def _maps(self) -> list[dict[str, str]]:
+        own = [SITE_LABELS[self.lang]]
+        return own + [layer.LABELS.get(self.lang, {}) for layer in registry.all_layers()]
+
+    def __getitem__(self, key: str) -> str:
+        for words in self._maps():
+            if key in words:
+                return words[key]
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(k for words in self._maps() for k in words))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+LABELS: dict[str, Mapping[str, str]] = {lang: _Labels(lang) for lang in LANGS}
 
 OPS = {">=": "\u2265", ">": ">", "<=": "\u2264", "<": "<"}
 UNITS_ID = {
@@ -318,23 +325,18 @@ def margin_texts(margins, states, op: str, unit: str, lang: str) -> np.ndarray:
     t = LABELS[lang]
     m = np.asarray(margins, dtype=float)
     states = np.asarray(states, dtype=object)
-    unknown = (states == "unknown") | np.isnan(m)
+    unknown = (states == UNKNOWN) | np.isnan(m)
     scale, _, suffix = unit_display(unit, lang)
     amounts = _with_suffix(fmt_numbers(np.abs(m) * scale, lang), suffix)
     sign = "+" if op in (">=", ">") else "-"
     out = np.full(len(m), DASH, dtype=object)
-    fail = ~unknown & (states == "fail")
+    fail = ~unknown & (states == FAIL)
     ok = ~unknown & ~fail
     out[fail] = [f"{t['needs']} {sign}{a}" for a in amounts[fail].tolist()]
     out[ok] = [
         f"{t['spare']} {a}" if lang == "id" else f"{a} {t['spare']}" for a in amounts[ok].tolist()
     ]
     return out
-
-
-def margin_text(margin: float, state: str, op: str, unit: str, lang: str) -> str:
-    """One village's margin text (see :func:`margin_texts`)."""
-    return margin_texts([margin], [state], op, unit, lang)[0]
 
 
 def score_texts(score, best, known_share, lang: str) -> list[str]:

@@ -22,7 +22,9 @@ from urllib.parse import quote
 
 import numpy as np
 
+from despro.config.vocab import PILOT_TIERS
 from despro.mapsite import data as md
+from despro.mapsite.data import escape_text as esc
 from despro.mapsite.labels import LABELS
 
 OVERVIEW_MAX_CELLS = 20_000
@@ -71,7 +73,7 @@ def overview_villages(result, villages, lang: str):
     """The villages an overview draws, and the note saying so (empty when all)."""
     if len(villages) <= OVERVIEW_MAX_VILLAGES:
         return villages, ""
-    keep = villages["tier"].isin(["ready", "near-ready"]) | villages.index.isin(
+    keep = villages["tier"].isin(PILOT_TIERS) | villages.index.isin(
         result.shortlist()["village_code"]
     )
     return villages[keep], LABELS[lang]["overview_villages"]
@@ -169,6 +171,6 @@ def elsewhere_payload(page: Page, home: dict[str, Page]) -> dict:
     for code, name in zip(missing, names, strict=True):
         target = home[code]
         k = pages.setdefault(target.slug, len(pages))
-        rows.append([md.e(name), quote(str(code), safe=""), k])
+        rows.append([esc(name), quote(str(code), safe=""), k])
     titles = {p.slug: p.title for p in home.values()}
-    return {"pages": [[s, md.e(titles[s])] for s in pages], "v": rows}
+    return {"pages": [[s, esc(titles[s])] for s in pages], "v": rows}

@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import folium
 import numpy as np
@@ -53,10 +54,14 @@ from despro.io.outputs import write_atomic_text
 from despro.mapsite import analysis as ma
 from despro.mapsite import data as md
 from despro.mapsite.assets import OfflineMap, copy_assets
+from despro.mapsite.data import escape_text as esc
 from despro.mapsite.figures import write_summary_png
 from despro.mapsite.labels import LABELS, LANGS, fmt_number, threshold_text
 from despro.mapsite.pages import Page, elsewhere_payload, plan_pages, split_province
 from despro.pipeline.cache import StepCache
+
+if TYPE_CHECKING:
+    from despro.pipeline.runner import Result
 
 DEFAULT_BUDGET_MB = 15.0
 MIN_RES = 3
@@ -168,22 +173,21 @@ class PageScript(MacroElement):
 
 def _nav_html(result, page: Page, res: int, lang: str) -> str:
     t = LABELS[lang]
-    e = md.e
     cells = f"{t['cells_at']} {res}"
     if res != result.config.run.resolution:
         cells += f" ({t['rolled_up']} {result.config.run.resolution})"
-    parts = [f"<h1>{e(t['title'])}</h1><b>{e(page.title)}</b> &middot; {e(cells)}"]
+    parts = [f"<h1>{esc(t['title'])}</h1><b>{esc(page.title)}</b> &middot; {esc(cells)}"]
     if page.note:
-        parts.append(f"<br><small>{e(page.note)}</small>")
+        parts.append(f"<br><small>{esc(page.note)}</small>")
     up, p = [], page.parent
     while p is not None:
-        up.insert(0, f"<a href='{e(p.slug)}.html'>{e(p.title)}</a>")
+        up.insert(0, f"<a href='{esc(p.slug)}.html'>{esc(p.title)}</a>")
         p = p.parent
     if up:
         parts.append("<br>&larr; " + " &rsaquo; ".join(up))
     if page.children:
-        links = " ".join(f"<a href='{e(c.slug)}.html'>{e(c.title)}</a>" for c in page.children)
-        parts.append(f"<br>{e(page.children_label)}: {links}")
+        links = " ".join(f"<a href='{esc(c.slug)}.html'>{esc(c.title)}</a>" for c in page.children)
+        parts.append(f"<br>{esc(page.children_label)}: {links}")
     return "".join(parts)
 
 
@@ -199,7 +203,6 @@ def _footer_html(
     result, page: Page, png_name: str, lang: str, links: dict[str, str] | None = None
 ) -> str:
     t = LABELS[lang]
-    e = md.e
     cfg = result.config
     rules = "; ".join(
         f"{r.id} {threshold_text(r.op, r.threshold, r.unit, lang)}" for r in cfg.criteria.rules
@@ -210,19 +213,19 @@ def _footer_html(
         (t["thresholds"], f"{rules}; {t['near-ready']}: {near} %"),
         (t["weights"], result.study.weighting),
     ]
-    table = "".join(f"<tr><td><b>{e(k)}</b></td><td>{e(v)}</td></tr>" for k, v in rows)
+    table = "".join(f"<tr><td><b>{esc(k)}</b></td><td>{esc(v)}</td></tr>" for k, v in rows)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = (
-        f"{e(t['run'])}: {e(cfg.run.name)} &middot; {e(t['generated'])} {e(stamp)} "
-        f"&middot; {len(page.scope):,} {e(t['villages_n'])}"
+        f"{esc(t['run'])}: {esc(cfg.run.name)} &middot; {esc(t['generated'])} {esc(stamp)} "
+        f"&middot; {len(page.scope):,} {esc(t['villages_n'])}"
     )
     extra = "".join(
-        f"<div><a href='{e(href)}'>{e(t.get(label, label))}</a></div>"
+        f"<div><a href='{esc(href)}'>{esc(t.get(label, label))}</a></div>"
         for label, href in (links or {}).items()
     )
     return (
         f"<details><summary>{head}</summary><table>{table}</table>{extra}"
-        f"<b>{e(t['summary'])}</b><img src='{e(png_name)}' alt='{e(t['summary'])}'>"
+        f"<b>{esc(t['summary'])}</b><img src='{esc(png_name)}' alt='{esc(t['summary'])}'>"
         "</details>"
     )
 
@@ -230,9 +233,9 @@ def _footer_html(
 def _tier_legend(lang: str) -> str:
     t = LABELS[lang]
     rows = "".join(
-        f"<div><i style='background:{c}'></i>{md.e(t[k])}</div>" for k, c in md.TIER_COLOURS.items()
+        f"<div><i style='background:{c}'></i>{esc(t[k])}</div>" for k, c in md.TIER_COLOURS.items()
     )
-    return f"<b>{md.e(t['villages'])}</b>{rows}"
+    return f"<b>{esc(t['villages'])}</b>{rows}"
 
 
 def static_payload(ctx: SiteContext, page: Page, home: dict[str, Page]) -> dict:
@@ -272,15 +275,15 @@ def static_payload(ctx: SiteContext, page: Page, home: dict[str, Page]) -> dict:
     )
     data = {
         "lang": lang,
-        "labels": {k: md.e(t[k]) for k in keys},
-        "tiers": [{"label": md.e(t[k]), "colour": md.TIER_COLOURS[k]} for k in md.TIERS],
-        "states": {s[0]: {"label": md.e(t[s]), "colour": md.STATE_COLOURS[s]} for s in md.STATES},
+        "labels": {k: esc(t[k]) for k in keys},
+        "tiers": [{"label": esc(t[k]), "colour": md.TIER_COLOURS[k]} for k in md.TIERS],
+        "states": {s[0]: {"label": esc(t[s]), "colour": md.STATE_COLOURS[s]} for s in md.STATES},
         "tierLegend": _tier_legend(lang),
         "rules": md.rules_payload(result, lang),
         "villages": [ctx.records[code] for code in page.villages.index],
         "elsewhere": elsewhere_payload(page, home),
         "choropleths": [
-            md.choropleth_spec(c, result.config.criteria.rules, lang) for c in md.CHOROPLETHS
+            md.choropleth_spec(c, result.config.criteria.rules, lang) for c in md.choropleths()
         ],
         "bounds": [[bounds[1], bounds[0]], [bounds[3], bounds[2]]],
         "outlines": md.outlines_payload(shapes),
@@ -342,9 +345,9 @@ def build_page(data: dict, lang: str, encoded: dict[str, str] | None = None) -> 
         zoomSnap=0.25,
     )
     m.get_root().script.add_child(RawScript(f"var despro_data = {md.script_json(data, encoded)};"))
-    folium.TileLayer("OpenStreetMap", name=md.e(t["osm"]), show=False).add_to(m)
-    JsLayer("L.layerGroup()", md.e(t["no_basemap"]), overlay=False, show=True).add_to(m)
-    JsLayer("despro.outlinesLayer(despro_data)", md.e(t["outlines"]), show=True).add_to(m)
+    folium.TileLayer("OpenStreetMap", name=esc(t["osm"]), show=False).add_to(m)
+    JsLayer("L.layerGroup()", esc(t["no_basemap"]), overlay=False, show=True).add_to(m)
+    JsLayer("despro.outlinesLayer(despro_data)", esc(t["outlines"]), show=True).add_to(m)
     for i, spec in enumerate(data["choropleths"]):
         JsLayer(f"despro.cellLayer(despro_data, {i})", spec["label"], show=spec["show"]).add_to(m)
     for maker, key, present, show in (
@@ -358,10 +361,10 @@ def build_page(data: dict, lang: str, encoded: dict[str, str] | None = None) -> 
         ("pilotsLayer(despro_data)", "pilots", "pilots" in data, True),
     ):
         if present:
-            JsLayer(f"despro.{maker}", md.e(t[key]), show=show).add_to(m)
+            JsLayer(f"despro.{maker}", esc(t[key]), show=show).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     PageScript(f"despro.finish({m.get_name()}, despro_data);").add_to(m)
-    m.get_root().title = md.e(f"{t['title']} \u00b7 {data['pageTitle']}")
+    m.get_root().title = esc(f"{t['title']} \u00b7 {data['pageTitle']}")
     return m
 
 
@@ -555,12 +558,33 @@ def _remove_stale_pages(site: Site) -> None:
 
 
 def write_map(
-    result,
-    maps_dir: Path,
+    result: Result,
+    maps_dir: Path | str,
     lang: str = "id",
     links: dict[str, str] | None = None,
     analysis: ma.MapAnalysis | None = None,
     cache: StepCache | None = None,
 ) -> Path:
-    """Write the whole site (see :func:`write_site`) and return ``maps_dir/index.html``."""
+    """Write the offline map site (see :func:`write_site`) and return its index page.
+
+    Parameters
+    ----------
+    result : Result
+        From :func:`despro.run`.
+    maps_dir : path
+        Folder of the site (``index.html``, one page per province or regency, ``lib/``).
+    lang : {'id', 'en'}
+        Language of the labels (Bahasa Indonesia by default).
+    links : dict, optional
+        Extra links shown in every page's footer (label -> address).
+    analysis : MapAnalysis, optional
+        Pilot-selection layers (:func:`despro.mapsite.analysis.from_plan`).
+    cache : StepCache, optional
+        Reuse the admin outlines while the villages are unchanged.
+
+    Returns
+    -------
+    Path
+        ``maps_dir/index.html``.
+    """
     return write_site(result, maps_dir, lang, links=links, analysis=analysis, cache=cache).index

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from despro.errors import DesproError
+from despro.errors import DesproError, LockedError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -51,10 +51,6 @@ CREATE TABLE IF NOT EXISTS runs (
     pruned INTEGER NOT NULL DEFAULT 0
 );
 """
-
-
-class LockedError(DesproError):
-    """Another despro run holds the output folder's lock."""
 
 
 @dataclass

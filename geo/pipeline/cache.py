@@ -20,9 +20,12 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from despro import __version__
-from despro.io.outputs import sha256
+from despro._hashing import sha256
 
 HASH_MEMO: dict[tuple[str, int, int], str] = {}
+# Shape of the pickled step results; bump it when they change so that older entries
+# are missed, not reused (2: a layer may give a cover per variable, despro.layer).
+FORMAT = 2
 
 
 def file_hash(path: Path) -> str:
@@ -64,7 +67,14 @@ def step_key(name: str, section, config, *extra: str) -> str:
     )
     files = {str(p): file_hash(p) for p in section_paths(section, config) if Path(p).is_file()}
     blob = json.dumps(
-        {"step": name, "config": cfg_json, "files": files, "extra": extra, "despro": __version__},
+        {
+            "step": name,
+            "config": cfg_json,
+            "files": files,
+            "extra": extra,
+            "despro": __version__,
+            "format": FORMAT,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]

@@ -11,7 +11,7 @@ to a dask cluster, cut into partitions of whole coarse parent cells
    touch, also across the partition's edge. The rows are stacked into the one
    villages x cells matrix, entry for entry the local engine's.
 2. **Cell tables of the layers.** Cells are grouped by their parent; each
-   partition runs the layer's own ``build`` on a study holding all villages but
+   partition runs the layer (``aggregate(read(...))``) on a study holding all villages but
    only its cells (inside :func:`despro.grid.extent.partition_extent`, so rasters
    are read only around the partition and far polygons are skipped). A cell's
    additive columns depend on that cell alone, so the partitions' tables are
@@ -27,7 +27,8 @@ exactly the local engine's numbers, whatever the partition or worker count.
 What is parallel: the overlap and the partitioned layers' cell tables (every
 partition of one layer at once). What is not: reading the villages, the
 village-level layers (statistics, products, census: table joins, built on the
-client), layers not known to be cell-local (:data:`PARTITIONED`), and the
+client), layers not known to be cell-local (no ``cell_local(cfg)`` saying so, see
+:mod:`despro.layers`), and the
 transfer / criteria steps (seconds nationally). Every partition reads its layer's
 vector files whole (rasters only around the partition), so more partitions cost
 more reading. Data-quality notes are merged (a note raised by every partition is
@@ -37,8 +38,6 @@ kept once); a note that counts raster pixels counts those its partition read.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from importlib import import_module
 
 import geopandas as gpd
 import numpy as np
@@ -46,27 +45,29 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
+from despro import layers as registry
 from despro.aggregate.overlap import polygon_overlap
+from despro.aggregate.raster.reduce import cache_directory
 from despro.aggregate.study import Study
 from despro.config.settings import Config
 from despro.errors import ConfigError, DesproError
 from despro.grid import cells as grid
 from despro.grid import partition
 from despro.grid.extent import Extent, partition_extent
-from despro.layer import LayerResult, Notes
+from despro.layer import Layer, LayerResult, Notes, build
 
-# Layers whose cell table row for a cell depends only on that cell and the inputs, so
-# that building it on a partition's cells gives the whole study's rows exactly. Any
-# other layer (village-level ones, new ones, or these with an option that looks at the
-# whole study) is built on the client on the whole study: correct, not parallel.
-PARTITIONED: dict[str, Callable[[object], bool]] = {
-    # scale_to_total rescales by the sum over all cells
-    "population": lambda cfg: getattr(cfg, "scale_to_total", None) is None,
-    # modelled tower coverage merges discs across cells (GEOS unions differ by rounding)
-    "broadband": lambda cfg: not getattr(cfg, "towers", None),
-    "backbone": lambda cfg: True,
-    "courier": lambda cfg: True,
-}
+
+def partitioned(layer: Layer, cfg) -> bool:
+    """Whether the layer's cell table may be built per partition of cells.
+
+    True when the layer says (``cell_local(cfg)``) that a cell's row depends only on
+    that cell and the inputs, so building it on a partition's cells gives the whole
+    study's rows exactly. Any other layer (village-level ones, new ones, or these with
+    an option that looks at the whole study) is built on the client on the whole
+    study: correct, not parallel.
+    """
+    cell_local = getattr(layer, "cell_local", None)
+    return layer.LEVEL == "cell" and cell_local is not None and bool(cell_local(cfg))
 
 
 def _overlap_part(geoms: np.ndarray, res: int):
@@ -75,7 +76,7 @@ def _overlap_part(geoms: np.ndarray, res: int):
 
 
 def _layer_part(
-    module_name: str,
+    name: str,
     cfg,
     config: Config,
     villages: gpd.GeoDataFrame,
@@ -91,8 +92,8 @@ def _layer_part(
     """Task: one layer's table on one partition's cells; returns (LayerResult, notes)."""
     study = Study(villages, res, cells, area, weights, weighting, cell_area)
     notes = Notes()
-    with partition_extent(extent):
-        r = import_module(module_name).build(cfg, study, config, notes)
+    with cache_directory(config.cache_path()), partition_extent(extent):
+        r = build(registry.get(name), cfg, study, config, notes)
     if not keep_features:
         r.features = {}
     return r, notes.items
@@ -272,7 +273,7 @@ class DaskEngine:
         ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         pts = shapely.point_on_surface(geoms[ok])
         parents = np.zeros(n, grid.CELL_DTYPE)
-        parents[ok] = grid.points_to_cells(shapely.get_x(pts), shapely.get_y(pts), self.parent_res)
+        parents[ok] = grid.lonlat_to_cells(shapely.get_x(pts), shapely.get_y(pts), self.parent_res)
         work = shapely.get_num_coordinates(geoms) + 1.0
         labels, k = partition.plan(parents, work, self._n())
         groups = [np.flatnonzero(labels == i) for i in range(k)]
@@ -337,19 +338,19 @@ class DaskEngine:
         return plan
 
     def build_layer(
-        self, name: str, module, cfg, study: Study, config: Config, notes: Notes
+        self, layer: Layer, cfg, study: Study, config: Config, notes: Notes
     ) -> LayerResult:
         """The layer's table on the whole study: per partition when the layer allows it."""
-        allowed = PARTITIONED.get(name)
-        if allowed is None or not allowed(cfg) or len(study.cells) == 0:
+        name = layer.NAME
+        if not partitioned(layer, cfg) or len(study.cells) == 0:
             self.used[name] = 1
-            return module.build(cfg, study, config, notes)
+            return build(layer, cfg, study, config, notes)
         plan = self._plan(study)
         tag = uuid.uuid4().hex[:8]
         futs = [
             self.client.submit(
                 _layer_part,
-                module.__name__,
+                name,
                 cfg,
                 config,
                 plan["villages"],
@@ -378,14 +379,14 @@ def _combine(name: str, study: Study, results: list, notes: Notes) -> LayerResul
         if r.level != "cell":
             raise DesproError(
                 f"layer '{name}' returned a {r.level}-level table on a partition; "
-                "it must not be in despro.pipeline.dask.PARTITIONED. Fix: "
-                "remove it there, or run with engine 'local'"
+                "its cell_local() must not say True. Fix: make it return False, "
+                "or run with engine 'local'"
             )
         if r.variables != first.variables:
             raise DesproError(
                 f"layer '{name}' declared different variables on different "
-                "partitions, so its tables cannot be stacked. Fix: remove it from "
-                "despro.pipeline.dask.PARTITIONED, or run with engine 'local'"
+                "partitions, so its tables cannot be stacked. Fix: make its "
+                "cell_local() return False, or run with engine 'local'"
             )
     table = pd.concat([r.table for r, _ in results]).reindex(study.cell_index)
     cover = pd.concat([r.cover for r, _ in results]).reindex(study.cell_index)

@@ -18,7 +18,7 @@ import geopandas as gpd
 from despro.aggregate.study import Study, build_study
 from despro.config.settings import Config
 from despro.errors import ConfigError
-from despro.layer import LayerResult, Notes
+from despro.layer import Layer, LayerResult, Notes, build
 
 ENGINES = ("local", "dask")
 
@@ -35,9 +35,9 @@ class Engine(Protocol):
         """Overlap of every village with the H3 cells at ``res`` it touches (area weights)."""
 
     def build_layer(
-        self, name: str, module, cfg, study: Study, config: Config, notes: Notes
+        self, layer: Layer, cfg, study: Study, config: Config, notes: Notes
     ) -> LayerResult:
-        """``module.build(cfg, study, config, notes)``, the layer's table on the whole study."""
+        """The layer's table on the whole study (its ``aggregate(read(...))``)."""
 
     def close(self) -> None:
         """Release what the engine started (a cluster); idempotent."""
@@ -54,8 +54,8 @@ class LocalEngine:
     def build_study(self, villages: gpd.GeoDataFrame, res: int) -> Study:
         return build_study(villages, res)
 
-    def build_layer(self, name, module, cfg, study, config, notes) -> LayerResult:
-        return module.build(cfg, study, config, notes)
+    def build_layer(self, layer, cfg, study, config, notes) -> LayerResult:
+        return build(layer, cfg, study, config, notes)
 
     def close(self) -> None:
         pass

@@ -12,14 +12,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import import_module
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from despro.aggregate.study import Study, build_study
+from despro import layers as registry
+from despro.aggregate.raster.reduce import cache_directory
+from despro.aggregate.study import Study
 from despro.config.settings import Config, load_config
 from despro.grid import cells as grid
 from despro.grid.celltable import LazyCells
@@ -31,8 +33,6 @@ from despro.rules.score import composite, rank, tiers
 from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
 from despro.variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
 
-LAYERS = ("broadband", "backbone", "smartphone", "courier", "products", "census")
-
 
 @dataclass
 class Result:
@@ -42,7 +42,9 @@ class Result:
     ----------
     cells : GeoDataFrame
         One row per H3 cell: ``h3`` (string), ``h3_int`` (uint64), additive columns,
-        finished values and per-layer ``<layer>__cover``; hexagon geometry (EPSG:4326).
+        finished values and the covers (``<layer>__cover``, and
+        ``<layer>__cover__<variable>`` for a layer with a cover per variable; see
+        :mod:`despro.variables`); hexagon geometry (EPSG:4326).
         A run keeps the hexagons as WKB (:class:`~despro.grid.celltable.LazyCells`)
         and builds the GeoDataFrame on first access; :attr:`cell_columns` gives the
         columns without building it.
@@ -97,15 +99,36 @@ class Result:
         """Number of cells (without building the hexagons)."""
         return len(self._cells)
 
-    def write_cells(self, path) -> None:
-        """Write the cell table as GeoParquet (straight from the WKB while it is kept)."""
+    def write_cells(self, path: Path | str) -> None:
+        """Write the cell table as GeoParquet (straight from the WKB while it is kept).
+
+        Parameters
+        ----------
+        path : path
+            The ``.parquet`` file to write (hexagons in EPSG:4326).
+        """
         if isinstance(self._cells, LazyCells):
             self._cells.to_parquet(path)
         else:
             self._cells.to_parquet(path, index=False)
 
-    def to_admin(self, level: str = "regency") -> pd.DataFrame:
-        """Finished values per regency or province, rolled up exactly from the villages."""
+    def to_admin(self, level: Literal["regency", "province"] = "regency") -> pd.DataFrame:
+        """Finished values per regency or province, rolled up exactly from the villages.
+
+        Sums the villages' additive columns (numerators, denominators, counts; minimum of
+        distances in metres) and divides once, so a carried-down rate re-aggregates to the
+        published one.
+
+        Parameters
+        ----------
+        level : {'regency', 'province'}
+
+        Returns
+        -------
+        DataFrame
+            One row per regency (4-digit code) or province (2-digit code), one column per
+            finished variable in its declared unit (percent, Mbps, metres, counts).
+        """
         from despro.transfer.rollup import villages_to_admin
 
         return villages_to_admin(
@@ -113,7 +136,14 @@ class Result:
         )
 
     def shortlist(self) -> pd.DataFrame:
-        """The top villages of the shortlist tiers, by rank (size from the config)."""
+        """The top villages of the shortlist tiers, by rank.
+
+        Returns
+        -------
+        DataFrame
+            At most ``config.shortlist.size`` villages whose tier is in
+            ``config.shortlist.tiers``, best rank first (no geometry).
+        """
         sl = self.config.shortlist
         v = self.villages[self.villages["tier"].isin(sl.tiers)].sort_values("rank")
         return v.head(sl.size).drop(columns="geometry")
@@ -184,21 +214,38 @@ def _village_counts(study: Study) -> tuple[list[Variable], pd.DataFrame]:
 
 
 def validate_inputs(config: Config, notes: Notes) -> list[str]:
-    """Read and validate every input a config names; return one line per input checked."""
-    from despro.layers import population as population_layer
-    from despro.layers import villages as villages_layer
+    """Read and check every input a config names; return one line per input checked.
 
-    villages = villages_layer.read(config.villages, config, notes)
+    Runs each layer's ``read()`` only (contracts, codes, CRS, joins with the villages):
+    no village <-> cell overlap is built and nothing is aggregated.
+
+    Parameters
+    ----------
+    config : Config
+        From :func:`despro.load_config`.
+    notes : Notes
+        Receives the repairs, dropped and unmatched rows found (the data-quality log).
+
+    Returns
+    -------
+    list of str
+        One line per input read, naming it.
+
+    Raises
+    ------
+    InputError
+        An input breaks its contract (the message names the file, row and fix).
+    """
+    villages = registry.VILLAGES.read(config.villages, config, notes)
     lines = [f"villages: {len(villages):,} from {config.path(config.villages.path)}"]
-    study = build_study(villages, config.run.resolution)
     if config.population is not None:
-        population_layer.build(config.population, study, config, notes)
+        registry.WEIGHTS.read(config.population, config, notes, villages)
         lines.append(f"population: {config.path(config.population.path)}")
-    for name in LAYERS:
-        cfg = getattr(config.layers, name)
+    for layer in registry.LAYERS:
+        cfg = getattr(config.layers, layer.NAME)
         if cfg is not None:
-            r = import_module(f"despro.layers.{name}").build(cfg, study, config, notes)
-            lines.append(f"{name}: {', '.join(str(p) for p in r.inputs)}")
+            inputs = layer.read(cfg, config, notes, villages)
+            lines.append(f"{layer.NAME}: {', '.join(str(p) for p in inputs.files)}")
     return lines
 
 
@@ -212,11 +259,16 @@ def step_keys(config: Config) -> dict[str, str]:
     keys = {"study": step_key("study", config.villages, config, str(config.run.resolution))}
     if config.population is not None:
         keys["population"] = step_key("population", config.population, config, keys["study"])
-    for name in LAYERS:
-        cfg = getattr(config.layers, name)
+    for layer in registry.LAYERS:
+        cfg = getattr(config.layers, layer.NAME)
         if cfg is not None:
-            keys[name] = step_key(
-                name, cfg, config, keys["study"], keys.get("population", ""), config.run.weights
+            keys[layer.NAME] = step_key(
+                layer.NAME,
+                cfg,
+                config,
+                keys["study"],
+                keys.get("population", ""),
+                config.run.weights,
             )
     return keys
 
@@ -224,9 +276,7 @@ def step_keys(config: Config) -> dict[str, str]:
 def _read_study(
     config: Config, notes: Notes, engine: Engine | None = None
 ) -> tuple[gpd.GeoDataFrame, Study]:
-    from despro.layers import villages as villages_layer
-
-    villages = villages_layer.read(config.villages, config, notes)
+    villages = registry.VILLAGES.read(config.villages, config, notes)
     return villages, (engine or LocalEngine()).build_study(villages, config.run.resolution)
 
 
@@ -258,12 +308,25 @@ def run(
         For 'dask': ``partitions``, ``partition_resolution``, ``workers``,
         ``threads_per_worker``, ``processes``, ``scheduler`` or an open ``client``
         (see :meth:`despro.pipeline.dask.DaskEngine.open`); they override ``[run.dask]``.
+
+    Returns
+    -------
+    Result
+        Villages, cells, the criteria long table, conflicts and the declared variables,
+        in memory; nothing is written (:func:`despro.write_outputs`,
+        :func:`despro.write_map`).
+
+    Raises
+    ------
+    ConfigError, InputError
+        A bad config key or input (the message names the file, row or key and the fix).
     """
     if not isinstance(config, Config):
         config = load_config(config)
     eng = make_engine(config, engine, **engine_options)
     try:
-        return _run(config, verbose, cache, log_format, eng)
+        with cache_directory(config.cache_path()):
+            return _run(config, verbose, cache, log_format, eng)
     finally:
         eng.close()
 
@@ -271,8 +334,6 @@ def run(
 def _run(
     config: Config, verbose: bool, cache: StepCache | None, log_format: str, eng: Engine
 ) -> Result:
-    from despro.layers import population as population_layer
-
     p = Progress(verbose, log_format)
     notes = Notes()
     if eng.name != "local":
@@ -302,25 +363,22 @@ def _run(
         pop = cached(
             "population",
             keys["population"],
-            lambda n: eng.build_layer(
-                "population", population_layer, config.population, study, config, n
-            ),
+            lambda n: eng.build_layer(registry.WEIGHTS, config.population, study, config, n),
         )
         results["population"] = pop
         if config.run.weights == "population":
             study = study.with_population(pop.table["population_raster"])
         p.step("population", f"population: raster summed per cell; weights = {study.weighting}")
-    for name in LAYERS:
-        cfg = getattr(config.layers, name)
+    built = {registry.WEIGHTS.NAME: registry.WEIGHTS}
+    for layer in registry.LAYERS:
+        name, cfg = layer.NAME, getattr(config.layers, layer.NAME)
         if cfg is None:
             continue
-        mod = import_module(f"despro.layers.{name}")
+        built[name] = layer
         results[name] = cached(
             name,
             keys[name],
-            lambda n, name=name, mod=mod, cfg=cfg: eng.build_layer(
-                name, mod, cfg, study, config, n
-            ),
+            lambda n, layer=layer, cfg=cfg: eng.build_layer(layer, cfg, study, config, n),
         )
         p.step(name, f"{name}: {', '.join(v.name for v in results[name].variables)}")
 
@@ -332,21 +390,24 @@ def _run(
     weights = Weights(study.weights)  # normalised once for every layer's transfer
     cell_parts, vil_parts = [], [vcounts]
     cell_parts.append(frame_to_cells(vcounts, weights, study.cell_index, list(vcounts.columns), []))
+    covers: list[str] = []  # the cover columns, in order (see despro.variables)
     for r in results.values():
-        cover = r.cover.rename(r.cover_column)
+        cover = r.cover_table()
+        covers += list(cover.columns)
+        tab = pd.concat([r.table, cover], axis=1)
         if r.level == "cell":
-            tab = pd.concat([r.table, cover], axis=1)
             cell_parts.append(tab)
             mins = min_columns(r.variables)
             sums = [c for c in r.table.columns if c not in mins]
             vil_parts.append(
-                frame_to_units(tab, weights, study.village_index, sums, mins, [cover.name])
+                frame_to_units(tab, weights, study.village_index, sums, mins, list(cover.columns))
             )
         else:
-            tab = pd.concat([r.table, cover], axis=1)
             vil_parts.append(tab)
             cell_parts.append(
-                frame_to_cells(tab, weights, study.cell_index, list(r.table.columns), [cover.name])
+                frame_to_cells(
+                    tab, weights, study.cell_index, list(r.table.columns), list(cover.columns)
+                )
             )
     cells_add = pd.concat(cell_parts, axis=1)
     vil_add = pd.concat(vil_parts, axis=1)
@@ -358,9 +419,9 @@ def _run(
     attrs = [r.attributes for r in results.values() if r.attributes is not None]
     attributes = pd.concat(attrs, axis=1) if attrs else pd.DataFrame(index=villages.index)
     for name, r in results.items():
-        mod = import_module(f"despro.layers.{name}")
-        if hasattr(mod, "derive"):
-            extra, decl = mod.derive(vil_vals, vil_add, attributes, r)
+        derive = getattr(built[name], "derive", None)
+        if derive is not None:
+            extra, decl = derive(vil_vals, vil_add, attributes, r)
             vil_vals = pd.concat([vil_vals, extra], axis=1)
             variables.update({v.name: v for v in decl})
 
@@ -379,7 +440,7 @@ def _run(
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
 
     village_gdf = _village_table(
-        villages, vil_vals, vil_add, attributes, long, states, tier, sc, rk
+        villages, vil_vals, vil_add[covers], attributes, long, states, tier, sc, rk
     )
     cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
     cells = _cell_table(study, cells_add, cell_vals)
@@ -411,14 +472,13 @@ def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
     return vals
 
 
-def _village_table(villages, vals, add, attributes, long, states, tier, sc, rk):
+def _village_table(villages, vals, covers, attributes, long, states, tier, sc, rk):
     names = [c for c in ("regency_name", "province_name") if c in villages]
     out = villages[["village_code", "village_name", "regency_code", "province_code", *names]].copy()
     out = pd.concat([out, attributes.reindex(out.index)], axis=1)
     vals = vals.drop(columns=[c for c in ("population", "households") if c in vals])
     out = pd.concat([out, villages[["population", "households"]], vals], axis=1)
-    covers = [c for c in add.columns if c.endswith("__cover")]
-    out = pd.concat([out, add[covers]], axis=1)
+    out = pd.concat([out, covers], axis=1)
     for name, col in _rule_columns(long, out.index).items():
         out[name] = col
     for c in states.columns:

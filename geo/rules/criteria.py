@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from despro.config.settings import Rule
+from despro.config.vocab import EVIDENCE_ORDER, FAIL, PASS, STATES, UNKNOWN
 from despro.errors import ConfigError
 from despro.rules.labels import codes_of, labels_from_codes
 from despro.variables import Variable
 
-PASS, FAIL, UNKNOWN = "pass", "fail", "unknown"
 CRITERIA = ("P1", "P2", "P3", "I1", "I2", "I3")
 LONG_COLUMNS = [
     "village_code",
@@ -62,9 +62,6 @@ def rule_states(value: np.ndarray, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
     known = ~np.isnan(v)
     state = np.where(known, np.where(ok, PASS, FAIL), UNKNOWN).astype(object)
     return state, np.where(known, margin, np.nan)
-
-
-DEFAULT_ORDER = ("census", "village", "cells", "regency", "province")
 
 
 def _candidates(
@@ -132,7 +129,7 @@ def evaluate_all(
     values: pd.DataFrame,
     rules: list[Rule],
     variables: dict[str, Variable],
-    order: tuple[str, ...] | list[str] = DEFAULT_ORDER,
+    order: tuple[str, ...] | list[str] = EVIDENCE_ORDER,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate every rule for every village, choosing evidence by precedence.
 
@@ -273,7 +270,7 @@ def _long_table(index: pd.Index, rules: list[Rule], cols: dict[str, list]) -> pd
             "op": text(flat("op"), per_candidate),
             "threshold": np.concatenate(cols["threshold"]),
             "unit": text([r.unit for r in rules], per_rule),
-            "state": text([PASS, FAIL, UNKNOWN], state_codes),
+            "state": text(list(STATES), state_codes),
             "margin": np.concatenate(cols["margin"]),
             "evidence": (
                 text(evidence_labels, evidence_codes) if (evidence_codes >= 0).all() else evidence
@@ -290,7 +287,7 @@ def evaluate(
     values: pd.DataFrame,
     rules: list[Rule],
     variables: dict[str, Variable],
-    order: tuple[str, ...] | list[str] = DEFAULT_ORDER,
+    order: tuple[str, ...] | list[str] = EVIDENCE_ORDER,
 ) -> pd.DataFrame:
     """The long rule table of :func:`evaluate_all` (without the conflicts)."""
     return evaluate_all(values, rules, variables, order)[0]

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from despro.rules.criteria import FAIL, PASS, ROUNDOFF, UNKNOWN, combine
+from despro.config.vocab import FAIL, PASS, UNKNOWN
+from despro.rules.criteria import ROUNDOFF, combine
 from despro.rules.score import composite, rank, tiers
 
 
@@ -55,7 +56,7 @@ def restate_rows(long: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def rescore(
+def recompute_tiers(
     long: pd.DataFrame, weights: dict[str, float], near_ready_fraction: float, restate: bool = True
 ) -> Rescored:
     """Tier, score (0-100) and rank from a long criteria table (see :mod:`despro.rules.score`).

@@ -36,9 +36,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from despro.rules.criteria import CRITERIA, FAIL, PASS, UNKNOWN
+from despro.config.vocab import (
+    FAIL,
+    NEAR_READY,
+    NOT_READY,
+    PASS,
+    READY,
+    TIERS,
+    UNDETERMINED,
+    UNKNOWN,
+)
+from despro.rules.criteria import CRITERIA
 
-TIERS = ("ready", "near-ready", "undetermined", "not ready")
 CAP = 2.0  # attainment cap (twice the threshold)
 
 
@@ -71,8 +80,8 @@ def tiers(long: pd.DataFrame, states: pd.DataFrame, near_fraction: float) -> pd.
             far.to_numpy() | (n_fail >= 2),
             (n_fail == 1) & (n_unknown == 0),
         ],
-        ["ready", "not ready", "near-ready"],
-        default="undetermined",
+        [READY, NOT_READY, NEAR_READY],
+        default=UNDETERMINED,
     )
     return pd.Series(tier, index=states.index, name="tier")
 

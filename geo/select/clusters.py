@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from despro.config.vocab import PILOT_TIERS
 from despro.grid.geodesic import EARTH_RADIUS_KM, haversine_km, village_points
 
 
@@ -22,7 +23,7 @@ def find_clusters(
     villages: pd.DataFrame,
     eps_km: float = 5.0,
     min_villages: int = 2,
-    tiers: list[str] | tuple[str, ...] = ("ready", "near-ready"),
+    tiers: list[str] | tuple[str, ...] = PILOT_TIERS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Cluster neighbouring villages that share a flagship category.
 

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from despro.config.settings import Config, ImputeConfig
+from despro.config.vocab import UNKNOWN
 from despro.grid.geodesic import EARTH_RADIUS_KM, village_points
-from despro.rules.criteria import UNKNOWN
-from despro.rules.restate import rescore
+from despro.rules.restate import recompute_tiers
 
 
 @dataclass
@@ -145,7 +145,7 @@ def rescore_imputed(
             )
         )
         changed[idx] = True
-    rs = rescore(edited, config.criteria.weights, config.criteria.near_ready_fraction)
+    rs = recompute_tiers(edited, config.criteria.weights, config.criteria.near_ready_fraction)
     decided = rs.long[changed]
     rules = (
         (decided["rule"] + "=" + decided["state"].astype(str))

@@ -1,29 +1,28 @@
 """Pilot planning in one call: shortlist, agents, clusters, sensitivity, speeds, imputation.
 
 :func:`plan_pilots` runs the analyses of issue 7 on a pipeline
-:class:`~despro.pipeline.runner.Result` (pure, in memory); :func:`write_plan` writes
-them (staged, atomic, spreadsheet-safe text, see :mod:`despro.io.outputs`).
-``despro select`` is these two calls.
+:class:`~despro.pipeline.runner.Result` (pure, in memory) and returns frames
+(:func:`plan_tables`) and a summary (:func:`summary`);
+:func:`despro.io.selection.write_plan` writes them (staged, atomic, spreadsheet-safe
+text). ``despro select`` is these two calls (:func:`despro.pipeline.job.run_job`).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from despro.config.settings import SelectionConfig
-from despro.io.outputs import csv_safe, staged
 from despro.select.agents import AgentPlan, plan_agents
 from despro.select.clusters import find_clusters
 from despro.select.impute import Imputation, impute_indicators, rescore_imputed
 from despro.select.problem import Selection, select_pilots
 from despro.select.readiness_model import ReadinessModel, readiness_model
-from despro.select.sensitivity import Sensitivity, chart, sensitivity
+from despro.select.sensitivity import Sensitivity, sensitivity
 from despro.select.speedtests import speed_uncertainty, threshold_mbps
 
 
@@ -53,7 +52,10 @@ class PilotPlan:
 
 
 def plan_pilots(
-    result, sel: SelectionConfig | None = None, marginal: bool = True, log=None
+    result,
+    sel: SelectionConfig | None = None,
+    marginal: bool = True,
+    log: Callable[[str, str], None] | None = None,
 ) -> PilotPlan:
     """Run every pilot analysis on a pipeline result.
 
@@ -66,6 +68,13 @@ def plan_pilots(
         Compute each pick's marginal value (one re-solve per pick).
     log : callable, optional
         ``log(step, message)`` progress callback (e.g. ``Progress.step``).
+
+    Returns
+    -------
+    PilotPlan
+        The optimised pilots in pick order, the agents and their radius (km), the
+        clusters, the sensitivity of the picks to each threshold, and the solver's
+        status; frames only (:func:`despro.write_plan` writes them).
     """
     cfg = result.config
     sel = sel or cfg.selection
@@ -198,16 +207,15 @@ def summary(plan: PilotPlan) -> dict:
     }
 
 
-def write_plan(plan: PilotPlan, outdir: Path | str) -> dict[str, Path]:
-    """Write the plan's tables, chart and summary into ``outdir`` (atomically).
+def plan_tables(plan: PilotPlan) -> dict[str, pd.DataFrame]:
+    """The plan's tables, by the CSV file name :func:`despro.io.selection.write_plan` gives them.
 
-    Files: ``shortlist_optimised.csv``, ``selection_constraints.csv``, ``agents.csv``,
-    ``clusters.csv``, ``cluster_members.csv``, ``sensitivity.csv``,
-    ``sensitivity_scenarios.csv``, ``sensitivity.png``, ``speed_uncertainty.csv``,
-    ``imputed.csv``, ``selection.json`` and, with labels, ``readiness_scores.csv``,
-    ``readiness_folds.csv``, ``readiness_importance.csv``.
+    ``shortlist_optimised.csv``, ``selection_constraints.csv``, ``agents.csv``,
+    ``clusters.csv``, ``cluster_members.csv``, ``sensitivity.csv`` (the villages a
+    planner reads: in some top N, or picked), ``sensitivity_scenarios.csv``,
+    ``speed_uncertainty.csv``, ``imputed.csv`` and, with labels,
+    ``readiness_scores.csv``, ``readiness_folds.csv``, ``readiness_importance.csv``.
     """
-    outdir = Path(outdir)
     tables = {
         "shortlist_optimised.csv": plan.shortlist,
         "selection_constraints.csv": plan.selection.constraints,
@@ -225,21 +233,7 @@ def write_plan(plan: PilotPlan, outdir: Path | str) -> dict[str, Path]:
         ).reset_index()
         tables["readiness_folds.csv"] = plan.readiness.folds
         tables["readiness_importance.csv"] = plan.readiness.importances
-    with staged(outdir) as st:
-        for name, df in tables.items():
-            csv_safe(df).to_csv(st / name, index=False)
-        chart(plan.sensitivity, st / "sensitivity.png", plan.shortlist["village_code"].tolist())
-        (st / "selection.json").write_text(
-            json.dumps(summary(plan), indent=2, default=_json), encoding="utf-8"
-        )
-    names = [*tables, "sensitivity.png", "selection.json"]
-    return {n: outdir / n for n in names}
-
-
-def _json(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    return str(o)
+    return tables
 
 
 def _keep_relevant(plan: PilotPlan) -> pd.DataFrame:

@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from despro.codes import normalise_codes
 from despro.config.settings import REGIONS, Config, SelectionConfig
-from despro.errors import ConfigError, DesproError
+from despro.errors import ConfigError, DesproError, InfeasibleError
 from despro.rules.criteria import CRITERIA
 from despro.rules.score import composite
 
@@ -49,14 +50,9 @@ FIX = {
 }
 
 
-class InfeasibleError(ConfigError):
-    """No shortlist satisfies the constraints; ``constraint`` names the one to relax."""
-
-    def __init__(self, message: str, constraint: str):
-        self.constraint = constraint
-        super().__init__(
-            f"{message}. Fix: {FIX.get(constraint, 'relax it')}", key=f"selection.{constraint}"
-        )
+def _infeasible(message: str, constraint: str) -> InfeasibleError:
+    """The error naming ``constraint`` and its fix (:data:`FIX`)."""
+    return InfeasibleError(message, constraint, FIX.get(constraint, "relax it"))
 
 
 def region_prefixes(regions: list[str]) -> tuple[str, ...]:
@@ -67,10 +63,13 @@ def region_prefixes(regions: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def normalise_codes(codes: list[str] | tuple[str, ...], known: pd.Index, key: str) -> list[str]:
-    """Village codes as 10-digit strings (dots and spaces dropped); unknown codes raise."""
-    out = [str(c).replace(".", "").replace(" ", "").strip() for c in codes if str(c).strip()]
-    missing = [c for c in out if c not in known]
+def known_codes(codes: list[str] | tuple[str, ...], known: pd.Index, key: str) -> list[str]:
+    """Village codes from the config, normalised (:func:`despro.codes.normalise_codes`),
+    each once, in order; a code that is malformed or not among ``known`` raises."""
+    given = [c for c in codes if str(c).strip()]
+    norm = normalise_codes(given, errors="coerce").tolist()
+    out = [c for c in norm if not pd.isna(c)]
+    missing = [g for g, c in zip(given, norm, strict=True) if pd.isna(c) or c not in known]
     if missing:
         raise ConfigError(
             f"village code(s) {missing[:5]} are not among the run's "
@@ -170,8 +169,8 @@ def candidates(
         c["courier_ok"] = (
             dist <= sel.courier_within_km * 1000.0 if sel.courier_within_km is not None else True
         )
-    fixed = normalise_codes(sel.must_include, codes, "selection.must_include")
-    out = normalise_codes(sel.exclude, codes, "selection.exclude")
+    fixed = known_codes(sel.must_include, codes, "selection.must_include")
+    out = known_codes(sel.exclude, codes, "selection.exclude")
     both = sorted(set(fixed) & set(out))
     if both:
         raise ConfigError(
@@ -224,13 +223,13 @@ class SelectionProblem:
         fixed = pool[pool["fixed"]]
         n, k, m = sel.size, sel.max_per_regency, sel.min_categories
         if len(fixed) > n:
-            raise InfeasibleError(
+            raise _infeasible(
                 f"must_include fixes {len(fixed)} villages but size is {n}", "must_include"
             )
         over = fixed.groupby("regency_code").size()
         over = over[over > k]
         if len(over):
-            raise InfeasibleError(
+            raise _infeasible(
                 f"must_include fixes {int(over.iloc[0])} villages in regency "
                 f"{over.index[0]}, above max_per_regency = {k}",
                 "max_per_regency",
@@ -245,14 +244,14 @@ class SelectionProblem:
                 "excluded": c["excluded"],
             }
             parts = [f"{int(m.sum()):,} {k}" for k, m in why.items() if m.any()]
-            raise InfeasibleError(
+            raise _infeasible(
                 f"only {len(pool)} of {len(c):,} villages are eligible for "
                 f"{n} pilots ({'; '.join(parts)})",
                 "size",
             )
         cap = pool.groupby("regency_code").size().clip(upper=k).sum()
         if cap < n:
-            raise InfeasibleError(
+            raise _infeasible(
                 f"max_per_regency = {k} allows at most {cap} pilots from the "
                 f"{pool['regency_code'].nunique()} regencies with eligible "
                 f"villages, fewer than size = {n}",
@@ -260,7 +259,7 @@ class SelectionProblem:
             )
         cats = sorted(pool["flagship_category"].dropna().unique())
         if m > 0 and not cats:
-            raise InfeasibleError(
+            raise _infeasible(
                 f"min_categories = {m} but none of the {len(pool)} eligible "
                 "villages has a known flagship product (is [layers.products] "
                 "configured?); set --min-categories 0 to pick villages "
@@ -268,7 +267,7 @@ class SelectionProblem:
                 "min_categories",
             )
         if m > min(len(cats), n):
-            raise InfeasibleError(
+            raise _infeasible(
                 f"min_categories = {m} but the {len(pool)} eligible villages "
                 f"span {len(cats)} categor{'y' if len(cats) == 1 else 'ies'} "
                 f"{cats} and size = {n}",
@@ -411,13 +410,13 @@ def diagnose(problem: SelectionProblem) -> InfeasibleError:
     }
     culprits = [g for g in GROUPS if problem.solve(frozenset({g})) is not None]
     if culprits:
-        return InfeasibleError(
+        return _infeasible(
             f"no shortlist of {sel.size} satisfies every constraint "
             "together; it becomes feasible without "
             + " or without ".join(what[g] for g in culprits),
             culprits[0],
         )
-    return InfeasibleError(
+    return _infeasible(
         f"no shortlist of {sel.size} satisfies max_per_regency, "
         "min_categories and must_include together, nor any two of them",
         "size",

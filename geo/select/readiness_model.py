@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from despro.errors import InputError
+from despro.codes import normalise_codes
+from despro.errors import InputError, MissingFileError
 from despro.variables import Kind
 
 TRUE = {"1", "true", "yes", "y", "ya"}
@@ -65,7 +66,7 @@ def read_labels(path: Path | str, codes: pd.Index) -> tuple[pd.Series, list[str]
     """Labels (1/0 per village code of the run) from a CSV; see module docstring."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(
+        raise MissingFileError(
             "labels file not found", file=path, fix="give a CSV with a village_code column"
         )
     df = pd.read_csv(path, dtype=str)
@@ -75,7 +76,7 @@ def read_labels(path: Path | str, codes: pd.Index) -> tuple[pd.Series, list[str]
             file=path,
             fix="name the column of 10-digit village codes 'village_code'",
         )
-    code = df["village_code"].str.replace(r"[.\s]", "", regex=True)
+    code = normalise_codes(df["village_code"], path, errors="coerce")
     notes = []
     if "active_sellers" in df:
         txt = df["active_sellers"].fillna("").str.strip().str.lower()
@@ -101,7 +102,7 @@ def read_labels(path: Path | str, codes: pd.Index) -> tuple[pd.Series, list[str]
     if unknown.any():
         notes.append(
             f"{int(unknown.sum())} labelled code(s) not in the run ignored, e.g. "
-            f"{lab.index[unknown][0]}"
+            f"{df['village_code'].iloc[int(np.flatnonzero(unknown)[0])]}"
         )
     lab = lab[~unknown]
     lab = lab[~lab.index.duplicated(keep="last")]

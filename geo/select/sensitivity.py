@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from despro.config.settings import Config, SelectionConfig
+from despro.config.vocab import NEAR_READY, PILOT_TIERS, READY, TIERS
 from despro.rules.criteria import CRITERIA
-from despro.rules.restate import rescore, restate_rows
-from despro.rules.score import TIERS, criterion_bounds, honest_score
+from despro.rules.restate import recompute_tiers, restate_rows
+from despro.rules.score import criterion_bounds, honest_score
 
 TIER_ORDER = {t: i for i, t in enumerate(TIERS)}
 
@@ -160,7 +161,7 @@ def threshold_sweep(
         sel_rows = (long["rule"] == r.id).to_numpy()
         for f in factors:
             edited = restate_rows(long.assign(threshold=np.where(sel_rows, thr0 * f, thr0)))
-            rs = rescore(edited, crit.weights, crit.near_ready_fraction, restate=False)
+            rs = recompute_tiers(edited, crit.weights, crit.near_ready_fraction, restate=False)
             t = rs.tier.reindex(index).to_numpy(object)
             elig = ok.to_numpy(bool) & np.isin(t, tiers)
             top = top_n_mask(t, rs.score.reindex(index).to_numpy(float), elig, n)[:, 0]
@@ -171,8 +172,8 @@ def threshold_sweep(
                     "rule": r.id,
                     "factor": f,
                     "threshold": r.threshold * f,
-                    "n_ready": int((t == "ready").sum()),
-                    "n_near_ready": int((t == "near-ready").sum()),
+                    "n_ready": int((t == READY).sum()),
+                    "n_near_ready": int((t == NEAR_READY).sum()),
                     "n_eligible": int(elig.sum()),
                     "kept_share": len(chosen & base) / len(base) if base else np.nan,
                 }
@@ -231,48 +232,4 @@ def sensitivity(result, cands: pd.DataFrame, sel: SelectionConfig | None = None)
     out = out.join(mc)
     out["threshold_share"] = share
     out["robust"] = out["weight_share"] >= s.robust_share
-    return Sensitivity(out, scen, w, sel.size, int(tier.isin(["ready", "near-ready"]).sum()))
-
-
-def chart(sens: Sensitivity, path, picks: list[str] | None = None, top: int = 30) -> None:
-    """PNG: shares of the most robust villages (left), tiers under threshold sweeps (right)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    v = sens.villages
-    v = v[(v["weight_share"] > 0) | (v["threshold_share"] > 0)]
-    v = v.sort_values(["weight_share", "threshold_share"], ascending=False).head(top)[::-1]
-    picks = set(picks or [])
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, max(4.0, 0.28 * len(v) + 1.5)))
-    y = np.arange(len(v))
-    ax1.barh(y + 0.2, v["weight_share"], height=0.4, label="weight draws", color="#2b8cbe")
-    ax1.barh(
-        y - 0.2, v["threshold_share"], height=0.4, label="threshold scenarios", color="#fdae61"
-    )
-    ax1.set_yticks(
-        y,
-        [
-            f"{'* ' if c in picks else ''}{c} {str(n)[:18]}"
-            for c, n in zip(v.index, v["village_name"], strict=True)
-        ],
-        fontsize=7,
-    )
-    ax1.set_xlim(0, 1)
-    ax1.set_xlabel(f"share of draws in the top {sens.n} (* = optimised pick)")
-    ax1.legend(loc="lower right", fontsize=8)
-    sc = sens.scenarios
-    for rule, g in sc.groupby("rule", sort=False):
-        x = np.r_[g["factor"], 1.0]
-        y = np.r_[g["n_ready"] + g["n_near_ready"], sens.baseline_eligible]
-        o = np.argsort(x)
-        ax2.plot(x[o], y[o], marker="o", label=rule)
-    ax2.set_xlabel("threshold x factor (one rule at a time)")
-    ax2.set_ylabel("ready + near-ready villages")
-    ax2.legend(fontsize=7, ncol=2)
-    ax2.grid(alpha=0.3)
-    fig.suptitle("Despro pilot robustness", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return Sensitivity(out, scen, w, sel.size, int(tier.isin(PILOT_TIERS).sum()))

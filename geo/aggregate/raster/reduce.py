@@ -50,8 +50,9 @@ Tiles are built on first use: a call restricted to lon/lat ``bounds`` (one
 partition of a study) builds and reads only the tiles it needs, and gives every
 cell inside the bounds bit for bit the sums of a whole-raster call. Tiles are
 cached by (transform, shape, CRS, resolution, mode): in memory (LRU within
-:data:`CACHE_MAX_BYTES`) and, with ``cache_dir`` (or the environment variable
-``DESPRO_CACHE_DIR``), on disk as ``rastermap-<key>/tile-<i>-<j>.npz``.
+:data:`CACHE_MAX_BYTES`) and, with a cache folder (see :func:`disk_cache_dir`: a run
+takes ``[run] cache_dir``, else the environment variable ``DESPRO_CACHE``), on disk as
+``rastermap-<key>/tile-<i>-<j>.npz``.
 :data:`cache_stats` counts tile builds and hits.
 
 Exact and centre modes
@@ -79,8 +80,10 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +94,7 @@ from rasterio.windows import Window
 
 from despro.aggregate.raster._block import Block, BlockStats, build_block
 from despro.aggregate.raster._grid import RasterGrid
+from despro.config.env import CACHE_ENV
 from despro.errors import DesproError
 from despro.grid import cells as grid
 
@@ -339,6 +343,31 @@ def _tile_shape(g: RasterGrid, tile_rows: int | None) -> tuple[int, int]:
 _cache: OrderedDict[str, RasterMap] = OrderedDict()
 _lock = threading.Lock()
 cache_stats = {"built": 0, "disk_hits": 0, "memory_hits": 0}
+_CACHE_DIR: ContextVar[Path | None] = ContextVar("despro_raster_cache_dir", default=None)
+
+
+@contextmanager
+def cache_directory(path: str | Path | None) -> Iterator[Path | None]:
+    """Inside the block, mappings not cached yet are kept on disk under ``path``.
+
+    A run enters it with :meth:`despro.config.settings.Config.cache_path`; ``None``
+    leaves the default (:func:`disk_cache_dir`).
+    """
+    token = _CACHE_DIR.set(Path(path) if path else None)
+    try:
+        yield _CACHE_DIR.get()
+    finally:
+        _CACHE_DIR.reset(token)
+
+
+def disk_cache_dir(cache_dir: str | Path | None = None) -> Path | None:
+    """Folder of the on-disk mapping cache, or None (memory only).
+
+    ``cache_dir``, else the folder of the innermost :func:`cache_directory` block, else
+    the environment variable ``DESPRO_CACHE``, else None.
+    """
+    chosen = cache_dir or _CACHE_DIR.get() or os.environ.get(CACHE_ENV)
+    return Path(chosen).expanduser() if chosen else None
 
 
 def clear_cache() -> None:
@@ -388,10 +417,9 @@ def get_map(
 ) -> RasterMap:
     """The (cached) mapping of grid ``g`` at ``res``; its tiles are built on first use.
 
-    ``cache_dir`` defaults to the environment variable ``DESPRO_CACHE_DIR``; with
-    neither, nothing is written to disk. ``tile_rows`` only matters for a mapping
-    not cached yet (results do not depend on tiling). ``exact``: see
-    :func:`use_exact`.
+    ``cache_dir``: see :func:`disk_cache_dir`; without one, nothing is written to
+    disk. ``tile_rows`` only matters for a mapping not cached yet (results do not
+    depend on tiling). ``exact``: see :func:`use_exact`.
     """
     res = grid.check_resolution(res)
     exact = use_exact(g, exact)
@@ -402,9 +430,8 @@ def get_map(
             cache_stats["memory_hits"] += 1
             rm = _cache[key]
         else:
-            cache_dir = cache_dir or os.environ.get("DESPRO_CACHE_DIR")
             rows, cols = _tile_shape(g, tile_rows)
-            path = Path(cache_dir) if cache_dir else None
+            path = disk_cache_dir(cache_dir)
             layout = path / f"rastermap-{key}" / "layout.npy" if path else None
             if layout is not None and layout.exists():
                 rows, cols = (int(x) for x in np.load(layout))

@@ -1,0 +1,153 @@
+"""One call for the whole job: run -> write the tables -> choose the pilots -> write -> map.
+
+``despro demo``, ``despro run`` and ``despro select`` are this function with different
+switches; from Python::
+
+    import despro
+    job = despro.run_job("data/sample/despro.toml", select=True)
+    job.result.villages      # the scored villages
+    job.plan.shortlist       # the optimised pilots
+    job.map_page             # maps/index.html
+
+Every step writes atomically (see :mod:`despro.io.outputs`); a
+:class:`~despro.errors.DesproError` stops the job before the next step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from despro.config.settings import Config, SelectionConfig, load_config
+from despro.pipeline import runner
+from despro.pipeline.runner import Progress, Result
+
+if TYPE_CHECKING:  # pragma: no cover
+    from despro.io.postgis import ExportSummary
+    from despro.select.pilots import PilotPlan
+
+
+@dataclass
+class Job:
+    """What :func:`run_job` computed and wrote.
+
+    Attributes
+    ----------
+    result : Result
+        The scored run (:func:`despro.pipeline.runner.run`).
+    plan : PilotPlan or None
+        The chosen pilots (:func:`despro.select.pilots.plan_pilots`), when selecting.
+    output_dir : Path or None
+        Folder of the tables, when written.
+    outputs : dict of str to Path
+        File name -> path of the tables written (:func:`despro.io.outputs.write_outputs`).
+    selection_dir : Path or None
+        Folder of the selection files, when selecting.
+    selection_files : dict of str to Path
+        File name -> path (:func:`despro.io.selection.write_plan`).
+    map_page : Path or None
+        ``index.html`` of the map site, when written.
+    exported : ExportSummary or None
+        The PostGIS export (``[output.postgis] on_run``), when one ran.
+    """
+
+    result: Result
+    plan: PilotPlan | None = None
+    output_dir: Path | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)
+    selection_dir: Path | None = None
+    selection_files: dict[str, Path] = field(default_factory=dict)
+    map_page: Path | None = None
+    exported: ExportSummary | None = None
+
+
+def run_job(
+    config: Config | str | Path,
+    output_dir: Path | str | None = None,
+    maps_dir: Path | str | None = None,
+    lang: str | None = None,
+    *,
+    select: bool = False,
+    selection: SelectionConfig | None = None,
+    marginal: bool = True,
+    tables: bool = True,
+    maps: bool = True,
+    selection_dir: Path | str | None = None,
+    verbose: bool = False,
+    **engine,
+) -> Job:
+    """Run a config, write its tables, choose and write the pilots, draw the map site.
+
+    Parameters
+    ----------
+    config : Config, str or Path
+        A :class:`~despro.config.settings.Config` or the path of a ``despro.toml``.
+    output_dir : Path or str, optional
+        Folder of the tables (default: the config's ``run.output_dir``).
+    maps_dir : Path or str, optional
+        Folder of the map site (default: the config's ``run.maps_dir``).
+    lang : {'id', 'en'}, optional
+        Map language (default: the config's ``run.lang``).
+    select : bool
+        Also choose the pilots (``[selection]``), write them and draw them on the maps
+        (clusters, agents, imputed values).
+    selection : SelectionConfig, optional
+        Selection settings for this job instead of the config's ``[selection]``
+        (implies ``select``).
+    marginal : bool
+        Compute each pick's marginal value (one re-solve per pick).
+    tables : bool
+        Write the run's tables to ``output_dir`` (and export them to PostGIS when the
+        config's ``[output.postgis] on_run`` says so).
+    maps : bool
+        Write the map site.
+    selection_dir : Path or str, optional
+        Folder of the selection files (default: ``<output_dir>/selection``).
+    verbose : bool
+        Print timed progress lines to stderr.
+    **engine
+        ``engine`` and the dask options of :func:`despro.pipeline.runner.run`.
+
+    Returns
+    -------
+    Job
+        The result, the plan and the paths written.
+    """
+    from despro.io.outputs import write_outputs
+    from despro.io.selection import write_plan
+    from despro.mapsite.analysis import from_plan
+    from despro.mapsite.site import write_map
+    from despro.select.pilots import plan_pilots
+
+    cfg = config if isinstance(config, Config) else load_config(config)
+    if selection is not None:
+        cfg = cfg.model_copy(update={"selection": selection})
+        select = True
+    out = Path(output_dir) if output_dir is not None else cfg.path(cfg.run.output_dir)
+    job = Job(runner.run(cfg, verbose=verbose, **engine))
+    if tables:
+        job.output_dir, job.outputs = out, write_outputs(job.result, out)
+    if select:
+        progress = Progress(verbose=verbose)
+        job.plan = plan_pilots(
+            job.result,
+            cfg.selection,
+            marginal=marginal,
+            log=lambda name, msg: progress.step(name, msg),
+        )
+        job.selection_dir = Path(selection_dir) if selection_dir is not None else out / "selection"
+        job.selection_files = write_plan(job.plan, job.selection_dir)
+    if maps:
+        job.map_page = write_map(
+            job.result,
+            Path(maps_dir) if maps_dir is not None else cfg.path(cfg.run.maps_dir),
+            lang or cfg.run.lang,
+            analysis=from_plan(job.plan) if job.plan is not None else None,
+        )
+    pg = cfg.output.postgis
+    if tables and pg is not None and pg.on_run:
+        from despro.io.postgis_run import after_run
+
+        job.exported = after_run(job.result, out)
+    return job
