@@ -91,7 +91,11 @@ def _match_by_name(rows: pd.DataFrame, units: pd.DataFrame, level: str) -> pd.Da
     """Match ``rows`` (parent_k, key) to units of ``level`` by (parent, name key)."""
     u = units[units["level"] == level][["parent", "key", "code"]]
     counts = u.groupby(["parent", "key"]).size().rename("n").reset_index()
-    m = rows.merge(u, left_on=["parent_k", "key"], right_on=["parent", "key"], how="left")
+    # one row per (parent, key), so an ambiguous name never duplicates input rows
+    u = u.drop_duplicates(["parent", "key"])
+    m = rows.reset_index(drop=True).merge(
+        u, left_on=["parent_k", "key"], right_on=["parent", "key"], how="left"
+    )
     m = m.merge(counts, on=["parent", "key"], how="left")
     m.loc[m["n"] > 1, "code"] = None
     return m

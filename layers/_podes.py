@@ -120,6 +120,22 @@ def _read_units(path: Path, key: tuple | None) -> pd.DataFrame:
     return _read_units_cached(path, key).copy()
 
 
+def _crosswalk_table(path: Path) -> pd.DataFrame:
+    """The official crosswalk at ``path`` (see :func:`read_official_crosswalk`), read once
+    per file version (every census source of a run usually shares it)."""
+    stat = Path(path).stat() if Path(path).is_file() else None
+    if stat is None:  # missing file: read_table raises the usual error
+        read_table(path, "BPS <-> Kemendagri crosswalk", dtype=str)
+    return _crosswalk_cached(path, (str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=2)
+def _crosswalk_cached(path: Path, key: tuple) -> pd.DataFrame:
+    xt = read_table(path, "BPS <-> Kemendagri crosswalk", dtype=str)
+    require_columns(xt, ["kode_bps", "kode_dagri"], path, "BPS <-> Kemendagri crosswalk")
+    return read_official_crosswalk(xt)
+
+
 def code_strings(
     codes: PodesCodes, df: pd.DataFrame, path, notes: Notes | None = None
 ) -> pd.Series:
@@ -204,9 +220,7 @@ def kemendagri_codes(
     todo = pd.Series(True, index=df.index)
     if codes.crosswalk is not None:
         xpath = config.path(codes.crosswalk)
-        xt = read_table(xpath, "BPS <-> Kemendagri crosswalk", dtype=str)
-        require_columns(xt, ["kode_bps", "kode_dagri"], xpath, "BPS <-> Kemendagri crosswalk")
-        by = bps_codes_by_crosswalk(raw.fillna(""), read_official_crosswalk(xt), units)
+        by = bps_codes_by_crosswalk(raw.fillna(""), _crosswalk_table(xpath), units)
         many = by["problem"].str.startswith("crosswalk maps")
         if many.any():
             notes.add(
@@ -224,7 +238,7 @@ def kemendagri_codes(
     have_names = all(c in named for c in name_cols)
     if codes.crosswalk is None or (have_names and todo.any()):
         require_columns(named, name_cols, path, what)
-        sub = named[todo].assign(**{"_bps": raw[todo]})
+        sub = named[todo].assign(**{"_bps": raw[todo]}).reset_index(drop=True)
         x = bps_villages_to_kemendagri(
             sub,
             units,
@@ -233,7 +247,7 @@ def kemendagri_codes(
             district_name=codes.district_name_column,
             village_name=codes.village_name_column,
         )
-        x.index = sub.index
+        x.index = df.index[todo.to_numpy()]
         hit = x["problem"] == ""
         out[hit.index[hit]] = x.loc[hit, "kemendagri_code"]
         method[hit.index[hit]] = "name"

@@ -345,8 +345,14 @@ def newest_answers(long: pd.DataFrame, notes: Notes) -> pd.DataFrame:
             notes.add(
                 src,
                 "warning",
-                f"census {item}: {len(grp)} villages where the newer {src_new} disagrees "
-                f"with {src}; the newer decides (rows: village, older -> newer)",
+                f"census {item}: {grp['village_code'].nunique()} villages where "
+                + (
+                    f"a newer year of {src} disagrees with an older one"
+                    if src == src_new
+                    else f"the newer {src_new} disagrees with {src}"
+                )
+                + "; the newer decides (rows: village: older year answer -> newer year "
+                "answer); fix: none needed, check the older source if in doubt",
                 rows=[
                     f"{r.village_code}: {r.year} {_answer(r.value)} -> {r.year_new} "
                     f"{_answer(r.value_new)}"
