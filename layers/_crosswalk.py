@@ -227,7 +227,10 @@ def bps_codes_by_crosswalk(bps: pd.Series, crosswalk: pd.DataFrame, units: pd.Da
         [n == 0, n > 1, ~exists, ~same_name],
         [
             "BPS code not in the crosswalk",
-            "crosswalk maps this BPS code to " + n.astype(str) + " villages: " + bps.map(many),
+            "crosswalk maps this BPS code to "
+            + n.astype(str)
+            + " villages: "
+            + bps.map(many).astype(object).fillna("").astype(str),
             "crosswalk's Kemendagri code no longer exists",
             "crosswalk's Kemendagri code now names another village",
         ],
