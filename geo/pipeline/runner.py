@@ -489,6 +489,7 @@ def _village_table(villages, vals, covers, attributes, long, states, tier, sc, r
         out[f"{c}_state"] = states[c].reindex(out.index)
     out["tier"] = tier.reindex(out.index)
     out["score"] = sc["score"]
+    out["score_best"] = sc["score_best"]
     out["score_known_share"] = sc["score_known_share"]
     out["rank"] = rk.reindex(out.index).astype(int)
     out = pd.concat([out, why.reindex(out.index)], axis=1)  # why, and what it would take
