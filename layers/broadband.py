@@ -131,6 +131,17 @@ class BroadbandConfig(Model):
         description="coverage disc radius of a site "
         "(the lists give no range; 3 km is a rural 4G macro cell)",
     )
+    sites_id_column: str | None = Field(
+        "site id",
+        description="site identifier: an id repeated at the same position is one site "
+        "(dropped, noted); at another position, another site (kept, noted)",
+    )
+    coverage_from_towers: bool = Field(
+        False,
+        description="publish the modelled 4G coverage (area within reach of an LTE or NR "
+        "cell or site) as pct_area_4g_coverage, rule I1b's variable, at the 'cells' "
+        "evidence level; not with coverage_raster",
+    )
 
 
 Settings = BroadbandConfig
@@ -221,6 +232,26 @@ def variables(
         )
     if cfg.towers or cfg.sites:
         v = cfg.towers_vintage if cfg.towers else cfg.sites_vintage
+        if cfg.coverage_from_towers:
+            out.append(
+                Variable(
+                    "pct_area_4g_coverage",
+                    Kind.RATE,
+                    "percent",
+                    modelled_4g_description(cfg),
+                    NAME,
+                    towers_src,
+                    ", ".join(
+                        x
+                        for x in (
+                            cfg.towers and cfg.towers_vintage,
+                            cfg.sites and cfg.sites_vintage,
+                        )
+                        if x
+                    ),
+                    level="cells",
+                )
+            )
         out.append(
             Variable(
                 "towers",
@@ -247,6 +278,30 @@ def variables(
             for r in cfg.towers_radios
         ]
     return out
+
+
+def coverage_radios(cfg: BroadbandConfig) -> list[str]:
+    """The modelled radios that carry 4G data (LTE, and NR whose phones fall back to LTE)."""
+    return [r for r in cfg.towers_radios if r in ("LTE", "NR")]
+
+
+def modelled_4g_description(cfg: BroadbandConfig) -> str:
+    """One sentence stating the modelled 4G coverage's assumptions, with the configured numbers."""
+    parts = []
+    if cfg.towers:
+        parts.append(
+            f"OpenCellID {'/'.join(coverage_radios(cfg))} cells reach their 'range' clipped to "
+            f"{cfg.towers_min_range_m:,.0f}-{cfg.towers_max_range_m:,.0f} m "
+            f"({cfg.towers_min_range_m:,.0f} m when missing)"
+        )
+    if cfg.sites:
+        keep = "/".join(cfg.sites_status_keep) if cfg.sites_status_column else "all"
+        parts.append(f"listed sites ({keep} only) reach {cfg.sites_radius_m:,.0f} m")
+    return (
+        "MODELLED, not measured: ground area within reach of at least one 4G cell / ground "
+        "area, where " + "; ".join(parts) + ". Crowd-sourced cell lists miss cells, so this "
+        "is a lower bound: a low value is weaker evidence than a high one"
+    )
 
 
 def quadkey_bounds(quadkeys) -> np.ndarray:
@@ -545,12 +600,32 @@ def geodesic_discs(
     return shapely.polygons(ring)
 
 
-def towers_to_cells(towers: gpd.GeoDataFrame, study: Study, radios: list[str]) -> pd.DataFrame:
+def towers_to_cells(
+    towers: gpd.GeoDataFrame,
+    study: Study,
+    radios: list[str],
+    coverage: list[str] | None = None,
+) -> pd.DataFrame:
     """Tower counts per radio and modelled covered area per radio on the study cells.
 
-    Returns a frame on ``study.cell_index`` with ``towers__<radio>`` (records whose
-    point lies in the cell) and ``pct_area_<radio>_modelled__num`` (m2 of the cell
-    within reach of that radio) / ``__den`` (m2 of the cell).
+    Parameters
+    ----------
+    towers : GeoDataFrame
+        Points with ``radio`` and ``radius_m`` (metres), as :func:`read_towers` gives.
+    study : Study
+    radios : list of str
+        Radio types modelled one by one.
+    coverage : list of str, optional
+        Radios whose discs, merged, give ``pct_area_4g_coverage`` (e.g. LTE and NR);
+        None: no such column.
+
+    Returns
+    -------
+    DataFrame
+        On ``study.cell_index``: ``towers__<radio>`` (records whose point lies in the
+        cell), ``pct_area_<radio>_modelled__num`` (m2 of the cell within reach of that
+        radio) / ``__den`` (m2 of the cell), and with ``coverage``
+        ``pct_area_4g_coverage__num`` / ``__den`` likewise.
     """
     idx = study.cell_index
     area = study.cell_area_m2()
@@ -565,20 +640,32 @@ def towers_to_cells(towers: gpd.GeoDataFrame, study: Study, radios: list[str]) -
     )
     out = out.reindex(idx).fillna(0.0)
     tree = shapely.STRtree(study.cell_polygons())
-    for radio in radios:
-        sel = (towers["radio"] == radio).to_numpy()
-        covered = np.zeros(len(idx))
-        if sel.any():
-            discs = geodesic_discs(lon[sel], lat[sel], towers["radius_m"].to_numpy()[sel])
-            near = np.unique(tree.query(discs, predicate="intersects")[0])
-            if len(near):
-                parts = shapely.get_parts(shapely.union_all(discs[near]))
-                ov = polygon_overlap(parts, study.res)
-                got = pd.Series(np.asarray(ov.matrix.sum(axis=0)).ravel(), index=ov.cells)
-                covered = np.minimum(got.reindex(idx).fillna(0.0).to_numpy(), area)
-        name = f"pct_area_{radio.lower()}_modelled"
-        out[f"{name}__num"] = covered
+    radio = towers["radio"].to_numpy()
+    radius = towers["radius_m"].to_numpy(float)
+
+    def covered(sel: np.ndarray) -> np.ndarray:
+        if not sel.any():
+            return np.zeros(len(idx))
+        discs = geodesic_discs(lon[sel], lat[sel], radius[sel])
+        near = np.unique(tree.query(discs, predicate="intersects")[0])
+        if not len(near):
+            return np.zeros(len(idx))
+        parts = shapely.get_parts(shapely.union_all(discs[near]))
+        ov = polygon_overlap(parts, study.res)
+        got = pd.Series(np.asarray(ov.matrix.sum(axis=0)).ravel(), index=ov.cells)
+        return np.minimum(got.reindex(idx).fillna(0.0).to_numpy(), area)
+
+    done: dict[tuple[str, ...], np.ndarray] = {}
+    for r in radios:
+        done[(r,)] = covered(radio == r)
+        name = f"pct_area_{r.lower()}_modelled"
+        out[f"{name}__num"] = done[(r,)]
         out[f"{name}__den"] = area
+    if coverage is not None:
+        key = tuple(sorted(coverage))
+        got = done[key] if key in done else covered(np.isin(radio, coverage))
+        out["pct_area_4g_coverage__num"] = got
+        out["pct_area_4g_coverage__den"] = area
     return out
 
 
@@ -606,6 +693,8 @@ def read(
         files.append(path)
         data["raster"] = path
         data["raster_src"] = str(path)
+    if cfg.coverage_from_towers:
+        _check_coverage_from_towers(cfg, config)
     if cfg.towers or cfg.sites:
         if cfg.sites and cfg.sites_radio not in cfg.towers_radios:
             raise InputError(
@@ -631,6 +720,22 @@ def read(
             fix="set at least one of them",
         )
     return LayerInputs(files, data)
+
+
+def _check_coverage_from_towers(cfg: BroadbandConfig, config: Config) -> None:
+    """coverage_from_towers needs towers or sites, a 4G radio, and no coverage raster."""
+    fix = None
+    if cfg.coverage_raster:
+        why = "coverage_from_towers and coverage_raster both give pct_area_4g_coverage"
+        fix = "keep one of them (a measured raster is better evidence than modelled towers)"
+    elif not (cfg.towers or cfg.sites):
+        why = "coverage_from_towers needs towers or sites"
+        fix = "set layers.broadband.towers and / or sites"
+    elif not coverage_radios(cfg):
+        why = f"coverage_from_towers needs LTE or NR in towers_radios (got {cfg.towers_radios})"
+        fix = "add LTE to layers.broadband.towers_radios"
+    if fix:
+        raise InputError(why, file=config.source_file, fix=fix)
 
 
 def aggregate(inputs: LayerInputs, cfg: BroadbandConfig, study: Study, notes: Notes) -> LayerResult:
@@ -669,7 +774,8 @@ def aggregate(inputs: LayerInputs, cfg: BroadbandConfig, study: Study, notes: No
         covers.append((r["__pixel_area_m2"] / study.cell_area_m2()).clip(0, 1).fillna(0.0))
         parts.append(r[["pct_area_4g_coverage__num", "pct_area_4g_coverage__den"]].fillna(0.0))
     if "towers" in inputs:
-        parts.append(towers_to_cells(inputs["towers"], study, list(cfg.towers_radios)))
+        cov = coverage_radios(cfg) if cfg.coverage_from_towers else None
+        parts.append(towers_to_cells(inputs["towers"], study, list(cfg.towers_radios), cov))
         covers.append(pd.Series(1.0, index=idx))  # a tower list is an inventory
     table = pd.concat(parts, axis=1)
     # one cover for the layer's sources: it decides only the counts and categories
