@@ -33,6 +33,10 @@ not a propagation model) clipped to [``towers_min_range_m``, ``towers_max_range_
 each H3 cell is measured exactly (:func:`despro.aggregate.overlap.polygon_overlap`).
 It says where a signal is likely, never where it is absent for sure: crowd-sourced
 lists miss cells. The tower list is taken as covering the whole study area.
+With ``coverage_from_towers`` the discs of the LTE and NR cells and sites, merged,
+give ``pct_area_4g_coverage`` (rule I1b's variable; evidence level ``cells``, a
+lower bound) instead of a coverage raster; its description states the radii used.
+Site lists: see :mod:`despro.layers.sites` (on-air only, repeated ids).
 
 Contracts (pandera, :mod:`despro.layers._contracts`): Ookla speeds and latency are
 numbers >= 0, tests >= 1, devices >= 1 and not above tests; OpenCellID radio is a
@@ -46,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
@@ -135,6 +140,12 @@ class BroadbandConfig(Model):
         "site id",
         description="site identifier: an id repeated at the same position is one site "
         "(dropped, noted); at another position, another site (kept, noted)",
+    )
+    coverage_lower_bound: bool = Field(
+        True,
+        description="the modelled 4G coverage is a lower bound (cell lists miss cells): "
+        "it proves I1b's pass, and below the threshold leaves I1b unknown rather than "
+        "failed; false lets it fail villages too",
     )
     coverage_from_towers: bool = Field(
         False,
@@ -250,6 +261,7 @@ def variables(
                         if x
                     ),
                     level="cells",
+                    lower_bound=cfg.coverage_lower_bound,
                 )
             )
         out.append(
@@ -300,7 +312,12 @@ def modelled_4g_description(cfg: BroadbandConfig) -> str:
     return (
         "MODELLED, not measured: ground area within reach of at least one 4G cell / ground "
         "area, where " + "; ".join(parts) + ". Crowd-sourced cell lists miss cells, so this "
-        "is a lower bound: a low value is weaker evidence than a high one"
+        "is a lower bound"
+        + (
+            ": it can pass I1b, never fail it (below the threshold I1b stays unknown)"
+            if cfg.coverage_lower_bound
+            else ""
+        )
     )
 
 
@@ -639,7 +656,10 @@ def towers_to_cells(
         prefix="towers",
     )
     out = out.reindex(idx).fillna(0.0)
-    tree = shapely.STRtree(study.cell_polygons())
+    # discs near no village touch no study cell: a bounding-box test against the
+    # villages, widened by two cell edges (cells stick out of their villages)
+    margin = 2 * h3.average_hexagon_edge_length(study.res, "m") / 111_320 / np.cos(np.radians(lat))
+    tree = shapely.STRtree(study.villages.geometry.values)
     radio = towers["radio"].to_numpy()
     radius = towers["radius_m"].to_numpy(float)
 
@@ -647,7 +667,8 @@ def towers_to_cells(
         if not sel.any():
             return np.zeros(len(idx))
         discs = geodesic_discs(lon[sel], lat[sel], radius[sel])
-        near = np.unique(tree.query(discs, predicate="intersects")[0])
+        b = shapely.bounds(discs) + margin[sel, None] * np.array([-1, -1, 1, 1])
+        near = np.unique(tree.query(shapely.box(*b.T))[0])
         if not len(near):
             return np.zeros(len(idx))
         parts = shapely.get_parts(shapely.union_all(discs[near]))

@@ -62,8 +62,27 @@ def test_modelled_4g_coverage_merges_lte_and_nr_and_says_it_is_modelled(sample_c
     decl = r.variables["pct_area_4g_coverage"]
     assert decl.level == "cells" and decl.description.startswith("MODELLED")
     assert "1,000-5,000 m" in decl.description and "lower bound" in decl.description
-    i1b = r.criteria[r.criteria["rule"] == "I1b"]
-    assert set(i1b["evidence"]) == {"cells"} and set(i1b["state"]) <= {"pass", "fail"}
+    # a lower bound (the default): it passes I1b at >= 50 %, below it I1b stays unknown
+    i1b = r.criteria[r.criteria["rule"] == "I1b"].set_index("village_code")
+    cov = r.villages.set_index("village_code")["pct_area_4g_coverage"].reindex(i1b.index)
+    assert decl.lower_bound and (cov >= 50).any() and (cov < 50).any()
+    assert (i1b["state"] == np.where(cov >= 50, "pass", "unknown")).all()
+    assert set(i1b.loc[i1b["state"] == "pass", "evidence"]) == {"cells"}
+
+
+def test_coverage_not_taken_as_a_lower_bound_fails_villages_too(sample_copy):
+    r = run(
+        _config(
+            sample_copy,
+            towers=[_cells(sample_copy)],
+            coverage_from_towers=True,
+            coverage_lower_bound=False,
+        )
+    )
+    i1b = r.criteria[r.criteria["rule"] == "I1b"].set_index("village_code")
+    cov = r.villages.set_index("village_code")["pct_area_4g_coverage"].reindex(i1b.index)
+    assert (i1b["state"] == np.where(cov >= 50, "pass", "fail")).all()
+    assert "never fail" not in r.variables["pct_area_4g_coverage"].description
 
 
 def test_coverage_from_towers_and_a_raster_are_refused(sample_copy):
