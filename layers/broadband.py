@@ -666,12 +666,14 @@ def towers_to_cells(
     def covered(sel: np.ndarray) -> np.ndarray:
         if not sel.any():
             return np.zeros(len(idx))
-        discs = geodesic_discs(lon[sel], lat[sel], radius[sel])
-        b = shapely.bounds(discs) + margin[sel, None] * np.array([-1, -1, 1, 1])
-        near = np.unique(tree.query(shapely.box(*b.T))[0])
-        if not len(near):
+        i = np.flatnonzero(sel)
+        reach = margin[i] + radius[i] / 111_320 / np.cos(np.radians(lat[i]))  # degrees
+        box = shapely.box(lon[i] - reach, lat[i] - reach, lon[i] + reach, lat[i] + reach)
+        i = i[np.unique(tree.query(box)[0])]
+        if not len(i):
             return np.zeros(len(idx))
-        parts = shapely.get_parts(shapely.union_all(discs[near]))
+        discs = geodesic_discs(lon[i], lat[i], radius[i])
+        parts = shapely.get_parts(shapely.union_all(discs))
         ov = polygon_overlap(parts, study.res)
         got = pd.Series(np.asarray(ov.matrix.sum(axis=0)).ravel(), index=ov.cells)
         return np.minimum(got.reindex(idx).fillna(0.0).to_numpy(), area)
