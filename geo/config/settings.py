@@ -617,7 +617,25 @@ def config_from_dict(data: dict, base_dir: Path | str = ".", file: str | None = 
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate ``despro.toml``; raise :class:`ConfigError` naming the key."""
+    """Read and validate a ``despro.toml``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The config file; relative paths inside it are relative to its folder.
+
+    Returns
+    -------
+    Config
+        Frozen settings; change them with ``model_copy(update=...)``.
+
+    Raises
+    ------
+    MissingConfigError
+        The file does not exist.
+    ConfigError
+        A key is unknown, missing or out of range (the message names it and the fix).
+    """
     path = Path(path)
     if not path.is_file():
         raise MissingConfigError("config file not found", file=path)

@@ -21,12 +21,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from despro._hashing import sha256
 from despro.io.quality import quality_markdown
+
+if TYPE_CHECKING:
+    from despro.pipeline.runner import Result
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PACKAGES = (
@@ -168,8 +172,23 @@ def _gpkg_ready(gdf):
     return out
 
 
-def write_outputs(result, outdir: Path) -> dict[str, Path]:
+def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
     """Write cells, villages, criteria, shortlist and manifest into ``outdir``.
+
+    Every file is written to a staging folder first and moved into place only when all
+    are written, so a failed run leaves the previous outputs as they were.
+
+    Parameters
+    ----------
+    result : Result
+        From :func:`despro.run`.
+    outdir : path
+        Output folder (created when missing).
+
+    Returns
+    -------
+    dict of str to Path
+        File name -> path of every file written.
 
     Files: ``cells.parquet`` (GeoParquet; ``h3`` string and ``h3_int``),
     ``villages.parquet`` and ``villages.gpkg`` (layer ``villages``, opens in QGIS),

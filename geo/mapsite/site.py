@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import folium
 import numpy as np
@@ -58,6 +59,9 @@ from despro.mapsite.figures import write_summary_png
 from despro.mapsite.labels import LABELS, LANGS, fmt_number, threshold_text
 from despro.mapsite.pages import Page, elsewhere_payload, plan_pages, split_province
 from despro.pipeline.cache import StepCache
+
+if TYPE_CHECKING:
+    from despro.pipeline.runner import Result
 
 DEFAULT_BUDGET_MB = 15.0
 MIN_RES = 3
@@ -554,12 +558,33 @@ def _remove_stale_pages(site: Site) -> None:
 
 
 def write_map(
-    result,
-    maps_dir: Path,
+    result: Result,
+    maps_dir: Path | str,
     lang: str = "id",
     links: dict[str, str] | None = None,
     analysis: ma.MapAnalysis | None = None,
     cache: StepCache | None = None,
 ) -> Path:
-    """Write the whole site (see :func:`write_site`) and return ``maps_dir/index.html``."""
+    """Write the offline map site (see :func:`write_site`) and return its index page.
+
+    Parameters
+    ----------
+    result : Result
+        From :func:`despro.run`.
+    maps_dir : path
+        Folder of the site (``index.html``, one page per province or regency, ``lib/``).
+    lang : {'id', 'en'}
+        Language of the labels (Bahasa Indonesia by default).
+    links : dict, optional
+        Extra links shown in every page's footer (label -> address).
+    analysis : MapAnalysis, optional
+        Pilot-selection layers (:func:`despro.mapsite.analysis.from_plan`).
+    cache : StepCache, optional
+        Reuse the admin outlines while the villages are unchanged.
+
+    Returns
+    -------
+    Path
+        ``maps_dir/index.html``.
+    """
     return write_site(result, maps_dir, lang, links=links, analysis=analysis, cache=cache).index

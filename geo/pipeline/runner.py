@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -98,15 +99,36 @@ class Result:
         """Number of cells (without building the hexagons)."""
         return len(self._cells)
 
-    def write_cells(self, path) -> None:
-        """Write the cell table as GeoParquet (straight from the WKB while it is kept)."""
+    def write_cells(self, path: Path | str) -> None:
+        """Write the cell table as GeoParquet (straight from the WKB while it is kept).
+
+        Parameters
+        ----------
+        path : path
+            The ``.parquet`` file to write (hexagons in EPSG:4326).
+        """
         if isinstance(self._cells, LazyCells):
             self._cells.to_parquet(path)
         else:
             self._cells.to_parquet(path, index=False)
 
-    def to_admin(self, level: str = "regency") -> pd.DataFrame:
-        """Finished values per regency or province, rolled up exactly from the villages."""
+    def to_admin(self, level: Literal["regency", "province"] = "regency") -> pd.DataFrame:
+        """Finished values per regency or province, rolled up exactly from the villages.
+
+        Sums the villages' additive columns (numerators, denominators, counts; minimum of
+        distances in metres) and divides once, so a carried-down rate re-aggregates to the
+        published one.
+
+        Parameters
+        ----------
+        level : {'regency', 'province'}
+
+        Returns
+        -------
+        DataFrame
+            One row per regency (4-digit code) or province (2-digit code), one column per
+            finished variable in its declared unit (percent, Mbps, metres, counts).
+        """
         from despro.transfer.rollup import villages_to_admin
 
         return villages_to_admin(
@@ -114,7 +136,14 @@ class Result:
         )
 
     def shortlist(self) -> pd.DataFrame:
-        """The top villages of the shortlist tiers, by rank (size from the config)."""
+        """The top villages of the shortlist tiers, by rank.
+
+        Returns
+        -------
+        DataFrame
+            At most ``config.shortlist.size`` villages whose tier is in
+            ``config.shortlist.tiers``, best rank first (no geometry).
+        """
         sl = self.config.shortlist
         v = self.villages[self.villages["tier"].isin(sl.tiers)].sort_values("rank")
         return v.head(sl.size).drop(columns="geometry")
@@ -189,6 +218,23 @@ def validate_inputs(config: Config, notes: Notes) -> list[str]:
 
     Runs each layer's ``read()`` only (contracts, codes, CRS, joins with the villages):
     no village <-> cell overlap is built and nothing is aggregated.
+
+    Parameters
+    ----------
+    config : Config
+        From :func:`despro.load_config`.
+    notes : Notes
+        Receives the repairs, dropped and unmatched rows found (the data-quality log).
+
+    Returns
+    -------
+    list of str
+        One line per input read, naming it.
+
+    Raises
+    ------
+    InputError
+        An input breaks its contract (the message names the file, row and fix).
     """
     villages = registry.VILLAGES.read(config.villages, config, notes)
     lines = [f"villages: {len(villages):,} from {config.path(config.villages.path)}"]
@@ -262,6 +308,18 @@ def run(
         For 'dask': ``partitions``, ``partition_resolution``, ``workers``,
         ``threads_per_worker``, ``processes``, ``scheduler`` or an open ``client``
         (see :meth:`despro.pipeline.dask.DaskEngine.open`); they override ``[run.dask]``.
+
+    Returns
+    -------
+    Result
+        Villages, cells, the criteria long table, conflicts and the declared variables,
+        in memory; nothing is written (:func:`despro.write_outputs`,
+        :func:`despro.write_map`).
+
+    Raises
+    ------
+    ConfigError, InputError
+        A bad config key or input (the message names the file, row or key and the fix).
     """
     if not isinstance(config, Config):
         config = load_config(config)

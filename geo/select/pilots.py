@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -51,7 +52,10 @@ class PilotPlan:
 
 
 def plan_pilots(
-    result, sel: SelectionConfig | None = None, marginal: bool = True, log=None
+    result,
+    sel: SelectionConfig | None = None,
+    marginal: bool = True,
+    log: Callable[[str, str], None] | None = None,
 ) -> PilotPlan:
     """Run every pilot analysis on a pipeline result.
 
@@ -64,6 +68,13 @@ def plan_pilots(
         Compute each pick's marginal value (one re-solve per pick).
     log : callable, optional
         ``log(step, message)`` progress callback (e.g. ``Progress.step``).
+
+    Returns
+    -------
+    PilotPlan
+        The optimised pilots in pick order, the agents and their radius (km), the
+        clusters, the sensitivity of the picks to each threshold, and the solver's
+        status; frames only (:func:`despro.write_plan` writes them).
     """
     cfg = result.config
     sel = sel or cfg.selection
