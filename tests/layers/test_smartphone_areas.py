@@ -231,3 +231,21 @@ def test_readme_names_the_country_level():
     """The evidence-precedence paragraph lists every level of the order, country last."""
     text = (REPO / "README.md").read_text()
     assert " > ".join(f"`{lvl}`" for lvl in EVIDENCE_ORDER) in text
+
+
+@pytest.mark.shared_data
+def test_national_example_uses_the_split_the_country_level_and_the_newest_years(shared_data):
+    """examples/indonesia.toml: each indicator from its newest year; I1a split; I2b country."""
+    from despro.config.settings import load_config
+
+    cfg = load_config(REPO / "examples" / "indonesia.toml")
+    sp = cfg.layers.smartphone
+    by_var = {var: src for src in sp.all_sources() for var in src.columns}
+    assert by_var[HH].area_column == "area"
+    assert by_var[PC].level == "country"
+    for var, src in by_var.items():
+        d = pd.read_csv(cfg.path(src.table), dtype=str)
+        d = d[d["indicator"] == src.columns[var]]
+        assert src.filters["year"] == max(d["year"]), var
+        if src.area_column is None:  # a table that has a split must use it
+            assert set(d["area"]) == {AREA["total"]}, var
