@@ -1,11 +1,13 @@
 """Compare two despro output folders value by value (used to prove a refactor changes no result).
 
-    python benchmarks/compare_outputs.py BEFORE_DIR AFTER_DIR
+    python benchmarks/compare_outputs.py BEFORE_DIR AFTER_DIR [--allow-added-columns]
 
 Tables (GeoParquet, GeoPackage) are compared column by column, exactly (geometry as WKB);
 CSV, Markdown and JSON files as text, except the fields that record when and how long a run
 took (timings, timestamps, run ids, package versions). Map pages (``*.html``) are compared as
-text with the same exceptions. Prints one line per file and exits 1 on any difference.
+text with the same exceptions. With ``--allow-added-columns``, columns that exist only AFTER are
+listed, and every column both have is still compared value by value (CSV tables too).
+Prints one line per file and exits 1 on any difference.
 """
 
 from __future__ import annotations
@@ -62,9 +64,17 @@ def _text(s: str) -> str:
     return s
 
 
-def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> str | None:
+ALLOW_ADDED = False
+ADDED: dict[str, list[str]] = {}
+
+
+def _frames_equal(a: pd.DataFrame, b: pd.DataFrame, name: str = "") -> str | None:
     if list(a.columns) != list(b.columns):
-        return f"columns differ: {sorted(set(a.columns) ^ set(b.columns))}"
+        added = [c for c in b.columns if c not in a.columns]
+        if not ALLOW_ADDED or set(a.columns) - set(b.columns):
+            return f"columns differ: {sorted(set(a.columns) ^ set(b.columns))}"
+        ADDED[name] = added
+        b = b[list(a.columns)]
     if len(a) != len(b):
         return f"rows {len(a)} vs {len(b)}"
     for c in a.columns:
@@ -84,7 +94,7 @@ def compare_file(a: Path, b: Path) -> str | None:
     if suffix == ".parquet":
         meta = pq.read_schema(a).metadata or {}
         read = gpd.read_parquet if b"geo" in meta else pd.read_parquet
-        return _frames_equal(read(a), read(b))
+        return _frames_equal(read(a), read(b), a.name)
     if suffix == ".gpkg":
         import pyogrio
 
@@ -92,7 +102,9 @@ def compare_file(a: Path, b: Path) -> str | None:
         if layers != [x[0] for x in pyogrio.list_layers(b)]:
             return "layers differ"
         for layer in layers:
-            diff = _frames_equal(gpd.read_file(a, layer=layer), gpd.read_file(b, layer=layer))
+            diff = _frames_equal(
+                gpd.read_file(a, layer=layer), gpd.read_file(b, layer=layer), a.name
+            )
             if diff:
                 return f"layer {layer}: {diff}"
         return None
@@ -104,6 +116,9 @@ def compare_file(a: Path, b: Path) -> str | None:
         x, y = _text(a.read_text("utf-8")), _text(b.read_text("utf-8"))
         if x == y:
             return None
+        if suffix == ".csv" and ALLOW_ADDED and x.splitlines()[:1] != y.splitlines()[:1]:
+            read = dict(dtype=str, keep_default_na=False)
+            return _frames_equal(pd.read_csv(a, **read), pd.read_csv(b, **read), a.name)
         for i, (p, q) in enumerate(zip(x.splitlines(), y.splitlines(), strict=False)):
             if p != q:
                 return f"line {i + 1}: {p[:120]!r} vs {q[:120]!r}"
@@ -122,11 +137,15 @@ def main(before: Path, after: Path) -> int:
         diff = compare_file(before / rel, after / rel)
         print(f"{'same' if diff is None else 'DIFFERENT'}  {rel}" + (f": {diff}" if diff else ""))
         bad += diff is not None
+    for name, cols in ADDED.items():
+        print(f"added columns in {name} (not compared): {cols}")
     print(f"{len(files_a & files_b)} files compared, {bad} differences")
     return 1 if bad else 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    args = [a for a in sys.argv[1:] if a != "--allow-added-columns"]
+    ALLOW_ADDED = len(args) < len(sys.argv) - 1
+    if len(args) != 2:
         sys.exit(__doc__)
-    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))
+    sys.exit(main(Path(args[0]), Path(args[1])))

@@ -91,7 +91,11 @@ def _match_by_name(rows: pd.DataFrame, units: pd.DataFrame, level: str) -> pd.Da
     """Match ``rows`` (parent_k, key) to units of ``level`` by (parent, name key)."""
     u = units[units["level"] == level][["parent", "key", "code"]]
     counts = u.groupby(["parent", "key"]).size().rename("n").reset_index()
-    m = rows.merge(u, left_on=["parent_k", "key"], right_on=["parent", "key"], how="left")
+    # one row per (parent, key), so an ambiguous name never duplicates input rows
+    u = u.drop_duplicates(["parent", "key"])
+    m = rows.reset_index(drop=True).merge(
+        u, left_on=["parent_k", "key"], right_on=["parent", "key"], how="left"
+    )
     m = m.merge(counts, on=["parent", "key"], how="left")
     m.loc[m["n"] > 1, "code"] = None
     return m
@@ -165,4 +169,73 @@ def bps_villages_to_kemendagri(
             "method": method,
             "problem": problem,
         }
+    )
+
+
+def read_official_crosswalk(table: pd.DataFrame) -> pd.DataFrame:
+    """The BPS <-> Kemendagri village bridge (``kode_bps``, ``kode_dagri``, ``nama_dagri``).
+
+    Returns
+    -------
+    DataFrame
+        ``bps_code`` (10 digits), ``kemendagri_code`` (digits, no dots), ``key``
+        (the Kemendagri name's matching key), ``n`` (villages the BPS code maps to).
+    """
+    x = pd.DataFrame(
+        {
+            "bps_code": table["kode_bps"].astype(str).str.strip(),
+            "kemendagri_code": table["kode_dagri"].astype(str).str.strip().str.replace(".", ""),
+            "key": table["nama_dagri"].map(name_key)
+            if "nama_dagri" in table
+            else pd.Series("", index=table.index),
+        }
+    ).drop_duplicates(["bps_code", "kemendagri_code"])
+    return x.assign(n=x.groupby("bps_code")["bps_code"].transform("size"))
+
+
+def bps_codes_by_crosswalk(bps: pd.Series, crosswalk: pd.DataFrame, units: pd.DataFrame):
+    """Kemendagri village code of each BPS code through the official crosswalk.
+
+    A crosswalk code is accepted only when the village still exists under that
+    code with the same name (the code list of the run's year); a renamed or
+    renumbered village, or a BPS code the crosswalk maps to several villages, is
+    left to the name matcher and reported.
+
+    Parameters
+    ----------
+    bps : Series
+        10-digit BPS village codes.
+    crosswalk : DataFrame
+        From :func:`read_official_crosswalk`.
+    units : DataFrame
+        From :func:`kemendagri_units`.
+
+    Returns
+    -------
+    DataFrame
+        Same index as ``bps``: ``kemendagri_code`` (missing where not accepted) and
+        ``problem`` ('' when accepted, else why not).
+    """
+    vil = units[units["level"] == "village"].drop_duplicates("code").set_index("code")["key"]
+    one = crosswalk.drop_duplicates("bps_code").set_index("bps_code")
+    k = bps.map(one["kemendagri_code"])
+    n = bps.map(one["n"]).fillna(0).astype(int)
+    many = crosswalk[crosswalk["n"] > 1].groupby("bps_code")["kemendagri_code"].agg(", ".join)
+    exists = k.isin(vil.index)
+    same_name = exists & (k.map(vil).to_numpy() == bps.map(one["key"]).to_numpy())
+    problem = np.select(
+        [n == 0, n > 1, ~exists, ~same_name],
+        [
+            "BPS code not in the crosswalk",
+            "crosswalk maps this BPS code to "
+            + n.astype(str)
+            + " villages: "
+            + bps.map(many).astype(object).fillna("").astype(str),
+            "crosswalk's Kemendagri code no longer exists",
+            "crosswalk's Kemendagri code now names another village",
+        ],
+        default="",
+    )
+    return pd.DataFrame(
+        {"kemendagri_code": k.where(problem == ""), "problem": problem}, index=bps.index
     )

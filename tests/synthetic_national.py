@@ -86,6 +86,11 @@ def _villages(rng) -> gpd.GeoDataFrame:
     v["flagship_product"] = product
     for c in CRITERIA:
         v[f"{c}_state"] = np.array(["pass", "fail", "unknown"])[rng.integers(0, 3, n)]
+    # the honest score's range and known share (despro.rules.score), drawn last so that
+    # the columns above keep their draws
+    share = np.where(rng.random(n) < 0.4, 1.0, np.round(rng.uniform(0.3, 1.0, n), 2))
+    v["score_known_share"] = share
+    v["score_best"] = np.round(v["score"] + (1.0 - share) * (100.0 - v["score"]), 1)
     geom = grid.cell_polygons(v["h7"].to_numpy(np.uint64))
     return gpd.GeoDataFrame(v.set_index("village_code", drop=False), geometry=geom, crs="EPSG:4326")
 

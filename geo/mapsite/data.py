@@ -35,6 +35,7 @@ from despro.mapsite.labels import (
     LABELS,
     fmt_number,
     margin_texts,
+    score_texts,
     threshold_text,
     unit_display,
     value_texts,
@@ -55,17 +56,48 @@ SCORE = Variable(
     "readiness score of the villages sharing the cell, weighted by the transfer weights",
     "score",
 )
+SCORE_COMPLETE = Variable(
+    "village_score_complete",
+    Kind.RATE,
+    "percent",
+    "share of the cell's scored villages (by transfer weight) whose score rests on every "
+    "criterion known (score_known_share = 1)",
+    "score",
+)
+TIER_SHARES = tuple(
+    Variable(
+        f"village_tier_{i}",
+        Kind.INTENSIVE,
+        "",
+        f"share of the cell's villages (by transfer weight) in the tier {t!r}",
+        "tier",
+    )
+    for i, t in enumerate(TIERS)
+)
+TIER_CELLS = "village_tier"  # index into TIERS of the cell's most common tier
+INCOMPLETE_BACK, INCOMPLETE_LINE = "#e0e0e0", "#616161"  # hatch of a partial-data score
 
 
-#: the readiness score's cell layer (the layers' own are in their modules' CHOROPLETHS)
-SCORE_CHOROPLETH = Choropleth("score", "village_score", "", (20, 40, 60, 80), show=True, position=0)
+#: the page opens on the tiers (cells by their villages' most common tier, see
+#: :func:`main_tier`); the readiness score's layer (50 = meets every threshold, see
+#: despro.rules.score) hatches cells whose villages' score rests on incomplete data. The
+#: layers' own cell layers are in their modules' CHOROPLETHS.
+TIER_CHOROPLETH = Choropleth(
+    "tier_cells", TIER_CELLS, "", (0.5, 1.5, 2.5), digits=0, show=True, position=-1
+)
+SCORE_CHOROPLETH = Choropleth("score", "village_score", "", (20, 40, 50, 75), position=0)
+#: categorical cell layers: per class index, its label key and colour (TIER_COLOURS)
+CATEGORIES = {TIER_CHOROPLETH.key: TIERS}
+#: cell layers hatched where their column below (percent of the value resting on complete
+#: data) is under 100
+COMPLETE = {SCORE_CHOROPLETH.key: SCORE_COMPLETE.name}
 
 
 def choropleths() -> list[Choropleth]:
-    """The map's cell layers: the score, then every registered layer's ``CHOROPLETHS``,
-    ordered by their ``position``."""
+    """The map's cell layers: the tiers, the score, then every registered layer's
+    ``CHOROPLETHS``, ordered by their ``position``."""
     found = [c for layer in registry.all_layers() for c in layer.CHOROPLETHS]
-    return sorted([SCORE_CHOROPLETH, *found], key=lambda c: c.position)
+    return sorted([TIER_CHOROPLETH, SCORE_CHOROPLETH, *found], key=lambda c: c.position)
 
 
 def escape_text(value: object) -> str:
@@ -163,10 +195,14 @@ def _counted(variables: list[Variable]) -> list[Variable]:
 
 
 def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
-    """The cells' additive columns plus the score as an intensive pair, and their variables.
+    """The cells' additive columns plus the score and tier shares as intensive pairs, and
+    their variables.
 
     The score of a cell is the weighted mean of the scores of the villages sharing it
-    (as in the pipeline); keeping numerator and weight lets it roll up exactly.
+    (as in the pipeline); keeping numerator and weight lets it roll up exactly. So do
+    :data:`SCORE_COMPLETE` (percent of that weight from villages whose score rests on
+    every criterion known; below 100 the map hatches the cell) and :data:`TIER_SHARES`
+    (share of the cell's village weight per tier, see :func:`main_tier`).
 
     Counts and categories are unknown (NaN, not 0) in cells their layer does not cover
     (``<layer>__cover`` = 0, or the variable's own ``<layer>__cover__<variable>`` = 0
@@ -205,11 +241,30 @@ def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
             )
             add[f"{name}__num"] = (~unknown).astype(float)
             add[f"{name}__den"] = 1.0
-    score = result.villages["score"].reindex(result.study.village_index).to_numpy(float)
+    v = result.villages.reindex(result.study.village_index)
+    score = v["score"].to_numpy(float)
+    scored = ~np.isnan(score)
     w = result.study.weights.T.tocsr()
     add["village_score__wsum"] = w @ np.nan_to_num(score)
-    add["village_score__w"] = w @ (~np.isnan(score)).astype(float)
-    return add, [*variables, *shares.values(), SCORE]
+    add["village_score__w"] = w @ scored.astype(float)
+    complete = scored & (v["score_known_share"].to_numpy(float) >= 1.0)
+    add[f"{SCORE_COMPLETE.name}__num"] = w @ complete.astype(float)
+    add[f"{SCORE_COMPLETE.name}__den"] = add["village_score__w"]
+    tier = v["tier"].to_numpy(object)
+    everyone = w @ np.ones(len(tier))
+    for t, var in zip(TIERS, TIER_SHARES, strict=True):
+        add[f"{var.name}__wsum"] = w @ (tier == t).astype(float)
+        add[f"{var.name}__w"] = everyone
+    return add, [*variables, *shares.values(), SCORE, SCORE_COMPLETE, *TIER_SHARES]
+
+
+def main_tier(table: pd.DataFrame) -> np.ndarray:
+    """Per cell, the index into :data:`TIERS` of the tier most of its villages have (by
+    transfer weight; a tie goes to the worse tier), NaN where no village has weight."""
+    shares = table[[v.name for v in TIER_SHARES]].to_numpy(float)
+    worst_first = np.nan_to_num(shares[:, ::-1], nan=-1.0)
+    out = (len(TIERS) - 1 - worst_first.argmax(axis=1)).astype(float)
+    return np.where(np.isnan(shares).all(axis=1), np.nan, out)
 
 
 def page_cells(
@@ -225,6 +280,8 @@ def page_cells(
         if v.kind is Kind.CATEGORY and v.name not in out:
             cols = additive_columns(v)
             out[v.name] = out[cols].sum(axis=1, min_count=1) if cols else np.nan
+    if all(v.name in out for v in TIER_SHARES):
+        out[TIER_CELLS] = main_tier(out)
     return out
 
 
@@ -269,20 +326,36 @@ def choropleth_spec(spec: Choropleth, rules, lang: str) -> dict:
     scale, suffix, _ = unit_display(spec.unit, lang)
     breaks = set(spec.breaks)
     notes = []
-    for r in rules:
+    classes = CATEGORIES.get(spec.key, ())
+    for r in [] if classes else rules:
         if r.variable == spec.column or r.variable == spec.key:
             breaks.add(round(r.threshold * scale, 6))
             notes.append(f"{r.id}: {threshold_text(r.op, r.threshold, r.unit, lang)}")
     breaks = sorted(breaks)
-    colours = _palette(len(breaks) + 1, spec.higher_is_better)
-    rows = list(zip(colours, _class_labels(breaks, suffix, lang, spec.digits), strict=True))
+    if classes:
+        colours = [TIER_COLOURS.get(c, UNKNOWN_COLOUR) for c in classes]
+        names = [t[c] for c in classes]
+    else:
+        colours = _palette(len(breaks) + 1, spec.higher_is_better)
+        names = _class_labels(breaks, suffix, lang, spec.digits)
+    rows = list(zip(colours, names, strict=True))
     rows.append((UNKNOWN_COLOUR, t["unknown"]))
     legend = "".join(
         f"<div><i style='background:{c}'></i>{escape_text(label)}</div>" for c, label in rows
     )
+    complete = COMPLETE.get(spec.key)
+    if complete:
+        legend += f"<div><i class='despro-hatch'></i>{escape_text(t['score_incomplete'])}</div>"
     caption = escape_text(t[spec.key]) + (
         f" <small>({escape_text('; '.join(notes))})</small>" if notes else ""
     )
+    extra = {"names": [escape_text(n) for n in names]} if classes else {}
+    if complete:
+        extra.update(
+            complete=complete,
+            hatch=[INCOMPLETE_BACK, INCOMPLETE_LINE],
+            incomplete=escape_text(t["score_incomplete"]),
+        )
     return {
         "key": spec.key,
         "column": spec.column,
@@ -295,6 +368,7 @@ def choropleth_spec(spec: Choropleth, rules, lang: str) -> dict:
         "suffix": escape_text(suffix),
         "show": spec.show,
         "legend": f"<b>{caption}</b>{legend}",
+        **extra,
     }
 
 
@@ -303,15 +377,20 @@ def cells_payload(
 ) -> dict:
     """Encoded hexagons and, per layer (its column in ``table``), the rounded values in
     display units; ``known``: per count layer whose cells are partly covered, the percent
-    of each cell's children with data (see :func:`coverage_share`)."""
+    of each cell's children with data (see :func:`coverage_share`); ``complete``: per
+    layer with a ``complete`` column (the score), the percent of the value resting on
+    complete data, rounded down (so that anything short of 100 stays short and is hatched).
+    """
     ids = table.index.to_numpy(dtype=grid.CELL_DTYPE)
-    values, known = {}, {}
+    values, known, complete = {}, {}, {}
     for s in specs:
         values[s["key"]] = numbers(table[s["column"]].to_numpy(float) * s["scale"], s["digits"])
         share = coverage_share(table, s, variables or {})
         if share is not None:
             known[s["key"]] = share
-    return {"geom": encode_cells(ids), "values": values, "known": known}
+        if s.get("complete") in table:
+            complete[s["key"]] = numbers(np.floor(table[s["complete"]].to_numpy(float)), 0)
+    return {"geom": encode_cells(ids), "values": values, "known": known, "complete": complete}
 
 
 # --- villages --------------------------------------------------------------------------
@@ -393,11 +472,12 @@ def villages_payload(result, lang: str, imputed: dict[str, list] | None = None) 
     """One compact record per village, by village code (see ``despro.js``: village record).
 
     ``[lat, lon, code, name, tier index, rank, shortlisted 0/1, product,
-    value texts, state letters, margin texts, evidence letters]``; texts escaped. The
-    evidence letter (see :data:`EVIDENCE_LETTERS`) picks the rule's source text for
-    the level that decided the village (``srcs`` in :func:`rules_payload`). A village in
-    ``imputed`` (:func:`despro.mapsite.analysis.imputed_records`) gets that record as a
-    13th element.
+    value texts, state letters, margin texts, evidence letters, score text]``; texts
+    escaped. The evidence letter (see :data:`EVIDENCE_LETTERS`) picks the rule's source
+    text for the level that decided the village (``srcs`` in :func:`rules_payload`); the
+    score text gives the range and the known share when data are missing
+    (:func:`despro.mapsite.labels.score_texts`). A village in ``imputed``
+    (:func:`despro.mapsite.analysis.imputed_records`) gets that record as a 14th element.
     """
     imputed = imputed or {}
     v = result.villages
@@ -432,6 +512,19 @@ def villages_payload(result, lang: str, imputed: dict[str, list] | None = None) 
         )
     else:
         products = [""] * len(v)
+    scores = _escape_all(
+        np.array(
+            score_texts(
+                v["score"].to_numpy(float),
+                v["score_best"].to_numpy(float)
+                if "score_best" in v
+                else v["score"].to_numpy(float),
+                v["score_known_share"].to_numpy(float),
+                lang,
+            ),
+            dtype=object,
+        )
+    )
     out = {}
     for i, code in enumerate(codes):
         out[code] = [
@@ -447,6 +540,7 @@ def villages_payload(result, lang: str, imputed: dict[str, list] | None = None) 
             states[i],
             list(margins[i]),
             letters[i],
+            scores[i],
         ]
         if code in imputed:
             out[code].append(imputed[code])

@@ -73,7 +73,10 @@ SITE_LABELS = {
         "overview_villages": "Desa siap, hampir siap dan daftar pendek "
         "saja; semua desa ada di halaman provinsi",
         "weights": "bobot",
+        "tier_cells": "Tingkat desa per sel (terbanyak)",
         "score": "Skor kesiapan (0-100)",
+        "score_incomplete": "skor dari data tidak lengkap",
+        "score_range": "{lo} \u2013 {hi} jika data lengkap; {known} % bobot diketahui",
         "partial": "data hanya di %s % sel; jumlah minimum",
         "regency": "Kabupaten/Kota",
         "regencies": "Halaman kabupaten/kota",
@@ -158,7 +161,10 @@ SITE_LABELS = {
         "overview_villages": "Ready, near-ready and shortlisted villages only; every "
         "village is on the province pages",
         "weights": "weights",
+        "tier_cells": "Village tier per cell (most villages)",
         "score": "Readiness score (0-100)",
+        "score_incomplete": "score from incomplete data",
+        "score_range": "{lo} \u2013 {hi} with complete data; {known} % of the weight known",
         "partial": "data in only %s % of cells; a lower bound",
         "regency": "Regency",
         "regencies": "Regency pages",
@@ -330,4 +336,36 @@ def margin_texts(margins, states, op: str, unit: str, lang: str) -> np.ndarray:
     out[ok] = [
         f"{t['spare']} {a}" if lang == "id" else f"{a} {t['spare']}" for a in amounts[ok].tolist()
     ]
+    return out
+
+
+def score_texts(score, best, known_share, lang: str) -> list[str]:
+    """Per village, its score as the popup shows it (not escaped).
+
+    Parameters
+    ----------
+    score, best : array-like
+        Worst-case and best-case score (0-100, NaN when nothing is known).
+    known_share : array-like
+        Share of the weights fully known (0-1).
+    lang : str
+        ``id`` or ``en``.
+
+    Returns
+    -------
+    list of str
+        ``"Readiness score (0-100): 41.7"``, followed when part of the data is missing by
+        the range with complete data and the known share of the weight.
+    """
+    t = LABELS[lang]
+    lo = fmt_numbers(score, lang)
+    hi = fmt_numbers(best, lang)
+    share = np.asarray(known_share, dtype=float)
+    known = fmt_numbers(np.floor(100.0 * share), lang, 0)
+    out = []
+    for i in range(len(lo)):
+        text = f"{t['score']}: {lo[i]}"
+        if not share[i] >= 1.0:
+            text += " (" + t["score_range"].format(lo=lo[i], hi=hi[i], known=known[i]) + ")"
+        out.append(text)
     return out

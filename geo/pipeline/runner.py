@@ -485,6 +485,7 @@ def _village_table(villages, vals, covers, attributes, long, states, tier, sc, r
         out[f"{c}_state"] = states[c].reindex(out.index)
     out["tier"] = tier.reindex(out.index)
     out["score"] = sc["score"]
+    out["score_best"] = sc["score_best"]
     out["score_known_share"] = sc["score_known_share"]
     out["rank"] = rk.reindex(out.index).astype(int)
     return gpd.GeoDataFrame(out, geometry=villages.geometry, crs="EPSG:4326")

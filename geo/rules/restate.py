@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from despro.config.vocab import FAIL, PASS, UNKNOWN
-from despro.rules.criteria import CRITERIA, ROUNDOFF, combine
-from despro.rules.score import attainment, composite, rank, tiers
+from despro.rules.criteria import ROUNDOFF, combine
+from despro.rules.score import composite, rank, tiers
 
 
 @dataclass
@@ -28,9 +28,10 @@ class Rescored:
     long: pd.DataFrame
     states: pd.DataFrame  # criterion states, columns P1 ... I3
     tier: pd.Series
-    score: pd.Series  # 0-100
-    score_known_share: pd.Series
+    score: pd.Series  # 0-100, worst case (unknown rules at 0)
+    score_known_share: pd.Series  # 0-1
     rank: pd.Series  # 1 = best
+    score_best: pd.Series  # 0-100, best case (unknown rules at the cap)
 
 
 def restate_rows(long: pd.DataFrame) -> pd.DataFrame:
@@ -78,17 +79,11 @@ def recompute_tiers(
     tier = tiers(long, states, near_ready_fraction)
     sc = composite(long, weights).reindex(states.index)
     return Rescored(
-        long, states, tier, sc["score"], sc["score_known_share"], rank(tier, sc["score"])
+        long,
+        states,
+        tier,
+        sc["score"],
+        sc["score_known_share"],
+        rank(tier, sc["score"]),
+        sc["score_best"],
     )
-
-
-def criterion_attainment(long: pd.DataFrame) -> pd.DataFrame:
-    """Villages x criteria (P1 ... I3): the weakest gate rule's attainment (0-2, NaN unknown).
-
-    The composite score is ``50 x`` the weighted mean of these over known criteria.
-    """
-    gates = long[long["role"] == "gate"].assign(att=attainment(long))
-    crit = gates.groupby(["village_code", "criterion"])["att"].min(numeric_only=True)
-    out = crit.unstack("criterion").reindex(columns=list(CRITERIA))
-    out.index.name = None
-    return out

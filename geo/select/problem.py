@@ -4,9 +4,9 @@ The planner's question, as an integer programme (PuLP, solved by the bundled CBC
 
 * one binary ``x_v`` per eligible village; maximise ``sum(value_v * x_v)`` where
   ``value_v = score_v + product_weight * product_score_v + priority_bonus * priority_v``
-  (score points: ``score`` is the composite 0-100 of :mod:`despro.rules.score`,
-  ``product_score`` the same over P1-P3 only, ``priority_v`` = 1 in the paper's
-  first regions, Sumatra, Java and Bali);
+  (score points: ``score`` is the honest composite 0-100 of :mod:`despro.rules.score`,
+  worst case over unknown rules, ``product_score`` the same over P1-P3 only,
+  ``priority_v`` = 1 in the paper's first regions, Sumatra, Java and Bali);
 * ``sum(x) = N`` (``size``); at most ``K`` per regency (``max_per_regency``);
 * ``x_v = 1`` for running pilots (``must_include``: they stay whatever their tier),
   ``x_v = 0`` for ``exclude``;

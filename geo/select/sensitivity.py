@@ -4,8 +4,9 @@
 configured ones: ``alpha = concentration x w / sum(w)`` (criteria weighted 0 stay
 0), so the mean draw is the configured weighting and ``concentration`` sets how far
 draws stray (50: a weight of 1/6 varies by about +-0.05). Scores are recomputed
-exactly as :mod:`despro.rules.score` does (weakest rule per criterion, weighted mean
-over known criteria); tiers do not depend on weights.
+exactly as :mod:`despro.rules.score` does (weakest rule per criterion, unknown rules
+at 0, attainment above a threshold only for villages meeting every weighted
+criterion); tiers do not depend on weights.
 
 *Thresholds.* Each gate rule's threshold is multiplied by each factor in turn
 (one rule at a time, others as configured); states, tiers and scores are rederived
@@ -29,7 +30,8 @@ import pandas as pd
 from despro.config.settings import Config, SelectionConfig
 from despro.config.vocab import NEAR_READY, PILOT_TIERS, READY, TIERS
 from despro.rules.criteria import CRITERIA
-from despro.rules.restate import criterion_attainment, recompute_tiers, restate_rows
+from despro.rules.restate import recompute_tiers, restate_rows
+from despro.rules.score import criterion_bounds, honest_score
 
 TIER_ORDER = {t: i for i, t in enumerate(TIERS)}
 
@@ -114,12 +116,12 @@ def monte_carlo(
     seed: int,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Weight draws -> per village ``weight_share`` and score quantiles (see module doc)."""
-    att = criterion_attainment(long).reindex(tier.index).to_numpy(float)
-    known = ~np.isnan(att)
+    b = {k: f.reindex(tier.index, fill_value=0) for k, f in criterion_bounds(long).items()}
     w = weight_draws(weights, draws, concentration, seed)  # draws x 6
-    wk = known.astype(float) @ w.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scores = np.where(wk > 0, 50.0 * (np.nan_to_num(att) @ w.T) / wk, np.nan)
+    # a criterion weighted 0 stays 0 in every draw, so "met" is the same in all draws
+    met = b["passed"].to_numpy(bool)[:, w.max(axis=0) > 0].all(axis=1)
+    scores = honest_score(b["worst"].to_numpy(float), met, w)
+    scores[~((b["seen"].to_numpy(bool).astype(float) @ w.T) > 0)] = np.nan
     t = tier.to_numpy(object)
     eligible = ok & np.isin(t, tiers)
     top = top_n_mask(t, scores, eligible, n)

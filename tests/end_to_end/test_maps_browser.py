@@ -390,6 +390,40 @@ def test_layer_control_lists_every_layer(browser, demo_site):
 
 
 @pytest.mark.browser
+def test_pages_open_on_the_tiers_and_hatch_scores_from_incomplete_data(
+    browser, demo_site, sample_result
+):
+    t = LABELS["id"]
+    checked = (
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        ".filter(l => l.querySelector('input').checked).map(l => l.textContent.trim())"
+    )
+    for page in _pages(demo_site):
+        browser.open(page)
+        shown = browser.js(checked)
+        assert t["tier_cells"] in shown and t["villages"] in shown, page.name
+        assert t["score"] not in shown, page.name
+    # the demo has undetermined villages: turning the score on hatches their cells
+    v = sample_result.villages
+    assert (v["score_known_share"] < 1).any()
+    browser.open(demo_site / "province-34.html")
+    browser.js(
+        "Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))"
+        f".find(l => l.textContent.trim() === {json.dumps(t['score'])})"
+        ".querySelector('input').click(); true"
+    )
+    browser.pump(0.3)
+    assert browser.js("despro.incompleteCells.score") > 0
+    legend = browser.js("document.querySelector('.despro-legend').textContent")
+    assert t["score_incomplete"] in legend
+    assert browser.console_errors() == []
+    # a village with missing data shows its score with the range it could reach
+    code = v.index[v["tier"] == "undetermined"][0]
+    popup = _open_popup_by_click(browser, code)
+    assert "jika data lengkap" in popup and "bobot diketahui" in popup
+
+
+@pytest.mark.browser
 def test_clicking_a_village_opens_its_criteria_popup(browser, demo_site, sample_result):
     v = sample_result.villages
     code = v.index[v["tier"] == "not ready"][0]

@@ -80,14 +80,17 @@ def test_census_items_decide_courier_and_signal_criteria(shared_data, batu):
     assert len(batu.villages) == 24
     for code in agent.index:
         i3, i1b = c.loc[(code, "I3")], c.loc[(code, "I1b")]
-        assert i3["evidence"] == "census" and i1b["evidence"] == "census"
-        assert (i3["state"] == "pass") == agent[code]
-        assert (i1b["state"] == "pass") == signal[code]
-        assert "podes2024" in i3["source"] and i3["vintage"] == "Podes 2024 (BPS)"
-    assert {"fail", "pass"} <= set(c.xs("I3", level="rule")["state"])
+        assert i1b["evidence"] == "census" and (i1b["state"] == "pass") == signal[code]
+        # an agent in the village proves I3; "no agent" decides nothing (no courier layer here)
+        if agent[code]:
+            assert i3["evidence"] == "census" and i3["state"] == "pass"
+            assert "podes2024" in i3["source"] and i3["vintage"] == "Podes 2024 (BPS)"
+        else:
+            assert i3["evidence"] == "none" and i3["state"] == "unknown"
+    assert agent.any() and not agent.all()
 
 
-def test_census_beats_modelled_evidence_and_disagreement_is_reported(shared_data, tmp_path):
+def test_census_no_courier_agent_leaves_I3_to_the_outlet_cells(shared_data, tmp_path):
     t = pd.read_csv(shared_data / EXTRACT, dtype=str)
     no_agent = t[t["R1007C"] != "1"].iloc[0]  # the census says no courier agent here
     pt = gpd.GeoDataFrame(
@@ -104,11 +107,12 @@ def test_census_beats_modelled_evidence_and_disagreement_is_reported(shared_data
         kemendagri_units(pd.read_csv(shared_data / "admin/codes_kemendagri.csv", dtype=str)),
     )["kemendagri_code"].iloc[0]
     row = r.criteria.set_index(["village_code", "rule"]).loc[(code, "I3")]
-    assert row["evidence"] == "census" and row["state"] == "fail"
-    assert r.villages.loc[code, "courier_companies"] >= 1  # the cells say served
+    # no agent in the village does not disprove courier service: the cells decide
+    assert row["evidence"] == "cells" and row["state"] == "pass"
+    assert r.villages.loc[code, "courier_companies"] >= 1
+    assert np.isnan(r.villages.loc[code, "census_courier_agent"])
     conf = r.conflicts[(r.conflicts["village_code"] == code) & (r.conflicts["rule"] == "I3")]
-    assert len(conf) == 1
-    assert conf.iloc[0]["other_evidence"] == "cells" and conf.iloc[0]["other_state"] == "pass"
+    assert len(conf) == 0
 
 
 def test_villages_without_census_fall_back_to_modelled_evidence(sample_copy):
@@ -126,7 +130,10 @@ def test_villages_without_census_fall_back_to_modelled_evidence(sample_copy):
     }
     r = run(config_from_dict(data, base_dir=sample_copy))
     i3 = r.criteria[r.criteria["rule"] == "I3"].set_index("village_code")
-    assert i3.loc[code, "evidence"] == "census" and i3.loc[code, "state"] == "fail"
+    # R1007C = 4 (no agent) is recorded but decides nothing: the cells decide I3 there too
+    assert i3.loc[code, "evidence"] == "cells"
+    i1b = r.criteria[r.criteria["rule"] == "I1b"].set_index("village_code")
+    assert i1b.loc[code, "evidence"] == "census" and i1b.loc[code, "state"] == "pass"
     others = i3.drop(index=code)
     assert (others["evidence"] == "cells").all()
     assert np.isnan(r.villages.drop(index=code)["census_courier_agent"]).all()

@@ -7,7 +7,7 @@
  *
  * Village record: [lat, lon, code, name, tier index, rank, shortlisted 0/1, product,
  *                  value texts[], state letters ("p"/"f"/"u" per rule), margin texts[],
- *                  evidence letters, and when imputed values were used:
+ *                  evidence letters, score text, and when imputed values were used:
  *                  [tier index with imputation, [[rule index, value text, state letter]]]].
  * An imputed value never replaces the run's state: the row keeps "unknown" and shows
  * the imputed value and state beside it, marked as imputed.
@@ -67,39 +67,74 @@
     return data.cells.latlngs;
   }
 
+  /* A canvas fill of diagonal stripes: `line` on `back`, the class colour `colour`
+     kept only as thin stripes, so a value resting on incomplete data never shows in its
+     class colour alone. One pattern per colour, made once. */
+  var hatches = {};
+  function hatch(colour, back, line) {
+    if (hatches[colour]) return hatches[colour];
+    var c = document.createElement("canvas"), n = 8;
+    c.width = c.height = n;
+    var ctx = c.getContext("2d");
+    ctx.fillStyle = back;
+    ctx.fillRect(0, 0, n, n);
+    [[line, 0], [colour, n / 2]].forEach(function (d) {
+      ctx.strokeStyle = d[0];
+      ctx.lineWidth = 2;
+      for (var k = -n; k <= n; k += n) {
+        ctx.beginPath();
+        ctx.moveTo(k + d[1], n);
+        ctx.lineTo(k + d[1] + n, 0);
+        ctx.stroke();
+      }
+    });
+    hatches[colour] = ctx.createPattern(c, "repeat");
+    return hatches[colour];
+  }
+
   despro.cellLayer = function (data, index) {
     var spec = data.choropleths[index];
     if (!cellRenderer) cellRenderer = L.canvas({ padding: 0.3 });
     var layer = new LazyGroup(function (group) {
       var values = data.cells.values[spec.key], latlngs = cellLatLngs(data);
       var shares = (data.cells.known || {})[spec.key] || null;
+      var complete = (data.cells.complete || {})[spec.key] || null;
       for (var i = 0; i < latlngs.length; i++) {
         var v = values[i], known = v !== null;
+        var colour = known ? spec.colours[classIndex(v, spec.breaks)] : spec.unknown;
+        var whole = !known || !complete || complete[i] === null || complete[i] >= 100;
         group.addLayer(L.polygon(latlngs[i], {
-          renderer: cellRenderer, stroke: false, fillOpacity: known ? 0.65 : 0.35,
-          fillColor: known ? spec.colours[classIndex(v, spec.breaks)] : spec.unknown,
-          value: v, share: shares ? shares[i] : null
+          renderer: cellRenderer, stroke: false,
+          fillOpacity: known ? (spec.names ? 0.45 : whole ? 0.65 : 0.8) : 0.35,
+          fillColor: whole ? colour : hatch(colour, spec.hatch[0], spec.hatch[1]),
+          value: v, share: shares ? shares[i] : null, incomplete: !whole
         }));
       }
+      despro.incompleteCells = despro.incompleteCells || {};
+      despro.incompleteCells[spec.key] = group.getLayers().filter(function (c) {
+        return c.options.incomplete;
+      }).length;
     });
     layer.bindTooltip(function (cell) {
       var v = cell.options.value, share = cell.options.share;
       /* a count summed over a parent whose children are partly unknown is a lower bound */
       var partial = v !== null && share !== null && share < 100
         ? " (" + data.labels.partial.replace("%s", formatNumber(share, 0, data.lang)) + ")" : "";
-      return spec.label + ": " + (v === null ? data.labels.unknown
-        : formatNumber(v, spec.digits, data.lang) + (spec.suffix ? " " + spec.suffix : "")) +
-        partial;
+      if (cell.options.incomplete) partial += " (" + spec.incomplete + ")";
+      var text = v === null ? data.labels.unknown : spec.names ? spec.names[v]
+        : formatNumber(v, spec.digits, data.lang) + (spec.suffix ? " " + spec.suffix : "");
+      return spec.label + ": " + text + partial;
     }, { sticky: true });
     despro.legends.push({ layer: layer, html: spec.legend });
     return layer;
   };
 
   function popupHtml(data, v) {
-    var t = data.labels, tier = data.tiers[v[4]], imp = v[12], byRule = {};
+    var t = data.labels, tier = data.tiers[v[4]], imp = v[13], byRule = {};
     var head = "<b class='despro-name'>" + v[3] + "</b> (" + v[2] + ")<br>" + t.tier +
       ": <b style='color:" + tier.colour + "'>" + tier.label + "</b> &middot; " + t.rank +
-      ": " + v[5] + " &middot; " + t.shortlist + ": " + (v[6] ? t.yes : t.no) + "<br>";
+      ": " + v[5] + " &middot; " + t.shortlist + ": " + (v[6] ? t.yes : t.no) + "<br>" +
+      "<span class='despro-score'>" + v[12] + "</span><br>";
     if (v[7]) head += t.product + ": " + v[7] + "<br>";
     if (imp) {
       imp[1].forEach(function (d) { byRule[d[0]] = d; });
@@ -136,8 +171,8 @@
       var marker = L.circleMarker([v[0], v[1]], {
         radius: shortlistOnly ? 9 : (v[6] ? 6 : 4), weight: shortlistOnly || v[6] ? 2 : 1,
         color: shortlistOnly || v[6] ? "#000000" : colour, fillColor: colour,
-        fillOpacity: shortlistOnly ? 0.2 : 0.9, dashArray: v[12] ? "2 2" : null,
-        className: "despro-village" + (v[12] ? " despro-imputed-marker" : "")
+        fillOpacity: shortlistOnly ? 0.2 : 0.9, dashArray: v[13] ? "2 2" : null,
+        className: "despro-village" + (v[13] ? " despro-imputed-marker" : "")
       });
       marker.bindPopup(function () { return popupHtml(data, v); },
         { maxWidth: 680, className: "despro-popup-wrap" });
