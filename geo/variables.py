@@ -85,9 +85,14 @@ class Variable:
     classes : tuple of str
         For ``category`` variables, the class names.
     level : str
-        Evidence level (``census``, ``village``, ``cells``, ``regency``, ``province``):
+        Evidence level (``census``, ``village``, ``cells``, ``regency``, ``province``,
+        ``country``):
         how directly the value observes a village; criteria prefer the level that comes
         first in ``criteria.evidence_order``.
+    lower_bound : bool
+        The value can only be too low (e.g. coverage modelled from an incomplete,
+        crowd-sourced tower list): it proves a ``>=`` rule's pass (a ``<=`` rule's
+        fail), never the other way; below the threshold the rule stays unknown.
     """
 
     name: str
@@ -99,6 +104,7 @@ class Variable:
     vintage: str = "unknown"
     classes: tuple[str, ...] = field(default_factory=tuple)
     level: str = "cells"
+    lower_bound: bool = False
 
     def columns(self) -> list[str]:
         """The additive columns that store this variable in cell / village tables."""

@@ -33,6 +33,10 @@ not a propagation model) clipped to [``towers_min_range_m``, ``towers_max_range_
 each H3 cell is measured exactly (:func:`despro.aggregate.overlap.polygon_overlap`).
 It says where a signal is likely, never where it is absent for sure: crowd-sourced
 lists miss cells. The tower list is taken as covering the whole study area.
+With ``coverage_from_towers`` the discs of the LTE and NR cells and sites, merged,
+give ``pct_area_4g_coverage`` (rule I1b's variable; evidence level ``cells``, a
+lower bound) instead of a coverage raster; its description states the radii used.
+Site lists: see :mod:`despro.layers.sites` (on-air only, repeated ids).
 
 Contracts (pandera, :mod:`despro.layers._contracts`): Ookla speeds and latency are
 numbers >= 0, tests >= 1, devices >= 1 and not above tests; OpenCellID radio is a
@@ -46,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
@@ -130,6 +135,23 @@ class BroadbandConfig(Model):
         gt=0,
         description="coverage disc radius of a site "
         "(the lists give no range; 3 km is a rural 4G macro cell)",
+    )
+    sites_id_column: str | None = Field(
+        "site id",
+        description="site identifier: an id repeated at the same position is one site "
+        "(dropped, noted); at another position, another site (kept, noted)",
+    )
+    coverage_lower_bound: bool = Field(
+        True,
+        description="the modelled 4G coverage is a lower bound (cell lists miss cells): "
+        "it proves I1b's pass, and below the threshold leaves I1b unknown rather than "
+        "failed; false lets it fail villages too",
+    )
+    coverage_from_towers: bool = Field(
+        False,
+        description="publish the modelled 4G coverage (area within reach of an LTE or NR "
+        "cell or site) as pct_area_4g_coverage, rule I1b's variable, at the 'cells' "
+        "evidence level; not with coverage_raster",
     )
 
 
@@ -221,6 +243,27 @@ def variables(
         )
     if cfg.towers or cfg.sites:
         v = cfg.towers_vintage if cfg.towers else cfg.sites_vintage
+        if cfg.coverage_from_towers:
+            out.append(
+                Variable(
+                    "pct_area_4g_coverage",
+                    Kind.RATE,
+                    "percent",
+                    modelled_4g_description(cfg),
+                    NAME,
+                    towers_src,
+                    ", ".join(
+                        x
+                        for x in (
+                            cfg.towers and cfg.towers_vintage,
+                            cfg.sites and cfg.sites_vintage,
+                        )
+                        if x
+                    ),
+                    level="cells",
+                    lower_bound=cfg.coverage_lower_bound,
+                )
+            )
         out.append(
             Variable(
                 "towers",
@@ -247,6 +290,35 @@ def variables(
             for r in cfg.towers_radios
         ]
     return out
+
+
+def coverage_radios(cfg: BroadbandConfig) -> list[str]:
+    """The modelled radios that carry 4G data (LTE, and NR whose phones fall back to LTE)."""
+    return [r for r in cfg.towers_radios if r in ("LTE", "NR")]
+
+
+def modelled_4g_description(cfg: BroadbandConfig) -> str:
+    """One sentence stating the modelled 4G coverage's assumptions, with the configured numbers."""
+    parts = []
+    if cfg.towers:
+        parts.append(
+            f"OpenCellID {'/'.join(coverage_radios(cfg))} cells reach their 'range' clipped to "
+            f"{cfg.towers_min_range_m:,.0f}-{cfg.towers_max_range_m:,.0f} m "
+            f"({cfg.towers_min_range_m:,.0f} m when missing)"
+        )
+    if cfg.sites:
+        keep = "/".join(cfg.sites_status_keep) if cfg.sites_status_column else "all"
+        parts.append(f"listed sites ({keep} only) reach {cfg.sites_radius_m:,.0f} m")
+    return (
+        "MODELLED, not measured: ground area within reach of at least one 4G cell / ground "
+        "area, where " + "; ".join(parts) + ". Crowd-sourced cell lists miss cells, so this "
+        "is a lower bound"
+        + (
+            ": it can pass I1b, never fail it (below the threshold I1b stays unknown)"
+            if cfg.coverage_lower_bound
+            else ""
+        )
+    )
 
 
 def quadkey_bounds(quadkeys) -> np.ndarray:
@@ -545,12 +617,32 @@ def geodesic_discs(
     return shapely.polygons(ring)
 
 
-def towers_to_cells(towers: gpd.GeoDataFrame, study: Study, radios: list[str]) -> pd.DataFrame:
+def towers_to_cells(
+    towers: gpd.GeoDataFrame,
+    study: Study,
+    radios: list[str],
+    coverage: list[str] | None = None,
+) -> pd.DataFrame:
     """Tower counts per radio and modelled covered area per radio on the study cells.
 
-    Returns a frame on ``study.cell_index`` with ``towers__<radio>`` (records whose
-    point lies in the cell) and ``pct_area_<radio>_modelled__num`` (m2 of the cell
-    within reach of that radio) / ``__den`` (m2 of the cell).
+    Parameters
+    ----------
+    towers : GeoDataFrame
+        Points with ``radio`` and ``radius_m`` (metres), as :func:`read_towers` gives.
+    study : Study
+    radios : list of str
+        Radio types modelled one by one.
+    coverage : list of str, optional
+        Radios whose discs, merged, give ``pct_area_4g_coverage`` (e.g. LTE and NR);
+        None: no such column.
+
+    Returns
+    -------
+    DataFrame
+        On ``study.cell_index``: ``towers__<radio>`` (records whose point lies in the
+        cell), ``pct_area_<radio>_modelled__num`` (m2 of the cell within reach of that
+        radio) / ``__den`` (m2 of the cell), and with ``coverage``
+        ``pct_area_4g_coverage__num`` / ``__den`` likewise.
     """
     idx = study.cell_index
     area = study.cell_area_m2()
@@ -564,21 +656,39 @@ def towers_to_cells(towers: gpd.GeoDataFrame, study: Study, radios: list[str]) -
         prefix="towers",
     )
     out = out.reindex(idx).fillna(0.0)
-    tree = shapely.STRtree(study.cell_polygons())
-    for radio in radios:
-        sel = (towers["radio"] == radio).to_numpy()
-        covered = np.zeros(len(idx))
-        if sel.any():
-            discs = geodesic_discs(lon[sel], lat[sel], towers["radius_m"].to_numpy()[sel])
-            near = np.unique(tree.query(discs, predicate="intersects")[0])
-            if len(near):
-                parts = shapely.get_parts(shapely.union_all(discs[near]))
-                ov = polygon_overlap(parts, study.res)
-                got = pd.Series(np.asarray(ov.matrix.sum(axis=0)).ravel(), index=ov.cells)
-                covered = np.minimum(got.reindex(idx).fillna(0.0).to_numpy(), area)
-        name = f"pct_area_{radio.lower()}_modelled"
-        out[f"{name}__num"] = covered
+    # discs near no village touch no study cell: a bounding-box test against the
+    # villages, widened by two cell edges (cells stick out of their villages)
+    margin = 2 * h3.average_hexagon_edge_length(study.res, "m") / 111_320 / np.cos(np.radians(lat))
+    tree = shapely.STRtree(study.villages.geometry.values)
+    radio = towers["radio"].to_numpy()
+    radius = towers["radius_m"].to_numpy(float)
+
+    def covered(sel: np.ndarray) -> np.ndarray:
+        if not sel.any():
+            return np.zeros(len(idx))
+        i = np.flatnonzero(sel)
+        reach = margin[i] + radius[i] / 111_320 / np.cos(np.radians(lat[i]))  # degrees
+        box = shapely.box(lon[i] - reach, lat[i] - reach, lon[i] + reach, lat[i] + reach)
+        i = i[np.unique(tree.query(box)[0])]
+        if not len(i):
+            return np.zeros(len(idx))
+        discs = geodesic_discs(lon[i], lat[i], radius[i])
+        parts = shapely.get_parts(shapely.union_all(discs))
+        ov = polygon_overlap(parts, study.res)
+        got = pd.Series(np.asarray(ov.matrix.sum(axis=0)).ravel(), index=ov.cells)
+        return np.minimum(got.reindex(idx).fillna(0.0).to_numpy(), area)
+
+    done: dict[tuple[str, ...], np.ndarray] = {}
+    for r in radios:
+        done[(r,)] = covered(radio == r)
+        name = f"pct_area_{r.lower()}_modelled"
+        out[f"{name}__num"] = done[(r,)]
         out[f"{name}__den"] = area
+    if coverage is not None:
+        key = tuple(sorted(coverage))
+        got = done[key] if key in done else covered(np.isin(radio, coverage))
+        out["pct_area_4g_coverage__num"] = got
+        out["pct_area_4g_coverage__den"] = area
     return out
 
 
@@ -606,6 +716,8 @@ def read(
         files.append(path)
         data["raster"] = path
         data["raster_src"] = str(path)
+    if cfg.coverage_from_towers:
+        _check_coverage_from_towers(cfg, config)
     if cfg.towers or cfg.sites:
         if cfg.sites and cfg.sites_radio not in cfg.towers_radios:
             raise InputError(
@@ -631,6 +743,22 @@ def read(
             fix="set at least one of them",
         )
     return LayerInputs(files, data)
+
+
+def _check_coverage_from_towers(cfg: BroadbandConfig, config: Config) -> None:
+    """coverage_from_towers needs towers or sites, a 4G radio, and no coverage raster."""
+    fix = None
+    if cfg.coverage_raster:
+        why = "coverage_from_towers and coverage_raster both give pct_area_4g_coverage"
+        fix = "keep one of them (a measured raster is better evidence than modelled towers)"
+    elif not (cfg.towers or cfg.sites):
+        why = "coverage_from_towers needs towers or sites"
+        fix = "set layers.broadband.towers and / or sites"
+    elif not coverage_radios(cfg):
+        why = f"coverage_from_towers needs LTE or NR in towers_radios (got {cfg.towers_radios})"
+        fix = "add LTE to layers.broadband.towers_radios"
+    if fix:
+        raise InputError(why, file=config.source_file, fix=fix)
 
 
 def aggregate(inputs: LayerInputs, cfg: BroadbandConfig, study: Study, notes: Notes) -> LayerResult:
@@ -669,7 +797,8 @@ def aggregate(inputs: LayerInputs, cfg: BroadbandConfig, study: Study, notes: No
         covers.append((r["__pixel_area_m2"] / study.cell_area_m2()).clip(0, 1).fillna(0.0))
         parts.append(r[["pct_area_4g_coverage__num", "pct_area_4g_coverage__den"]].fillna(0.0))
     if "towers" in inputs:
-        parts.append(towers_to_cells(inputs["towers"], study, list(cfg.towers_radios)))
+        cov = coverage_radios(cfg) if cfg.coverage_from_towers else None
+        parts.append(towers_to_cells(inputs["towers"], study, list(cfg.towers_radios), cov))
         covers.append(pd.Series(1.0, index=idx))  # a tower list is an inventory
     table = pd.concat(parts, axis=1)
     # one cover for the layer's sources: it decides only the counts and categories

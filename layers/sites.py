@@ -6,7 +6,11 @@ serves and its lon / lat (BAKTI's 3T programme list: ``kode kel./desa``, ``long`
 layer (radio ``sites_radio``, coverage disc ``sites_radius_m``), and two checks
 are reported in the data-quality log rather than silently trusted: how many sites'
 village codes match a village of the run (the match rate), and which sites lie
-outside the village their code names.
+outside the village their code names. Only sites whose status is kept
+(``sites_status_keep``, default ON AIR) are modelled: a planned site radiates nothing.
+A site id (``sites_id_column``) listed twice at the same position is one site (the
+repeat is dropped); at another position it is another site reusing the id (BAKTI's
+list reuses ids across its "new site" and "existing site" categories): kept, noted.
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ def read_sites(
     if bad.any():
         notes.add(path, "dropped", "sites without numeric lon / lat", rows=rows[bad].tolist())
         df, lon, lat, rows = df.loc[~bad], lon[~bad], lat[~bad], rows[~bad]
+    default_id = type(cfg).model_fields["sites_id_column"].default
+    if cfg.sites_id_column and (cfg.sites_id_column in df or cfg.sites_id_column != default_id):
+        df, lon, lat, rows = _repeated_ids(df, lon, lat, rows, cfg.sites_id_column, path, notes)
     code = normalise_codes(df[cfg.sites_code_column], path, cfg.sites_code_column, errors="coerce")
     gdf = gpd.GeoDataFrame(
         {"village_code": code.to_numpy(), "row": rows},
@@ -66,6 +73,41 @@ def read_sites(
     gdf = points_outside_indonesia(gdf, path, "site list", notes)
     _report_matches(gdf, path, villages, notes)
     return gdf.assign(radio=cfg.sites_radio, radius_m=cfg.sites_radius_m)
+
+
+def _repeated_ids(
+    df: pd.DataFrame,
+    lon: pd.Series,
+    lat: pd.Series,
+    rows: np.ndarray,
+    column: str,
+    path: Path,
+    notes: Notes,
+) -> tuple[pd.DataFrame, pd.Series, pd.Series, np.ndarray]:
+    """Drop repeats of a site (same id, same lon / lat); note ids reused at other positions."""
+    require_columns(df, [column], path, "site list")
+    ids = df[column].astype("string").str.strip().str.upper()
+    frame = pd.DataFrame({"id": ids.to_numpy(), "lon": lon.to_numpy(), "lat": lat.to_numpy()})
+    same = frame.duplicated().to_numpy() & frame["id"].notna().to_numpy()
+    if same.any():
+        notes.add(
+            path,
+            "dropped",
+            f"sites listed twice (same '{column}' and position): counted once",
+            rows=rows[same].tolist(),
+        )
+        keep = ~same
+        df, lon, lat, rows, frame = df[keep], lon[keep], lat[keep], rows[keep], frame[keep]
+    reused = frame["id"].duplicated(keep=False).to_numpy() & frame["id"].notna().to_numpy()
+    if reused.any():
+        notes.add(
+            path,
+            "warning",
+            f"{int(frame['id'][reused].nunique())} '{column}' value(s) name sites at "
+            "different positions: kept as separate sites",
+            rows=rows[reused].tolist(),
+        )
+    return df, lon, lat, rows
 
 
 def _report_matches(

@@ -29,6 +29,7 @@ import pandas as pd
 from despro._hashing import sha256
 from despro.io.quality import quality_markdown
 from despro.rules import explain
+from despro.rules.agreement import agreement
 
 if TYPE_CHECKING:
     from despro.pipeline.runner import Result
@@ -161,6 +162,26 @@ def manifest(result, outputs: list[str]) -> dict:
     }
 
 
+def agreement_table(result) -> pd.DataFrame:
+    """The run's agreement report (observed vs modelled, nationally and per province)."""
+    v = result.villages
+    groups = None
+    if "province_code" in v:
+        groups = pd.DataFrame(
+            {
+                "code": v["province_code"],
+                "name": v["province_name"] if "province_name" in v else "",
+            },
+            index=v.index,
+        )
+    return agreement(
+        pd.DataFrame(v.drop(columns=v.geometry.name)),
+        result.config.criteria.rules,
+        result.variables,
+        groups,
+    )
+
+
 def _gpkg_ready(gdf):
     out = gdf.copy()
     for c in out.columns:
@@ -228,6 +249,11 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
     ``summary_regency.csv``, ``data_needed.csv``),
     ``data_quality.json``, ``data_quality.md`` (the same notes as a readable page, see
     :mod:`despro.io.quality`) and ``manifest.json``.
+    ``criteria.csv`` (one row per village and rule), ``shortlist.csv``,
+    ``data_quality.json`` (``notes``: the data-quality notes; ``agreement``: observed
+    vs modelled confusion counts, see :mod:`despro.rules.agreement`),
+    ``data_quality.md`` (the same as a readable page, see :mod:`despro.io.quality`)
+    and ``manifest.json``.
     """
     outdir = Path(outdir)
     names = [
@@ -256,8 +282,14 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
         csv_safe(result.conflicts).to_csv(st / "conflicts.csv", index=False)
         for name, table in planner_tables(result.villages).items():
             csv_safe(table).to_csv(st / name, index=False)
+        agree = agreement_table(result)
         (st / "data_quality.json").write_text(
-            json.dumps(result.notes.items, indent=2), encoding="utf-8"
+            json.dumps(
+                {"notes": result.notes.items, "agreement": agree.to_dict("records")},
+                indent=2,
+                default=float,
+            ),
+            encoding="utf-8",
         )
         man = manifest(result, names)
         (st / "data_quality.md").write_text(
@@ -265,6 +297,7 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
                 result.notes.items,
                 result.config.run.name,
                 [(i["layer"], i["file"]) for i in man["inputs"]],
+                agree,
             ),
             encoding="utf-8",
         )

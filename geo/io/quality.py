@@ -5,6 +5,10 @@ as ``data_quality.md``: a summary, then one table per input file listing each
 note's action, message and rows. Inputs with no note are listed as read clean.
 Every text that came from a file or the config is escaped, so a name such as
 ``<script>`` or ``a|b`` shows as written and cannot break the page or the table.
+
+Where a village has both an observed and a modelled value for a rule, the page ends
+with the agreement report (:func:`despro.rules.agreement.agreement`): one confusion
+table per pair of sources, nationally and per province (:func:`agreement_markdown`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import html
 import re
 from collections.abc import Iterable
 from pathlib import Path
+
+import pandas as pd
 
 ACTIONS = {  # order of the page, and the words a planner reads
     "dropped": "rejected (rows left out)",
@@ -40,7 +46,10 @@ def _rows(note: dict, shown: int = 20) -> str:
 
 
 def quality_markdown(
-    items: list[dict], run_name: str = "despro", inputs: Iterable[tuple[str, str | Path]] = ()
+    items: list[dict],
+    run_name: str = "despro",
+    inputs: Iterable[tuple[str, str | Path]] = (),
+    agreement: pd.DataFrame | None = None,
 ) -> str:
     """Markdown page of the data-quality notes.
 
@@ -52,6 +61,8 @@ def quality_markdown(
         Title of the page.
     inputs : iterable of (layer, file)
         Every file the run read; those without notes are listed as clean.
+    agreement : DataFrame, optional
+        :func:`despro.rules.agreement.agreement`'s table; None: no agreement section.
     """
     counts = {a: sum(1 for i in items if i["action"] == a) for a in ACTIONS}
     lines = [f"# Data quality: {escape(run_name)}", ""]
@@ -84,5 +95,58 @@ def quality_markdown(
     if clean:
         lines += ["## Read without notes", "", "| layer | file |", "|---|---|"]
         lines += [f"| {escape(layer)} | {escape(f)} |" for layer, f in dict.fromkeys(clean)]
+        lines.append("")
+    if agreement is not None:
+        lines.append(agreement_markdown(agreement))
+    return "\n".join(lines)
+
+
+def _share(x: float) -> str:
+    return "" if pd.isna(x) else f"{100 * x:.1f} %"
+
+
+def agreement_markdown(table: pd.DataFrame) -> str:
+    """Markdown section of the agreement report: one confusion table per pair of sources.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`despro.rules.agreement.agreement`'s rows (national first, then per
+        province), counts in villages, ``agreement`` a share 0-1.
+    """
+    lines = [
+        "## Agreement: observed vs modelled",
+        "",
+        "Villages where a rule has both an observed value (census, village table) and a "
+        "modelled one (cells): the observed value decides; this counts how often the "
+        "modelled one agrees. Columns: observed yes / no x modelled pass / fail "
+        "(villages), agreement = (yes & pass + no & fail) / villages.",
+        "",
+    ]
+    if table.empty:
+        return "\n".join([*lines, "No village has both an observed and a modelled value.", ""])
+    key = ["rule", "observed_variable", "modelled_variable"]
+    for (rule, ov, mv), t in table.groupby(key, sort=False):
+        first = t.iloc[0]
+        lines += [
+            f"### {escape(rule)}: {escape(ov)} {escape(first['observed_test'])} (observed) vs "
+            f"{escape(mv)} {escape(first['modelled_test'])} (modelled)",
+            "",
+            f"Observed: {escape(first['observed_source'])}. "
+            f"Modelled: {escape(first['modelled_source'])}.",
+            "",
+            "| area | villages | yes, pass | yes, fail | no, pass | no, fail | agreement |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for _, r in t.iterrows():
+            area = (
+                "**national**"
+                if r["scope"] == "national"
+                else escape(f"{r['area_code']} {r['area_name']}".strip())
+            )
+            lines.append(
+                f"| {area} | {r['villages']} | {r['yes_pass']} | {r['yes_fail']} | "
+                f"{r['no_pass']} | {r['no_fail']} | {_share(r['agreement'])} |"
+            )
         lines.append("")
     return "\n".join(lines)

@@ -100,6 +100,9 @@ def _candidates(
         alt = rule.model_copy(update={"variable": var, "op": op, "threshold": thr})
         state, margin = rule_states(v, alt)
         decl = variables.get(var)
+        if decl is not None and decl.lower_bound:  # a lower bound proves one side only
+            unproven = state == (FAIL if op in (">=", ">") else PASS)
+            state = np.where(unproven, UNKNOWN, state).astype(object)
         ev = f"{var}_evidence"  # a layer may say, per village, which level decided the value
         level_v = (
             np.where(values[ev].isin(["none", None]), level, values[ev].astype(object)).astype(
