@@ -1,6 +1,7 @@
 """End to end on the bundled sample: numbers a planner or analyst would check."""
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -101,8 +102,9 @@ def test_outputs_written_and_readable(sample_result, tmp_path):
     cells = gpd.read_parquet(files["cells.parquet"])
     assert cells["h3_int"].dtype == np.uint64 and cells.crs.to_epsg() == 4326
     man = json.loads(files["manifest.json"].read_text())
-    for item in man["inputs"]:
-        assert item["sha256"] == sha256(item["file"])
+    for item in man["inputs"]:  # files named relative to the config's folder
+        assert not Path(item["file"]).is_absolute()
+        assert item["sha256"] == sha256(sample_result.config.resolve(item["file"]))
     assert {i["layer"] for i in man["inputs"]} >= {
         "villages",
         "broadband",
