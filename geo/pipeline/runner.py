@@ -28,6 +28,7 @@ from despro.grid.celltable import LazyCells
 from despro.layer import LayerResult, Notes
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
+from despro.model import ModelEvidence, model_evidence, p_ready
 from despro.rules.criteria import combine, evaluate_all
 from despro.rules.score import composite, rank, tiers
 from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
@@ -61,6 +62,9 @@ class Result:
         exact roll-ups (:mod:`despro.transfer.rollup`).
     variables : dict
         Every declared variable by name.
+    model : ModelEvidence or None
+        Modelled evidence and its leave-one-province-out validation (``[model] enabled``;
+        see :mod:`despro.model`), else None.
     """
 
     config: Config
@@ -75,6 +79,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     step_keys: dict[str, str] = field(default_factory=dict)
     conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    model: ModelEvidence | None = None
 
     @property
     def cells(self) -> gpd.GeoDataFrame:
@@ -427,8 +432,9 @@ def _run(
 
     rules = config.criteria.rules
     per_village_level = [c for c in attributes.columns if c.endswith("_evidence")]
+    evaluated = pd.concat([vil_vals, attributes[per_village_level]], axis=1)
     long, conflicts = evaluate_all(
-        pd.concat([vil_vals, attributes[per_village_level]], axis=1),
+        evaluated,
         rules,
         variables,
         config.criteria.evidence_order,
@@ -438,10 +444,27 @@ def _run(
     sc = composite(long, config.criteria.weights).reindex(villages.index)
     rk = rank(tier, sc["score"])
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
+    modelled = None
+    if config.model.enabled:  # the lowest evidence level: never changes a state or a tier
+        modelled = model_evidence(
+            evaluated,
+            rules,
+            variables,
+            tuple(config.model.observed_levels),
+            config.model.min_per_class,
+            config.model.seed,
+        )
+        p.step("model", "; ".join(modelled.notes) or "model: no rule has observed answers")
 
     village_gdf = _village_table(
         villages, vil_vals, vil_add[covers], attributes, long, states, tier, sc, rk
     )
+    if modelled is not None:
+        extra = pd.concat(
+            [modelled.probs, p_ready(long, modelled.probs, village_gdf.index)], axis=1
+        ).reindex(village_gdf.index)
+        for c in extra.columns:
+            village_gdf[c] = extra[c]
     cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
     cells = _cell_table(study, cells_add, cell_vals)
     p.step("tables", "tables assembled")
@@ -458,6 +481,7 @@ def _run(
         p.timings,
         keys,
         conflicts,
+        modelled,
     )
 
 
