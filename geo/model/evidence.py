@@ -152,7 +152,11 @@ def _classifier(seed: int):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=seed
+        max_iter=200,
+        learning_rate=0.05,
+        max_leaf_nodes=15,
+        l2_regularization=1.0,
+        random_state=seed,
     )
 
 
@@ -299,7 +303,10 @@ def _model_evidence(values, rules, variables, observed_levels, min_per_class, se
         both = [
             p
             for p in counts.index
-            if all(counts.get(c, pd.Series(0, index=counts.index))[p] >= min_per_class for c in (0.0, 1.0))
+            if all(
+                counts.get(c, pd.Series(0, index=counts.index))[p] >= min_per_class
+                for c in (0.0, 1.0)
+            )
         ]
         if len(both) < 2:
             notes.append(
@@ -324,9 +331,7 @@ def _model_evidence(values, rules, variables, observed_levels, min_per_class, se
             f"Brier {pooled['brier']:.3f} (pooled)"
         )
     validation = (
-        pd.concat(tables, ignore_index=True)
-        if tables
-        else pd.DataFrame(columns=VALIDATION_COLUMNS)
+        pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=VALIDATION_COLUMNS)
     )
     return ModelEvidence(pd.DataFrame(probs, index=values.index), validation, feats, notes)
 
