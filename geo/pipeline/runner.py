@@ -26,9 +26,9 @@ from despro.config.settings import Config, load_config
 from despro.grid import cells as grid
 from despro.grid.celltable import LazyCells
 from despro.layer import LayerResult, Notes
+from despro.model import ModelEvidence, model_evidence, p_ready
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
-from despro.model import ModelEvidence, model_evidence, p_ready
 from despro.rules.criteria import combine, evaluate_all
 from despro.rules.score import composite, rank, tiers
 from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
