@@ -6,7 +6,8 @@ For every rule with an observed evidence level (``census`` by default, e.g. I1b'
 features every village has: the run's finished numeric variables except those of an
 observed level (no answer may predict itself), plus ``urban`` from the code's 5th
 group (first digit of the last four: 1 kelurahan -> 1, 2 desa -> 0). Missing values
-are handled by the trees, so nothing is imputed across folds.
+are handled by the trees, so nothing is imputed across folds. Features constant within
+every training province (province statistics) are left out (:func:`within_province`).
 
 Which villages train it. Only provinces that observe *both* answers, at least
 ``min_per_class`` villages each: a source that records one answer only (Jawa Barat's
@@ -133,6 +134,21 @@ def observed_labels(values: pd.DataFrame, rule, levels: tuple[str, ...]) -> pd.S
     return out
 
 
+def within_province(x: pd.DataFrame, province: pd.Series) -> list[str]:
+    """Columns of ``x`` that vary inside at least one province (NaN counts as a value).
+
+    A province statistic carried to every village is constant within each province: with
+    a few training provinces it can only memorise their base rates, which a held-out
+    province does not share, so it is left out.
+    """
+    keep = []
+    for c in x.columns:
+        n = x[c].fillna(-np.inf).groupby(province.to_numpy()).nunique()
+        if (n > 1).any():
+            keep.append(c)
+    return keep
+
+
 def feature_frame(values: pd.DataFrame, exclude: set[str]) -> pd.DataFrame:
     """Numeric features every village can have: ``values`` less ``exclude``, plus ``urban``."""
     cols = [
@@ -257,6 +273,7 @@ def model_evidence(
     observed_levels: tuple[str, ...] = ("census",),
     min_per_class: int = 20,
     seed: int = 42,
+    extra: pd.DataFrame | None = None,
 ) -> ModelEvidence:
     """Fit, validate and apply one model per rule with observed village answers.
 
@@ -274,6 +291,9 @@ def model_evidence(
     min_per_class : int
         A province trains a model only with at least this many villages of each answer.
     seed : int
+    extra : DataFrame, optional
+        More features per village (index: village code), e.g. ``area_km2`` and
+        ``population_per_km2`` from the study area.
 
     Returns
     -------
@@ -284,13 +304,17 @@ def model_evidence(
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):  # as despro.select.readiness_model: 1 thread is faster
-        return _model_evidence(values, rules, variables, observed_levels, min_per_class, seed)
+        return _model_evidence(
+            values, rules, variables, observed_levels, min_per_class, seed, extra
+        )
 
 
-def _model_evidence(values, rules, variables, observed_levels, min_per_class, seed):
+def _model_evidence(values, rules, variables, observed_levels, min_per_class, seed, extra):
     observed = {n for n, v in variables.items() if v.level in observed_levels}
     observed |= {e.variable for r in rules for e in r.evidence if e.level in observed_levels}
     x_all = feature_frame(values, observed)
+    if extra is not None:
+        x_all = pd.concat([x_all, extra.reindex(values.index).astype(float)], axis=1)
     prov = province_of(values.index)
     probs: dict[str, np.ndarray] = {}
     tables, feats, notes = [], {}, []
@@ -318,7 +342,7 @@ def _model_evidence(values, rules, variables, observed_levels, min_per_class, se
             continue
         train = seen & prov.isin(both)
         x = x_all.loc[train]
-        x = x.loc[:, x.notna().any()]
+        x = x[within_province(x.loc[:, x.notna().any()], prov[train])]
         val, _ = leave_province_out(x, y[train], prov[train], seed, r.id)
         final = _classifier(seed).fit(x, y[train].to_numpy(float))
         probs[f"{r.id}_model_prob"] = final.predict_proba(x_all[x.columns])[:, 1]

@@ -453,6 +453,7 @@ def _run(
             tuple(config.model.observed_levels),
             config.model.min_per_class,
             config.model.seed,
+            _village_extent(study, villages),
         )
         p.step("model", "; ".join(modelled.notes) or "model: no rule has observed answers")
 
@@ -483,6 +484,16 @@ def _run(
         conflicts,
         modelled,
     )
+
+
+def _village_extent(study: Study, villages: pd.DataFrame) -> pd.DataFrame:
+    """``area_km2`` (overlap with the study's cells) and ``population_per_km2`` per village."""
+    area = pd.Series(
+        np.asarray(study.area.sum(axis=1)).ravel() / 1e6, index=study.village_index
+    ).reindex(villages.index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        density = villages["population"].astype(float) / area.where(area > 0)
+    return pd.DataFrame({"area_km2": area, "population_per_km2": density})
 
 
 def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:

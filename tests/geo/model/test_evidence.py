@@ -64,7 +64,9 @@ def _synthetic(n_per: int = 300, seed: int = 0, flip: str = "18") -> pd.DataFram
     return pd.DataFrame(
         {
             "x": x,
-            "prov_id": prov.astype(float),
+            # varies inside each province (so it is kept) yet names the province
+            "prov_id": prov.astype(float) + 0.01 * rng.random(n),
+            "province_rate": prov.astype(float),  # a province statistic: left out
             "coverage": np.nan,  # the rule's own value: unknown everywhere
             "couriers": np.nan,
             "census_signal_4g": signal.astype(float),
@@ -94,16 +96,18 @@ def test_learns_a_known_relation_and_leaves_each_province_out():
     # every fold trained on exactly the other provinces' villages
     assert (whole["n"] == n_per).all() and (whole["n_train"] == len(values) - n_per).all()
     for p in ["15", "16", "17"]:
-        assert whole.loc[p, "roc_auc"] > 0.9
-        assert whole.loc[p, "brier"] < 0.12
+        assert whole.loc[p, "roc_auc"] > 0.8
     # the inverted province is predicted from the others only: its inversion is not learnt
     assert whole.loc["18", "roc_auc"] < 0.1
     # the observed answer never predicts itself; urban comes from the code
     assert "census_signal_4g" not in me.features["I1b"] and "urban" in me.features["I1b"]
     probs = me.probs["I1b_model_prob"]
     assert probs.between(0, 1).all()
-    ok = values["prov_id"] != 18
-    assert probs[ok & (values["x"] > 1)].mean() > 0.8 and probs[ok & (values["x"] < -1)].mean() < 0.3
+    assert "prov_id" in me.features["I1b"] and "province_rate" not in me.features["I1b"]
+    ok = values["province_rate"] != 18
+    assert (
+        probs[ok & (values["x"] > 1)].mean() > 0.8 and probs[ok & (values["x"] < -1)].mean() < 0.3
+    )
     # I3 has positives only: no model, and the reason is given
     assert "I3_model_prob" not in me.probs
     assert any(n.startswith("I3: not modelled") for n in me.notes)
@@ -113,6 +117,8 @@ def test_calibration_by_decile_on_a_well_specified_case():
     values = _synthetic(flip="none")
     v = model_evidence(values, _rules(), _variables()).validation
     dec = v[(v["province"] == "all") & (v["decile"] > 0)]
+    whole = v[(v["decile"] == 0) & (v["province"] != "all")]
+    assert (whole["roc_auc"] > 0.9).all() and (whole["brier"] < 0.12).all()
     assert dec["decile"].tolist() == list(range(1, 11))
     assert dec["n"].sum() == len(values)
     assert (dec["mean_prob"] - dec["observed_share"]).abs().max() < 0.15
