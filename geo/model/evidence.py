@@ -22,7 +22,11 @@ digits): each held-out province is predicted by a model that saw none of its vil
 share, mean probability, ROC AUC (NaN with one class), Brier score, and calibration
 by decile of the predicted probability (mean probability vs observed share); the
 pooled out-of-fold predictions give the ``all`` rows. The final model, fit on every
-training village, gives ``<rule>_model_prob`` = P(rule passes) for every village.
+training village, gives ``<rule>_model_prob`` = P(rule passes) for every village,
+recalibrated (:func:`recalibration`, Platt on the held-out predictions) so that a
+model that does not carry from one province to another says so: its probabilities
+shrink to the observed share. The table reports the held-out predictions *before*
+that recalibration (it is fit on them, so scoring it there would flatter it).
 
 How it enters the results (:func:`p_ready`). ``model`` is the lowest evidence level,
 after every observed and official one: it is used only where the rule is ``unknown``
@@ -221,6 +225,46 @@ def _summary(rule: str, prov: str, y: np.ndarray, p: np.ndarray, n_train: int) -
     return rows
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def recalibration(oof: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt recalibration of held-out probabilities: ``P = sigmoid(a logit(p) + b)``.
+
+    Fit on the out-of-fold (held-out province) predictions, so it corrects the
+    over-confidence a model shows in a province it never saw; a slope ``a`` that would
+    be negative (predictions ranking the wrong way) is set to 0, leaving the observed
+    share.
+
+    Parameters
+    ----------
+    oof : ndarray
+        Out-of-fold P(pass), 0-1.
+    y : ndarray
+        Observed labels 1 / 0.
+
+    Returns
+    -------
+    (slope, intercept)
+        On the logit scale.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    ok = ~np.isnan(oof)
+    lr = LogisticRegression(C=1e4).fit(_logit(oof[ok])[:, None], y[ok])
+    slope, intercept = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    if slope <= 0:
+        share = float(np.clip(y[ok].mean(), 1e-4, 1 - 1e-4))
+        return 0.0, float(np.log(share / (1 - share)))
+    return slope, intercept
+
+
 def leave_province_out(
     x: pd.DataFrame, y: pd.Series, province: pd.Series, seed: int = 42, rule: str = "rule"
 ) -> tuple[pd.DataFrame, pd.Series]:
@@ -343,16 +387,21 @@ def _model_evidence(values, rules, variables, observed_levels, min_per_class, se
         train = seen & prov.isin(both)
         x = x_all.loc[train]
         x = x[within_province(x.loc[:, x.notna().any()], prov[train])]
-        val, _ = leave_province_out(x, y[train], prov[train], seed, r.id)
+        val, oof = leave_province_out(x, y[train], prov[train], seed, r.id)
+        slope, intercept = recalibration(oof.to_numpy(float), y[train].to_numpy(float))
         final = _classifier(seed).fit(x, y[train].to_numpy(float))
-        probs[f"{r.id}_model_prob"] = final.predict_proba(x_all[x.columns])[:, 1]
+        raw = final.predict_proba(x_all[x.columns])[:, 1]
+        probs[f"{r.id}_model_prob"] = _sigmoid(slope * _logit(raw) + intercept)
         tables.append(val)
         feats[r.id] = list(x.columns)
         pooled = val[(val["province"] == "all") & (val["decile"] == 0)].iloc[0]
         notes.append(
             f"{r.id}: modelled from {int(train.sum())} observed villages in provinces "
             f"{', '.join(both)}; leave-one-province-out AUC {pooled['roc_auc']:.3f}, "
-            f"Brier {pooled['brier']:.3f} (pooled)"
+            f"Brier {pooled['brier']:.3f} (pooled, before recalibration); probabilities "
+            f"recalibrated on the held-out predictions: slope {slope:.2f}, intercept "
+            f"{intercept:.2f} (slope 0: the features do not carry from one province to "
+            "another and every village gets the observed share)"
         )
     validation = (
         pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=VALIDATION_COLUMNS)

@@ -104,10 +104,9 @@ def test_learns_a_known_relation_and_leaves_each_province_out():
     probs = me.probs["I1b_model_prob"]
     assert probs.between(0, 1).all()
     assert "prov_id" in me.features["I1b"] and "province_rate" not in me.features["I1b"]
-    ok = values["province_rate"] != 18
-    assert (
-        probs[ok & (values["x"] > 1)].mean() > 0.8 and probs[ok & (values["x"] < -1)].mean() < 0.3
-    )
+    # one province in four ranks the other way: the recalibrated probabilities shrink
+    # towards the observed share (about 0.5) instead of claiming 0 / 1
+    assert probs.between(0.2, 0.8).all()
     # I3 has positives only: no model, and the reason is given
     assert "I3_model_prob" not in me.probs
     assert any(n.startswith("I3: not modelled") for n in me.notes)
@@ -123,7 +122,10 @@ def test_calibration_by_decile_on_a_well_specified_case():
     assert dec["n"].sum() == len(values)
     assert (dec["mean_prob"] - dec["observed_share"]).abs().max() < 0.15
     assert dec["observed_share"].iloc[0] < 0.1 and dec["observed_share"].iloc[-1] > 0.9
-    md = model_markdown(model_evidence(values, _rules(), _variables()))
+    me = model_evidence(values, _rules(), _variables())
+    probs = me.probs["I1b_model_prob"]
+    assert probs[values["x"] > 1].mean() > 0.85 and probs[values["x"] < -1].mean() < 0.15
+    md = model_markdown(me)
     assert "leave one province out" in md and "| 15 |" in md
 
 
