@@ -198,3 +198,12 @@ def test_model_evidence_never_makes_a_village_ready():
     # the rule table itself is untouched: the modelled village stays unknown
     i1b = long[long["rule"] == "I1b"].set_index("village_code")["state"]
     assert i1b.iloc[1] == "unknown"
+
+
+def test_without_observed_answers_it_adds_nothing():
+    """The demo case: no census, so no model, no column, no row."""
+    values = _synthetic().drop(columns=["census_signal_4g", "census_courier"])
+    me = model_evidence(values, _rules(), _variables())
+    assert me.probs.shape == (len(values), 0) and me.validation.empty
+    long, _ = evaluate_all(values, _rules(), _variables())
+    assert p_ready(long, me.probs, values.index).shape[1] == 0
