@@ -85,7 +85,8 @@ class Variable:
     classes : tuple of str
         For ``category`` variables, the class names.
     level : str
-        Evidence level (``census``, ``village``, ``cells``, ``regency``, ``province``):
+        Evidence level (``census``, ``village``, ``cells``, ``regency``, ``province``,
+        ``country``):
         how directly the value observes a village; criteria prefer the level that comes
         first in ``criteria.evidence_order``.
     lower_bound : bool

@@ -22,6 +22,20 @@ population from the village file; where unknown, population (for households),
 then the village area, are used as relative weights and the fallback is noted.
 A unit missing from the table, or an empty value, leaves its villages unknown.
 
+Urban / rural: BPS publishes most rates for urban (Perkotaan), rural (Perdesaan)
+and all areas (Perkotaan+Perdesaan). With ``area_column`` set, a source reads each
+area and carries the urban rate to kelurahan and the rural rate to desa, told apart
+by the village code's 5th group (Kemendagri ``PP.RR.DD.NNNN``: ``1xxx`` kelurahan,
+``2xxx`` desa); a village whose unit has no rate for its area, or whose 5th group
+starts with neither 1 nor 2 (noted), takes the total. Re-aggregating a unit's desa
+returns its published rural rate exactly, its kelurahan the urban rate. Which
+area's rate each village carries is in the attribute ``<variable>_area`` (``urban``,
+``rural``, ``total``, ``none``).
+
+Country: a ``level = "country"`` source (one row, e.g. BPS's national household
+computer ownership) applies to every village that no regency or province table
+covers, as the weakest evidence level ``country`` (``<variable>_evidence``).
+
 Tables without usable codes (a regency list by name only, or BPS regency codes
 that Kemendagri numbers differently, as in Sumatera Barat) are matched by name:
 ``name_column`` and ``names`` (the Kemendagri code list) in the source; see
@@ -74,7 +88,9 @@ class SmartphoneSource(Model):
     """One official ICT statistics table (BPS Susenas style), one row per admin unit."""
 
     table: Path
-    level: Literal["regency", "province"] = "regency"
+    level: Literal["regency", "province", "country"] = Field(
+        "regency", description="'country': one national row, carried to every village"
+    )
     code_column: str = "regency_code"
     code_system: Literal["kemendagri", "bps"] = Field(
         "kemendagri", description="'bps' maps BPS province codes to Kemendagri (Papua differs)"
@@ -94,6 +110,20 @@ class SmartphoneSource(Model):
         "wide",
         description="wide: one column per variable; long: BPS style rows "
         "(indicator_column, value_column) with 'columns' mapping variable -> indicator",
+    )
+    area_column: str | None = Field(
+        None,
+        description="column naming each row's area (BPS 'area'); when set, the urban rate "
+        "goes to kelurahan and the rural rate to desa (village code's 5th group 1xxx / "
+        "2xxx), the total where a unit has no rate for that area",
+    )
+    area_values: dict[Literal["urban", "rural", "total"], str] = Field(
+        default_factory=lambda: {
+            "urban": "Perkotaan",
+            "rural": "Perdesaan",
+            "total": "Perkotaan+Perdesaan",
+        },
+        description="value of area_column for urban, rural and all areas",
     )
     indicator_column: str = "indicator"
     value_column: str = "value"
@@ -228,7 +258,10 @@ DESCRIPTION = {
     "pct_households_internet": "households accessing the internet / households",
     "pct_households_computer": "households owning a computer / households",
 }
-LEVEL_ORDER = ("regency", "province")  # most specific first
+LEVEL_ORDER = ("regency", "province", "country")  # most specific first
+AREAS = ("urban", "rural", "total")
+#: First digit of a village code's 5th group (its 7th digit) -> area: kelurahan, desa.
+AREA_OF_DIGIT = {"1": "urban", "2": "rural"}
 
 
 def variables(cfg: SmartphoneConfig, config: Config | None = None) -> list[Variable]:
@@ -335,7 +368,12 @@ def read_source(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataF
 def _unit_codes(
     cfg: SmartphoneSource, df: pd.DataFrame, config: Config, path, notes: Notes
 ) -> pd.Series:
-    """Kemendagri unit codes per row: from the code column, or matched by name."""
+    """Kemendagri unit codes per row: from the code column, or matched by name.
+
+    A country table's rows all belong to the one unit ``"country"``.
+    """
+    if cfg.level == "country":
+        return pd.Series("country", index=df.index, dtype=object)
     if cfg.name_column:
         if cfg.names is None:
             raise InputError(
@@ -355,6 +393,62 @@ def _unit_codes(
     return codes
 
 
+def read_areas(cfg: SmartphoneSource, config: Config, notes: Notes) -> dict[str, pd.DataFrame]:
+    """Read one source per area: ``{"total": rates}``, or urban / rural / total rates.
+
+    Without ``area_column`` the source's own filters pick its rows and give the
+    ``total``. With it, the rows of each area (``area_values``) are read apart; an area
+    with no row in the table is skipped and noted (its villages take the total).
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Area -> percentages (0-100) indexed by Kemendagri unit code (see
+        :func:`read_source`); at least one area.
+    """
+    if cfg.area_column is None:
+        return {"total": read_source(cfg, config, notes)}
+    path = config.path(cfg.table)
+    raw = read_table(path, "ICT statistics", dtype={cfg.area_column: str})
+    require_columns(raw, [cfg.area_column], path, "ICT statistics")
+    present = set(raw[cfg.area_column].astype("string").str.strip().dropna())
+    out = {}
+    for area in AREAS:
+        label = cfg.area_values.get(area)
+        if label is None or label not in present:
+            notes.add(
+                path,
+                "warning",
+                f"no {area} rows ({cfg.area_column} = {label!r}); villages take the "
+                "rate of another area (urban / rural, else total)",
+            )
+            continue
+        sub = cfg.model_copy(update={"filters": {**cfg.filters, cfg.area_column: label}})
+        out[area] = read_source(sub, config, notes)
+    if not out:
+        raise InputError(
+            f"column '{cfg.area_column}' has none of {sorted(cfg.area_values.values())}",
+            file=path,
+            fix="set layers.smartphone.area_values to the file's area names",
+        )
+    return out
+
+
+def village_areas(codes: pd.Series | np.ndarray) -> np.ndarray:
+    """Area of each village from its Kemendagri code: ``urban``, ``rural`` or ``other``.
+
+    The 5th group of a 10-digit code (``PP.RR.DD.NNNN``) starts with 1 for a kelurahan
+    (urban) and 2 for a desa (rural); anything else is ``other``.
+
+    Parameters
+    ----------
+    codes : Series or array of str
+        10-digit village codes (:func:`despro.codes.normalise_codes`).
+    """
+    digit = pd.Series(np.asarray(codes, dtype=object)).astype("string").str[6]
+    return digit.map(AREA_OF_DIGIT).fillna("other").to_numpy(object)
+
+
 def read(
     cfg: SmartphoneConfig, config: Config, notes: Notes, villages: gpd.GeoDataFrame
 ) -> LayerInputs:
@@ -363,21 +457,37 @@ def read(
     Returns
     -------
     LayerInputs
-        ``sources``: (source settings, its rates per Kemendagri unit code) per table, the
-        most specific level first; ``variables``: the declared variables.
+        ``sources``: (source settings, {area: rates per Kemendagri unit code}) per table,
+        the most specific level first (:func:`read_areas`); ``variables``: the declared
+        variables.
     """
     sources, files = [], []
+    if any(s.area_column for s in cfg.all_sources()):
+        other = villages["village_code"][village_areas(villages["village_code"]) == "other"]
+        if len(other):
+            notes.add(
+                config.source_file or "layers.smartphone",
+                "warning",
+                "village codes whose 5th group starts with neither 1 (kelurahan, urban) nor "
+                "2 (desa, rural): they take their unit's total rate, not an urban / rural one",
+                rows=other.tolist(),
+            )
     for src in sorted(cfg.all_sources(), key=lambda s: LEVEL_ORDER.index(s.level)):
         path = config.path(src.table)
-        stats = read_source(src, config, notes)
+        stats = read_areas(src, config, notes)
+        sources.append((src, stats))
+        files.append(path)
+        if src.level == "country":
+            continue
+        units = pd.Index(sorted(set().union(*(s.index for s in stats.values()))))
         unit = villages["regency_code" if src.level == "regency" else "province_code"].to_numpy()
         present = set(unit)  # once, not once per table row
-        unmatched = [c for c in stats.index if c not in present]
+        unmatched = [c for c in units if c not in present]
         if unmatched:
             notes.add(
                 path, "unmatched", f"{src.level} codes with no village in this run", rows=unmatched
             )
-        missing = sorted(present - set(stats.index))
+        missing = sorted(present - set(units))
         if missing:
             notes.add(
                 path,
@@ -386,15 +496,20 @@ def read(
                 "table (their villages stay unknown, or take a coarser table)",
                 rows=missing,
             )
-        sources.append((src, stats))
-        files.append(path)
     return LayerInputs(files, {"sources": sources, "variables": variables(cfg, config)})
 
 
 def aggregate(
     inputs: LayerInputs, cfg: SmartphoneConfig, study: Study, notes: Notes
 ) -> LayerResult:
-    """Carry the unit rates of every source down to villages as numerator / denominator."""
+    """Carry the unit rates of every source down to villages as numerator / denominator.
+
+    The most specific table that knows a village's unit decides (regency, province,
+    country); within it the rate of the village's area (urban for kelurahan, rural for
+    desa, :func:`village_areas`), else the total. Attributes per variable:
+    ``<variable>_evidence`` (level) and, when a source is split by area,
+    ``<variable>_area`` (area of the rate).
+    """
     vil = study.villages
     area = study.area.sum(axis=1).A.ravel()
     weights = {
@@ -403,19 +518,24 @@ def aggregate(
         ),
         "population": _weights(vil["population"].to_numpy(float), None, area),
     }
-    cols, covers, evidence = {}, [], {}
+    kind = village_areas(vil["village_code"])
+    cols, covers, evidence, areas, files = {}, [], {}, {}, {}
     rates: dict[str, np.ndarray] = {}
-    for src, stats in inputs["sources"]:
-        unit = (vil["regency_code"] if src.level == "regency" else vil["province_code"]).to_numpy()
+    for (src, stats), path in zip(inputs["sources"], inputs.files, strict=True):
+        unit = _units(src, vil)
         for var in src.columns:
-            rate = stats[var].reindex(unit).to_numpy(float)  # NaN: unit or value unknown
+            rate, which = _area_rates(stats, var, unit, kind)
             have = rates.get(var)
             fill = np.isnan(have) & ~np.isnan(rate) if have is not None else ~np.isnan(rate)
             # the most specific table that knows the village's unit decides
             rates[var] = rate if have is None else np.where(fill, rate, have)
             ev = evidence.setdefault(var, np.full(len(vil), "none", dtype=object))
             ev[fill] = src.level
-        covers.append(pd.Index(unit).isin(stats.index).astype(float))
+            ar = areas.setdefault(var, np.full(len(vil), "none", dtype=object))
+            ar[fill] = which[fill]
+            files.setdefault(var, []).append(str(path))
+        known_units = set().union(*(s.index for s in stats.values()))
+        covers.append(pd.Index(unit).isin(list(known_units)).astype(float))
     for var, rate in rates.items():
         den = weights[DENOMINATOR[var]]
         known = ~np.isnan(rate)
@@ -426,10 +546,56 @@ def aggregate(
     # decides no value: every variable is a rate, whose unknowns (unit missing from
     # the tables, empty value) its zero denominator carries, variable by variable
     cover = pd.Series(np.max(covers, axis=0), index=vil.index)
-    attrs = pd.DataFrame({f"{v}_evidence": e for v, e in evidence.items()}, index=vil.index)
+    attrs = {f"{v}_evidence": e for v, e in evidence.items()}
+    if any(src.area_column for src, _ in inputs["sources"]):  # say so only when split
+        attrs |= {f"{v}_area": a for v, a in areas.items()}
+        _note_areas(files, areas, notes)
+    attrs = pd.DataFrame(attrs, index=vil.index)
     return LayerResult(
         NAME, LEVEL, inputs["variables"], table, cover, list(inputs.files), attributes=attrs
     )
+
+
+def _units(src: SmartphoneSource, vil: pd.DataFrame) -> np.ndarray:
+    """Each village's unit code at the source's level (``"country"`` for all)."""
+    if src.level == "country":
+        return np.full(len(vil), "country", dtype=object)
+    return vil["regency_code" if src.level == "regency" else "province_code"].to_numpy()
+
+
+def _area_rates(
+    stats: dict[str, pd.DataFrame], var: str, unit: np.ndarray, kind: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rate (percent, NaN unknown) per village and the area it was published for.
+
+    Kelurahan (``kind == "urban"``) take their unit's urban rate, desa the rural rate;
+    where that is unknown, or the village is neither, the unit's total.
+    """
+
+    def of(area: str) -> np.ndarray:
+        s = stats.get(area)
+        if s is None or var not in s.columns:
+            return np.full(len(unit), np.nan)
+        return s[var].reindex(unit).to_numpy(float)
+
+    rate = of("total")
+    which = np.where(np.isnan(rate), "none", "total").astype(object)
+    for area in ("urban", "rural"):
+        r = of(area)
+        use = (kind == area) & ~np.isnan(r)
+        rate = np.where(use, r, rate)
+        which[use] = area
+    return rate, which
+
+
+def _note_areas(files: dict[str, list[str]], areas: dict[str, np.ndarray], notes: Notes) -> None:
+    """Say, per variable, how many villages carry an urban, rural or total rate."""
+    for var, a in areas.items():
+        n = pd.Series(a).value_counts()
+        counts = ", ".join(f"{k} {int(n.get(k, 0)):,}" for k in (*AREAS, "none"))
+        notes.add(
+            ", ".join(files[var]), "warning", f"{var}: villages carrying an area's rate: {counts}"
+        )
 
 
 def _weights(primary: np.ndarray, secondary: np.ndarray | None, area: np.ndarray) -> np.ndarray:

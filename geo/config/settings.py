@@ -206,7 +206,8 @@ class CriteriaConfig(_Model):
     evidence_order: list[str] = Field(
         default_factory=lambda: list(EVIDENCE_ORDER),
         description="evidence levels, most trusted first: observed village census, village "
-        "tables, cells modelled from points / rasters / tiles, regency and province statistics",
+        "tables, cells modelled from points / rasters / tiles, regency, province and national "
+        "statistics",
     )
     near_ready_fraction: float = Field(
         0.2,

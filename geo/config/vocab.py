@@ -23,6 +23,13 @@ READY, NEAR_READY, UNDETERMINED, NOT_READY = TIERS
 PILOT_TIERS: tuple[str, ...] = get_args(PilotTier)
 
 #: Evidence levels, most trusted first: observed village census, village tables, cells
-#: modelled from points / rasters / tiles, regency and province statistics
+#: modelled from points / rasters / tiles, regency, province and national statistics
 #: (default of ``[criteria] evidence_order``).
-EVIDENCE_ORDER: tuple[str, ...] = ("census", "village", "cells", "regency", "province")
+EVIDENCE_ORDER: tuple[str, ...] = (
+    "census",
+    "village",
+    "cells",
+    "regency",
+    "province",
+    "country",
+)
