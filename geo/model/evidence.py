@@ -46,11 +46,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from despro.config.vocab import FAIL, PASS, UNKNOWN
+from despro.config.vocab import FAIL, MODEL_LEVEL, PASS, UNKNOWN
 from despro.rules.criteria import rule_states
-
-#: The evidence level of a modelled probability: after every level of the evidence order.
-MODEL_LEVEL = "model"
 
 VALIDATION_COLUMNS = [
     "rule",
