@@ -36,7 +36,8 @@ the model probability where it is unknown and modelled, NaN otherwise;
 ``<rule>_prob_evidence`` names the level. ``p_ready`` is the product over the gate
 rules of ``<rule>_prob``: it assumes the rules' outcomes are independent given the
 features (they are not exactly: signal and couriers both follow roads), so read it as
-a ranking aid, not a frequency. It is NaN where any gate rule is unknown and unmodelled.
+a ranking aid, not a frequency. It is 0 where a gate rule fails, otherwise NaN where
+any gate rule is unknown and unmodelled.
 """
 
 from __future__ import annotations
@@ -424,14 +425,15 @@ def p_ready(long: pd.DataFrame, probs: pd.DataFrame, index: pd.Index) -> pd.Data
         Indexed by ``index``: per gate rule ``<rule>_prob`` (1 pass, 0 fail, model
         P(pass) where unknown and modelled, NaN otherwise) and ``<rule>_prob_evidence``
         (the long table's level, ``model``, or ``none``), then ``p_ready`` (product over
-        gate rules, rules assumed independent; NaN where a gate rule is unknown and
-        unmodelled). Empty (no columns) when ``probs`` has none.
+        gate rules, rules assumed independent; 0 where a gate rule fails; otherwise NaN
+        where a gate rule is unknown and unmodelled). Empty (no columns) when ``probs`` has none.
     """
     out = pd.DataFrame(index=index)
     if probs.shape[1] == 0:
         return out
     gates = long[long["role"] == "gate"]
     p = pd.Series(1.0, index=index)
+    failed = np.zeros(len(index), bool)
     for rule, g in gates.groupby("rule", sort=False):
         g = g.set_index("village_code").reindex(index)
         state = g["state"].to_numpy(object)
@@ -446,5 +448,7 @@ def p_ready(long: pd.DataFrame, probs: pd.DataFrame, index: pd.Index) -> pd.Data
             out[f"{rule}_prob"] = prob
             out[f"{rule}_prob_evidence"] = level
         p = p * prob
-    out["p_ready"] = p.to_numpy(float)
+        failed |= state == FAIL
+    # a failing gate rule settles it (0) whatever else is unknown
+    out["p_ready"] = np.where(failed, 0.0, p.to_numpy(float))
     return out

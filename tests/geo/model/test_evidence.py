@@ -196,6 +196,10 @@ def test_model_evidence_never_makes_a_village_ready():
     assert out["I1b_prob_evidence"].tolist() == ["census", MODEL_LEVEL, "none"]
     assert out["p_ready"].iloc[1] == pytest.approx(0.99) and np.isnan(out["p_ready"].iloc[2])
     # the rule table itself is untouched: the modelled village stays unknown
+    # a failing rule settles P(ready) at 0 even with I1b unknown and unmodelled
+    values.loc[values.index[2], "v_P1"] = 0.0
+    long, _ = evaluate_all(values, rules, variables)
+    assert p_ready(long, probs, values.index)["p_ready"].iloc[2] == 0.0
     i1b = long[long["rule"] == "I1b"].set_index("village_code")["state"]
     assert i1b.iloc[1] == "unknown"
 
