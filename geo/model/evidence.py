@@ -301,8 +301,10 @@ def leave_province_out(
         held = np.unique(groups[te])
         if np.isin(groups[tr], held).any():
             raise RuntimeError(f"{rule}: a training row comes from held-out province {held}")
-        clf = _classifier(seed).fit(x.iloc[tr], yv[tr])
-        oof[te] = clf.predict_proba(x.iloc[te])[:, 1]
+        # a feature known only in the held-out province cannot be learnt (nor binned)
+        cols = x.columns[x.iloc[tr].notna().any()]
+        clf = _classifier(seed).fit(x.iloc[tr][cols], yv[tr])
+        oof[te] = clf.predict_proba(x.iloc[te][cols])[:, 1]
         rows += _summary(rule, str(held[0]), yv[te], oof[te], len(tr))
     rows += _summary(rule, "all", yv, oof, len(yv))
     return pd.DataFrame(rows, columns=VALIDATION_COLUMNS), pd.Series(oof, index=y.index)

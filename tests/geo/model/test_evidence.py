@@ -146,6 +146,16 @@ def test_a_broken_split_is_refused(monkeypatch):
         leave_province_out(values[["x"]], y, prov)
 
 
+def test_a_feature_known_in_one_province_only():
+    """Its fold trains without it (a column of NaN only cannot be binned)."""
+    values = _synthetic(n_per=100)
+    values["local"] = np.where(values.index.str.startswith("15"), 1.0, np.nan)
+    values.loc[values.index.str.startswith("15"), "local"] += np.arange(100)
+    me = model_evidence(values, _rules(), _variables())
+    assert "local" in me.features["I1b"]
+    assert me.validation["roc_auc"].notna().any()
+
+
 def test_one_province_is_not_enough():
     values = _synthetic()
     values.loc[~values.index.str.startswith("15"), "census_signal_4g"] = np.nan
