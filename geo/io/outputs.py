@@ -28,6 +28,7 @@ import pandas as pd
 
 from despro._hashing import sha256
 from despro.io.quality import quality_markdown
+from despro.rules import explain
 from despro.rules.agreement import agreement
 
 if TYPE_CHECKING:
@@ -193,6 +194,36 @@ def _gpkg_ready(gdf):
     return out
 
 
+def planner_tables(villages: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The tables a planner reads first, by file name (see :mod:`despro.rules.explain`).
+
+    ``one_fix_away.csv`` (villages where exactly one rule fails or is unknown, with that
+    rule and its gap), ``summary_province.csv`` and ``summary_regency.csv`` (counts per
+    tier, the most common binding criterion, the share of villages each missing input
+    leaves undetermined) and ``data_needed.csv`` (the inputs that would decide most
+    villages, per regency, ranked).
+
+    Parameters
+    ----------
+    villages : DataFrame
+        ``Result.villages`` (with the columns of :func:`despro.rules.explain.explain`); a
+        geometry column is dropped.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        File name -> table (not yet CSV-safe: :func:`csv_safe` before writing).
+    """
+    geometry = [c for c in villages.columns if str(villages[c].dtype) == "geometry"]
+    v = pd.DataFrame(villages.drop(columns=geometry))
+    return {
+        "one_fix_away.csv": explain.one_fix_away(v),
+        "summary_province.csv": explain.summary(v, "province"),
+        "summary_regency.csv": explain.summary(v, "regency"),
+        "data_needed.csv": explain.data_needed(v),
+    }
+
+
 def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
     """Write cells, villages, criteria, shortlist and manifest into ``outdir``.
 
@@ -213,6 +244,11 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
 
     Files: ``cells.parquet`` (GeoParquet; ``h3`` string and ``h3_int``),
     ``villages.parquet`` and ``villages.gpkg`` (layer ``villages``, opens in QGIS),
+    ``criteria.csv`` (one row per village and rule), ``shortlist.csv``, the planners'
+    tables of :func:`planner_tables` (``one_fix_away.csv``, ``summary_province.csv``,
+    ``summary_regency.csv``, ``data_needed.csv``),
+    ``data_quality.json``, ``data_quality.md`` (the same notes as a readable page, see
+    :mod:`despro.io.quality`) and ``manifest.json``.
     ``criteria.csv`` (one row per village and rule), ``shortlist.csv``,
     ``data_quality.json`` (``notes``: the data-quality notes; ``agreement``: observed
     vs modelled confusion counts, see :mod:`despro.rules.agreement`),
@@ -228,6 +264,10 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
         "criteria.csv",
         "conflicts.csv",
         "shortlist.csv",
+        "one_fix_away.csv",
+        "summary_province.csv",
+        "summary_regency.csv",
+        "data_needed.csv",
         "data_quality.json",
         "data_quality.md",
         "manifest.json",
@@ -246,6 +286,8 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
         csv_safe(result.criteria).to_csv(st / "criteria.csv", index=False)
         csv_safe(result.shortlist()).to_csv(st / "shortlist.csv", index=False)
         csv_safe(result.conflicts).to_csv(st / "conflicts.csv", index=False)
+        for name, table in planner_tables(result.villages).items():
+            csv_safe(table).to_csv(st / name, index=False)
         agree = agreement_table(result)
         (st / "data_quality.json").write_text(
             json.dumps(

@@ -108,6 +108,15 @@ SITE_LABELS = {
         "fixed": "tetap (pilot berjalan)",
         "imputed_pick": "dipilih dengan nilai imputasi",
         "pick_order": "nomor = urutan pilihan",
+        "planner_summary": "Ringkasan untuk perencana",
+        "why": "Yang dibutuhkan",
+        "top_binding": "Kriteria pengikat terbanyak (desa)",
+        "missing": "Belum dapat ditentukan karena data kurang (% desa)",
+        "data_needed": "Data yang akan memutuskan desa terbanyak, urut",
+        "decides": "%s: memutuskan %s desa lagi (bersama data di atasnya); dibutuhkan %s desa",
+        "no_data_needed": "Tidak ada desa yang menunggu data.",
+        "summary_files": "Lengkap: summary_province.csv, summary_regency.csv, "
+        "data_needed.csv, one_fix_away.csv",
     },
     "en": {
         "title": "Despro village readiness (Desa Produksi Online)",
@@ -196,6 +205,15 @@ SITE_LABELS = {
         "fixed": "fixed (running pilot)",
         "imputed_pick": "picked on imputed values",
         "pick_order": "number = pick order",
+        "planner_summary": "Summary for planners",
+        "why": "What it would take",
+        "top_binding": "Most common binding criterion (villages)",
+        "missing": "Undetermined for want of data (% of villages)",
+        "data_needed": "Data that would decide most villages, in order",
+        "decides": "%s: decides %s more villages (with the data above); %s villages need it",
+        "no_data_needed": "No village is waiting for data.",
+        "summary_files": "In full: summary_province.csv, summary_regency.csv, "
+        "data_needed.csv, one_fix_away.csv",
     },
 }
 

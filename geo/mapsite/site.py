@@ -58,6 +58,7 @@ from despro.mapsite.data import escape_text as esc
 from despro.mapsite.figures import write_summary_png
 from despro.mapsite.labels import LABELS, LANGS, fmt_number, threshold_text
 from despro.mapsite.pages import Page, elsewhere_payload, plan_pages, split_province
+from despro.mapsite.summary import summary_html, why_texts
 from despro.pipeline.cache import StepCache
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ class SiteContext:
     outlines: dict
     links: dict[str, str] | None = None
     analysis: ma.MapAnalysis | None = None
+    why: dict[str, str] = field(default_factory=dict)  # escaped code -> what it would take
 
 
 @dataclass
@@ -188,6 +190,8 @@ def _nav_html(result, page: Page, res: int, lang: str) -> str:
     if page.children:
         links = " ".join(f"<a href='{esc(c.slug)}.html'>{esc(c.title)}</a>" for c in page.children)
         parts.append(f"<br>{esc(page.children_label)}: {links}")
+    if page.parent is None and page.province is None:  # the overview: the planners' summary
+        parts.append(summary_html(result.villages, lang))
     return "".join(parts)
 
 
@@ -272,6 +276,7 @@ def static_payload(ctx: SiteContext, page: Page, home: dict[str, Page]) -> dict:
         "imputed",
         "imputed_tier",
         "imputed_note",
+        "why",
     )
     data = {
         "lang": lang,
@@ -281,6 +286,7 @@ def static_payload(ctx: SiteContext, page: Page, home: dict[str, Page]) -> dict:
         "tierLegend": _tier_legend(lang),
         "rules": md.rules_payload(result, lang),
         "villages": [ctx.records[code] for code in page.villages.index],
+        "why": {c: ctx.why[c] for c in map(esc, page.villages.index) if c in ctx.why},
         "elsewhere": elsewhere_payload(page, home),
         "choropleths": [
             md.choropleth_spec(c, result.config.criteria.rules, lang) for c in md.choropleths()
@@ -521,6 +527,7 @@ def write_site(
         _outlines(result, cache),
         links,
         analysis,
+        why_texts(result, lang),
     )
     site = Site(maps_dir, ctx.budget_bytes)
     index, provinces = plan_pages(result, lang)

@@ -30,6 +30,7 @@ from despro.model import ModelEvidence, model_evidence, p_ready
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
 from despro.rules.criteria import combine, evaluate_all
+from despro.rules.explain import explain, rule_inputs
 from despro.rules.score import composite, rank, tiers
 from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
 from despro.variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
@@ -443,6 +444,9 @@ def _run(
     tier = tiers(long, states, config.criteria.near_ready_fraction)
     sc = composite(long, config.criteria.weights).reindex(villages.index)
     rk = rank(tier, sc["score"])
+    why = explain(
+        long, tier, {r.id: r.label_id or r.id for r in rules}, inputs=rule_inputs(rules, variables)
+    )
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
     modelled = None
     if config.model.enabled:  # the lowest evidence level: never changes a state or a tier
@@ -458,7 +462,7 @@ def _run(
         p.step("model", "; ".join(modelled.notes) or "model: no rule has observed answers")
 
     village_gdf = _village_table(
-        villages, vil_vals, vil_add[covers], attributes, long, states, tier, sc, rk
+        villages, vil_vals, vil_add[covers], attributes, long, states, tier, sc, rk, why
     )
     if modelled is not None:
         extra = pd.concat(
@@ -507,7 +511,7 @@ def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
     return vals
 
 
-def _village_table(villages, vals, covers, attributes, long, states, tier, sc, rk):
+def _village_table(villages, vals, covers, attributes, long, states, tier, sc, rk, why):
     names = [c for c in ("regency_name", "province_name") if c in villages]
     out = villages[["village_code", "village_name", "regency_code", "province_code", *names]].copy()
     out = pd.concat([out, attributes.reindex(out.index)], axis=1)
@@ -523,6 +527,7 @@ def _village_table(villages, vals, covers, attributes, long, states, tier, sc, r
     out["score_best"] = sc["score_best"]
     out["score_known_share"] = sc["score_known_share"]
     out["rank"] = rk.reindex(out.index).astype(int)
+    out = pd.concat([out, why.reindex(out.index)], axis=1)  # why, and what it would take
     return gpd.GeoDataFrame(out, geometry=villages.geometry, crs="EPSG:4326")
 
 

@@ -15,8 +15,7 @@ sphere, but H3 treats geodetic latitudes as spherical ones).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 import h3
 import numpy as np
@@ -39,12 +38,29 @@ M_PER_DEG = 111_319.49
 
 @dataclass(frozen=True)
 class RasterGrid:
-    """Affine transform, shape (pixels) and CRS of a raster."""
+    """Affine transform, shape (pixels) and CRS of a raster.
+
+    A pyproj ``CRS`` object must not be used from two threads (PROJ's context is per
+    thread; shared objects crashed a forked worker building tiles on two threads), so
+    what the tile builders ask of the CRS is read once here, in the constructing thread:
+    ``is_geographic``, ``is_wgs84`` and ``crs_wkt``; transformers are built from the WKT
+    text by the thread that uses them.
+    """
 
     transform: Affine
     width: int
     height: int
     crs: pyproj.CRS
+    is_geographic: bool = field(init=False, repr=False, compare=False)
+    is_wgs84: bool = field(init=False, repr=False, compare=False)
+    crs_wkt: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        geographic = bool(self.crs.is_geographic)
+        wgs84 = geographic and self.crs.equals("EPSG:4326", ignore_axis_order=True)
+        object.__setattr__(self, "is_geographic", geographic)
+        object.__setattr__(self, "is_wgs84", wgs84)
+        object.__setattr__(self, "crs_wkt", self.crs.to_wkt())
 
     @classmethod
     def of(cls, transform, width: int, height: int, crs) -> RasterGrid:
@@ -62,21 +78,16 @@ class RasterGrid:
         """The grid of an open rasterio dataset."""
         return cls.of(src.transform, src.width, src.height, src.crs)
 
-    @cached_property
-    def is_wgs84(self) -> bool:
-        """Longitude/latitude on WGS84 (the frame of H3 vertices): no reprojection."""
-        return self.crs.is_geographic and self.crs.equals("EPSG:4326", ignore_axis_order=True)
-
     @property
     def rows_have_equal_areas(self) -> bool:
         """True for north-up lon/lat grids: every pixel of a row has the same ground area."""
         t = self.transform
-        return self.crs.is_geographic and t.b == 0 and t.d == 0
+        return self.is_geographic and t.b == 0 and t.d == 0
 
     def key(self, res: int) -> str:
         """Cache key of this grid's mapping at H3 resolution ``res``."""
         t = tuple(float(x).hex() for x in tuple(self.transform)[:6])
-        text = repr((FORMAT_VERSION, t, self.width, self.height, self.crs.to_wkt(), int(res)))
+        text = repr((FORMAT_VERSION, t, self.width, self.height, self.crs_wkt, int(res)))
         return hashlib.sha1(text.encode()).hexdigest()[:20]
 
     # -- coordinates -------------------------------------------------------------
@@ -86,7 +97,7 @@ class RasterGrid:
         u, v = np.asarray(u, float), np.asarray(v, float)
         x, y = t.a * u + t.b * v + t.c, t.d * u + t.e * v + t.f
         if not self.is_wgs84:
-            tr = pyproj.Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+            tr = pyproj.Transformer.from_crs(self.crs_wkt, "EPSG:4326", always_xy=True)
             x, y = tr.transform(x, y)
         return np.asarray(x, float), np.asarray(y, float)
 
@@ -94,7 +105,7 @@ class RasterGrid:
         """Pixel coordinates (column, row; fractional) of lon/lat points (degrees, WGS84)."""
         lon, lat = np.asarray(lon, float), np.asarray(lat, float)
         if not self.is_wgs84:
-            tr = pyproj.Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+            tr = pyproj.Transformer.from_crs("EPSG:4326", self.crs_wkt, always_xy=True)
             lon, lat = tr.transform(lon, lat)
         t = ~self.transform
         return t.a * lon + t.b * lat + t.c, t.d * lon + t.e * lat + t.f

@@ -136,6 +136,9 @@
       ": " + v[5] + " &middot; " + t.shortlist + ": " + (v[6] ? t.yes : t.no) + "<br>" +
       "<span class='despro-score'>" + v[12] + "</span><br>";
     if (v[7]) head += t.product + ": " + v[7] + "<br>";
+    if (data.why && data.why[v[2]]) {
+      head += "<div class='despro-why'>" + t.why + ": <b>" + data.why[v[2]] + "</b></div>";
+    }
     if (imp) {
       imp[1].forEach(function (d) { byRule[d[0]] = d; });
       head += "<div class='despro-imputed'>&#9888; " + t.imputed_note + ": " +
