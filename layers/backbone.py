@@ -170,7 +170,9 @@ def _lines(gdf):
     return out
 
 
-def read_routes(path, notes: Notes, layer: str | None = None, shared: bool = False):
+def read_routes(
+    path: Path, notes: Notes, layer: str | None = None, shared: bool = False
+) -> gpd.GeoDataFrame:
     """Route lines, EPSG:4326, clipped to Indonesia; non-line features are rejected.
 
     ``shared``: the file also holds the nodes; its points are set aside, not rejected.
@@ -192,7 +194,9 @@ def read_routes(path, notes: Notes, layer: str | None = None, shared: bool = Fal
     return clip_to_indonesia(gdf, path, "backbone routes", notes)
 
 
-def read_nodes(path, notes: Notes, layer: str | None = None, shared: bool = False):
+def read_nodes(
+    path: Path, notes: Notes, layer: str | None = None, shared: bool = False
+) -> gpd.GeoDataFrame:
     """Node points, EPSG:4326; points outside Indonesia are dropped (noted)."""
     gdf = read_vector(path, "backbone nodes", layer=layer, extent="any")
     if shared:

@@ -46,6 +46,7 @@ known type, codes are integers, lon / lat in range, range and samples >= 0.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -321,7 +322,7 @@ def modelled_4g_description(cfg: BroadbandConfig) -> str:
     )
 
 
-def quadkey_bounds(quadkeys) -> np.ndarray:
+def quadkey_bounds(quadkeys: Sequence[str] | np.ndarray) -> np.ndarray:
     """(n, 4) lon / lat bounds (minx, miny, maxx, maxy) of Bing / Ookla quadkey tiles.
 
     Vectorised over the keys: each digit adds one bit of the tile's x (bit 0) and

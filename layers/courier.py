@@ -235,7 +235,7 @@ def variables(cfg: CourierConfig, operators: tuple[str, ...], source: str = "") 
     ]
 
 
-def is_osm(path) -> bool:
+def is_osm(path: str | Path) -> bool:
     """True for OpenStreetMap extracts (``.osm``, ``.osm.pbf``, ``.pbf``)."""
     return str(path).lower().endswith(OSM_SUFFIXES)
 
@@ -290,7 +290,7 @@ def read_outlets(
     return gdf
 
 
-def operators(cfg: CourierConfig, gdf: pd.DataFrame, path) -> pd.Series:
+def operators(cfg: CourierConfig, gdf: pd.DataFrame, path: Path) -> pd.Series:
     """Canonical operator per outlet (None where unknown), from the sources in ``cfg``.
 
     Order: ``operator_column`` (any name, normalised), then a known company named in

@@ -76,7 +76,7 @@ def variables(cfg: PopulationConfig, source: str) -> list[Variable]:
     ]
 
 
-def check_raster(path, what: str) -> None:
+def check_raster(path: Path, what: str) -> None:
     """Open a raster and fail clearly if it has no CRS or cannot be read."""
     require_file(path, what)
     try:

@@ -173,7 +173,7 @@ def _flag(values: pd.Series, path, col: str) -> np.ndarray:
     return s.isin(TRUE).to_numpy()
 
 
-def read_categories(path, notes: Notes) -> pd.DataFrame:
+def read_categories(path: Path, notes: Notes) -> pd.DataFrame:
     """Category table indexed by category code."""
     df = read_table(path, "product categories", dtype={"category": str})
     require_columns(df, ["category", "demand_growth_pct"], path, "product categories")
@@ -189,7 +189,7 @@ def read_categories(path, notes: Notes) -> pd.DataFrame:
     return df.set_index("category")
 
 
-def read_products(path, categories: pd.DataFrame, notes: Notes) -> pd.DataFrame:
+def read_products(path: Path, categories: pd.DataFrame, notes: Notes) -> pd.DataFrame:
     """Validated product rows with a 10-digit ``village_code``."""
     df = read_table(path, "products", dtype={"village_code": str})
     require_columns(
@@ -243,7 +243,7 @@ def read_podes(
 
 
 def validate_products(
-    df: pd.DataFrame, categories: pd.DataFrame, notes: Notes, path
+    df: pd.DataFrame, categories: pd.DataFrame, notes: Notes, path: Path
 ) -> pd.DataFrame:
     """Check and normalise product rows (categories known, counts >= 0, one flagship)."""
     df["enterprises"] = numeric_column(df, "enterprises", path, "products", allow_missing=False)

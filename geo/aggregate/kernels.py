@@ -9,6 +9,7 @@ raster never sits in memory.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -109,7 +110,7 @@ Reducer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def raster_to_cells(
-    path,
+    path: str | Path,
     res: int,
     reducers: dict[str, Reducer],
     band: int = 1,

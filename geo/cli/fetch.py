@@ -86,7 +86,15 @@ def fetch() -> None:
 @_cache
 @_base("ookla-open-data.s3.amazonaws.com")
 @quiet_option
-def ookla(year, quarter, kind, bbox, cache_dir, base_url, quiet) -> None:
+def ookla(
+    year: int,
+    quarter: int,
+    kind: str,
+    bbox: tuple[float, float, float, float] | None,
+    cache_dir: Path | None,
+    base_url: str | None,
+    quiet: bool,
+) -> None:
     """Speedtest by Ookla tiles for one quarter (worldwide Parquet, optional region clip)."""
     from despro.io.fetch import OOKLA_BASE, default_cache, fetch_ookla
 
@@ -128,7 +136,14 @@ def ookla(year, quarter, kind, bbox, cache_dir, base_url, quiet) -> None:
 @_cache
 @_base("data.worldpop.org")
 @quiet_option
-def worldpop(iso3, year, product, cache_dir, base_url, quiet) -> None:
+def worldpop(
+    iso3: str,
+    year: int,
+    product: str,
+    cache_dir: Path | None,
+    base_url: str | None,
+    quiet: bool,
+) -> None:
     """WorldPop population counts (people per ~100 m pixel) for a country."""
     from despro.io.fetch import WORLDPOP_BASE, default_cache, fetch_worldpop
 
@@ -153,7 +168,9 @@ def worldpop(iso3, year, product, cache_dir, base_url, quiet) -> None:
 @_cache
 @_base("www.geoboundaries.org")
 @quiet_option
-def boundaries(iso3, level, cache_dir, base_url, quiet) -> None:
+def boundaries(
+    iso3: str, level: int, cache_dir: Path | None, base_url: str | None, quiet: bool
+) -> None:
     """geoBoundaries (gbOpen) polygons for a country and ADM level."""
     from despro.io.fetch import GEOBOUNDARIES_BASE, default_cache, fetch_geoboundaries
 

@@ -8,6 +8,7 @@ constraints (one line naming the constraint and the fix); 1 unexpected failure.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,9 @@ from despro.cli.options import (
 )
 from despro.errors import ConfigError
 
+if TYPE_CHECKING:
+    from despro.config.settings import SelectionConfig
+
 
 def _split(text: str | None) -> list[str] | None:
     """'a, b,c' -> ['a', 'b', 'c']; None stays None (option not given)."""
@@ -28,7 +32,7 @@ def _split(text: str | None) -> list[str] | None:
     return [p.strip() for p in text.split(",") if p.strip()]
 
 
-def overrides(sel, **opts):
+def overrides(sel: SelectionConfig, **opts) -> SelectionConfig:
     """A copy of ``sel`` (SelectionConfig) with the given options, validated."""
     from pydantic import ValidationError
 
@@ -124,26 +128,26 @@ def overrides(sel, **opts):
 @quiet_option
 def select(
     config_path: Path,
-    size,
-    max_per_regency,
-    tiers,
-    regions,
-    must_include,
-    exclude,
-    min_categories,
-    courier_within_km,
-    agents_radius_km,
-    agents,
-    agent_sites,
-    draws,
-    seed,
-    labels,
-    use_imputed,
-    no_marginal,
-    output_dir,
-    maps_dir,
-    no_maps,
-    quiet,
+    size: int | None,
+    max_per_regency: int | None,
+    tiers: str | None,
+    regions: str | None,
+    must_include: str | None,
+    exclude: str | None,
+    min_categories: int | None,
+    courier_within_km: float | None,
+    agents_radius_km: float | None,
+    agents: int | None,
+    agent_sites: str | None,
+    draws: int | None,
+    seed: int | None,
+    labels: Path | None,
+    use_imputed: bool | None,
+    no_marginal: bool,
+    output_dir: Path | None,
+    maps_dir: Path | None,
+    no_maps: bool,
+    quiet: bool,
 ) -> None:
     """Choose N pilot villages with an optimiser and explain the choice.
 

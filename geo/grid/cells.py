@@ -6,6 +6,8 @@ loops over cells in Python.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -159,7 +161,7 @@ def cells_to_str_series(cells: np.ndarray) -> pd.Series:
     return pa.array(cells_to_string(pa.array(cells))).to_pandas()
 
 
-def str_to_cells(ids) -> np.ndarray:
+def str_to_cells(ids: Iterable[str]) -> np.ndarray:
     """Parse hex-string ids to uint64; raises on an invalid id."""
     ids = list(ids)
     if not ids:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -53,7 +54,7 @@ class LazyCells:
         geometry = shapely.from_wkb(np.asarray(self.wkb.to_numpy(zero_copy_only=False)))
         return gpd.GeoDataFrame(self.columns, geometry=geometry, crs=self.crs)
 
-    def to_parquet(self, path) -> None:
+    def to_parquet(self, path: str | Path) -> None:
         """Write GeoParquet, as ``self.geodataframe().to_parquet(path, index=False)`` would."""
         records = grid.wkb_polygon_records(self.wkb)
         if records is None:  # not all plain polygons of one size: let geopandas do it

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+from numpy.typing import ArrayLike
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 
@@ -22,7 +23,7 @@ def village_points(villages: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     return pts.x.to_numpy(float), pts.y.to_numpy(float)
 
 
-def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
+def haversine_km(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike) -> np.ndarray:
     """Great-circle distance (km) between points given in degrees (broadcasts)."""
     lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, float)) for a in (lon1, lat1, lon2, lat2))
     a = (
@@ -32,7 +33,9 @@ def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
-def within_km(lon_a, lat_a, lon_b, lat_b, radius_km: float) -> list[np.ndarray]:
+def within_km(
+    lon_a: ArrayLike, lat_a: ArrayLike, lon_b: ArrayLike, lat_b: ArrayLike, radius_km: float
+) -> list[np.ndarray]:
     """For each point a, the indices of the points b within ``radius_km`` (ball tree)."""
     from sklearn.neighbors import BallTree
 

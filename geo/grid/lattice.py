@@ -334,7 +334,9 @@ def _box_outline(lattice: FaceLattice, walls: np.ndarray, box) -> np.ndarray | N
     return ij
 
 
-def box_hexagons(lng0: float, lat0: float, lng1: float, lat1: float, res: int):
+def box_hexagons(
+    lng0: float, lat0: float, lng1: float, lat1: float, res: int
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The H3 cells at ``res`` whose centres lie in a lon/lat box, with their vertices.
 
     Every vertex is computed from the integer lattice coordinates of its face, so it

@@ -17,6 +17,7 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
@@ -68,7 +69,7 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 
 @contextmanager
-def staged(outdir: Path):
+def staged(outdir: Path) -> Iterator[Path]:
     """Yield a staging folder; on success move its files into ``outdir`` atomically.
 
     On an exception the staging folder is removed and ``outdir`` is untouched.
@@ -113,7 +114,7 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def manifest(result, outputs: list[str]) -> dict:
+def manifest(result: Result, outputs: list[str]) -> dict:
     """Run manifest: inputs with sha256 and vintages, config, versions, timings, counts."""
     cfg = result.config
     inputs = [
@@ -162,7 +163,7 @@ def manifest(result, outputs: list[str]) -> dict:
     }
 
 
-def agreement_table(result) -> pd.DataFrame:
+def agreement_table(result: Result) -> pd.DataFrame:
     """The run's agreement report (observed vs modelled, nationally and per province)."""
     v = result.villages
     groups = None

@@ -9,11 +9,15 @@ when ``[output.postgis] on_run`` is true (:func:`after_run`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from despro.config.settings import Config, PostgisConfig
 from despro.io.postgis import ExportSummary, export, resolve_url
 from despro.io.postgis_tables import from_result
 from despro.ops.runs import new_run_id
+
+if TYPE_CHECKING:
+    from despro.pipeline.runner import Result
 
 
 def settings(
@@ -40,7 +44,7 @@ def settings(
     }
 
 
-def export_result(result, out_dir: Path | None = None, **overrides) -> ExportSummary:
+def export_result(result: Result, out_dir: Path | None = None, **overrides) -> ExportSummary:
     """Export an in-memory run with the config's ``[output.postgis]`` (and ``overrides``).
 
     Parameters
@@ -61,7 +65,7 @@ def export_result(result, out_dir: Path | None = None, **overrides) -> ExportSum
     )
 
 
-def after_run(result, out_dir: Path) -> ExportSummary | None:
+def after_run(result: Result, out_dir: Path) -> ExportSummary | None:
     """Export when the config has ``[output.postgis]`` with ``on_run``; else ``None``."""
     pg = result.config.output.postgis
     if pg is None or not pg.on_run:

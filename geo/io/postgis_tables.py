@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -30,6 +31,9 @@ import shapely
 
 from despro.errors import DesproError, InputError, MissingFileError
 from despro.grid import cells as grid
+
+if TYPE_CHECKING:
+    from despro.pipeline.runner import Result
 
 SRID = 4326
 PG_MAX_NAME = 63
@@ -229,7 +233,7 @@ def run_tables(
     )
 
 
-def from_result(result, run_id: str) -> RunTables:
+def from_result(result: Result, run_id: str) -> RunTables:
     """Tables of an in-memory :class:`despro.pipeline.runner.Result`."""
     cfg = result.config
     tiers = result.villages["tier"].value_counts().to_dict()

@@ -25,6 +25,7 @@ Popups are assembled here with every text from data HTML-escaped (``mapsite.data
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,12 @@ from despro.config.vocab import UNDETERMINED, UNKNOWN
 from despro.mapsite import data as md
 from despro.mapsite.data import escape_text as esc
 from despro.mapsite.labels import LABELS, fmt_number, value_text
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from despro.pipeline.runner import Result
+    from despro.select.pilots import PilotPlan
 
 NO_IMPUTATION = pd.DataFrame(columns=["imputed_rules", "tier_imputed"])
 
@@ -73,7 +80,7 @@ class MapAnalysis:
     pilots: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def from_plan(plan) -> MapAnalysis:
+def from_plan(plan: PilotPlan) -> MapAnalysis:
     """The map layers of a :class:`~despro.select.pilots.PilotPlan`."""
     used = bool(plan.sel.use_imputed)
     imputed = plan.imputed[plan.imputed["imputed"]] if used else NO_IMPUTATION
@@ -120,7 +127,9 @@ def legends(analysis: MapAnalysis, lang: str) -> dict[str, str]:
     }
 
 
-def clusters_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[list]:
+def clusters_payload(
+    result: Result, analysis: MapAnalysis, scope: gpd.GeoDataFrame, lang: str
+) -> list[list]:
     """Clusters with a member in ``scope``: [encoded hull, colour, escaped popup HTML]."""
     t = LABELS[lang]
     v = result.villages
@@ -145,7 +154,9 @@ def clusters_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[li
     return out
 
 
-def agents_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[list]:
+def agents_payload(
+    result: Result, analysis: MapAnalysis, scope: gpd.GeoDataFrame, lang: str
+) -> list[list]:
     """Agents covering a village of ``scope`` or sitting in it:
     [lat, lon, radius in metres, escaped popup HTML]."""
     t = LABELS[lang]
@@ -182,7 +193,9 @@ def _known(x) -> bool:
     return x is not None and not (isinstance(x, float) and np.isnan(x)) and str(x) != ""
 
 
-def pilots_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[list]:
+def pilots_payload(
+    result: Result, analysis: MapAnalysis, scope: gpd.GeoDataFrame, lang: str
+) -> list[list]:
     """Picks in ``scope``, in pick order: [lat, lon, pick number, escaped popup HTML]."""
     t = LABELS[lang]
     v = result.villages
@@ -242,7 +255,7 @@ def pilots_payload(result, analysis: MapAnalysis, scope, lang: str) -> list[list
     return out
 
 
-def imputed_records(result, analysis: MapAnalysis | None, lang: str) -> dict[str, list]:
+def imputed_records(result: Result, analysis: MapAnalysis | None, lang: str) -> dict[str, list]:
     """Per village with an imputed decision: [tier index with imputation,
     [[rule index, escaped imputed value text, state letter], ...]]."""
     if analysis is None or not len(analysis.imputed):

@@ -18,7 +18,9 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +45,16 @@ from despro.mapsite.labels import (
 from despro.rules.criteria import CRITERIA
 from despro.transfer.rollup import cells_to_parents
 from despro.variables import Kind, Variable, additive_columns, cover_column, cover_of, uncovered
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+    from shapely.geometry.base import BaseGeometry
+
+    from despro.config.settings import Rule
+    from despro.pipeline.runner import Result
+
+    #: (min lon, min lat, max lon, max lat), degrees (a tuple or ``total_bounds``)
+    Bounds = tuple[float, float, float, float] | np.ndarray
 
 TIER_COLOURS = dict(zip(TIERS, ("#1a9850", "#fee08b", "#9e9e9e", "#d73027"), strict=True))
 STATE_COLOURS = dict(zip(STATES, ("#1a9850", "#d73027", "#757575"), strict=True))
@@ -122,7 +134,7 @@ def script_json(obj: object, encoded: dict[str, str] | None = None) -> str:
     return OPEN_BRACE_IN_STRING.sub("\\\\u007b", text)
 
 
-def numbers(values, digits: int) -> list:
+def numbers(values: ArrayLike, digits: int) -> list:
     """Rounded numbers for JSON: ints when ``digits`` is 0, None for NaN."""
     arr = np.round(np.asarray(values, dtype=float), digits)
     ok = np.isfinite(arr)
@@ -140,7 +152,7 @@ def encode_path(lat: np.ndarray, lon: np.ndarray) -> list[int]:
     return xy.astype(np.int64).ravel().tolist()
 
 
-def encode_geometries(geoms) -> list[list[int]]:
+def encode_geometries(geoms: Iterable[BaseGeometry] | gpd.GeoSeries) -> list[list[int]]:
     """Exterior rings of polygons and linestrings (multi-parts split), each encoded as by
     :func:`encode_path` (a ring without its closing vertex); vectorised over all parts."""
     parts = shapely.get_parts(np.asarray(geoms, dtype=object))
@@ -194,7 +206,7 @@ def _counted(variables: list[Variable]) -> list[Variable]:
     return [v for v in variables if v.kind in (Kind.COUNT, Kind.CATEGORY)]
 
 
-def cell_additive(result) -> tuple[pd.DataFrame, list[Variable]]:
+def cell_additive(result: Result) -> tuple[pd.DataFrame, list[Variable]]:
     """The cells' additive columns plus the score and tier shares as intensive pairs, and
     their variables.
 
@@ -285,7 +297,7 @@ def page_cells(
     return out
 
 
-def coverage_share(table: pd.DataFrame, spec: dict, variables: dict[str, Variable]):
+def coverage_share(table: pd.DataFrame, spec: dict, variables: dict[str, Variable]) -> list | None:
     """Percent of each cell's children with data for a count layer, or None when every
     cell is either fully covered or unknown (nothing partial to show)."""
     var = variables.get(spec["column"]) or variables.get(spec["column"].removesuffix("_n_classes"))
@@ -320,7 +332,7 @@ def _class_labels(breaks: list[float], suffix: str, lang: str, digits: int) -> l
     return labels + [f"\u2265 {b[-1]}{unit}"]
 
 
-def choropleth_spec(spec: Choropleth, rules, lang: str) -> dict:
+def choropleth_spec(spec: Choropleth, rules: Iterable[Rule], lang: str) -> dict:
     """Breaks, colours, unit and the escaped legend of one cell layer."""
     t = LABELS[lang]
     scale, suffix, _ = unit_display(spec.unit, lang)
@@ -405,7 +417,7 @@ EVIDENCE_LETTERS = {
 }
 
 
-def rules_payload(result, lang: str) -> list[dict]:
+def rules_payload(result: Result, lang: str) -> list[dict]:
     """Per rule, sent once: id, label, threshold text, and per evidence level the source.
 
     ``srcs`` maps an evidence letter to "layer · vintage (evidence level)" for every
@@ -468,7 +480,9 @@ def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
     return values, "".join(s[0] for s in states), margins, letters
 
 
-def villages_payload(result, lang: str, imputed: dict[str, list] | None = None) -> dict[str, list]:
+def villages_payload(
+    result: Result, lang: str, imputed: dict[str, list] | None = None
+) -> dict[str, list]:
     """One compact record per village, by village code (see ``despro.js``: village record).
 
     ``[lat, lon, code, name, tier index, rank, shortlisted 0/1, product,
@@ -550,7 +564,7 @@ def villages_payload(result, lang: str, imputed: dict[str, list] | None = None) 
 # --- lines and points ------------------------------------------------------------------
 
 
-def features(result) -> dict:
+def features(result: Result) -> dict:
     """Point and line features of all layers by name (backbone routes, outlets...)."""
     out = {}
     for r in result.layers.values():
@@ -562,7 +576,7 @@ def _in_bounds(gdf, bounds):
     return gdf.cx[bounds[0] : bounds[2], bounds[1] : bounds[3]]
 
 
-def routes_payload(gdf, bounds, tolerance: float) -> list[list]:
+def routes_payload(gdf: gpd.GeoDataFrame, bounds: Bounds, tolerance: float) -> list[list]:
     """Backbone routes inside ``bounds``: [encoded line, escaped tooltip]."""
     sub = _in_bounds(gdf, bounds)
     geoms = shapely.simplify(sub.geometry.to_numpy(), tolerance) if tolerance else sub.geometry
@@ -579,7 +593,7 @@ def routes_payload(gdf, bounds, tolerance: float) -> list[list]:
     return out
 
 
-def points_payload(gdf, bounds, label_column: str) -> dict:
+def points_payload(gdf: gpd.GeoDataFrame, bounds: Bounds, label_column: str) -> dict:
     """Points inside ``bounds``: encoded coordinates and an index into escaped labels."""
     sub = _in_bounds(gdf, bounds)
     labels = (
@@ -594,7 +608,9 @@ def points_payload(gdf, bounds, label_column: str) -> dict:
     }
 
 
-def admin_outlines(villages, tolerance: float = 5e-4, threads: int = 2) -> dict[str, object]:
+def admin_outlines(
+    villages: gpd.GeoDataFrame, tolerance: float = 5e-4, threads: int = 2
+) -> dict[str, object]:
     """Regency and province outlines dissolved from the village polygons (simplified).
 
     They give a page its geography when there is no basemap (offline). The unions (as
@@ -633,7 +649,7 @@ def _union_by(keys: np.ndarray, geoms: np.ndarray, threads: int, tolerance: floa
     return uniq.astype(object), np.array(unions, dtype=object)
 
 
-def outlines_payload(gdf) -> list[list]:
+def outlines_payload(gdf: gpd.GeoDataFrame) -> list[list]:
     """Encoded outlines and their escaped codes."""
     out = []
     for code, geom in zip(gdf.index, gdf.geometry, strict=True):

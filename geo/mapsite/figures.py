@@ -7,6 +7,7 @@ Right: villages per readiness tier. Labels follow the page language.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -17,8 +18,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 from despro.mapsite.data import STATE_COLOURS, STATES, TIER_COLOURS, TIERS, criteria_summary  # noqa: E402
 from despro.mapsite.labels import LABELS  # noqa: E402
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
-def summary_figure(villages, lang: str, title: str):
+
+def summary_figure(villages: pd.DataFrame, lang: str, title: str) -> Figure:
     """A two-panel figure: pass rate per criterion and tier counts."""
     t = LABELS[lang]
     shares = criteria_summary(villages)
@@ -49,7 +54,7 @@ def summary_figure(villages, lang: str, title: str):
     return fig
 
 
-def write_summary_png(villages, lang: str, title: str, path: Path) -> Path:
+def write_summary_png(villages: pd.DataFrame, lang: str, title: str, path: Path) -> Path:
     """Write the summary figure of ``villages`` to ``path`` (PNG) and return it."""
     fig = summary_figure(villages, lang, title)
     try:

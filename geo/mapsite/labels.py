@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from despro import layers as registry
 from despro.config.vocab import FAIL, UNKNOWN
@@ -260,7 +261,7 @@ DASH = "\u2013"
 _ID_SEPARATORS = str.maketrans({",": ".", ".": ","})
 
 
-def fmt_numbers(values, lang: str, digits: int = 1) -> np.ndarray:
+def fmt_numbers(values: ArrayLike, lang: str, digits: int = 1) -> np.ndarray:
     """Texts of many numbers at once (object array): see :func:`fmt_number`.
 
     Each distinct value is formatted once (statistics of a province repeat over its
@@ -318,7 +319,7 @@ def _with_suffix(numbers: np.ndarray, suffix: str) -> np.ndarray:
     return out
 
 
-def value_texts(values, unit: str, lang: str) -> np.ndarray:
+def value_texts(values: ArrayLike, unit: str, lang: str) -> np.ndarray:
     """Many values of a rule as shown in popups (object array, see :func:`value_text`)."""
     scale, suffix, _ = unit_display(unit, lang)
     return _with_suffix(fmt_numbers(np.asarray(values, dtype=float) * scale, lang), suffix)
@@ -334,7 +335,9 @@ def threshold_text(op: str, threshold: float, unit: str, lang: str) -> str:
     return f"{OPS.get(op, op)} {value_text(threshold, unit, lang)}"
 
 
-def margin_texts(margins, states, op: str, unit: str, lang: str) -> np.ndarray:
+def margin_texts(
+    margins: ArrayLike, states: ArrayLike, op: str, unit: str, lang: str
+) -> np.ndarray:
     """How far villages are from a rule's threshold, in words (object array).
 
     ``needs +7.0 pp`` when a village fails a ``>=`` rule (``needs -2.5 km`` for a ``<=``
@@ -357,7 +360,7 @@ def margin_texts(margins, states, op: str, unit: str, lang: str) -> np.ndarray:
     return out
 
 
-def score_texts(score, best, known_share, lang: str) -> list[str]:
+def score_texts(score: ArrayLike, best: ArrayLike, known_share: ArrayLike, lang: str) -> list[str]:
     """Per village, its score as the popup shows it (not escaped).
 
     Parameters

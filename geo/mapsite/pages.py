@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import numpy as np
@@ -26,6 +27,11 @@ from despro.config.vocab import PILOT_TIERS
 from despro.mapsite import data as md
 from despro.mapsite.data import escape_text as esc
 from despro.mapsite.labels import LABELS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from despro.pipeline.runner import Result
 
 OVERVIEW_MAX_CELLS = 20_000
 OVERVIEW_MAX_VILLAGES = 5_000
@@ -69,7 +75,9 @@ def overview_res(ids: np.ndarray, res: int) -> int:
     return r
 
 
-def overview_villages(result, villages, lang: str):
+def overview_villages(
+    result: Result, villages: gpd.GeoDataFrame, lang: str
+) -> tuple[gpd.GeoDataFrame, str]:
     """The villages an overview draws, and the note saying so (empty when all)."""
     if len(villages) <= OVERVIEW_MAX_VILLAGES:
         return villages, ""
@@ -86,7 +94,7 @@ def _touched(result, codes) -> np.ndarray:
     return area[rows].getnnz(axis=0) > 0
 
 
-def plan_pages(result, lang: str) -> tuple[Page, list[Page]]:
+def plan_pages(result: Result, lang: str) -> tuple[Page, list[Page]]:
     """The national overview and one full-resolution page per province (sorted by code)."""
     t = LABELS[lang]
     v = result.villages
@@ -125,7 +133,7 @@ def _title(sub, code, level: str, lang: str) -> str:
     return f"{LABELS[lang][level]} {code}" + (f" {name.iloc[0]}" if len(name) else "")
 
 
-def split_province(result, page: Page, lang: str) -> tuple[Page, list[Page]]:
+def split_province(result: Result, page: Page, lang: str) -> tuple[Page, list[Page]]:
     """A province overview (rolled-up cells, notable villages) and its regency pages."""
     t = LABELS[lang]
     ids = result.cell_columns["h3_int"].to_numpy(dtype=np.uint64)

@@ -195,7 +195,7 @@ def _nav_html(result, page: Page, res: int, lang: str) -> str:
     return "".join(parts)
 
 
-def vintages(result) -> dict[str, str]:
+def vintages(result: Result) -> dict[str, str]:
     """Data vintages per layer (as declared by the layers' variables)."""
     return {
         name: ", ".join(sorted({v.vintage for v in r.variables}))
@@ -494,7 +494,7 @@ def _outlines(result, cache: StepCache | None) -> dict:
 
 
 def write_site(
-    result,
+    result: Result,
     maps_dir: Path,
     lang: str = "id",
     budget_mb: float = DEFAULT_BUDGET_MB,

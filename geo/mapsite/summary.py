@@ -6,12 +6,17 @@ Every text from data (province and regency names, input keys) is HTML-escaped he
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from despro.config.vocab import TIERS
 from despro.mapsite.data import escape_text as esc
 from despro.mapsite.labels import LABELS, fmt_number
 from despro.rules import explain as ex
+
+if TYPE_CHECKING:
+    from despro.pipeline.runner import Result
 
 #: inputs shown in the ranked table; the rest are in data_needed.csv
 TOP_INPUTS = 5
@@ -105,7 +110,7 @@ def summary_html(villages: pd.DataFrame, lang: str) -> str:
     )
 
 
-def why_texts(result, lang: str) -> dict[str, str]:
+def why_texts(result: Result, lang: str) -> dict[str, str]:
     """Escaped code -> escaped "what it would take" line of every village that has one
     (:func:`despro.rules.explain.village_texts`, rule labels in ``lang``)."""
     v = result.villages

@@ -23,7 +23,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from despro.config.settings import load_config
+from despro.config.settings import Config, load_config
 from despro.errors import DesproError
 from despro.ops.runs import RunStore, _now, fault_point, new_run_id
 from despro.pipeline.cache import StepCache
@@ -49,7 +49,7 @@ class RescoreOutcome:
 NOT_SCORED = {"run": {"engine", "dask", "partition_resolution"}, "output": True, "selection": True}
 
 
-def config_hash(cfg) -> str:
+def config_hash(cfg: Config) -> str:
     """sha256 of the config settings that affect the scored outputs.
 
     Thresholds, weights, paths and layer options count; the settings in

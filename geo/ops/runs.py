@@ -26,6 +26,7 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,7 +101,7 @@ class RunStore:
 
     # -- database ---------------------------------------------------------------
     @contextmanager
-    def db(self):
+    def db(self) -> Iterator[sqlite3.Connection]:
         self.out.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.db_path, timeout=30)
         con.row_factory = sqlite3.Row
@@ -158,7 +159,7 @@ class RunStore:
 
     # -- lock and recovery --------------------------------------------------------
     @contextmanager
-    def lock(self):
+    def lock(self) -> Iterator[None]:
         """Hold the folder's lock for the duration; raise LockedError if it is taken."""
         self.out.mkdir(parents=True, exist_ok=True)
         path = self.out / ".despro.lock"

@@ -16,11 +16,15 @@ import os
 import pickle
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from despro import __version__
 from despro._hashing import sha256
+
+if TYPE_CHECKING:
+    from despro.config.settings import Config
 
 HASH_MEMO: dict[tuple[str, int, int], str] = {}
 # Shape of the pickled step results; bump it when they change so that older entries
@@ -37,7 +41,7 @@ def file_hash(path: Path) -> str:
     return HASH_MEMO[k]
 
 
-def section_paths(section, config) -> list[Path]:
+def section_paths(section: BaseModel | dict | list, config: Config) -> list[Path]:
     """Every file path named anywhere in a config section (lists and sub-sections too)."""
     out: list[Path] = []
 
@@ -58,7 +62,7 @@ def section_paths(section, config) -> list[Path]:
     return out
 
 
-def step_key(name: str, section, config, *extra: str) -> str:
+def step_key(name: str, section: BaseModel | dict | list, config: Config, *extra: str) -> str:
     """Cache key of one step: its config, its input files' content and ``extra`` keys."""
     cfg_json = (
         section.model_dump_json()
@@ -91,7 +95,7 @@ class StepCache:
     def _path(self, name: str, key: str) -> Path:
         return self.dir / f"{name}-{key}.pkl"
 
-    def get(self, name: str, key: str):
+    def get(self, name: str, key: str) -> Any:
         p = self._path(name, key)
         try:
             with open(p, "rb") as f:
@@ -102,7 +106,7 @@ class StepCache:
         self.hits.append(name)
         return obj
 
-    def put(self, name: str, key: str, obj) -> None:
+    def put(self, name: str, key: str, obj: object) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{name}-", dir=self.dir)
         try:

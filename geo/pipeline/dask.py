@@ -38,6 +38,7 @@ kept once); a note that counts raster pixels counts those its partition read.
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -56,8 +57,12 @@ from despro.grid import partition
 from despro.grid.extent import Extent, partition_extent
 from despro.layer import Layer, LayerResult, Notes, build
 
+if TYPE_CHECKING:
+    from dask.distributed import Client
+    from pydantic import BaseModel
 
-def partitioned(layer: Layer, cfg) -> bool:
+
+def partitioned(layer: Layer, cfg: BaseModel) -> bool:
     """Whether the layer's cell table may be built per partition of cells.
 
     True when the layer says (``cell_local(cfg)``) that a cell's row depends only on
@@ -136,7 +141,7 @@ class DaskEngine:
         threads_per_worker: int | None = None,
         processes: bool | None = None,
         scheduler: str | None = None,
-        client=None,
+        client: Client | None = None,
     ) -> DaskEngine:
         """Start a LocalCluster (or attach to ``scheduler``, or use ``client``).
 
@@ -338,7 +343,7 @@ class DaskEngine:
         return plan
 
     def build_layer(
-        self, layer: Layer, cfg, study: Study, config: Config, notes: Notes
+        self, layer: Layer, cfg: BaseModel, study: Study, config: Config, notes: Notes
     ) -> LayerResult:
         """The layer's table on the whole study: per partition when the layer allows it."""
         name = layer.NAME

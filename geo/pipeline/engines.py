@@ -11,7 +11,7 @@ of H3 parent cells and assembles exactly the tables the local engine builds.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import geopandas as gpd
 
@@ -19,6 +19,9 @@ from despro.aggregate.study import Study, build_study
 from despro.config.settings import Config
 from despro.errors import ConfigError
 from despro.layer import Layer, LayerResult, Notes, build
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 ENGINES = ("local", "dask")
 
@@ -35,7 +38,7 @@ class Engine(Protocol):
         """Overlap of every village with the H3 cells at ``res`` it touches (area weights)."""
 
     def build_layer(
-        self, layer: Layer, cfg, study: Study, config: Config, notes: Notes
+        self, layer: Layer, cfg: BaseModel, study: Study, config: Config, notes: Notes
     ) -> LayerResult:
         """The layer's table on the whole study (its ``aggregate(read(...))``)."""
 
@@ -54,7 +57,9 @@ class LocalEngine:
     def build_study(self, villages: gpd.GeoDataFrame, res: int) -> Study:
         return build_study(villages, res)
 
-    def build_layer(self, layer, cfg, study, config, notes) -> LayerResult:
+    def build_layer(
+        self, layer: Layer, cfg: BaseModel, study: Study, config: Config, notes: Notes
+    ) -> LayerResult:
         return build(layer, cfg, study, config, notes)
 
     def close(self) -> None:

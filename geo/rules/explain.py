@@ -20,10 +20,16 @@ would decide most villages (:func:`data_needed`). Nothing here reads or writes f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from despro.config.vocab import FAIL, TIERS, UNDETERMINED, UNKNOWN
+
+if TYPE_CHECKING:
+    from despro.config.settings import Rule
 
 #: separator of the input keys in ``data_needed``
 SEP = "; "
@@ -101,7 +107,7 @@ def input_key(layer: object, variable: object) -> str:
     return LAYER_OF_VARIABLE.get(str(variable), str(variable))
 
 
-def rule_inputs(rules, variables: dict) -> dict[str, str]:
+def rule_inputs(rules: Iterable[Rule], variables: dict) -> dict[str, str]:
     """Rule id -> the input that would decide it: the layer of the rule's own variable.
 
     Parameters

@@ -66,6 +66,8 @@ def candidate_sites(
 
     ``sites = "villages"`` uses a point inside every village of the run;
     ``"cells"`` the centres of the run's H3 cells (``site_code`` = H3 string).
+    ``result`` is a :class:`despro.pipeline.runner.Result`, left without a type hint: the
+    engine does not import the pipeline (tests/test_architecture.py).
     """
     v = result.villages
     plon, plat = village_points(v.loc[pick_codes])
@@ -193,7 +195,11 @@ def plan_agents(
     count: int | None = None,
     sites: str = "villages",
 ) -> AgentPlan:
-    """Candidate sites of a pipeline result, then :func:`place_agents` for the picks."""
+    """Candidate sites of a pipeline result, then :func:`place_agents` for the picks.
+
+    ``result`` is a :class:`despro.pipeline.runner.Result`, left without a type hint: the
+    engine does not import the pipeline (tests/test_architecture.py).
+    """
     v = result.villages.loc[pick_codes]
     lon, lat = village_points(v)
     picks = pd.DataFrame({"village_code": list(pick_codes), "lon": lon, "lat": lat})

@@ -9,11 +9,15 @@ solver to install. PuLP 3.3 announces that 4.0 will drop the bundled binary
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 from despro.errors import DesproError
 
+if TYPE_CHECKING:
+    import pulp
 
-def solve(prob) -> str:
+
+def solve(prob: pulp.LpProblem) -> str:
     """Solve a PuLP problem with the bundled CBC (quiet); return PuLP's status name."""
     import pulp
 
@@ -30,6 +34,8 @@ def solve(prob) -> str:
         return pulp.LpStatus[prob.solve(cmd)]
 
 
-def variable(prob, name: str, binary: bool = True, low: float = 0, up: float = 1):
+def variable(
+    prob: pulp.LpProblem, name: str, binary: bool = True, low: float = 0, up: float = 1
+) -> pulp.LpVariable:
     """A new variable of ``prob``: binary by default, else continuous in [low, up]."""
     return prob.add_variable(name, low, up, cat="Binary" if binary else "Continuous")

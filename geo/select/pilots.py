@@ -61,7 +61,8 @@ def plan_pilots(
 
     Parameters
     ----------
-    result : Result
+    result : despro.pipeline.runner.Result
+        (Left without a type hint: the engine does not import the pipeline.)
     sel : SelectionConfig, optional
         Default ``result.config.selection``.
     marginal : bool

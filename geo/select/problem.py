@@ -592,7 +592,8 @@ def select_pilots(
 
     Parameters
     ----------
-    result : Result
+    result : despro.pipeline.runner.Result
+        (Left without a type hint: the engine does not import the pipeline.)
         From :func:`despro.pipeline.runner.run`.
     sel : SelectionConfig, optional
         Default: ``result.config.selection``; copy it with ``model_copy(update=...)``

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,9 @@ import pandas as pd
 from despro.codes import normalise_codes
 from despro.errors import InputError, MissingFileError
 from despro.variables import Kind
+
+if TYPE_CHECKING:
+    from sklearn.base import ClassifierMixin
 
 TRUE = {"1", "true", "yes", "y", "ya"}
 FALSE = {"0", "false", "no", "n", "tidak"}
@@ -116,7 +120,11 @@ def read_labels(path: Path | str, codes: pd.Index) -> tuple[pd.Series, list[str]
 
 
 def default_features(result) -> list[str]:
-    """Numeric finished variables of the run (counts, rates, intensive, distances)."""
+    """Numeric finished variables of the run (counts, rates, intensive, distances).
+
+    ``result`` is a :class:`despro.pipeline.runner.Result`, left without a type hint: the
+    engine does not import the pipeline (tests/test_architecture.py).
+    """
     v = result.villages
     out = []
     for var in result.variables.values():
@@ -138,7 +146,7 @@ def roc_auc(y: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def permutation_auc_drop(
-    model, X: np.ndarray, y: np.ndarray, repeats: int = 5, seed: int = 0
+    model: ClassifierMixin, X: np.ndarray, y: np.ndarray, repeats: int = 5, seed: int = 0
 ) -> np.ndarray:
     """Permutation importance per feature: mean drop of ROC AUC when the column is shuffled.
 
@@ -301,7 +309,11 @@ def readiness_model(
     folds: int = 5,
     seed: int = 42,
 ) -> ReadinessModel:
-    """Read labels for a pipeline result and fit :func:`fit_readiness`."""
+    """Read labels for a pipeline result and fit :func:`fit_readiness`.
+
+    ``result`` is a :class:`despro.pipeline.runner.Result`, left without a type hint: the
+    engine does not import the pipeline (tests/test_architecture.py).
+    """
     labels, notes = read_labels(labels_path, result.villages.index)
     m = fit_readiness(result.villages, labels, features or default_features(result), folds, seed)
     m.notes[:0] = notes

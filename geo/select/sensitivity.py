@@ -187,7 +187,8 @@ def sensitivity(result, cands: pd.DataFrame, sel: SelectionConfig | None = None)
 
     Parameters
     ----------
-    result : Result
+    result : despro.pipeline.runner.Result
+        (Left without a type hint: the engine does not import the pipeline.)
         The pipeline result (``villages``, ``criteria``, ``config``).
     cands : DataFrame
         :func:`despro.select.problem.candidates` output (its static filters define the pool).

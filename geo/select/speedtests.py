@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
 from despro.config.settings import Config, SpeedConfig
@@ -44,7 +45,7 @@ def threshold_mbps(config: Config, speed: SpeedConfig | None = None) -> float:
     return DEFAULT_THRESHOLD_MBPS
 
 
-def p_meets(mean_mbps, n, threshold: float, log_sd: float) -> np.ndarray:
+def p_meets(mean_mbps: ArrayLike, n: ArrayLike, threshold: float, log_sd: float) -> np.ndarray:
     """Probability (0-1) that the true mean download speed is >= ``threshold`` Mbps.
 
     NaN where the mean is unknown or there are no tests.

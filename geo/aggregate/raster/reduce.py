@@ -86,6 +86,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,10 @@ from despro.aggregate.raster._grid import RasterGrid
 from despro.config.env import CACHE_ENV
 from despro.errors import DesproError
 from despro.grid import cells as grid
+
+if TYPE_CHECKING:
+    import pyproj
+    from affine import Affine
 
 EXACT_MAX_PIXELS = 60_000_000  # default mode: exact up to this many pixels, centre above
 # (see "Exact and centre modes" above for why)
@@ -247,12 +252,12 @@ class RasterMap:
     def reduce(
         self,
         read: Callable[[int, int, int, int], np.ndarray],
-        per_tile,
+        per_tile: Callable[[np.ndarray, np.ndarray, Block], np.ndarray],
         n_columns: int,
-        window=None,
+        window: tuple[int, int, int, int] | None = None,
         threads: int = THREADS,
         progress: Callable[[int, int], None] | None = None,
-    ):
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Add up per-tile, per-cell results over the tiles meeting ``window``.
 
         ``read(r0, r1, c0, c1)`` returns those raster pixels; ``per_tile(values,
@@ -482,15 +487,15 @@ def _frame(cells: np.ndarray, sums: np.ndarray, names: list[str]) -> pd.DataFram
 
 
 def reduce_raster(
-    source,
+    source: str | Path | np.ndarray,
     res: int,
     reducers: dict[str, Reducer],
     *,
     band: int = 1,
-    transform=None,
-    crs=None,
-    nodata=None,
-    bounds=None,
+    transform: Affine | tuple[float, ...] | None = None,
+    crs: pyproj.CRS | rasterio.crs.CRS | str | None = None,
+    nodata: float | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
     exact: bool | None = None,
     tile_rows: int | None = None,
     cache_dir: str | Path | None = None,
@@ -561,15 +566,15 @@ def reduce_raster(
 
 
 def zonal(
-    source,
+    source: str | Path | np.ndarray,
     res: int,
     *,
     stats: tuple[str, ...] = ("sum", "mean"),
     band: int = 1,
-    transform=None,
-    crs=None,
-    nodata=None,
-    bounds=None,
+    transform: Affine | tuple[float, ...] | None = None,
+    crs: pyproj.CRS | rasterio.crs.CRS | str | None = None,
+    nodata: float | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
     exact: bool | None = None,
     tile_rows: int | None = None,
     cache_dir: str | Path | None = None,
