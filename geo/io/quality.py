@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from despro.model.evidence import ModelEvidence
+
 ACTIONS = {  # order of the page, and the words a planner reads
     "dropped": "rejected (rows left out)",
     "unmatched": "unmatched",
@@ -50,7 +52,7 @@ def quality_markdown(
     run_name: str = "despro",
     inputs: Iterable[tuple[str, str | Path]] = (),
     agreement: pd.DataFrame | None = None,
-    model=None,
+    model: ModelEvidence | None = None,
 ) -> str:
     """Markdown page of the data-quality notes.
 
@@ -106,7 +108,7 @@ def quality_markdown(
     return "\n".join(lines)
 
 
-def model_markdown(model) -> str:
+def model_markdown(model: ModelEvidence) -> str:
     """Markdown section of the modelled evidence: notes, per held-out province and calibration.
 
     Parameters

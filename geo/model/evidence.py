@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from despro.config.settings import Rule
 from despro.config.vocab import FAIL, MODEL_LEVEL, PASS, UNKNOWN
 from despro.rules.criteria import rule_states
 
@@ -103,7 +104,7 @@ def urban_of(codes: pd.Index) -> pd.Series:
     return pd.Series(np.select([d == "1", d == "2"], [1.0, 0.0], np.nan), index=codes)
 
 
-def observed_labels(values: pd.DataFrame, rule, levels: tuple[str, ...]) -> pd.Series:
+def observed_labels(values: pd.DataFrame, rule: Rule, levels: tuple[str, ...]) -> pd.Series:
     """1 / 0 / NaN per village: the rule's state on its first observed evidence candidate.
 
     Parameters
