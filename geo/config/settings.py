@@ -18,6 +18,7 @@ expected::
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -533,6 +534,31 @@ class Config(_Model):
         root = self.root if self.root is not None else self.base_dir.resolve()
         return (root / Path(p)).resolve()
 
+    def portable(self, text: str | Path) -> str:
+        """``text`` with every absolute path in it made relative to the config's folder.
+
+        Outputs (criteria sources, data-quality notes, the manifest, map tooltips) must not
+        carry the folders of the machine that ran despro: ``/home/ana/runs/data/x.csv``
+        becomes ``data/x.csv`` for a config in ``/home/ana/runs``, and a file outside
+        that folder keeps only its way from there (``../../shared/data/x.csv``).
+
+        Parameters
+        ----------
+        text : str or Path
+            A path, or text holding paths (separated by commas, spaces or semicolons).
+
+        Returns
+        -------
+        str
+            The same text with POSIX relative paths.
+        """
+        root = self.root if self.root is not None else self.base_dir.resolve()
+
+        def rel(m: re.Match) -> str:
+            return Path(os.path.relpath(m.group(0), root)).as_posix()
+
+        return _ABSOLUTE_PATH.sub(rel, str(text))
+
     def input_paths(self) -> dict[str, Path]:
         """Every path the config names, resolved: dotted key -> absolute path.
 
@@ -571,6 +597,8 @@ class Config(_Model):
 
 
 _NOT_PATHS = ("base_dir", "root", "source_file")
+#: an absolute POSIX path inside text: starts at "/" after a start, space, comma or quote
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~/:-])/(?:[^\s,;'\"|()<>]+)")
 
 
 def refresh_layers() -> None:

@@ -119,7 +119,7 @@ def manifest(result: Result, outputs: list[str]) -> dict:
     cfg = result.config
     inputs = [
         {
-            "file": str(cfg.path(cfg.villages.path)),
+            "file": cfg.portable(cfg.resolve(cfg.villages.path)),
             "layer": "villages",
             "sha256": sha256(cfg.path(cfg.villages.path)),
         }
@@ -128,13 +128,18 @@ def manifest(result: Result, outputs: list[str]) -> dict:
         vintages = sorted({v.vintage for v in r.variables})
         for p in r.inputs:
             inputs.append(
-                {"file": str(p), "layer": name, "sha256": sha256(p), "vintage": ", ".join(vintages)}
+                {
+                    "file": cfg.portable(Path(p).resolve()),
+                    "layer": name,
+                    "sha256": sha256(p),
+                    "vintage": ", ".join(vintages),
+                }
             )
     tiers = result.villages["tier"].value_counts().to_dict()
     return {
         "despro_run": cfg.run.name,
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "config_file": str(cfg.source_file) if cfg.source_file else None,
+        "config_file": Path(cfg.source_file).name if cfg.source_file else None,
         "config": json.loads(cfg.model_dump_json()),
         "inputs": inputs,
         "packages": package_versions(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -430,6 +430,13 @@ def _run(
             extra, decl = derive(vil_vals, vil_add, attributes, r)
             vil_vals = pd.concat([vil_vals, extra], axis=1)
             variables.update({v.name: v for v in decl})
+
+    # no folder of this machine in any output: sources and notes relative to the config
+    variables = {k: replace(v, source=config.portable(v.source)) for k, v in variables.items()}
+    notes.items = [
+        {**n, "file": config.portable(n["file"]), "message": config.portable(n["message"])}
+        for n in notes.items
+    ]
 
     rules = config.criteria.rules
     per_village_level = [c for c in attributes.columns if c.endswith("_evidence")]

@@ -1,0 +1,28 @@
+"""No folder of the machine that ran despro appears in any output (tables, reports, maps)."""
+
+from __future__ import annotations
+
+import shutil
+
+import despro
+from tests.conftest import REPO, SAMPLE
+
+
+def test_outputs_carry_no_machine_paths(tmp_path):
+    sample = tmp_path / "somebody" / "runs" / "sample"
+    shutil.copytree(SAMPLE, sample)
+    out, maps = tmp_path / "out", tmp_path / "maps"
+    despro.run_job(sample / "despro.toml", output_dir=out, maps_dir=maps, select=True)
+    leaks = {}
+    for folder in (out, maps):
+        for f in folder.rglob("*"):
+            if f.suffix not in {".csv", ".json", ".md", ".html", ".txt", ".gpkg", ".parquet"}:
+                continue
+            data = f.read_bytes()
+            for needle in (str(tmp_path), str(REPO), "/somebody/runs"):
+                if needle.encode() in data:
+                    leaks.setdefault(f.relative_to(tmp_path).as_posix(), []).append(needle)
+    assert not leaks, f"machine paths in outputs: {leaks}"
+    # the sources are still named, relative to the config's folder
+    criteria = (out / "criteria.csv").read_text("utf-8")
+    assert "products.csv" in criteria
