@@ -2,7 +2,7 @@
 
 The package follows the data flow; each step is a sub-package:
 
-``config`` -> ``grid`` -> ``aggregate`` -> ``transfer`` -> ``rules`` -> ``select``
+``config`` -> ``grid`` -> ``aggregate`` -> ``transfer`` -> ``rules`` -> ``model`` -> ``select``
 -> ``pipeline`` -> ``io`` / ``mapsite`` / ``ops`` / ``cli``; the input layers live in
 :mod:`despro.layers` and the synthetic sample generator in :mod:`despro.demo`.
 

@@ -456,6 +456,22 @@ class PostgisConfig(_Model):
         return mask_url(url)
 
 
+class ModelConfig(_Model):
+    """``[model]``: modelled evidence where nothing was observed (:mod:`despro.model`)."""
+
+    enabled: bool = Field(
+        False,
+        description="fit per-rule models on observed villages, add <rule>_prob and p_ready",
+    )
+    observed_levels: list[str] = Field(
+        default_factory=lambda: ["census"], description="evidence levels whose answers are labels"
+    )
+    min_per_class: int = Field(
+        20, ge=1, description="a province trains a model with >= this many villages per answer"
+    )
+    seed: int = 42
+
+
 class OutputConfig(_Model):
     """``[output]``: where results go besides the output folder."""
 
@@ -473,6 +489,7 @@ class Config(_Model):
     shortlist: ShortlistConfig = Field(default_factory=ShortlistConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
     base_dir: Path = Field(
         Path("."), exclude=True, description="the config file's folder, as it was given"
     )

@@ -33,3 +33,6 @@ EVIDENCE_ORDER: tuple[str, ...] = (
     "province",
     "country",
 )
+#: The lowest evidence level, after every level of the order: a probability learnt from
+#: observed villages (:mod:`despro.model`). It decides no rule, tier or score.
+MODEL_LEVEL = "model"

@@ -258,8 +258,9 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
     ``criteria.csv`` (one row per village and rule), ``shortlist.csv``,
     ``data_quality.json`` (``notes``: the data-quality notes; ``agreement``: observed
     vs modelled confusion counts, see :mod:`despro.rules.agreement`),
-    ``data_quality.md`` (the same as a readable page, see :mod:`despro.io.quality`)
-    and ``manifest.json``.
+    ``data_quality.md`` (the same as a readable page, see :mod:`despro.io.quality`),
+    ``model_validation.csv`` (only with ``[model] enabled``: leave-one-province-out AUC,
+    Brier and calibration by decile, see :mod:`despro.model`) and ``manifest.json``.
     """
     outdir = Path(outdir)
     names = [
@@ -277,7 +278,12 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
         "data_quality.md",
         "manifest.json",
     ]
+    model = getattr(result, "model", None)
+    if model is not None:  # [model] enabled: leave-one-province-out validation
+        names.insert(-1, "model_validation.csv")
     with staged(outdir) as st:
+        if model is not None:
+            csv_safe(model.validation).to_csv(st / "model_validation.csv", index=False)
         result.write_cells(st / "cells.parquet")
         result.villages.to_parquet(st / "villages.parquet", index=False)
         _gpkg_ready(result.villages).to_file(
@@ -304,6 +310,7 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
                 result.config.run.name,
                 [(i["layer"], i["file"]) for i in man["inputs"]],
                 agree,
+                model,
             ),
             encoding="utf-8",
         )

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from despro.model.evidence import ModelEvidence
+
 ACTIONS = {  # order of the page, and the words a planner reads
     "dropped": "rejected (rows left out)",
     "unmatched": "unmatched",
@@ -50,6 +52,7 @@ def quality_markdown(
     run_name: str = "despro",
     inputs: Iterable[tuple[str, str | Path]] = (),
     agreement: pd.DataFrame | None = None,
+    model: ModelEvidence | None = None,
 ) -> str:
     """Markdown page of the data-quality notes.
 
@@ -63,6 +66,8 @@ def quality_markdown(
         Every file the run read; those without notes are listed as clean.
     agreement : DataFrame, optional
         :func:`despro.rules.agreement.agreement`'s table; None: no agreement section.
+    model : ModelEvidence, optional
+        :func:`despro.model.model_evidence`'s result; None: no modelled-evidence section.
     """
     counts = {a: sum(1 for i in items if i["action"] == a) for a in ACTIONS}
     lines = [f"# Data quality: {escape(run_name)}", ""]
@@ -98,6 +103,58 @@ def quality_markdown(
         lines.append("")
     if agreement is not None:
         lines.append(agreement_markdown(agreement))
+    if model is not None:
+        lines.append(model_markdown(model))
+    return "\n".join(lines)
+
+
+def model_markdown(model: ModelEvidence) -> str:
+    """Markdown section of the modelled evidence: notes, per held-out province and calibration.
+
+    Parameters
+    ----------
+    model : ModelEvidence
+        :func:`despro.model.model_evidence`'s result.
+
+    Returns
+    -------
+    str
+        A ``## Modelled evidence`` section: one line per rule modelled or skipped, a
+        table per rule of the held-out provinces (villages, observed pass share, mean
+        probability, ROC AUC, Brier) and the pooled calibration by decile.
+    """
+    lines = [
+        "## Modelled evidence (leave one province out)",
+        "",
+        "Lowest evidence level `model`: a probability where no observed or official level "
+        "decided the rule; it never changes a state, a tier or a score.",
+        "",
+    ]
+    lines += [f"- {escape(n)}" for n in model.notes]
+    lines.append("")
+    v = model.validation
+    for rule, g in v.groupby("rule", sort=False):
+        lines += [
+            f"### {escape(str(rule))}: held-out provinces",
+            "",
+            "| province | villages | trained on | observed pass | mean P | AUC | Brier |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for _, r in g[g["decile"] == 0].iterrows():
+            auc = "" if pd.isna(r["roc_auc"]) else f"{r['roc_auc']:.3f}"
+            lines.append(
+                f"| {escape(str(r['province']))} | {int(r['n'])} | {int(r['n_train'])} | "
+                f"{_share(r['observed_share'])} | {_share(r['mean_prob'])} | {auc} | "
+                f"{r['brier']:.3f} |"
+            )
+        lines += ["", "Calibration by decile (pooled out-of-fold):", ""]
+        lines += ["| decile | villages | mean P | observed pass |", "|---|---|---|---|"]
+        for _, r in g[(g["province"] == "all") & (g["decile"] > 0)].iterrows():
+            lines.append(
+                f"| {int(r['decile'])} | {int(r['n'])} | {_share(r['mean_prob'])} | "
+                f"{_share(r['observed_share'])} |"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 

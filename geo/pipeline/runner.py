@@ -26,6 +26,7 @@ from despro.config.settings import Config, load_config
 from despro.grid import cells as grid
 from despro.grid.celltable import LazyCells
 from despro.layer import LayerResult, Notes
+from despro.model import ModelEvidence, model_evidence, p_ready
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
 from despro.rules.criteria import combine, evaluate_all
@@ -62,6 +63,9 @@ class Result:
         exact roll-ups (:mod:`despro.transfer.rollup`).
     variables : dict
         Every declared variable by name.
+    model : ModelEvidence or None
+        Modelled evidence and its leave-one-province-out validation (``[model] enabled``;
+        see :mod:`despro.model`), else None.
     """
 
     config: Config
@@ -76,6 +80,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     step_keys: dict[str, str] = field(default_factory=dict)
     conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    model: ModelEvidence | None = None
 
     @property
     def cells(self) -> gpd.GeoDataFrame:
@@ -435,8 +440,9 @@ def _run(
 
     rules = config.criteria.rules
     per_village_level = [c for c in attributes.columns if c.endswith("_evidence")]
+    evaluated = pd.concat([vil_vals, attributes[per_village_level]], axis=1)
     long, conflicts = evaluate_all(
-        pd.concat([vil_vals, attributes[per_village_level]], axis=1),
+        evaluated,
         rules,
         variables,
         config.criteria.evidence_order,
@@ -449,10 +455,28 @@ def _run(
         long, tier, {r.id: r.label_id or r.id for r in rules}, inputs=rule_inputs(rules, variables)
     )
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
+    modelled = None
+    if config.model.enabled:  # the lowest evidence level: never changes a state or a tier
+        modelled = model_evidence(
+            evaluated,
+            rules,
+            variables,
+            tuple(config.model.observed_levels),
+            config.model.min_per_class,
+            config.model.seed,
+            _village_extent(study, villages),
+        )
+        p.step("model", "; ".join(modelled.notes) or "model: no rule has observed answers")
 
     village_gdf = _village_table(
         villages, vil_vals, vil_add[covers], attributes, long, states, tier, sc, rk, why
     )
+    if modelled is not None:
+        extra = pd.concat(
+            [modelled.probs, p_ready(long, modelled.probs, village_gdf.index)], axis=1
+        ).reindex(village_gdf.index)
+        for c in extra.columns:
+            village_gdf[c] = extra[c]
     cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
     cells = _cell_table(study, cells_add, cell_vals)
     p.step("tables", "tables assembled")
@@ -469,7 +493,18 @@ def _run(
         p.timings,
         keys,
         conflicts,
+        modelled,
     )
+
+
+def _village_extent(study: Study, villages: pd.DataFrame) -> pd.DataFrame:
+    """``area_km2`` (overlap with the study's cells) and ``population_per_km2`` per village."""
+    area = pd.Series(
+        np.asarray(study.area.sum(axis=1)).ravel() / 1e6, index=study.village_index
+    ).reindex(villages.index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        density = villages["population"].astype(float) / area.where(area > 0)
+    return pd.DataFrame({"area_km2": area, "population_per_km2": density})
 
 
 def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
