@@ -74,3 +74,30 @@ def normalise_codes(
             fix="keep codes as text so leading zeros survive",
         )
     return s.where(good).astype(object)
+
+
+#: First digit of a Kemendagri village code's 5th group (its 7th digit) -> area:
+#: 1xxx kelurahan (urban), 2xxx desa (rural).
+AREA_OF_DIGIT = {"1": "urban", "2": "rural"}
+
+
+def village_areas(codes: pd.Series | pd.Index | Iterable[object]) -> np.ndarray:
+    """Area of each village from its Kemendagri code: ``urban``, ``rural`` or ``other``.
+
+    The 5th group of a 10-digit code (``PP.RR.DD.NNNN``) starts with 1 for a kelurahan
+    (urban) and 2 for a desa (rural); anything else (e.g. Papua's Desa Adat, 3xxx) is
+    ``other``. Dots and other non-digits are ignored.
+
+    Parameters
+    ----------
+    codes : Series, Index or iterable of str
+        Village codes.
+
+    Returns
+    -------
+    ndarray of str
+        One of ``urban``, ``rural``, ``other`` per code.
+    """
+    digits = pd.Series(np.asarray(list(codes), dtype=object)).astype("string")
+    digit = digits.str.replace(r"\D", "", regex=True).str[6]
+    return digit.map(AREA_OF_DIGIT).fillna("other").to_numpy(object)

@@ -58,7 +58,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pydantic import Field, field_validator, model_validator
 
-from despro.codes import normalise_codes
+from despro.codes import normalise_codes, village_areas
 from despro.config.base import Model
 from despro.errors import InputError
 from despro.layer import Choropleth, LayerInputs, LayerResult, Notes
@@ -260,8 +260,6 @@ DESCRIPTION = {
 }
 LEVEL_ORDER = ("regency", "province", "country")  # most specific first
 AREAS = ("urban", "rural", "total")
-#: First digit of a village code's 5th group (its 7th digit) -> area: kelurahan, desa.
-AREA_OF_DIGIT = {"1": "urban", "2": "rural"}
 
 
 def variables(cfg: SmartphoneConfig, config: Config | None = None) -> list[Variable]:
@@ -432,21 +430,6 @@ def read_areas(cfg: SmartphoneSource, config: Config, notes: Notes) -> dict[str,
             fix="set layers.smartphone.area_values to the file's area names",
         )
     return out
-
-
-def village_areas(codes: pd.Series | np.ndarray) -> np.ndarray:
-    """Area of each village from its Kemendagri code: ``urban``, ``rural`` or ``other``.
-
-    The 5th group of a 10-digit code (``PP.RR.DD.NNNN``) starts with 1 for a kelurahan
-    (urban) and 2 for a desa (rural); anything else is ``other``.
-
-    Parameters
-    ----------
-    codes : Series or array of str
-        10-digit village codes (:func:`despro.codes.normalise_codes`).
-    """
-    digit = pd.Series(np.asarray(codes, dtype=object)).astype("string").str[6]
-    return digit.map(AREA_OF_DIGIT).fillna("other").to_numpy(object)
 
 
 def read(

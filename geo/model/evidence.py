@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from despro.codes import village_areas
 from despro.config.settings import Rule
 from despro.config.vocab import FAIL, MODEL_LEVEL, PASS, UNKNOWN
 from despro.rules.criteria import rule_states
@@ -99,9 +100,9 @@ def province_of(codes: pd.Index) -> pd.Series:
 
 
 def urban_of(codes: pd.Index) -> pd.Series:
-    """1.0 kelurahan (5th group starts with 1), 0.0 desa (starts with 2), NaN otherwise."""
-    d = _digits(codes).str[6:7]
-    return pd.Series(np.select([d == "1", d == "2"], [1.0, 0.0], np.nan), index=codes)
+    """1.0 kelurahan, 0.0 desa, NaN otherwise (:func:`despro.codes.village_areas`)."""
+    area = village_areas(codes)
+    return pd.Series(np.select([area == "urban", area == "rural"], [1.0, 0.0], np.nan), index=codes)
 
 
 def observed_labels(values: pd.DataFrame, rule: Rule, levels: tuple[str, ...]) -> pd.Series:

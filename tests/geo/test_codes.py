@@ -52,3 +52,10 @@ def test_any_length_for_mixed_code_lists():
     assert normalise_codes(codes, digits=None).tolist() == ["34", "3402", "340201", "3402012001"]
     with pytest.raises(InputError, match="is not digits"):
         normalise_codes(pd.Series(["34.x"]), digits=None)
+
+
+def test_village_areas_from_the_fifth_group():
+    from despro.codes import village_areas
+
+    got = village_areas(["3402011001", "34.02.01.2001", "9103013001", None, "34020"])
+    assert got.tolist() == ["urban", "rural", "other", "other", "other"]

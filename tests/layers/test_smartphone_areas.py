@@ -18,6 +18,7 @@ import pytest
 import shapely
 
 from despro.aggregate.study import build_study
+from despro.codes import village_areas
 from despro.config.settings import config_from_dict
 from despro.config.vocab import EVIDENCE_ORDER
 from despro.layer import Notes, build
@@ -124,7 +125,7 @@ def test_kelurahan_take_the_urban_rate_and_desa_the_rural_rate(toy):
     assert (attrs[f"{HH}_evidence"] == "province").all()
     (odd,) = [n for n in run.notes.items if "neither 1" in n["message"]]
     assert odd["rows"] == ["1501013001"]
-    kind = smartphone.village_areas(run.study.villages["village_code"])
+    kind = village_areas(run.study.villages["village_code"])
     variables = run.res.variables
     for area, published in (("rural", 89.41), ("urban", 93.01)):
         got = _rollup(
@@ -208,7 +209,7 @@ def test_jambi_desa_return_the_published_rural_rate_and_kelurahan_the_urban(shar
         base_dir=shared_data,
     )
     run = _run(cfg)
-    kind = smartphone.village_areas(run.study.villages["village_code"])
+    kind = village_areas(run.study.villages["village_code"])
     assert (kind == "urban").sum() > 100 and (kind == "rural").sum() > 1000
     assert (kind != "other").all()
     area = run.res.attributes[f"{HH}_area"].to_numpy()
