@@ -55,6 +55,7 @@ import h3
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import rasterio
 import shapely
 from pydantic import Field
 
@@ -714,6 +715,7 @@ def read(
     if cfg.coverage_raster:
         path = config.path(cfg.coverage_raster)
         check_raster(path, "coverage")
+        check_coverage_value(path, cfg.coverage_value)
         files.append(path)
         data["raster"] = path
         data["raster_src"] = str(path)
@@ -744,6 +746,45 @@ def read(
             fix="set at least one of them",
         )
     return LayerInputs(files, data)
+
+
+def check_coverage_value(path: Path, value: float) -> None:
+    """Fail unless some pixel of the coverage raster holds ``value`` (and it is not nodata).
+
+    A value the raster never holds would make coverage 0 % everywhere and every village
+    'not ready', without a word. The raster is scanned block by block and the scan stops
+    at the first pixel found.
+
+    Parameters
+    ----------
+    path : Path
+        The coverage GeoTIFF.
+    value : float
+        ``layers.broadband.coverage_value``.
+    """
+    key = "layers.broadband.coverage_value"
+    with rasterio.open(path) as src:
+        nodata = src.nodata
+        if nodata is not None and (value == nodata or (np.isnan(nodata) and np.isnan(value))):
+            raise InputError(
+                f"{key} = {value:g} is the raster's nodata value (unknown, not covered)",
+                file=path,
+                fix=f"set {key} to the value that means 'covered' (often 1)",
+            )
+        seen: set = set()
+        for _, window in src.block_windows(1):
+            block = src.read(1, window=window)
+            if (block == value).any():
+                return
+            if len(seen) <= 20:
+                seen.update(np.unique(block[block != nodata] if nodata is not None else block))
+    held = ", ".join(f"{v:g}" for v in sorted(seen)[:10]) or "none"
+    raise InputError(
+        f"no pixel of the coverage raster equals {key} = {value:g} (values held: {held}); "
+        "coverage would be 0 % everywhere",
+        file=path,
+        fix=f"set {key} to the value that means 'covered'",
+    )
 
 
 def _check_coverage_from_towers(cfg: BroadbandConfig, config: Config) -> None:
