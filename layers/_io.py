@@ -435,6 +435,14 @@ def clip_to_indonesia(
             file=path,
             fix="check the file, the CRS and that x = longitude, y = latitude",
         )
+    home = ~gone & ~outside_indonesia(clipped)
+    if not home.any():
+        raise InputError(
+            f"{what}: none of the {len(gdf)} features lies in Indonesia (the first "
+            f"{describe_outside(clipped, ~gone)})",
+            file=path,
+            fix="check the file, the CRS and that x = longitude, y = latitude",
+        )
     cut = ~gone & ~shapely.equals_exact(clipped, geom, tolerance=0.0)
     if gone.any():
         notes.add(
@@ -587,7 +595,24 @@ def read_table(
     if suffix not in {".xlsx", ".xls", ".parquet", ".gz", ".zip", ".bz2", ".xz"}:
         check_csv_complete(path, what, len(df.columns))
     df.columns = [str(c).strip() for c in df.columns]
+    if header == 0:
+        _check_unique_columns(df, path, what)
     return df
+
+
+def _check_unique_columns(df: pd.DataFrame, path: Path, what: str) -> None:
+    """A header naming a column twice (pandas renames the second 'x.1'): which is meant?"""
+    cols = list(df.columns)
+    for i, c in enumerate(cols):
+        m = re.fullmatch(r"(.+)\.(\d+)", c)
+        if m and m.group(1) in cols[:i]:
+            first = cols.index(m.group(1))
+            raise InputError(
+                f"{what} names column '{m.group(1)}' twice (columns {first + 1} and {i + 1})",
+                file=path,
+                row=1,
+                fix="delete or rename one of them",
+            )
 
 
 def require_columns(df: pd.DataFrame, columns: list[str], path: Path, what: str) -> None:

@@ -267,7 +267,10 @@ def _geojson_case(rng: random.Random, target: str) -> tuple[str, str, str]:
     kinds = [k for k in GEOJSON_KINDS if k != "operator" or target == "courier_outlets.geojson"]
     kind = rng.choice(kinds)
     if kind.startswith("elsewhere"):
-        return kind, "error", rng.choice(list(ELSEWHERE))
+        # one backbone node or route abroad is real (international cables land in
+        # Singapore and Malaysia); a whole file abroad is not
+        one_cable = kind == "elsewhere-one" and target.startswith("backbone")
+        return kind, "either" if one_cable else "error", rng.choice(list(ELSEWHERE))
     if kind == "operator":
         op = rng.choice(list(OPERATORS))
         return kind, OPERATORS[op], op
@@ -275,6 +278,8 @@ def _geojson_case(rng: random.Random, target: str) -> tuple[str, str, str]:
         return kind, "accept", rng.choice(HOSTILE_TEXT)
     if kind == "no-features":
         return kind, "either", ""
+    if kind == "drop-property":  # backbone names are optional; a courier's operator is not
+        return kind, "error" if target == "courier_outlets.geojson" else "either", ""
     if kind == "null-geometry":
         return kind, "error", ""
     if kind == "bytes":
@@ -453,7 +458,7 @@ def _apply_villages(kind: str, detail: str, src: Path, dest: Path, rng: random.R
     elif kind == "reproject-utm":
         v = v.to_crs(32749)
     elif kind == "multipolygon":
-        v = v.set_geometry(gpd.GeoSeries(shapely.multipolygons(g.values.reshape(-1, 1)), crs=v.crs))
+        v = v.set_geometry(gpd.GeoSeries([shapely.MultiPolygon([p]) for p in g], crs=v.crs))
     v.to_file(dest, layer="villages", driver="GPKG", engine="pyogrio")
 
 
@@ -487,8 +492,9 @@ def _ookla_case(rng: random.Random) -> tuple[str, str, str]:
     if kind == "tests":
         v = rng.choice(list(TESTS))
         return kind, TESTS[v], f"{rng.choice(['tests', 'devices'])}={v}"
-    if kind == "drop-column":
-        return kind, "error", rng.choice(["tile", "avg_d_kbps", "tests"])
+    if kind == "drop-column":  # without 'tile' the tiles come from 'quadkey': fine
+        col = rng.choice(["tile", "avg_d_kbps", "tests"])
+        return kind, "either" if col == "tile" else "error", col
     if kind == "tile-elsewhere":
         return kind, "either", rng.choice(list(ELSEWHERE))
     return kind, OOKLA_KINDS[kind], ""
@@ -605,7 +611,7 @@ RESOLUTIONS = {
 }
 COVERAGE = {
     "99": "error",
-    "0": "error",
+    "0": "either",  # 0 is a real pixel value here; it may mean covered
     "-1": "error",
     "1.5": "error",
     "nan": "error",

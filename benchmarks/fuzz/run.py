@@ -71,6 +71,7 @@ def _child(case: Case, seed: int, folder: Path, run_accepted: bool) -> int:
         config = materialise(case, seed, folder / "case")
     except Exception:
         traceback.print_exc()
+        sys.stderr.flush()
         return 70
     code = _command(["validate", "--config", str(config)])
     if code == 0 and run_accepted:
@@ -205,6 +206,13 @@ def run_cases(
             del running[pid]
             res = _classify(case, code, folder, elapsed)
             results[case.index] = res
+            if res.outcome not in ("clean error", "accepted", "accepted with a note"):
+                print(
+                    f"  [{len(results)}/{len(cases)}] {res.outcome}: {case.name} "
+                    f"[{case.detail}] {res.message[:140]}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if not keep and res.outcome in ("clean error", "accepted", "accepted with a note"):
                 shutil.rmtree(folder, ignore_errors=True)
     return [results[c.index] for c in cases]
