@@ -404,7 +404,7 @@ def points_outside_indonesia(
         notes.add(
             path,
             "dropped",
-            f"{what}: {int(out.sum())} feature(s) outside Indonesia (the first "
+            f"{what}: features outside Indonesia: {int(out.sum())} (the first "
             f"{describe_outside(gdf.geometry.values, out)})",
             rows=list(np.flatnonzero(out) + 1),
         )
@@ -592,12 +592,28 @@ def read_table(
         raise InputError(f"cannot read {what}: {text}", file=path, fix=fix) from None
     if len(df) == 0:
         raise InputError(f"{what} has a header but no rows", file=path, fix="add the data rows")
+    if suffix == ".parquet":
+        _check_parquet_text(df, path, what)
     if suffix not in {".xlsx", ".xls", ".parquet", ".gz", ".zip", ".bz2", ".xz"}:
         check_csv_complete(path, what, len(df.columns))
     df.columns = [str(c).strip() for c in df.columns]
     if header == 0:
         _check_unique_columns(df, path, what)
     return df
+
+
+def _check_parquet_text(df: pd.DataFrame, path: Path, what: str) -> None:
+    """Text columns of a Parquet file must decode (a damaged file may hold broken UTF-8)."""
+    for c in df.columns:
+        if pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object:
+            try:
+                df[c].to_numpy()
+            except Exception as exc:  # pyarrow raises its own classes
+                raise InputError(
+                    f"{what} column '{c}' cannot be read: {str(exc).splitlines()[0][:120]}",
+                    file=path,
+                    fix="write the Parquet file again (it is corrupt or cut off)",
+                ) from None
 
 
 def _check_unique_columns(df: pd.DataFrame, path: Path, what: str) -> None:

@@ -863,7 +863,14 @@ def check_coverage_value(path: Path, value: float) -> None:
             )
         seen: set = set()
         for _, window in src.block_windows(1):
-            block = src.read(1, window=window)
+            try:
+                block = src.read(1, window=window)
+            except rasterio.errors.RasterioError as exc:
+                raise InputError(
+                    f"cannot read the coverage raster: {exc}",
+                    file=path,
+                    fix="use a GeoTIFF; download or export it again if it was damaged",
+                ) from None
             if (block == value).any():
                 return
             if len(seen) <= 20:

@@ -135,8 +135,8 @@ def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
     return out.set_index("village_code", drop=False).rename_axis(None)
 
 
-#: a village wider or taller than this (degrees, ~330 km) is not one village
-MAX_VILLAGE_DEGREES = 3.0
+#: a village wider or taller than this (degrees, ~220 km) is not one village
+MAX_VILLAGE_DEGREES = 2.0
 
 
 def check_shapes(villages: gpd.GeoDataFrame, path: Path) -> None:
@@ -184,7 +184,7 @@ def check_shapes(villages: gpd.GeoDataFrame, path: Path) -> None:
         i = int(np.flatnonzero(big)[0])
         raise InputError(
             f"village spans {max(b[i, 2] - b[i, 0], b[i, 3] - b[i, 1]):.1f} degrees "
-            f"(over {MAX_VILLAGE_DEGREES:g} degrees, ~330 km: larger than any village)",
+            f"(over {MAX_VILLAGE_DEGREES:g} degrees, ~220 km: larger than any village)",
             file=path,
             row=f"village {codes[i]}",
             fix="check its geometry (a province or a wrongly scaled shape?)",

@@ -438,7 +438,7 @@ def _apply_villages(kind: str, detail: str, src: Path, dest: Path, rng: random.R
     elif kind == "null-geometry":
         v.loc[i, v.geometry.name] = None
     elif kind == "huge-village":
-        v.loc[i, v.geometry.name] = affinity.scale(g.iloc[i], 60, 60)
+        v.loc[i, v.geometry.name] = affinity.scale(g.iloc[i], 200, 200)
     elif kind == "overlap":
         v.loc[i, v.geometry.name] = g.iloc[(i + 1) % len(v)]
     elif kind == "duplicate-code":

@@ -22,11 +22,12 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
     Field,
+    Strict,
     ValidationError,
     create_model,
     field_serializer,
@@ -204,8 +205,8 @@ class CriteriaConfig(_Model):
     """Rules (default: Table 1, see ``criteria_defaults.toml``), overrides and the tier rule."""
 
     rules: list[Rule] = Field(default_factory=lambda: default_rules())
-    thresholds: dict[str, float] = Field(
-        default_factory=dict, description="rule id -> threshold override"
+    thresholds: dict[str, Annotated[float, Strict()]] = Field(
+        default_factory=dict, description="rule id -> threshold override (a number)"
     )
     evidence_order: list[str] = Field(
         default_factory=lambda: list(EVIDENCE_ORDER),
@@ -239,7 +240,7 @@ class CriteriaConfig(_Model):
         out = []
         for r in rules:
             rid = r.id if isinstance(r, Rule) else r.get("id") if isinstance(r, dict) else None
-            if rid in over:
+            if rid in over and not isinstance(over[rid], bool | str):
                 try:
                     thr = float(over[rid])
                 except (TypeError, ValueError):
@@ -675,6 +676,17 @@ def default_rules() -> list[Rule]:
     return [Rule(**r) for r in tomllib.loads(text)["rules"]]
 
 
+def _numeric(value: object) -> bool:
+    """True for text that reads as a number ("34", " 2.5")."""
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _format(err: ValidationError, file: str | None) -> ConfigError:
     errors = err.errors()
     # a threshold override is copied into its rule before validation: name the override
@@ -689,9 +701,7 @@ def _format(err: ValidationError, file: str | None) -> ConfigError:
     leaf = str(e["loc"][-1]) if e["loc"] else key
     if e["type"] == "string_type" and isinstance(got, int | float) and not isinstance(got, bool):
         msg += f'; TOML needs quotes around text: {leaf} = "{got}"'
-    elif e["type"] in ("int_type", "float_type", "int_parsing", "float_parsing") and isinstance(
-        got, str
-    ):
+    elif e["type"] in ("int_type", "float_type", "int_parsing", "float_parsing") and _numeric(got):
         msg += f"; write the number without quotes: {leaf} = {got.strip()}"
     elif e["type"] == "finite_number":
         msg += "; nan and inf are not settings: give a number"
