@@ -544,29 +544,43 @@ def read_table(
     dtype: dict | type | None = None,
     sheet: str | int = 0,
     names: list[str] | None = None,
+    skip_rows: int = 0,
+    header_rows: int = 1,
 ) -> pd.DataFrame:
     """Read CSV / XLSX / Parquet into a DataFrame (codes kept as strings via ``dtype``).
 
     ``names``: column names of a file without a header line (CSV / XLSX). A CSV
-    may be gzip-compressed (``.csv.gz``).
+    may be gzip-compressed (``.csv.gz``). ``skip_rows``: title lines above the header;
+    ``header_rows``: lines the header spans (a BPS table's merged title over a year
+    row): their texts are joined per column, a merged title carried to the columns it
+    spans ("Persentase rumah tangga ... 2024"). Row numbers in errors stay those of the
+    file (:func:`file_row`).
     """
     path = require_file(path, what)
     suffix = path.suffix.lower()
-    header = None if names else 0
+    header = None if names else (list(range(header_rows)) if header_rows > 1 else 0)
     try:
         if suffix in {".xlsx", ".xls"}:
-            df = pd.read_excel(path, sheet_name=sheet, dtype=dtype, header=header, names=names)
+            df = pd.read_excel(
+                path,
+                sheet_name=sheet,
+                dtype=dtype if header_rows == 1 else str,
+                header=header,
+                names=names,
+                skiprows=skip_rows or None,
+            )
         elif suffix in {".parquet"}:
             df = pd.read_parquet(path)
         else:
             df = pd.read_csv(
                 path,
-                dtype=dtype,
+                dtype=dtype if header_rows == 1 else str,
                 sep=None,
                 engine="python",
                 encoding="utf-8-sig",
                 header=header,
                 names=names,
+                skiprows=skip_rows or None,
             )
     except UnicodeDecodeError:
         raw = path.read_bytes()[:400]
@@ -590,16 +604,40 @@ def read_table(
         else:
             fix = CUT_FIX if cut else "save it as UTF-8 CSV or XLSX"
         raise InputError(f"cannot read {what}: {text}", file=path, fix=fix) from None
+    if header_rows > 1 and isinstance(df.columns, pd.MultiIndex):
+        df.columns = _joined_header(df.columns)
+    if skip_rows or header_rows > 1:  # keep file_row = the file's row number
+        df.index = df.index + skip_rows + header_rows - 1
     if len(df) == 0:
         raise InputError(f"{what} has a header but no rows", file=path, fix="add the data rows")
     if suffix == ".parquet":
         _check_parquet_text(df, path, what)
-    if suffix not in {".xlsx", ".xls", ".parquet", ".gz", ".zip", ".bz2", ".xz"}:
+    if suffix not in {".xlsx", ".xls", ".parquet", ".gz", ".zip", ".bz2", ".xz"} and not (
+        skip_rows or header_rows > 1
+    ):
         check_csv_complete(path, what, len(df.columns))
     df.columns = [str(c).strip() for c in df.columns]
     if header == 0:
         _check_unique_columns(df, path, what)
     return df
+
+
+def _joined_header(columns: pd.MultiIndex) -> list[str]:
+    """One name per column from a header of several rows; merged titles carried right."""
+    levels = [list(columns.get_level_values(k)) for k in range(columns.nlevels)]
+    out = []
+    for k, level in enumerate(levels):
+        last = ""
+        for j, v in enumerate(level):
+            text = "" if v is None or str(v).startswith("Unnamed:") or str(v) == "nan" else str(v)
+            if k < len(levels) - 1:  # a merged cell holds its text in its first column only
+                text = text or last
+                last = text
+            level[j] = " ".join(text.split())
+    for j in range(len(columns)):
+        parts = [lv[j] for lv in levels if lv[j]]
+        out.append(" ".join(dict.fromkeys(parts)))
+    return out
 
 
 def _check_parquet_text(df: pd.DataFrame, path: Path, what: str) -> None:

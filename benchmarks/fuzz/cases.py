@@ -181,6 +181,8 @@ def _csv_case(rng: random.Random, target: str) -> tuple[str, str, str]:
         val = rng.choice(list(BAD_NUMBERS))
         if col == "distinctiveness" and val == "true":  # a yes / no flag is allowed there
             return kind, "accept", f"{col}={val}"
+        if col == "demand_growth_pct" and val == "-5":  # a shrinking market is real
+            return kind, "accept", f"{col}={val}"
         return kind, BAD_NUMBERS[val], f"{col}={val}"
     if kind == "out-of-range":
         col = rng.choice(CSV_NUMERIC[target])
