@@ -47,11 +47,19 @@ def _province_rows(summary: pd.DataFrame, lang: str) -> str:
             place,
             fmt_number(r["villages"], lang, 0),
             *(fmt_number(r[_tier_column(x)], lang, 0) for x in TIERS),
+            fmt_number(r["pct_tier_decided"], lang, 1) + " %",
             binding,
             needed or "\u2013",
         ]
         rows.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
-    head = [t["province"], t["villages_n"], *(t[x] for x in TIERS), t["top_binding"], t["missing"]]
+    head = [
+        t["province"],
+        t["villages_n"],
+        *(t[x] for x in TIERS),
+        t["decided_pct"],
+        t["top_binding"],
+        t["missing"],
+    ]
     return (
         "<table class='despro-summary-table'><tr>"
         + "".join(f"<th>{esc(h)}</th>" for h in head)

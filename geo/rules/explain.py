@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from despro.config.vocab import FAIL, TIERS, UNDETERMINED, UNKNOWN
+from despro.config.vocab import FAIL, MODEL_LEVEL, PASS, TIERS, UNDETERMINED, UNKNOWN
 
 if TYPE_CHECKING:
     from despro.config.settings import Rule
@@ -382,9 +382,48 @@ def summary(villages: pd.DataFrame, level: str = "province") -> pd.DataFrame:
         per = pd.crosstab(needed[key], needed["input"]).reindex(out.index).fillna(0)
         for k in sorted(per.columns):
             out[f"pct_undetermined_{k}"] = (100.0 * per[k] / out["villages"]).astype(float)
+    for col, values in evidence_shares(v).items():
+        out[col] = values.groupby(v[key].to_numpy()).mean().reindex(out.index) * 100.0
     out = out.reset_index()
     int_cols = ["villages", *[c for c in out.columns if c.startswith("n_")], "top_binding_villages"]
     out[int_cols] = out[int_cols].astype(np.int64)
+    return out
+
+
+def evidence_shares(villages: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per village 1.0 / 0.0 indicators of how its answers were reached (means are shares).
+
+    - ``pct_tier_decided``: the tier is ready, near-ready or not ready (not undetermined):
+      decided by observed, official or modelled-coverage evidence, never by the model;
+    - ``pct_p_ready_model``: the tier is undetermined and ``p_ready`` is given (the model
+      stands in for the unknown gate rules);
+    - per rule with a model (``<rule>_prob_evidence``): ``pct_<rule>_decided`` (its state
+      is pass or fail) and ``pct_<rule>_model`` (unknown, the model's probability only).
+
+    Parameters
+    ----------
+    villages : DataFrame
+        ``tier`` and, when present, ``p_ready``, ``<rule>_state``, ``<rule>_prob_evidence``.
+
+    Returns
+    -------
+    dict
+        Column name -> Series of 1.0 / 0.0 aligned with ``villages``.
+    """
+    v = villages
+    out: dict[str, pd.Series] = {}
+    if "tier" in v.columns:
+        undetermined = v["tier"] == UNDETERMINED
+        out["pct_tier_decided"] = (~undetermined).astype(float)
+        if "p_ready" in v.columns:
+            out["pct_p_ready_model"] = (undetermined & v["p_ready"].notna()).astype(float)
+    for col in v.columns:
+        if not col.endswith("_prob_evidence"):
+            continue
+        rule = col.removesuffix("_prob_evidence")
+        if f"{rule}_state" in v.columns:
+            out[f"pct_{rule}_decided"] = v[f"{rule}_state"].isin((PASS, FAIL)).astype(float)
+        out[f"pct_{rule}_model"] = (v[col] == MODEL_LEVEL).astype(float)
     return out
 
 

@@ -134,6 +134,29 @@ def test_one_fix_away_lists_villages_with_exactly_one_rule_open(villages):
     assert one.loc[0, "binding_gap"] == pytest.approx(7.0)
 
 
+def test_summary_gives_the_share_decided_and_the_share_left_to_the_model(villages):
+    # D, E undetermined; the model gives D a p_ready and E none; I1b: A-D decided,
+    # E and F known only through the model
+    v = villages.assign(
+        p_ready=villages["village_code"].map({"A": 1.0, "B": 0.0, "C": 0.0, "D": 0.4}),
+        I1b_state=villages["village_code"].map(
+            {"A": PASS, "B": PASS, "C": FAIL, "D": PASS, "E": UNKNOWN, "F": UNKNOWN}
+        ),
+        I1b_prob_evidence=villages["village_code"].map(
+            {"A": "census", "B": "cells", "C": "census", "D": "cells", "E": "model", "F": "model"}
+        ),
+    )
+    prov = ex.summary(v, "province").set_index("province_code")
+    # province 11 = A-E: 3 of 5 tiers decided, 1 of 5 (D) left to the model's p_ready
+    assert prov.loc["11", "pct_tier_decided"] == pytest.approx(60.0)
+    assert prov.loc["11", "pct_p_ready_model"] == pytest.approx(20.0)
+    assert prov.loc["11", "pct_I1b_decided"] == pytest.approx(80.0)
+    assert prov.loc["11", "pct_I1b_model"] == pytest.approx(20.0)
+    # province 12 = F alone: not ready (decided) although I1b is modelled only
+    assert prov.loc["12", "pct_tier_decided"] == 100.0
+    assert prov.loc["12", "pct_I1b_model"] == 100.0
+
+
 def test_summary_counts_tiers_and_the_top_binding_criterion(villages):
     prov = ex.summary(villages, "province").set_index("province_code")
     assert prov.loc["11", "villages"] == 5
