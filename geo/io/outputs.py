@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from despro import layers as registry
 from despro._hashing import sha256
 from despro.io.quality import quality_markdown
 from despro.rules import explain
@@ -226,7 +227,7 @@ def planner_tables(villages: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "one_fix_away.csv": explain.one_fix_away(v),
         "summary_province.csv": explain.summary(v, "province"),
         "summary_regency.csv": explain.summary(v, "regency"),
-        "data_needed.csv": explain.data_needed(v),
+        "data_needed.csv": explain.data_needed(v, "id", registry.titles("id")),
     }
 
 

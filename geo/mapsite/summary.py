@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from despro import layers as registry
 from despro.config.vocab import TIERS
 from despro.mapsite.data import escape_text as esc
 from despro.mapsite.labels import LABELS, fmt_number
@@ -39,7 +40,7 @@ def _province_rows(summary: pd.DataFrame, lang: str) -> str:
         binding = f"{top} ({fmt_number(r['top_binding_villages'], lang, 0)})" if top else "\u2013"
         missing = sorted(((r[c], c) for c in inputs if r[c] > 0), reverse=True)[:2]
         needed = ", ".join(
-            f"{ex.input_label(c.removeprefix('pct_undetermined_'), lang)} "
+            f"{ex.input_label(c.removeprefix('pct_undetermined_'), lang, registry.titles(lang))} "
             f"{fmt_number(share, lang, 0)} %"
             for share, c in missing
         )
@@ -109,7 +110,7 @@ def summary_html(villages: pd.DataFrame, lang: str) -> str:
     if "binding_criterion" not in v.columns:
         return ""
     prov = ex.summary(v, "province")
-    needed = ex.data_needed(v, lang)
+    needed = ex.data_needed(v, lang, registry.titles(lang))
     return (
         f"<details class='despro-summary' open><summary><b>{esc(t['planner_summary'])}</b>"
         f"</summary>{_province_rows(prov, lang)}"
@@ -126,5 +127,5 @@ def why_texts(result: Result, lang: str) -> dict[str, str]:
         return {}
     key = "label_id" if lang == "id" else "label_en"
     labels = {r.id: getattr(r, key) or r.id for r in result.config.criteria.rules}
-    texts = ex.village_texts(v, labels, lang)
+    texts = ex.village_texts(v, labels, lang, registry.titles(lang))
     return {esc(c): esc(x) for c, x in zip(v["village_code"], texts, strict=True) if x}

@@ -452,7 +452,11 @@ def _run(
     sc = composite(long, config.criteria.weights).reindex(villages.index)
     rk = rank(tier, sc["score"])
     why = explain(
-        long, tier, {r.id: r.label_id or r.id for r in rules}, inputs=rule_inputs(rules, variables)
+        long,
+        tier,
+        {r.id: r.label_id or r.id for r in rules},
+        inputs=rule_inputs(rules, variables, registry.providers()),
+        titles=registry.titles("id"),
     )
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
     modelled = None

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from despro import layers as registry
 from despro.config.settings import default_rules
 from despro.config.vocab import FAIL, NEAR_READY, NOT_READY, PASS, READY, UNDETERMINED, UNKNOWN
 from despro.io.outputs import csv_safe, planner_tables
@@ -73,7 +74,7 @@ def _tier() -> pd.Series:
 
 @pytest.fixture
 def why() -> pd.DataFrame:
-    return ex.explain(_long(), _tier(), LABELS)
+    return ex.explain(_long(), _tier(), LABELS, titles=registry.titles("id"))
 
 
 @pytest.fixture
@@ -104,7 +105,9 @@ def test_gap_in_the_rules_unit_and_text_in_indonesian_and_english(why):
     assert why.loc["B", "binding_gap"] == pytest.approx(7.0)
     assert why.loc["B", "binding_unit"] == "percent of individuals"
     assert why.loc["B", "binding_text"] == "perlu +7,0 pp kepemilikan ponsel"
-    en = ex.explain(_long(), _tier(), {"I2a": "smartphone ownership"}, lang="en")
+    en = ex.explain(
+        _long(), _tier(), {"I2a": "smartphone ownership"}, lang="en", titles=registry.titles("en")
+    )
     assert en.loc["B", "binding_text"] == "needs +7.0 pp smartphone ownership"
     assert why.loc["C", "binding_text"] == "perlu +1 perusahaan kurir"  # no "companies"
     assert en.loc["D", "binding_text"] == "needs courier data"
@@ -183,7 +186,7 @@ def test_summary_counts_tiers_and_the_top_binding_criterion(villages):
 
 
 def test_data_needed_ranks_the_inputs_that_decide_most_villages(villages):
-    d = ex.data_needed(villages)
+    d = ex.data_needed(villages, "id", registry.titles("id"))
     # courier alone decides D (1101); with courier in hand, growth decides E (1102)
     assert d["input"].tolist() == ["courier", "courier", "growth"]
     assert d["input_rank"].tolist() == [1, 1, 2]
@@ -251,12 +254,14 @@ def test_unknown_rules_name_the_input_of_their_own_variable():
     long = _long()
     long.loc[long["rule"] == "I3", ["layer", "variable"]] = ["census", "census_courier_agent"]
     assert ex.explain(long, _tier())["data_needed"]["D"] == "census"  # the row's layer
-    why = ex.explain(long, _tier(), inputs={"I3": "courier"})
+    why = ex.explain(long, _tier(), inputs={"I3": "courier"}, titles=registry.titles("id"))
     assert why.loc["D", "data_needed"] == "courier"
     assert why.loc["D", "binding_text"] == "perlu data kurir"
-    # from the rules: the declared variable's layer, else the layer of Table 1
+    # from the rules: the declared variable's layer, else the registered layer that
+    # provides the variable (its PROVIDES), else the variable itself
     declared = {"courier_companies": Variable("courier_companies", Kind.COUNT, "", "", "osm", "")}
-    inputs = ex.rule_inputs(default_rules(), declared)
+    inputs = ex.rule_inputs(default_rules(), declared, registry.providers())
+    assert ex.rule_inputs(default_rules(), {})["P1"] == "product_location_quotient"
     assert inputs["I3"] == "osm"
     assert inputs["P1"] == "products"
     assert inputs["I2b"] == "smartphone"
