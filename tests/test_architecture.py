@@ -28,6 +28,7 @@ ENGINE = (
     "despro.transfer",
     "despro.rules",
     "despro.select",
+    "despro.plan",
     "despro.variables",
     "despro.errors",
     "despro._jit",

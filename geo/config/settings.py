@@ -38,6 +38,7 @@ from pydantic.fields import FieldInfo
 from despro import layers as _registry
 from despro.config.base import Model as _Model
 from despro.config.env import CACHE_ENV
+from despro.config.plan import PlanConfig
 from despro.config.urls import mask_url
 from despro.config.vocab import EVIDENCE_ORDER, PILOT_TIERS, READY, PilotTier, TierName
 from despro.errors import ConfigError, MissingConfigError
@@ -490,6 +491,7 @@ class Config(_Model):
     output: OutputConfig = Field(default_factory=OutputConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
+    plan: PlanConfig = Field(default_factory=PlanConfig)
     base_dir: Path = Field(
         Path("."), exclude=True, description="the config file's folder, as it was given"
     )

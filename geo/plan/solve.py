@@ -1,0 +1,387 @@
+"""Choose interventions under a budget: a MILP (PuLP, bundled CBC), and its explanation.
+
+Variables: ``x_i`` (binary) per candidate item, ``y_v`` (binary) per target village,
+``z_c`` (continuous in [0, 1]) per cell a site could cover. Maximise
+``sum(objective_weight_v * y_v) - eps * sum(cost_i * x_i)`` (``eps`` below any village's
+weight: among equal plans the cheapest) subject to
+
+* ``sum(cost_i x_i) <= budget`` and, per regency, ``<= max_cost_per_regency``;
+* a village needing a programme: ``y_v <= x_programme(v)``;
+* a village needing ``k`` courier companies: ``k y_v <= sum(x_outlet serving v)``;
+* a village short of ``g`` points of coverage: ``g y_v <= sum(gain_vc z_c)`` with
+  ``z_c <= sum(x_site covering c)``;
+* ``x_i = 1`` for ``must_do``, ``0`` for ``never_do``; optional lower bounds on the
+  objective and on the count (the cost curve stays monotone).
+
+Which villages a plan makes ready is then *evaluated* from the chosen items
+(:func:`ready_given`), not read from ``y``. Explanations: the optimality gap (CBC's
+own, read from its log), each binding constraint (the objective gained without it,
+one re-solve each) and each chosen item's marginal value (villages no longer ready
+when that item alone is dropped and the rest kept).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from despro.errors import DesproError, InfeasibleError
+from despro.plan.problem import Problem
+
+FIX = {
+    "budget": "raise --budget / plan.budget, or remove items from plan.must_do",
+    "max_cost_per_regency": "raise plan.max_cost_per_regency, or remove items of that "
+    "regency from plan.must_do",
+    "must_do": "remove items from plan.must_do",
+    "never_do": "remove items from plan.never_do",
+}
+
+
+def _infeasible(message: str, constraint: str) -> InfeasibleError:
+    return InfeasibleError(message, constraint, FIX.get(constraint, "relax it"), section="plan")
+
+
+@dataclass
+class Solution:
+    """One solved instance.
+
+    Attributes
+    ----------
+    chosen : ndarray of bool
+        Per item.
+    ready : ndarray of bool
+        Per village: ready with the chosen items (already ready included).
+    objective : float
+        Sum of ``objective_weight`` over newly ready villages.
+    cost : float
+        Million Rp spent.
+    gap : float
+        Relative optimality gap reported by CBC (0 when proven optimal).
+    status : str
+    """
+
+    chosen: np.ndarray
+    ready: np.ndarray
+    objective: float
+    cost: float
+    gap: float
+    status: str
+    budget: float = np.nan
+    extra: dict = field(default_factory=dict)
+
+
+def ready_given(problem: Problem, chosen: np.ndarray) -> np.ndarray:
+    """Villages ready with the items ``chosen`` (bool per item), already ready included."""
+    x = np.asarray(chosen, float)
+    vt = problem.villages
+    ok = vt["target"].to_numpy(bool).copy()
+    p = problem.prog_item
+    ok &= (p < 0) | (x[np.maximum(p, 0)] > 0.5) if len(x) else p < 0
+    if problem.outlet_cover.shape[1]:
+        ok &= (problem.outlet_cover @ x) >= problem.outlet_need - 1e-9
+    else:
+        ok &= problem.outlet_need <= 0
+    if problem.site_gain.shape[1]:
+        z = np.minimum(problem.cell_site @ x, 1.0)
+        ok &= (problem.site_gain @ z) >= problem.site_need - 1e-9
+    else:
+        ok &= problem.site_need <= 0
+    return ok | vt["base_ready"].to_numpy(bool)
+
+
+def _cbc(prob, gap: float, time_limit: float) -> tuple[str, float]:
+    """Solve with the bundled CBC; return PuLP's status name and CBC's relative gap."""
+    import pulp
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "cbc.log"
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning
+            )
+            cmd = pulp.PULP_CBC_CMD(
+                msg=False, gapRel=gap, timeLimit=time_limit, logPath=str(log), threads=1
+            )
+            if not cmd.available():
+                raise DesproError(
+                    "PuLP's bundled CBC solver is not available on this machine; "
+                    "install pulp 3.x (pip install 'pulp>=3.3,<4')"
+                )
+            status = pulp.LpStatus[prob.solve(cmd)]
+        text = log.read_text(errors="replace") if log.exists() else ""
+    return status, _gap_from_log(text)
+
+
+def _gap_from_log(text: str) -> float:
+    """CBC's final relative gap: 0 when it proved optimality, NaN when it says nothing."""
+    if re.search(r"Result - Optimal solution found", text):
+        return 0.0
+    m = re.findall(r"Gap:\s+([-0-9.eE+]+)", text)
+    if m:
+        return abs(float(m[-1]))
+    obj = re.findall(r"Objective value:\s+([-0-9.eE+]+)", text)
+    low = re.findall(r"Lower bound:\s+([-0-9.eE+]+)", text)
+    if obj and low:
+        o, b = float(obj[-1]), float(low[-1])
+        return abs(o - b) / max(abs(o), 1e-9)
+    return np.nan
+
+
+def solve(
+    problem: Problem,
+    budget: float,
+    relax: frozenset[str] = frozenset(),
+    force_on: np.ndarray | None = None,
+    min_objective: float | None = None,
+    min_count: int | None = None,
+    cheapest: bool = False,
+) -> Solution:
+    """Solve the MILP for one budget (million Rp).
+
+    Parameters
+    ----------
+    problem : Problem
+    budget : float
+        Million Rp.
+    relax : frozenset of str
+        Constraints dropped: ``budget``, ``max_cost_per_regency``, ``must_do``, ``never_do``.
+    force_on : ndarray of bool, optional
+        Items held in besides ``must_do`` (earlier waves).
+    min_objective, min_count : optional
+        Lower bounds on the objective and on the villages made ready.
+    cheapest : bool
+        Minimise the cost instead (with ``min_count``: the cheapest plan making that
+        many villages ready).
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    InfeasibleError
+        Names the constraint to relax.
+    """
+    import pulp
+
+    cfg = problem.config
+    items = problem.items
+    vt = problem.villages
+    cost = items["cost"].to_numpy(float)
+    on = np.zeros(len(items), bool) if "must_do" in relax else problem.fixed_on.copy()
+    if force_on is not None:
+        on |= force_on
+    off = np.zeros(len(items), bool) if "never_do" in relax else problem.fixed_off & ~on
+    b = np.inf if "budget" in relax else budget
+    cap = None if "max_cost_per_regency" in relax else cfg.max_cost_per_regency
+    _check(problem, on, b, cap)
+
+    targets = np.flatnonzero(vt["target"].to_numpy(bool))
+    w = vt["objective_weight"].to_numpy(float)
+    prob = pulp.LpProblem("despro_plan", pulp.LpMaximize)
+    x = [prob.add_variable(f"x_{i}", 0, 1, cat="Binary") for i in range(len(items))]
+    for i in np.flatnonzero(on):
+        x[i].lowBound = 1
+    for i in np.flatnonzero(off):
+        x[i].upBound = 0
+    y = {v: prob.add_variable(f"y_{v}", 0, 1, cat="Binary") for v in targets}
+    total = float(cost.sum()) + 1.0
+    wmin = float(w[targets].min()) if len(targets) else 1.0
+    eps = 0.5 * max(wmin, 1e-9) / total
+    if cheapest:
+        prob += -pulp.lpDot(cost, x)
+    else:
+        prob += pulp.lpSum(w[v] * y[v] for v in targets) - pulp.lpDot(eps * cost, x)
+    if np.isfinite(b):
+        prob += pulp.lpDot(cost, x) <= b, "budget"
+    if cap is not None:
+        for r, idx in items.groupby("regency_code").indices.items():
+            prob += pulp.lpSum(cost[i] * x[i] for i in idx) <= cap, f"regency_{r}"
+    for v in targets:
+        pi = problem.prog_item[v]
+        if pi >= 0:
+            prob += y[v] <= x[pi], f"programme_{v}"
+    oc = problem.outlet_cover.tocsr()
+    for v in targets:
+        k = problem.outlet_need[v]
+        if k > 0:
+            row = oc.indices[oc.indptr[v] : oc.indptr[v + 1]]
+            prob += k * y[v] <= pulp.lpSum(x[i] for i in row), f"outlet_{v}"
+    sg = problem.site_gain.tocsr()
+    cs = problem.cell_site.tocsr()
+    z = {}
+    need_cells = np.unique(sg[targets].indices) if len(targets) and sg.shape[1] else []
+    for c in need_cells:
+        z[c] = prob.add_variable(f"z_{c}", 0, 1, cat="Continuous")
+        row = cs.indices[cs.indptr[c] : cs.indptr[c + 1]]
+        prob += z[c] <= pulp.lpSum(x[i] for i in row), f"cover_{c}"
+    for v in targets:
+        g = problem.site_need[v]
+        if g > 0:
+            lo, hi = sg.indptr[v], sg.indptr[v + 1]
+            cells = sg.indices[lo:hi]
+            prob += (
+                g * y[v] <= pulp.lpDot(sg.data[lo:hi], [z[c] for c in cells]),
+                f"site_{v}",
+            )
+            # a valid cut: some site must touch the village (tightens the LP bound)
+            near = np.unique(cs[cells].indices)
+            prob += y[v] <= pulp.lpSum(x[i] for i in near), f"site_any_{v}"
+            # and each site adds at most what its cells give: g y <= sum(gain_s x_s)
+            per = np.asarray((sp.csr_matrix(sg.data[lo:hi][None, :]) @ cs[cells]).todense()).ravel()
+            use = np.flatnonzero(per > 0)
+            prob += (
+                g * y[v] <= pulp.lpDot(np.minimum(per[use], g), [x[i] for i in use]),
+                f"site_sum_{v}",
+            )
+    if min_objective is not None and len(targets):
+        prob += pulp.lpSum(w[v] * y[v] for v in targets) >= min_objective - 1e-6, "min_obj"
+    if min_count is not None and len(targets):
+        prob += pulp.lpSum(y.values()) >= min_count, "min_count"
+    status, gap = _cbc(prob, cfg.gap, cfg.time_limit_s)
+    if status == "Infeasible":
+        raise _infeasible(
+            "no plan satisfies the budget, the regency caps and must_do together",
+            "budget" if "budget" not in relax else "must_do",
+        )
+    if status not in ("Optimal",):
+        raise DesproError(
+            f"the CBC solver stopped with status '{status}' on the plan (raise "
+            "plan.time_limit_s, or loosen plan.gap)"
+        )
+    chosen = np.array([(xi.value() or 0) > 0.5 for xi in x], bool)
+    # items that make no village ready are dropped (the solver's tolerance may keep one)
+    ready = ready_given(problem, chosen)
+    new = ready & ~vt["base_ready"].to_numpy(bool)
+    sol = Solution(
+        chosen,
+        ready,
+        float(w[new].sum()),
+        float(cost[chosen].sum()),
+        gap,
+        status,
+        budget,
+    )
+    _verify(problem, sol, b, cap, on, off)
+    return sol
+
+
+def _check(problem: Problem, on: np.ndarray, budget: float, cap: float | None) -> None:
+    """Name the constraint that must_do items break before solving."""
+    items = problem.items
+    cost = items["cost"].to_numpy(float)
+    fixed = float(cost[on].sum())
+    if fixed > budget + 1e-9:
+        raise _infeasible(
+            f"must_do items cost {fixed:,.0f} million Rp, above the budget of {budget:,.0f}",
+            "budget",
+        )
+    if cap is not None and on.any():
+        per = pd.Series(cost[on]).groupby(items["regency_code"].to_numpy()[on]).sum()
+        over = per[per > cap + 1e-9]
+        if len(over):
+            raise _infeasible(
+                f"must_do items in regency {over.index[0]} cost {over.iloc[0]:,.0f} million "
+                f"Rp, above max_cost_per_regency = {cap:,.0f}",
+                "max_cost_per_regency",
+            )
+
+
+def _verify(problem: Problem, sol: Solution, budget, cap, on, off) -> None:
+    """Re-check the solver's answer against every constraint (a solver bug must not pass)."""
+    items = problem.items
+    cost = items["cost"].to_numpy(float)
+    bad = []
+    if sol.cost > budget * (1 + 1e-9) + 1e-6:
+        bad.append(f"cost {sol.cost} above budget {budget}")
+    if cap is not None:
+        per = pd.Series(cost[sol.chosen]).groupby(items["regency_code"].to_numpy()[sol.chosen])
+        if (per.sum() > cap * (1 + 1e-9) + 1e-6).any():
+            bad.append("a regency above max_cost_per_regency")
+    if (on & ~sol.chosen).any():
+        bad.append("a must_do item left out")
+    if (off & sol.chosen).any():
+        bad.append("a never_do item chosen")
+    if bad:
+        raise DesproError(
+            "the solver returned a plan that breaks its constraints ("
+            + "; ".join(bad)
+            + "); please report this with the config"
+        )
+
+
+def marginal(problem: Problem, sol: Solution) -> pd.DataFrame:
+    """Per chosen item: villages (and weight) no longer ready when it alone is dropped.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by item position: ``marginal_villages``, ``marginal_weight``,
+        ``marginal_population`` and ``ready_thanks`` (codes, ``;``-separated).
+    """
+    vt = problem.villages
+    codes = vt.index.to_numpy()
+    w = vt["weight"].to_numpy(float)
+    pop = np.nan_to_num(vt["population"].to_numpy(float))
+    rows = {}
+    for i in np.flatnonzero(sol.chosen):
+        alt = sol.chosen.copy()
+        alt[i] = False
+        lost = sol.ready & ~ready_given(problem, alt)
+        rows[i] = {
+            "marginal_villages": int(lost.sum()),
+            "marginal_weight": float(w[lost].sum()),
+            "marginal_population": float(pop[lost].sum()),
+            "ready_thanks": ";".join(codes[lost]),
+        }
+    return pd.DataFrame.from_dict(
+        rows,
+        orient="index",
+        columns=["marginal_villages", "marginal_weight", "marginal_population", "ready_thanks"],
+    )
+
+
+def binding(problem: Problem, sol: Solution) -> pd.DataFrame:
+    """One row per constraint: ``constraint, setting, relax_gain`` (newly ready villages
+    gained without it), ``binding`` and ``detail``; one re-solve per constraint."""
+    cfg = problem.config
+    settings = {
+        "budget": f"{sol.budget:,.0f}",
+        "max_cost_per_regency": cfg.max_cost_per_regency,
+        "must_do": ",".join(cfg.must_do),
+        "never_do": ",".join(cfg.never_do),
+    }
+    base_new = int((sol.ready & ~problem.villages["base_ready"].to_numpy(bool)).sum())
+    rows = []
+    for name, setting in settings.items():
+        if name == "max_cost_per_regency" and setting is None:
+            continue
+        if name in ("must_do", "never_do") and not setting:
+            continue
+        try:
+            alt = solve(problem, sol.budget, relax=frozenset({name}))
+        except InfeasibleError:
+            alt = None
+        if alt is None:
+            gain, detail = np.nan, "still infeasible without it"
+        else:
+            new = int((alt.ready & ~problem.villages["base_ready"].to_numpy(bool)).sum())
+            gain = new - base_new
+            detail = f"without it: {new} villages made ready for {alt.cost:,.0f} million Rp"
+        rows.append(
+            {
+                "constraint": name,
+                "setting": setting,
+                "relax_gain": gain,
+                "binding": bool(gain > 0) if gain == gain else False,
+                "detail": detail,
+            }
+        )
+    return pd.DataFrame(rows, columns=["constraint", "setting", "relax_gain", "binding", "detail"])
