@@ -28,7 +28,7 @@ ENGINE = (
     "despro.transfer",
     "despro.rules",
     "despro.select",
-    "despro.plan",
+    "despro.rollout",
     "despro.variables",
     "despro.errors",
     "despro._jit",

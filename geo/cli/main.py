@@ -140,12 +140,14 @@ def validate(config_path: Path) -> None:
 def _register() -> None:
     from despro.cli.export import export_cmd
     from despro.cli.fetch import fetch
+    from despro.cli.plan import plan_cmd
     from despro.cli.runs import rescore_cmd, runs
     from despro.cli.select import select
 
     main.add_command(rescore_cmd)
     main.add_command(runs)
     main.add_command(select)
+    main.add_command(plan_cmd)
     main.add_command(fetch)
     main.add_command(export_cmd)
 

@@ -1,4 +1,4 @@
-"""``[plan]``: costed interventions and the budgeted rollout (:mod:`despro.plan`).
+"""``[plan]``: costed interventions and the budgeted rollout (:mod:`despro.rollout`).
 
 Every cost is in **million rupiah** (juta Rp). A default with a public source says so
 in its description; every other default is an **assumption for the user to set**

@@ -33,7 +33,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from despro.errors import DesproError, InfeasibleError
-from despro.plan.problem import Problem
+from despro.rollout.problem import Problem
 
 FIX = {
     "budget": "raise --budget / plan.budget, or remove items from plan.must_do",

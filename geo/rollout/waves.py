@@ -18,9 +18,9 @@ import pandas as pd
 
 from despro.config.plan import PlanConfig
 from despro.errors import DesproError
-from despro.plan.effects import apply_plan, evaluate_plan
-from despro.plan.problem import PlanInputs, Problem, build_problem
-from despro.plan.solve import Solution, binding, marginal, solve
+from despro.rollout.effects import apply_plan, evaluate_plan
+from despro.rollout.problem import PlanInputs, Problem, build_problem
+from despro.rollout.solve import Solution, binding, marginal, solve
 
 
 @dataclass
@@ -71,7 +71,10 @@ def run_waves(problem: Problem, budgets: list[float], progress=None) -> list[Sol
         out.append(sol)
         held = sol.chosen.copy()
         if progress:
-            progress(f"gelombang / wave {k}: {int(_new(problem, sol).sum())} desa siap / ready")
+            progress(
+                f"gelombang / wave {k}: {int(_new(problem, sol).sum())} desa baru siap "
+                "(kumulatif) / made ready so far"
+            )
     return out
 
 
@@ -119,7 +122,7 @@ def make_plan(
     Parameters
     ----------
     inputs : PlanInputs
-        :func:`despro.plan.problem.inputs_from_result`.
+        :func:`despro.rollout.problem.inputs_from_result`.
     cfg : PlanConfig
         ``[plan]`` (the budget and waves in million Rp).
     curve : bool

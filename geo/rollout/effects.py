@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from despro.config.plan import PlanConfig
 from despro.config.vocab import PASS
 from despro.grid.cells import cell_centres
-from despro.plan.problem import PlanInputs, _ball
+from despro.rollout.problem import PlanInputs, _ball
 from despro.rules.criteria import combine, evaluate_all
 from despro.rules.score import tiers
 

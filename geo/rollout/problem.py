@@ -110,7 +110,7 @@ def inputs_from_result(result) -> PlanInputs:
 
 @dataclass
 class Problem:
-    """Targets, items and the linear data of the MILP (:mod:`despro.plan.solve`).
+    """Targets, items and the linear data of the MILP (:mod:`despro.rollout.solve`).
 
     Attributes
     ----------
