@@ -1,5 +1,6 @@
 """Writing a rollout plan: ``plan.csv``, ``plan_villages.csv``, ``waves.csv``,
-``cost_curve.csv`` and ``.png``, ``plan_constraints.csv``, ``plan.json`` and the
+``cost_curve.csv`` and ``.png``, ``plan_constraints.csv``, ``plan_candidates.csv`` (every
+candidate item, for ``must_do`` / ``never_do``), ``plan.json`` and the
 GeoPackage ``plan.gpkg`` (layer ``plan_items``: the planned sites, outlets and
 programmes as points), staged and atomic (:func:`despro.io.outputs.staged`).
 """
@@ -41,6 +42,7 @@ def write_rollout(plan: Plan, outdir: Path | str) -> dict[str, Path]:
         "waves.csv": plan.waves,
         "cost_curve.csv": plan.curve,
         "plan_constraints.csv": plan.constraints,
+        "plan_candidates.csv": plan.problem.items,
     }
     with staged(outdir) as st:
         for name, df in tables.items():

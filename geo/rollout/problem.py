@@ -583,7 +583,7 @@ def _fixed(items: pd.DataFrame, cfg: PlanConfig, codes: pd.Index) -> tuple[np.nd
         example = ", ".join(ids[:3]) or "none: no village can be made ready"
         raise ConfigError(
             f"must_do item(s) {unknown[:5]} are not candidates of this run (candidates "
-            f"look like: {example}); run 'despro plan' once and pick ids from plan_items.csv",
+            f"look like: {example}); run 'despro plan' once and pick ids from plan_candidates.csv",
             key="plan.must_do",
         )
     on = ids.isin(cfg.must_do)
