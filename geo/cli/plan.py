@@ -124,3 +124,66 @@ def plan_cmd(
     for n in p.notes:
         click.echo(f"note: {n}")
     click.echo(f"outputs: {Path(files['plan.csv']).parent}")
+
+
+@click.command("profiles")
+@config_option()
+@click.option(
+    "--compare",
+    default="despro-table1,despro-strict",
+    show_default=True,
+    help="Two criteria profiles, comma-separated.",
+)
+@output_dir_option(help="Folder of profile_comparison.csv (default: <run.output_dir>).")
+@quiet_option
+def profiles_cmd(config_path: Path, compare: str, output_dir: Path | None, quiet: bool) -> None:
+    """Compare two criteria profiles on one run: which villages change tier, and why.
+
+    Writes profile_comparison.csv (one row per village whose tier or a gate rule's state
+    changes) and prints the profiles known.
+    """
+    from despro.config.profiles import profile, profile_names
+    from despro.config.settings import CriteriaConfig, load_config
+    from despro.errors import ConfigError
+    from despro.io.outputs import csv_safe
+    from despro.pipeline.runner import run
+    from despro.rules.profiles import compare as compare_profiles
+
+    with reported():
+        names = _split(compare) or []
+        if len(names) != 2:
+            raise ConfigError(f"--compare takes two profile names, got {names}", key="profile")
+        for n in names:
+            try:
+                profile(n)
+            except ValueError as err:
+                raise ConfigError(str(err), key="criteria.profile") from None
+        cfg = load_config(config_path)
+        result = run(cfg, verbose=not quiet)
+        crit = cfg.criteria.model_dump()
+        rules = []
+        for n in names:
+            data = {**crit, "profile": n, "rules": None}
+            data.pop("rules")
+            rules.append(CriteriaConfig(**data).rules)
+        table = compare_profiles(
+            result.villages.drop(columns="geometry"),
+            rules[0],
+            rules[1],
+            result.variables,
+            tuple(cfg.criteria.evidence_order),
+            cfg.criteria.near_ready_fraction,
+            (names[0], names[1]),
+        )
+        out = output_dir or cfg.path(cfg.run.output_dir)
+        Path(out).mkdir(parents=True, exist_ok=True)
+        csv_safe(table).to_csv(Path(out) / "profile_comparison.csv", index=False)
+    moved = table[table["tier_changed"]]
+    click.echo(
+        f"{names[0]} -> {names[1]}: {len(moved)} villages change tier, {len(table)} change "
+        "a rule's state"
+    )
+    for (a, b), g in moved.groupby([f"tier_{names[0]}", f"tier_{names[1]}"]):
+        click.echo(f"  {a} -> {b}: {len(g)}")
+    click.echo(f"profiles: {', '.join(profile_names())}")
+    click.echo(f"outputs: {Path(out) / 'profile_comparison.csv'}")

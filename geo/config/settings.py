@@ -39,6 +39,7 @@ from despro import layers as _registry
 from despro.config.base import Model as _Model
 from despro.config.env import CACHE_ENV
 from despro.config.plan import PlanConfig
+from despro.config.profiles import DEFAULT_PROFILE, apply_profile
 from despro.config.urls import mask_url
 from despro.config.vocab import EVIDENCE_ORDER, PILOT_TIERS, READY, PilotTier, TierName
 from despro.errors import ConfigError, MissingConfigError
@@ -201,6 +202,11 @@ class Rule(_Model):
 class CriteriaConfig(_Model):
     """Rules (default: Table 1, see ``criteria_defaults.toml``), overrides and the tier rule."""
 
+    profile: str = Field(
+        DEFAULT_PROFILE,
+        description="named criteria profile (profiles.toml): despro-table1 (default), "
+        "despro-strict, despro-loose, taobao-monitoring; applied before 'thresholds'",
+    )
     rules: list[Rule] = Field(default_factory=lambda: default_rules())
     thresholds: dict[str, float] = Field(
         default_factory=dict, description="rule id -> threshold override"
@@ -227,6 +233,11 @@ class CriteriaConfig(_Model):
     @classmethod
     def _apply_thresholds(cls, data):
         """Set each overridden rule's threshold before the rules are built (they are frozen)."""
+        if isinstance(data, dict) and data.get("profile", DEFAULT_PROFILE) != DEFAULT_PROFILE:
+            rules = data.get("rules")
+            rules = default_rules() if rules is None else rules
+            if isinstance(rules, list) and isinstance(data["profile"], str):
+                data = {**data, "rules": apply_profile(data["profile"], rules)}
         if not isinstance(data, dict) or not isinstance(data.get("thresholds"), dict):
             return data
         over = data["thresholds"]
@@ -663,13 +674,15 @@ def config_from_dict(data: dict, base_dir: Path | str = ".", file: str | None = 
     )
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, profile: str | None = None) -> Config:
     """Read and validate a ``despro.toml``.
 
     Parameters
     ----------
     path : str or Path
         The config file; relative paths inside it are relative to its folder.
+    profile : str, optional
+        A criteria profile (``profiles.toml``) instead of the file's ``[criteria] profile``.
 
     Returns
     -------
@@ -690,4 +703,6 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(path.read_text("utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"not valid TOML: {err}", file=path) from None
+    if profile is not None:
+        data.setdefault("criteria", {})["profile"] = profile
     return config_from_dict(data, base_dir=path.parent, file=str(path))
