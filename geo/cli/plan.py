@@ -44,6 +44,12 @@ def _split(text: str | None) -> list[str] | None:
     help="Maximise villages made ready, their population, or P(ready)-weighted villages.",
 )
 @click.option(
+    "--scope",
+    type=click.Choice(["ready", "infrastructure"]),
+    default=None,
+    help="Count villages ready on all criteria, or on I1-I3 only (plan.scope).",
+)
+@click.option(
     "--undetermined",
     type=click.Choice(["exclude", "p_ready"]),
     default=None,
@@ -63,6 +69,7 @@ def plan_cmd(
     budget: float | None,
     waves: str | None,
     objective: str | None,
+    scope: str | None,
     undetermined: str | None,
     max_cost_per_regency: float | None,
     must_do: str | None,
@@ -94,6 +101,7 @@ def plan_cmd(
             budget=budget,
             waves=_floats(waves),
             objective=objective,
+            scope=scope,
             undetermined=undetermined,
             max_cost_per_regency=max_cost_per_regency,
             must_do=_split(must_do),

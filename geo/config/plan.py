@@ -114,6 +114,12 @@ class ProgrammeConfig(Model):
         description="million Rp per household of the village (assumption: a subsidised "
         "smartphone, data and training; set your own)",
     )
+    households_if_unknown: float | None = Field(
+        None,
+        gt=0,
+        description="households assumed where the village table has none (assumption; "
+        "none: a village without households cannot get a costed programme)",
+    )
     effects: dict[str, float] = Field(
         default_factory=lambda: {"I1a": 15.0, "I2a": 20.0, "I2b": 5.0},
         description="rule id -> percentage points added (assumptions; set your own)",
@@ -142,6 +148,12 @@ class PlanConfig(Model):
         "villages",
         description="maximise villages made ready, their population, or villages weighted "
         "by P(ready) (needs [model] enabled)",
+    )
+    scope: Literal["ready", "infrastructure"] = Field(
+        "ready",
+        description="'ready': a village counts when every criterion passes (P1-P3 too); "
+        "'infrastructure': when I1-I3 pass (what the interventions build), whatever the "
+        "product criteria say",
     )
     undetermined: Literal["exclude", "p_ready"] = Field(
         "exclude",

@@ -65,7 +65,9 @@ def apply_plan(inputs: PlanInputs, cfg: PlanConfig, items: pd.DataFrame) -> pd.D
             cfg.outlet.radius_km,
         )
         add = np.array([len(k) for k in near], float)
-        v[r.variable] = v[r.variable].to_numpy(float) + add
+        old = v[r.variable].to_numpy(float) if r.variable in v else np.full(len(v), np.nan)
+        # an unknown count is at least 0: a village served by a new outlet has >= 1
+        v[r.variable] = np.where(add > 0, np.nan_to_num(old) + add, old)
     sites = items[items["kind"] == "site"]
     if len(sites):
         r = rules[cfg.site.rule]
@@ -95,7 +97,8 @@ def apply_plan(inputs: PlanInputs, cfg: PlanConfig, items: pd.DataFrame) -> pd.D
         )
         if state is None:
             continue
-        a, b2 = before[r.variable].to_numpy(float), v[r.variable].to_numpy(float)
+        a = before[r.variable].to_numpy(float) if r.variable in before else np.full(len(v), np.nan)
+        b2 = v[r.variable].to_numpy(float)
         moved = ~np.isclose(np.nan_to_num(a, nan=-1), np.nan_to_num(b2, nan=-1)) & (state != PASS)
         for e in r.evidence:
             if e.variable in v and moved.any():

@@ -219,15 +219,16 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
     codes = pd.Index(v.index.astype(str))
     n = len(v)
     rules = _rules_by_id(inputs.rules, cfg)
-    gates = [r for r in inputs.rules if r.role == "gate"]
+    wanted = scope_criteria(cfg)
+    gates = [r for r in inputs.rules if r.role == "gate" and r.criterion in wanted]
     notes: list[str] = []
     covered = {r.criterion for r in gates}
-    base_ready = (v["tier"] == READY).to_numpy(bool)
+    base_ready = base_ready_of(v, cfg)
     blocked = np.zeros(n, bool)
     why = np.full(n, "", dtype=object)
     prob = np.ones(n)
     uncertain = np.zeros(n, bool)
-    missing = [c for c in CRITERIA if c not in covered]
+    missing = [c for c in wanted if c not in covered]
     if missing:
         blocked[:] = True
         why[:] = f"criteria {missing} have no gate rule"
@@ -241,6 +242,7 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
         for rid in cfg.programme.effects:
             kind_of.setdefault(rid, "programme")
 
+    tally: dict[str, tuple[int, int, str]] = {}
     needs = np.full(n, "", dtype=object)
     prog_need = np.zeros(n, bool)
     outlet_need = np.zeros(n)
@@ -267,6 +269,9 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
                 fixable = ~ok & known & reach
                 prog_need |= fixable
             elif kind == "outlet":
+                # an unknown count is at least 0: a new outlet is one company for sure
+                gap = np.where(np.isnan(value), r.threshold, gap)
+                known = ~np.isnan(gap)
                 fixable = ~ok & known
                 outlet_need = np.where(
                     fixable,
@@ -282,6 +287,7 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
             blocked |= short
         rest = ~ok & ~fixable
         fail = rest & (state != UNKNOWN)
+        tally[r.id] = (int((rest & (state == UNKNOWN)).sum()), int(fail.sum()), r.variable)
         why = np.where(fail & (why == ""), f"{r.id} fails, no intervention changes it", why)
         blocked |= fail
         unk = rest & (state == UNKNOWN)
@@ -297,6 +303,17 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
             why = np.where(unk & (why == ""), f"{r.id} unknown (undetermined: excluded)", why)
             blocked |= unk
     target = ~base_ready & ~blocked & (needs != "")
+    lacking = [
+        f"{rid} ({var}) unknown in {u:,} villages"
+        + (f", failing beyond any intervention in {f:,}" if f else "")
+        for rid, (u, f, var) in tally.items()
+        if u or f
+    ]
+    if lacking:
+        notes.append(
+            "villages no intervention can make ready, by rule (data needed where unknown): "
+            + "; ".join(lacking)
+        )
 
     # -- items -------------------------------------------------------------------------
     rows: list[dict] = []
@@ -306,6 +323,8 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
     prog_item = np.full(n, -1)
     if cfg.programme.enabled:
         hh = v["households"].to_numpy(float) if "households" in v else np.full(n, np.nan)
+        if cfg.programme.households_if_unknown is not None:
+            hh = np.where(hh > 0, hh, cfg.programme.households_if_unknown)
         no_hh = target & prog_need & ~(hh > 0)
         why = np.where(no_hh, "households unknown: programme cannot be costed", why)
         target &= ~no_hh
@@ -573,6 +592,22 @@ def _prune_sites(
     cc = new_pos[np.asarray(cell_c) - first]
     ok = cc >= 0
     return out_rows, list(np.asarray(cell_r)[ok]), list(cc[ok])
+
+
+def scope_criteria(cfg: PlanConfig) -> tuple[str, ...]:
+    """The criteria a village must pass to count: all six, or I1-I3 (``scope``)."""
+    return CRITERIA if cfg.scope == "ready" else tuple(c for c in CRITERIA if c.startswith("I"))
+
+
+def base_ready_of(villages: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
+    """Villages that count already: tier ready, or (``infrastructure``) I1-I3 passing."""
+    if cfg.scope == "ready":
+        return (villages["tier"] == READY).to_numpy(bool)
+    ok = np.ones(len(villages), bool)
+    for c in scope_criteria(cfg):
+        col = f"{c}_state"
+        ok &= (villages[col] == PASS).to_numpy(bool) if col in villages else False
+    return ok
 
 
 def _fixed(items: pd.DataFrame, cfg: PlanConfig, codes: pd.Index) -> tuple[np.ndarray, np.ndarray]:

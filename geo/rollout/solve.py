@@ -14,10 +14,13 @@ weight: among equal plans the cheapest) subject to
   objective and on the count (the cost curve stays monotone).
 
 Which villages a plan makes ready is then *evaluated* from the chosen items
-(:func:`ready_given`), not read from ``y``. Explanations: the optimality gap (CBC's
-own, read from its log), each binding constraint (the objective gained without it,
-one re-solve each) and each chosen item's marginal value (villages no longer ready
-when that item alone is dropped and the rest kept).
+(:func:`ready_given`), not read from ``y``. With the villages objective every weight
+is a whole multiple of the smallest, so CBC stops once its bound is within 0.98 of that
+weight: the plan then makes the most villages ready possible (proved), whatever
+``gap`` says. Explanations: the optimality gap (from CBC's bound, read from its
+log), each binding constraint (the objective gained without it, one re-solve each)
+and each chosen item's marginal value (villages no longer ready when that item alone
+is dropped and the rest kept).
 """
 
 from __future__ import annotations
@@ -96,8 +99,11 @@ def ready_given(problem: Problem, chosen: np.ndarray) -> np.ndarray:
     return ok | vt["base_ready"].to_numpy(bool)
 
 
-def _cbc(prob, gap: float, time_limit: float) -> tuple[str, float]:
-    """Solve with the bundled CBC; return PuLP's status name and CBC's relative gap."""
+def _cbc(
+    prob, gap_rel: float | None, gap_abs: float | None, time_limit: float, warm: bool = False
+) -> tuple[str, float | None]:
+    """Solve with the bundled CBC; return PuLP's status name and CBC's bound on the
+    objective (None when CBC proved optimality outright or printed none)."""
     import pulp
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,7 +113,13 @@ def _cbc(prob, gap: float, time_limit: float) -> tuple[str, float]:
                 "ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning
             )
             cmd = pulp.PULP_CBC_CMD(
-                msg=False, gapRel=gap, timeLimit=time_limit, logPath=str(log), threads=1
+                msg=False,
+                gapRel=gap_rel,
+                gapAbs=gap_abs,
+                timeLimit=time_limit,
+                logPath=str(log),
+                threads=1,
+                warmStart=warm,
             )
             if not cmd.available():
                 raise DesproError(
@@ -116,22 +128,26 @@ def _cbc(prob, gap: float, time_limit: float) -> tuple[str, float]:
                 )
             status = pulp.LpStatus[prob.solve(cmd)]
         text = log.read_text(errors="replace") if log.exists() else ""
-    return status, _gap_from_log(text)
+    return status, _bound_from_log(text)
 
 
-def _gap_from_log(text: str) -> float:
-    """CBC's final relative gap: 0 when it proved optimality, NaN when it says nothing."""
-    if re.search(r"Result - Optimal solution found", text):
-        return 0.0
-    m = re.findall(r"Gap:\s+([-0-9.eE+]+)", text)
-    if m:
-        return abs(float(m[-1]))
-    obj = re.findall(r"Objective value:\s+([-0-9.eE+]+)", text)
-    low = re.findall(r"Lower bound:\s+([-0-9.eE+]+)", text)
-    if obj and low:
-        o, b = float(obj[-1]), float(low[-1])
-        return abs(o - b) / max(abs(o), 1e-9)
-    return np.nan
+def _bound_from_log(text: str) -> float | None:
+    """CBC's best bound of a maximisation from its final summary; None when it proved
+    optimality without a gap (or printed no summary)."""
+    if "Optimal solution found" in text and "within gap tolerance" not in text:
+        return None
+    m = re.findall(r"(?:Upper|Lower) bound:\s+([-0-9.eE+]+)", text)
+    return abs(float(m[-1])) if m else None
+
+
+def _unit(w: np.ndarray) -> float | None:
+    """The weight every objective weight is a whole multiple of, when there is one."""
+    pos = w[w > 0]
+    if not len(pos):
+        return None
+    u = float(pos.min())
+    k = pos / u
+    return u if np.allclose(k, np.round(k), rtol=0, atol=1e-9) else None
 
 
 def solve(
@@ -142,6 +158,7 @@ def solve(
     min_objective: float | None = None,
     min_count: int | None = None,
     cheapest: bool = False,
+    warm: np.ndarray | None = None,
 ) -> Solution:
     """Solve the MILP for one budget (million Rp).
 
@@ -159,6 +176,8 @@ def solve(
     cheapest : bool
         Minimise the cost instead (with ``min_count``: the cheapest plan making that
         many villages ready).
+    warm : ndarray of bool, optional
+        A feasible choice of items to start from (CBC's first incumbent).
 
     Returns
     -------
@@ -194,7 +213,11 @@ def solve(
     y = {v: prob.add_variable(f"y_{v}", 0, 1, cat="Binary") for v in targets}
     total = float(cost.sum()) + 1.0
     wmin = float(w[targets].min()) if len(targets) else 1.0
-    eps = 0.5 * max(wmin, 1e-9) / total
+    # the cost tie-break stays below a hundredth of the smallest village weight, so that
+    # with whole-multiple weights a gap below 0.98 of that weight proves the optimum
+    # in villages (the objective then moves by whole units)
+    eps = 0.01 * max(wmin, 1e-9) / total
+    unit = _unit(w[targets]) if len(targets) and not cheapest else None
     if cheapest:
         prob += -pulp.lpDot(cost, x)
     else:
@@ -245,7 +268,16 @@ def solve(
         prob += pulp.lpSum(w[v] * y[v] for v in targets) >= min_objective - 1e-6, "min_obj"
     if min_count is not None and len(targets):
         prob += pulp.lpSum(y.values()) >= min_count, "min_count"
-    status, gap = _cbc(prob, cfg.gap, cfg.time_limit_s)
+    if warm is not None:
+        for xi, on_ in zip(x, warm, strict=True):
+            xi.setInitialValue(1 if on_ else 0)
+        new0 = ready_given(problem, warm) & ~vt["base_ready"].to_numpy(bool)
+        for v_, yv in y.items():
+            yv.setInitialValue(1 if new0[v_] else 0)
+    if unit is not None:
+        status, bound = _cbc(prob, None, 0.98 * unit, cfg.time_limit_s, warm is not None)
+    else:
+        status, bound = _cbc(prob, cfg.gap, None, cfg.time_limit_s, warm is not None)
     if status == "Infeasible":
         raise _infeasible(
             "no plan satisfies the budget, the regency caps and must_do together",
@@ -257,13 +289,20 @@ def solve(
             "plan.time_limit_s, or loosen plan.gap)"
         )
     chosen = np.array([(xi.value() or 0) > 0.5 for xi in x], bool)
-    # items that make no village ready are dropped (the solver's tolerance may keep one)
     ready = ready_given(problem, chosen)
     new = ready & ~vt["base_ready"].to_numpy(bool)
+    achieved = float(w[new].sum())
+    if bound is None:
+        gap = 0.0
+    else:
+        best = bound + 0.01 * max(wmin, 1e-9)  # the tie-break's share of the bound
+        if unit is not None:
+            best = np.floor(best / unit + 1e-9) * unit
+        gap = max(0.0, best - achieved) / max(achieved, 1e-9) if best > achieved else 0.0
     sol = Solution(
         chosen,
         ready,
-        float(w[new].sum()),
+        achieved,
         float(cost[chosen].sum()),
         gap,
         status,

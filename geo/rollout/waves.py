@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from despro.config.plan import PlanConfig
+from despro.config.vocab import PASS, READY
 from despro.errors import DesproError
 from despro.rollout.effects import apply_plan, evaluate_plan
-from despro.rollout.problem import PlanInputs, Problem, build_problem
+from despro.rollout.problem import PlanInputs, Problem, build_problem, scope_criteria
 from despro.rollout.solve import Solution, binding, marginal, solve
 
 
@@ -67,7 +68,7 @@ def run_waves(problem: Problem, budgets: list[float], progress=None) -> list[Sol
     spent = 0.0
     for k, b in enumerate(budgets, start=1):
         spent += b
-        sol = solve(problem, spent, force_on=held)
+        sol = solve(problem, spent, force_on=held, warm=held)
         out.append(sol)
         held = sol.chosen.copy()
         if progress:
@@ -81,7 +82,7 @@ def run_waves(problem: Problem, budgets: list[float], progress=None) -> list[Sol
 def cost_curve(problem: Problem, points: int, full: float, progress=None) -> pd.DataFrame:
     """Villages ready against budget: ``points`` budgets from 0 to ``full`` (million Rp)."""
     rows = []
-    prev_obj, prev_n = None, None
+    prev_obj, prev_n, prev_x = None, None, None
     base = int(problem.villages["base_ready"].sum())
     pop = np.nan_to_num(problem.villages["population"].to_numpy(float))
     for b in np.linspace(0.0, full, points):
@@ -91,7 +92,9 @@ def cost_curve(problem: Problem, points: int, full: float, progress=None) -> pd.
             relax=frozenset({"must_do"}),
             min_objective=prev_obj,
             min_count=prev_n,
+            warm=prev_x,
         )
+        prev_x = sol.chosen
         new = _new(problem, sol)
         prev_obj, prev_n = sol.objective, int(new.sum())
         rows.append(
@@ -249,7 +252,12 @@ def make_plan(
     after_vals = apply_plan(inputs, cfg, problem.items[sol.chosen])
     after = evaluate_plan(inputs, after_vals)
     claimed = new & (vt["weight"].to_numpy(float) > 0)
-    rechecked = after["tier"].to_numpy(object) == "ready"
+    if cfg.scope == "ready":
+        rechecked = after["tier"].to_numpy(object) == READY
+    else:
+        rechecked = np.ones(len(after), bool)
+        for c in scope_criteria(cfg):
+            rechecked &= (after[c] == PASS).to_numpy(bool)
     sure = claimed & ~_has_unknown(problem)
     broken = sure & ~rechecked
     if broken.any():
@@ -262,6 +270,8 @@ def make_plan(
     ].copy()
     pv["tier_before"] = vt["tier"]
     pv["tier_after"] = after["tier"].reindex(pv.index).to_numpy()
+    for c in ("I1", "I2", "I3"):
+        pv[f"{c}_after"] = after[c].reindex(pv.index).to_numpy()
     pv["ready_wave"] = village_wave
     pv["needs"] = vt["needs"]
     pv["thanks_to"] = [";".join(support.get(c, thanks.get(c, []))) for c in pv.index]
@@ -289,6 +299,7 @@ def make_plan(
         "rechecked_ready": int((rechecked & new).sum()),
         "gap": sol.gap,
         "objective": cfg.objective,
+        "scope": cfg.scope,
         "undetermined": cfg.undetermined,
     }
     return Plan(items, pv, waves, curve_t, constraints, summary, notes, problem, sol)
