@@ -184,6 +184,9 @@ class PlanConfig(Model):
     )
     gap: float = Field(0.01, ge=0, le=1, description="relative optimality gap the solver stops at")
     time_limit_s: float = Field(60.0, gt=0, description="seconds per solve")
+    curve_time_limit_s: float = Field(
+        15.0, gt=0, description="seconds per solve of the cost curve (its gap is reported)"
+    )
     curve_points: int = Field(10, ge=2, le=100, description="budgets of the cost curve")
     site: SiteConfig = Field(default_factory=SiteConfig)
     spur: SpurConfig = Field(default_factory=SpurConfig)

@@ -150,6 +150,149 @@ def _unit(w: np.ndarray) -> float | None:
     return u if np.allclose(k, np.round(k), rtol=0, atol=1e-9) else None
 
 
+def greedy(
+    problem: Problem,
+    budget: float,
+    start: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+    cap: float | None = None,
+) -> np.ndarray:
+    """A feasible plan by cost-effectiveness: the solver's first incumbent.
+
+    From ``start`` (items already held), repeatedly buys the cheapest extra items that
+    make one more village ready per unit of its objective weight (lazy re-evaluation),
+    while the budget and the regency caps allow.
+
+    Returns
+    -------
+    ndarray of bool
+        Chosen items (a superset of ``start``).
+    """
+    import heapq
+
+    items = problem.items
+    cost = items["cost"].to_numpy(float)
+    regency = items["regency_code"].to_numpy(object)
+    x = np.zeros(len(items), bool) if start is None else start.copy()
+    ok_item = np.ones(len(items), bool) if allowed is None else allowed
+    vt = problem.villages
+    w = vt["objective_weight"].to_numpy(float)
+    oc, sg, cs = problem.outlet_cover.tocsr(), problem.site_gain.tocsr(), problem.cell_site.tocsr()
+    spent = float(cost[x].sum())
+    per_reg: dict = {}
+    for i in np.flatnonzero(x):
+        per_reg[regency[i]] = per_reg.get(regency[i], 0.0) + cost[i]
+    covered = np.zeros(cs.shape[0], bool)
+    if cs.shape[0]:
+        covered = (cs @ x.astype(float)) > 0
+
+    def extra(v: int) -> tuple[float, list[int]] | None:
+        buy: list[int] = []
+        p = problem.prog_item[v]
+        if p >= 0 and not x[p]:
+            if not ok_item[p]:
+                return None
+            buy.append(p)
+        k = problem.outlet_need[v]
+        if k > 0:
+            row = oc.indices[oc.indptr[v] : oc.indptr[v + 1]]
+            have = int(x[row].sum())
+            if have < k:
+                free = [i for i in row if not x[i] and ok_item[i]]
+                free.sort(key=lambda i: cost[i])
+                if len(free) < k - have:
+                    return None
+                buy += free[: int(k - have)]
+        g = problem.site_need[v]
+        if g > 0:
+            lo, hi = sg.indptr[v], sg.indptr[v + 1]
+            cells, gains = sg.indices[lo:hi], sg.data[lo:hi]
+            open_ = ~covered[cells]
+            got = float(gains[~open_].sum())
+            if got < g - 1e-9:
+                cov = set()
+                while got < g - 1e-9:
+                    best, best_r, best_add = -1, -np.inf, None
+                    cand = {
+                        i
+                        for c in cells[open_]
+                        for i in cs.indices[cs.indptr[c] : cs.indptr[c + 1]]
+                        if not x[i] and ok_item[i] and i not in buy
+                    }
+                    for i in cand:
+                        add = 0.0
+                        for j, c in enumerate(cells):
+                            if open_[j] and c not in cov and i in cell_sites[c]:
+                                add += gains[j]
+                        r = add / max(cost[i], 1e-9)
+                        if add > 0 and r > best_r:
+                            best, best_r, best_add = i, r, add
+                    if best < 0:
+                        return None
+                    buy.append(best)
+                    got += best_add
+                    cov |= {c for j, c in enumerate(cells) if open_[j] and best in cell_sites[c]}
+        return float(cost[buy].sum()), buy
+
+    cell_sites = [set(cs.indices[cs.indptr[c] : cs.indptr[c + 1]]) for c in range(cs.shape[0])]
+    ready = ready_given(problem, x)
+    heap = []
+    for v in np.flatnonzero(vt["target"].to_numpy(bool) & ~ready):
+        e = extra(v)
+        if e is not None:
+            heapq.heappush(heap, (e[0] / max(w[v], 1e-12), int(v)))
+    while heap:
+        _, v = heapq.heappop(heap)
+        if ready_given_one(problem, x, v):
+            continue
+        e = extra(v)
+        if e is None:
+            continue
+        ratio = e[0] / max(w[v], 1e-12)
+        if heap and ratio > heap[0][0] + 1e-12:
+            heapq.heappush(heap, (ratio, v))
+            continue
+        c, buy = e
+        if spent + c > budget + 1e-9:
+            continue
+        if cap is not None:
+            add: dict = {}
+            for i in buy:
+                add[regency[i]] = add.get(regency[i], 0.0) + cost[i]
+            if any(per_reg.get(r, 0.0) + a > cap + 1e-9 for r, a in add.items()):
+                continue
+            for r, a in add.items():
+                per_reg[r] = per_reg.get(r, 0.0) + a
+        x[buy] = True
+        spent += c
+        if cs.shape[0] and buy:
+            covered |= (cs[:, buy].sum(axis=1).A1) > 0
+    return x
+
+
+def ready_given_one(problem: Problem, chosen: np.ndarray, v: int) -> bool:
+    """Whether village ``v`` is ready with the items ``chosen`` (one row of
+    :func:`ready_given`)."""
+    vt = problem.villages
+    if vt["base_ready"].iat[v]:
+        return True
+    if not vt["target"].iat[v]:
+        return False
+    x = np.asarray(chosen, float)
+    p = problem.prog_item[v]
+    if p >= 0 and x[p] < 0.5:
+        return False
+    oc = problem.outlet_cover
+    if problem.outlet_need[v] > 0 and (oc[v] @ x)[0] < problem.outlet_need[v] - 1e-9:
+        return False
+    if problem.site_need[v] > 0:
+        sg = problem.site_gain[v]
+        z = np.minimum(problem.cell_site[sg.indices] @ x, 1.0)
+        if float(sg.data @ z) < problem.site_need[v] - 1e-9:
+            return False
+    return True
+
+
 def solve(
     problem: Problem,
     budget: float,
@@ -159,6 +302,7 @@ def solve(
     min_count: int | None = None,
     cheapest: bool = False,
     warm: np.ndarray | None = None,
+    time_limit: float | None = None,
 ) -> Solution:
     """Solve the MILP for one budget (million Rp).
 
@@ -177,7 +321,10 @@ def solve(
         Minimise the cost instead (with ``min_count``: the cheapest plan making that
         many villages ready).
     warm : ndarray of bool, optional
-        A feasible choice of items to start from (CBC's first incumbent).
+        A feasible choice of items to start from; a greedy plan (:func:`greedy`) extends
+        it to CBC's first incumbent.
+    time_limit : float, optional
+        Seconds (default ``[plan] time_limit_s``).
 
     Returns
     -------
@@ -268,16 +415,24 @@ def solve(
         prob += pulp.lpSum(w[v] * y[v] for v in targets) >= min_objective - 1e-6, "min_obj"
     if min_count is not None and len(targets):
         prob += pulp.lpSum(y.values()) >= min_count, "min_count"
+    if not cheapest:
+        start = on | (warm if warm is not None else np.zeros(len(items), bool))
+        warm = greedy(problem, b, start=start, allowed=~off, cap=cap)
     if warm is not None:
         for xi, on_ in zip(x, warm, strict=True):
             xi.setInitialValue(1 if on_ else 0)
         new0 = ready_given(problem, warm) & ~vt["base_ready"].to_numpy(bool)
         for v_, yv in y.items():
             yv.setInitialValue(1 if new0[v_] else 0)
+        if z:
+            z0 = np.minimum(cs @ warm.astype(float), 1.0)
+            for c, zc in z.items():
+                zc.setInitialValue(float(z0[c]))
+    limit = cfg.time_limit_s if time_limit is None else time_limit
     if unit is not None:
-        status, bound = _cbc(prob, None, 0.98 * unit, cfg.time_limit_s, warm is not None)
+        status, bound = _cbc(prob, None, 0.98 * unit, limit, warm is not None)
     else:
-        status, bound = _cbc(prob, cfg.gap, None, cfg.time_limit_s, warm is not None)
+        status, bound = _cbc(prob, cfg.gap, None, limit, warm is not None)
     if status == "Infeasible":
         raise _infeasible(
             "no plan satisfies the budget, the regency caps and must_do together",

@@ -93,6 +93,7 @@ def cost_curve(problem: Problem, points: int, full: float, progress=None) -> pd.
             min_objective=prev_obj,
             min_count=prev_n,
             warm=prev_x,
+            time_limit=problem.config.curve_time_limit_s,
         )
         prev_x = sol.chosen
         new = _new(problem, sol)
