@@ -11,6 +11,7 @@ never falls even when a solve stops at the gap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +62,9 @@ def _new(problem: Problem, sol: Solution) -> np.ndarray:
     return sol.ready & ~problem.villages["base_ready"].to_numpy(bool)
 
 
-def run_waves(problem: Problem, budgets: list[float], progress=None) -> list[Solution]:
+def run_waves(
+    problem: Problem, budgets: list[float], progress: Callable[[str], None] | None = None
+) -> list[Solution]:
     """One solution per wave (cumulative budgets; earlier items held in)."""
     out: list[Solution] = []
     held = np.zeros(problem.n_items, bool)
@@ -79,7 +82,9 @@ def run_waves(problem: Problem, budgets: list[float], progress=None) -> list[Sol
     return out
 
 
-def cost_curve(problem: Problem, points: int, full: float, progress=None) -> pd.DataFrame:
+def cost_curve(
+    problem: Problem, points: int, full: float, progress: Callable[[str], None] | None = None
+) -> pd.DataFrame:
     """Villages ready against budget: ``points`` budgets from 0 to ``full`` (million Rp)."""
     rows = []
     prev_obj, prev_n, prev_x = None, None, None
@@ -119,7 +124,7 @@ def make_plan(
     cfg: PlanConfig,
     curve: bool = True,
     explain: bool = True,
-    progress=None,
+    progress: Callable[[str], None] | None = None,
 ) -> Plan:
     """Build, solve, explain and check the plan of a run.
 
