@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import time
 from pathlib import Path
 
@@ -47,9 +48,19 @@ def main() -> None:
             update={"villages": cfg.villages.model_copy(update={"code_prefix": args.prefix})}
         )
     t = {}
+
+    def cpu() -> float:
+        """CPU seconds of this process and its children (the CBC solver runs as one)."""
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    c0 = cpu()
     t0 = time.perf_counter()
     result = despro.run(cfg)
     t["pipeline_s"] = time.perf_counter() - t0
+    t["pipeline_cpu_s"] = cpu() - c0
+    c0 = cpu()
     if args.households:
         prog = cfg.plan.programme.model_copy(update={"households_if_unknown": args.households})
         cfg = cfg.model_copy(update={"plan": cfg.plan.model_copy(update={"programme": prog})})
@@ -64,16 +75,23 @@ def main() -> None:
     inputs = inputs_from_result(result)
     problem = build_problem(inputs, pc)
     t["build_s"] = time.perf_counter() - t0
+    t["build_cpu_s"] = cpu() - c0
+    c0 = cpu()
     t0 = time.perf_counter()
     sol = solve(problem, pc.budget)
     t["solve_s"] = time.perf_counter() - t0
+    t["solve_cpu_s"] = cpu() - c0
+    c0 = cpu()
     t0 = time.perf_counter()
     cons = binding(problem, sol)
     t["binding_s"] = time.perf_counter() - t0
+    t["binding_cpu_s"] = cpu() - c0
+    c0 = cpu()
     t0 = time.perf_counter()
     full = solve(problem, 0.0, relax=frozenset({"budget"}))
     curve = cost_curve(problem, pc.curve_points, full.cost)
     t["curve_s"] = time.perf_counter() - t0
+    t["curve_cpu_s"] = cpu() - c0
     vt = problem.villages
     new = sol.ready & ~vt["base_ready"].to_numpy(bool)
     out = {
@@ -95,6 +113,7 @@ def main() -> None:
         .to_dict(),
         "notes": problem.notes,
         "timings_s": {k: round(v, 2) for k, v in t.items()},
+        "load_average": list(__import__("os").getloadavg()),
     }
     print(json.dumps(out, indent=1, default=str))
 

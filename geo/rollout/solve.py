@@ -438,17 +438,25 @@ def solve(
             "no plan satisfies the budget, the regency caps and must_do together",
             "budget" if "budget" not in relax else "must_do",
         )
-    if status not in ("Optimal",):
+    values = [xi.value() for xi in x]
+    if status == "Optimal" and all(v_ is not None for v_ in values):
+        chosen = np.array([v_ > 0.5 for v_ in values], bool)
+    elif warm is not None:
+        # time limit without a better plan than the first incumbent: keep that one
+        chosen, status = warm.copy(), "time limit: first incumbent kept"
+        bound = np.inf if bound is None else bound
+    else:
         raise DesproError(
             f"the CBC solver stopped with status '{status}' on the plan (raise "
             "plan.time_limit_s, or loosen plan.gap)"
         )
-    chosen = np.array([(xi.value() or 0) > 0.5 for xi in x], bool)
     ready = ready_given(problem, chosen)
     new = ready & ~vt["base_ready"].to_numpy(bool)
     achieved = float(w[new].sum())
     if bound is None:
         gap = 0.0
+    elif not np.isfinite(bound):
+        gap = np.nan
     else:
         best = bound + 0.01 * max(wmin, 1e-9)  # the tie-break's share of the bound
         if unit is not None:
