@@ -22,7 +22,7 @@ from despro.config.vocab import PASS, READY
 from despro.errors import DesproError
 from despro.rollout.effects import apply_plan, evaluate_plan
 from despro.rollout.problem import PlanInputs, Problem, build_problem, scope_criteria
-from despro.rollout.solve import Solution, binding, marginal, solve
+from despro.rollout.solve import Solution, binding, marginal, polish, solve
 
 
 @dataclass
@@ -71,7 +71,7 @@ def run_waves(
     spent = 0.0
     for k, b in enumerate(budgets, start=1):
         spent += b
-        sol = solve(problem, spent, force_on=held, warm=held)
+        sol = polish(problem, solve(problem, spent, force_on=held, warm=held), force_on=held)
         out.append(sol)
         held = sol.chosen.copy()
         if progress:
@@ -80,6 +80,12 @@ def run_waves(
                 "(kumulatif) / made ready so far"
             )
     return out
+
+
+def full_cost(problem: Problem) -> float:
+    """Million Rp of the cheapest plan found that makes every target ready."""
+    relax = frozenset({"budget", "must_do"})
+    return polish(problem, solve(problem, 0.0, relax=relax), relax=relax).cost
 
 
 def cost_curve(
@@ -290,7 +296,7 @@ def make_plan(
     constraints = binding(problem, sol) if explain else pd.DataFrame()
     curve_t = pd.DataFrame()
     if curve:
-        full = solve(problem, 0.0, relax=frozenset({"budget"})).cost
+        full = full_cost(problem)
         curve_t = cost_curve(problem, cfg.curve_points, full, say)
     summary = {
         "villages": len(vt),
