@@ -315,7 +315,7 @@ def threshold_range(unit: str) -> tuple[float, float]:
         Lowest and highest sensible threshold, inclusive.
     """
     u = unit.lower()
-    if "per year" in u:  # growth, percent per year: a market can shrink at most 100 %
+    if "percent" in u and "per year" in u:  # growth: a market can shrink at most 100 %
         return -100.0, 10_000.0
     if "percent" in u:
         return 0.0, 100.0
@@ -325,7 +325,7 @@ def threshold_range(unit: str) -> tuple[float, float]:
         return 0.0, 10_000.0  # 10 Gbps: beyond any fixed or mobile plan measured
     if u == "m":
         return 0.0, 5_000_000.0  # Indonesia spans ~5,100 km
-    return 0.0, 1e9  # ratios, counts
+    return 0.0, 1e12  # ratios, counts, money (rupiah or yuan per year)
 
 
 def default_threshold(rule_id: str) -> str:
