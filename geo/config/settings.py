@@ -39,6 +39,8 @@ from pydantic.fields import FieldInfo
 from despro import layers as _registry
 from despro.config.base import Model as _Model
 from despro.config.env import CACHE_ENV
+from despro.config.plan import PlanConfig
+from despro.config.profiles import DEFAULT_PROFILE, apply_profile
 from despro.config.urls import mask_url
 from despro.config.vocab import EVIDENCE_ORDER, PILOT_TIERS, READY, PilotTier, TierName
 from despro.errors import ConfigError, MissingConfigError
@@ -204,6 +206,11 @@ class Rule(_Model):
 class CriteriaConfig(_Model):
     """Rules (default: Table 1, see ``criteria_defaults.toml``), overrides and the tier rule."""
 
+    profile: str = Field(
+        DEFAULT_PROFILE,
+        description="named criteria profile (profiles.toml): despro-table1 (default), "
+        "despro-strict, despro-loose, taobao-monitoring; applied before 'thresholds'",
+    )
     rules: list[Rule] = Field(default_factory=lambda: default_rules())
     thresholds: dict[str, Annotated[float, Strict()]] = Field(
         default_factory=dict, description="rule id -> threshold override (a number)"
@@ -230,6 +237,11 @@ class CriteriaConfig(_Model):
     @classmethod
     def _apply_thresholds(cls, data):
         """Set each overridden rule's threshold before the rules are built (they are frozen)."""
+        if isinstance(data, dict) and data.get("profile", DEFAULT_PROFILE) != DEFAULT_PROFILE:
+            rules = data.get("rules")
+            rules = default_rules() if rules is None else rules
+            if isinstance(rules, list) and isinstance(data["profile"], str):
+                data = {**data, "rules": apply_profile(data["profile"], rules)}
         if not isinstance(data, dict) or not isinstance(data.get("thresholds"), dict):
             return data
         over = data["thresholds"]
@@ -303,7 +315,7 @@ def threshold_range(unit: str) -> tuple[float, float]:
         Lowest and highest sensible threshold, inclusive.
     """
     u = unit.lower()
-    if "per year" in u:  # growth, percent per year: a market can shrink at most 100 %
+    if "percent" in u and "per year" in u:  # growth: a market can shrink at most 100 %
         return -100.0, 10_000.0
     if "percent" in u:
         return 0.0, 100.0
@@ -313,7 +325,7 @@ def threshold_range(unit: str) -> tuple[float, float]:
         return 0.0, 10_000.0  # 10 Gbps: beyond any fixed or mobile plan measured
     if u == "m":
         return 0.0, 5_000_000.0  # Indonesia spans ~5,100 km
-    return 0.0, 1e9  # ratios, counts
+    return 0.0, 1e12  # ratios, counts, money (rupiah or yuan per year)
 
 
 def default_threshold(rule_id: str) -> str:
@@ -550,6 +562,7 @@ class Config(_Model):
     output: OutputConfig = Field(default_factory=OutputConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
+    plan: PlanConfig = Field(default_factory=PlanConfig)
     base_dir: Path = Field(
         Path("."), exclude=True, description="the config file's folder, as it was given"
     )
@@ -779,13 +792,15 @@ def _toml_hint(err: tomllib.TOMLDecodeError) -> str:
     return ""
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, profile: str | None = None) -> Config:
     """Read and validate a ``despro.toml``.
 
     Parameters
     ----------
     path : str or Path
         The config file; relative paths inside it are relative to its folder.
+    profile : str, optional
+        A criteria profile (``profiles.toml``) instead of the file's ``[criteria] profile``.
 
     Returns
     -------
@@ -806,4 +821,6 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(_config_text(path))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"not valid TOML: {err}{_toml_hint(err)}", file=path) from None
+    if profile is not None:
+        data.setdefault("criteria", {})["profile"] = profile
     return config_from_dict(data, base_dir=path.parent, file=str(path))
