@@ -59,7 +59,7 @@ import rasterio
 import shapely
 from pydantic import Field
 
-from despro.aggregate.kernels import GEOD, points_to_cells, polygons_to_cells, raster_to_cells
+from despro.aggregate.kernels import GEOD, points_to_cells, polygons_to_cells
 from despro.aggregate.overlap import polygon_overlap
 from despro.config.base import Model
 from despro.errors import InputError
@@ -77,7 +77,7 @@ from ._io import (
     read_vector,
     require_file,
 )
-from .population import check_raster
+from .population import check_raster, read_raster_cells
 from .sites import read_sites
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -929,13 +929,14 @@ def aggregate(inputs: LayerInputs, cfg: BroadbandConfig, study: Study, notes: No
         covers.append(pd.Series(1.0, index=idx))
     if "raster" in inputs:
         val = cfg.coverage_value
-        r = raster_to_cells(
+        r = read_raster_cells(
             inputs["raster"],
             study.res,
             {
                 "pct_area_4g_coverage__num": lambda v, a: (v == val) * a,
                 "pct_area_4g_coverage__den": lambda v, a: a,
             },
+            "coverage",
         ).reindex(idx)
         covers.append((r["__pixel_area_m2"] / study.cell_area_m2()).clip(0, 1).fillna(0.0))
         parts.append(r[["pct_area_4g_coverage__num", "pct_area_4g_coverage__den"]].fillna(0.0))

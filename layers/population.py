@@ -80,6 +80,11 @@ def variables(cfg: PopulationConfig, source: str) -> list[Variable]:
     ]
 
 
+#: rasters up to this many pixels are read whole by the check (every block decoded), so a
+#: damaged block is found by ``despro validate``; larger ones only to their last row
+FULL_READ_PIXELS = 100_000_000
+
+
 def check_raster(path: Path, what: str) -> None:
     """Open a raster and fail clearly if it has no CRS or cannot be read."""
     require_file(path, what)
@@ -91,11 +96,43 @@ def check_raster(path: Path, what: str) -> None:
                 )
             # a file cut off mid-way opens, then fails on its last rows
             src.read(1, window=rasterio.windows.Window(0, src.height - 1, src.width, 1))
+            if src.width * src.height <= FULL_READ_PIXELS:  # a damaged block fails here
+                for _, window in src.block_windows(1):
+                    src.read(1, window=window)
     except rasterio.errors.RasterioError as exc:
         raise InputError(
             f"cannot read {what} raster: {exc}",
             file=path,
             fix="use a GeoTIFF; download or export it again if it was cut off",
+        ) from None
+
+
+def read_raster_cells(path: Path, res: int, reducers: dict, what: str) -> pd.DataFrame:
+    """:func:`~despro.aggregate.kernels.raster_to_cells`, a damaged block a clean error.
+
+    Parameters
+    ----------
+    path : Path
+        The GeoTIFF.
+    res : int
+        H3 resolution of the cells.
+    reducers : dict
+        Column -> ``f(values, pixel_area_m2)`` as for ``raster_to_cells``.
+    what : str
+        The raster's role, named in errors.
+
+    Returns
+    -------
+    DataFrame
+        As ``raster_to_cells`` returns it.
+    """
+    try:
+        return raster_to_cells(path, res, reducers)
+    except rasterio.errors.RasterioError as exc:
+        raise InputError(
+            f"cannot read {what} raster: {exc}",
+            file=path,
+            fix="download or export it again (a block of it is damaged)",
         ) from None
 
 
@@ -120,7 +157,7 @@ def aggregate(
         negative["n"] += int(neg.sum())
         return np.where(neg, 0.0, v)
 
-    t = raster_to_cells(path, study.res, {"population_raster": people})
+    t = read_raster_cells(path, study.res, {"population_raster": people}, "population")
     if negative["n"]:
         notes.add(path, "repaired", f"{negative['n']} negative pixel(s) counted as 0 people")
     t = t.reindex(study.cell_index)
