@@ -228,3 +228,18 @@ def test_unknown_must_do_item_is_named(sample_result):
     with pytest.raises(ConfigError, match="must_do") as e:
         build_problem(inputs_from_result(sample_result), cfg)
     assert e.value.key == "plan.must_do"
+
+
+def test_demo_infrastructure_scope_is_rechecked(sample_result):
+    """scope = infrastructure: villages count once I1-I3 pass, P1-P3 aside."""
+    cfg = sample_result.config.plan.model_copy(update={"scope": "infrastructure", "budget": 5000.0})
+    inputs = inputs_from_result(sample_result)
+    plan = make_plan(inputs, cfg, curve=False, explain=False)
+    v = plan.villages
+    new = v.index[v["ready_wave"] > 0]
+    assert len(new) > 0 and plan.summary["cost"] <= 5000.0
+    for c in ("I1", "I2", "I3"):
+        assert (v.loc[new, f"{c}_after"] == "pass").all()
+    before = sample_result.villages.loc[new]
+    assert not ((before[["I1_state", "I2_state", "I3_state"]] == "pass").all(axis=1)).any()
+    assert plan.summary["targets"] > 24  # more villages than under scope 'ready'
