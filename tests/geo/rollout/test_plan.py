@@ -243,3 +243,22 @@ def test_demo_infrastructure_scope_is_rechecked(sample_result):
     before = sample_result.villages.loc[new]
     assert not ((before[["I1_state", "I2_state", "I3_state"]] == "pass").all(axis=1)).any()
     assert plan.summary["targets"] > 24  # more villages than under scope 'ready'
+
+
+def test_undetermined_villages_count_by_their_probability(sample_result):
+    """undetermined = p_ready: a village whose unknown rule no intervention changes counts
+    with that rule's modelled probability; excluded by default."""
+    inputs = inputs_from_result(sample_result)
+    v = inputs.villages
+    for r in ("P1", "P2", "P3", "I2b"):
+        v[f"{r}_prob"] = np.where(v[f"{r}_state"] == "unknown", 0.5, np.nan)
+    base = sample_result.config.plan
+    excl = build_problem(inputs, base)
+    prob = build_problem(inputs, base.model_copy(update={"undetermined": "p_ready"}))
+    more = prob.villages["target"] & ~excl.villages["target"]
+    assert more.any()
+    assert prob.villages.loc[more, "uncertain"].all()
+    assert (prob.villages.loc[more, "weight"] < 1).all()
+    assert (prob.villages.loc[more, "weight"] > 0).all()
+    sol = solve(prob, 20000.0)
+    assert sol.cost <= 20000.0
