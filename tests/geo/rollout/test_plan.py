@@ -262,3 +262,17 @@ def test_undetermined_villages_count_by_their_probability(sample_result):
     assert (prob.villages.loc[more, "weight"] > 0).all()
     sol = solve(prob, 20000.0)
     assert sol.cost <= 20000.0
+
+
+def test_above_the_milp_size_the_greedy_plan_is_kept(sample_result):
+    cfg = sample_result.config.plan.model_copy(update={"max_milp_variables": 10})
+    inputs = inputs_from_result(sample_result)
+    problem = build_problem(inputs, cfg)
+    sol = solve(problem, 9000.0)
+    assert sol.status.startswith("greedy") and np.isnan(sol.gap)
+    assert 0 < sol.cost <= 9000.0
+    exact = solve(build_problem(inputs, sample_result.config.plan), 9000.0)
+    assert 0 < (sol.ready.sum() - 13) <= (exact.ready.sum() - 13)
+    plan = make_plan(inputs, cfg.model_copy(update={"waves": [3000.0, 3000.0]}), explain=False)
+    assert plan.waves["villages_ready"].is_monotonic_increasing
+    assert plan.curve["newly_ready"].is_monotonic_increasing
