@@ -126,9 +126,7 @@ def run_job(
         select = True
     out = Path(output_dir) if output_dir is not None else cfg.path(cfg.run.output_dir)
     job = Job(runner.run(cfg, verbose=verbose, **engine))
-    if tables:
-        job.output_dir, job.outputs = out, write_outputs(job.result, out)
-    if select:
+    if select:  # first, so villages.gpkg gets the pilots, agents and clusters layers
         progress = Progress(verbose=verbose)
         job.plan = plan_pilots(
             job.result,
@@ -136,6 +134,9 @@ def run_job(
             marginal=marginal,
             log=lambda name, msg: progress.step(name, msg),
         )
+    if tables:
+        job.output_dir, job.outputs = out, write_outputs(job.result, out, plan=job.plan)
+    if select:
         job.selection_dir = Path(selection_dir) if selection_dir is not None else out / "selection"
         job.selection_files = write_plan(job.plan, job.selection_dir)
     if maps:

@@ -133,17 +133,27 @@ class Result:
         return len(self._cells)
 
     def write_cells(self, path: Path | str) -> None:
-        """Write the cell table as GeoParquet (straight from the WKB while it is kept).
+        """Write the cell table as GeoParquet 1.1 (straight from the WKB while it is kept),
+        with a ``bbox`` covering column and row groups of whole H3 parents
+        (:meth:`~despro.grid.celltable.LazyCells.to_parquet`).
 
         Parameters
         ----------
         path : path
             The ``.parquet`` file to write (hexagons in EPSG:4326).
         """
-        if isinstance(self._cells, LazyCells):
-            self._cells.to_parquet(path)
-        else:
-            self._cells.to_parquet(path, index=False)
+        cells = self._cells
+        if not isinstance(cells, LazyCells):  # built: back to WKB, for the same file
+            import pyarrow as pa
+            import shapely
+
+            geom = cells.geometry.name
+            cells = LazyCells(
+                pd.DataFrame(cells.drop(columns=geom)),
+                pa.array(shapely.to_wkb(cells.geometry.to_numpy(), flavor="iso"), pa.binary()),
+                str(cells.crs),
+            )
+        cells.to_parquet(path)
 
     def to_admin(
         self, level: Literal["regency", "province"] = "regency", geometry: bool = True
