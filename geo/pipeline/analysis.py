@@ -25,6 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from despro import layers as registry
 from despro.codes import normalise_codes
 from despro.config.settings import CriteriaConfig
 from despro.config.vocab import FAIL, PASS, TIERS, UNKNOWN
@@ -179,7 +180,8 @@ def _incremental(result: Result, config, modelled):
             long,
             tier,
             {r.id: r.label_id or r.id for r in rules},
-            inputs=rule_inputs(rules, result.variables),
+            inputs=rule_inputs(rules, result.variables, registry.providers()),
+            titles=registry.titles("id"),
         ).reindex(v.index)
         for c in why.columns:
             v[c] = why[c]
@@ -348,7 +350,8 @@ def explain(result: Result, code: object, lang: str | None = None) -> Explanatio
     crit = result.criteria
     rows = crit[crit["village_code"].to_numpy() == c]
     rules = {r.id: r for r in result.config.criteria.rules}
-    inputs = why.rule_inputs(result.config.criteria.rules, result.variables)
+    inputs = why.rule_inputs(result.config.criteria.rules, result.variables, registry.providers())
+    titles = registry.titles(lang)
     v = result.villages.loc[c]
     out = pd.DataFrame(rows).reset_index(drop=True)
 
@@ -365,7 +368,7 @@ def explain(result: Result, code: object, lang: str | None = None) -> Explanatio
         out["rule"], out["state"], out["value"], out["threshold"], out["unit"], strict=True
     ):
         if state == UNKNOWN:
-            decide.append(why.data_text(inputs.get(r, r), lang))
+            decide.append(why.data_text(inputs.get(r, r), lang, titles))
         elif state == FAIL:
             decide.append(why.gap_text(thr - value, unit, label(r), lang))
         else:
