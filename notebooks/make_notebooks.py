@@ -11,6 +11,7 @@ notebooks again. Edit the cells here, not in the ``.ipynb`` files.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,19 +24,17 @@ HERE = Path(__file__).resolve().parent
 SETUP = """\
 import os
 from pathlib import Path
-
-import matplotlib.pyplot as plt
-import pandas as pd
-
+{imports}
 import despro
 from despro.demo.sample import ensure_sample
 
 CONFIG = ensure_sample() / "despro.toml"  # point this at your own despro.toml
 OUT = Path(os.environ.get("DESPRO_NOTEBOOK_OUT", "output/notebook"))
-TIER_COLOURS = {"ready": "#009E73", "near-ready": "#56B4E9", "undetermined": "#E69F00",
-                "not ready": "#999999"}
+TIER_COLOURS = {{"ready": "#009E73", "near-ready": "#56B4E9", "undetermined": "#E69F00",
+                "not ready": "#999999"}}
 r = despro.run(CONFIG)
-print(f"{len(r.villages)} villages on {r.n_cells} H3 cells")"""
+print(f"{{len(r.villages)}} villages on {{r.n_cells}} H3 cells")"""
+PLOTS = "\nimport matplotlib.pyplot as plt\nimport pandas as pd\n"
 
 MAP = """\
 def tier_map(villages, ax=None, title=""):
@@ -62,7 +61,7 @@ looks at the results as GeoDataFrames, draws them, rolls them up to regencies ex
 writes the GeoPackage QGIS opens styled. Point `CONFIG` at your own `despro.toml` to do the
 same with your data. The next notebooks change thresholds (02) and explain a village (03).""",
         ),
-        ("code", SETUP),
+        ("code", SETUP.format(imports=PLOTS)),
         (
             "md",
             """\
@@ -140,10 +139,10 @@ row groups by province / H3 order.""",
         (
             "code",
             """\
-plan = despro.plan_pilots(r)
-files = despro.write_outputs(r, OUT, plan=plan)
 import pyogrio
 
+plan = despro.plan_pilots(r)
+files = despro.write_outputs(r, OUT, plan=plan)
 pyogrio.list_layers(OUT / "villages.gpkg")""",
         ),
         (
@@ -179,7 +178,7 @@ job.plan.shortlist[["pick", "village_code", "village_name", "tier", "score"]]"""
 the villages' values: nothing is read or aggregated again, and the result equals a full rerun
 with the changed `despro.toml`. `r.diff(other)` lists the villages whose tier changed and why.""",
         ),
-        ("code", SETUP),
+        ("code", SETUP.format(imports=PLOTS)),
         (
             "md",
             """\
@@ -272,7 +271,7 @@ sweep""",
 the evidence that decided it and what would decide it. The villages below are picked from
 the data, not by hand.""",
         ),
-        ("code", SETUP),
+        ("code", SETUP.format(imports="")),
         (
             "md",
             """\
@@ -387,6 +386,8 @@ def main(prefixes: list[str]) -> None:
         for cell in nb.cells:  # no run-specific ids or timings in the saved file
             cell.get("metadata", {}).pop("execution", None)
         nbformat.write(nb, HERE / f"{name}.ipynb")
+        # the repository's style (ruff formats notebooks too); sources only, outputs kept
+        subprocess.run([sys.executable, "-m", "ruff", "format", str(HERE / f"{name}.ipynb")])
         print(f"notebooks/{name}.ipynb")
 
 
