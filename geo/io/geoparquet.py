@@ -14,19 +14,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 #: largest row group of a file without a ``province_code`` column (rows)
 ROW_GROUP_ROWS = 65_536
-
-
-def bbox_struct(xmin, ymin, xmax, ymax) -> pa.StructArray:
-    """The GeoParquet 1.1 ``bbox`` covering column from four float arrays (degrees)."""
-    return pa.StructArray.from_arrays(
-        [pa.array(np.asarray(a, dtype=np.float64)) for a in (xmin, ymin, xmax, ymax)],
-        names=["xmin", "ymin", "xmax", "ymax"],
-    )
 
 
 def row_groups(gdf: gpd.GeoDataFrame, key: str = "province_code") -> list[slice]:
