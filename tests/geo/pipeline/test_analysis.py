@@ -143,3 +143,13 @@ def test_explore_colours_tiers(sample_result):
     html = m.get_root().render()
     assert "#009E73" in html  # ready, in its colour
     assert sample_result.villages.explore(column="tier") is not None  # mapclassify installed
+
+
+def test_other_evidence_order_takes_the_full_path_and_equals_a_rerun(sample_result):
+    from despro.pipeline import analysis
+
+    order = list(reversed(sample_result.config.criteria.evidence_order))
+    data = sample_result.config.criteria.model_dump()
+    data["evidence_order"] = order
+    quick = analysis.rescored(sample_result, analysis.CriteriaConfig.model_validate(data))
+    _same(quick, _rerun(evidence_order=order))
