@@ -1,0 +1,175 @@
+"""The cell pyramid of the national map: every cell layer at the run's resolution and at
+coarser H3 resolutions, cut into chunks loaded by area.
+
+A coarser level is rolled up from the next finer one by summing the additive columns
+(:func:`despro.transfer.rollup.cells_to_parents`, min for distances) and finishing them
+once: rates are recomputed from the sums, never averaged. Each level holds per cell
+only what the page draws: its hexagon and, per cell layer, the class of its value (one
+character: ``a``.. the class, ``A``.. the class of a partial value, ``.`` unknown).
+
+Hexagons are sent compactly: the cell centres (integers in 1e-5 degrees, each the
+difference from the previous one) and one vertex template per chunk (the median offset
+of the chunk's hexagon vertices from their centres); a cell whose hexagon is more than
+:data:`TEMPLATE_TOLERANCE` of an edge off the template (near an icosahedron face edge)
+is sent with its own vertices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from despro.grid import cells as grid
+from despro.mapsite import data as md
+from despro.transfer.rollup import cells_to_parents
+from despro.variables import Kind, Variable, additive_columns
+
+SCALE = 100_000  # 1e-5 degrees
+H3_RES0_EDGE_M = 1_281_256.0  # mean hexagon edge at resolution 0 (m); /sqrt(7) per res
+METRES_PER_PX_Z0 = 156_543.0  # web mercator, equator
+MIN_EDGE_PX = 5.0  # a level is shown from the zoom where its hexagon edge is this wide
+SINGLE_MAX_CELLS = 60_000  # a level with more cells is cut into chunks
+CHUNK_DEPTH = 4  # chunks are parents this many resolutions coarser (<= 7**4 cells)
+LEVELS = 4  # the run's resolution and this many minus one coarser ones
+TEMPLATE_TOLERANCE = 0.03  # share of an edge a hexagon may be off its chunk's template
+UNKNOWN_CHAR = "."
+
+
+@dataclass
+class Level:
+    """One resolution of the pyramid."""
+
+    res: int
+    min_zoom: float
+    chunk_res: int | None  # None: one file
+    chunks: dict[str, dict] = field(default_factory=dict)  # key -> payload
+    bounds: dict[str, list[float]] = field(default_factory=dict)  # key -> [w, s, e, n]
+
+
+def min_zoom(res: int) -> float:
+    """Web-map zoom from which hexagons of resolution ``res`` are at least
+    :data:`MIN_EDGE_PX` pixels wide at the equator."""
+    edge = H3_RES0_EDGE_M / 7 ** (res / 2)
+    return round(float(np.log2(MIN_EDGE_PX * METRES_PER_PX_Z0 / edge)), 2)
+
+
+def class_chars(
+    table: pd.DataFrame, spec: dict, variables: dict[str, Variable]
+) -> np.ndarray | None:
+    """One ASCII code per cell: the class of its value in ``spec`` (see the module doc);
+    None when no cell has a value."""
+    col = spec["column"]
+    if col not in table:
+        return None
+    vals = np.round(table[col].to_numpy(float) * spec["scale"], spec["digits"])
+    known = np.isfinite(vals)
+    if not known.any():
+        return None
+    k = np.searchsorted(np.asarray(spec["breaks"], float), vals, side="right")
+    partial = np.zeros(len(vals), bool)
+    share = md.coverage_share(table, spec, variables)
+    if share is not None:
+        s = np.array([np.nan if x is None else x for x in share], float)
+        partial |= np.isfinite(s) & (s < 100)
+    if spec.get("complete") in table:
+        c = np.floor(table[spec["complete"]].to_numpy(float))
+        partial |= np.isfinite(c) & (c < 100)
+    codes = np.where(partial, 65, 97) + np.clip(k, 0, 25)
+    return np.where(known, codes, ord(UNKNOWN_CHAR)).astype(np.uint8)
+
+
+def encode_hexagons(ids: np.ndarray, res: int) -> dict:
+    """Centres (delta-encoded), the chunk's vertex template and the exceptions."""
+    xy, counts = grid.cell_vertices(np.asarray(ids, dtype=grid.CELL_DTYPE))
+    ll = np.round(xy[:, :, ::-1] * SCALE).astype(np.int64)  # lat, lon
+    k = ll.shape[1]
+    real = np.arange(k)[None, :] < counts[:, None]
+    centre = np.round(
+        np.where(real[:, :, None], ll, 0).sum(axis=1) / counts[:, None].clip(1)
+    ).astype(np.int64)
+    off = ll - centre[:, None, :]
+    six = counts == 6
+    template = (
+        np.round(np.median(off[six][:, :6], axis=0)).astype(np.int64)
+        if six.any()
+        else np.zeros((6, 2), np.int64)
+    )
+    edge = H3_RES0_EDGE_M / 7 ** (res / 2) / 111_320.0 * SCALE
+    tol = max(2.0, TEMPLATE_TOLERANCE * edge)
+    bad = ~six
+    if k >= 6:
+        bad |= np.abs(off[:, :6] - template[None]).max(axis=(1, 2)) > tol
+    delta = centre.copy()
+    delta[1:] = np.diff(centre, axis=0)
+    extra = [
+        [int(i), off[i, : counts[i]].ravel().tolist()] for i in np.flatnonzero(bad).tolist()
+    ]
+    return {"c": delta.ravel().tolist(), "t": template.ravel().tolist(), "x": extra}
+
+
+def _finished(add: pd.DataFrame, ids: np.ndarray, variables: list[Variable], res: int):
+    """(finished table at ``res``, its additive part, its cell ids)."""
+    table = md.page_cells(add, ids, variables, res)
+    cols = [c for v in variables for c in additive_columns(v) if c in table.columns]
+    cols += [v.name for v in variables if v.kind is Kind.DISTANCE and v.name in table.columns]
+    cols = list(dict.fromkeys(cols))
+    return table, table[cols], table.index.to_numpy(dtype=grid.CELL_DTYPE)
+
+
+def build_levels(
+    add: pd.DataFrame,
+    ids: np.ndarray,
+    variables: list[Variable],
+    res: int,
+    specs: list[dict],
+    all_variables: dict[str, Variable],
+) -> list[Level]:
+    """The pyramid from ``res`` down ``LEVELS - 1`` resolutions (not below 0), finest first.
+
+    Each level is rolled up from the additive columns of the next finer one (sums of
+    sums: exact).
+    """
+    levels = []
+    cur_add, cur_ids = add, np.asarray(ids, dtype=grid.CELL_DTYPE)
+    for r in range(res, max(res - LEVELS, -1), -1):
+        table, cur_add, cur_ids = _finished(cur_add, cur_ids, variables, r)
+        single = len(table) <= SINGLE_MAX_CELLS
+        chunk_res = None if single else max(r - CHUNK_DEPTH, 0)
+        level = Level(r, min_zoom(r), chunk_res)
+        if single:
+            keys = np.zeros(len(table), dtype=np.int64)
+            names = ["all"]
+        else:
+            parents = grid.parent_cells(cur_ids, chunk_res)
+            uniq, keys = np.unique(parents, return_inverse=True)
+            names = [format(int(p), "x") for p in uniq]
+        order = np.argsort(keys, kind="stable")
+        bounds = np.r_[0, np.cumsum(np.bincount(keys, minlength=len(names)))]
+        chars = {s["key"]: class_chars(table, s, all_variables) for s in specs}
+        for j, name in enumerate(names):
+            rows = order[bounds[j] : bounds[j + 1]]
+            payload = encode_hexagons(cur_ids[rows], r)
+            vals = {}
+            for key, codes in chars.items():
+                if codes is None:
+                    continue
+                sub = codes[rows]
+                if (sub != ord(UNKNOWN_CHAR)).any():
+                    vals[key] = sub.tobytes().decode("ascii")
+            payload["v"] = vals
+            payload["n"] = len(rows)
+            level.chunks[name] = payload
+            c = payload["c"]
+            lat = np.cumsum(np.asarray(c[0::2], np.int64)) / SCALE
+            lon = np.cumsum(np.asarray(c[1::2], np.int64)) / SCALE
+            pad = H3_RES0_EDGE_M / 7 ** (r / 2) / 111_320.0
+            level.bounds[name] = [
+                round(float(lon.min() - pad), 4),
+                round(float(lat.min() - pad), 4),
+                round(float(lon.max() + pad), 4),
+                round(float(lat.max() + pad), 4),
+            ]
+        levels.append(level)
+    return levels
