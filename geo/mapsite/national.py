@@ -25,6 +25,8 @@ to sit in a script (:func:`despro.mapsite.data.script_json`).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
@@ -44,14 +47,14 @@ from despro.mapsite.assets import copy_gl_assets
 from despro.mapsite.data import escape_text as esc
 from despro.mapsite.gl_labels import GL_LABELS, TIER_MARKERS
 from despro.mapsite.labels import LABELS, LANGS, threshold_text
-from despro.mapsite.pyramid import SCALE, build_levels
+from despro.mapsite.pyramid import SCALE, build_levels, drawn_variables, needed
 from despro.mapsite.summary import why_texts
 
 if TYPE_CHECKING:
     from despro.pipeline.runner import Result
 
-#: village outlines: Douglas-Peucker tolerance (degrees, ~55 m)
-OUTLINE_TOLERANCE = 5e-4
+#: village outlines: Douglas-Peucker tolerance (degrees, ~110 m)
+OUTLINE_TOLERANCE = 1e-3
 #: rows of the panel's table at most (pilots first, then by rank)
 TABLE_MAX = 2000
 
@@ -89,11 +92,6 @@ def layer_specs(result: Result, lang: str) -> list[dict]:
     return out
 
 
-def _bbox(geoms) -> list[float]:
-    b = shapely.total_bounds(geoms)
-    return [round(float(x), 4) for x in b]
-
-
 def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -> dict:
     """Every village as a point with what the markers, the panel and the search need.
 
@@ -123,25 +121,27 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
         pick = analysis.pilots.set_index("village_code")["pick"]
         pilot = pick.reindex(v.index).fillna(0).astype(np.int64).to_numpy()
     flags = short.astype(np.int64) + 2 * (pilot > 0)
-    geoms = v.geometry.to_numpy()
-    provinces, regencies = [], []
-    prov_index = {}
-    pcodes = v["province_code"].astype(str).to_numpy()
-    rcodes = v["regency_code"].astype(str).to_numpy()
-    for code in sorted(set(pcodes)):
-        sub = v[pcodes == code]
-        name = sub["province_name"].iloc[0] if "province_name" in sub else code
-        prov_index[code] = len(provinces)
-        provinces.append([esc(code), esc(name), _bbox(geoms[pcodes == code])])
-    reg_index = {}
-    for code in sorted(set(rcodes)):
-        mask = rcodes == code
-        first = v[mask].iloc[0]
-        name = first["regency_name"] if "regency_name" in v else code
-        reg_index[code] = len(regencies)
-        regencies.append(
-            [esc(code), esc(name), prov_index[str(first["province_code"])], _bbox(geoms[mask])]
-        )
+    box = pd.DataFrame(
+        shapely.bounds(v.geometry.to_numpy()), columns=["w", "s", "e", "n"], index=v.index
+    )
+    box["p"] = v["province_code"].astype(str).to_numpy()
+    box["r"] = v["regency_code"].astype(str).to_numpy()
+    box["pn"] = v["province_name"].astype(str).to_numpy() if "province_name" in v else box["p"]
+    box["rn"] = v["regency_name"].astype(str).to_numpy() if "regency_name" in v else box["r"]
+    agg = {"w": "min", "s": "min", "e": "max", "n": "max"}
+    prov = box.groupby("p").agg({**agg, "pn": "first"})
+    reg = box.groupby("r").agg({**agg, "rn": "first", "p": "first"})
+    prov_index = {c: i for i, c in enumerate(prov.index)}
+    reg_index = {c: i for i, c in enumerate(reg.index)}
+
+    def bbox(row) -> list[float]:
+        return [round(float(row[k]), 4) for k in ("w", "s", "e", "n")]
+
+    provinces = [[esc(c), esc(row["pn"]), bbox(row)] for c, row in prov.iterrows()]
+    regencies = [
+        [esc(c), esc(row["rn"]), prov_index[row["p"]], bbox(row)] for c, row in reg.iterrows()
+    ]
+    rcodes = box["r"].to_numpy()
     dlat, dlon = lat.copy(), lon.copy()
     dlat[1:], dlon[1:] = np.diff(lat), np.diff(lon)
     return {
@@ -182,8 +182,24 @@ def village_outlines(geoms, tolerance: float = OUTLINE_TOLERANCE) -> list[list[l
     return out
 
 
+def script_json(obj: object) -> str:
+    """Compact UTF-8 JSON safe inside a script: no ``<``, ``>``, ``&`` (so no
+    ``</script>``), line and paragraph separators escaped."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(ch, rep)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def detail_record(rec: list) -> list:
+    """A village's popup record (:func:`despro.mapsite.data.villages_payload`) without
+    what ``villages.js`` already has: ``[code, product, value texts, state letters,
+    margin texts, evidence letters, score text(, imputed)]``."""
+    return [rec[2], *rec[7:]]
+
+
 def _write_script(path: Path, key: str, payload: object) -> int:
-    text = f"despro.load({md.script_json(key)},{md.script_json(payload)});\n"
+    text = f"despro.load({script_json(key)},{script_json(payload)});\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return len(text)
@@ -220,7 +236,14 @@ def _page_words(lang: str) -> dict[str, str]:
     return words
 
 
-def site_payload(result: Result, lang: str, specs: list[dict], levels, analysis) -> dict:
+def site_payload(
+    result: Result,
+    lang: str,
+    specs: list[dict],
+    levels: list,
+    analysis: ma.MapAnalysis | None,
+    links: dict[str, str] | None = None,
+) -> dict:
     """Everything the page needs before any chunk: words, layers, rules, levels."""
     t = LABELS[lang]
     v = result.villages
@@ -246,6 +269,7 @@ def site_payload(result: Result, lang: str, specs: list[dict], levels, analysis)
             for lv in levels
         ],
         "hasPilots": analysis is not None and len(analysis.pilots) > 0,
+        "links": [[esc(t.get(k, k)), esc(href)] for k, href in (links or {}).items()],
     }
 
 
@@ -254,6 +278,7 @@ def write_national(
     maps_dir: Path | str,
     lang: str = "id",
     analysis: ma.MapAnalysis | None = None,
+    links: dict[str, str] | None = None,
     threads: int = 2,
 ) -> Path:
     """Write the national map (see the module doc) and return its ``index.html``.
@@ -268,6 +293,9 @@ def write_national(
         Language of every word on the page (Bahasa Indonesia by default).
     analysis : MapAnalysis, optional
         Pilot picks to mark (:func:`despro.mapsite.analysis.from_plan`).
+    links : dict, optional
+        Extra links shown in the panel (label key or text -> relative address), e.g. the
+        change report of a rescore run.
     threads : int
         Threads writing the chunk files.
 
@@ -283,13 +311,19 @@ def write_national(
     data_dir = maps_dir / "data"
     if data_dir.exists():
         shutil.rmtree(data_dir)
+    for pattern in ("province-*", "regency-*", "index_summary.png"):  # an earlier pages site
+        for f in maps_dir.glob(pattern):
+            f.unlink()
     copy_gl_assets(maps_dir)
-    add, variables = md.cell_additive(result)
     specs = layer_specs(result, lang)
+    drawn = drawn_variables(dict(result.variables), specs)
+    add, variables = md.cell_additive(dataclasses.replace(result, variables=drawn))
+    variables = needed(variables, drawn)
     ids = result.cell_columns["h3_int"].to_numpy(dtype=np.uint64)
     levels = build_levels(
         add, ids, variables, result.config.run.resolution, specs, dict(result.variables)
     )
+    del add
     jobs: list[tuple[Path, str, object]] = []
     for lv in levels:
         for key, payload in lv.chunks.items():
@@ -309,14 +343,14 @@ def write_national(
                 data_dir / "v" / f"{code}.js",
                 f"v/{code}",
                 {
-                    "rec": [records[codes[i]] for i in rows.tolist()],
+                    "rec": [detail_record(records[codes[i]]) for i in rows.tolist()],
                     "outline": [outlines[i] for i in rows.tolist()],
                     "why": [why.get(esc(codes[i]), "") for i in rows.tolist()],
                 },
             )
         )
     jobs.append(
-        (data_dir / "site.js", "site", site_payload(result, lang, specs, levels, analysis))
+        (data_dir / "site.js", "site", site_payload(result, lang, specs, levels, analysis, links))
     )
     jobs.append((data_dir / "villages.js", "villages", villages_index(result, analysis, lang)))
     with ThreadPoolExecutor(max(threads, 1)) as ex:

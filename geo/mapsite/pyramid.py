@@ -23,8 +23,7 @@ import pandas as pd
 
 from despro.grid import cells as grid
 from despro.mapsite import data as md
-from despro.transfer.rollup import cells_to_parents
-from despro.variables import Kind, Variable, additive_columns
+from despro.variables import Kind, Variable, additive_columns, finalize
 
 SCALE = 100_000  # 1e-5 degrees
 H3_RES0_EDGE_M = 1_281_256.0  # mean hexagon edge at resolution 0 (m); /sqrt(7) per res
@@ -109,9 +108,51 @@ def encode_hexagons(ids: np.ndarray, res: int) -> dict:
     return {"c": delta.ravel().tolist(), "t": template.ravel().tolist(), "x": extra}
 
 
-def _finished(add: pd.DataFrame, ids: np.ndarray, variables: list[Variable], res: int):
-    """(finished table at ``res``, its additive part, its cell ids)."""
-    table = md.page_cells(add, ids, variables, res)
+def drawn_variables(variables: dict[str, Variable], specs: list[dict]) -> dict[str, Variable]:
+    """The variables the cell layers ``specs`` draw (by their column, or the category
+    behind a ``<name>_n_classes`` column): only these are rolled up."""
+    out = {}
+    for s in specs:
+        for name in (s["column"], s["column"].removesuffix("_n_classes")):
+            if name in variables:
+                out[name] = variables[name]
+    return out
+
+
+def needed(variables: list[Variable], drawn: dict[str, Variable]) -> list[Variable]:
+    """Of the map's cell variables (:func:`despro.mapsite.data.cell_additive`), those a
+    drawn layer needs: its own, its layer's cells-with-data share, the score and tiers."""
+    layers = {v.layer for v in drawn.values()}
+    keep = []
+    for v in variables:
+        if (
+            v.name in drawn
+            or v.name.startswith(("village_score", "village_tier"))
+            or (v.name.endswith(tuple(f"{x}__cells_with_data" for x in layers)))
+            or any(v.name == md.known_share_column(d.layer, d.name) for d in drawn.values())
+        ):
+            keep.append(v)
+    return keep
+
+
+def _finished(
+    add: pd.DataFrame, ids: np.ndarray, variables: list[Variable], res: int, same: bool
+):
+    """(finished table at ``res``, its additive part, its cell ids); ``same``: ``ids``
+    are already distinct cells of ``res`` (no roll-up, only the finishing)."""
+    if same:
+        present = [v for v in variables if all(c in add.columns for c in additive_columns(v))]
+        fin = finalize(add, present)
+        table = pd.concat([add, fin.drop(columns=[c for c in fin if c in add], errors="ignore")], axis=1)
+        table.index = pd.Index(ids, name="cell")
+        for v in variables:
+            if v.kind is Kind.CATEGORY and v.name not in table:
+                cols = additive_columns(v)
+                table[v.name] = table[cols].sum(axis=1, min_count=1) if cols else np.nan
+        if all(v.name in table for v in md.TIER_SHARES):
+            table[md.TIER_CELLS] = md.main_tier(table)
+    else:
+        table = md.page_cells(add, ids, variables, res)
     cols = [c for v in variables for c in additive_columns(v) if c in table.columns]
     cols += [v.name for v in variables if v.kind is Kind.DISTANCE and v.name in table.columns]
     cols = list(dict.fromkeys(cols))
@@ -134,7 +175,7 @@ def build_levels(
     levels = []
     cur_add, cur_ids = add, np.asarray(ids, dtype=grid.CELL_DTYPE)
     for r in range(res, max(res - LEVELS, -1), -1):
-        table, cur_add, cur_ids = _finished(cur_add, cur_ids, variables, r)
+        table, cur_add, cur_ids = _finished(cur_add, cur_ids, variables, r, r == res)
         single = len(table) <= SINGLE_MAX_CELLS
         chunk_res = None if single else max(r - CHUNK_DEPTH, 0)
         level = Level(r, min_zoom(r), chunk_res)

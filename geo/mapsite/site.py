@@ -571,27 +571,40 @@ def write_map(
     links: dict[str, str] | None = None,
     analysis: ma.MapAnalysis | None = None,
     cache: StepCache | None = None,
+    kind: str = "national",
 ) -> Path:
-    """Write the offline map site (see :func:`write_site`) and return its index page.
+    """Write the offline map site and return its index page.
 
     Parameters
     ----------
     result : Result
         From :func:`despro.run`.
     maps_dir : path
-        Folder of the site (``index.html``, one page per province or regency, ``lib/``).
+        Folder of the site.
     lang : {'id', 'en'}
         Language of the labels (Bahasa Indonesia by default).
     links : dict, optional
-        Extra links shown in every page's footer (label -> address).
+        Extra links shown on the page (label key or text -> relative address).
     analysis : MapAnalysis, optional
         Pilot-selection layers (:func:`despro.mapsite.analysis.from_plan`).
     cache : StepCache, optional
-        Reuse the admin outlines while the villages are unchanged.
+        ``kind="pages"``: reuse the admin outlines while the villages are unchanged.
+    kind : {'national', 'pages'}
+        ``national`` (default): one MapLibre GL page over a cell pyramid
+        (:func:`despro.mapsite.national.write_national`); ``pages``: the folium / Leaflet
+        overview and province pages (:func:`write_site`, for notebooks and small runs).
 
     Returns
     -------
     Path
         ``maps_dir/index.html``.
     """
-    return write_site(result, maps_dir, lang, links=links, analysis=analysis, cache=cache).index
+    if kind == "pages":
+        return write_site(
+            result, maps_dir, lang, links=links, analysis=analysis, cache=cache
+        ).index
+    if kind != "national":
+        raise DesproError(f"map kind must be 'national' or 'pages', got {kind!r}")
+    from despro.mapsite.national import write_national
+
+    return write_national(result, maps_dir, lang, analysis=analysis, links=links)

@@ -29,6 +29,7 @@
     despro.pending[key] = [cb];
     var s = document.createElement("script");
     s.src = "data/" + key + ".js";
+    s.charset = "utf-8";
     s.async = true;
     s.onerror = function () { delete despro.pending[key]; };
     document.head.appendChild(s);
@@ -266,7 +267,7 @@
     var code = plain(V.regencies[V.reg[i]][0]);
     need("v/" + code, function (d) {
       for (var k = 0; k < d.rec.length; k++) {
-        if (d.rec[k][2] === V.code[i]) { d.rec[k].why = d.why[k]; cb(d.rec[k]); return; }
+        if (d.rec[k][0] === V.code[i]) { d.rec[k].why = d.why[k]; cb(d.rec[k]); return; }
       }
       cb(null);
     });
@@ -278,7 +279,7 @@
     var tier = S.tiers[+V.tier.charAt(i)], reg = V.regencies[V.reg[i]], prov = V.provinces[reg[2]];
     var fails = [], unknown = [], passing = [], info = [];
     S.rules.forEach(function (r, j) {
-      var s = v ? v[9].charAt(j) : V.s[i].charAt(j);
+      var s = v ? v[3].charAt(j) : V.s[i].charAt(j);
       var row = { r: r, j: j, s: s };
       if (r.info) info.push(row); else if (s === "f") fails.push(row); else if (s === "u") unknown.push(row); else passing.push(row);
     });
@@ -298,15 +299,15 @@
       (V.flag.charAt(i) & 1 ? " \u00b7 " + W.shortlist : "") +
       (V.pilot[i] ? " \u00b7 " + W.pilot + " " + V.pilot[i] : "") + "</div>";
     if (v) {
-      html += "<div class='dg-score'>" + v[12] + "</div>";
-      if (v[7]) html += "<div>" + W.product + ": " + v[7] + "</div>";
+      html += "<div class='dg-score'>" + v[6] + "</div>";
+      if (v[1]) html += "<div>" + W.product + ": " + v[1] + "</div>";
     }
     function rows(title, list, cls) {
       if (!list.length) return "";
       var out = "<tr class='dg-group " + cls + "'><th colspan='4'>" + title + "</th></tr>";
       list.forEach(function (x) {
-        var val = v ? v[8][x.j] : "", mar = v ? v[10][x.j] : "";
-        var src = v ? ((v[11] && x.r.srcs[v[11].charAt(x.j)]) || x.r.src) : x.r.src;
+        var val = v ? v[2][x.j] : "", mar = v ? v[4][x.j] : "";
+        var src = v ? ((v[5] && x.r.srcs[v[5].charAt(x.j)]) || x.r.src) : x.r.src;
         out += "<tr class='" + cls + "'><td title='" + x.r.label + "'><b>" + x.r.id + "</b> " + x.r.label +
           "</td><td>" + val + "</td><td>" + x.r.thr + "</td><td>" + (cls === "dg-info" ? "" : mar) +
           "</td></tr><tr class='dg-src " + cls + "'><td colspan='4'>" + W.source + ": " + src + "</td></tr>";
@@ -464,7 +465,8 @@
     var provs = "<option value='-1'>" + W.filter_any + "</option>" + V.provinces.map(function (pr, k) {
       return "<option value='" + k + "'>" + pr[1] + "</option>";
     }).join("");
-    p.innerHTML = "<h1>" + W.title + "</h1><div class='dg-note'>" + S.run + " \u00b7 " + W.generated + " " + S.generated + "</div>" +
+    var links = (S.links || []).map(function (l) { return " \u00b7 <a href='" + l[1] + "'>" + l[0] + "</a>"; }).join("");
+    p.innerHTML = "<h1>" + W.title + "</h1><div class='dg-note'>" + S.run + " \u00b7 " + W.generated + " " + S.generated + links + "</div>" +
       "<input id='dg-search' type='search' placeholder='" + W.search + "' aria-label='" + W.search + "'><div id='dg-results'></div>" +
       "<details open><summary>" + W.cell_layers + "</summary><div class='dg-radios'>" + layers + "</div>" +
       "<label><input type='checkbox' id='dg-outlines' checked> " + W.show_outlines + "</label></details>" +
