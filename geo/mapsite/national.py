@@ -254,9 +254,7 @@ def site_payload(
         "run": esc(result.config.run.name),
         "generated": datetime.now(UTC).strftime("%Y-%m-%d"),
         "bounds": [round(float(x), 4) for x in b],
-        "tiers": [
-            {"key": esc(x), "label": esc(t[x]), **TIER_MARKERS[x]} for x in TIERS
-        ],
+        "tiers": [{"key": esc(x), "label": esc(t[x]), **TIER_MARKERS[x]} for x in TIERS],
         "layers": specs,
         "rules": md.rules_payload(result, lang),
         "levels": [
@@ -330,6 +328,12 @@ def write_national(
             jobs.append((data_dir / f"c{lv.res}" / f"{key}.js", f"c{lv.res}/{key}", payload))
     records = md.villages_payload(result, lang, ma.imputed_records(result, analysis, lang))
     why = why_texts(result, lang)
+    rule_index = {r.id: k for k, r in enumerate(result.config.criteria.rules)}
+    binding = (
+        result.villages["binding_rule"].map(rule_index).fillna(-1).astype(int).tolist()
+        if "binding_rule" in result.villages
+        else [-1] * len(result.villages)
+    )
     outlines = village_outlines(result.villages.geometry.to_numpy())
     rcodes = result.villages["regency_code"].astype(str).to_numpy()
     codes = result.villages.index.to_numpy(object)
@@ -346,6 +350,7 @@ def write_national(
                     "rec": [detail_record(records[codes[i]]) for i in rows.tolist()],
                     "outline": [outlines[i] for i in rows.tolist()],
                     "why": [why.get(esc(codes[i]), "") for i in rows.tolist()],
+                    "bind": [binding[i] for i in rows.tolist()],
                 },
             )
         )

@@ -33,6 +33,7 @@ SINGLE_MAX_CELLS = 60_000  # a level with more cells is cut into chunks
 CHUNK_DEPTH = 4  # chunks are parents this many resolutions coarser (<= 7**4 cells)
 LEVELS = 4  # the run's resolution and this many minus one coarser ones
 TEMPLATE_TOLERANCE = 0.03  # share of an edge a hexagon may be off its chunk's template
+SAMPLE = 48  # cells per chunk whose vertices make (and check) the template
 UNKNOWN_CHAR = "."
 
 
@@ -79,16 +80,32 @@ def class_chars(
     return np.where(known, codes, ord(UNKNOWN_CHAR)).astype(np.uint8)
 
 
-def encode_hexagons(ids: np.ndarray, res: int) -> dict:
-    """Centres (delta-encoded), the chunk's vertex template and the exceptions."""
+def _offsets(ids: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Vertex offsets (n, k, 2; lat, lon in 1e-5 degrees) of cells from their centres
+    (n, 2), and each cell's vertex count."""
     xy, counts = grid.cell_vertices(np.asarray(ids, dtype=grid.CELL_DTYPE))
-    ll = np.round(xy[:, :, ::-1] * SCALE).astype(np.int64)  # lat, lon
-    k = ll.shape[1]
-    real = np.arange(k)[None, :] < counts[:, None]
-    centre = np.round(
-        np.where(real[:, :, None], ll, 0).sum(axis=1) / counts[:, None].clip(1)
-    ).astype(np.int64)
-    off = ll - centre[:, None, :]
+    ll = np.round(xy[:, :, ::-1] * SCALE).astype(np.int64)
+    return ll - centre[:, None, :], counts
+
+
+def encode_hexagons(
+    ids: np.ndarray, res: int, centre: np.ndarray | None = None, sample: int = SAMPLE
+) -> dict:
+    """Centres (delta-encoded), the chunk's vertex template and the exceptions.
+
+    ``centre``: the cells' centres (n, 2; lat, lon integers in 1e-5 degrees), computed
+    here when not given. The template is the median vertex offset of up to ``sample``
+    cells spread over the chunk; when one of them is off it by more than the tolerance
+    (a chunk crossing an icosahedron face edge), every cell of the chunk is checked and
+    the cells off the template are sent with their own vertices.
+    """
+    ids = np.asarray(ids, dtype=grid.CELL_DTYPE)
+    if centre is None:
+        lon, lat = grid.cell_centres(ids)
+        centre = np.round(np.column_stack([lat, lon]) * SCALE).astype(np.int64)
+    n = len(ids)
+    pick = np.unique(np.linspace(0, n - 1, min(sample, n)).astype(np.int64)) if n else []
+    off, counts = _offsets(ids[pick], centre[pick])
     six = counts == 6
     template = (
         np.round(np.median(off[six][:, :6], axis=0)).astype(np.int64)
@@ -97,14 +114,20 @@ def encode_hexagons(ids: np.ndarray, res: int) -> dict:
     )
     edge = H3_RES0_EDGE_M / 7 ** (res / 2) / 111_320.0 * SCALE
     tol = max(2.0, TEMPLATE_TOLERANCE * edge)
-    bad = ~six
-    if k >= 6:
-        bad |= np.abs(off[:, :6] - template[None]).max(axis=(1, 2)) > tol
+
+    def off_template(off, counts):
+        bad = counts != 6
+        if off.shape[1] >= 6:
+            bad |= np.abs(off[:, :6] - template[None]).max(axis=(1, 2)) > tol
+        return bad
+
+    extra = []
+    if off_template(off, counts).any():
+        off, counts = _offsets(ids, centre)
+        bad = off_template(off, counts)
+        extra = [[int(i), off[i, : counts[i]].ravel().tolist()] for i in np.flatnonzero(bad)]
     delta = centre.copy()
     delta[1:] = np.diff(centre, axis=0)
-    extra = [
-        [int(i), off[i, : counts[i]].ravel().tolist()] for i in np.flatnonzero(bad).tolist()
-    ]
     return {"c": delta.ravel().tolist(), "t": template.ravel().tolist(), "x": extra}
 
 
@@ -135,15 +158,15 @@ def needed(variables: list[Variable], drawn: dict[str, Variable]) -> list[Variab
     return keep
 
 
-def _finished(
-    add: pd.DataFrame, ids: np.ndarray, variables: list[Variable], res: int, same: bool
-):
+def _finished(add: pd.DataFrame, ids: np.ndarray, variables: list[Variable], res: int, same: bool):
     """(finished table at ``res``, its additive part, its cell ids); ``same``: ``ids``
     are already distinct cells of ``res`` (no roll-up, only the finishing)."""
     if same:
         present = [v for v in variables if all(c in add.columns for c in additive_columns(v))]
         fin = finalize(add, present)
-        table = pd.concat([add, fin.drop(columns=[c for c in fin if c in add], errors="ignore")], axis=1)
+        table = pd.concat(
+            [add, fin.drop(columns=[c for c in fin if c in add], errors="ignore")], axis=1
+        )
         table.index = pd.Index(ids, name="cell")
         for v in variables:
             if v.kind is Kind.CATEGORY and v.name not in table:
@@ -189,9 +212,11 @@ def build_levels(
         order = np.argsort(keys, kind="stable")
         bounds = np.r_[0, np.cumsum(np.bincount(keys, minlength=len(names)))]
         chars = {s["key"]: class_chars(table, s, all_variables) for s in specs}
+        lon, lat = grid.cell_centres(cur_ids)
+        centres = np.round(np.column_stack([lat, lon]) * SCALE).astype(np.int64)
         for j, name in enumerate(names):
             rows = order[bounds[j] : bounds[j + 1]]
-            payload = encode_hexagons(cur_ids[rows], r)
+            payload = encode_hexagons(cur_ids[rows], r, centres[rows])
             vals = {}
             for key, codes in chars.items():
                 if codes is None:
@@ -202,15 +227,13 @@ def build_levels(
             payload["v"] = vals
             payload["n"] = len(rows)
             level.chunks[name] = payload
-            c = payload["c"]
-            lat = np.cumsum(np.asarray(c[0::2], np.int64)) / SCALE
-            lon = np.cumsum(np.asarray(c[1::2], np.int64)) / SCALE
+            lo, hi = centres[rows].min(axis=0) / SCALE, centres[rows].max(axis=0) / SCALE
             pad = H3_RES0_EDGE_M / 7 ** (r / 2) / 111_320.0
             level.bounds[name] = [
-                round(float(lon.min() - pad), 4),
-                round(float(lat.min() - pad), 4),
-                round(float(lon.max() + pad), 4),
-                round(float(lat.max() + pad), 4),
+                round(float(lo[1] - pad), 4),
+                round(float(lo[0] - pad), 4),
+                round(float(hi[1] + pad), 4),
+                round(float(hi[0] + pad), 4),
             ]
         levels.append(level)
     return levels

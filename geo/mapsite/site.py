@@ -600,9 +600,7 @@ def write_map(
         ``maps_dir/index.html``.
     """
     if kind == "pages":
-        return write_site(
-            result, maps_dir, lang, links=links, analysis=analysis, cache=cache
-        ).index
+        return write_site(result, maps_dir, lang, links=links, analysis=analysis, cache=cache).index
     if kind != "national":
         raise DesproError(f"map kind must be 'national' or 'pages', got {kind!r}")
     from despro.mapsite.national import write_national

@@ -267,7 +267,9 @@
     var code = plain(V.regencies[V.reg[i]][0]);
     need("v/" + code, function (d) {
       for (var k = 0; k < d.rec.length; k++) {
-        if (d.rec[k][0] === V.code[i]) { d.rec[k].why = d.why[k]; cb(d.rec[k]); return; }
+        if (d.rec[k][0] === V.code[i]) {
+          d.rec[k].why = d.why[k]; d.rec[k].bind = d.bind[k]; cb(d.rec[k]); return;
+        }
       }
       cb(null);
     });
@@ -283,6 +285,8 @@
       var row = { r: r, j: j, s: s };
       if (r.info) info.push(row); else if (s === "f") fails.push(row); else if (s === "u") unknown.push(row); else passing.push(row);
     });
+    /* the binding rule (farthest from its threshold, see despro.rules.explain) first */
+    if (v && v.bind >= 0) fails.sort(function (a, b) { return (b.j === v.bind) - (a.j === v.bind); });
     var gates = fails.length + unknown.length + passing.length, head;
     if (!fails.length && !unknown.length) head = W.headline_ready;
     else if (fails.length) {
