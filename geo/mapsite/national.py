@@ -25,7 +25,6 @@ to sit in a script (:func:`despro.mapsite.data.script_json`).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +46,7 @@ from despro.mapsite.assets import copy_gl_assets
 from despro.mapsite.data import escape_text as esc
 from despro.mapsite.gl_labels import GL_LABELS, TIER_MARKERS
 from despro.mapsite.labels import LABELS, LANGS, threshold_text
-from despro.mapsite.pyramid import SCALE, build_levels, drawn_variables, needed
+from despro.mapsite.pyramid import SCALE, build_levels
 from despro.mapsite.summary import why_texts
 
 if TYPE_CHECKING:
@@ -165,7 +164,12 @@ def village_outlines(geoms, tolerance: float = OUTLINE_TOLERANCE) -> list[list[l
     """Per village, its rings (exterior of every part, simplified), each encoded as by
     :func:`despro.mapsite.data.encode_path`."""
     geoms = np.asarray(geoms, dtype=object)
-    simple = shapely.simplify(geoms, tolerance, preserve_topology=False)
+    halves = np.array_split(geoms, 2)  # GEOS releases the GIL: two threads
+    with ThreadPoolExecutor(2) as ex:
+        parts = list(
+            ex.map(lambda g: shapely.simplify(g, tolerance, preserve_topology=False), halves)
+        )
+    simple = np.concatenate(parts) if len(geoms) else geoms
     empty = shapely.is_empty(simple) | shapely.is_missing(simple)
     simple[empty] = shapely.envelope(geoms[empty])
     parts, which = shapely.get_parts(simple, return_index=True)
@@ -271,6 +275,53 @@ def site_payload(
     }
 
 
+def _write_cells(result: Result, specs: list[dict], data_dir: Path, ex: ThreadPoolExecutor):
+    """Build the pyramid and write its chunks (on ``ex``) as they come; its levels."""
+    writes = []
+
+    def sink(res: int, key: str, payload: dict) -> None:
+        path = data_dir / f"c{res}" / f"{key}.js"
+        writes.append(ex.submit(_write_script, path, f"c{res}/{key}", payload))
+
+    levels = build_levels(result, specs, sink)
+    for w in writes:
+        w.result()
+    return levels
+
+
+def _write_villages(
+    result: Result, lang: str, analysis: ma.MapAnalysis | None, data_dir: Path
+) -> None:
+    """Write ``villages.js`` and one ``v/<regency>.js`` per regency."""
+    _write_script(data_dir / "villages.js", "villages", villages_index(result, analysis, lang))
+    records = md.villages_payload(result, lang, ma.imputed_records(result, analysis, lang))
+    why = why_texts(result, lang)
+    rule_index = {r.id: k for k, r in enumerate(result.config.criteria.rules)}
+    binding = (
+        result.villages["binding_rule"].map(rule_index).fillna(-1).astype(int).tolist()
+        if "binding_rule" in result.villages
+        else [-1] * len(result.villages)
+    )
+    outlines = village_outlines(result.villages.geometry.to_numpy())
+    rcodes = result.villages["regency_code"].astype(str).to_numpy()
+    codes = result.villages.index.to_numpy(object)
+    order = np.argsort(rcodes, kind="stable")
+    uniq, starts = np.unique(rcodes[order], return_index=True)
+    ends = np.r_[starts[1:], len(order)]
+    for code, a, z in zip(uniq.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        rows = order[a:z].tolist()
+        _write_script(
+            data_dir / "v" / f"{code}.js",
+            f"v/{code}",
+            {
+                "rec": [detail_record(records[codes[i]]) for i in rows],
+                "outline": [outlines[i] for i in rows],
+                "why": [why.get(esc(codes[i]), "") for i in rows],
+                "bind": [binding[i] for i in rows],
+            },
+        )
+
+
 def write_national(
     result: Result,
     maps_dir: Path | str,
@@ -295,7 +346,8 @@ def write_national(
         Extra links shown in the panel (label key or text -> relative address), e.g. the
         change report of a rescore run.
     threads : int
-        Threads writing the chunk files.
+        Threads: the villages' files are made beside the cell pyramid, whose chunks are
+        written as they come.
 
     Returns
     -------
@@ -314,52 +366,13 @@ def write_national(
             f.unlink()
     copy_gl_assets(maps_dir)
     specs = layer_specs(result, lang)
-    drawn = drawn_variables(dict(result.variables), specs)
-    add, variables = md.cell_additive(dataclasses.replace(result, variables=drawn))
-    variables = needed(variables, drawn)
-    ids = result.cell_columns["h3_int"].to_numpy(dtype=np.uint64)
-    levels = build_levels(
-        add, ids, variables, result.config.run.resolution, specs, dict(result.variables)
-    )
-    del add
-    jobs: list[tuple[Path, str, object]] = []
-    for lv in levels:
-        for key, payload in lv.chunks.items():
-            jobs.append((data_dir / f"c{lv.res}" / f"{key}.js", f"c{lv.res}/{key}", payload))
-    records = md.villages_payload(result, lang, ma.imputed_records(result, analysis, lang))
-    why = why_texts(result, lang)
-    rule_index = {r.id: k for k, r in enumerate(result.config.criteria.rules)}
-    binding = (
-        result.villages["binding_rule"].map(rule_index).fillna(-1).astype(int).tolist()
-        if "binding_rule" in result.villages
-        else [-1] * len(result.villages)
-    )
-    outlines = village_outlines(result.villages.geometry.to_numpy())
-    rcodes = result.villages["regency_code"].astype(str).to_numpy()
-    codes = result.villages.index.to_numpy(object)
-    order = np.argsort(rcodes, kind="stable")
-    uniq, starts = np.unique(rcodes[order], return_index=True)
-    ends = np.r_[starts[1:], len(order)]
-    for code, a, z in zip(uniq.tolist(), starts.tolist(), ends.tolist(), strict=True):
-        rows = order[a:z]
-        jobs.append(
-            (
-                data_dir / "v" / f"{code}.js",
-                f"v/{code}",
-                {
-                    "rec": [detail_record(records[codes[i]]) for i in rows.tolist()],
-                    "outline": [outlines[i] for i in rows.tolist()],
-                    "why": [why.get(esc(codes[i]), "") for i in rows.tolist()],
-                    "bind": [binding[i] for i in rows.tolist()],
-                },
-            )
-        )
-    jobs.append(
-        (data_dir / "site.js", "site", site_payload(result, lang, specs, levels, analysis, links))
-    )
-    jobs.append((data_dir / "villages.js", "villages", villages_index(result, analysis, lang)))
     with ThreadPoolExecutor(max(threads, 1)) as ex:
-        list(ex.map(lambda j: _write_script(*j), jobs))
+        villages = ex.submit(_write_villages, result, lang, analysis, data_dir)
+        levels = _write_cells(result, specs, data_dir, ex)
+        villages.result()
+    _write_script(
+        data_dir / "site.js", "site", site_payload(result, lang, specs, levels, analysis, links)
+    )
     index = maps_dir / "index.html"
     index.write_text(index_html(lang), encoding="utf-8")
     return index

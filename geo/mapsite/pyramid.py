@@ -16,13 +16,18 @@ is sent with its own vertices.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import ChainMap
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from despro.grid import cells as grid
 from despro.mapsite import data as md
+from despro.transfer.rollup import group_additive
 from despro.variables import Kind, Variable, additive_columns, finalize
 
 SCALE = 100_000  # 1e-5 degrees
@@ -35,6 +40,9 @@ LEVELS = 4  # the run's resolution and this many minus one coarser ones
 TEMPLATE_TOLERANCE = 0.03  # share of an edge a hexagon may be off its chunk's template
 SAMPLE = 48  # cells per chunk whose vertices make (and check) the template
 UNKNOWN_CHAR = "."
+
+if TYPE_CHECKING:
+    from despro.pipeline.runner import Result
 
 
 @dataclass
@@ -56,7 +64,7 @@ def min_zoom(res: int) -> float:
 
 
 def class_chars(
-    table: pd.DataFrame, spec: dict, variables: dict[str, Variable]
+    table: pd.DataFrame | ChainMap, spec: dict, variables: dict[str, Variable]
 ) -> np.ndarray | None:
     """One ASCII code per cell: the class of its value in ``spec`` (see the module doc);
     None when no cell has a value."""
@@ -158,82 +166,106 @@ def needed(variables: list[Variable], drawn: dict[str, Variable]) -> list[Variab
     return keep
 
 
-def _finished(add: pd.DataFrame, ids: np.ndarray, variables: list[Variable], res: int, same: bool):
-    """(finished table at ``res``, its additive part, its cell ids); ``same``: ``ids``
-    are already distinct cells of ``res`` (no roll-up, only the finishing)."""
-    if same:
-        present = [v for v in variables if all(c in add.columns for c in additive_columns(v))]
-        fin = finalize(add, present)
-        table = pd.concat(
-            [add, fin.drop(columns=[c for c in fin if c in add], errors="ignore")], axis=1
-        )
-        table.index = pd.Index(ids, name="cell")
-        for v in variables:
-            if v.kind is Kind.CATEGORY and v.name not in table:
-                cols = additive_columns(v)
-                table[v.name] = table[cols].sum(axis=1, min_count=1) if cols else np.nan
-        if all(v.name in table for v in md.TIER_SHARES):
-            table[md.TIER_CELLS] = md.main_tier(table)
-    else:
-        table = md.page_cells(add, ids, variables, res)
-    cols = [c for v in variables for c in additive_columns(v) if c in table.columns]
-    cols += [v.name for v in variables if v.kind is Kind.DISTANCE and v.name in table.columns]
-    cols = list(dict.fromkeys(cols))
-    return table, table[cols], table.index.to_numpy(dtype=grid.CELL_DTYPE)
+def finished_view(add: pd.DataFrame, variables: list[Variable]) -> ChainMap:
+    """The finished values of the cells of ``add`` (one row per cell) over its additive
+    columns, without copying them: a mapping column name -> Series. Category variables
+    get their total (unknown where every class is), the tiers their main tier."""
+    present = [v for v in variables if all(c in add.columns for c in additive_columns(v))]
+    fin = finalize(add, present)
+    extra: dict[str, pd.Series] = {}
+    view = ChainMap(extra, fin, add)
+    for v in variables:
+        if v.kind is Kind.CATEGORY and v.name not in view:
+            cols = additive_columns(v)
+            extra[v.name] = (
+                add[cols].sum(axis=1, min_count=1) if cols else pd.Series(np.nan, index=add.index)
+            )
+    names = [v.name for v in md.TIER_SHARES]
+    if all(n in view for n in names):
+        shares = pd.DataFrame({n: view[n] for n in names}, index=add.index)
+        extra[md.TIER_CELLS] = pd.Series(md.main_tier(shares), index=add.index)
+    return view
 
 
 def build_levels(
-    add: pd.DataFrame,
-    ids: np.ndarray,
-    variables: list[Variable],
-    res: int,
+    result: Result,
     specs: list[dict],
-    all_variables: dict[str, Variable],
+    sink: Callable[[int, str, dict], None] | None = None,
 ) -> list[Level]:
-    """The pyramid from ``res`` down ``LEVELS - 1`` resolutions (not below 0), finest first.
+    """The pyramid of ``result``'s cells for the cell layers ``specs``: from the run's
+    resolution down ``LEVELS - 1`` resolutions (not below 0), finest first.
 
-    Each level is rolled up from the additive columns of the next finer one (sums of
-    sums: exact).
+    Only the variables the layers draw are taken (:func:`drawn_variables`). Each level
+    is rolled up from the additive columns of the next finer one (sums of sums: exact;
+    min for distances), then finished once. ``sink(res, key, payload)``, when given,
+    receives each chunk as soon as it is encoded (and the level keeps only its bounds),
+    so that chunks are written while the next ones are made.
     """
+    all_variables = dict(result.variables)
+    drawn = drawn_variables(all_variables, specs)
+    add, variables = md.cell_additive(dataclasses.replace(result, variables=drawn))
+    variables = needed(variables, drawn)
+    ids = result.cell_columns["h3_int"].to_numpy(dtype=grid.CELL_DTYPE)
+    add.index = pd.Index(ids, name="cell")
+    res = result.config.run.resolution
     levels = []
-    cur_add, cur_ids = add, np.asarray(ids, dtype=grid.CELL_DTYPE)
     for r in range(res, max(res - LEVELS, -1), -1):
-        table, cur_add, cur_ids = _finished(cur_add, cur_ids, variables, r, r == res)
-        single = len(table) <= SINGLE_MAX_CELLS
-        chunk_res = None if single else max(r - CHUNK_DEPTH, 0)
-        level = Level(r, min_zoom(r), chunk_res)
-        if single:
-            keys = np.zeros(len(table), dtype=np.int64)
-            names = ["all"]
+        ids = add.index.to_numpy(dtype=grid.CELL_DTYPE)
+        view = finished_view(add, variables)
+        chars = {s["key"]: class_chars(view, s, all_variables) for s in specs}
+        del view
+        if r - 1 > max(res - LEVELS, -1):
+            parents = grid.parent_cells(ids, r - 1)
+            add = group_additive(add, parents, variables)
         else:
-            parents = grid.parent_cells(cur_ids, chunk_res)
-            uniq, keys = np.unique(parents, return_inverse=True)
-            names = [format(int(p), "x") for p in uniq]
-        order = np.argsort(keys, kind="stable")
-        bounds = np.r_[0, np.cumsum(np.bincount(keys, minlength=len(names)))]
-        chars = {s["key"]: class_chars(table, s, all_variables) for s in specs}
-        lon, lat = grid.cell_centres(cur_ids)
-        centres = np.round(np.column_stack([lat, lon]) * SCALE).astype(np.int64)
-        for j, name in enumerate(names):
-            rows = order[bounds[j] : bounds[j + 1]]
-            payload = encode_hexagons(cur_ids[rows], r, centres[rows])
-            vals = {}
-            for key, codes in chars.items():
-                if codes is None:
-                    continue
-                sub = codes[rows]
-                if (sub != ord(UNKNOWN_CHAR)).any():
-                    vals[key] = sub.tobytes().decode("ascii")
-            payload["v"] = vals
-            payload["n"] = len(rows)
-            level.chunks[name] = payload
-            lo, hi = centres[rows].min(axis=0) / SCALE, centres[rows].max(axis=0) / SCALE
-            pad = H3_RES0_EDGE_M / 7 ** (r / 2) / 111_320.0
-            level.bounds[name] = [
-                round(float(lo[1] - pad), 4),
-                round(float(lo[0] - pad), 4),
-                round(float(hi[1] + pad), 4),
-                round(float(hi[0] + pad), 4),
-            ]
-        levels.append(level)
+            add = None
+        levels.append(_encode_level(r, ids, chars, sink))
     return levels
+
+
+def _encode_level(
+    r: int,
+    ids: np.ndarray,
+    chars: dict[str, np.ndarray | None],
+    sink: Callable[[int, str, dict], None] | None,
+) -> Level:
+    """Cut one level into chunks and encode them (see :func:`build_levels`)."""
+    single = len(ids) <= SINGLE_MAX_CELLS
+    chunk_res = None if single else max(r - CHUNK_DEPTH, 0)
+    level = Level(r, min_zoom(r), chunk_res)
+    if single:
+        keys = np.zeros(len(ids), dtype=np.int64)
+        names = ["all"]
+    else:
+        parents = grid.parent_cells(ids, chunk_res)
+        uniq, keys = np.unique(parents, return_inverse=True)
+        names = [format(int(p), "x") for p in uniq]
+    order = np.argsort(keys, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(keys, minlength=len(names)))]
+    lon, lat = grid.cell_centres(ids)
+    centres = np.round(np.column_stack([lat, lon]) * SCALE).astype(np.int64)
+    for j, name in enumerate(names):
+        rows = order[bounds[j] : bounds[j + 1]]
+        payload = encode_hexagons(ids[rows], r, centres[rows])
+        vals = {}
+        for key, codes in chars.items():
+            if codes is None:
+                continue
+            sub = codes[rows]
+            if (sub != ord(UNKNOWN_CHAR)).any():
+                vals[key] = sub.tobytes().decode("ascii")
+        payload["v"] = vals
+        payload["n"] = len(rows)
+        if sink is None:
+            level.chunks[name] = payload
+        else:
+            sink(r, name, payload)
+        lo, hi = centres[rows].min(axis=0) / SCALE, centres[rows].max(axis=0) / SCALE
+        pad = H3_RES0_EDGE_M / 7 ** (r / 2) / 111_320.0
+        level.bounds[name] = [
+            round(float(lo[1] - pad), 4),
+            round(float(lo[0] - pad), 4),
+            round(float(hi[1] + pad), 4),
+            round(float(hi[0] + pad), 4),
+        ]
+    return level

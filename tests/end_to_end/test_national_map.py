@@ -90,6 +90,13 @@ def adversarial(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     return write_national(result, data.parent / "maps", "en"), result.villages
 
 
+def _wait_popup(browser: Browser, code: str) -> None:
+    browser.wait(
+        "!!document.querySelector('.dg-popup') && document.querySelector("
+        f"'.dg-popup .dg-name').textContent.indexOf('{code}') >= 0"
+    )
+
+
 def _int(text: str) -> int:
     return int(re.sub(r"[^0-9]", "", text))
 
@@ -181,10 +188,7 @@ def test_popup_headline_puts_the_binding_rule_first(browser, national_demo, vill
     for _, v in failing.iterrows():
         i = browser.js(f"despro.villages.code.indexOf('{v['village_code']}')")
         browser.js(f"despro.openPopup({i})")
-        browser.wait(
-            f"!!document.querySelector('.dg-popup') && "
-            f"document.querySelector('.dg-popup .dg-name').textContent.indexOf('{v['village_code']}') >= 0"
-        )
+        _wait_popup(browser, v["village_code"])
         head = browser.js("document.querySelector('.dg-popup .dg-head').textContent")
         n_gate = browser.js("despro.site.rules.filter(r => !r.info).length")
         assert f"Gagal {int(v['n_fail'])} dari {n_gate} kriteria" in head
@@ -242,10 +246,7 @@ def test_adversarial_names_show_as_text(browser, adversarial):
     for code, name in villages["village_name"].iloc[:3].items():
         i = browser.js(f"despro.villages.code.indexOf('{code}')")
         browser.js(f"despro.openPopup({i})")
-        browser.wait(
-            f"!!document.querySelector('.dg-popup') && "
-            f"document.querySelector('.dg-popup .dg-name').textContent.indexOf('{code}') >= 0"
-        )
+        _wait_popup(browser, code)
         shown = browser.js("document.querySelector('.dg-popup .dg-name b').textContent")
         assert shown == name
     assert browser.js("document.querySelectorAll('.dg-popup img, #despro-panel img').length") == 0

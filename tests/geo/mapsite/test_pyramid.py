@@ -34,8 +34,7 @@ def levels(sample_result):
     add, variables = md.cell_additive(dataclasses.replace(sample_result, variables=drawn))
     variables = pyr.needed(variables, drawn)
     ids = sample_result.cell_columns["h3_int"].to_numpy(np.uint64)
-    res = sample_result.config.run.resolution
-    built = pyr.build_levels(add, ids, variables, res, specs, dict(sample_result.variables))
+    built = pyr.build_levels(sample_result, specs)
     return built, specs, add, variables, ids
 
 
