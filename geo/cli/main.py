@@ -26,7 +26,9 @@ from despro.cli.options import (
 from despro.config.vocab import TIERS
 
 
-def _run_and_report(config, output_dir, maps_dir, lang, quiet, engine=None, select=False):
+def _run_and_report(
+    config, output_dir, maps_dir, lang, quiet, engine=None, select=False, single_file=False
+):
     """:func:`despro.pipeline.job.run_job`, then its summary lines on stdout."""
     from despro.pipeline.job import run_job
 
@@ -38,6 +40,7 @@ def _run_and_report(config, output_dir, maps_dir, lang, quiet, engine=None, sele
             lang,
             select=select,
             verbose=not quiet,
+            single_file=single_file,
             **(engine or {}),
         )
     result, plan = job.result, job.plan
@@ -58,6 +61,14 @@ def _run_and_report(config, output_dir, maps_dir, lang, quiet, engine=None, sele
         from despro.io.postgis_run import summary_line
 
         click.echo(summary_line(job.exported))
+
+
+single_file_option = click.option(
+    "--single-file",
+    is_flag=True,
+    help="Write the map as one self-contained index.html (small runs: a regency, the demo; "
+    "it opens alone, e.g. sent by chat).",
+)
 
 
 @click.group()
@@ -83,6 +94,7 @@ def main() -> None:
     is_flag=True,
     help="Score and map only: skip choosing the pilots (despro select).",
 )
+@single_file_option
 def demo(
     sample_dir: Path | None,
     output_dir: Path,
@@ -90,13 +102,22 @@ def demo(
     lang: str | None,
     quiet: bool,
     no_select: bool,
+    single_file: bool,
 ) -> None:
     """Run the whole pipeline on the bundled synthetic sample, choose its pilots and write
     the maps (pilots, clusters and agents drawn; ``--no-select`` skips the selection)."""
     from despro.demo.sample import ensure_sample
 
     sample = ensure_sample(sample_dir)
-    _run_and_report(sample / "despro.toml", output_dir, maps_dir, lang, quiet, select=not no_select)
+    _run_and_report(
+        sample / "despro.toml",
+        output_dir,
+        maps_dir,
+        lang,
+        quiet,
+        select=not no_select,
+        single_file=single_file,
+    )
 
 
 @main.command("run")
@@ -105,6 +126,7 @@ def demo(
 @maps_dir_option(help="Folder of the offline map site (overrides run.maps_dir).")
 @lang_option
 @quiet_option
+@single_file_option
 @engine_options
 def run_cmd(
     config_path: Path,
@@ -112,10 +134,19 @@ def run_cmd(
     maps_dir: Path | None,
     lang: str | None,
     quiet: bool,
+    single_file: bool,
     **engine,
 ) -> None:
     """Run the pipeline on your own files as described by a config."""
-    _run_and_report(config_path, output_dir, maps_dir, lang, quiet, engine_kwargs(**engine))
+    _run_and_report(
+        config_path,
+        output_dir,
+        maps_dir,
+        lang,
+        quiet,
+        engine_kwargs(**engine),
+        single_file=single_file,
+    )
 
 
 @main.command()

@@ -62,6 +62,8 @@ GL_LABELS = {
         "legend": "Legenda",
         "generated": "dibuat",
         "print": "Cetak",
+        "binding": "Kriteria pengikat (terjauh dari ambang)",
+        "binding_none": "tidak ada",
     },
     "en": {
         "panel": "Panel",
@@ -108,5 +110,7 @@ GL_LABELS = {
         "legend": "Legend",
         "generated": "generated",
         "print": "Print",
+        "binding": "Binding criterion (farthest from its threshold)",
+        "binding_none": "none",
     },
 }

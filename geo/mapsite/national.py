@@ -97,7 +97,9 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
     Arrays by village: ``code``, ``name`` (escaped), ``lat`` / ``lon`` (integers in 1e-5
     degrees, delta-encoded), ``tier`` (a string of tier indices), ``s`` (rule state
     letters), ``rank``, ``flag`` (bit 1: shortlisted, bit 2: pilot), ``pilot`` (pick
-    number or 0), ``reg`` (index into ``regencies``). ``regencies``: [code, escaped
+    number or 0), ``bind`` (per village one character: ``0`` + the index of its binding
+    rule, ``-`` none; see :func:`despro.rules.explain.explain`), ``reg`` (index into
+    ``regencies``). ``regencies``: [code, escaped
     name, index into ``provinces``, bbox]; ``provinces``: [code, escaped name, bbox].
     """
     v = result.villages
@@ -141,6 +143,14 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
         [esc(c), esc(row["rn"]), prov_index[row["p"]], bbox(row)] for c, row in reg.iterrows()
     ]
     rcodes = box["r"].to_numpy()
+    rule_index = {r.id: k for k, r in enumerate(rules)}
+    bind = (
+        "".join(
+            chr(48 + rule_index[b]) if b in rule_index else "-" for b in v["binding_rule"].tolist()
+        )
+        if "binding_rule" in v
+        else "-" * len(v)
+    )
     dlat, dlon = lat.copy(), lon.copy()
     dlat[1:], dlon[1:] = np.diff(lat), np.diff(lon)
     return {
@@ -152,6 +162,7 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
         "s": letters,
         "rank": v["rank"].astype(int).tolist(),
         "flag": "".join(str(int(f)) for f in flags),
+        "bind": bind,
         "pilot": pilot.tolist(),
         "reg": [reg_index[c] for c in rcodes],
         "regencies": regencies,
@@ -376,6 +387,46 @@ def write_national(
     index = maps_dir / "index.html"
     index.write_text(index_html(lang), encoding="utf-8")
     return index
+
+
+#: a run whose folder site is larger is refused as a single file (MB)
+SINGLE_FILE_MAX_MB = 50.0
+
+
+def single_file(folder: Path, target: Path) -> Path:
+    """One self-contained HTML of the site in ``folder`` (libraries, styles and every data
+    script inline), for small runs: it opens alone, e.g. sent by chat. Returns ``target``."""
+    folder, target = Path(folder), Path(target)
+    files = sorted((folder / "data").rglob("*.js"))
+    size = sum(f.stat().st_size for f in files) / 1e6
+    if size > SINGLE_FILE_MAX_MB:
+        raise DesproError(
+            f"the map's data are {size:.0f} MB: too large for one file (at most "
+            f"{SINGLE_FILE_MAX_MB:.0f} MB); write the map folder instead (no --single-file), "
+            "or run a smaller area (villages.code_prefix)"
+        )
+
+    def inline(path: Path) -> str:
+        return path.read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    head, _, rest = page.partition('<link rel="stylesheet" href="lib/maplibre/maplibre-gl.css">')
+    _, _, rest = rest.partition('<link rel="stylesheet" href="lib/despro/despro-gl.css">')
+    body, _, _ = rest.partition('<script src="lib/maplibre/maplibre-gl.js"></script>')
+    styles = "".join(
+        f"<style>{inline(folder / 'lib' / name)}</style>\n"
+        for name in ("maplibre/maplibre-gl.css", "despro/despro-gl.css")
+    )
+    data = [folder / "data" / "site.js", folder / "data" / "villages.js"]
+    data += [f for f in files if f not in data]
+    scripts = "".join(
+        f"<script>{inline(f)}</script>\n"
+        for f in [folder / "lib/maplibre/maplibre-gl.js", folder / "lib/despro/despro-gl.js", *data]
+    )
+    text = f"{head}{styles}{body}{scripts}<script>despro.start();</script>\n</body>\n</html>\n"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
 
 
 def index_html(lang: str) -> str:

@@ -572,6 +572,7 @@ def write_map(
     analysis: ma.MapAnalysis | None = None,
     cache: StepCache | None = None,
     kind: str = "national",
+    single_file: bool = False,
 ) -> Path:
     """Write the offline map site and return its index page.
 
@@ -593,6 +594,9 @@ def write_map(
         ``national`` (default): one MapLibre GL page over a cell pyramid
         (:func:`despro.mapsite.national.write_national`); ``pages``: the folium / Leaflet
         overview and province pages (:func:`write_site`, for notebooks and small runs).
+    single_file : bool
+        ``national`` only: write ``maps_dir/index.html`` as one self-contained file
+        (:func:`despro.mapsite.national.single_file`; small runs: a regency, the demo).
 
     Returns
     -------
@@ -603,6 +607,16 @@ def write_map(
         return write_site(result, maps_dir, lang, links=links, analysis=analysis, cache=cache).index
     if kind != "national":
         raise DesproError(f"map kind must be 'national' or 'pages', got {kind!r}")
-    from despro.mapsite.national import write_national
+    import shutil
+    import tempfile
 
-    return write_national(result, maps_dir, lang, analysis=analysis, links=links)
+    from despro.mapsite import national
+
+    if not single_file:
+        return national.write_national(result, maps_dir, lang, analysis=analysis, links=links)
+    with tempfile.TemporaryDirectory() as tmp:
+        national.write_national(result, tmp, lang, analysis=analysis, links=links)
+        target = Path(maps_dir) / "index.html"
+        for old in ("data", "lib"):  # an earlier folder site in the same place
+            shutil.rmtree(Path(maps_dir) / old, ignore_errors=True)
+        return national.single_file(Path(tmp), target)

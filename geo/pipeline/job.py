@@ -75,6 +75,7 @@ def run_job(
     maps: bool = True,
     selection_dir: Path | str | None = None,
     verbose: bool = False,
+    single_file: bool = False,
     **engine,
 ) -> Job:
     """Run a config, write its tables, choose and write the pilots, draw the map site.
@@ -106,6 +107,8 @@ def run_job(
         Folder of the selection files (default: ``<output_dir>/selection``).
     verbose : bool
         Print timed progress lines to stderr.
+    single_file : bool
+        Write the map as one self-contained ``index.html`` (small runs).
     **engine
         ``engine`` and the dask options of :func:`despro.pipeline.runner.run`.
 
@@ -144,6 +147,7 @@ def run_job(
             Path(maps_dir) if maps_dir is not None else cfg.path(cfg.run.maps_dir),
             lang or cfg.run.lang,
             analysis=from_plan(job.plan) if job.plan is not None else None,
+            single_file=single_file,
         )
     pg = cfg.output.postgis
     if tables and pg is not None and pg.on_run:

@@ -138,6 +138,12 @@ def test_panel_counts_equal_the_villages_table(browser, national_demo, villages)
     per = villages.groupby("province_code")["tier"].value_counts().unstack(fill_value=0)
     per = per.reindex(columns=list(TIERS), fill_value=0)
     assert [[_int(x) for x in row] for row in by_province] == per.to_numpy().tolist()
+    # what binds most often: the binding rule's counts (despro.rules.explain)
+    ids = browser.js("despro.site.rules.map(r => r.id)")
+    binds = browser.js("despro.counts(false).bind")
+    got = {ids[int(k)]: n for k, n in binds.items()}
+    assert got == villages["binding_rule"].dropna().value_counts().to_dict()
+    assert browser.js("document.querySelectorAll('#dg-binding tr').length") == len(got)
 
 
 @pytest.mark.browser
@@ -284,3 +290,22 @@ def test_a_phone_shows_the_popup_as_a_bottom_sheet(browser, national_demo):
             deviceScaleFactor=1,
             mobile=False,
         )
+
+
+@pytest.mark.browser
+def test_single_file_opens_alone(browser, sample_result, tmp_path):
+    from despro.mapsite.site import write_map
+
+    page = write_map(sample_result, tmp_path / "maps", "en", single_file=True)
+    assert [p.name for p in (tmp_path / "maps").iterdir()] == ["index.html"]
+    alone = tmp_path / "sent" / "despro.html"  # as received by chat, renamed, no folder
+    alone.parent.mkdir()
+    alone.write_bytes(page.read_bytes())
+    browser.ready(alone)
+    assert browser.console_errors() == [] and browser.network() == []
+    assert browser.js("despro.counts(false).total.reduce((a, b) => a + b)") == len(
+        sample_result.villages
+    )
+    browser.js("despro.openPopup(0)")
+    browser.wait("!!document.querySelector('.dg-popup .dg-rules')")
+    assert browser.js("document.documentElement.lang") == "en"

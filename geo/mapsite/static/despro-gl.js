@@ -344,12 +344,14 @@
   /* --- panel ------------------------------------------------------------------------ */
 
   function counts(inView) {
-    var out = { total: [0, 0, 0, 0], prov: {}, reg: {} }, b = inView ? viewBox(0) : null;
+    var out = { total: [0, 0, 0, 0], prov: {}, reg: {}, bind: {} }, b = inView ? viewBox(0) : null;
     for (var i = 0; i < V.n; i++) {
       if (!passes(i)) continue;
       if (b && (V.x[i] < b[0] || V.x[i] > b[2] || V.y[i] < b[1] || V.y[i] > b[3])) continue;
       var t = +V.tier.charAt(i), p = province(i), r = V.reg[i];
       out.total[t] += 1;
+      var k = V.bind.charCodeAt(i) - 48;
+      if (k >= 0) out.bind[k] = (out.bind[k] || 0) + 1;
       (out.prov[p] = out.prov[p] || [0, 0, 0, 0])[t] += 1;
       (out.reg[r] = out.reg[r] || [0, 0, 0, 0])[t] += 1;
     }
@@ -372,6 +374,11 @@
     var html = "<table class='dg-counts'><tr><th></th>" + tierHead() + "</tr>" +
       "<tr id='dg-in-view'><td>" + W.in_view + "</td>" + tierCells(c.total) + "</tr>" +
       "<tr id='dg-all'><td>" + W.all_country + "</td>" + tierCells(all.total) + "</tr></table>";
+    var binds = Object.keys(c.bind).sort(function (a, b) { return c.bind[b] - c.bind[a]; });
+    html += "<h2>" + W.binding + "</h2><table class='dg-counts' id='dg-binding'>" + binds.map(function (k) {
+      var r = S.rules[k];
+      return "<tr class='dg-bind' data-rule='" + k + "'><td><b>" + r.id + "</b> " + r.label + "</td><td class='dg-n'>" + fmt(c.bind[k]) + "</td></tr>";
+    }).join("") + "</table>";
     document.getElementById("dg-counts").innerHTML = html;
     var rows = [];
     if (st.filter.province < 0) {
@@ -491,6 +498,13 @@
     });
     p.addEventListener("click", function (e) {
       var row = e.target.closest("[data-i]"), place = e.target.closest(".dg-place");
+      var bind = e.target.closest(".dg-bind");
+      if (bind && !S.rules[+bind.getAttribute("data-rule")].info) {
+        st.filter.rule = +bind.getAttribute("data-rule");
+        document.getElementById("dg-f-rule").value = String(st.filter.rule);
+        applyFilter();
+        return;
+      }
       if (e.target.classList.contains("dg-more")) { st.searchLimit = (st.searchLimit || 10) + 20; search(document.getElementById("dg-search").value); return; }
       if (row) { flyTo(+row.getAttribute("data-i")); return; }
       if (place && place.hasAttribute("data-province")) selectProvince(+place.getAttribute("data-province"));
