@@ -42,7 +42,11 @@
   }
   /* text of an escaped string (for comparisons with what the user typed) */
   var unescaper = document.createElement("textarea");
-  function plain(s) { unescaper.innerHTML = s; return unescaper.value; }
+  function plain(s) {
+    if (s.indexOf("&") < 0) return s;
+    unescaper.innerHTML = s;
+    return unescaper.value;
+  }
 
   function fmt(n) {
     return n.toLocaleString(S.lang === "id" ? "id-ID" : "en-US");
@@ -69,8 +73,6 @@
     }
     V.regPlain = V.regencies.map(function (r) { return plain(r[1]).toLowerCase(); });
     V.provPlain = V.provinces.map(function (p) { return plain(p[1]).toLowerCase(); });
-    V.byCode = {};
-    for (var k = 0; k < n; k++) V.byCode[V.plainCode[k]] = k;
   }
 
   function province(i) { return V.regencies[V.reg[i]][2]; }
@@ -582,9 +584,12 @@
   /* --- start ------------------------------------------------------------------------ */
 
   despro.start = function () {
+    var t0 = performance.now();
+    despro.timing = {};
     S = despro.data.site; V = despro.data.villages; W = S.words;
     despro.site = S; despro.villages = V;
     decodeVillages();
+    despro.timing.decoded = performance.now() - t0;
     st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1 };
     st.layer = 0; st.outlines = true;
     buildPanel();
@@ -599,7 +604,9 @@
     map.touchZoomRotate.disableRotation();
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+    despro.timing.panel = performance.now() - t0;
     map.on("load", function () {
+      despro.timing.mapLoad = performance.now() - t0;
       S.tiers.forEach(function (t, k) { map.addImage("m" + k, shapeImage(t.shape, t.colour, 20)); });
       map.addImage("pilot", shapeImage("star", "#ffffff", 28));
       map.addImage("hatch", hatchImage());
@@ -611,13 +618,28 @@
       map.addLayer({ id: "cells", type: "fill", source: "cells", paint: { "fill-color": "#cccccc", "fill-opacity": 0.6, "fill-antialias": false } });
       map.addLayer({ id: "cells-hatch", type: "fill", source: "cells", filter: ["==", ["get", "p"], 1], paint: { "fill-pattern": "hatch" } });
       map.addLayer({ id: "outlines", type: "line", source: "outlines", paint: { "line-color": "#4d4d4d", "line-width": 0.8, "line-opacity": 0.8 } });
-      map.addLayer({ id: "villages", type: "symbol", source: "villages", layout: {
+      /* many villages in one tile overflow a symbol bucket (65,536 vertices): below zoom
+         8 the undetermined and not-ready villages are dots; ready, near-ready and
+         shortlisted ones keep their shapes at every zoom */
+      var colours = ["match", ["get", "t"]];
+      S.tiers.forEach(function (t, k) { colours.push(k, t.colour); });
+      colours.push("#000000");
+      var few = ["any", ["<=", ["get", "t"], 1], ["==", ["get", "big"], 1]];
+      var many = ["all", [">=", ["get", "t"], 2], ["==", ["get", "big"], 0]];
+      map.addLayer({ id: "villages-dots", type: "circle", source: "villages", maxzoom: 8, filter: many, paint: {
+        "circle-color": colours, "circle-radius": ["interpolate", ["linear"], ["zoom"], 3, 0.7, 6, 1.5, 8, 3.5],
+        "circle-opacity": 0.85,
+        "circle-stroke-color": "#222222", "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 5.5, 0, 7, 0.5]
+      } });
+      var symbol = {
         "icon-image": ["concat", "m", ["to-string", ["get", "t"]]], "icon-allow-overlap": true, "icon-ignore-placement": true,
         "symbol-sort-key": ["get", "o"],
         "icon-size": ["interpolate", ["linear"], ["zoom"], 4, ["+", 0.3, ["*", 0.2, ["get", "big"]]], 10, ["+", 0.6, ["*", 0.3, ["get", "big"]]], 14, ["+", 0.9, ["*", 0.3, ["get", "big"]]]]
-      } });
+      };
+      map.addLayer({ id: "villages", type: "symbol", source: "villages", minzoom: 8, filter: many, layout: symbol });
+      map.addLayer({ id: "villages-top", type: "symbol", source: "villages", filter: few, layout: symbol });
       map.addLayer({ id: "pilots", type: "symbol", source: "pilots", layout: { "icon-image": "pilot", "icon-allow-overlap": true, "icon-ignore-placement": true, "icon-size": 0.9 } });
-      ["villages", "pilots"].forEach(function (id) {
+      ["villages-dots", "villages", "villages-top", "pilots"].forEach(function (id) {
         map.on("click", id, function (e) { e.preventDefault(); openPopup(e.features[0].properties.i); });
         map.on("mouseenter", id, function () { map.getCanvas().style.cursor = "pointer"; });
         map.on("mouseleave", id, function () { map.getCanvas().style.cursor = ""; });
@@ -626,6 +648,8 @@
       applyFilter();
       refreshOutlines();
       map.on("moveend", function () { refreshCells(); refreshOutlines(); renderCounts(); renderLegend(); });
+      despro.timing.ready = performance.now() - t0;
+      map.once("idle", function () { despro.timing.idle = performance.now() - t0; });
       despro.ready = true;
     });
   };
