@@ -330,9 +330,15 @@
   function openPopup(i) {
     record(i, function (v) {
       if (st.popup) st.popup.remove();
-      st.popup = new maplibregl.Popup({ maxWidth: "min(560px, 92vw)", className: "dg-popup-wrap" })
+      var desk = window.innerWidth > 700;
+      st.popup = new maplibregl.Popup({ maxWidth: "min(560px, 92vw)", className: "dg-popup-wrap",
+        anchor: desk ? "bottom" : undefined })
         .setLngLat([V.x[i], V.y[i]]).setHTML(popupHtml(i, v)).addTo(map);
       st.popupVillage = i;
+      if (window.innerWidth > 700) { /* the village low in the view, its popup above it */
+        var h = map.getContainer().clientHeight;
+        map.easeTo({ center: [V.x[i], V.y[i]], offset: [0, Math.max(0, h / 2 - 40)], duration: 300 });
+      }
     });
   }
   despro.openPopup = openPopup;
@@ -602,6 +608,7 @@
       preserveDrawingBuffer: true
     });
     map.touchZoomRotate.disableRotation();
+    if (window.ResizeObserver) new ResizeObserver(function () { map.resize(); }).observe(map.getContainer());
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
     despro.timing.panel = performance.now() - t0;
