@@ -251,6 +251,20 @@ def _page_words(lang: str) -> dict[str, str]:
     return words
 
 
+def _analysis_payload(result: Result, analysis: ma.MapAnalysis | None, lang: str) -> dict:
+    """A pilot plan's village clusters and Agen Despro agents (their popups escaped in
+    :mod:`despro.mapsite.analysis`), and the words of their layers."""
+    if analysis is None:
+        return {}
+    t = LABELS[lang]
+    scope = result.villages
+    return {
+        "clusters": ma.clusters_payload(result, analysis, scope, lang),
+        "agents": ma.agents_payload(result, analysis, scope, lang),
+        "analysisWords": {k: esc(t[k]) for k in ("clusters", "agents")},
+    }
+
+
 def site_payload(
     result: Result,
     lang: str,
@@ -283,6 +297,7 @@ def site_payload(
         ],
         "hasPilots": analysis is not None and len(analysis.pilots) > 0,
         "links": [[esc(t.get(k, k)), esc(href)] for k, href in (links or {}).items()],
+        **_analysis_payload(result, analysis, lang),
     }
 
 

@@ -435,6 +435,9 @@
     S.tiers.forEach(function (t) {
       html += "<div><span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span>" + t.label + "</div>";
     });
+    if (S.agents && S.agents.length) html += "<div><span class='dg-tier dg-shape-circle' style='background:#7a3e00'></span>" + S.analysisWords.agents + "</div>";
+    if (S.clusters && S.clusters.length) html += "<div><i style='background:#bbbbbb'></i>" + S.analysisWords.clusters + "</div>";
+    if (S.hasPilots) html += "<div><span class='dg-tier dg-shape-star'></span>" + W.pilot + "</div>";
     if (spec) {
       html += "<b>" + spec.label + "</b>" + (spec.note ? "<div class='dg-note'>" + spec.note + "</div>" : "");
       spec.names.forEach(function (n, k) { html += "<div><i style='background:" + spec.colours[k] + "'></i>" + n + "</div>"; });
@@ -624,6 +627,21 @@
       map.addSource("pilots", { type: "geojson", data: pilotFeatures() });
       map.addLayer({ id: "cells", type: "fill", source: "cells", paint: { "fill-color": "#cccccc", "fill-opacity": 0.6, "fill-antialias": false } });
       map.addLayer({ id: "cells-hatch", type: "fill", source: "cells", filter: ["==", ["get", "p"], 1], paint: { "fill-pattern": "hatch" } });
+      if (S.clusters && S.clusters.length) {
+        map.addSource("clusters", { type: "geojson", data: { type: "FeatureCollection", features: S.clusters.map(function (c, k) {
+          var lat = 0, lon = 0, pts = [];
+          for (var j = 0; j < c[0].length; j += 2) { lat += c[0][j]; lon += c[0][j + 1]; pts.push([lon / SCALE, lat / SCALE]); }
+          pts.push(pts[0]);
+          return { type: "Feature", geometry: { type: "Polygon", coordinates: [pts] }, properties: { k: k, c: c[1] } };
+        }) } });
+        map.addLayer({ id: "clusters", type: "fill", source: "clusters", paint: { "fill-color": ["get", "c"], "fill-opacity": 0.25 } });
+        map.addLayer({ id: "clusters-line", type: "line", source: "clusters", paint: { "line-color": ["get", "c"], "line-width": 2 } });
+        map.on("click", "clusters", function (e) {
+          var on = ["villages-top", "villages", "villages-dots", "pilots", "agents"].filter(function (l) { return map.getLayer(l); });
+          if (map.queryRenderedFeatures(e.point, { layers: on }).length) return;
+          new maplibregl.Popup({ maxWidth: "420px" }).setLngLat(e.lngLat).setHTML(S.clusters[e.features[0].properties.k][2]).addTo(map);
+        });
+      }
       map.addLayer({ id: "outlines", type: "line", source: "outlines", paint: { "line-color": "#4d4d4d", "line-width": 0.8, "line-opacity": 0.8 } });
       /* many villages in one tile overflow a symbol bucket (65,536 vertices): below zoom
          8 the undetermined and not-ready villages are dots; ready, near-ready and
@@ -646,6 +664,22 @@
       map.addLayer({ id: "villages", type: "symbol", source: "villages", minzoom: 8, filter: many, layout: symbol });
       map.addLayer({ id: "villages-top", type: "symbol", source: "villages", filter: few, layout: symbol });
       map.addLayer({ id: "pilots", type: "symbol", source: "pilots", layout: { "icon-image": "pilot", "icon-allow-overlap": true, "icon-ignore-placement": true, "icon-size": 0.9 } });
+      if (S.agents && S.agents.length) {
+        map.addSource("agents", { type: "geojson", data: { type: "FeatureCollection", features: S.agents.map(function (a, k) {
+          return { type: "Feature", geometry: { type: "Point", coordinates: [a[1], a[0]] }, properties: { k: k, r: a[2] } };
+        }) } });
+        /* the coverage radius in metres, drawn at the latitude of the map's centre */
+        var mpp = ["/", 40075016.686 * Math.cos(map.getCenter().lat * Math.PI / 180), ["^", 2, ["+", ["zoom"], 9]]];
+        map.addLayer({ id: "agents-reach", type: "circle", source: "agents", paint: {
+          "circle-radius": ["/", ["get", "r"], mpp], "circle-color": "rgba(0,0,0,0)",
+          "circle-stroke-color": "#7a3e00", "circle-stroke-width": 1, "circle-stroke-opacity": 0.7 } });
+        map.addLayer({ id: "agents", type: "circle", source: "agents", paint: {
+          "circle-radius": 6, "circle-color": "#7a3e00", "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } });
+        map.on("click", "agents", function (e) {
+          e.preventDefault();
+          new maplibregl.Popup({ maxWidth: "420px" }).setLngLat(e.lngLat).setHTML(S.agents[e.features[0].properties.k][3]).addTo(map);
+        });
+      }
       ["villages-dots", "villages", "villages-top", "pilots"].forEach(function (id) {
         map.on("click", id, function (e) { e.preventDefault(); openPopup(e.features[0].properties.i); });
         map.on("mouseenter", id, function () { map.getCanvas().style.cursor = "pointer"; });
