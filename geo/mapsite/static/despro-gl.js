@@ -669,9 +669,9 @@
           return { type: "Feature", geometry: { type: "Point", coordinates: [a[1], a[0]] }, properties: { k: k, r: a[2] } };
         }) } });
         /* the coverage radius in metres, drawn at the latitude of the map's centre */
-        var mpp = ["/", 40075016.686 * Math.cos(map.getCenter().lat * Math.PI / 180), ["^", 2, ["+", ["zoom"], 9]]];
+        var perM = 512 / (40075016.686 * Math.cos(map.getCenter().lat * Math.PI / 180));  /* px per m at zoom 0 */
         map.addLayer({ id: "agents-reach", type: "circle", source: "agents", paint: {
-          "circle-radius": ["/", ["get", "r"], mpp], "circle-color": "rgba(0,0,0,0)",
+          "circle-radius": ["interpolate", ["exponential", 2], ["zoom"], 0, ["*", ["get", "r"], perM], 20, ["*", ["get", "r"], perM * Math.pow(2, 20)]], "circle-color": "rgba(0,0,0,0)",
           "circle-stroke-color": "#7a3e00", "circle-stroke-width": 1, "circle-stroke-opacity": 0.7 } });
         map.addLayer({ id: "agents", type: "circle", source: "agents", paint: {
           "circle-radius": 6, "circle-color": "#7a3e00", "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } });
