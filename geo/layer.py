@@ -202,6 +202,10 @@ class Layer(Protocol):
         Its cell layers on the map site.
     LABELS : dict
         ``{"id": {key: text}, "en": {key: text}}``: the map labels it adds.
+    TITLE : dict
+        ``{"id": text, "en": text}``: the input's name in texts ("perlu data kurir").
+    PROVIDES : tuple of str
+        The variables it can give that a rule may name (configured or not).
 
     Optional parts: ``derive(values, additive, attributes, result) -> (frame,
     variables)``, village variables computed after the transfer (``values`` and
@@ -215,6 +219,8 @@ class Layer(Protocol):
     Settings: type[BaseModel]
     CHOROPLETHS: tuple[Choropleth, ...]
     LABELS: dict[str, dict[str, str]]
+    TITLE: dict[str, str]
+    PROVIDES: tuple[str, ...]
 
     def read(
         self, cfg: Any, config: Config, notes: Notes, villages: gpd.GeoDataFrame

@@ -18,7 +18,11 @@ Every layer module has the same parts (see :class:`despro.layer.Layer`):
     True when a cell's row depends on that cell alone, so the dask engine may build
     the table per partition of cells;
 ``CHOROPLETHS``, ``LABELS``
-    its cell layers on the map site and their labels ('id' and 'en').
+    its cell layers on the map site and their labels ('id' and 'en');
+``TITLE``, ``PROVIDES``
+    its name in texts ("perlu data kurir") and the variables it can give that a rule
+    may name, so a rule whose layer is not configured still names the data it needs
+    (:func:`providers`, :func:`titles`).
 
 :data:`LAYERS` lists the ``[layers.*]`` layers in run order (the order of their
 columns); :data:`WEIGHTS` is the population raster of ``[population]``, run first
@@ -66,6 +70,16 @@ def get(name: str) -> Layer:
             return layer
     known = [layer.NAME for layer in all_layers()]
     raise KeyError(f"no layer {name!r} in the registry (despro.layers.LAYERS); known: {known}")
+
+
+def providers() -> dict[str, str]:
+    """Variable -> the registered layer that can give it (each layer's ``PROVIDES``)."""
+    return {var: layer.NAME for layer in all_layers() for var in layer.PROVIDES}
+
+
+def titles(lang: str = "id") -> dict[str, str]:
+    """Layer name -> its readable name in ``lang`` ('id' or 'en'; each layer's ``TITLE``)."""
+    return {layer.NAME: layer.TITLE[lang] for layer in all_layers()}
 
 
 @contextmanager

@@ -46,6 +46,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NAME = "backbone"
 LEVEL = "cell"
+#: the input's name in texts such as "perlu data {TITLE}" (Indonesian first)
+TITLE = {"id": "jaringan serat optik", "en": "fibre backbone"}
+#: variables this layer can give that a rule may name, configured or not
+PROVIDES: tuple[str, ...] = ("backbone_distance_m", "backbone_node_distance_m")
 
 
 class BackboneConfig(Model):

@@ -84,6 +84,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NAME = "broadband"
 LEVEL = "cell"
+#: the input's name in texts such as "perlu data {TITLE}" (Indonesian first)
+TITLE = {"id": "cakupan 4G", "en": "4G coverage"}
+#: variables this layer can give that a rule may name, configured or not
+PROVIDES: tuple[str, ...] = ("pct_area_4g_coverage", "download_mbps", "upload_mbps", "latency_ms")
 
 
 class BroadbandConfig(Model):

@@ -42,6 +42,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NAME = "census"
 LEVEL = "village"
+#: the input's name in texts such as "perlu data {TITLE}" (Indonesian first)
+TITLE = {"id": "sensus desa (Podes)", "en": "village census (Podes)"}
+#: variables this layer can give that a rule may name, configured or not
+PROVIDES: tuple[str, ...] = ()
 
 
 Code = int | str

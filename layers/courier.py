@@ -53,6 +53,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NAME = "courier"
 LEVEL = "cell"
+#: the input's name in texts such as "perlu data {TITLE}" (Indonesian first)
+TITLE = {"id": "kurir", "en": "courier"}
+#: variables this layer can give that a rule may name, configured or not
+PROVIDES: tuple[str, ...] = ("courier_companies", "courier_outlets", "courier_distance_m")
 
 
 class CourierConfig(Model):

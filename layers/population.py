@@ -34,6 +34,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NAME = "population"
 LEVEL = "cell"
+#: the input's name in texts such as "perlu data {TITLE}" (Indonesian first)
+TITLE = {"id": "penduduk", "en": "population"}
+#: variables this layer can give that a rule may name, configured or not
+PROVIDES: tuple[str, ...] = ()
 
 
 class PopulationConfig(Model):

@@ -48,6 +48,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NAME = "products"
 LEVEL = "village"
+#: the input's name in texts such as "perlu data {TITLE}" (Indonesian first)
+TITLE = {"id": "produk", "en": "product"}
+#: variables this layer can give that a rule may name, configured or not
+PROVIDES: tuple[str, ...] = (
+    "product_location_quotient",
+    "product_demand_growth_pct",
+    "product_distinctiveness",
+)
 
 
 class ProductsConfig(Model):

@@ -82,6 +82,10 @@ SMARTPHONE_VARIABLES = (
     "pct_households_internet",
     "pct_households_computer",
 )
+#: the input's name in texts such as "perlu data {TITLE}" (Indonesian first)
+TITLE = {"id": "TIK BPS", "en": "BPS ICT"}
+#: variables this layer can give that a rule may name, configured or not
+PROVIDES: tuple[str, ...] = SMARTPHONE_VARIABLES
 
 
 class SmartphoneSource(Model):

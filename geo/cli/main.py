@@ -49,6 +49,13 @@ def _run_and_report(
         f"{len(result.villages):,} villages scored on {result.n_cells:,} H3 cells: "
         + ", ".join(f"{k} {tiers.get(k, 0)}" for k in TIERS)
     )
+    from despro.mapsite.summary import findings, gate_labels
+
+    lang_ = lang or result.config.run.lang
+    for line in findings(result.villages, gate_labels(result.config.criteria.rules, lang_), lang_)[
+        1:
+    ]:
+        click.echo(f"  {line}")
     if plan is not None:
         click.echo(
             f"pilots:  {len(plan.shortlist)} chosen, {len(plan.agents.agents)} agent(s), "

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from despro import layers as registry
 from despro._hashing import sha256
 from despro.io.quality import quality_markdown
 from despro.rules import explain
@@ -60,11 +61,26 @@ def safe_csv_text(value: object) -> object:
 
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``df`` whose text columns cannot act as spreadsheet formulas."""
+    """Copy of ``df`` whose text columns cannot act as spreadsheet formulas.
+
+    Each distinct text is checked once (a national criteria table repeats a few hundred
+    texts over 830,000 rows); only the rows holding a formula-looking text change.
+    """
     out = df.copy()
     for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(safe_csv_text)
+        col = out[c]
+        if not (col.dtype == object or pd.api.types.is_string_dtype(col)):
+            continue
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        risky = np.fromiter(
+            (isinstance(u, str) and u.startswith(FORMULA_START) for u in uniques),
+            dtype=bool,
+            count=len(uniques),
+        )
+        if not risky.any():
+            continue
+        rows = (codes >= 0) & risky[np.maximum(codes, 0)]
+        out.loc[rows, c] = col[rows].map(safe_csv_text)
     return out
 
 
@@ -226,7 +242,7 @@ def planner_tables(villages: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "one_fix_away.csv": explain.one_fix_away(v),
         "summary_province.csv": explain.summary(v, "province"),
         "summary_regency.csv": explain.summary(v, "regency"),
-        "data_needed.csv": explain.data_needed(v),
+        "data_needed.csv": explain.data_needed(v, "id", registry.titles("id")),
     }
 
 

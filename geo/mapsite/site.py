@@ -58,7 +58,7 @@ from despro.mapsite.data import escape_text as esc
 from despro.mapsite.figures import write_summary_png
 from despro.mapsite.labels import LABELS, LANGS, fmt_number, threshold_text
 from despro.mapsite.pages import Page, elsewhere_payload, plan_pages, split_province
-from despro.mapsite.summary import summary_html, why_texts
+from despro.mapsite.summary import gate_labels, summary_html, why_texts
 from despro.pipeline.cache import StepCache
 
 if TYPE_CHECKING:
@@ -191,7 +191,9 @@ def _nav_html(result, page: Page, res: int, lang: str) -> str:
         links = " ".join(f"<a href='{esc(c.slug)}.html'>{esc(c.title)}</a>" for c in page.children)
         parts.append(f"<br>{esc(page.children_label)}: {links}")
     if page.parent is None and page.province is None:  # the overview: the planners' summary
-        parts.append(summary_html(result.villages, lang))
+        parts.append(
+            summary_html(result.villages, lang, gate_labels(result.config.criteria.rules, lang))
+        )
     return "".join(parts)
 
 

@@ -8,6 +8,7 @@ and :mod:`despro.mapsite.site`. The CLI and notebooks call the same functions.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -434,7 +435,15 @@ def _run(
     # no folder of this machine in any output: sources and notes relative to the config
     variables = {k: replace(v, source=config.portable(v.source)) for k, v in variables.items()}
     notes.items = [
-        {**n, "file": config.portable(n["file"]), "message": config.portable(n["message"])}
+        {
+            **n,
+            # a file named relative to the working folder ("examples/../data/x.csv") is
+            # named from the config's folder, as the config names it
+            "file": config.portable(
+                os.path.abspath(n["file"]) if n["file"] and os.path.exists(n["file"]) else n["file"]
+            ),
+            "message": config.portable(n["message"]),
+        }
         for n in notes.items
     ]
 
@@ -452,7 +461,11 @@ def _run(
     sc = composite(long, config.criteria.weights).reindex(villages.index)
     rk = rank(tier, sc["score"])
     why = explain(
-        long, tier, {r.id: r.label_id or r.id for r in rules}, inputs=rule_inputs(rules, variables)
+        long,
+        tier,
+        {r.id: r.label_id or r.id for r in rules},
+        inputs=rule_inputs(rules, variables, registry.providers()),
+        titles=registry.titles("id"),
     )
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
     modelled = None

@@ -20,13 +20,13 @@ would decide most villages (:func:`data_needed`). Nothing here reads or writes f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from despro.config.vocab import FAIL, TIERS, UNDETERMINED, UNKNOWN
+from despro.config.vocab import FAIL, MODEL_LEVEL, PASS, TIERS, UNDETERMINED, UNKNOWN
 
 if TYPE_CHECKING:
     from despro.config.settings import Rule
@@ -54,28 +54,6 @@ WORDS = {
     "en": {"needs": "needs", "data": "needs {} data", "join": ", "},
 }
 
-#: readable names of the inputs (layers) behind a rule; any other input shows its key
-INPUT_WORDS = {
-    "id": {
-        "broadband": "cakupan 4G",
-        "backbone": "jaringan serat optik",
-        "smartphone": "TIK BPS",
-        "courier": "kurir",
-        "products": "produk",
-        "census": "sensus desa (Podes)",
-        "sites": "menara BTS",
-    },
-    "en": {
-        "broadband": "4G coverage",
-        "backbone": "fibre backbone",
-        "smartphone": "BPS ICT",
-        "courier": "courier",
-        "products": "product",
-        "census": "village census (Podes)",
-        "sites": "tower",
-    },
-}
-
 
 def _lang(lang: str) -> str:
     if lang not in WORDS:
@@ -83,51 +61,45 @@ def _lang(lang: str) -> str:
     return lang
 
 
-#: the layer that gives each Table 1 variable, for rules whose layer is not configured
-#: (a run without a courier layer still says "perlu data kurir" for I3)
-LAYER_OF_VARIABLE = {
-    "product_location_quotient": "products",
-    "product_demand_growth_pct": "products",
-    "product_distinctiveness": "products",
-    "pct_households_internet": "smartphone",
-    "pct_individuals_mobile_phone": "smartphone",
-    "pct_households_computer": "smartphone",
-    "pct_area_4g_coverage": "broadband",
-    "download_mbps": "broadband",
-    "courier_companies": "courier",
-    "backbone_distance_m": "backbone",
-}
-
-
-def input_key(layer: object, variable: object) -> str:
+def input_key(layer: object, variable: object, providers: Mapping[str, str] | None = None) -> str:
     """The input behind a rule: its layer, or where no layer is configured the layer that
-    gives the variable in Table 1 (:data:`LAYER_OF_VARIABLE`), else the variable."""
+    can give the variable (``providers``: variable -> layer, the layers' ``PROVIDES``,
+    :func:`despro.layers.providers`), else the variable."""
     if isinstance(layer, str) and layer and layer != NOT_CONFIGURED:
         return layer
-    return LAYER_OF_VARIABLE.get(str(variable), str(variable))
+    return (providers or {}).get(str(variable), str(variable))
 
 
-def rule_inputs(rules: Iterable[Rule], variables: dict) -> dict[str, str]:
+def rule_inputs(
+    rules: Iterable[Rule], variables: dict, providers: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Rule id -> the input that would decide it: the layer of the rule's own variable.
 
     Parameters
     ----------
     rules : list of Rule
     variables : dict
-        Declared variables by name (``Variable.layer``); a variable not declared (its
-        layer not configured) is looked up in :data:`LAYER_OF_VARIABLE`.
+        Declared variables by name (``Variable.layer``).
+    providers : dict, optional
+        Variable -> the layer that can give it (:func:`despro.layers.providers`), for a
+        rule whose variable is not declared because its layer is not configured (a run
+        without a courier layer still says "perlu data kurir" for I3).
     """
     return {
         r.id: input_key(
-            variables[r.variable].layer if r.variable in variables else None, r.variable
+            variables[r.variable].layer if r.variable in variables else None,
+            r.variable,
+            providers,
         )
         for r in rules
     }
 
 
-def input_label(key: str, lang: str = "id") -> str:
-    """Readable name of an input key (a layer name, or a variable)."""
-    return INPUT_WORDS[_lang(lang)].get(key, key)
+def input_label(key: str, lang: str = "id", titles: Mapping[str, str] | None = None) -> str:
+    """Readable name of an input key in ``lang``: ``titles`` (layer -> its ``TITLE`` in
+    that language, :func:`despro.layers.titles`), else the key itself."""
+    _lang(lang)
+    return (titles or {}).get(key, key)
 
 
 def _number(x: float, lang: str, unit: str) -> str:
@@ -167,12 +139,13 @@ def gap_text(gap: float, unit: str, label: str, lang: str = "id") -> str:
     return " ".join(parts)
 
 
-def data_text(keys: str, lang: str = "id") -> str:
-    """ "perlu data kurir, produk" from the input keys of ``data_needed`` ("" for none)."""
+def data_text(keys: str, lang: str = "id", titles: Mapping[str, str] | None = None) -> str:
+    """ "perlu data kurir, produk" from the input keys of ``data_needed`` ("" for none;
+    ``titles``: see :func:`input_label`)."""
     if not isinstance(keys, str) or not keys:
         return ""
     w = WORDS[_lang(lang)]
-    return w["data"].format(w["join"].join(input_label(k, lang) for k in keys.split(SEP)))
+    return w["data"].format(w["join"].join(input_label(k, lang, titles) for k in keys.split(SEP)))
 
 
 def explain(
@@ -181,6 +154,7 @@ def explain(
     labels: dict[str, str] | None = None,
     lang: str = "id",
     inputs: dict[str, str] | None = None,
+    titles: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """The binding rule, its gap, the counts and the data needed, per village.
 
@@ -200,6 +174,8 @@ def explain(
         the layer of the rule's own variable, the national measure, rather than another
         evidence level such as a census that only some villages have). Rules not in it use
         the layer (or variable) of their row in ``long``.
+    titles : dict, optional
+        Input key -> its readable name in ``lang`` (:func:`input_label`).
 
     Returns
     -------
@@ -269,7 +245,7 @@ def explain(
     def text(r, kind, gp, u, k) -> str:
         key = (r, kind, gp if kind == FAIL else None, u, k)  # NaN is no dict key
         if key not in cache:
-            cache[key] = _binding_text(r, kind, gp, u, k, labels, lang)
+            cache[key] = _binding_text(r, kind, gp, u, k, labels, lang, titles)
         return cache[key]
 
     out["binding_text"] = [
@@ -289,16 +265,16 @@ def explain(
     uniq, inv = np.unique(masks, return_inverse=True)
     joined = [SEP.join(k for i, k in enumerate(key_u) if (m >> i) & 1) for m in uniq.tolist()]
     out["data_needed"] = np.asarray(joined, dtype=object)[inv]
-    texts = np.asarray([data_text(j, lang) for j in joined], dtype=object)
+    texts = np.asarray([data_text(j, lang, titles) for j in joined], dtype=object)
     out["data_needed_text"] = texts[inv]
     return out[EXPLAIN_COLUMNS]
 
 
-def _binding_text(rule, state, gap, unit, key, labels, lang) -> str:
+def _binding_text(rule, state, gap, unit, key, labels, lang, titles) -> str:
     if not isinstance(rule, str):
         return ""
     if state == UNKNOWN:
-        return data_text(key, lang)
+        return data_text(key, lang, titles)
     return gap_text(gap, unit, labels.get(rule, rule), lang)
 
 
@@ -382,9 +358,48 @@ def summary(villages: pd.DataFrame, level: str = "province") -> pd.DataFrame:
         per = pd.crosstab(needed[key], needed["input"]).reindex(out.index).fillna(0)
         for k in sorted(per.columns):
             out[f"pct_undetermined_{k}"] = (100.0 * per[k] / out["villages"]).astype(float)
+    for col, values in evidence_shares(v).items():
+        out[col] = values.groupby(v[key].to_numpy()).mean().reindex(out.index) * 100.0
     out = out.reset_index()
     int_cols = ["villages", *[c for c in out.columns if c.startswith("n_")], "top_binding_villages"]
     out[int_cols] = out[int_cols].astype(np.int64)
+    return out
+
+
+def evidence_shares(villages: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per village 1.0 / 0.0 indicators of how its answers were reached (means are shares).
+
+    - ``pct_tier_decided``: the tier is ready, near-ready or not ready (not undetermined):
+      decided by observed, official or modelled-coverage evidence, never by the model;
+    - ``pct_p_ready_model``: the tier is undetermined and ``p_ready`` is given (the model
+      stands in for the unknown gate rules);
+    - per rule with a model (``<rule>_prob_evidence``): ``pct_<rule>_decided`` (its state
+      is pass or fail) and ``pct_<rule>_model`` (unknown, the model's probability only).
+
+    Parameters
+    ----------
+    villages : DataFrame
+        ``tier`` and, when present, ``p_ready``, ``<rule>_state``, ``<rule>_prob_evidence``.
+
+    Returns
+    -------
+    dict
+        Column name -> Series of 1.0 / 0.0 aligned with ``villages``.
+    """
+    v = villages
+    out: dict[str, pd.Series] = {}
+    if "tier" in v.columns:
+        undetermined = v["tier"] == UNDETERMINED
+        out["pct_tier_decided"] = (~undetermined).astype(float)
+        if "p_ready" in v.columns:
+            out["pct_p_ready_model"] = (undetermined & v["p_ready"].notna()).astype(float)
+    for col in v.columns:
+        if not col.endswith("_prob_evidence"):
+            continue
+        rule = col.removesuffix("_prob_evidence")
+        if f"{rule}_state" in v.columns:
+            out[f"pct_{rule}_decided"] = v[f"{rule}_state"].isin((PASS, FAIL)).astype(float)
+        out[f"pct_{rule}_model"] = (v[col] == MODEL_LEVEL).astype(float)
     return out
 
 
@@ -421,7 +436,9 @@ def _greedy(masks: np.ndarray, n_inputs: int) -> list[tuple[int, np.ndarray]]:
     return steps
 
 
-def data_needed(villages: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
+def data_needed(
+    villages: pd.DataFrame, lang: str = "id", titles: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The data that would decide most villages: inputs ranked, per regency.
 
     An undetermined village is decided once every input behind its unknown rules is in
@@ -479,7 +496,7 @@ def data_needed(villages: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
         per = per.join(names).reset_index(names="regency_code")
         per["input_rank"] = rank_
         per["input"] = keys[k]
-        per["input_label"] = input_label(keys[k], lang)
+        per["input_label"] = input_label(keys[k], lang, titles)
         per["villages_decided_total"] = int(newly.sum())
         per["villages_needing_total"] = int(needing.sum())
         parts.append(per)
@@ -499,7 +516,10 @@ def data_needed(villages: pd.DataFrame, lang: str = "id") -> pd.DataFrame:
 
 
 def village_texts(
-    villages: pd.DataFrame, labels: dict[str, str] | None = None, lang: str = "id"
+    villages: pd.DataFrame,
+    labels: dict[str, str] | None = None,
+    lang: str = "id",
+    titles: Mapping[str, str] | None = None,
 ) -> pd.Series:
     """One line per village saying what it would take, in ``lang``, from the columns of
     :func:`explain`: the data an undetermined village needs ("needs courier, product
@@ -513,6 +533,8 @@ def village_texts(
     labels : dict, optional
         Rule id -> readable label in ``lang``.
     lang : 'id' or 'en'
+    titles : dict, optional
+        Input key -> its readable name in ``lang`` (:func:`input_label`).
     """
     labels = labels or {}
     out = []
@@ -524,7 +546,7 @@ def village_texts(
         strict=True,
     ):
         if isinstance(needed, str) and needed:
-            out.append(data_text(needed, lang))
+            out.append(data_text(needed, lang, titles))
         elif isinstance(rule, str):
             out.append(gap_text(gap, unit, labels.get(rule, rule), lang))
         else:

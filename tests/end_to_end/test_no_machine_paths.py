@@ -35,3 +35,15 @@ def test_outputs_carry_no_machine_paths(tmp_path):
     # the sources are still named, relative to the config's folder
     criteria = (out / "criteria.csv").read_text("utf-8")
     assert "products.csv" in criteria
+
+
+def test_notes_name_files_as_the_config_does_from_any_working_folder(tmp_path, monkeypatch):
+    sample = tmp_path / "runs" / "sample"
+    shutil.copytree(SAMPLE, sample)
+    with open(sample / "products.csv", "a", encoding="utf-8") as f:
+        f.write("9999012001,Kopi,agriculture,3,true,0.5\n")  # no such village: a note
+    monkeypatch.chdir(tmp_path)  # the config is named relative to the working folder
+    result = despro.run("runs/sample/despro.toml")
+    files = {n["file"] for n in result.notes.items if n["file"]}
+    assert "products.csv" in files
+    assert not [f for f in files if f.startswith("runs/") or "/../" in f or f.startswith("/")]

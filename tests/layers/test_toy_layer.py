@@ -84,6 +84,8 @@ TOY = SimpleNamespace(
     aggregate=aggregate,
     CHOROPLETHS=(Choropleth("toy_markets", "toy_markets", "markets", (1, 2, 5), digits=0),),
     LABELS={"id": {"toy_markets": "Pasar mainan"}, "en": {"toy_markets": "Toy markets"}},
+    TITLE={"id": "pasar", "en": "market"},
+    PROVIDES=("toy_markets",),
 )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from despro.config.vocab import FAIL, PASS
 from despro.mapsite.pages import plan_pages
 from despro.mapsite.site import _nav_html, write_site
-from despro.mapsite.summary import summary_html, why_texts
+from despro.mapsite.summary import findings, gate_labels, summary_html, why_texts
 
 
 def test_summary_in_both_languages_with_the_tier_counts(sample_result):
@@ -56,3 +57,28 @@ def test_pages_carry_the_lines_of_their_villages(sample_result, tmp_path):
     code = next(c for c in page.village_codes if v.loc[c, "tier"] != "ready")
     assert f'"{code}":"needs ' in html
     assert '"why":"What it would take"' in html
+
+
+def test_findings_name_the_rule_that_fails_everywhere_and_the_data_wanted(sample_result):
+    v = sample_result.villages
+    labels = gate_labels(sample_result.config.criteria.rules, "id")
+    assert "X1" not in labels and "I2b" in labels  # informative rules are not findings
+    counts = v["tier"].value_counts()
+    first = findings(v, labels, "id")[0]
+    assert first.startswith(f"{len(v)} desa: siap {counts['ready']},")
+    # the sample has ready villages and no rule failing everywhere
+    assert not any(
+        "Tidak ada desa yang siap" in x or "semua desa" in x for x in findings(v, labels)
+    )
+    # the national case: one rule failing in every village means none can be ready
+    worse = v.assign(I2b_state=FAIL, tier=v["tier"].replace({"ready": "not ready"}))
+    lines = findings(worse, labels, "id")
+    assert "Tidak ada desa yang siap." in lines
+    assert f"I2b ({labels['I2b']}) gagal di semua desa" in " ".join(lines)
+    # a rule failing in under a quarter of the villages is not a finding
+    rare = v.assign(I2b_state=PASS)
+    rare.iloc[: len(v) // 5, rare.columns.get_loc("I2b_state")] = FAIL
+    assert not any(x.startswith("I2b") for x in findings(rare, labels, "id"))
+    undetermined = int((v["tier"] == "undetermined").sum())
+    if undetermined:
+        assert findings(v, labels, "en")[-1].startswith("The undetermined villages wait for data:")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from despro import layers as registry
 from despro.config.settings import default_rules
 from despro.config.vocab import FAIL, NEAR_READY, NOT_READY, PASS, READY, UNDETERMINED, UNKNOWN
 from despro.io.outputs import csv_safe, planner_tables
@@ -73,7 +74,7 @@ def _tier() -> pd.Series:
 
 @pytest.fixture
 def why() -> pd.DataFrame:
-    return ex.explain(_long(), _tier(), LABELS)
+    return ex.explain(_long(), _tier(), LABELS, titles=registry.titles("id"))
 
 
 @pytest.fixture
@@ -104,7 +105,9 @@ def test_gap_in_the_rules_unit_and_text_in_indonesian_and_english(why):
     assert why.loc["B", "binding_gap"] == pytest.approx(7.0)
     assert why.loc["B", "binding_unit"] == "percent of individuals"
     assert why.loc["B", "binding_text"] == "perlu +7,0 pp kepemilikan ponsel"
-    en = ex.explain(_long(), _tier(), {"I2a": "smartphone ownership"}, lang="en")
+    en = ex.explain(
+        _long(), _tier(), {"I2a": "smartphone ownership"}, lang="en", titles=registry.titles("en")
+    )
     assert en.loc["B", "binding_text"] == "needs +7.0 pp smartphone ownership"
     assert why.loc["C", "binding_text"] == "perlu +1 perusahaan kurir"  # no "companies"
     assert en.loc["D", "binding_text"] == "needs courier data"
@@ -134,6 +137,29 @@ def test_one_fix_away_lists_villages_with_exactly_one_rule_open(villages):
     assert one.loc[0, "binding_gap"] == pytest.approx(7.0)
 
 
+def test_summary_gives_the_share_decided_and_the_share_left_to_the_model(villages):
+    # D, E undetermined; the model gives D a p_ready and E none; I1b: A-D decided,
+    # E and F known only through the model
+    v = villages.assign(
+        p_ready=villages["village_code"].map({"A": 1.0, "B": 0.0, "C": 0.0, "D": 0.4}),
+        I1b_state=villages["village_code"].map(
+            {"A": PASS, "B": PASS, "C": FAIL, "D": PASS, "E": UNKNOWN, "F": UNKNOWN}
+        ),
+        I1b_prob_evidence=villages["village_code"].map(
+            {"A": "census", "B": "cells", "C": "census", "D": "cells", "E": "model", "F": "model"}
+        ),
+    )
+    prov = ex.summary(v, "province").set_index("province_code")
+    # province 11 = A-E: 3 of 5 tiers decided, 1 of 5 (D) left to the model's p_ready
+    assert prov.loc["11", "pct_tier_decided"] == pytest.approx(60.0)
+    assert prov.loc["11", "pct_p_ready_model"] == pytest.approx(20.0)
+    assert prov.loc["11", "pct_I1b_decided"] == pytest.approx(80.0)
+    assert prov.loc["11", "pct_I1b_model"] == pytest.approx(20.0)
+    # province 12 = F alone: not ready (decided) although I1b is modelled only
+    assert prov.loc["12", "pct_tier_decided"] == 100.0
+    assert prov.loc["12", "pct_I1b_model"] == 100.0
+
+
 def test_summary_counts_tiers_and_the_top_binding_criterion(villages):
     prov = ex.summary(villages, "province").set_index("province_code")
     assert prov.loc["11", "villages"] == 5
@@ -160,7 +186,7 @@ def test_summary_counts_tiers_and_the_top_binding_criterion(villages):
 
 
 def test_data_needed_ranks_the_inputs_that_decide_most_villages(villages):
-    d = ex.data_needed(villages)
+    d = ex.data_needed(villages, "id", registry.titles("id"))
     # courier alone decides D (1101); with courier in hand, growth decides E (1102)
     assert d["input"].tolist() == ["courier", "courier", "growth"]
     assert d["input_rank"].tolist() == [1, 1, 2]
@@ -228,12 +254,14 @@ def test_unknown_rules_name_the_input_of_their_own_variable():
     long = _long()
     long.loc[long["rule"] == "I3", ["layer", "variable"]] = ["census", "census_courier_agent"]
     assert ex.explain(long, _tier())["data_needed"]["D"] == "census"  # the row's layer
-    why = ex.explain(long, _tier(), inputs={"I3": "courier"})
+    why = ex.explain(long, _tier(), inputs={"I3": "courier"}, titles=registry.titles("id"))
     assert why.loc["D", "data_needed"] == "courier"
     assert why.loc["D", "binding_text"] == "perlu data kurir"
-    # from the rules: the declared variable's layer, else the layer of Table 1
+    # from the rules: the declared variable's layer, else the registered layer that
+    # provides the variable (its PROVIDES), else the variable itself
     declared = {"courier_companies": Variable("courier_companies", Kind.COUNT, "", "", "osm", "")}
-    inputs = ex.rule_inputs(default_rules(), declared)
+    inputs = ex.rule_inputs(default_rules(), declared, registry.providers())
+    assert ex.rule_inputs(default_rules(), {})["P1"] == "product_location_quotient"
     assert inputs["I3"] == "osm"
     assert inputs["P1"] == "products"
     assert inputs["I2b"] == "smartphone"
