@@ -47,7 +47,7 @@ from despro.mapsite.data import escape_text as esc
 from despro.mapsite.gl_labels import GL_LABELS, TIER_MARKERS
 from despro.mapsite.labels import LABELS, LANGS, threshold_text
 from despro.mapsite.pyramid import SCALE, build_levels
-from despro.mapsite.summary import why_texts
+from despro.mapsite.summary import gate_labels, summary_html, why_texts
 
 if TYPE_CHECKING:
     from despro.pipeline.runner import Result
@@ -297,6 +297,9 @@ def site_payload(
         ],
         "hasPilots": analysis is not None and len(analysis.pilots) > 0,
         "links": [[esc(t.get(k, k)), esc(href)] for k, href in (links or {}).items()],
+        "summary": summary_html(
+            result.villages, lang, gate_labels(result.config.criteria.rules, lang)
+        ),
         **_analysis_payload(result, analysis, lang),
     }
 

@@ -140,7 +140,7 @@ class Chromium:
             self._send("Page.handleJavaScriptDialog", {"accept": True}, msg.get("sessionId"))
         elif method == "Network.requestWillBeSent":
             url = params["request"]["url"]
-            if not url.startswith(("file:", "data:", "about:")):
+            if not url.startswith(("file:", "data:", "about:", "blob:")):  # blob: in memory
                 self.requests.append(url)
 
     def call(self, method: str, **params) -> dict:

@@ -490,6 +490,7 @@
     var links = (S.links || []).map(function (l) { return " \u00b7 <a href='" + l[1] + "'>" + l[0] + "</a>"; }).join("");
     p.innerHTML = "<h1>" + W.title + "</h1><div class='dg-note'>" + S.run + " \u00b7 " + W.generated + " " + S.generated + links + "</div>" +
       "<input id='dg-search' type='search' placeholder='" + W.search + "' aria-label='" + W.search + "'><div id='dg-results'></div>" +
+      "<div id='dg-summary'>" + (S.summary || "") + "</div>" +
       "<details open><summary>" + W.cell_layers + "</summary><div class='dg-radios'>" + layers + "</div>" +
       "<label><input type='checkbox' id='dg-outlines' checked> " + W.show_outlines + "</label></details>" +
       "<details open><summary>" + W.filters + "</summary><div class='dg-tiers'>" + tiers + "</div>" +
