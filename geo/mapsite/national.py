@@ -172,7 +172,9 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
     }
 
 
-def village_outlines(geoms, tolerance: float = OUTLINE_TOLERANCE) -> list[list[list[int]]]:
+def village_outlines(
+    geoms: np.ndarray, tolerance: float = OUTLINE_TOLERANCE
+) -> list[list[list[int]]]:
     """Per village, its rings (exterior of every part, simplified), each encoded as by
     :func:`despro.mapsite.data.encode_path`."""
     geoms = np.asarray(geoms, dtype=object)

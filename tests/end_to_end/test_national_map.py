@@ -314,3 +314,20 @@ def test_single_file_opens_alone(browser, sample_result, tmp_path):
     browser.js("despro.openPopup(0)")
     browser.wait("!!document.querySelector('.dg-popup .dg-rules')")
     assert browser.js("document.documentElement.lang") == "en"
+
+
+@pytest.mark.browser
+def test_the_table_sorts_by_a_clicked_column(browser, national_demo, villages):
+    browser.ready(national_demo / "index.html")
+
+    def ranks() -> list[int]:
+        return browser.js(
+            "Array.from(document.querySelectorAll('.dg-list tr[data-i]'))"
+            ".map(r => despro.villages.rank[+r.getAttribute('data-i')])"
+        )
+
+    browser.js("document.querySelector('.dg-sort[data-col=\"4\"]').click()")
+    up = ranks()
+    assert len(up) > 1 and up == sorted(up)
+    browser.js("document.querySelector('.dg-sort[data-col=\"4\"]').click()")
+    assert ranks() == sorted(up, reverse=True)

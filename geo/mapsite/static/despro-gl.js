@@ -410,15 +410,34 @@
       var t = +V.tier.charAt(i), fl = +V.flag.charAt(i);
       if ((fl || t <= 1) && passes(i)) idx.push(i);
     }
-    idx.sort(function (a, b) { return (V.pilot[a] || 1e9) - (V.pilot[b] || 1e9) || V.rank[a] - V.rank[b]; });
+    /* default: pilots in pick order, then by rank; a header click sorts by its column */
+    var sort = st.sort || { col: -1, dir: 1 };
+    var keys = [
+      function (i) { return V.pilot[i] || 1e9; },
+      function (i) { return plain(V.name[i]).toLowerCase(); },
+      function (i) { return plain(V.regencies[V.reg[i]][1]).toLowerCase(); },
+      function (i) { return +V.tier.charAt(i); },
+      function (i) { return V.rank[i]; }
+    ];
+    idx.sort(function (a, b) {
+      if (sort.col >= 0) {
+        var x = keys[sort.col](a), y = keys[sort.col](b);
+        if (x < y) return -sort.dir;
+        if (x > y) return sort.dir;
+      }
+      return (V.pilot[a] || 1e9) - (V.pilot[b] || 1e9) || V.rank[a] - V.rank[b];
+    });
     st.tableRows = idx.length;
     var rows = idx.slice(0, 500).map(function (i) {
       var t = S.tiers[+V.tier.charAt(i)];
       return "<tr data-i='" + i + "'><td>" + (V.pilot[i] || "") + "</td><td>" + V.name[i] + "</td><td>" +
         V.regencies[V.reg[i]][1] + "</td><td><span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span>" + t.label + "</td><td>" + V.rank[i] + "</td></tr>";
     });
-    document.getElementById("dg-table").innerHTML = "<table class='dg-list'><tr><th>" + W.pilot + "</th><th>" + W.name +
-      "</th><th>" + W.regency + "</th><th>" + W.tier + "</th><th>" + W.rank + "</th></tr>" + rows.join("") +
+    var heads = [W.pilot, W.name, W.regency, W.tier, W.rank].map(function (h, k) {
+      var mark = sort.col === k ? (sort.dir > 0 ? " \u25b2" : " \u25bc") : "";
+      return "<th class='dg-sort' data-col='" + k + "'>" + h + mark + "</th>";
+    }).join("");
+    document.getElementById("dg-table").innerHTML = "<table class='dg-list'><tr>" + heads + "</tr>" + rows.join("") +
       "</table><div class='dg-note'>" + fmt(Math.min(idx.length, 500)) + " " + W.of + " " + fmt(idx.length) + " " + W.rows_shown + "</div>";
   }
 
@@ -510,7 +529,13 @@
     });
     p.addEventListener("click", function (e) {
       var row = e.target.closest("[data-i]"), place = e.target.closest(".dg-place");
-      var bind = e.target.closest(".dg-bind");
+      var bind = e.target.closest(".dg-bind"), sortBy = e.target.closest(".dg-sort");
+      if (sortBy) {
+        var col = +sortBy.getAttribute("data-col"), cur = st.sort || { col: -1, dir: 1 };
+        st.sort = { col: col, dir: cur.col === col ? -cur.dir : 1 };
+        renderTable();
+        return;
+      }
       if (bind && !S.rules[+bind.getAttribute("data-rule")].info) {
         st.filter.rule = +bind.getAttribute("data-rule");
         document.getElementById("dg-f-rule").value = String(st.filter.rule);
