@@ -1,4 +1,8 @@
-"""The planners' map site: an overview page and one page per province, readable offline.
+"""The folium / Leaflet pages: an overview page and one page per province, readable offline.
+
+:func:`write_map` writes the national MapLibre GL map by default
+(:mod:`despro.mapsite.national`); these pages are ``write_map(kind="pages")``, kept for
+notebooks (a folium map displays inline) and small runs.
 
 ``write_site(result, maps_dir, lang)`` writes into ``maps_dir``:
 

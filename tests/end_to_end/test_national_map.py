@@ -331,3 +331,21 @@ def test_the_table_sorts_by_a_clicked_column(browser, national_demo, villages):
     assert len(up) > 1 and up == sorted(up)
     browser.js("document.querySelector('.dg-sort[data-col=\"4\"]').click()")
     assert ranks() == sorted(up, reverse=True)
+
+
+@pytest.mark.browser
+def test_print_shows_the_map_legend_and_counts_without_controls(browser, national_demo):
+    browser.ready(national_demo / "index.html")
+    browser.call("Emulation.setEmulatedMedia", media="print")
+    try:
+
+        def shown(selector: str) -> bool:
+            return browser.js(
+                f"getComputedStyle(document.querySelector({selector!r})).display !== 'none'"
+            )
+
+        assert shown("#despro-map") and shown("#despro-legend") and shown("#dg-counts")
+        assert not shown("#dg-search") and not shown("#dg-csv")
+        assert not shown(".maplibregl-ctrl")
+    finally:
+        browser.call("Emulation.setEmulatedMedia", media="")
