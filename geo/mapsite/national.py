@@ -55,8 +55,6 @@ if TYPE_CHECKING:
 
 #: village outlines: Douglas-Peucker tolerance (degrees, ~110 m)
 OUTLINE_TOLERANCE = 1e-3
-#: rows of the panel's table at most (pilots first, then by rank)
-TABLE_MAX = 2000
 
 
 def _palette(n: int, higher_is_better: bool) -> list[str]:
