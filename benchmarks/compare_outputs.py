@@ -64,6 +64,14 @@ def _text(s: str) -> str:
     return s
 
 
+# bookkeeping, not a result: the list of files the last run committed (despro.io.staging)
+BOOKKEEPING = {".despro-files.json"}
+
+
+def _kept(p: Path) -> bool:
+    return p.name not in BOOKKEEPING
+
+
 ALLOW_ADDED = False
 ADDED: dict[str, list[str]] = {}
 
@@ -127,8 +135,8 @@ def compare_file(a: Path, b: Path) -> str | None:
 
 
 def main(before: Path, after: Path) -> int:
-    files_a = {p.relative_to(before) for p in before.rglob("*") if p.is_file()}
-    files_b = {p.relative_to(after) for p in after.rglob("*") if p.is_file()}
+    files_a = {p.relative_to(before) for p in before.rglob("*") if p.is_file() and _kept(p)}
+    files_b = {p.relative_to(after) for p in after.rglob("*") if p.is_file() and _kept(p)}
     bad = 0
     for rel in sorted(files_a ^ files_b):
         print(f"ONLY IN {'before' if rel in files_a else 'after'}: {rel}")

@@ -14,6 +14,8 @@ The public API is here, at the top::
     despro.write_outputs(r, "output")             # tables (GeoParquet, GeoPackage, CSV)
     despro.write_map(r, "maps")                   # the offline map site
     job = despro.run_job("data/sample/despro.toml", select=True)  # all of it, as 'despro demo'
+    p = despro.plan(r, budget=9000)               # costed interventions (million Rp)
+    despro.write_rollout(p, "output/plan")        # plan.csv, waves.csv, cost curve
 
 Names are imported on first use, so ``import despro`` stays light.
 """
@@ -38,6 +40,9 @@ _API = {
     "PilotPlan": "despro.select.pilots",
     "write_outputs": "despro.io.outputs",
     "write_plan": "despro.io.selection",
+    "plan": "despro.rollout.api",
+    "Plan": "despro.rollout.waves",
+    "write_rollout": "despro.io.rollout",
     "write_map": "despro.mapsite.site",
     "DesproError": "despro.errors",
     "ConfigError": "despro.errors",
@@ -57,6 +62,9 @@ __all__ = [
     "PilotPlan",
     "write_outputs",
     "write_plan",
+    "plan",
+    "Plan",
+    "write_rollout",
     "write_map",
     "DesproError",
     "ConfigError",
@@ -67,10 +75,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from despro.config.settings import Config, load_config
     from despro.errors import ConfigError, DesproError, InputError
     from despro.io.outputs import write_outputs
+    from despro.io.rollout import write_rollout
     from despro.io.selection import write_plan
     from despro.mapsite.site import write_map
     from despro.pipeline.job import Job, run_job
     from despro.pipeline.runner import Result, run, validate_inputs
+    from despro.rollout.api import plan
+    from despro.rollout.waves import Plan
     from despro.select.pilots import PilotPlan, plan_pilots
 
 

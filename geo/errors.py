@@ -123,11 +123,15 @@ class InfeasibleError(ConfigError):
         The ``[selection]`` key to relax (``size``, ``max_per_regency``, ...).
     fix : str
         What to change.
+    section : str
+        The config section of ``constraint`` (``selection``; ``plan`` for the rollout plan).
     """
 
-    def __init__(self, message: str, constraint: str, fix: str = "relax it"):
+    def __init__(
+        self, message: str, constraint: str, fix: str = "relax it", section: str = "selection"
+    ):
         self.constraint = constraint
-        super().__init__(f"{message}. Fix: {fix}", key=f"selection.{constraint}")
+        super().__init__(f"{message}. Fix: {fix}", key=f"{section}.{constraint}")
 
 
 class FetchError(DesproError, OSError):

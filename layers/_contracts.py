@@ -55,10 +55,28 @@ def non_negative(fix: str = "counts must be >= 0; leave unknowns empty") -> pa.C
     return rule(lambda s: s >= 0, "is negative", fix)
 
 
+def at_most(hi: float, fix: str) -> pa.Check:
+    """Values at most ``hi`` (a documented physical ceiling; missing values pass)."""
+    return rule(lambda s: s <= hi, f"is above {hi:g}", fix)
+
+
+def whole(fix: str = "a count is a whole number") -> pa.Check:
+    """Whole numbers (counts); missing values pass."""
+    return rule(lambda s: (s % 1 == 0) | s.isna(), "is not a whole number", fix)
+
+
+FINITE = rule(lambda s: ~np.isinf(s), "is infinite", "use a finite number; leave unknowns empty")
+
+
 def number(*checks: pa.Check, required: bool = True, nullable: bool = True) -> pa.Column:
-    """A float column read from numbers or number-like text (decimal commas accepted)."""
+    """A finite float column read from numbers or number-like text (decimal commas accepted)."""
     return pa.Column(
-        float, list(checks), parsers=NUMBER, coerce=True, nullable=nullable, required=required
+        float,
+        [FINITE, *checks],
+        parsers=NUMBER,
+        coerce=True,
+        nullable=nullable,
+        required=required,
     )
 
 

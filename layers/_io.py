@@ -23,8 +23,9 @@ import shapely
 from despro.errors import InputError, MissingFileError
 from despro.layer import Notes
 
-# Indonesia with a margin: lon 94-142 E, lat 12 S - 7 N.
-INDONESIA_BOUNDS = (94.0, -12.0, 142.0, 7.0)
+from ._place import INDONESIA_BOUNDS, check_coordinates, describe_outside, outside_indonesia
+
+__all__ = ["INDONESIA_BOUNDS"]
 
 
 def require_file(path: Path, what: str) -> Path:
@@ -43,6 +44,7 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
+_TEXT_FORMATS = {".json", ".geojson", ".topojson", ".csv", ".txt", ".tsv"}
 _TEXT_PAGES = {".html", ".htm", ".kml", ".osm", ".xml", ".gml", ".svg"}
 CUT_FIX = (
     "download or export the file again (it was cut off: an interrupted download or a full disk)"
@@ -73,6 +75,14 @@ def check_intact(path: Path, what: str) -> None:
             f"{what} file is a web page, not data (an error page saved by a failed download?)",
             file=path,
             fix="download the file again",
+        )
+    if suffix in _TEXT_FORMATS and (
+        head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:400]
+    ):
+        raise InputError(
+            f"{what} file is UTF-16 (Windows 'Unicode'), not UTF-8",
+            file=path,
+            fix=f"save it as UTF-8 (iconv -f UTF-16 -t UTF-8 {path.name} > utf8-{path.name})",
         )
     cut = None
     if suffix in {".json", ".geojson", ".topojson"}:
@@ -122,17 +132,44 @@ def check_csv_complete(path: Path, what: str, n_columns: int) -> None:
     ends_cleanly = tail.endswith(("\n", "\r"))
     odd_quotes = lines[-1].count('"') % 2 == 1
     if ends_cleanly and odd_quotes:
-        return  # the closing line of a quoted field that spans lines
-    if len(fields) < n_columns or odd_quotes:
+        return _check_row_lengths(path, what, n_columns, delim)
+    # no newline after a last field left empty: the file stops mid-value
+    if len(fields) < n_columns or odd_quotes or (not ends_cleanly and fields[-1] == ""):
         with open(path, "rb") as f:
             n_lines = sum(1 for _ in f)
         raise InputError(
             f"{what}: the last line has {len(fields)} of {n_columns} fields "
-            f"({lines[-1][:60]!r}); the file looks cut off",
+            f"({lines[-1][:60]!r}{'' if ends_cleanly else ', no line end'}); "
+            "the file looks cut off",
             file=path,
             row=n_lines,
             fix=CUT_FIX,
         )
+    _check_row_lengths(path, what, n_columns, delim)
+
+
+#: files up to this size have every row's field count checked (a short row in the middle)
+ROW_CHECK_BYTES = 50_000_000
+
+
+def _check_row_lengths(path: Path, what: str, n_columns: int, delim: str) -> None:
+    """Reject a row with fewer fields than the header (its values would shift or go missing)."""
+    if path.stat().st_size > ROW_CHECK_BYTES:
+        return
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=delim)
+        next(reader, None)
+        for fields in reader:
+            if fields and any(x.strip() for x in fields) and len(fields) < n_columns:
+                raise InputError(
+                    f"{what}: the row has {len(fields)} of {n_columns} fields "
+                    f"({delim.join(fields)[:60]!r}); a value is missing and the others "
+                    "would shift",
+                    file=path,
+                    row=reader.line_num,
+                    fix="add the missing separator(s); leave an unknown value empty "
+                    "between two separators",
+                )
 
 
 def read_vector(
@@ -203,7 +240,10 @@ def read_vector(
         )
     check_lonlat_plausible(gdf, path, what, extent)
     if not gdf.crs.equals("EPSG:4326"):
+        projected = gdf.crs.is_projected
         gdf = gdf.to_crs("EPSG:4326")
+        if projected:  # now in degrees: the place checks the projected file skipped
+            check_lonlat_plausible(gdf, path, what, extent)
     return gdf
 
 
@@ -335,76 +375,37 @@ def check_lonlat_plausible(
     extent: Literal["indonesia", "any"] = "indonesia",
     tabular: bool = False,
 ) -> None:
-    """Catch features at 0, 0, projected metres labelled as degrees and swapped lat/lon.
+    """Catch NaN coordinates, features at 0, 0, degrees labelled as metres and the reverse,
+    swapped lat/lon and files mostly outside Indonesia (see :mod:`despro.layers._place`).
 
-    With ``extent='any'`` only the +-180 / 90 range is checked (worldwide files).
-    ``tabular``: the features are rows of a table read by :func:`read_table`, so
-    errors name the spreadsheet row (:func:`file_row`), not the feature number.
+    With ``extent='any'`` only the +-180 / 90 range and the CRS label are checked
+    (worldwide files). ``tabular``: the features are rows of a table read by
+    :func:`read_table`, so errors name the spreadsheet row (:func:`file_row`), not the
+    feature number, and fixes name the lon / lat columns rather than a CRS.
     """
-    if not gdf.crs.is_geographic:
-        return
 
     def row(i: int) -> int:
         return file_row(gdf, i) if tabular else i + 1
 
-    zero = (shapely.bounds(gdf.geometry.values) == 0).all(axis=1)
-    if zero.any():
-        raise InputError(
-            f"{what}: {int(zero.sum())} feature(s) lie at exactly 0, 0 (missing or "
-            "unreadable coordinates written as zeros)",
-            file=path,
-            row=row(int(np.flatnonzero(zero)[0])),
-            fix="fill in the coordinates or remove the features",
-        )
-    b = gdf.total_bounds
-    if np.any(np.abs(b[[0, 2]]) > 180) or np.any(np.abs(b[[1, 3]]) > 90):
-        raise InputError(
-            f"{what} coordinates exceed +-180/90 but the CRS says degrees "
-            f"({gdf.crs.to_string()}); they look like projected metres",
-            file=path,
-            fix="set the real CRS (e.g. EPSG:32749 for UTM 49S)",
-        )
-    if extent == "any":
-        return
-    lo = _outside_indonesia(gdf.geometry.values)
-    if lo.mean() > 0.5:
-        swapped = shapely.transform(gdf.geometry.values, lambda xy: xy[:, ::-1])
-        if _outside_indonesia(swapped).mean() < 0.5:
-            raise InputError(
-                f"{what} coordinates look like latitude/longitude swapped",
-                file=path,
-                row=row(int(np.flatnonzero(lo)[0])),
-                fix="write x = longitude, y = latitude",
-            )
-        raise InputError(
-            f"{what}: {int(lo.sum())} of {len(lo)} features lie outside Indonesia",
-            file=path,
-            row=row(int(np.flatnonzero(lo)[0])),
-            fix="check the CRS and the coordinates",
-        )
+    check_coordinates(gdf, path, what, extent, row=row, tabular=tabular)
 
 
 def _outside_indonesia(geoms: np.ndarray) -> np.ndarray:
     """True where a feature's centroid lies outside Indonesia (empty features: False)."""
-    xmin, ymin, xmax, ymax = INDONESIA_BOUNDS
-    c = shapely.centroid(np.asarray(geoms))
-    empty = shapely.is_missing(c) | shapely.is_empty(c)
-    xy = np.full((len(c), 2), np.nan)
-    xy[~empty] = shapely.get_coordinates(c[~empty])[:, :2]
-    x, y = xy[:, 0], xy[:, 1]
-    return ~empty & ~((x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
+    return outside_indonesia(geoms)
 
 
 def points_outside_indonesia(
     gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes
 ) -> gpd.GeoDataFrame:
-    """Drop (and note) features whose centroid lies outside Indonesia's bounds."""
+    """Drop (and note) features whose centroid lies outside Indonesia (neighbours excluded)."""
     out = _outside_indonesia(gdf.geometry.values)
     if out.any():
         notes.add(
             path,
             "dropped",
-            f"{what}: features outside Indonesia",
+            f"{what}: features outside Indonesia: {int(out.sum())} (the first "
+            f"{describe_outside(gdf.geometry.values, out)})",
             rows=list(np.flatnonzero(out) + 1),
         )
     return gdf.loc[~out]
@@ -431,6 +432,14 @@ def clip_to_indonesia(
             f"{what}: none of the {len(gdf)} features reaches Indonesia "
             f"(lon {INDONESIA_BOUNDS[0]}-{INDONESIA_BOUNDS[2]}, lat "
             f"{INDONESIA_BOUNDS[1]}-{INDONESIA_BOUNDS[3]})",
+            file=path,
+            fix="check the file, the CRS and that x = longitude, y = latitude",
+        )
+    home = ~gone & ~outside_indonesia(clipped)
+    if not home.any():
+        raise InputError(
+            f"{what}: none of the {len(gdf)} features lies in Indonesia (the first "
+            f"{describe_outside(clipped, ~gone)})",
             file=path,
             fix="check the file, the CRS and that x = longitude, y = latitude",
         )
@@ -535,52 +544,129 @@ def read_table(
     dtype: dict | type | None = None,
     sheet: str | int = 0,
     names: list[str] | None = None,
+    skip_rows: int = 0,
+    header_rows: int = 1,
 ) -> pd.DataFrame:
     """Read CSV / XLSX / Parquet into a DataFrame (codes kept as strings via ``dtype``).
 
     ``names``: column names of a file without a header line (CSV / XLSX). A CSV
-    may be gzip-compressed (``.csv.gz``).
+    may be gzip-compressed (``.csv.gz``). ``skip_rows``: title lines above the header;
+    ``header_rows``: lines the header spans (a BPS table's merged title over a year
+    row): their texts are joined per column, a merged title carried to the columns it
+    spans ("Persentase rumah tangga ... 2024"). Row numbers in errors stay those of the
+    file (:func:`file_row`).
     """
     path = require_file(path, what)
     suffix = path.suffix.lower()
-    header = None if names else 0
+    header = None if names else (list(range(header_rows)) if header_rows > 1 else 0)
     try:
         if suffix in {".xlsx", ".xls"}:
-            df = pd.read_excel(path, sheet_name=sheet, dtype=dtype, header=header, names=names)
+            df = pd.read_excel(
+                path,
+                sheet_name=sheet,
+                dtype=dtype if header_rows == 1 else str,
+                header=header,
+                names=names,
+                skiprows=skip_rows or None,
+            )
         elif suffix in {".parquet"}:
             df = pd.read_parquet(path)
         else:
             df = pd.read_csv(
                 path,
-                dtype=dtype,
+                dtype=dtype if header_rows == 1 else str,
                 sep=None,
                 engine="python",
                 encoding="utf-8-sig",
                 header=header,
                 names=names,
+                skiprows=skip_rows or None,
             )
     except UnicodeDecodeError:
+        raw = path.read_bytes()[:400]
+        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw
+        found = "UTF-16 (Windows 'Unicode')" if utf16 else "Windows-1252 / latin-1"
         raise InputError(
-            f"cannot read {what}: the text is not UTF-8",
+            f"cannot read {what}: the text is {found}, not UTF-8",
             file=path,
-            fix="save it as UTF-8 CSV (in Excel: CSV UTF-8) or XLSX",
+            fix="save it as UTF-8 CSV (in Excel: CSV UTF-8) or XLSX, or "
+            f"iconv -f {'UTF-16' if utf16 else 'WINDOWS-1252'} -t UTF-8",
         ) from None
     except Exception as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         cut = suffix not in {".xlsx", ".xls", ".parquet"} and re.search(
             r"EOF|end of (data|file)|ended before", text, re.IGNORECASE
         )
-        raise InputError(
-            f"cannot read {what}: {text}",
-            file=path,
-            fix=CUT_FIX if cut else "save it as UTF-8 CSV or XLSX",
-        ) from None
+        if suffix == ".parquet":
+            fix = "write the Parquet file again (it is corrupt or cut off)"
+        elif suffix in {".xlsx", ".xls"}:
+            fix = "open it in a spreadsheet and save it again as XLSX"
+        else:
+            fix = CUT_FIX if cut else "save it as UTF-8 CSV or XLSX"
+        raise InputError(f"cannot read {what}: {text}", file=path, fix=fix) from None
+    if header_rows > 1 and isinstance(df.columns, pd.MultiIndex):
+        df.columns = _joined_header(df.columns)
+    if skip_rows or header_rows > 1:  # keep file_row = the file's row number
+        df.index = df.index + skip_rows + header_rows - 1
     if len(df) == 0:
         raise InputError(f"{what} has a header but no rows", file=path, fix="add the data rows")
-    if suffix not in {".xlsx", ".xls", ".parquet", ".gz", ".zip", ".bz2", ".xz"}:
+    if suffix == ".parquet":
+        _check_parquet_text(df, path, what)
+    if suffix not in {".xlsx", ".xls", ".parquet", ".gz", ".zip", ".bz2", ".xz"} and not (
+        skip_rows or header_rows > 1
+    ):
         check_csv_complete(path, what, len(df.columns))
     df.columns = [str(c).strip() for c in df.columns]
+    if header == 0:
+        _check_unique_columns(df, path, what)
     return df
+
+
+def _joined_header(columns: pd.MultiIndex) -> list[str]:
+    """One name per column from a header of several rows; merged titles carried right."""
+    levels = [list(columns.get_level_values(k)) for k in range(columns.nlevels)]
+    out = []
+    for k, level in enumerate(levels):
+        last = ""
+        for j, v in enumerate(level):
+            text = "" if v is None or str(v).startswith("Unnamed:") or str(v) == "nan" else str(v)
+            if k < len(levels) - 1:  # a merged cell holds its text in its first column only
+                text = text or last
+                last = text
+            level[j] = " ".join(text.split())
+    for j in range(len(columns)):
+        parts = [lv[j] for lv in levels if lv[j]]
+        out.append(" ".join(dict.fromkeys(parts)))
+    return out
+
+
+def _check_parquet_text(df: pd.DataFrame, path: Path, what: str) -> None:
+    """Text columns of a Parquet file must decode (a damaged file may hold broken UTF-8)."""
+    for c in df.columns:
+        if pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object:
+            try:
+                df[c].to_numpy()
+            except Exception as exc:  # pyarrow raises its own classes
+                raise InputError(
+                    f"{what} column '{c}' cannot be read: {str(exc).splitlines()[0][:120]}",
+                    file=path,
+                    fix="write the Parquet file again (it is corrupt or cut off)",
+                ) from None
+
+
+def _check_unique_columns(df: pd.DataFrame, path: Path, what: str) -> None:
+    """A header naming a column twice (pandas renames the second 'x.1'): which is meant?"""
+    cols = list(df.columns)
+    for i, c in enumerate(cols):
+        m = re.fullmatch(r"(.+)\.(\d+)", c)
+        if m and m.group(1) in cols[:i]:
+            first = cols.index(m.group(1))
+            raise InputError(
+                f"{what} names column '{m.group(1)}' twice (columns {first + 1} and {i + 1})",
+                file=path,
+                row=1,
+                fix="delete or rename one of them",
+            )
 
 
 def require_columns(df: pd.DataFrame, columns: list[str], path: Path, what: str) -> None:
@@ -595,12 +681,22 @@ def require_columns(df: pd.DataFrame, columns: list[str], path: Path, what: str)
 
 
 def numeric_column(
-    df: pd.DataFrame, col: str, path: Path, what: str, allow_missing: bool = True
+    df: pd.DataFrame,
+    col: str,
+    path: Path,
+    what: str,
+    allow_missing: bool = True,
+    lo: float = -np.inf,
+    hi: float = np.inf,
+    whole: bool = False,
+    unit: str = "",
 ) -> np.ndarray:
     """Parse a numeric column (decimal commas accepted); name the first bad row.
 
     Rows are named by the index label (+2 for the header and 1-based counting), so a
-    table filtered with :func:`filter_rows` still names the row of the file.
+    table filtered with :func:`filter_rows` still names the row of the file. Infinite
+    values are refused; ``lo`` / ``hi`` (inclusive) and ``whole`` (a count) are the
+    column's declared range, ``unit`` is named in the error.
     """
     raw = df[col]
     s = raw.astype("string").str.strip().str.replace(",", ".", regex=False)
@@ -620,7 +716,23 @@ def numeric_column(
         raise InputError(
             f"{what} column '{col}' is empty", file=path, row=file_row(df, i), fix="fill it in"
         )
-    return num.to_numpy(dtype=float)
+    out = num.to_numpy(dtype=float)
+    known = ~np.isnan(out)
+    wrong = known & ((out < lo) | (out > hi) | np.isinf(out))
+    if whole:
+        wrong |= known & np.isfinite(out) & (out % 1 != 0)
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        span = f"{lo:g} to {hi:g}" + (f" {unit}" if unit else "")
+        kind = "a whole number" if whole else "a number"
+        raise InputError(
+            f"{what} column '{col}' value {raw.iloc[i]!r} is outside its range: "
+            f"{kind} from {span} ({int(wrong.sum())} row(s))",
+            file=path,
+            row=file_row(df, i),
+            fix="correct the value; leave unknowns empty",
+        )
+    return out
 
 
 def file_row(df: pd.DataFrame, i: int) -> int:

@@ -55,6 +55,7 @@ import h3
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import rasterio
 import shapely
 from pydantic import Field
 
@@ -65,8 +66,9 @@ from despro.errors import InputError
 from despro.layer import Choropleth, LayerInputs, LayerResult, Notes
 from despro.variables import Kind, Variable
 
-from ._contracts import in_range, non_negative, not_above, number, rule, validate
+from ._contracts import at_most, in_range, non_negative, not_above, number, rule, validate, whole
 from ._io import (
+    INDONESIA_BOUNDS,
     check_lonlat_plausible,
     file_row,
     filter_rows,
@@ -385,6 +387,7 @@ def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoData
             )
     else:
         gdf = read_vector(path, "Ookla tiles")
+    check_tiles(gdf, path, tabular=suffix in {".csv", ".xlsx"})
     gdf = filter_rows(gdf, filters or {}, path, "Ookla tiles", "layers.broadband.tiles_filters")
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
@@ -392,21 +395,37 @@ def read_tiles(path: Path, filters: dict[str, str] | None = None) -> gpd.GeoData
 
 
 _SPEED_FIX = "speeds and latency are >= 0 as Ookla publishes them; drop the row"
+#: declared ceilings: 10 Gbps is beyond any plan Ookla measures; a minute of latency is
+#: not a measurement; a zoom-16 tile of one quarter never holds a billion tests
+MAX_KBPS = 10_000_000
+MAX_LATENCY_MS = 60_000
+MAX_TESTS = 1e9
+_CEILING_FIX = "check the unit (Ookla: kbps, ms) and the value; drop the row"
 OOKLA = pa.DataFrameSchema(
     {
-        "avg_d_kbps": number(non_negative(_SPEED_FIX), nullable=False),
-        "avg_u_kbps": number(non_negative(_SPEED_FIX), nullable=False),
-        "avg_lat_ms": number(non_negative(_SPEED_FIX), nullable=False),
+        "avg_d_kbps": number(
+            non_negative(_SPEED_FIX), at_most(MAX_KBPS, _CEILING_FIX), nullable=False
+        ),
+        "avg_u_kbps": number(
+            non_negative(_SPEED_FIX), at_most(MAX_KBPS, _CEILING_FIX), nullable=False
+        ),
+        "avg_lat_ms": number(
+            non_negative(_SPEED_FIX), at_most(MAX_LATENCY_MS, _CEILING_FIX), nullable=False
+        ),
         "tests": number(
             rule(
                 lambda s: s >= 1,
                 "is below 1 test",
                 "Ookla lists only tiles with tests; drop the row",
             ),
+            whole("tests are counted: a whole number"),
+            at_most(MAX_TESTS, _CEILING_FIX),
             nullable=False,
         ),
         "devices": number(
-            rule(lambda s: s >= 1, "is below 1 device", "drop the row"), nullable=False
+            rule(lambda s: s >= 1, "is below 1 device", "drop the row"),
+            whole("devices are counted: a whole number"),
+            nullable=False,
         ),
     },
     checks=[
@@ -430,6 +449,78 @@ QUADKEY = pa.DataFrameSchema(
         )
     }
 )
+
+
+#: width of a zoom-16 quadkey tile, degrees of longitude (~610 m at the equator)
+TILE_DEGREES = 360.0 / 2**16
+
+
+def check_tiles(gdf: gpd.GeoDataFrame, path: Path, tabular: bool = False) -> None:
+    """Ookla tiles are zoom-16 quadkey squares in degrees: check before any geometry work.
+
+    A tile in projected metres, of the wrong size (a 20-degree 'tile' would send the
+    polygon overlap into minutes of work), empty, not a polygon, or a file with no tile
+    in Indonesia (swapped latitude / longitude) is an error naming the row.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The tiles as read, EPSG:4326.
+    path : Path
+        The file, named in errors.
+    tabular : bool
+        Rows of a CSV / XLSX (errors name the spreadsheet row; else the 1-based record).
+    """
+    if len(gdf) == 0:
+        return
+
+    def row(i: int) -> int:
+        return file_row(gdf, i) if tabular else i + 1
+
+    geoms = gdf.geometry.values
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if empty.any():
+        raise InputError(
+            f"Ookla tiles: {int(empty.sum())} tile(s) have no geometry",
+            file=path,
+            row=row(int(np.flatnonzero(empty)[0])),
+            fix="drop the row or restore its 'tile' / 'quadkey'",
+        )
+    poly = shapely.get_type_id(geoms) == shapely.GeometryType.POLYGON
+    if not poly.all():
+        i = int(np.flatnonzero(~poly)[0])
+        raise InputError(
+            f"Ookla tile is a {geoms[i].geom_type}, expected a square polygon",
+            file=path,
+            row=row(i),
+            fix="use the 'tile' column as Ookla publishes it",
+        )
+    check_lonlat_plausible(gdf, path, "Ookla tiles", extent="any", tabular=tabular)
+    b = shapely.bounds(geoms)
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    odd = (w > 2 * TILE_DEGREES) | (w < 0.5 * TILE_DEGREES) | (h > 2 * TILE_DEGREES)
+    odd |= h < 0.25 * TILE_DEGREES
+    if odd.any():
+        i = int(np.flatnonzero(odd)[0])
+        raise InputError(
+            f"Ookla tile is {w[i]:.4g} x {h[i]:.4g} degrees; Ookla tiles are zoom-16 "
+            f"quadkey squares of {TILE_DEGREES:.4f} degrees (~610 m) "
+            f"({int(odd.sum())} tile(s) of another size)",
+            file=path,
+            row=row(i),
+            fix="use the tiles as Ookla publishes them (EPSG:4326, one quadkey each)",
+        )
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    xmin, ymin, xmax, ymax = INDONESIA_BOUNDS
+    inside = (cx >= xmin) & (cx <= xmax) & (cy >= ymin) & (cy <= ymax)
+    flipped = (cy >= xmin) & (cy <= xmax) & (cx >= ymin) & (cx <= ymax)
+    if not inside.any() and flipped.mean() > 0.5:
+        raise InputError(
+            "Ookla tiles: no tile lies in Indonesia, but all would with latitude and "
+            "longitude swapped",
+            file=path,
+            fix="write the tile polygons as x = longitude, y = latitude",
+        )
 
 
 def read_tile_files(paths: list[Path], filters: dict[str, str], notes: Notes) -> gpd.GeoDataFrame:
@@ -718,6 +809,7 @@ def read(
     if cfg.coverage_raster:
         path = config.path(cfg.coverage_raster)
         check_raster(path, "coverage")
+        check_coverage_value(path, cfg.coverage_value)
         files.append(path)
         data["raster"] = path
         data["raster_src"] = str(path)
@@ -748,6 +840,52 @@ def read(
             fix="set at least one of them",
         )
     return LayerInputs(files, data)
+
+
+def check_coverage_value(path: Path, value: float) -> None:
+    """Fail unless some pixel of the coverage raster holds ``value`` (and it is not nodata).
+
+    A value the raster never holds would make coverage 0 % everywhere and every village
+    'not ready', without a word. The raster is scanned block by block and the scan stops
+    at the first pixel found.
+
+    Parameters
+    ----------
+    path : Path
+        The coverage GeoTIFF.
+    value : float
+        ``layers.broadband.coverage_value``.
+    """
+    key = "layers.broadband.coverage_value"
+    with rasterio.open(path) as src:
+        nodata = src.nodata
+        if nodata is not None and (value == nodata or (np.isnan(nodata) and np.isnan(value))):
+            raise InputError(
+                f"{key} = {value:g} is the raster's nodata value (unknown, not covered)",
+                file=path,
+                fix=f"set {key} to the value that means 'covered' (often 1)",
+            )
+        seen: set = set()
+        for _, window in src.block_windows(1):
+            try:
+                block = src.read(1, window=window)
+            except rasterio.errors.RasterioError as exc:
+                raise InputError(
+                    f"cannot read the coverage raster: {exc}",
+                    file=path,
+                    fix="use a GeoTIFF; download or export it again if it was damaged",
+                ) from None
+            if (block == value).any():
+                return
+            if len(seen) <= 20:
+                seen.update(np.unique(block[block != nodata] if nodata is not None else block))
+    held = ", ".join(f"{v:g}" for v in sorted(seen)[:10]) or "none"
+    raise InputError(
+        f"no pixel of the coverage raster equals {key} = {value:g} (values held: {held}); "
+        "coverage would be 0 % everywhere",
+        file=path,
+        fix=f"set {key} to the value that means 'covered'",
+    )
 
 
 def _check_coverage_from_towers(cfg: BroadbandConfig, config: Config) -> None:

@@ -40,6 +40,7 @@ from despro.variables import Kind, Variable
 
 from ._io import (
     OSM_SUFFIXES,
+    numeric_column,
     points_outside_indonesia,
     read_osm,
     read_table,
@@ -91,6 +92,11 @@ class CourierConfig(Model):
         },
         description="for an OpenStreetMap extract (.osm / .osm.pbf): the outlets kept; the "
         "operator comes from the 'operator' tag, then 'brand' and 'name' (operator_from)",
+    )
+    companies: list[str] = Field(
+        default_factory=list,
+        description="courier companies counted besides the known ones (KNOWN_COMPANIES), "
+        "spelled as in the file; other names are reported and not counted for I3",
     )
     vintage: str = "unknown"
 
@@ -209,7 +215,7 @@ def normalise_operator(name: object) -> str | None:
     if name is None or (not isinstance(name, str) and pd.isna(name)):
         return None
     s = " ".join(str(name).split())
-    if not s:
+    if not re.search(r"[^\W\d_]", s):  # no letter at all ('', '-', '123'): no name
         return None
     return find_operator(s) or s
 
@@ -264,9 +270,9 @@ def read_outlets(
     elif path.suffix.lower() in {".csv", ".xlsx"}:
         df = read_table(path, "courier outlets")
         require_columns(df, ["lon", "lat"], path, "courier outlets")
-        gdf = gpd.GeoDataFrame(
-            df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326"
-        )
+        lon = numeric_column(df, "lon", path, "courier outlets", allow_missing=False)
+        lat = numeric_column(df, "lat", path, "courier outlets", allow_missing=False)
+        gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
         from ._io import check_lonlat_plausible
 
         check_lonlat_plausible(gdf, path, "courier outlets", tabular=True)
@@ -291,6 +297,18 @@ def read_outlets(
             rows=list(gdf.index[op.isna().to_numpy()] + 1),
         )
     gdf = gdf.assign(operator=op).loc[op.notna()]
+    known = set(OPERATORS.values()) | {normalise_operator(c) for c in cfg.companies}
+    stray = ~gdf["operator"].isin(known).to_numpy()
+    if stray.any():
+        names = sorted({str(n) for n in gdf["operator"][stray]})
+        notes.add(
+            path,
+            "dropped",
+            f"outlets whose operator is not a known courier company, not counted for I3: "
+            f"{names[:10]}; list real companies in layers.courier.companies",
+            rows=list(gdf.index[stray] + 1),
+        )
+        gdf = gdf.loc[~stray]
     return gdf
 
 

@@ -181,11 +181,24 @@ def _flag(values: pd.Series, path, col: str) -> np.ndarray:
     return s.isin(TRUE).to_numpy()
 
 
+#: declared ranges: a market shrinks at most 100 % a year; no village has a million workshops
+GROWTH_RANGE = (-100.0, 10_000.0)
+MAX_ENTERPRISES = 1_000_000
+
+
 def read_categories(path: Path, notes: Notes) -> pd.DataFrame:
     """Category table indexed by category code."""
     df = read_table(path, "product categories", dtype={"category": str})
     require_columns(df, ["category", "demand_growth_pct"], path, "product categories")
-    df["demand_growth_pct"] = numeric_column(df, "demand_growth_pct", path, "product categories")
+    df["demand_growth_pct"] = numeric_column(
+        df,
+        "demand_growth_pct",
+        path,
+        "product categories",
+        lo=GROWTH_RANGE[0],
+        hi=GROWTH_RANGE[1],
+        unit="percent per year",
+    )
     dup = df["category"].duplicated()
     if dup.any():
         raise InputError(
@@ -254,10 +267,17 @@ def validate_products(
     df: pd.DataFrame, categories: pd.DataFrame, notes: Notes, path: Path
 ) -> pd.DataFrame:
     """Check and normalise product rows (categories known, counts >= 0, one flagship)."""
-    df["enterprises"] = numeric_column(df, "enterprises", path, "products", allow_missing=False)
-    if (df["enterprises"] < 0).any():
-        i = int(np.flatnonzero((df["enterprises"] < 0).to_numpy())[0])
-        raise InputError("negative enterprises", file=path, row=i + 2, fix="counts are >= 0")
+    df["enterprises"] = numeric_column(
+        df,
+        "enterprises",
+        path,
+        "products",
+        allow_missing=False,
+        lo=0,
+        hi=MAX_ENTERPRISES,
+        whole=True,
+        unit="enterprises",
+    )
     unknown = ~df["category"].isin(categories.index)
     if unknown.any():
         i = int(np.flatnonzero(unknown.to_numpy())[0])

@@ -49,6 +49,7 @@ percentages; one row per unit.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -66,7 +67,7 @@ from despro.layers._crosswalk import BPS_TO_KEMENDAGRI_PROVINCE
 from despro.variables import Kind, Variable
 
 from ._contracts import number, percent_checks, validate
-from ._io import file_row, filter_rows, read_table, require_columns
+from ._io import file_row, filter_rows, numeric_column, read_table, require_columns
 from ._names import codes_from_names
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -139,6 +140,21 @@ class SmartphoneSource(Model):
     columns: dict[str, str] = Field(
         default_factory=lambda: {v: v for v in SMARTPHONE_VARIABLES},
         description="despro variable -> column (wide) or indicator (long) in the table",
+    )
+    sheet: str | int = Field(0, description="XLSX sheet (name or 0-based position)")
+    skip_rows: int = Field(0, ge=0, description="title lines above the header")
+    header_rows: int = Field(
+        1,
+        ge=1,
+        le=5,
+        description="lines the header spans (BPS: a merged title over a year row); their "
+        "texts are joined per column, e.g. 'Persentase rumah tangga ... 2024'",
+    )
+    counts: dict[str, tuple[str, str]] = Field(
+        default_factory=dict,
+        description="variable -> [numerator, denominator] columns of counts (wide tables), "
+        "e.g. { pct_households_internet = ['households_online', 'households'] }: the "
+        "percentage is 100 x numerator / denominator, numerator <= denominator checked",
     )
 
     @field_validator("columns")
@@ -331,6 +347,62 @@ def _wide(cfg: SmartphoneSource, df: pd.DataFrame, path) -> pd.DataFrame:
     return out
 
 
+_TOTAL = re.compile(r"^\s*(jumlah|total|indonesia)\b", re.IGNORECASE)
+
+
+def _published_rows(
+    cfg: SmartphoneSource, raw: pd.DataFrame, path: Path, notes: Notes
+) -> pd.DataFrame:
+    """A published table's data rows: total rows and notes below the table set aside.
+
+    A row with no unit (code or name) or with no value in any of the table's other
+    columns (a footnote, a source line) and a total row (Jumlah / Total / Indonesia)
+    are left out and reported.
+    """
+    key = cfg.name_column or cfg.code_column
+    require_columns(raw, [key], path, "ICT statistics")
+    unit = raw[key].astype("string").str.strip()
+    others = raw.drop(columns=[key]).astype("string").apply(lambda c: c.str.strip())
+    empty = (others.isna() | (others == "")).all(axis=1).to_numpy()
+    empty |= (unit.isna() | (unit == "")).to_numpy()
+    total = unit.str.match(_TOTAL).fillna(False).to_numpy() & ~empty
+    for mask, what in ((total, "total rows"), (empty, "rows without values (notes, sources)")):
+        if mask.any():
+            notes.add(
+                path,
+                "dropped",
+                f"ICT statistics: {what} left out",
+                rows=[file_row(raw, i) for i in np.flatnonzero(mask)],
+            )
+    return raw.loc[~(empty | total)]
+
+
+def _from_counts(cfg: SmartphoneSource, raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Percentages from numerator / denominator count columns (``counts``)."""
+    if not cfg.counts:
+        return raw
+    out = raw.copy()
+    for var, (num_col, den_col) in cfg.counts.items():
+        require_columns(raw, [num_col, den_col], path, "ICT statistics")
+        num = numeric_column(raw, num_col, path, "ICT statistics", lo=0, whole=True)
+        den = numeric_column(raw, den_col, path, "ICT statistics", lo=0, whole=True)
+        over = num > den
+        if over.any():
+            i = int(np.flatnonzero(over)[0])
+            raise InputError(
+                f"ICT statistics: '{num_col}' ({num[i]:g}) is larger than '{den_col}' "
+                f"({den[i]:g}): more counted than there are ({int(over.sum())} row(s))",
+                file=path,
+                row=file_row(raw, i),
+                fix=f"check the two columns are not swapped (numerator {num_col}, "
+                f"denominator {den_col}) and the counts",
+            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(den > 0, 100.0 * num / den, np.nan)
+        out[cfg.columns.get(var, var)] = pct
+    return out
+
+
 def read_source(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataFrame:
     """Read one table; return percentages (0-100) indexed by Kemendagri unit code.
 
@@ -339,7 +411,17 @@ def read_source(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataF
     """
     path = config.path(cfg.table)
     key = cfg.name_column or cfg.code_column
-    raw = read_table(path, "ICT statistics", dtype={key: str})
+    raw = read_table(
+        path,
+        "ICT statistics",
+        dtype={key: str},
+        sheet=cfg.sheet,
+        skip_rows=cfg.skip_rows,
+        header_rows=cfg.header_rows,
+    )
+    if cfg.skip_rows or cfg.header_rows > 1:
+        raw = _published_rows(cfg, raw, path, notes)
+    raw = _from_counts(cfg, raw, path)
     df = _wide(cfg, raw, path)
     schema = pa.DataFrameSchema(
         {

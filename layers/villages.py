@@ -32,15 +32,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import shapely
 
 from despro.codes import normalise_codes
 from despro.errors import InputError
 from despro.layer import Notes
 from despro.layers._crosswalk import bps_villages_to_kemendagri, kemendagri_units
 
-from ._contracts import non_negative, not_above, number, validate
+from ._contracts import at_most, non_negative, not_above, number, validate
 from ._io import read_vector, repair_geometries, require_columns
 from ._names import codes_from_names, read_code_list, read_code_table
+from ._place import describe_outside, outside_indonesia
 
 if TYPE_CHECKING:  # pragma: no cover
     from despro.config.settings import Config, VillagesConfig
@@ -129,14 +131,96 @@ def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
     for col in ("population", "households"):
         out[col] = checked[counts[col]].to_numpy(float) if col in counts else np.nan
     out = repair_geometries(out, path, "villages", notes, id_col="village_code")
+    check_shapes(out, path)
     return out.set_index("village_code", drop=False).rename_axis(None)
+
+
+#: a village wider or taller than this (degrees, ~220 km) is not one village
+MAX_VILLAGE_DEGREES = 2.0
+
+
+def check_shapes(villages: gpd.GeoDataFrame, path: Path) -> None:
+    """Village boundaries: polygons, inside Indonesia, of a village's size, not repeated.
+
+    Parameters
+    ----------
+    villages : GeoDataFrame
+        In EPSG:4326 with ``village_code``.
+    path : Path
+        The village file, named in errors.
+
+    Raises
+    ------
+    InputError
+        Naming the first offending village's code.
+    """
+    geoms = villages.geometry.values
+    codes = villages["village_code"].to_numpy()
+    kind = shapely.get_type_id(geoms)
+    poly = np.isin(kind, [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON])
+    if not poly.all():
+        i = int(np.flatnonzero(~poly)[0])
+        raise InputError(
+            f"villages must be polygons (village boundaries); {int((~poly).sum())} feature(s) "
+            f"are not, the first a {geoms[i].geom_type}",
+            file=path,
+            row=f"village {codes[i]}",
+            fix="use the village boundary polygons (points or lines cannot be shared "
+            "with the H3 cells)",
+        )
+    out = outside_indonesia(geoms)
+    if out.any():
+        i = int(np.flatnonzero(out)[0])
+        more = f" (and {int(out.sum()) - 1} more)" if out.sum() > 1 else ""
+        raise InputError(
+            f"village lies outside Indonesia, {describe_outside(geoms, out)}{more}",
+            file=path,
+            row=f"village {codes[i]}",
+            fix="check its coordinates and the CRS the file declares",
+        )
+    b = shapely.bounds(geoms)
+    big = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) > MAX_VILLAGE_DEGREES
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        raise InputError(
+            f"village spans {max(b[i, 2] - b[i, 0], b[i, 3] - b[i, 1]):.1f} degrees "
+            f"(over {MAX_VILLAGE_DEGREES:g} degrees, ~220 km: larger than any village)",
+            file=path,
+            row=f"village {codes[i]}",
+            fix="check its geometry (a province or a wrongly scaled shape?)",
+        )
+    wkb = pd.Series(shapely.to_wkb(geoms))
+    same = wkb.duplicated(keep=False).to_numpy()
+    if same.any():
+        dup = codes[same][:4].tolist()
+        raise InputError(
+            f"villages {dup} have the very same boundary (overlapping villages)",
+            file=path,
+            row=f"village {dup[0]}",
+            fix="give each village its own boundary",
+        )
+
+
+#: declared ceiling of a village's population and households (the largest kelurahan
+#: hold ~200,000 people)
+MAX_PEOPLE = 2_000_000
 
 
 def _counts_schema(counts: dict[str, str]) -> pa.DataFrameSchema:
     """Population and households: numbers >= 0; households not above population."""
     both = len(counts) == 2
     return pa.DataFrameSchema(
-        {src: number(non_negative()) for src in counts.values()},
+        {
+            src: number(
+                non_negative(),
+                at_most(
+                    MAX_PEOPLE,
+                    "no village or kelurahan has 2 million people or households; "
+                    "check the column and the unit",
+                ),
+            )
+            for src in counts.values()
+        },
         checks=[
             not_above(
                 counts["households"],

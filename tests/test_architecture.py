@@ -28,6 +28,7 @@ ENGINE = (
     "despro.transfer",
     "despro.rules",
     "despro.select",
+    "despro.rollout",
     "despro.variables",
     "despro.errors",
     "despro._jit",

@@ -42,6 +42,8 @@ UNTYPED: frozenset[tuple[str, str, str]] = frozenset(
         ("geo/select/readiness_model.py", "default_features", "result"),
         ("geo/select/readiness_model.py", "readiness_model", "result"),
         ("geo/select/sensitivity.py", "sensitivity", "result"),
+        ("geo/rollout/api.py", "plan", "result"),
+        ("geo/rollout/problem.py", "inputs_from_result", "result"),
     }
 )
 

@@ -132,6 +132,12 @@ def demo(
 @output_dir_option(help="Folder of the tables (overrides run.output_dir).")
 @maps_dir_option(help="Folder of the offline map site (overrides run.maps_dir).")
 @lang_option
+@click.option(
+    "--profile",
+    default=None,
+    help="Criteria profile: despro-table1 (default), despro-strict, despro-loose, "
+    "taobao-monitoring ([criteria] profile).",
+)
 @quiet_option
 @single_file_option
 @engine_options
@@ -140,13 +146,20 @@ def run_cmd(
     output_dir: Path | None,
     maps_dir: Path | None,
     lang: str | None,
+    profile: str | None,
     quiet: bool,
     single_file: bool,
     **engine,
 ) -> None:
     """Run the pipeline on your own files as described by a config."""
+    config = config_path
+    if profile is not None:
+        from despro.config.settings import load_config
+
+        with reported():
+            config = load_config(config_path, profile=profile)
     _run_and_report(
-        config_path,
+        config,
         output_dir,
         maps_dir,
         lang,
@@ -178,12 +191,15 @@ def validate(config_path: Path) -> None:
 def _register() -> None:
     from despro.cli.export import export_cmd
     from despro.cli.fetch import fetch
+    from despro.cli.plan import plan_cmd, profiles_cmd
     from despro.cli.runs import rescore_cmd, runs
     from despro.cli.select import select
 
     main.add_command(rescore_cmd)
     main.add_command(runs)
     main.add_command(select)
+    main.add_command(plan_cmd)
+    main.add_command(profiles_cmd)
     main.add_command(fetch)
     main.add_command(export_cmd)
 

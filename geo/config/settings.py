@@ -22,11 +22,12 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
     Field,
+    Strict,
     ValidationError,
     create_model,
     field_serializer,
@@ -38,6 +39,8 @@ from pydantic.fields import FieldInfo
 from despro import layers as _registry
 from despro.config.base import Model as _Model
 from despro.config.env import CACHE_ENV
+from despro.config.plan import PlanConfig
+from despro.config.profiles import DEFAULT_PROFILE, apply_profile
 from despro.config.urls import mask_url
 from despro.config.vocab import EVIDENCE_ORDER, PILOT_TIERS, READY, PilotTier, TierName
 from despro.errors import ConfigError, MissingConfigError
@@ -73,7 +76,9 @@ class RunConfig(_Model):
     """Run-wide settings."""
 
     name: str = "despro"
-    resolution: int = Field(8, ge=0, le=15, description="H3 resolution of the cell table")
+    resolution: int = Field(
+        8, ge=0, le=15, strict=True, description="H3 resolution of the cell table"
+    )
     output_dir: Path = Path("output")
     maps_dir: Path = Path("maps")
     weights: Literal["area", "population"] = Field(
@@ -91,6 +96,7 @@ class RunConfig(_Model):
         3,
         ge=0,
         le=15,
+        strict=True,
         description="H3 resolution of the "
         "parent cells that partition the work (dask engine); "
         "at most run.resolution",
@@ -200,9 +206,14 @@ class Rule(_Model):
 class CriteriaConfig(_Model):
     """Rules (default: Table 1, see ``criteria_defaults.toml``), overrides and the tier rule."""
 
+    profile: str = Field(
+        DEFAULT_PROFILE,
+        description="named criteria profile (profiles.toml): despro-table1 (default), "
+        "despro-strict, despro-loose, taobao-monitoring; applied before 'thresholds'",
+    )
     rules: list[Rule] = Field(default_factory=lambda: default_rules())
-    thresholds: dict[str, float] = Field(
-        default_factory=dict, description="rule id -> threshold override"
+    thresholds: dict[str, Annotated[float, Strict()]] = Field(
+        default_factory=dict, description="rule id -> threshold override (a number)"
     )
     evidence_order: list[str] = Field(
         default_factory=lambda: list(EVIDENCE_ORDER),
@@ -226,6 +237,11 @@ class CriteriaConfig(_Model):
     @classmethod
     def _apply_thresholds(cls, data):
         """Set each overridden rule's threshold before the rules are built (they are frozen)."""
+        if isinstance(data, dict) and data.get("profile", DEFAULT_PROFILE) != DEFAULT_PROFILE:
+            rules = data.get("rules")
+            rules = default_rules() if rules is None else rules
+            if isinstance(rules, list) and isinstance(data["profile"], str):
+                data = {**data, "rules": apply_profile(data["profile"], rules)}
         if not isinstance(data, dict) or not isinstance(data.get("thresholds"), dict):
             return data
         over = data["thresholds"]
@@ -236,7 +252,7 @@ class CriteriaConfig(_Model):
         out = []
         for r in rules:
             rid = r.id if isinstance(r, Rule) else r.get("id") if isinstance(r, dict) else None
-            if rid in over:
+            if rid in over and not isinstance(over[rid], bool | str):
                 try:
                     thr = float(over[rid])
                 except (TypeError, ValueError):
@@ -261,12 +277,68 @@ class CriteriaConfig(_Model):
             raise ValueError(f"thresholds for unknown rule id(s) {sorted(unknown)}; known: {ids}")
         if any(w < 0 for w in self.weights.values()):
             raise ValueError("weights must be >= 0")
+        criteria = {r.criterion for r in self.rules if r.role == "gate"}
+        stray = set(self.weights) - criteria if "weights" in self.model_fields_set else set()
+        if stray:
+            raise ValueError(
+                f"weights name no criterion: {sorted(stray)}; the criteria are "
+                f"{sorted(criteria)} (criteria.weights = {{ P1 = 1, ... }})"
+            )
+        if self.weights and not any(self.weights.get(c, 0) > 0 for c in criteria):
+            raise ValueError(
+                "every weight is 0: the composite score would be undefined; give at least "
+                "one criterion a weight above 0"
+            )
+        for r in self.rules:
+            lo, hi = threshold_range(r.unit)
+            if not lo <= r.threshold <= hi:
+                key = f"thresholds.{r.id}" if r.id in self.thresholds else f"rules ({r.id})"
+                raise ValueError(
+                    f"{key}: threshold {r.threshold:g} is outside {lo:g} to {hi:g}, the range "
+                    f"of the rule's unit '{r.unit}'; give a value in that unit "
+                    f"(default {default_threshold(r.id)})"
+                )
         return self
+
+
+def threshold_range(unit: str) -> tuple[float, float]:
+    """The values a threshold in ``unit`` can take (the rule's variable's physical range).
+
+    Parameters
+    ----------
+    unit : str
+        A rule's ``unit`` (``criteria_defaults.toml``).
+
+    Returns
+    -------
+    (float, float)
+        Lowest and highest sensible threshold, inclusive.
+    """
+    u = unit.lower()
+    if "percent" in u and "per year" in u:  # growth: a market can shrink at most 100 %
+        return -100.0, 10_000.0
+    if "percent" in u:
+        return 0.0, 100.0
+    if "0-1" in u:
+        return 0.0, 1.0
+    if u == "mbps":
+        return 0.0, 10_000.0  # 10 Gbps: beyond any fixed or mobile plan measured
+    if u == "m":
+        return 0.0, 5_000_000.0  # Indonesia spans ~5,100 km
+    return 0.0, 1e12  # ratios, counts, money (rupiah or yuan per year)
+
+
+def default_threshold(rule_id: str) -> str:
+    """The default threshold of a Table 1 rule, as text ('none' for a custom rule)."""
+    for r in default_rules():
+        if r.id == rule_id:
+            return f"{r.threshold:g}"
+    return "none"
 
 
 class ShortlistConfig(_Model):
     size: int = Field(20, ge=1)
-    tiers: list[PilotTier] = [READY]
+    tiers: list[PilotTier] = Field([READY], min_length=1)
 
 
 # Pilot selection (issue 7). Province code prefixes (Kemendagri) of the regions the paper
@@ -490,6 +562,7 @@ class Config(_Model):
     output: OutputConfig = Field(default_factory=OutputConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
+    plan: PlanConfig = Field(default_factory=PlanConfig)
     base_dir: Path = Field(
         Path("."), exclude=True, description="the config file's folder, as it was given"
     )
@@ -616,15 +689,35 @@ def default_rules() -> list[Rule]:
     return [Rule(**r) for r in tomllib.loads(text)["rules"]]
 
 
+def _numeric(value: object) -> bool:
+    """True for text that reads as a number ("34", " 2.5")."""
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _format(err: ValidationError, file: str | None) -> ConfigError:
-    e = err.errors()[0]
+    errors = err.errors()
+    # a threshold override is copied into its rule before validation: name the override
+    e = next((x for x in errors if tuple(x["loc"][:2]) != ("criteria", "rules")), errors[0])
     key = ".".join(str(p) for p in e["loc"])
     got = e.get("input")
-    msg = e["msg"]
+    msg = e["msg"].removeprefix("Value error, ")
     if e["type"] == "extra_forbidden":
         msg = "unknown key (check the spelling; see README 'Configuration')"
     elif e["type"] != "missing" and not isinstance(got, dict | list):
         msg += f" (got {got!r})"
+    leaf = str(e["loc"][-1]) if e["loc"] else key
+    if e["type"] == "string_type" and isinstance(got, int | float) and not isinstance(got, bool):
+        msg += f'; TOML needs quotes around text: {leaf} = "{got}"'
+    elif e["type"] in ("int_type", "float_type", "int_parsing", "float_parsing") and _numeric(got):
+        msg += f"; write the number without quotes: {leaf} = {got.strip()}"
+    elif e["type"] == "finite_number":
+        msg += "; nan and inf are not settings: give a number"
     more = f"; and {len(err.errors()) - 1} more problem(s)" if len(err.errors()) > 1 else ""
     return ConfigError(msg + more, file=file, key=key)
 
@@ -661,13 +754,53 @@ def config_from_dict(data: dict, base_dir: Path | str = ".", file: str | None = 
     )
 
 
-def load_config(path: str | Path) -> Config:
+_UTF8_FIX = (
+    "save it as UTF-8 (an editor's 'Save as... > Encoding: UTF-8', or "
+    "iconv -f {enc} -t UTF-8 despro.toml > despro-utf8.toml)"
+)
+
+
+def _config_text(path: Path) -> str:
+    """The config's text: UTF-8, a UTF-8 byte order mark tolerated; other encodings named."""
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:200]:
+        raise ConfigError(
+            "the file is UTF-16 (Windows 'Unicode'), TOML must be UTF-8; "
+            + _UTF8_FIX.format(enc="UTF-16"),
+            file=path,
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError(
+            f"line {line}: byte 0x{raw[err.start]:02x} is not UTF-8; the file looks like "
+            "Windows-1252 / latin-1; " + _UTF8_FIX.format(enc="WINDOWS-1252"),
+            file=path,
+        ) from None
+
+
+def _toml_hint(err: tomllib.TOMLDecodeError) -> str:
+    text = str(err)
+    if "Invalid value" in text or "Invalid statement" in text:
+        return (
+            '; text values need quotes (name = "demo", code_prefix = "34"), '
+            "numbers none (resolution = 8)"
+        )
+    return ""
+
+
+def load_config(path: str | Path, profile: str | None = None) -> Config:
     """Read and validate a ``despro.toml``.
 
     Parameters
     ----------
     path : str or Path
         The config file; relative paths inside it are relative to its folder.
+    profile : str, optional
+        A criteria profile (``profiles.toml``) instead of the file's ``[criteria] profile``.
 
     Returns
     -------
@@ -685,7 +818,9 @@ def load_config(path: str | Path) -> Config:
     if not path.is_file():
         raise MissingConfigError("config file not found", file=path)
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
+        data = tomllib.loads(_config_text(path))
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"not valid TOML: {err}", file=path) from None
+        raise ConfigError(f"not valid TOML: {err}{_toml_hint(err)}", file=path) from None
+    if profile is not None:
+        data.setdefault("criteria", {})["profile"] = profile
     return config_from_dict(data, base_dir=path.parent, file=str(path))

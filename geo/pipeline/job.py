@@ -9,8 +9,11 @@ switches; from Python::
     job.plan.shortlist       # the optimised pilots
     job.map_page             # maps/index.html
 
-Every step writes atomically (see :mod:`despro.io.outputs`); a
-:class:`~despro.errors.DesproError` stops the job before the next step.
+All or nothing: the tables, the selection files and the map site are written into
+staging folders beside their targets and switched in together only when every writer
+succeeded (:mod:`despro.io.staging`); any failure, a
+:class:`~despro.errors.DesproError` or a crash while drawing the maps, leaves the
+previous run's files exactly as they were.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from despro.config.settings import Config, SelectionConfig, load_config
+from despro.io.staging import Staging
 from despro.pipeline import runner
 from despro.pipeline.runner import Progress, Result
 
@@ -129,29 +133,41 @@ def run_job(
         select = True
     out = Path(output_dir) if output_dir is not None else cfg.path(cfg.run.output_dir)
     job = Job(runner.run(cfg, verbose=verbose, **engine))
-    if tables:
-        job.output_dir, job.outputs = out, write_outputs(job.result, out)
-    if select:
-        progress = Progress(verbose=verbose)
-        job.plan = plan_pilots(
-            job.result,
-            cfg.selection,
-            marginal=marginal,
-            log=lambda name, msg: progress.step(name, msg),
-        )
-        job.selection_dir = Path(selection_dir) if selection_dir is not None else out / "selection"
-        job.selection_files = write_plan(job.plan, job.selection_dir)
-    if maps:
-        job.map_page = write_map(
-            job.result,
-            Path(maps_dir) if maps_dir is not None else cfg.path(cfg.run.maps_dir),
-            lang or cfg.run.lang,
-            analysis=from_plan(job.plan) if job.plan is not None else None,
-            single_file=single_file,
-        )
+    # all or nothing: every writer writes into staging folders beside its target; the
+    # targets change only when all of them succeeded (despro.io.staging)
+    with Staging() as st:
+        if tables:
+            job.output_dir = out
+            job.outputs = _moved(write_outputs(job.result, st.folder(out)), st.folder(out), out)
+        if select:
+            progress = Progress(verbose=verbose)
+            job.plan = plan_pilots(
+                job.result,
+                cfg.selection,
+                marginal=marginal,
+                log=lambda name, msg: progress.step(name, msg),
+            )
+            sel = Path(selection_dir) if selection_dir is not None else out / "selection"
+            job.selection_dir = sel
+            job.selection_files = _moved(write_plan(job.plan, st.folder(sel)), st.folder(sel), sel)
+        if maps:
+            target = Path(maps_dir) if maps_dir is not None else cfg.path(cfg.run.maps_dir)
+            page = write_map(
+                job.result,
+                st.folder(target),
+                lang or cfg.run.lang,
+                analysis=from_plan(job.plan) if job.plan is not None else None,
+                single_file=single_file,
+            )
+            job.map_page = target / page.relative_to(st.folder(target))
     pg = cfg.output.postgis
     if tables and pg is not None and pg.on_run:
         from despro.io.postgis_run import after_run
 
         job.exported = after_run(job.result, out)
     return job
+
+
+def _moved(files: dict[str, Path], stage: Path, target: Path) -> dict[str, Path]:
+    """The paths ``files`` (written into ``stage``) will have once committed to ``target``."""
+    return {k: target / Path(v).relative_to(stage) for k, v in files.items()}

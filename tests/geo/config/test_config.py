@@ -11,6 +11,7 @@ from despro.aggregate.raster import reduce as rmod
 from despro.config import vocab
 from despro.config.env import CACHE_ENV
 from despro.config.settings import config_from_dict, load_config
+from despro.errors import ConfigError
 from despro.pipeline.runner import run
 
 
@@ -34,8 +35,11 @@ def test_threshold_overrides_apply_to_given_rules_too():
         {"id": "X1", "criterion": "I1", "variable": "x", "op": ">=", "threshold": 1.0},
         {"id": "X2", "criterion": "I2", "variable": "y", "op": "<=", "threshold": 5.0},
     ]
-    cfg = _cfg(criteria={"rules": rules, "thresholds": {"X2": "7.5"}})
+    cfg = _cfg(criteria={"rules": rules, "thresholds": {"X2": 7.5}})
     assert [r.threshold for r in cfg.criteria.rules] == [1.0, 7.5]
+    # a quoted number is text in TOML: refused with the fix, never read as a guess
+    with pytest.raises(ConfigError, match="without quotes: X2 = 7.5"):
+        _cfg(criteria={"rules": rules, "thresholds": {"X2": "7.5"}})
 
 
 def test_paths_are_fixed_at_load(tmp_path, monkeypatch):

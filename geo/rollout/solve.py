@@ -1,0 +1,620 @@
+"""Choose interventions under a budget: a MILP (PuLP, bundled CBC), and its explanation.
+
+Variables: ``x_i`` (binary) per candidate item, ``y_v`` (binary) per target village,
+``z_c`` (continuous in [0, 1]) per cell a site could cover. Maximise
+``sum(objective_weight_v * y_v) - eps * sum(cost_i * x_i)`` (``eps`` below any village's
+weight: among equal plans the cheapest) subject to
+
+* ``sum(cost_i x_i) <= budget`` and, per regency, ``<= max_cost_per_regency``;
+* a village needing a programme: ``y_v <= x_programme(v)``;
+* a village needing ``k`` courier companies: ``k y_v <= sum(x_outlet serving v)``;
+* a village short of ``g`` points of coverage: ``g y_v <= sum(gain_vc z_c)`` with
+  ``z_c <= sum(x_site covering c)``;
+* ``x_i = 1`` for ``must_do``, ``0`` for ``never_do``; optional lower bounds on the
+  objective and on the count (the cost curve stays monotone).
+
+Which villages a plan makes ready is then *evaluated* from the chosen items
+(:func:`ready_given`), not read from ``y``. With the villages objective every weight
+is a whole multiple of the smallest, so CBC stops once its bound is within 0.98 of that
+weight: the plan then makes the most villages ready possible (proved), whatever
+``gap`` says. Explanations: the optimality gap (from CBC's bound, read from its
+log), each binding constraint (the objective gained without it, one re-solve each)
+and each chosen item's marginal value (villages no longer ready when that item alone
+is dropped and the rest kept).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from despro.errors import DesproError, InfeasibleError
+from despro.rollout.problem import Problem
+
+FIX = {
+    "budget": "raise --budget / plan.budget, or remove items from plan.must_do",
+    "max_cost_per_regency": "raise plan.max_cost_per_regency, or remove items of that "
+    "regency from plan.must_do",
+    "must_do": "remove items from plan.must_do",
+    "never_do": "remove items from plan.never_do",
+}
+
+
+def _infeasible(message: str, constraint: str) -> InfeasibleError:
+    return InfeasibleError(message, constraint, FIX.get(constraint, "relax it"), section="plan")
+
+
+@dataclass
+class Solution:
+    """One solved instance.
+
+    Attributes
+    ----------
+    chosen : ndarray of bool
+        Per item.
+    ready : ndarray of bool
+        Per village: ready with the chosen items (already ready included).
+    objective : float
+        Sum of ``objective_weight`` over newly ready villages.
+    cost : float
+        Million Rp spent.
+    gap : float
+        Relative optimality gap reported by CBC (0 when proven optimal).
+    status : str
+    """
+
+    chosen: np.ndarray
+    ready: np.ndarray
+    objective: float
+    cost: float
+    gap: float
+    status: str
+    budget: float = np.nan
+    extra: dict = field(default_factory=dict)
+
+
+def ready_given(problem: Problem, chosen: np.ndarray) -> np.ndarray:
+    """Villages ready with the items ``chosen`` (bool per item), already ready included."""
+    x = np.asarray(chosen, float)
+    vt = problem.villages
+    ok = vt["target"].to_numpy(bool).copy()
+    p = problem.prog_item
+    ok &= (p < 0) | (x[np.maximum(p, 0)] > 0.5) if len(x) else p < 0
+    if problem.outlet_cover.shape[1]:
+        ok &= (problem.outlet_cover @ x) >= problem.outlet_need - 1e-9
+    else:
+        ok &= problem.outlet_need <= 0
+    if problem.site_gain.shape[1]:
+        z = np.minimum(problem.cell_site @ x, 1.0)
+        ok &= (problem.site_gain @ z) >= problem.site_need - 1e-9
+    else:
+        ok &= problem.site_need <= 0
+    return ok | vt["base_ready"].to_numpy(bool)
+
+
+def _cbc(
+    prob, gap_rel: float | None, gap_abs: float | None, time_limit: float, warm: bool = False
+) -> tuple[str, float | None]:
+    """Solve with the bundled CBC; return PuLP's status name and CBC's bound on the
+    objective (None when CBC proved optimality outright or printed none)."""
+    import pulp
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "cbc.log"
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning
+            )
+            cmd = pulp.PULP_CBC_CMD(
+                msg=False,
+                gapRel=gap_rel,
+                gapAbs=gap_abs,
+                timeLimit=time_limit,
+                logPath=str(log),
+                threads=1,
+                warmStart=warm,
+            )
+            if not cmd.available():
+                raise DesproError(
+                    "PuLP's bundled CBC solver is not available on this machine; "
+                    "install pulp 3.x (pip install 'pulp>=3.3,<4')"
+                )
+            status = pulp.LpStatus[prob.solve(cmd)]
+        text = log.read_text(errors="replace") if log.exists() else ""
+    return status, _bound_from_log(text)
+
+
+def _bound_from_log(text: str) -> float | None:
+    """CBC's best bound of a maximisation from its final summary; None when it proved
+    optimality without a gap (or printed no summary)."""
+    if "Optimal solution found" in text and "within gap tolerance" not in text:
+        return None
+    m = re.findall(r"(?:Upper|Lower) bound:\s+([-0-9.eE+]+)", text)
+    return abs(float(m[-1])) if m else None
+
+
+def _unit(w: np.ndarray) -> float | None:
+    """The weight every objective weight is a whole multiple of, when there is one."""
+    pos = w[w > 0]
+    if not len(pos):
+        return None
+    u = float(pos.min())
+    k = pos / u
+    return u if np.allclose(k, np.round(k), rtol=0, atol=1e-9) else None
+
+
+def greedy(
+    problem: Problem,
+    budget: float,
+    start: np.ndarray | None = None,
+    allowed: np.ndarray | None = None,
+    cap: float | None = None,
+) -> np.ndarray:
+    """A feasible plan by cost-effectiveness: the solver's first incumbent.
+
+    From ``start`` (items already held), repeatedly buys the cheapest extra items that
+    make one more village ready per unit of its objective weight (lazy re-evaluation),
+    while the budget and the regency caps allow.
+
+    Returns
+    -------
+    ndarray of bool
+        Chosen items (a superset of ``start``).
+    """
+    import heapq
+
+    items = problem.items
+    cost = items["cost"].to_numpy(float)
+    regency = items["regency_code"].to_numpy(object)
+    x = np.zeros(len(items), bool) if start is None else start.copy()
+    ok_item = np.ones(len(items), bool) if allowed is None else allowed
+    vt = problem.villages
+    w = vt["objective_weight"].to_numpy(float)
+    oc, sg, cs = problem.outlet_cover.tocsr(), problem.site_gain.tocsr(), problem.cell_site.tocsr()
+    spent = float(cost[x].sum())
+    per_reg: dict = {}
+    for i in np.flatnonzero(x):
+        per_reg[regency[i]] = per_reg.get(regency[i], 0.0) + cost[i]
+    covered = np.zeros(cs.shape[0], bool)
+    if cs.shape[0]:
+        covered = (cs @ x.astype(float)) > 0
+
+    def extra(v: int) -> tuple[float, list[int]] | None:
+        buy: list[int] = []
+        p = problem.prog_item[v]
+        if p >= 0 and not x[p]:
+            if not ok_item[p]:
+                return None
+            buy.append(p)
+        k = problem.outlet_need[v]
+        if k > 0:
+            row = oc.indices[oc.indptr[v] : oc.indptr[v + 1]]
+            have = int(x[row].sum())
+            if have < k:
+                free = [i for i in row if not x[i] and ok_item[i]]
+                free.sort(key=lambda i: cost[i])
+                if len(free) < k - have:
+                    return None
+                buy += free[: int(k - have)]
+        g = problem.site_need[v]
+        if g > 0:
+            lo, hi = sg.indptr[v], sg.indptr[v + 1]
+            cells, gains = sg.indices[lo:hi], sg.data[lo:hi]
+            open_ = ~covered[cells]
+            got = float(gains[~open_].sum())
+            if got < g - 1e-9:
+                cov = set()
+                while got < g - 1e-9:
+                    best, best_r, best_add = -1, -np.inf, None
+                    cand = {
+                        i
+                        for c in cells[open_]
+                        for i in cs.indices[cs.indptr[c] : cs.indptr[c + 1]]
+                        if not x[i] and ok_item[i] and i not in buy
+                    }
+                    for i in cand:
+                        add = 0.0
+                        for j, c in enumerate(cells):
+                            if open_[j] and c not in cov and i in cell_sites[c]:
+                                add += gains[j]
+                        r = add / max(cost[i], 1e-9)
+                        if add > 0 and r > best_r:
+                            best, best_r, best_add = i, r, add
+                    if best < 0:
+                        return None
+                    buy.append(best)
+                    got += best_add
+                    cov |= {c for j, c in enumerate(cells) if open_[j] and best in cell_sites[c]}
+        return float(cost[buy].sum()), buy
+
+    cell_sites = [set(cs.indices[cs.indptr[c] : cs.indptr[c + 1]]) for c in range(cs.shape[0])]
+    ready = ready_given(problem, x)
+    heap = []
+    for v in np.flatnonzero(vt["target"].to_numpy(bool) & ~ready):
+        e = extra(v)
+        if e is not None:
+            heapq.heappush(heap, (e[0] / max(w[v], 1e-12), int(v)))
+    while heap:
+        _, v = heapq.heappop(heap)
+        if ready_given_one(problem, x, v):
+            continue
+        e = extra(v)
+        if e is None:
+            continue
+        ratio = e[0] / max(w[v], 1e-12)
+        if heap and ratio > heap[0][0] + 1e-12:
+            heapq.heappush(heap, (ratio, v))
+            continue
+        c, buy = e
+        if spent + c > budget + 1e-9:
+            continue
+        if cap is not None:
+            add: dict = {}
+            for i in buy:
+                add[regency[i]] = add.get(regency[i], 0.0) + cost[i]
+            if any(per_reg.get(r, 0.0) + a > cap + 1e-9 for r, a in add.items()):
+                continue
+            for r, a in add.items():
+                per_reg[r] = per_reg.get(r, 0.0) + a
+        x[buy] = True
+        spent += c
+        if cs.shape[0] and buy:
+            covered |= (cs[:, buy].sum(axis=1).A1) > 0
+    return x
+
+
+def ready_given_one(problem: Problem, chosen: np.ndarray, v: int) -> bool:
+    """Whether village ``v`` is ready with the items ``chosen`` (one row of
+    :func:`ready_given`)."""
+    vt = problem.villages
+    if vt["base_ready"].iat[v]:
+        return True
+    if not vt["target"].iat[v]:
+        return False
+    x = np.asarray(chosen, float)
+    p = problem.prog_item[v]
+    if p >= 0 and x[p] < 0.5:
+        return False
+    oc = problem.outlet_cover
+    if problem.outlet_need[v] > 0 and (oc[v] @ x)[0] < problem.outlet_need[v] - 1e-9:
+        return False
+    if problem.site_need[v] > 0:
+        sg = problem.site_gain[v]
+        z = np.minimum(problem.cell_site[sg.indices] @ x, 1.0)
+        if float(sg.data @ z) < problem.site_need[v] - 1e-9:
+            return False
+    return True
+
+
+def solve(
+    problem: Problem,
+    budget: float,
+    relax: frozenset[str] = frozenset(),
+    force_on: np.ndarray | None = None,
+    min_objective: float | None = None,
+    min_count: int | None = None,
+    cheapest: bool = False,
+    warm: np.ndarray | None = None,
+    time_limit: float | None = None,
+) -> Solution:
+    """Solve the MILP for one budget (million Rp).
+
+    Parameters
+    ----------
+    problem : Problem
+    budget : float
+        Million Rp.
+    relax : frozenset of str
+        Constraints dropped: ``budget``, ``max_cost_per_regency``, ``must_do``, ``never_do``.
+    force_on : ndarray of bool, optional
+        Items held in besides ``must_do`` (earlier waves).
+    min_objective, min_count : optional
+        Lower bounds on the objective and on the villages made ready.
+    cheapest : bool
+        Minimise the cost instead (with ``min_count``: the cheapest plan making that
+        many villages ready).
+    warm : ndarray of bool, optional
+        A feasible choice of items to start from; a greedy plan (:func:`greedy`) extends
+        it to CBC's first incumbent.
+    time_limit : float, optional
+        Seconds (default ``[plan] time_limit_s``).
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    InfeasibleError
+        Names the constraint to relax.
+    """
+    import pulp
+
+    cfg = problem.config
+    items = problem.items
+    vt = problem.villages
+    cost = items["cost"].to_numpy(float)
+    on = np.zeros(len(items), bool) if "must_do" in relax else problem.fixed_on.copy()
+    if force_on is not None:
+        on |= force_on
+    off = np.zeros(len(items), bool) if "never_do" in relax else problem.fixed_off & ~on
+    b = np.inf if "budget" in relax else budget
+    cap = None if "max_cost_per_regency" in relax else cfg.max_cost_per_regency
+    _check(problem, on, b, cap)
+
+    targets = np.flatnonzero(vt["target"].to_numpy(bool))
+    w = vt["objective_weight"].to_numpy(float)
+    prob = pulp.LpProblem("despro_plan", pulp.LpMaximize)
+    x = [prob.add_variable(f"x_{i}", 0, 1, cat="Binary") for i in range(len(items))]
+    for i in np.flatnonzero(on):
+        x[i].lowBound = 1
+    for i in np.flatnonzero(off):
+        x[i].upBound = 0
+    y = {v: prob.add_variable(f"y_{v}", 0, 1, cat="Binary") for v in targets}
+    total = float(cost.sum()) + 1.0
+    wmin = float(w[targets].min()) if len(targets) else 1.0
+    # the cost tie-break stays below a hundredth of the smallest village weight, so that
+    # with whole-multiple weights a gap below 0.98 of that weight proves the optimum
+    # in villages (the objective then moves by whole units)
+    eps = 0.01 * max(wmin, 1e-9) / total
+    unit = _unit(w[targets]) if len(targets) and not cheapest else None
+    if cheapest:
+        prob += -pulp.lpDot(cost, x)
+    else:
+        prob += pulp.lpSum(w[v] * y[v] for v in targets) - pulp.lpDot(eps * cost, x)
+    if np.isfinite(b):
+        prob += pulp.lpDot(cost, x) <= b, "budget"
+    if cap is not None:
+        for r, idx in items.groupby("regency_code").indices.items():
+            prob += pulp.lpSum(cost[i] * x[i] for i in idx) <= cap, f"regency_{r}"
+    for v in targets:
+        pi = problem.prog_item[v]
+        if pi >= 0:
+            prob += y[v] <= x[pi], f"programme_{v}"
+    oc = problem.outlet_cover.tocsr()
+    for v in targets:
+        k = problem.outlet_need[v]
+        if k > 0:
+            row = oc.indices[oc.indptr[v] : oc.indptr[v + 1]]
+            prob += k * y[v] <= pulp.lpSum(x[i] for i in row), f"outlet_{v}"
+    sg = problem.site_gain.tocsr()
+    cs = problem.cell_site.tocsr()
+    z = {}
+    need_cells = np.unique(sg[targets].indices) if len(targets) and sg.shape[1] else []
+    for c in need_cells:
+        z[c] = prob.add_variable(f"z_{c}", 0, 1, cat="Continuous")
+        row = cs.indices[cs.indptr[c] : cs.indptr[c + 1]]
+        prob += z[c] <= pulp.lpSum(x[i] for i in row), f"cover_{c}"
+    for v in targets:
+        g = problem.site_need[v]
+        if g > 0:
+            lo, hi = sg.indptr[v], sg.indptr[v + 1]
+            cells = sg.indices[lo:hi]
+            prob += (
+                g * y[v] <= pulp.lpDot(sg.data[lo:hi], [z[c] for c in cells]),
+                f"site_{v}",
+            )
+            # a valid cut: some site must touch the village (tightens the LP bound)
+            near = np.unique(cs[cells].indices)
+            prob += y[v] <= pulp.lpSum(x[i] for i in near), f"site_any_{v}"
+            # and each site adds at most what its cells give: g y <= sum(gain_s x_s)
+            per = np.asarray((sp.csr_matrix(sg.data[lo:hi][None, :]) @ cs[cells]).todense()).ravel()
+            use = np.flatnonzero(per > 0)
+            prob += (
+                g * y[v] <= pulp.lpDot(np.minimum(per[use], g), [x[i] for i in use]),
+                f"site_sum_{v}",
+            )
+    if min_objective is not None and len(targets):
+        prob += pulp.lpSum(w[v] * y[v] for v in targets) >= min_objective - 1e-6, "min_obj"
+    if min_count is not None and len(targets):
+        prob += pulp.lpSum(y.values()) >= min_count, "min_count"
+    if not cheapest:
+        start = on | (warm if warm is not None else np.zeros(len(items), bool))
+        warm = greedy(problem, b, start=start, allowed=~off, cap=cap)
+    if warm is not None:
+        for xi, on_ in zip(x, warm, strict=True):
+            xi.setInitialValue(1 if on_ else 0)
+        new0 = ready_given(problem, warm) & ~vt["base_ready"].to_numpy(bool)
+        for v_, yv in y.items():
+            yv.setInitialValue(1 if new0[v_] else 0)
+        if z:
+            z0 = np.minimum(cs @ warm.astype(float), 1.0)
+            for c, zc in z.items():
+                zc.setInitialValue(float(z0[c]))
+    limit = cfg.time_limit_s if time_limit is None else time_limit
+    if unit is not None:
+        status, bound = _cbc(prob, None, 0.98 * unit, limit, warm is not None)
+    else:
+        status, bound = _cbc(prob, cfg.gap, None, limit, warm is not None)
+    if status == "Infeasible":
+        raise _infeasible(
+            "no plan satisfies the budget, the regency caps and must_do together",
+            "budget" if "budget" not in relax else "must_do",
+        )
+    values = [xi.value() for xi in x]
+    if status == "Optimal" and all(v_ is not None for v_ in values):
+        chosen = np.array([v_ > 0.5 for v_ in values], bool)
+    elif warm is not None:
+        # time limit without a better plan than the first incumbent: keep that one
+        chosen, status = warm.copy(), "time limit: first incumbent kept"
+        bound = np.inf if bound is None else bound
+    else:
+        raise DesproError(
+            f"the CBC solver stopped with status '{status}' on the plan (raise "
+            "plan.time_limit_s, or loosen plan.gap)"
+        )
+    ready = ready_given(problem, chosen)
+    new = ready & ~vt["base_ready"].to_numpy(bool)
+    achieved = float(w[new].sum())
+    if bound is None:
+        gap = 0.0
+    elif not np.isfinite(bound):
+        gap = np.nan
+    else:
+        best = bound + 0.01 * max(wmin, 1e-9)  # the tie-break's share of the bound
+        if unit is not None:
+            best = np.floor(best / unit + 1e-9) * unit
+        gap = max(0.0, best - achieved) / max(achieved, 1e-9) if best > achieved else 0.0
+    sol = Solution(
+        chosen,
+        ready,
+        achieved,
+        float(cost[chosen].sum()),
+        gap,
+        status,
+        budget,
+    )
+    _verify(problem, sol, b, cap, on, off)
+    return sol
+
+
+def polish(
+    problem: Problem,
+    sol: Solution,
+    relax: frozenset[str] = frozenset(),
+    force_on: np.ndarray | None = None,
+) -> Solution:
+    """The cheapest plan making at least the same villages' weight ready as ``sol``.
+
+    A second solve that minimises cost under ``sum(objective_weight y) >= sol.objective``
+    (CBC, without a start: given ``sol`` as its start it kept it); ``sol`` is kept when
+    that solve finds nothing cheaper in time. The gap is ``sol``'s.
+    """
+    if not sol.chosen.any():
+        return sol
+    try:
+        cheaper = solve(
+            problem,
+            sol.budget,
+            relax=relax,
+            force_on=force_on,
+            min_objective=sol.objective,
+            cheapest=True,
+        )
+    except DesproError:
+        return sol
+    if cheaper.cost < sol.cost - 1e-9 and cheaper.objective >= sol.objective - 1e-9:
+        cheaper.gap = sol.gap
+        return cheaper
+    return sol
+
+
+def _check(problem: Problem, on: np.ndarray, budget: float, cap: float | None) -> None:
+    """Name the constraint that must_do items break before solving."""
+    items = problem.items
+    cost = items["cost"].to_numpy(float)
+    fixed = float(cost[on].sum())
+    if fixed > budget + 1e-9:
+        raise _infeasible(
+            f"must_do items cost {fixed:,.0f} million Rp, above the budget of {budget:,.0f}",
+            "budget",
+        )
+    if cap is not None and on.any():
+        per = pd.Series(cost[on]).groupby(items["regency_code"].to_numpy()[on]).sum()
+        over = per[per > cap + 1e-9]
+        if len(over):
+            raise _infeasible(
+                f"must_do items in regency {over.index[0]} cost {over.iloc[0]:,.0f} million "
+                f"Rp, above max_cost_per_regency = {cap:,.0f}",
+                "max_cost_per_regency",
+            )
+
+
+def _verify(problem: Problem, sol: Solution, budget, cap, on, off) -> None:
+    """Re-check the solver's answer against every constraint (a solver bug must not pass)."""
+    items = problem.items
+    cost = items["cost"].to_numpy(float)
+    bad = []
+    if sol.cost > budget * (1 + 1e-9) + 1e-6:
+        bad.append(f"cost {sol.cost} above budget {budget}")
+    if cap is not None:
+        per = pd.Series(cost[sol.chosen]).groupby(items["regency_code"].to_numpy()[sol.chosen])
+        if (per.sum() > cap * (1 + 1e-9) + 1e-6).any():
+            bad.append("a regency above max_cost_per_regency")
+    if (on & ~sol.chosen).any():
+        bad.append("a must_do item left out")
+    if (off & sol.chosen).any():
+        bad.append("a never_do item chosen")
+    if bad:
+        raise DesproError(
+            "the solver returned a plan that breaks its constraints ("
+            + "; ".join(bad)
+            + "); please report this with the config"
+        )
+
+
+def marginal(problem: Problem, sol: Solution) -> pd.DataFrame:
+    """Per chosen item: villages (and weight) no longer ready when it alone is dropped.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by item position: ``marginal_villages``, ``marginal_weight``,
+        ``marginal_population`` and ``ready_thanks`` (codes, ``;``-separated).
+    """
+    vt = problem.villages
+    codes = vt.index.to_numpy()
+    w = vt["weight"].to_numpy(float)
+    pop = np.nan_to_num(vt["population"].to_numpy(float))
+    rows = {}
+    for i in np.flatnonzero(sol.chosen):
+        alt = sol.chosen.copy()
+        alt[i] = False
+        lost = sol.ready & ~ready_given(problem, alt)
+        rows[i] = {
+            "marginal_villages": int(lost.sum()),
+            "marginal_weight": float(w[lost].sum()),
+            "marginal_population": float(pop[lost].sum()),
+            "ready_thanks": ";".join(codes[lost]),
+        }
+    return pd.DataFrame.from_dict(
+        rows,
+        orient="index",
+        columns=["marginal_villages", "marginal_weight", "marginal_population", "ready_thanks"],
+    )
+
+
+def binding(problem: Problem, sol: Solution) -> pd.DataFrame:
+    """One row per constraint: ``constraint, setting, relax_gain`` (newly ready villages
+    gained without it), ``binding`` and ``detail``; one re-solve per constraint."""
+    cfg = problem.config
+    settings = {
+        "budget": f"{sol.budget:,.0f}",
+        "max_cost_per_regency": cfg.max_cost_per_regency,
+        "must_do": ",".join(cfg.must_do),
+        "never_do": ",".join(cfg.never_do),
+    }
+    base_new = int((sol.ready & ~problem.villages["base_ready"].to_numpy(bool)).sum())
+    rows = []
+    for name, setting in settings.items():
+        if name == "max_cost_per_regency" and setting is None:
+            continue
+        if name in ("must_do", "never_do") and not setting:
+            continue
+        try:
+            alt = solve(problem, sol.budget, relax=frozenset({name}))
+        except InfeasibleError:
+            alt = None
+        if alt is None:
+            gain, detail = np.nan, "still infeasible without it"
+        else:
+            new = int((alt.ready & ~problem.villages["base_ready"].to_numpy(bool)).sum())
+            gain = new - base_new
+            detail = f"without it: {new} villages made ready for {alt.cost:,.0f} million Rp"
+        rows.append(
+            {
+                "constraint": name,
+                "setting": setting,
+                "relax_gain": gain,
+                "binding": bool(gain > 0) if gain == gain else False,
+                "detail": detail,
+            }
+        )
+    return pd.DataFrame(rows, columns=["constraint", "setting", "relax_gain", "binding", "detail"])

@@ -1,0 +1,230 @@
+"""The rollout plan: the MILP against brute force, budgets, must-do, infeasibility, waves,
+and the demo's plan checked by evaluating the rules again."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from despro.config.plan import PlanConfig
+from despro.errors import ConfigError, InfeasibleError
+from despro.rollout.effects import apply_plan, evaluate_plan
+from despro.rollout.problem import Problem, build_problem, inputs_from_result
+from despro.rollout.solve import ready_given, solve
+from despro.rollout.waves import make_plan, run_waves
+
+
+def synthetic(seed: int, cfg: PlanConfig | None = None) -> Problem:
+    """6 villages, 2 programmes, 3 outlets, 3 sites over 4 cells; random costs and needs."""
+    rng = np.random.default_rng(seed)
+    cfg = cfg or PlanConfig(gap=0.0)
+    n = 6
+    kinds = ["programme"] * 2 + ["outlet"] * 3 + ["site"] * 3
+    items = pd.DataFrame(
+        {
+            "item_id": [f"{k}:{i}" for i, k in enumerate(kinds)],
+            "kind": kinds,
+            "h3": "",
+            "village_code": [f"v{i % n}" for i in range(len(kinds))],
+            "regency_code": ["r1", "r2"] * 4,
+            "cost": rng.integers(1, 10, len(kinds)).astype(float),
+            "site_cost": np.nan,
+            "spur_km": np.nan,
+            "spur_cost": np.nan,
+            "backhaul": "",
+            "lon": 0.0,
+            "lat": 0.0,
+        }
+    )
+    prog = np.array([0, 1, -1, -1, -1, -1])
+    outlet_need = np.array([0, 1, 1, 2, 0, 0], float)
+    cover = (rng.random((n, 3)) < 0.6).astype(float)
+    cover[1:4, 0] = 1.0  # every outlet need is reachable
+    cover[3, 1] = 1.0
+    outlet_cover = sp.csr_matrix(np.hstack([np.zeros((n, 2)), cover, np.zeros((n, 3))]))
+    site_need = np.array([0, 0, 0, 0, 30.0, 50.0])
+    gain = np.zeros((n, 4))
+    gain[4] = [20, 15, 0, 0]
+    gain[5] = [0, 20, 25, 10]
+    cell_site = np.zeros((4, len(kinds)))
+    cell_site[[0, 1], 5] = 1
+    cell_site[[1, 2], 6] = 1
+    cell_site[[2, 3], 7] = 1
+    weight = rng.integers(1, 4, n).astype(float)
+    vt = pd.DataFrame(
+        {
+            "village_name": [f"V{i}" for i in range(n)],
+            "regency_code": ["r1", "r2"] * 3,
+            "province_code": "34",
+            "tier": "not ready",
+            "population": 100.0,
+            "base_ready": False,
+            "target": True,
+            "weight": weight,
+            "objective_weight": weight,
+            "priority_region": False,
+            "uncertain": False,
+            "needs": "",
+            "why_not": "",
+        },
+        index=pd.Index([f"v{i}" for i in range(n)], name="village_code"),
+    )
+    on = items["item_id"].isin(cfg.must_do).to_numpy()
+    off = items["item_id"].isin(cfg.never_do).to_numpy()
+    return Problem(
+        vt,
+        items,
+        prog,
+        outlet_need,
+        outlet_cover,
+        site_need,
+        sp.csr_matrix(gain),
+        sp.csr_matrix(cell_site),
+        on,
+        off,
+        cfg,
+        [],
+    )
+
+
+def brute_force(problem: Problem, budget: float) -> float:
+    cost = problem.items["cost"].to_numpy(float)
+    w = problem.villages["objective_weight"].to_numpy(float)
+    best = 0.0
+    for bits in itertools.product([False, True], repeat=problem.n_items):
+        x = np.array(bits)
+        if cost[x].sum() <= budget:
+            best = max(best, float(w[ready_given(problem, x)].sum()))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_milp_finds_the_brute_force_optimum(seed):
+    problem = synthetic(seed)
+    for budget in (0.0, 5.0, 12.0, 25.0):
+        sol = solve(problem, budget)
+        assert sol.objective == pytest.approx(brute_force(problem, budget))
+        assert sol.cost <= budget + 1e-9
+        assert sol.gap == 0.0
+
+
+def test_zero_budget_changes_nothing():
+    problem = synthetic(1)
+    sol = solve(problem, 0.0)
+    assert not sol.chosen.any() and not sol.ready.any() and sol.cost == 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_doubling_the_budget_never_makes_fewer_ready(seed):
+    problem = synthetic(seed)
+    last = -1
+    for budget in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
+        n = int(solve(problem, budget).ready.sum())
+        assert n >= last
+        last = n
+
+
+def test_a_must_do_item_is_in_every_plan():
+    cfg = PlanConfig(gap=0.0, must_do=["outlet:3"])
+    problem = synthetic(2, cfg)
+    cost = problem.items.set_index("item_id").loc["outlet:3", "cost"]
+    for budget in (cost, cost + 5, 40.0):
+        assert solve(problem, budget).chosen[3]
+
+
+def test_infeasible_must_do_names_the_budget():
+    cfg = PlanConfig(gap=0.0, must_do=["outlet:3", "site:5"])
+    problem = synthetic(3, cfg)
+    with pytest.raises(InfeasibleError, match="above the budget") as e:
+        solve(problem, 1.0)
+    assert e.value.key == "plan.budget"
+
+
+def test_infeasible_must_do_names_the_regency_cap():
+    cfg = PlanConfig(gap=0.0, must_do=["programme:0", "outlet:4"], max_cost_per_regency=1.0)
+    problem = synthetic(3, cfg)
+    problem.items.loc[[0, 4], "cost"] = 2.0
+    with pytest.raises(InfeasibleError) as e:
+        solve(problem, 100.0)
+    assert e.value.key == "plan.max_cost_per_regency"
+
+
+def test_must_do_and_never_do_conflict_is_a_config_error():
+    with pytest.raises(ValueError, match="both must_do and never_do"):
+        PlanConfig(must_do=["site:x"], never_do=["site:x"])
+
+
+def test_waves_are_monotone():
+    problem = synthetic(4)
+    sols = run_waves(problem, [3.0, 3.0, 3.0, 3.0])
+    for a, b in itertools.pairwise(sols):
+        assert (b.chosen >= a.chosen).all()  # items stay built
+        assert (b.ready >= a.ready).all()  # a village ready in wave k stays ready
+
+
+# -- the demo ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_plan(sample_result):
+    cfg = sample_result.config.plan.model_copy(update={"waves": [3000.0, 3000.0, 3000.0]})
+    inputs = inputs_from_result(sample_result)
+    return inputs, make_plan(inputs, cfg, curve=True, explain=True)
+
+
+def test_demo_plan_makes_villages_ready_that_the_rules_confirm(demo_plan, sample_result):
+    inputs, plan = demo_plan
+    s = plan.summary
+    assert s["newly_ready"] > 0
+    assert s["cost"] <= s["budget"]
+    new = plan.villages.index[plan.villages["ready_wave"] > 0]
+    assert len(new) == s["newly_ready"]
+    # apply the chosen items to the values and evaluate every rule again
+    after = evaluate_plan(inputs, apply_plan(inputs, plan.problem.config, plan.items))
+    assert (after.loc[new, "tier"] == "ready").all()
+    for c in ("I1", "I2", "I3"):
+        assert (after.loc[new, c] == "pass").all()
+    before = sample_result.villages
+    assert (before.loc[new, "tier"] != "ready").all()
+    # villages ready before stay ready; nothing else becomes ready unannounced
+    was = before.index[before["tier"] == "ready"]
+    assert (after.loc[was, "tier"] == "ready").all()
+    assert set(after.index[after["tier"] == "ready"]) == set(was) | set(new)
+    # the demo's villages fail I3 and I2 in numbers: the plan uses outlets and programmes
+    assert {"outlet", "programme"} <= set(plan.items["kind"])
+
+
+def test_demo_waves_and_curve(demo_plan):
+    _, plan = demo_plan
+    w = plan.waves
+    assert w["wave"].tolist() == [0, 1, 2, 3]
+    assert w["villages_ready"].is_monotonic_increasing
+    assert (w["cumulative_cost"] <= w["cumulative_budget"] + 1e-6).all()
+    c = plan.curve
+    assert len(c) == plan.problem.config.curve_points
+    assert c["newly_ready"].is_monotonic_increasing
+    assert (c["cost_used"] <= c["budget"] + 1e-6).all()
+    assert c["newly_ready"].iloc[0] == 0
+    assert c["newly_ready"].iloc[-1] == plan.summary["targets"]
+
+
+def test_demo_marginal_values_and_thanks(demo_plan):
+    _, plan = demo_plan
+    items = plan.items
+    assert (items["marginal_villages"] >= 0).all()
+    assert items["marginal_villages"].sum() > 0
+    ready = plan.villages[plan.villages["ready_wave"] > 0]
+    assert (ready["thanks_to"] != "").all()
+    for ids in ready["thanks_to"]:
+        assert set(ids.split(";")) <= set(items["item_id"])
+
+
+def test_unknown_must_do_item_is_named(sample_result):
+    cfg = sample_result.config.plan.model_copy(update={"must_do": ["site:nothere"]})
+    with pytest.raises(ConfigError, match="must_do") as e:
+        build_problem(inputs_from_result(sample_result), cfg)
+    assert e.value.key == "plan.must_do"
