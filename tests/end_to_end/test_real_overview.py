@@ -47,6 +47,10 @@ def page(jambi, tmp_path_factory):
     out, _ = jambi
     b = Chromium(_chromium_binary(), tmp_path_factory.mktemp("chromium-profile"))
     b.open(out / "maps" / "index.html")
+    for _ in range(600):  # the national map: until its first cells are drawn and it is idle
+        if b.js("despro.ready && despro.state.cellsDrawn > 0 && despro.map.loaded()"):
+            break
+        b.pump(0.1)
     b.pump(1.0)
     yield b
     b.close()
