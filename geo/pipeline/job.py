@@ -79,6 +79,7 @@ def run_job(
     maps: bool = True,
     selection_dir: Path | str | None = None,
     verbose: bool = False,
+    single_file: bool = False,
     **engine,
 ) -> Job:
     """Run a config, write its tables, choose and write the pilots, draw the map site.
@@ -110,6 +111,8 @@ def run_job(
         Folder of the selection files (default: ``<output_dir>/selection``).
     verbose : bool
         Print timed progress lines to stderr.
+    single_file : bool
+        Write the map as one self-contained ``index.html`` (small runs).
     **engine
         ``engine`` and the dask options of :func:`despro.pipeline.runner.run`.
 
@@ -157,6 +160,7 @@ def run_job(
                 st.folder(target),
                 lang or cfg.run.lang,
                 analysis=from_plan(job.plan) if job.plan is not None else None,
+                single_file=single_file,
             )
             job.map_page = target / page.relative_to(st.folder(target))
     pg = cfg.output.postgis
