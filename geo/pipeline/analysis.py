@@ -653,7 +653,7 @@ def shortlist(result: Result) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(top[first + rest], geometry=v.geometry.name, crs=v.crs)
 
 
-def explore(result: Result, column: str = "tier", **kwargs) -> folium.Map:
+def explore(result: Result, column: str = "tier", **kwargs: object) -> folium.Map:
     """An interactive folium map of the villages, tiers in their colour-blind-safe colours.
 
     Parameters

@@ -161,43 +161,127 @@ class Result:
     ) -> gpd.GeoDataFrame:
         """Names, tier counts, exact rates and outlines per regency or province.
 
-        See :func:`despro.pipeline.analysis.to_admin`.
+        Parameters
+        ----------
+        level : {'regency', 'province'}
+        geometry : bool
+            Add each unit's outline (the union of its H3 cells).
+
+        Returns
+        -------
+        GeoDataFrame
+            See :func:`despro.pipeline.analysis.to_admin` (rates re-aggregated from
+            summed numerators and denominators, never a mean of percentages).
         """
         return analysis.to_admin(self, level, geometry)
 
     def shortlist(self) -> gpd.GeoDataFrame:
-        """The top villages of the shortlist tiers, by rank, with their polygons and
-        ``lat`` / ``lon`` (see :func:`despro.pipeline.analysis.shortlist`)."""
+        """The top villages of the shortlist tiers, by rank.
+
+        Returns
+        -------
+        GeoDataFrame
+            ``rank``, names, ``lat`` / ``lon`` first, then every village column, with
+            the village polygons (see :func:`despro.pipeline.analysis.shortlist`).
+        """
         return analysis.shortlist(self)
 
     def with_thresholds(self, **thresholds: float) -> Result:
-        """A new Result with rule thresholds changed (``I2b=18``), re-evaluated in memory
-        (see :func:`despro.pipeline.analysis.with_thresholds`)."""
+        """A new Result with rule thresholds changed, re-evaluated in memory.
+
+        Parameters
+        ----------
+        **thresholds : float
+            Rule id -> threshold in the rule's unit (``I2b=18``).
+
+        Returns
+        -------
+        Result
+            Equal to a rerun with those thresholds (see
+            :func:`despro.pipeline.analysis.with_thresholds`).
+        """
         return analysis.with_thresholds(self, **thresholds)
 
     def with_weights(self, **weights: float) -> Result:
-        """A new Result with criterion weights changed (``I3=2``), re-scored in memory
-        (see :func:`despro.pipeline.analysis.with_weights`)."""
+        """A new Result with criterion weights of the composite score changed.
+
+        Parameters
+        ----------
+        **weights : float
+            Criterion (P1 ... I3) -> weight (>= 0, relative).
+
+        Returns
+        -------
+        Result
+            Same tiers, new scores and ranks (see
+            :func:`despro.pipeline.analysis.with_weights`).
+        """
         return analysis.with_weights(self, **weights)
 
     def explain(self, code: str, lang: str | None = None) -> pd.DataFrame:
-        """One village's rules, values, thresholds, margins, evidence and the data that
-        would decide it (see :func:`despro.pipeline.analysis.explain`)."""
+        """One village's rules, values, thresholds, margins, evidence and what would decide it.
+
+        Parameters
+        ----------
+        code : str
+            10-digit village code (dotted accepted).
+        lang : 'id' or 'en', optional
+            Default ``config.run.lang``.
+
+        Returns
+        -------
+        DataFrame
+            One row per rule, with a heading in notebooks (see
+            :func:`despro.pipeline.analysis.explain`).
+        """
         return analysis.explain(self, code, lang)
 
     def diff(self, other: Result) -> pd.DataFrame:
-        """Villages whose tier differs in ``other``, and why (see
-        :func:`despro.pipeline.analysis.diff`)."""
+        """Villages whose tier differs in ``other``, and the rules that moved.
+
+        Parameters
+        ----------
+        other : Result
+            Another run or what-if over the same villages.
+
+        Returns
+        -------
+        GeoDataFrame
+            See :func:`despro.pipeline.analysis.diff`.
+        """
         return analysis.diff(self, other)
 
     def cells_of(self, code: str) -> gpd.GeoDataFrame:
-        """The H3 cells one village overlaps, with the overlap (see
-        :func:`despro.pipeline.analysis.cells_of`)."""
+        """The H3 cells one village overlaps.
+
+        Parameters
+        ----------
+        code : str
+            10-digit village code.
+
+        Returns
+        -------
+        GeoDataFrame
+            The cells' rows with ``overlap_m2``, ``share_of_village`` and
+            ``share_of_cell`` (see :func:`despro.pipeline.analysis.cells_of`).
+        """
         return analysis.cells_of(self, code)
 
-    def explore(self, column: str = "tier", **kwargs) -> folium.Map:
-        """An interactive folium map of the villages coloured by ``column`` (see
-        :func:`despro.pipeline.analysis.explore`)."""
+    def explore(self, column: str = "tier", **kwargs: object) -> folium.Map:
+        """An interactive folium map of the villages.
+
+        Parameters
+        ----------
+        column : str
+            Village column to colour by (tiers in colour-blind-safe colours).
+        **kwargs
+            Passed to :meth:`geopandas.GeoDataFrame.explore`.
+
+        Returns
+        -------
+        folium.Map
+            See :func:`despro.pipeline.analysis.explore`.
+        """
         return analysis.explore(self, column, **kwargs)
 
 
