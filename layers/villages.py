@@ -131,15 +131,18 @@ def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
     for col in ("population", "households"):
         out[col] = checked[counts[col]].to_numpy(float) if col in counts else np.nan
     out = repair_geometries(out, path, "villages", notes, id_col="village_code")
-    check_shapes(out, path)
+    check_shapes(out, path, notes)
     return out.set_index("village_code", drop=False).rename_axis(None)
 
 
-#: a village wider or taller than this (degrees, ~220 km) is not one village
-MAX_VILLAGE_DEGREES = 2.0
+#: a village wider or taller than this (degrees, ~1,100 km) is not one village: an error
+MAX_VILLAGE_DEGREES = 10.0
+#: wider or taller than this (degrees, ~220 km) is noted for a check but kept: island
+#: villages reach it (Nua Nea, Maluku Tengah, spans 3.7 degrees in the Kemendagri 2025 file)
+WIDE_VILLAGE_DEGREES = 2.0
 
 
-def check_shapes(villages: gpd.GeoDataFrame, path: Path) -> None:
+def check_shapes(villages: gpd.GeoDataFrame, path: Path, notes: Notes | None = None) -> None:
     """Village boundaries: polygons, inside Indonesia, of a village's size, not repeated.
 
     Parameters
@@ -148,6 +151,8 @@ def check_shapes(villages: gpd.GeoDataFrame, path: Path) -> None:
         In EPSG:4326 with ``village_code``.
     path : Path
         The village file, named in errors.
+    notes : Notes, optional
+        Where villages wider than :data:`WIDE_VILLAGE_DEGREES` are noted (kept).
 
     Raises
     ------
@@ -179,12 +184,22 @@ def check_shapes(villages: gpd.GeoDataFrame, path: Path) -> None:
             fix="check its coordinates and the CRS the file declares",
         )
     b = shapely.bounds(geoms)
-    big = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) > MAX_VILLAGE_DEGREES
+    span = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    wide = (span > WIDE_VILLAGE_DEGREES) & (span <= MAX_VILLAGE_DEGREES)
+    if wide.any() and notes is not None:
+        notes.add(
+            path,
+            "warning",
+            f"{int(wide.sum())} village(s) span more than {WIDE_VILLAGE_DEGREES:g} degrees "
+            "(~220 km; kept: island villages can, a wrongly scaled shape would too)",
+            rows=[f"{c} ({x:.1f} degrees)" for c, x in zip(codes[wide], span[wide], strict=True)],
+        )
+    big = span > MAX_VILLAGE_DEGREES
     if big.any():
         i = int(np.flatnonzero(big)[0])
         raise InputError(
-            f"village spans {max(b[i, 2] - b[i, 0], b[i, 3] - b[i, 1]):.1f} degrees "
-            f"(over {MAX_VILLAGE_DEGREES:g} degrees, ~220 km: larger than any village)",
+            f"village spans {span[i]:.1f} degrees "
+            f"(over {MAX_VILLAGE_DEGREES:g} degrees, ~1,100 km: larger than any village)",
             file=path,
             row=f"village {codes[i]}",
             fix="check its geometry (a province or a wrongly scaled shape?)",

@@ -26,7 +26,9 @@ from despro.cli.options import (
 from despro.config.vocab import TIERS
 
 
-def _run_and_report(config, output_dir, maps_dir, lang, quiet, engine=None, select=False):
+def _run_and_report(
+    config, output_dir, maps_dir, lang, quiet, engine=None, select=False, single_file=False
+):
     """:func:`despro.pipeline.job.run_job`, then its summary lines on stdout."""
     from despro.pipeline.job import run_job
 
@@ -38,6 +40,7 @@ def _run_and_report(config, output_dir, maps_dir, lang, quiet, engine=None, sele
             lang,
             select=select,
             verbose=not quiet,
+            single_file=single_file,
             **(engine or {}),
         )
     result, plan = job.result, job.plan
@@ -67,6 +70,14 @@ def _run_and_report(config, output_dir, maps_dir, lang, quiet, engine=None, sele
         click.echo(summary_line(job.exported))
 
 
+single_file_option = click.option(
+    "--single-file",
+    is_flag=True,
+    help="Write the map as one self-contained index.html (small runs: a regency, the demo; "
+    "it opens alone, e.g. sent by chat).",
+)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="despro")
 def main() -> None:
@@ -90,6 +101,7 @@ def main() -> None:
     is_flag=True,
     help="Score and map only: skip choosing the pilots (despro select).",
 )
+@single_file_option
 def demo(
     sample_dir: Path | None,
     output_dir: Path,
@@ -97,13 +109,22 @@ def demo(
     lang: str | None,
     quiet: bool,
     no_select: bool,
+    single_file: bool,
 ) -> None:
     """Run the whole pipeline on the bundled synthetic sample, choose its pilots and write
     the maps (pilots, clusters and agents drawn; ``--no-select`` skips the selection)."""
     from despro.demo.sample import ensure_sample
 
     sample = ensure_sample(sample_dir)
-    _run_and_report(sample / "despro.toml", output_dir, maps_dir, lang, quiet, select=not no_select)
+    _run_and_report(
+        sample / "despro.toml",
+        output_dir,
+        maps_dir,
+        lang,
+        quiet,
+        select=not no_select,
+        single_file=single_file,
+    )
 
 
 @main.command("run")
@@ -118,6 +139,7 @@ def demo(
     "taobao-monitoring ([criteria] profile).",
 )
 @quiet_option
+@single_file_option
 @engine_options
 def run_cmd(
     config_path: Path,
@@ -126,6 +148,7 @@ def run_cmd(
     lang: str | None,
     profile: str | None,
     quiet: bool,
+    single_file: bool,
     **engine,
 ) -> None:
     """Run the pipeline on your own files as described by a config."""
@@ -135,7 +158,15 @@ def run_cmd(
 
         with reported():
             config = load_config(config_path, profile=profile)
-    _run_and_report(config, output_dir, maps_dir, lang, quiet, engine_kwargs(**engine))
+    _run_and_report(
+        config,
+        output_dir,
+        maps_dir,
+        lang,
+        quiet,
+        engine_kwargs(**engine),
+        single_file=single_file,
+    )
 
 
 @main.command()

@@ -16,6 +16,7 @@ jQuery, Bootstrap and awesome-markers are not loaded: the pages do not use them)
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -83,5 +84,42 @@ def copy_assets(maps_dir: Path) -> list[Path]:
             else:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(src, dest)
+            copied.append(dest)
+    return copied
+
+
+# --- the national WebGL map (despro.mapsite.national) ------------------------------------
+
+#: (installed package, its folder holding the files, folder under maps/lib, files);
+#: found with importlib.util.find_spec, so the package is never imported (maplibre's
+#: Python side warns about optional frameworks on import)
+GL_SOURCES = (
+    ("maplibre", "srcjs", "maplibre", ("maplibre-gl.js", "maplibre-gl.css")),
+    ("despro.mapsite", "static", "despro", ("despro-gl.js", "despro-gl.css")),
+)
+
+
+def _package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise DesproError(
+            f"map assets: Python package {package!r} is missing; "
+            "reinstall despro (pip install -e .) to get its dependencies"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def copy_gl_assets(maps_dir: Path) -> list[Path]:
+    """Copy MapLibre GL JS (PyPI package ``maplibre``, BSD-3-Clause) and despro's
+    ``despro-gl.js`` / ``despro-gl.css`` into ``maps_dir/lib``; return the copied paths."""
+    copied = []
+    for package, folder, dest_name, names in GL_SOURCES:
+        src_dir = _package_dir(package) / folder
+        for name in names:
+            src, dest = src_dir / name, Path(maps_dir) / LIB / dest_name / name
+            if not src.exists():
+                raise DesproError(f"map assets: {name} not found in package {package!r}")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
             copied.append(dest)
     return copied

@@ -1,4 +1,8 @@
-"""The planners' map site: an overview page and one page per province, readable offline.
+"""The folium / Leaflet pages: an overview page and one page per province, readable offline.
+
+:func:`write_map` writes the national MapLibre GL map by default
+(:mod:`despro.mapsite.national`); these pages are ``write_map(kind="pages")``, kept for
+notebooks (a folium map displays inline) and small runs.
 
 ``write_site(result, maps_dir, lang)`` writes into ``maps_dir``:
 
@@ -573,27 +577,52 @@ def write_map(
     links: dict[str, str] | None = None,
     analysis: ma.MapAnalysis | None = None,
     cache: StepCache | None = None,
+    kind: str = "national",
+    single_file: bool = False,
 ) -> Path:
-    """Write the offline map site (see :func:`write_site`) and return its index page.
+    """Write the offline map site and return its index page.
 
     Parameters
     ----------
     result : Result
         From :func:`despro.run`.
     maps_dir : path
-        Folder of the site (``index.html``, one page per province or regency, ``lib/``).
+        Folder of the site.
     lang : {'id', 'en'}
         Language of the labels (Bahasa Indonesia by default).
     links : dict, optional
-        Extra links shown in every page's footer (label -> address).
+        Extra links shown on the page (label key or text -> relative address).
     analysis : MapAnalysis, optional
         Pilot-selection layers (:func:`despro.mapsite.analysis.from_plan`).
     cache : StepCache, optional
-        Reuse the admin outlines while the villages are unchanged.
+        ``kind="pages"``: reuse the admin outlines while the villages are unchanged.
+    kind : {'national', 'pages'}
+        ``national`` (default): one MapLibre GL page over a cell pyramid
+        (:func:`despro.mapsite.national.write_national`); ``pages``: the folium / Leaflet
+        overview and province pages (:func:`write_site`, for notebooks and small runs).
+    single_file : bool
+        ``national`` only: write ``maps_dir/index.html`` as one self-contained file
+        (:func:`despro.mapsite.national.single_file`; small runs: a regency, the demo).
 
     Returns
     -------
     Path
         ``maps_dir/index.html``.
     """
-    return write_site(result, maps_dir, lang, links=links, analysis=analysis, cache=cache).index
+    if kind == "pages":
+        return write_site(result, maps_dir, lang, links=links, analysis=analysis, cache=cache).index
+    if kind != "national":
+        raise DesproError(f"map kind must be 'national' or 'pages', got {kind!r}")
+    import shutil
+    import tempfile
+
+    from despro.mapsite import national
+
+    if not single_file:
+        return national.write_national(result, maps_dir, lang, analysis=analysis, links=links)
+    with tempfile.TemporaryDirectory() as tmp:
+        national.write_national(result, tmp, lang, analysis=analysis, links=links)
+        target = Path(maps_dir) / "index.html"
+        for old in ("data", "lib"):  # an earlier folder site in the same place
+            shutil.rmtree(Path(maps_dir) / old, ignore_errors=True)
+        return national.single_file(Path(tmp), target)

@@ -79,6 +79,7 @@ def run_job(
     maps: bool = True,
     selection_dir: Path | str | None = None,
     verbose: bool = False,
+    single_file: bool = False,
     **engine,
 ) -> Job:
     """Run a config, write its tables, choose and write the pilots, draw the map site.
@@ -110,6 +111,8 @@ def run_job(
         Folder of the selection files (default: ``<output_dir>/selection``).
     verbose : bool
         Print timed progress lines to stderr.
+    single_file : bool
+        Write the map as one self-contained ``index.html`` (small runs).
     **engine
         ``engine`` and the dask options of :func:`despro.pipeline.runner.run`.
 
@@ -133,10 +136,7 @@ def run_job(
     # all or nothing: every writer writes into staging folders beside its target; the
     # targets change only when all of them succeeded (despro.io.staging)
     with Staging() as st:
-        if tables:
-            job.output_dir = out
-            job.outputs = _moved(write_outputs(job.result, st.folder(out)), st.folder(out), out)
-        if select:
+        if select:  # first, so villages.gpkg gets the pilots, agents and clusters layers
             progress = Progress(verbose=verbose)
             job.plan = plan_pilots(
                 job.result,
@@ -144,6 +144,12 @@ def run_job(
                 marginal=marginal,
                 log=lambda name, msg: progress.step(name, msg),
             )
+        if tables:
+            job.output_dir = out
+            job.outputs = _moved(
+                write_outputs(job.result, st.folder(out), plan=job.plan), st.folder(out), out
+            )
+        if select:
             sel = Path(selection_dir) if selection_dir is not None else out / "selection"
             job.selection_dir = sel
             job.selection_files = _moved(write_plan(job.plan, st.folder(sel)), st.folder(sel), sel)
@@ -154,6 +160,7 @@ def run_job(
                 st.folder(target),
                 lang or cfg.run.lang,
                 analysis=from_plan(job.plan) if job.plan is not None else None,
+                single_file=single_file,
             )
             job.map_page = target / page.relative_to(st.folder(target))
     pg = cfg.output.postgis

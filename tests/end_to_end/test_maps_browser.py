@@ -27,10 +27,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from despro.cli.main import main
 from despro.config.settings import load_config
 from despro.errors import DesproError
 from despro.grid import cells as grid
@@ -38,7 +36,8 @@ from despro.mapsite import analysis as mapanalysis
 from despro.mapsite import data as mapdata
 from despro.mapsite import pages as mappages
 from despro.mapsite.labels import LABELS
-from despro.mapsite.site import write_site
+from despro.mapsite.site import write_map, write_site
+from despro.pipeline.job import run_job
 from despro.pipeline.runner import run
 from despro.select.pilots import plan_pilots
 from despro.transfer.rollup import group_additive
@@ -141,7 +140,7 @@ class Chromium:
             self._send("Page.handleJavaScriptDialog", {"accept": True}, msg.get("sessionId"))
         elif method == "Network.requestWillBeSent":
             url = params["request"]["url"]
-            if not url.startswith(("file:", "data:", "about:")):
+            if not url.startswith(("file:", "data:", "about:", "blob:")):  # blob: in memory
                 self.requests.append(url)
 
     def call(self, method: str, **params) -> dict:
@@ -245,13 +244,16 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def demo_site(tmp_path_factory) -> Path:
-    """The site exactly as ``despro demo`` writes it."""
+    """The demo's run (tables and pilots as ``despro demo`` writes them) drawn as the
+    folium / Leaflet pages (``write_map(kind="pages")``, the site for notebooks and small
+    runs; ``despro demo`` itself writes the national map, tested in test_national_map)."""
+    from tests.conftest import SAMPLE
+
     out = tmp_path_factory.mktemp("demo")
-    res = CliRunner().invoke(
-        main,
-        ["demo", "--output-dir", str(out / "output"), "--maps-dir", str(out / "maps"), "--quiet"],
+    job = run_job(SAMPLE / "despro.toml", out / "output", select=True, maps=False)
+    write_map(
+        job.result, out / "maps", "id", analysis=mapanalysis.from_plan(job.plan), kind="pages"
     )
-    assert res.exit_code == 0, res.output
     return out / "maps"
 
 

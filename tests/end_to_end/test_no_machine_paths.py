@@ -16,7 +16,16 @@ def test_outputs_carry_no_machine_paths(tmp_path):
     leaks = {}
     for folder in (out, maps):
         for f in folder.rglob("*"):
-            if f.suffix not in {".csv", ".json", ".md", ".html", ".txt", ".gpkg", ".parquet"}:
+            if f.suffix not in {
+                ".csv",
+                ".json",
+                ".md",
+                ".html",
+                ".js",
+                ".txt",
+                ".gpkg",
+                ".parquet",
+            }:
                 continue
             data = f.read_bytes()
             for needle in (str(tmp_path), str(REPO), "/somebody/runs"):

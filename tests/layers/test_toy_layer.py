@@ -160,7 +160,7 @@ def test_toy_layer_runs_end_to_end(toy_sample, tmp_path):
 
         # the map site draws it, with its label
         index = write_map(r, tmp_path / "maps", lang="en")
-        pages = "".join(p.read_text("utf-8") for p in index.parent.glob("*.html"))
+        pages = "".join(p.read_text("utf-8") for p in (index.parent / "data").glob("*.js"))
         assert '"key":"toy_markets"' in pages
         assert "Toy markets" in pages
 

@@ -99,9 +99,9 @@ def test_select_writes_the_shortlist_and_analyses(tmp_path, sample_run):
     summary = json.loads((out / "selection.json").read_text())
     assert summary["pilots"] == s["village_code"].tolist()
     assert "6 pilots" in r.output
-    page = (out / "maps" / "province-34.html").read_text(encoding="utf-8")
-    assert "despro.clustersLayer" in page and "despro.agentsLayer" in page
-    assert agents["agent_id"].iloc[0] in page
+    site = (out / "maps" / "data" / "site.js").read_text(encoding="utf-8")
+    assert '"clusters":[[' in site and '"agents":[[' in site
+    assert agents["agent_id"].iloc[0] in site
 
 
 def test_select_infeasible_exits_2_naming_the_constraint(tmp_path, sample_run):

@@ -1,0 +1,723 @@
+/* despro national map: MapLibre GL over a cell pyramid, villages loaded by area.
+ *
+ * Data arrive as scripts calling despro.load(key, data) (JSONP: works from file://,
+ * where Chromium blocks fetch(), and from any static server). Every text in the data
+ * is HTML-escaped by Python (despro.mapsite.data.escape_text); this file only
+ * assembles those strings, and escapes what the user types.
+ *
+ * Keys: "site" (words, layers, rules, levels), "villages" (every village as a point),
+ * "c<res>/<chunk>" (cells of one pyramid chunk), "v/<regency>" (popup records and
+ * outlines of one regency's villages).
+ */
+(function () {
+  "use strict";
+  var despro = (window.despro = { data: {}, pending: {}, state: {} });
+  var SCALE = 1e5;
+  var S, V, W, map;
+  var st = despro.state;
+
+  despro.load = function (key, data) {
+    despro.data[key] = data;
+    var waiting = despro.pending[key] || [];
+    delete despro.pending[key];
+    waiting.forEach(function (cb) { cb(data); });
+  };
+
+  function need(key, cb) {
+    if (key in despro.data) { cb(despro.data[key]); return; }
+    if (despro.pending[key]) { despro.pending[key].push(cb); return; }
+    despro.pending[key] = [cb];
+    var s = document.createElement("script");
+    s.src = "data/" + key + ".js";
+    s.charset = "utf-8";
+    s.async = true;
+    s.onerror = function () { delete despro.pending[key]; };
+    document.head.appendChild(s);
+  }
+  despro.need = need;
+
+  function escapeText(s) {
+    return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;").replace(/'/g, "&#x27;");
+  }
+  /* text of an escaped string (for comparisons with what the user typed) */
+  var unescaper = document.createElement("textarea");
+  function plain(s) {
+    if (s.indexOf("&") < 0) return s;
+    unescaper.innerHTML = s;
+    return unescaper.value;
+  }
+
+  function fmt(n) {
+    return n.toLocaleString(S.lang === "id" ? "id-ID" : "en-US");
+  }
+
+  function el(tag, cls, html) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (html !== undefined) e.innerHTML = html;
+    return e;
+  }
+
+  /* --- villages ------------------------------------------------------------------ */
+
+  function decodeVillages() {
+    var n = V.n, lat = 0, lon = 0;
+    V.y = new Float64Array(n); V.x = new Float64Array(n);
+    V.plainName = new Array(n); V.plainCode = new Array(n);
+    for (var i = 0; i < n; i++) {
+      lat += V.lat[i]; lon += V.lon[i];
+      V.y[i] = lat / SCALE; V.x[i] = lon / SCALE;
+      V.plainName[i] = plain(V.name[i]).toLowerCase();
+      V.plainCode[i] = plain(V.code[i]);
+    }
+    V.regPlain = V.regencies.map(function (r) { return plain(r[1]).toLowerCase(); });
+    V.provPlain = V.provinces.map(function (p) { return plain(p[1]).toLowerCase(); });
+  }
+
+  function province(i) { return V.regencies[V.reg[i]][2]; }
+
+  /* the filters: tier set, failing rule index, province index, regency index */
+  function passes(i) {
+    var f = st.filter;
+    if (!f.tiers[+V.tier.charAt(i)]) return false;
+    if (f.rule >= 0 && V.s[i].charAt(f.rule) !== "f") return false;
+    if (f.province >= 0 && province(i) !== f.province) return false;
+    if (f.regency >= 0 && V.reg[i] !== f.regency) return false;
+    return true;
+  }
+  despro.passes = passes;
+
+  function villageFeatures() {
+    var feats = [];
+    for (var i = 0; i < V.n; i++) {
+      if (!passes(i)) continue;
+      var t = +V.tier.charAt(i), fl = +V.flag.charAt(i);
+      feats.push({
+        type: "Feature",
+        geometry: { type: "Point", coordinates: [V.x[i], V.y[i]] },
+        properties: { i: i, t: t, o: 10 - t + (fl ? 10 : 0), big: fl & 1 ? 1 : 0 }
+      });
+    }
+    return { type: "FeatureCollection", features: feats };
+  }
+
+  function pilotFeatures() {
+    var feats = [];
+    for (var i = 0; i < V.n; i++) {
+      if (!V.pilot[i] || !passes(i)) continue;
+      feats.push({ type: "Feature", geometry: { type: "Point", coordinates: [V.x[i], V.y[i]] },
+        properties: { i: i, p: V.pilot[i] } });
+    }
+    return { type: "FeatureCollection", features: feats };
+  }
+
+  /* --- marker and pattern images --------------------------------------------------- */
+
+  function shapeImage(shape, colour, size) {
+    var c = document.createElement("canvas");
+    c.width = c.height = size;
+    var g = c.getContext("2d"), h = size / 2, r = size / 2 - 2;
+    g.beginPath();
+    if (shape === "circle") g.arc(h, h, r, 0, 2 * Math.PI);
+    else if (shape === "square") g.rect(h - r * 0.8, h - r * 0.8, 1.6 * r, 1.6 * r);
+    else if (shape === "diamond") { g.moveTo(h, h - r); g.lineTo(h + r, h); g.lineTo(h, h + r); g.lineTo(h - r, h); g.closePath(); }
+    else if (shape === "triangle") { g.moveTo(h, h - r); g.lineTo(h + r, h + r * 0.8); g.lineTo(h - r, h + r * 0.8); g.closePath(); }
+    else if (shape === "star") {
+      for (var k = 0; k < 10; k++) {
+        var a = -Math.PI / 2 + k * Math.PI / 5, rr = k % 2 ? r * 0.45 : r;
+        if (k) g.lineTo(h + rr * Math.cos(a), h + rr * Math.sin(a)); else g.moveTo(h + rr * Math.cos(a), h + rr * Math.sin(a));
+      }
+      g.closePath();
+    }
+    g.fillStyle = colour; g.fill();
+    g.lineWidth = 2; g.strokeStyle = "#111111"; g.stroke();
+    return g.getImageData(0, 0, size, size);
+  }
+
+  function hatchImage() {
+    var n = 8, c = document.createElement("canvas");
+    c.width = c.height = n;
+    var g = c.getContext("2d");
+    g.strokeStyle = "rgba(40,40,40,0.85)"; g.lineWidth = 1.5;
+    for (var k = -n; k <= n; k += n) { g.beginPath(); g.moveTo(k, n); g.lineTo(k + n, 0); g.stroke(); }
+    return g.getImageData(0, 0, n, n);
+  }
+
+  /* --- cells ------------------------------------------------------------------------ */
+
+  function levelFor(zoom) {
+    for (var i = 0; i < S.levels.length; i++) if (zoom >= S.levels[i].minZoom) return S.levels[i];
+    return S.levels[S.levels.length - 1];
+  }
+
+  function intersects(b, v) { return b[0] <= v[2] && b[2] >= v[0] && b[1] <= v[3] && b[3] >= v[1]; }
+
+  function viewBox(pad) {
+    var b = map.getBounds(), w = b.getEast() - b.getWest(), h = b.getNorth() - b.getSouth();
+    return [b.getWest() - pad * w, b.getSouth() - pad * h, b.getEast() + pad * w, b.getNorth() + pad * h];
+  }
+
+  /* hexagon rings of a chunk, decoded once */
+  function chunkRings(chunk) {
+    if (chunk.rings) return chunk.rings;
+    var c = chunk.c, t = chunk.t, n = c.length / 2, rings = new Array(n), lat = 0, lon = 0;
+    var extra = {};
+    (chunk.x || []).forEach(function (e) { extra[e[0]] = e[1]; });
+    for (var i = 0; i < n; i++) {
+      lat += c[2 * i]; lon += c[2 * i + 1];
+      var off = extra[i] || t, ring = [];
+      for (var k = 0; k < off.length; k += 2) ring.push([(lon + off[k + 1]) / SCALE, (lat + off[k]) / SCALE]);
+      ring.push(ring[0]);
+      rings[i] = ring;
+    }
+    chunk.rings = rings;
+    return rings;
+  }
+
+  function currentLayer() { return st.layer >= 0 ? S.layers[st.layer] : null; }
+
+  function refreshCells() {
+    if (!map || !map.getSource("cells")) return;
+    var spec = currentLayer();
+    if (!spec) { map.getSource("cells").setData({ type: "FeatureCollection", features: [] }); return; }
+    var level = levelFor(map.getZoom()), view = viewBox(0.25), keys = [];
+    Object.keys(level.chunks).forEach(function (k) { if (intersects(level.chunks[k], view)) keys.push(k); });
+    if (st.level !== level.res) { st.level = level.res; renderLegend(); }
+    var todo = keys.length, loaded = [];
+    if (!todo) { map.getSource("cells").setData({ type: "FeatureCollection", features: [] }); return; }
+    var token = (st.cellToken = (st.cellToken || 0) + 1);
+    keys.forEach(function (k) {
+      need("c" + level.res + "/" + k, function (chunk) {
+        loaded.push(chunk);
+        todo -= 1;
+        if (token !== st.cellToken) return;
+        if (todo === 0 || loaded.length % 8 === 0) drawCells(loaded, spec);
+      });
+    });
+  }
+
+  function drawCells(chunks, spec) {
+    var feats = [];
+    chunks.forEach(function (chunk) {
+      var rings = chunkRings(chunk), vals = chunk.v[spec.key] || null;
+      for (var i = 0; i < rings.length; i++) {
+        var ch = vals ? vals.charCodeAt(i) : 46, k = -1, p = 0;
+        if (ch >= 97) k = ch - 97; else if (ch >= 65 && ch < 97) { k = ch - 65; p = 1; }
+        feats.push({ type: "Feature", geometry: { type: "Polygon", coordinates: [rings[i]] },
+          properties: { k: k, p: p } });
+      }
+    });
+    map.getSource("cells").setData({ type: "FeatureCollection", features: feats });
+    st.cellsDrawn = feats.length;
+  }
+
+  function cellPaint(spec) {
+    var m = ["match", ["get", "k"]];
+    spec.colours.forEach(function (c, i) { m.push(i, c); });
+    m.push(spec.unknown);
+    return m;
+  }
+
+  function setLayer(index) {
+    st.layer = index;
+    var spec = currentLayer();
+    if (spec) {
+      map.setPaintProperty("cells", "fill-color", cellPaint(spec));
+      map.setPaintProperty("cells", "fill-opacity", spec.categorical ? 0.35 : 0.65);
+    }
+    map.setLayoutProperty("cells", "visibility", spec ? "visible" : "none");
+    map.setLayoutProperty("cells-hatch", "visibility", spec ? "visible" : "none");
+    renderLegend();
+    refreshCells();
+  }
+  despro.setLayer = setLayer;
+
+  /* --- village outlines and popup records (per regency) ---------------------------- */
+
+  function refreshOutlines() {
+    if (!st.outlines || map.getZoom() < 9.5) {
+      map.getSource("outlines").setData({ type: "FeatureCollection", features: [] });
+      return;
+    }
+    var view = viewBox(0.1), regs = [];
+    V.regencies.forEach(function (r) { if (intersects(r[3], view)) regs.push(plain(r[0])); });
+    if (regs.length > 40) return;
+    var todo = regs.length, got = [];
+    regs.forEach(function (code) {
+      need("v/" + code, function (d) {
+        got.push(d); todo -= 1;
+        if (todo === 0) {
+          var feats = [];
+          got.forEach(function (d) {
+            d.outline.forEach(function (rings, j) {
+              rings.forEach(function (ring) {
+                var lat = 0, lon = 0, pts = [];
+                for (var k = 0; k < ring.length; k += 2) { lat += ring[k]; lon += ring[k + 1]; pts.push([lon / SCALE, lat / SCALE]); }
+                pts.push(pts[0]);
+                feats.push({ type: "Feature", geometry: { type: "LineString", coordinates: pts }, properties: { j: j } });
+              });
+            });
+          });
+          map.getSource("outlines").setData({ type: "FeatureCollection", features: feats });
+        }
+      });
+    });
+  }
+
+  function record(i, cb) {
+    var code = plain(V.regencies[V.reg[i]][0]);
+    need("v/" + code, function (d) {
+      for (var k = 0; k < d.rec.length; k++) {
+        if (d.rec[k][0] === V.code[i]) {
+          d.rec[k].why = d.why[k]; d.rec[k].bind = d.bind[k]; cb(d.rec[k]); return;
+        }
+      }
+      cb(null);
+    });
+  }
+
+  /* --- popup ------------------------------------------------------------------------ */
+
+  function popupHtml(i, v) {
+    var tier = S.tiers[+V.tier.charAt(i)], reg = V.regencies[V.reg[i]], prov = V.provinces[reg[2]];
+    var fails = [], unknown = [], passing = [], info = [];
+    S.rules.forEach(function (r, j) {
+      var s = v ? v[3].charAt(j) : V.s[i].charAt(j);
+      var row = { r: r, j: j, s: s };
+      if (r.info) info.push(row); else if (s === "f") fails.push(row); else if (s === "u") unknown.push(row); else passing.push(row);
+    });
+    /* the binding rule (farthest from its threshold, see despro.rules.explain) first */
+    if (v && v.bind >= 0) fails.sort(function (a, b) { return (b.j === v.bind) - (a.j === v.bind); });
+    var gates = fails.length + unknown.length + passing.length, head;
+    if (!fails.length && !unknown.length) head = W.headline_ready;
+    else if (fails.length) {
+      head = W.headline_fails.replace("%f", fails.length).replace("%n", gates);
+      if (v && v.why) head += " \u00b7 " + v.why;
+    } else {
+      head = W.headline_unknown.replace("%u", unknown.map(function (x) { return x.r.id; }).join(", "));
+    }
+    var html = "<div class='dg-popup'><div class='dg-head' data-tier='" + tier.key + "'>" +
+      "<span class='dg-tier' style='background:" + tier.colour + "'></span><b>" + tier.label +
+      "</b>: " + head + "</div>" +
+      "<div class='dg-name'><b>" + V.name[i] + "</b> (" + V.code[i] + ")<br>" + reg[1] + ", " + prov[1] + "</div>" +
+      "<div>" + W.rank + ": " + fmt(V.rank[i]) + " " + W.of + " " + fmt(V.n) +
+      (V.flag.charAt(i) & 1 ? " \u00b7 " + W.shortlist : "") +
+      (V.pilot[i] ? " \u00b7 " + W.pilot + " " + V.pilot[i] : "") + "</div>";
+    if (v) {
+      html += "<div class='dg-score'>" + v[6] + "</div>";
+      if (v[1]) html += "<div>" + W.product + ": " + v[1] + "</div>";
+    }
+    function rows(title, list, cls) {
+      if (!list.length) return "";
+      var out = "<tr class='dg-group " + cls + "'><th colspan='4'>" + title + "</th></tr>";
+      list.forEach(function (x) {
+        var val = v ? v[2][x.j] : "", mar = v ? v[4][x.j] : "";
+        var src = v ? ((v[5] && x.r.srcs[v[5].charAt(x.j)]) || x.r.src) : x.r.src;
+        out += "<tr class='" + cls + "'><td title='" + x.r.label + "'><b>" + x.r.id + "</b> " + x.r.label +
+          "</td><td>" + val + "</td><td>" + x.r.thr + "</td><td>" + (cls === "dg-info" ? "" : mar) +
+          "</td></tr><tr class='dg-src " + cls + "'><td colspan='4'>" + W.source + ": " + src + "</td></tr>";
+      });
+      return out;
+    }
+    html += "<table class='dg-rules'><tr><th>" + W.criterion + "</th><th>" + W.value + "</th><th>" +
+      W.threshold + "</th><th>" + W.margin + "</th></tr>" +
+      rows(W.failing, fails, "dg-fail") + rows(W.unknown_rules, unknown, "dg-unknown") +
+      rows(W.passing, passing, "dg-pass") + rows(W.informative, info, "dg-info") + "</table></div>";
+    return html;
+  }
+
+  function openPopup(i) {
+    record(i, function (v) {
+      if (st.popup) st.popup.remove();
+      var desk = window.innerWidth > 700;
+      st.popup = new maplibregl.Popup({ maxWidth: "min(560px, 92vw)", className: "dg-popup-wrap",
+        anchor: desk ? "bottom" : undefined })
+        .setLngLat([V.x[i], V.y[i]]).setHTML(popupHtml(i, v)).addTo(map);
+      st.popupVillage = i;
+      if (window.innerWidth > 700) { /* the village low in the view, its popup above it */
+        var h = map.getContainer().clientHeight;
+        map.easeTo({ center: [V.x[i], V.y[i]], offset: [0, Math.max(0, h / 2 - 40)], duration: 300 });
+      }
+    });
+  }
+  despro.openPopup = openPopup;
+
+  function flyTo(i) {
+    map.flyTo({ center: [V.x[i], V.y[i]], zoom: Math.max(map.getZoom(), 12), speed: 2.2 });
+    map.once("moveend", function () { openPopup(i); });
+  }
+  despro.flyTo = flyTo;
+
+  /* --- panel ------------------------------------------------------------------------ */
+
+  function counts(inView) {
+    var out = { total: [0, 0, 0, 0], prov: {}, reg: {}, bind: {} }, b = inView ? viewBox(0) : null;
+    for (var i = 0; i < V.n; i++) {
+      if (!passes(i)) continue;
+      if (b && (V.x[i] < b[0] || V.x[i] > b[2] || V.y[i] < b[1] || V.y[i] > b[3])) continue;
+      var t = +V.tier.charAt(i), p = province(i), r = V.reg[i];
+      out.total[t] += 1;
+      var k = V.bind.charCodeAt(i) - 48;
+      if (k >= 0) out.bind[k] = (out.bind[k] || 0) + 1;
+      (out.prov[p] = out.prov[p] || [0, 0, 0, 0])[t] += 1;
+      (out.reg[r] = out.reg[r] || [0, 0, 0, 0])[t] += 1;
+    }
+    return out;
+  }
+  despro.counts = counts;
+
+  function tierCells(c) {
+    return c.map(function (n, t) { return "<td class='dg-n' data-tier='" + t + "'>" + fmt(n) + "</td>"; }).join("");
+  }
+
+  function tierHead() {
+    return S.tiers.map(function (t) {
+      return "<th title='" + t.label + "'><span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span></th>";
+    }).join("");
+  }
+
+  function renderCounts() {
+    var c = counts(true), all = counts(false);
+    var html = "<table class='dg-counts'><tr><th></th>" + tierHead() + "</tr>" +
+      "<tr id='dg-in-view'><td>" + W.in_view + "</td>" + tierCells(c.total) + "</tr>" +
+      "<tr id='dg-all'><td>" + W.all_country + "</td>" + tierCells(all.total) + "</tr></table>";
+    var binds = Object.keys(c.bind).sort(function (a, b) { return c.bind[b] - c.bind[a]; });
+    html += "<h2>" + W.binding + "</h2><table class='dg-counts' id='dg-binding'>" + binds.map(function (k) {
+      var r = S.rules[k];
+      return "<tr class='dg-bind' data-rule='" + k + "'><td><b>" + r.id + "</b> " + r.label + "</td><td class='dg-n'>" + fmt(c.bind[k]) + "</td></tr>";
+    }).join("") + "</table>";
+    document.getElementById("dg-counts").innerHTML = html;
+    var rows = [];
+    if (st.filter.province < 0) {
+      V.provinces.forEach(function (p, k) {
+        if (all.prov[k]) rows.push("<tr class='dg-place' data-province='" + k + "'><td>" + p[1] + "</td>" + tierCells(all.prov[k]) + "</tr>");
+      });
+    } else {
+      V.regencies.forEach(function (r, k) {
+        if (r[2] === st.filter.province && all.reg[k]) {
+          rows.push("<tr class='dg-place" + (k === st.filter.regency ? " dg-on" : "") + "' data-regency='" + k + "'><td>" + r[1] + "</td>" + tierCells(all.reg[k]) + "</tr>");
+        }
+      });
+    }
+    document.getElementById("dg-places-title").innerHTML = st.filter.province < 0 ? W.per_province : W.per_regency + ": " + V.provinces[st.filter.province][1];
+    document.getElementById("dg-places").innerHTML = "<table class='dg-counts'><tr><th></th>" + tierHead() + "</tr>" + rows.join("") + "</table>";
+  }
+
+  function renderTable() {
+    var idx = [];
+    for (var i = 0; i < V.n; i++) {
+      var t = +V.tier.charAt(i), fl = +V.flag.charAt(i);
+      if ((fl || t <= 1) && passes(i)) idx.push(i);
+    }
+    /* default: pilots in pick order, then by rank; a header click sorts by its column */
+    var sort = st.sort || { col: -1, dir: 1 };
+    var keys = [
+      function (i) { return V.pilot[i] || 1e9; },
+      function (i) { return plain(V.name[i]).toLowerCase(); },
+      function (i) { return plain(V.regencies[V.reg[i]][1]).toLowerCase(); },
+      function (i) { return +V.tier.charAt(i); },
+      function (i) { return V.rank[i]; }
+    ];
+    idx.sort(function (a, b) {
+      if (sort.col >= 0) {
+        var x = keys[sort.col](a), y = keys[sort.col](b);
+        if (x < y) return -sort.dir;
+        if (x > y) return sort.dir;
+      }
+      return (V.pilot[a] || 1e9) - (V.pilot[b] || 1e9) || V.rank[a] - V.rank[b];
+    });
+    st.tableRows = idx.length;
+    var rows = idx.slice(0, 500).map(function (i) {
+      var t = S.tiers[+V.tier.charAt(i)];
+      return "<tr data-i='" + i + "'><td>" + (V.pilot[i] || "") + "</td><td>" + V.name[i] + "</td><td>" +
+        V.regencies[V.reg[i]][1] + "</td><td><span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span>" + t.label + "</td><td>" + V.rank[i] + "</td></tr>";
+    });
+    var heads = [W.pilot, W.name, W.regency, W.tier, W.rank].map(function (h, k) {
+      var mark = sort.col === k ? (sort.dir > 0 ? " \u25b2" : " \u25bc") : "";
+      return "<th class='dg-sort' data-col='" + k + "'>" + h + mark + "</th>";
+    }).join("");
+    document.getElementById("dg-table").innerHTML = "<table class='dg-list'><tr>" + heads + "</tr>" + rows.join("") +
+      "</table><div class='dg-note'>" + fmt(Math.min(idx.length, 500)) + " " + W.of + " " + fmt(idx.length) + " " + W.rows_shown + "</div>";
+  }
+
+  function applyFilter() {
+    map.getSource("villages").setData(villageFeatures());
+    if (map.getSource("pilots")) map.getSource("pilots").setData(pilotFeatures());
+    renderCounts();
+    renderTable();
+  }
+  despro.applyFilter = applyFilter;
+
+  function renderLegend() {
+    var spec = currentLayer(), html = "<b>" + W.marker_layers + "</b>";
+    S.tiers.forEach(function (t) {
+      html += "<div><span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span>" + t.label + "</div>";
+    });
+    if (S.agents && S.agents.length) html += "<div><span class='dg-tier dg-shape-circle' style='background:#7a3e00'></span>" + S.analysisWords.agents + "</div>";
+    if (S.clusters && S.clusters.length) html += "<div><i style='background:#bbbbbb'></i>" + S.analysisWords.clusters + "</div>";
+    if (S.hasPilots) html += "<div><span class='dg-tier dg-shape-star'></span>" + W.pilot + "</div>";
+    if (spec) {
+      html += "<b>" + spec.label + "</b>" + (spec.note ? "<div class='dg-note'>" + spec.note + "</div>" : "");
+      spec.names.forEach(function (n, k) { html += "<div><i style='background:" + spec.colours[k] + "'></i>" + n + "</div>"; });
+      html += "<div><i style='background:" + spec.unknown + "'></i>" + W.unknown + "</div>";
+      html += "<div><i class='dg-hatch'></i>" + W.partial_cells + "</div>";
+      html += "<div class='dg-note'>" + W.cells_res + " " + (st.level || "") + "</div>";
+    }
+    document.getElementById("despro-legend").innerHTML = html;
+  }
+
+  function search(q) {
+    var box = document.getElementById("dg-results");
+    q = q.trim().toLowerCase();
+    if (q.length < 2) { box.innerHTML = ""; return; }
+    var hits = [], limit = st.searchLimit || 10;
+    var regHit = {}, provHit = {};
+    V.regPlain.forEach(function (n, k) { if (n.indexOf(q) >= 0 || plain(V.regencies[k][0]) === q) regHit[k] = 1; });
+    V.provPlain.forEach(function (n, k) { if (n.indexOf(q) >= 0 || plain(V.provinces[k][0]) === q) provHit[k] = 1; });
+    for (var i = 0; i < V.n && hits.length <= limit; i++) {
+      if (V.plainName[i].indexOf(q) >= 0 || V.plainCode[i].indexOf(q) === 0 || regHit[V.reg[i]] || provHit[province(i)]) hits.push(i);
+    }
+    var more = hits.length > limit;
+    hits = hits.slice(0, limit);
+    var html = hits.map(function (i) {
+      var t = S.tiers[+V.tier.charAt(i)];
+      return "<div class='dg-hit' data-i='" + i + "'><span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span><b>" +
+        V.name[i] + "</b> " + V.code[i] + "<br><small>" + V.regencies[V.reg[i]][1] + " \u00b7 " + t.label + "</small></div>";
+    }).join("");
+    if (!hits.length) html = "<div class='dg-note'>" + W.no_match + "</div>";
+    if (more) html += "<div class='dg-more'>" + W.more + "</div>";
+    box.innerHTML = html;
+  }
+  despro.search = search;
+
+  function buildPanel() {
+    var p = document.getElementById("despro-panel");
+    var layers = "<label><input type='radio' name='dg-layer' value='-1'> " + W.no_cells + "</label>" +
+      S.layers.map(function (s, k) {
+        return "<label><input type='radio' name='dg-layer' value='" + k + "'" + (k === st.layer ? " checked" : "") + "> " + s.label + "</label>";
+      }).join("");
+    var tiers = S.tiers.map(function (t, k) {
+      return "<label><input type='checkbox' class='dg-f-tier' value='" + k + "' checked> <span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span>" + t.label + "</label>";
+    }).join("");
+    var rules = "<option value='-1'>" + W.filter_any + "</option>" + S.rules.map(function (r, k) {
+      return r.info ? "" : "<option value='" + k + "'>" + r.id + " " + r.label + "</option>";
+    }).join("");
+    var provs = "<option value='-1'>" + W.filter_any + "</option>" + V.provinces.map(function (pr, k) {
+      return "<option value='" + k + "'>" + pr[1] + "</option>";
+    }).join("");
+    var links = (S.links || []).map(function (l) { return " \u00b7 <a href='" + l[1] + "'>" + l[0] + "</a>"; }).join("");
+    p.innerHTML = "<h1>" + W.title + "</h1><div class='dg-note'>" + S.run + " \u00b7 " + W.generated + " " + S.generated + links + "</div>" +
+      "<input id='dg-search' type='search' placeholder='" + W.search + "' aria-label='" + W.search + "'><div id='dg-results'></div>" +
+      "<div id='dg-summary'>" + (S.summary || "") + "</div>" +
+      "<details open><summary>" + W.cell_layers + "</summary><div class='dg-radios'>" + layers + "</div>" +
+      "<label><input type='checkbox' id='dg-outlines' checked> " + W.show_outlines + "</label></details>" +
+      "<details open><summary>" + W.filters + "</summary><div class='dg-tiers'>" + tiers + "</div>" +
+      "<label>" + W.filter_failing + " <select id='dg-f-rule'>" + rules + "</select></label>" +
+      "<label>" + W.filter_province + " <select id='dg-f-province'>" + provs + "</select></label>" +
+      "<button id='dg-clear' type='button'>" + W.clear + "</button> <button id='dg-csv' type='button'>" + W.export_csv + "</button>" +
+      " <button id='dg-geojson' type='button'>" + W.export_geojson + "</button></details>" +
+      "<div id='dg-counts'></div><h2 id='dg-places-title'></h2><div id='dg-places'></div>" +
+      "<h2>" + W.table + "</h2><div id='dg-table'></div>";
+    p.addEventListener("change", function (e) {
+      var tg = e.target;
+      if (tg.name === "dg-layer") setLayer(+tg.value);
+      else if (tg.classList.contains("dg-f-tier")) { st.filter.tiers[+tg.value] = tg.checked; applyFilter(); }
+      else if (tg.id === "dg-f-rule") { st.filter.rule = +tg.value; applyFilter(); }
+      else if (tg.id === "dg-f-province") { selectProvince(+tg.value); }
+      else if (tg.id === "dg-outlines") { st.outlines = tg.checked; refreshOutlines(); }
+    });
+    p.addEventListener("click", function (e) {
+      var row = e.target.closest("[data-i]"), place = e.target.closest(".dg-place");
+      var bind = e.target.closest(".dg-bind"), sortBy = e.target.closest(".dg-sort");
+      if (sortBy) {
+        var col = +sortBy.getAttribute("data-col"), cur = st.sort || { col: -1, dir: 1 };
+        st.sort = { col: col, dir: cur.col === col ? -cur.dir : 1 };
+        renderTable();
+        return;
+      }
+      if (bind && !S.rules[+bind.getAttribute("data-rule")].info) {
+        st.filter.rule = +bind.getAttribute("data-rule");
+        document.getElementById("dg-f-rule").value = String(st.filter.rule);
+        applyFilter();
+        return;
+      }
+      if (e.target.classList.contains("dg-more")) { st.searchLimit = (st.searchLimit || 10) + 20; search(document.getElementById("dg-search").value); return; }
+      if (row) { flyTo(+row.getAttribute("data-i")); return; }
+      if (place && place.hasAttribute("data-province")) selectProvince(+place.getAttribute("data-province"));
+      else if (place && place.hasAttribute("data-regency")) selectRegency(+place.getAttribute("data-regency"));
+      if (e.target.id === "dg-clear") clearFilters();
+      if (e.target.id === "dg-csv") exportSelection("csv");
+      if (e.target.id === "dg-geojson") exportSelection("geojson");
+    });
+    document.getElementById("dg-search").addEventListener("input", function (e) { st.searchLimit = 10; search(e.target.value); });
+  }
+
+  function fit(b) { map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 600 }); }
+
+  function selectProvince(k) {
+    st.filter.province = k; st.filter.regency = -1;
+    document.getElementById("dg-f-province").value = String(k);
+    applyFilter();
+    fit(k >= 0 ? V.provinces[k][2] : S.bounds);
+  }
+  despro.selectProvince = selectProvince;
+
+  function selectRegency(k) {
+    st.filter.regency = st.filter.regency === k ? -1 : k;
+    applyFilter();
+    if (st.filter.regency >= 0) fit(V.regencies[k][3]);
+  }
+  despro.selectRegency = selectRegency;
+
+  function clearFilters() {
+    st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1 };
+    Array.prototype.forEach.call(document.querySelectorAll(".dg-f-tier"), function (c) { c.checked = true; });
+    document.getElementById("dg-f-rule").value = "-1";
+    document.getElementById("dg-f-province").value = "-1";
+    applyFilter();
+  }
+
+  /* the selection as a file: formula-like texts get a leading apostrophe in the CSV */
+  function selectionRows() {
+    var rows = [];
+    for (var i = 0; i < V.n; i++) if (passes(i)) rows.push(i);
+    return rows;
+  }
+  despro.selectionRows = selectionRows;
+
+  function csvCell(s) {
+    s = plain(String(s));
+    if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
+    return /[",\n;]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
+
+  function exportSelection(kind) {
+    var rows = selectionRows(), text, type;
+    if (kind === "csv") {
+      var lines = [["village_code", "village_name", "regency_code", "regency_name", "province_name", "tier", "rank", "lat", "lon"].join(",")];
+      rows.forEach(function (i) {
+        var r = V.regencies[V.reg[i]];
+        lines.push([V.code[i], V.name[i], r[0], r[1], V.provinces[r[2]][1], S.tiers[+V.tier.charAt(i)].key, V.rank[i], V.y[i], V.x[i]].map(csvCell).join(","));
+      });
+      text = lines.join("\n") + "\n"; type = "text/csv";
+    } else {
+      text = JSON.stringify({ type: "FeatureCollection", features: rows.map(function (i) {
+        return { type: "Feature", geometry: { type: "Point", coordinates: [V.x[i], V.y[i]] },
+          properties: { village_code: plain(V.code[i]), village_name: plain(V.name[i]), tier: plain(S.tiers[+V.tier.charAt(i)].key), rank: V.rank[i] } };
+      }) });
+      type = "application/geo+json";
+    }
+    despro.lastExport = text;
+    var a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([text], { type: type }));
+    a.download = "despro-selection." + kind;
+    document.body.appendChild(a); a.click(); a.remove();
+  }
+  despro.exportSelection = exportSelection;
+
+  /* --- start ------------------------------------------------------------------------ */
+
+  despro.start = function () {
+    var t0 = performance.now();
+    despro.timing = {};
+    S = despro.data.site; V = despro.data.villages; W = S.words;
+    despro.site = S; despro.villages = V;
+    decodeVillages();
+    despro.timing.decoded = performance.now() - t0;
+    st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1 };
+    st.layer = 0; st.outlines = true;
+    buildPanel();
+    var b = S.bounds;
+    map = despro.map = new maplibregl.Map({
+      container: "despro-map",
+      style: { version: 8, sources: {}, layers: [{ id: "bg", type: "background", paint: { "background-color": "#f2efe9" } }] },
+      bounds: [[b[0], b[1]], [b[2], b[3]]], fitBoundsOptions: { padding: 20 },
+      maxZoom: 16, dragRotate: false, pitchWithRotate: false, attributionControl: false,
+      preserveDrawingBuffer: true
+    });
+    map.touchZoomRotate.disableRotation();
+    if (window.ResizeObserver) new ResizeObserver(function () { map.resize(); }).observe(map.getContainer());
+    map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
+    map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+    despro.timing.panel = performance.now() - t0;
+    map.on("load", function () {
+      despro.timing.mapLoad = performance.now() - t0;
+      S.tiers.forEach(function (t, k) { map.addImage("m" + k, shapeImage(t.shape, t.colour, 20)); });
+      map.addImage("pilot", shapeImage("star", "#ffffff", 28));
+      map.addImage("hatch", hatchImage());
+      var empty = { type: "FeatureCollection", features: [] };
+      map.addSource("cells", { type: "geojson", data: empty, buffer: 16, tolerance: 0 });
+      map.addSource("outlines", { type: "geojson", data: empty, tolerance: 0.2 });
+      map.addSource("villages", { type: "geojson", data: villageFeatures() });
+      map.addSource("pilots", { type: "geojson", data: pilotFeatures() });
+      map.addLayer({ id: "cells", type: "fill", source: "cells", paint: { "fill-color": "#cccccc", "fill-opacity": 0.6, "fill-antialias": false } });
+      map.addLayer({ id: "cells-hatch", type: "fill", source: "cells", filter: ["==", ["get", "p"], 1], paint: { "fill-pattern": "hatch" } });
+      if (S.clusters && S.clusters.length) {
+        map.addSource("clusters", { type: "geojson", data: { type: "FeatureCollection", features: S.clusters.map(function (c, k) {
+          var lat = 0, lon = 0, pts = [];
+          for (var j = 0; j < c[0].length; j += 2) { lat += c[0][j]; lon += c[0][j + 1]; pts.push([lon / SCALE, lat / SCALE]); }
+          pts.push(pts[0]);
+          return { type: "Feature", geometry: { type: "Polygon", coordinates: [pts] }, properties: { k: k, c: c[1] } };
+        }) } });
+        map.addLayer({ id: "clusters", type: "fill", source: "clusters", paint: { "fill-color": ["get", "c"], "fill-opacity": 0.25 } });
+        map.addLayer({ id: "clusters-line", type: "line", source: "clusters", paint: { "line-color": ["get", "c"], "line-width": 2 } });
+        map.on("click", "clusters", function (e) {
+          var on = ["villages-top", "villages", "villages-dots", "pilots", "agents"].filter(function (l) { return map.getLayer(l); });
+          if (map.queryRenderedFeatures(e.point, { layers: on }).length) return;
+          new maplibregl.Popup({ maxWidth: "420px" }).setLngLat(e.lngLat).setHTML(S.clusters[e.features[0].properties.k][2]).addTo(map);
+        });
+      }
+      map.addLayer({ id: "outlines", type: "line", source: "outlines", paint: { "line-color": "#4d4d4d", "line-width": 0.8, "line-opacity": 0.8 } });
+      /* many villages in one tile overflow a symbol bucket (65,536 vertices): below zoom
+         8 the undetermined and not-ready villages are dots; ready, near-ready and
+         shortlisted ones keep their shapes at every zoom */
+      var colours = ["match", ["get", "t"]];
+      S.tiers.forEach(function (t, k) { colours.push(k, t.colour); });
+      colours.push("#000000");
+      var few = ["any", ["<=", ["get", "t"], 1], ["==", ["get", "big"], 1]];
+      var many = ["all", [">=", ["get", "t"], 2], ["==", ["get", "big"], 0]];
+      map.addLayer({ id: "villages-dots", type: "circle", source: "villages", maxzoom: 8, filter: many, paint: {
+        "circle-color": colours, "circle-radius": ["interpolate", ["linear"], ["zoom"], 3, 0.7, 6, 1.5, 8, 3.5],
+        "circle-opacity": 0.85,
+        "circle-stroke-color": "#222222", "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 5.5, 0, 7, 0.5]
+      } });
+      var symbol = {
+        "icon-image": ["concat", "m", ["to-string", ["get", "t"]]], "icon-allow-overlap": true, "icon-ignore-placement": true,
+        "symbol-sort-key": ["get", "o"],
+        "icon-size": ["interpolate", ["linear"], ["zoom"], 4, ["+", 0.3, ["*", 0.2, ["get", "big"]]], 10, ["+", 0.6, ["*", 0.3, ["get", "big"]]], 14, ["+", 0.9, ["*", 0.3, ["get", "big"]]]]
+      };
+      map.addLayer({ id: "villages", type: "symbol", source: "villages", minzoom: 8, filter: many, layout: symbol });
+      map.addLayer({ id: "villages-top", type: "symbol", source: "villages", filter: few, layout: symbol });
+      map.addLayer({ id: "pilots", type: "symbol", source: "pilots", layout: { "icon-image": "pilot", "icon-allow-overlap": true, "icon-ignore-placement": true, "icon-size": 0.9 } });
+      if (S.agents && S.agents.length) {
+        map.addSource("agents", { type: "geojson", data: { type: "FeatureCollection", features: S.agents.map(function (a, k) {
+          return { type: "Feature", geometry: { type: "Point", coordinates: [a[1], a[0]] }, properties: { k: k, r: a[2] } };
+        }) } });
+        /* the coverage radius in metres, drawn at the latitude of the map's centre */
+        var perM = 512 / (40075016.686 * Math.cos(map.getCenter().lat * Math.PI / 180));  /* px per m at zoom 0 */
+        map.addLayer({ id: "agents-reach", type: "circle", source: "agents", paint: {
+          "circle-radius": ["interpolate", ["exponential", 2], ["zoom"], 0, ["*", ["get", "r"], perM], 20, ["*", ["get", "r"], perM * Math.pow(2, 20)]], "circle-color": "rgba(0,0,0,0)",
+          "circle-stroke-color": "#7a3e00", "circle-stroke-width": 1, "circle-stroke-opacity": 0.7 } });
+        map.addLayer({ id: "agents", type: "circle", source: "agents", paint: {
+          "circle-radius": 6, "circle-color": "#7a3e00", "circle-stroke-color": "#ffffff", "circle-stroke-width": 2 } });
+        map.on("click", "agents", function (e) {
+          e.preventDefault();
+          new maplibregl.Popup({ maxWidth: "420px" }).setLngLat(e.lngLat).setHTML(S.agents[e.features[0].properties.k][3]).addTo(map);
+        });
+      }
+      ["villages-dots", "villages", "villages-top", "pilots"].forEach(function (id) {
+        map.on("click", id, function (e) { e.preventDefault(); openPopup(e.features[0].properties.i); });
+        map.on("mouseenter", id, function () { map.getCanvas().style.cursor = "pointer"; });
+        map.on("mouseleave", id, function () { map.getCanvas().style.cursor = ""; });
+      });
+      setLayer(0);
+      applyFilter();
+      refreshOutlines();
+      map.on("moveend", function () { refreshCells(); refreshOutlines(); renderCounts(); renderLegend(); });
+      despro.timing.ready = performance.now() - t0;
+      map.once("idle", function () { despro.timing.idle = performance.now() - t0; });
+      despro.ready = true;
+    });
+  };
+})();

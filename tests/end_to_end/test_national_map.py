@@ -1,0 +1,351 @@
+"""The national map (despro.mapsite.national) in a real browser: Debian's headless Chromium
+over the DevTools pipe, network closed, pages opened from ``file://`` (see
+test_maps_browser for the driver)."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from despro.cli.main import main
+from despro.config.settings import load_config
+from despro.config.vocab import TIERS
+from despro.mapsite.gl_labels import GL_LABELS
+from despro.mapsite.labels import LABELS
+from despro.mapsite.national import write_national
+from despro.pipeline.runner import run
+from tests.end_to_end.test_maps_browser import XSS, Chromium, _chromium_binary
+
+BIDI = "\u202egnp.exe"
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+class Browser(Chromium):
+    def ready(self, path: Path, fragment: str = "") -> None:
+        """Open ``path`` and wait until the map is set up and its first cells are drawn."""
+        self.events.clear()
+        self.dialogs.clear()
+        self.requests.clear()
+        self.call("Page.navigate", url=Path(path).resolve().as_uri() + fragment)
+        self.wait("!!(window.despro && despro.ready && despro.state.cellsDrawn > 0)")
+
+    def wait(self, expression: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not self.js(expression):
+            if time.monotonic() > deadline:
+                raise TimeoutError(expression)
+            self.pump(0.1)
+
+    def network(self) -> list[str]:
+        """Requests to anything but files, data: and blob: URLs (MapLibre's worker)."""
+        return self.requests
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    b = Browser(_chromium_binary(), tmp_path_factory.mktemp("profile"), timeout=60)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def national_demo(tmp_path_factory) -> Path:
+    """The map exactly as ``despro demo`` writes it."""
+    out = tmp_path_factory.mktemp("demo")
+    res = CliRunner().invoke(
+        main,
+        ["demo", "--output-dir", str(out / "output"), "--maps-dir", str(out / "maps"), "--quiet"],
+    )
+    assert res.exit_code == 0, res.output
+    return out / "maps"
+
+
+@pytest.fixture(scope="module")
+def villages(national_demo) -> pd.DataFrame:
+    return pd.read_parquet(national_demo.parent / "output" / "villages.parquet")
+
+
+@pytest.fixture(scope="module")
+def adversarial(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
+    """The sample with villages named like HTML, a right-to-left override and a formula."""
+    import shutil
+
+    from tests.conftest import SAMPLE
+
+    data = tmp_path_factory.mktemp("adv") / "sample"
+    shutil.copytree(SAMPLE, data)
+    v = gpd.read_file(data / "villages.gpkg", layer="villages")
+    v.loc[0, "village_name"] = XSS
+    v.loc[1, "village_name"] = BIDI
+    v.loc[2, "village_name"] = FORMULA
+    v.to_file(data / "villages.gpkg", layer="villages", driver="GPKG")
+    result = run(load_config(data / "despro.toml"))
+    return write_national(result, data.parent / "maps", "en"), result.villages
+
+
+def _wait_popup(browser: Browser, code: str) -> None:
+    browser.wait(
+        "!!document.querySelector('.dg-popup') && document.querySelector("
+        f"'.dg-popup .dg-name').textContent.indexOf('{code}') >= 0"
+    )
+
+
+def _int(text: str) -> int:
+    return int(re.sub(r"[^0-9]", "", text))
+
+
+def test_the_demo_site_is_small_and_links_only_local_files(national_demo):
+    index = (national_demo / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="id">' in index
+    for url in re.findall(r'(?:src|href)="([^"]+)"', index):
+        assert not url.startswith(("http:", "https:", "//")), url
+        assert (national_demo / url).is_file(), url
+    size = sum(f.stat().st_size for f in national_demo.rglob("*") if f.is_file())
+    assert size <= 5e6
+    assert not list(national_demo.glob("province-*.html"))
+
+
+@pytest.mark.browser
+def test_opens_from_file_with_no_console_error_and_no_network(browser, national_demo, villages):
+    browser.ready(national_demo / "index.html")
+    assert browser.console_errors() == []
+    assert browser.network() == []
+    assert browser.dialogs == []
+    drawn = browser.js("despro.map.getSource('villages')._data.features.length")
+    assert drawn == len(villages)
+    assert browser.js("document.documentElement.lang") == "id"
+
+
+@pytest.mark.browser
+def test_panel_counts_equal_the_villages_table(browser, national_demo, villages):
+    browser.ready(national_demo / "index.html")
+    expected = villages["tier"].value_counts().reindex(list(TIERS), fill_value=0).tolist()
+    shown = browser.js(
+        "Array.from(document.querySelectorAll('#dg-all .dg-n')).map(e => e.textContent)"
+    )
+    assert [_int(x) for x in shown] == expected
+    by_province = browser.js(
+        "Array.from(document.querySelectorAll('#dg-places tr.dg-place')).map(r => "
+        "Array.from(r.querySelectorAll('.dg-n')).map(e => e.textContent))"
+    )
+    per = villages.groupby("province_code")["tier"].value_counts().unstack(fill_value=0)
+    per = per.reindex(columns=list(TIERS), fill_value=0)
+    assert [[_int(x) for x in row] for row in by_province] == per.to_numpy().tolist()
+    # what binds most often: the binding rule's counts (despro.rules.explain)
+    ids = browser.js("despro.site.rules.map(r => r.id)")
+    binds = browser.js("despro.counts(false).bind")
+    got = {ids[int(k)]: n for k, n in binds.items()}
+    assert got == villages["binding_rule"].dropna().value_counts().to_dict()
+    assert browser.js("document.querySelectorAll('#dg-binding tr').length") == len(got)
+
+
+@pytest.mark.browser
+def test_a_filter_hides_what_it_should_and_export_has_its_rows(browser, national_demo, villages):
+    browser.ready(national_demo / "index.html")
+    keep = TIERS.index("not ready")
+    for k in range(len(TIERS)):
+        if k != keep:
+            browser.js(f"document.querySelector('.dg-f-tier[value=\"{k}\"]').click()")
+    rule = "I3"
+    index = browser.js(f"despro.site.rules.findIndex(r => r.id === '{rule}')")
+    browser.js(
+        f"var s = document.getElementById('dg-f-rule'); s.value = '{index}';"
+        "s.dispatchEvent(new Event('change', {bubbles: true}))"
+    )
+    want = villages[(villages["tier"] == "not ready") & (villages[f"{rule}_state"] == "fail")]
+    assert 0 < len(want) < len(villages)
+    shown = browser.js("despro.map.getSource('villages')._data.features.map(f => f.properties.i)")
+    codes = browser.js("despro.villages.code")
+    assert sorted(html.unescape(codes[i]) for i in shown) == sorted(want["village_code"])
+    browser.js("despro.exportSelection('csv')")
+    lines = browser.js("despro.lastExport").strip().split("\n")
+    assert len(lines) - 1 == len(want)
+    assert {ln.split(",")[0] for ln in lines[1:]} == set(want["village_code"])
+    assert browser.console_errors() == []
+
+
+@pytest.mark.browser
+def test_a_table_row_flies_to_its_village_and_opens_its_popup(browser, national_demo):
+    browser.ready(national_demo / "index.html")
+    code = browser.js("document.querySelector('.dg-list tr[data-i]').getAttribute('data-i')")
+    browser.js("document.querySelector('.dg-list tr[data-i] td:nth-child(2)').click()")
+    browser.wait("!!document.querySelector('.dg-popup')")
+    i = int(code)
+    name = browser.js(f"despro.villages.name[{i}]")
+    assert name in browser.js("document.querySelector('.dg-popup .dg-name').innerHTML")
+    browser.wait("!despro.map.isMoving()")
+    at = browser.js(
+        f"(() => {{ var p = despro.map.project([despro.villages.x[{i}], despro.villages.y[{i}]]);"
+        " var c = despro.map.getContainer();"
+        " return [p.x / c.clientWidth, p.y / c.clientHeight]; })()"
+    )
+    assert 0.4 < at[0] < 0.6 and 0.5 < at[1] < 1  # centred, low in the view under its popup
+    assert browser.js("despro.map.getZoom()") >= 12
+
+
+@pytest.mark.browser
+def test_popup_headline_puts_the_binding_rule_first(browser, national_demo, villages):
+    browser.ready(national_demo / "index.html")
+    failing = villages[(villages["binding_kind"] == "fail")].iloc[:5]
+    assert len(failing)
+    for _, v in failing.iterrows():
+        i = browser.js(f"despro.villages.code.indexOf('{v['village_code']}')")
+        browser.js(f"despro.openPopup({i})")
+        _wait_popup(browser, v["village_code"])
+        head = browser.js("document.querySelector('.dg-popup .dg-head').textContent")
+        n_gate = browser.js("despro.site.rules.filter(r => !r.info).length")
+        assert f"Gagal {int(v['n_fail'])} dari {n_gate} kriteria" in head
+        first = browser.js("document.querySelector('.dg-popup tr.dg-fail b').textContent")
+        assert first == v["binding_rule"]
+        info = browser.js(
+            "Array.from(document.querySelectorAll('.dg-popup tr.dg-info:not(.dg-src)'))"
+            ".map(r => r.textContent)"
+        )
+        assert all("gagal" not in row for row in info)
+    assert browser.console_errors() == []
+
+
+@pytest.mark.browser
+def test_search_finds_villages_by_code_and_by_regency(browser, national_demo, villages):
+    browser.ready(national_demo / "index.html")
+    v = villages.iloc[7]
+
+    def search(q: str) -> list[str]:
+        browser.js(
+            f"var s = document.getElementById('dg-search'); s.value = {q!r};"
+            "s.dispatchEvent(new Event('input'))"
+        )
+        return browser.js(
+            "Array.from(document.querySelectorAll('.dg-hit')).map(h => h.textContent)"
+        )
+
+    hits = search(v["village_code"])
+    assert hits and v["village_code"] in hits[0]
+    regency = v["regency_name"]
+    hits = search(regency)
+    assert hits and all(regency in h for h in hits)
+    assert browser.js("!!document.querySelector('.dg-more')") == (
+        (villages["regency_name"] == regency).sum() > 10
+    )
+
+
+@pytest.mark.browser
+def test_no_english_words_on_an_indonesian_page(browser, national_demo):
+    browser.ready(national_demo / "index.html")
+    browser.js("despro.openPopup(0)")
+    browser.wait("!!document.querySelector('.dg-popup')")
+    text = browser.js("document.body.innerText")
+    english = {w for k, w in GL_LABELS["en"].items() if w != GL_LABELS["id"][k]}
+    english |= {LABELS["en"][k] for k in ("criterion", "threshold", "margin", "source", "rank")}
+    english |= {"near-ready", "not ready", "undetermined", "Readiness score", "(country)"}
+    english |= {"Sumber: smartphone", "Sumber: broadband", "Sumber: courier"}  # layer keys
+    found = [w for w in english if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+    assert found == []
+
+
+@pytest.mark.browser
+def test_adversarial_names_show_as_text(browser, adversarial):
+    index, villages = adversarial
+    browser.ready(index)
+    for code, name in villages["village_name"].iloc[:3].items():
+        i = browser.js(f"despro.villages.code.indexOf('{code}')")
+        browser.js(f"despro.openPopup({i})")
+        _wait_popup(browser, code)
+        shown = browser.js("document.querySelector('.dg-popup .dg-name b').textContent")
+        assert shown == name
+    assert browser.js("document.querySelectorAll('.dg-popup img, #despro-panel img').length") == 0
+    browser.js("despro.exportSelection('csv')")
+    assert "'" + FORMULA.replace('"', '""') in browser.js("despro.lastExport")
+    assert browser.dialogs == []
+    assert browser.console_errors() == []
+
+
+@pytest.mark.browser
+def test_a_phone_shows_the_popup_as_a_bottom_sheet(browser, national_demo):
+    browser.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=390,
+        height=844,
+        deviceScaleFactor=2,
+        mobile=True,
+    )
+    try:
+        browser.ready(national_demo / "index.html")
+        browser.js("despro.openPopup(0)")
+        browser.wait("!!document.querySelector('.dg-popup')")
+        box = browser.js(
+            "(() => { var r = document.querySelector('.maplibregl-popup').getBoundingClientRect();"
+            " return [r.left, r.right, r.bottom, r.width]; })()"
+        )
+        assert box[0] <= 1 and box[1] >= 389 and abs(box[2] - 844) <= 2
+        viewport = browser.js("document.querySelector('meta[name=viewport]').content")
+        assert "user-scalable=no" not in viewport
+    finally:
+        browser.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=1280,
+            height=800,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+
+
+@pytest.mark.browser
+def test_single_file_opens_alone(browser, sample_result, tmp_path):
+    from despro.mapsite.site import write_map
+
+    page = write_map(sample_result, tmp_path / "maps", "en", single_file=True)
+    assert [p.name for p in (tmp_path / "maps").iterdir()] == ["index.html"]
+    alone = tmp_path / "sent" / "despro.html"  # as received by chat, renamed, no folder
+    alone.parent.mkdir()
+    alone.write_bytes(page.read_bytes())
+    browser.ready(alone)
+    assert browser.console_errors() == [] and browser.network() == []
+    assert browser.js("despro.counts(false).total.reduce((a, b) => a + b)") == len(
+        sample_result.villages
+    )
+    browser.js("despro.openPopup(0)")
+    browser.wait("!!document.querySelector('.dg-popup .dg-rules')")
+    assert browser.js("document.documentElement.lang") == "en"
+
+
+@pytest.mark.browser
+def test_the_table_sorts_by_a_clicked_column(browser, national_demo, villages):
+    browser.ready(national_demo / "index.html")
+
+    def ranks() -> list[int]:
+        return browser.js(
+            "Array.from(document.querySelectorAll('.dg-list tr[data-i]'))"
+            ".map(r => despro.villages.rank[+r.getAttribute('data-i')])"
+        )
+
+    browser.js("document.querySelector('.dg-sort[data-col=\"4\"]').click()")
+    up = ranks()
+    assert len(up) > 1 and up == sorted(up)
+    browser.js("document.querySelector('.dg-sort[data-col=\"4\"]').click()")
+    assert ranks() == sorted(up, reverse=True)
+
+
+@pytest.mark.browser
+def test_print_shows_the_map_legend_and_counts_without_controls(browser, national_demo):
+    browser.ready(national_demo / "index.html")
+    browser.call("Emulation.setEmulatedMedia", media="print")
+    try:
+
+        def shown(selector: str) -> bool:
+            return browser.js(
+                f"getComputedStyle(document.querySelector({selector!r})).display !== 'none'"
+            )
+
+        assert shown("#despro-map") and shown("#despro-legend") and shown("#dg-counts")
+        assert not shown("#dg-search") and not shown("#dg-csv")
+        assert not shown(".maplibregl-ctrl")
+    finally:
+        browser.call("Emulation.setEmulatedMedia", media="")
