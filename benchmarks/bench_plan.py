@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument(
         "--households", type=float, default=None, help="households where unknown (assumption)"
     )
-    ap.add_argument("--points", type=int, default=10, help="cost curve points")
+    ap.add_argument("--points", type=int, default=10, help="cost curve points (0: no curve)")
     args = ap.parse_args()
 
     import despro
@@ -69,7 +69,7 @@ def main() -> None:
         budget=args.budget,
         undetermined=args.undetermined,
         scope=args.scope,
-        curve_points=args.points,
+        curve_points=max(args.points, 2),
     )
     t0 = time.perf_counter()
     inputs = inputs_from_result(result)
@@ -88,8 +88,10 @@ def main() -> None:
     t["binding_cpu_s"] = cpu() - c0
     c0 = cpu()
     t0 = time.perf_counter()
-    full = full_cost(problem)
-    curve = cost_curve(problem, pc.curve_points, full)
+    full, curve = float("nan"), None
+    if args.points:
+        full = full_cost(problem)
+        curve = cost_curve(problem, pc.curve_points, full)
     t["curve_s"] = time.perf_counter() - t0
     t["curve_cpu_s"] = cpu() - c0
     vt = problem.villages
@@ -106,7 +108,9 @@ def main() -> None:
         "gap": sol.gap,
         "binding": cons.to_dict("records"),
         "full_cost_million_rp": full,
-        "curve": curve[["budget", "newly_ready", "cost_used", "gap"]].to_dict("records"),
+        "curve": []
+        if curve is None
+        else curve[["budget", "newly_ready", "cost_used", "gap"]].to_dict("records"),
         "why_not_top": vt.loc[~vt["base_ready"] & ~vt["target"], "why_not"]
         .value_counts()
         .head(8)

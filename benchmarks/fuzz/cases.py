@@ -271,10 +271,13 @@ def _geojson_case(rng: random.Random, target: str) -> tuple[str, str, str]:
     kinds = [k for k in GEOJSON_KINDS if k != "operator" or target == "courier_outlets.geojson"]
     kind = rng.choice(kinds)
     if kind.startswith("elsewhere"):
-        # one backbone node or route abroad is real (international cables land in
-        # Singapore and Malaysia); a whole file abroad is not
-        one_cable = kind == "elsewhere-one" and target.startswith("backbone")
-        return kind, "either" if one_cable else "error", rng.choice(list(ELSEWHERE))
+        # one backbone node or route abroad is real, and so are routes from Singapore or
+        # Malaysia into Indonesian waters (cables land there); a file far away is not
+        place = rng.choice(list(ELSEWHERE))
+        cable = target.startswith("backbone") and (
+            kind == "elsewhere-one" or place in ("kuala lumpur", "singapore")
+        )
+        return kind, "either" if cable else "error", place
     if kind == "operator":
         op = rng.choice(list(OPERATORS))
         return kind, OPERATORS[op], op

@@ -252,6 +252,27 @@ def report(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def relabel(records: list[dict], seed: int) -> list[Outcome]:
+    """Outcomes of a saved run (``--json``) judged with the current expectations.
+
+    Only the label of a case can change (a variant found to be legitimate); what the
+    command did is as recorded.
+    """
+    out = []
+    for r in records:
+        case = make_case(seed, r["index"])
+        kind = r["outcome"]
+        if kind in ("accepted", "accepted silently", "accepted with a note"):
+            if case.expect != "error":
+                kind = "accepted"
+            elif kind == "accepted":
+                kind = "accepted silently" if not r.get("noted") else "accepted with a note"
+        elif kind in ("clean error", "control rejected"):
+            kind = "control rejected" if case.expect == "accept" else "clean error"
+        out.append(Outcome(case, kind, r["code"], r["message"], r["seconds"]))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: make the cases, run them, print the report; 1 on a traceback or timeout."""
     ap = argparse.ArgumentParser(
@@ -266,7 +287,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep every case's folder")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="write every outcome here")
+    ap.add_argument(
+        "--relabel", type=Path, default=None, help="report a saved --json run with today's labels"
+    )
     a = ap.parse_args(argv)
+    if a.relabel:
+        outcomes = relabel(json.loads(a.relabel.read_text()), a.seed)
+        print(report(outcomes))
+        return 1 if any(o.outcome in BAD for o in outcomes) else 0
     workdir = a.workdir or Path(tempfile.mkdtemp(prefix="despro-fuzz-"))
     cases = [make_case(a.seed, i) for i in range(a.first, a.first + a.cases)]
     start = time.monotonic()

@@ -184,6 +184,13 @@ class PlanConfig(Model):
     )
     gap: float = Field(0.01, ge=0, le=1, description="relative optimality gap the solver stops at")
     time_limit_s: float = Field(60.0, gt=0, description="seconds per solve")
+    max_milp_variables: int = Field(
+        80_000,
+        ge=1,
+        description="above this many MILP variables (items + villages + cells) the greedy "
+        "plan is kept (gap unknown): CBC's root LP of a province-sized plan takes minutes "
+        "and ignores the time limit",
+    )
     curve_time_limit_s: float = Field(
         15.0, gt=0, description="seconds per solve of the cost curve (its gap is reported)"
     )

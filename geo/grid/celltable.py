@@ -26,6 +26,8 @@ from pyproj import CRS
 from despro.grid import cells as grid
 
 GEOPARQUET_VERSION = "1.1.0"  # what geopandas writes by default
+#: rows per row group of ``cells.parquet`` (in H3 order: neighbours together)
+ROW_GROUP_ROWS = 65_536
 
 
 @dataclass
@@ -58,7 +60,9 @@ class LazyCells:
         """Write GeoParquet, as ``self.geodataframe().to_parquet(path, index=False)`` would."""
         records = grid.wkb_polygon_records(self.wkb)
         if records is None:  # not all plain polygons of one size: let geopandas do it
-            self.geodataframe().to_parquet(path, index=False)
+            self.geodataframe().to_parquet(
+                path, index=False, write_covering_bbox=True, row_group_size=ROW_GROUP_ROWS
+            )
             return
         attrs = self.columns.copy(deep=False)
         attrs["geometry"] = None  # placeholder, as geopandas does, then the WKB goes in
@@ -75,6 +79,12 @@ class LazyCells:
         )
         i = table.schema.get_field_index("geometry")
         table = table.set_column(i, field, self.wkb.cast(pa.binary()))
+        lo, hi = _row_bounds(records)
+        bbox = pa.StructArray.from_arrays(
+            [pa.array(lo[:, 0]), pa.array(lo[:, 1]), pa.array(hi[:, 0]), pa.array(hi[:, 1])],
+            names=["xmin", "ymin", "xmax", "ymax"],
+        )
+        table = table.append_column("bbox", bbox)
         geo = {
             "primary_column": "geometry",
             "columns": {
@@ -83,6 +93,9 @@ class LazyCells:
                     "crs": _crs_metadata(crs),
                     "geometry_types": ["Polygon"],
                     "bbox": _bbox(records),
+                    "covering": {
+                        "bbox": {k: ["bbox", k] for k in ("xmin", "ymin", "xmax", "ymax")}
+                    },
                 }
             },
             "version": GEOPARQUET_VERSION,
@@ -90,7 +103,13 @@ class LazyCells:
         }
         meta = dict(table.schema.metadata or {})
         meta[b"geo"] = json.dumps(geo).encode("utf-8")
-        pq.write_table(table.replace_schema_metadata(meta), path, compression="snappy")
+        # row groups of whole H3 parents (rows stay in H3 order): each covers a compact
+        # area, so a reader filtering on bbox skips the others
+        table = table.replace_schema_metadata(meta)
+        ids = self.columns["h3_int"].to_numpy() if "h3_int" in self.columns else None
+        with pq.ParquetWriter(path, table.schema, compression="snappy") as w:
+            for a, b in parent_row_groups(ids, len(table), ROW_GROUP_ROWS):
+                w.write_table(table.slice(a, b - a), row_group_size=b - a)
 
 
 def _crs_metadata(crs: CRS) -> dict:
@@ -100,6 +119,46 @@ def _crs_metadata(crs: CRS) -> dict:
     for member in out.get("datum_ensemble", {}).get("members", []):
         member.pop("id", None)
     return out
+
+
+def parent_row_groups(cells: np.ndarray | None, n: int, limit: int) -> list[tuple[int, int]]:
+    """Row ranges [a, b) of whole H3 parents, each a compact area.
+
+    ``cells`` are sorted H3 ids (uint64). The parent resolution is the finest whose full
+    parent holds at least ``limit / 7`` cells (at most ``limit``); consecutive parents
+    are merged while they share their own parent (siblings: neighbours) and the group
+    stays within ``limit`` rows. Without ids: plain ``limit``-row chunks.
+    """
+    if cells is None or n == 0:
+        return [(i, min(i + limit, n)) for i in range(0, max(n, 1), limit)]
+    cells = np.asarray(cells, dtype=np.uint64)
+    res = int((cells[0] >> np.uint64(52)) & np.uint64(0xF))  # the index's resolution bits
+    drop = min(int(np.floor(np.log(max(limit, 1)) / np.log(7))), res)
+    parent = grid.parent_cells(cells, res - drop) if drop > 0 else cells
+    grand = grid.parent_cells(cells, res - drop - 1) if res - drop > 0 else np.zeros_like(cells)
+    starts = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1]]).tolist()
+    bounds = [*starts, n]
+    groups, a = [], 0
+    for s, e in zip(bounds[:-1], bounds[1:], strict=True):
+        if s > a and (e - a > limit or grand[s] != grand[a]):
+            groups.append((a, s))
+            a = s
+        while e - a > limit:  # cannot happen with whole parents of <= limit cells
+            groups.append((a, a + limit))
+            a += limit
+    groups.append((a, n))
+    return groups
+
+
+def _row_bounds(records: np.ndarray, chunk: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
+    """Per row (minx, miny) and (maxx, maxy) of WKB polygon records."""
+    n = len(records)
+    lo, hi = np.empty((n, 2)), np.empty((n, 2))
+    for i in range(0, n, chunk):
+        part = records[i : i + chunk]
+        xy = np.ascontiguousarray(part[:, 13:]).view("<f8").reshape(len(part), -1, 2)
+        lo[i : i + chunk], hi[i : i + chunk] = xy.min(axis=1), xy.max(axis=1)
+    return lo, hi
 
 
 def _bbox(records: np.ndarray, chunk: int = 500_000) -> list[float]:

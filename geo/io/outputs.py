@@ -29,12 +29,15 @@ import pandas as pd
 
 from despro import layers as registry
 from despro._hashing import sha256
+from despro.io.geopackage import write_geopackage
+from despro.io.geoparquet import write_geoparquet
 from despro.io.quality import quality_markdown
 from despro.rules import explain
 from despro.rules.agreement import agreement
 
 if TYPE_CHECKING:
     from despro.pipeline.runner import Result
+    from despro.select.pilots import PilotPlan
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 PACKAGES = (
@@ -82,6 +85,111 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
         rows = (codes >= 0) & risky[np.maximum(codes, 0)]
         out.loc[rows, c] = col[rows].map(safe_csv_text)
     return out
+
+
+#: decimals kept in CSVs, by unit (the precision of the sources: percent to 0.1, metres
+#: to 1, Mbps to 0.1); columns of other units keep 10 significant digits
+DECIMALS = {
+    "percent": 1,
+    "pp": 1,
+    "%": 1,
+    "m": 0,
+    "metres": 0,
+    "km": 2,
+    "Mbps": 1,
+    "ms": 0,
+    "m2": 0,
+    "0-1": 3,
+    "0-100": 1,
+    "degrees": 6,
+    "ratio": 3,
+}
+#: decimals of columns despro names (scores 0-100, shares 0-1, coordinates)
+COLUMN_DECIMALS = {
+    "score": 1,
+    "score_best": 1,
+    "score_known_share": 3,
+    "village_score": 1,
+    "lat": 6,
+    "lon": 6,
+    "p_ready": 3,
+}
+FLOAT_FORMAT = "%.10g"  # after rounding: no 29.599999999999994 from binary fractions
+
+
+def _unit_decimals(unit: object) -> int | None:
+    u = str(unit or "").strip()
+    if u in DECIMALS:
+        return DECIMALS[u]
+    if u.startswith("percent"):
+        return 1
+    return None
+
+
+def round_for_csv(df: pd.DataFrame, units: dict[str, str] | None = None) -> pd.DataFrame:
+    """Copy of ``df`` with floats rounded to the precision of their source.
+
+    Parameters
+    ----------
+    df : DataFrame
+    units : dict, optional
+        Column -> unit (``percent``, ``m``, ``Mbps``, ...; see :data:`DECIMALS`). A long
+        table with a ``unit`` column (``criteria.csv``) is rounded row by row in
+        ``value``, ``threshold`` and ``margin``.
+
+    Returns
+    -------
+    DataFrame
+        Percent to 0.1, metres to 1, Mbps to 0.1, scores to 0.1, shares to 0.001,
+        coordinates to 1e-6 degrees; other floats unchanged (written with
+        :data:`FLOAT_FORMAT`).
+    """
+    units = units or {}
+    out = df.copy()
+    for c in out.columns:
+        if not pd.api.types.is_float_dtype(out[c]):
+            continue
+        d = COLUMN_DECIMALS.get(c)
+        if d is None:
+            d = _unit_decimals(units.get(c))
+        if d is None and (c.endswith("__cover") or "__cover__" in c or c.endswith("_prob")):
+            d = 3
+        if d is not None:
+            out[c] = out[c].round(d)
+    if "unit" in out.columns:
+        per_row = out["unit"].map(_unit_decimals)
+        for d in sorted(set(per_row.dropna().astype(int))):
+            rows = (per_row == d).to_numpy()
+            for c in ("value", "threshold", "margin", "other_value"):
+                if c in out.columns and pd.api.types.is_float_dtype(out[c]):
+                    out.loc[rows, c] = out.loc[rows, c].round(d)
+    return out
+
+
+def column_units(result: Result) -> dict[str, str]:
+    """Column -> unit for the run's tables: each variable's unit, and each rule's unit for
+    its ``<rule>_margin`` and (as rules read it) its variable."""
+    units = {name: v.unit for name, v in result.variables.items()}
+    for r in result.config.criteria.rules:
+        if r.unit:
+            units[f"{r.id}_margin"] = r.unit
+    return units
+
+
+def write_csv(
+    df: pd.DataFrame,
+    path: Path,
+    units: dict[str, str] | None = None,
+    sep: str = ",",
+    decimal: str = ".",
+) -> None:
+    """A spreadsheet-safe, rounded CSV (see :func:`csv_safe`, :func:`round_for_csv`).
+
+    ``sep=";"`` and ``decimal=","`` write what a spreadsheet set to Indonesian reads.
+    """
+    csv_safe(round_for_csv(df, units)).to_csv(
+        path, index=False, float_format=FLOAT_FORMAT, sep=sep, decimal=decimal
+    )
 
 
 @contextmanager
@@ -204,18 +312,6 @@ def agreement_table(result: Result) -> pd.DataFrame:
     )
 
 
-def _gpkg_ready(gdf):
-    out = gdf.copy()
-    for c in out.columns:
-        if c == out.geometry.name:
-            continue
-        if pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].astype(object)
-        elif out[c].dtype == np.uint64:
-            out[c] = out[c].astype(np.int64)
-    return out
-
-
 def planner_tables(villages: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The tables a planner reads first, by file name (see :mod:`despro.rules.explain`).
 
@@ -246,7 +342,12 @@ def planner_tables(villages: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
+def write_outputs(
+    result: Result,
+    outdir: Path | str,
+    plan: PilotPlan | None = None,
+    csv_locale: str = "en",
+) -> dict[str, Path]:
     """Write cells, villages, criteria, shortlist and manifest into ``outdir``.
 
     Every file is written to a staging folder first and moved into place only when all
@@ -258,6 +359,12 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
         From :func:`despro.run`.
     outdir : path
         Output folder (created when missing).
+    plan : PilotPlan, optional
+        The chosen pilots (:func:`despro.plan_pilots`): adds the ``pilots``, ``agents``
+        and ``clusters`` layers to ``villages.gpkg``.
+    csv_locale : 'en' or 'id'
+        ``id`` writes the CSVs with ``;`` between fields and a decimal comma, as a
+        spreadsheet set to Indonesian expects.
 
     Returns
     -------
@@ -265,7 +372,9 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
         File name -> path of every file written.
 
     Files: ``cells.parquet`` (GeoParquet; ``h3`` string and ``h3_int``),
-    ``villages.parquet`` and ``villages.gpkg`` (layer ``villages``, opens in QGIS),
+    ``villages.parquet`` and ``villages.gpkg`` (layers ``villages``, ``cells``,
+    ``shortlist``, ``regencies``, ``provinces`` and with a plan ``pilots``, ``agents``,
+    ``clusters``; QGIS styles in ``layer_styles``, see :mod:`despro.io.geopackage`),
     ``criteria.csv`` (one row per village and rule), ``shortlist.csv``, the planners'
     tables of :func:`planner_tables` (``one_fix_away.csv``, ``summary_province.csv``,
     ``summary_regency.csv``, ``data_needed.csv``),
@@ -297,19 +406,21 @@ def write_outputs(result: Result, outdir: Path | str) -> dict[str, Path]:
     model = getattr(result, "model", None)
     if model is not None:  # [model] enabled: leave-one-province-out validation
         names.insert(-1, "model_validation.csv")
+    if csv_locale not in ("en", "id"):
+        raise ValueError(f"csv_locale must be 'en' or 'id', got {csv_locale!r}")
+    fmt = {"sep": ";", "decimal": ","} if csv_locale == "id" else {}
+    units = column_units(result)
     with staged(outdir) as st:
         if model is not None:
-            csv_safe(model.validation).to_csv(st / "model_validation.csv", index=False)
+            write_csv(model.validation, st / "model_validation.csv", **fmt)
         result.write_cells(st / "cells.parquet")
-        result.villages.to_parquet(st / "villages.parquet", index=False)
-        _gpkg_ready(result.villages).to_file(
-            st / "villages.gpkg", layer="villages", driver="GPKG", engine="pyogrio"
-        )
-        csv_safe(result.criteria).to_csv(st / "criteria.csv", index=False)
-        csv_safe(result.shortlist()).to_csv(st / "shortlist.csv", index=False)
-        csv_safe(result.conflicts).to_csv(st / "conflicts.csv", index=False)
+        write_geoparquet(result.villages, st / "villages.parquet")
+        write_geopackage(result, st / "villages.gpkg", plan)
+        write_csv(result.criteria, st / "criteria.csv", **fmt)
+        write_csv(result.shortlist().drop(columns="geometry"), st / "shortlist.csv", units, **fmt)
+        write_csv(result.conflicts, st / "conflicts.csv", units, **fmt)
         for name, table in planner_tables(result.villages).items():
-            csv_safe(table).to_csv(st / name, index=False)
+            write_csv(table, st / name, units, **fmt)
         agree = agreement_table(result)
         (st / "data_quality.json").write_text(
             json.dumps(

@@ -136,10 +136,7 @@ def run_job(
     # all or nothing: every writer writes into staging folders beside its target; the
     # targets change only when all of them succeeded (despro.io.staging)
     with Staging() as st:
-        if tables:
-            job.output_dir = out
-            job.outputs = _moved(write_outputs(job.result, st.folder(out)), st.folder(out), out)
-        if select:
+        if select:  # first, so villages.gpkg gets the pilots, agents and clusters layers
             progress = Progress(verbose=verbose)
             job.plan = plan_pilots(
                 job.result,
@@ -147,6 +144,12 @@ def run_job(
                 marginal=marginal,
                 log=lambda name, msg: progress.step(name, msg),
             )
+        if tables:
+            job.output_dir = out
+            job.outputs = _moved(
+                write_outputs(job.result, st.folder(out), plan=job.plan), st.folder(out), out
+            )
+        if select:
             sel = Path(selection_dir) if selection_dir is not None else out / "selection"
             job.selection_dir = sel
             job.selection_files = _moved(write_plan(job.plan, st.folder(sel)), st.folder(sel), sel)

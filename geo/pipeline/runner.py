@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,7 @@ from despro.grid import cells as grid
 from despro.grid.celltable import LazyCells
 from despro.layer import LayerResult, Notes
 from despro.model import ModelEvidence, model_evidence, p_ready
+from despro.pipeline import analysis
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
 from despro.rules.criteria import combine, evaluate_all
@@ -35,6 +36,9 @@ from despro.rules.explain import explain, rule_inputs
 from despro.rules.score import composite, rank, tiers
 from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
 from despro.variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
+
+if TYPE_CHECKING:  # pragma: no cover
+    import folium
 
 
 @dataclass
@@ -47,26 +51,48 @@ class Result:
         One row per H3 cell: ``h3`` (string), ``h3_int`` (uint64), additive columns,
         finished values and the covers (``<layer>__cover``, and
         ``<layer>__cover__<variable>`` for a layer with a cover per variable; see
-        :mod:`despro.variables`); hexagon geometry (EPSG:4326).
-        A run keeps the hexagons as WKB (:class:`~despro.grid.celltable.LazyCells`)
-        and builds the GeoDataFrame on first access; :attr:`cell_columns` gives the
-        columns without building it.
+        :mod:`despro.variables`), ``village_score``, ``area_m2``; hexagon geometry
+        (EPSG:4326). A run keeps the hexagons as WKB
+        (:class:`~despro.grid.celltable.LazyCells`) and builds the GeoDataFrame on first
+        access; :attr:`cell_columns` gives the columns without building it, and
+        :meth:`cells_of` the cells of one village.
     villages : GeoDataFrame
-        One row per village: identity, finished values, per rule ``<rule>_value`` /
-        ``_state`` / ``_margin``, per criterion state, ``tier``, ``score``, ``rank``.
+        One row per village (index: the 10-digit ``village_code``), in this order:
+        identity (``village_code``, ``village_name``, ``regency_code``,
+        ``province_code``, ``regency_name``, ``province_name`` when known); per-village
+        attributes (``<variable>_evidence``: the level that gave a value, flagship
+        product); ``population``, ``households``; one column per finished variable,
+        named as the variable, in its unit (``pct_*`` percent, ``*_mbps``, ``*_m``
+        metres, counts); the covers; per rule ``<rule>_state`` (pass / fail / unknown)
+        and ``<rule>_margin`` (in the rule's unit, negative = short by; the value the
+        rule read and its threshold are in :attr:`criteria`); per criterion
+        ``<criterion>_state`` (P1 ... I3); ``tier``, ``score``, ``score_best``,
+        ``score_known_share``, ``rank``; why and what it would take
+        (:data:`despro.rules.explain.EXPLAIN_COLUMNS`: ``binding_*``, ``n_fail``,
+        ``n_unknown``, ``data_needed``); with ``[model] enabled``, ``<rule>_model_prob``,
+        ``<rule>_prob``, ``<rule>_prob_evidence`` and ``p_ready``; village polygons.
     criteria : DataFrame
-        Long table, one row per village and rule (see :func:`despro.rules.criteria.evaluate`).
+        Long table, one row per village and rule: value, op, threshold, state, margin and
+        the evidence, layer, source and vintage that decided it (see
+        :func:`despro.rules.criteria.evaluate_all`).
     conflicts : DataFrame
         Villages and rules where two evidence levels are known and disagree (the more
         trusted one decided; see :func:`despro.rules.criteria.evaluate_all`).
     village_additive : DataFrame
         The villages' additive columns (numerators, denominators, weights, counts), for
         exact roll-ups (:mod:`despro.transfer.rollup`).
+    village_values : DataFrame
+        What the rules read per village (finished values and ``<variable>_evidence``);
+        :meth:`with_thresholds` and :meth:`with_weights` re-evaluate from it in memory.
     variables : dict
         Every declared variable by name.
     model : ModelEvidence or None
         Modelled evidence and its leave-one-province-out validation (``[model] enabled``;
         see :mod:`despro.model`), else None.
+
+    The analysis methods (:meth:`with_thresholds`, :meth:`with_weights`, :meth:`explain`,
+    :meth:`diff`, :meth:`cells_of`, :meth:`to_admin`, :meth:`shortlist`,
+    :meth:`explore`) are in :mod:`despro.pipeline.analysis`.
     """
 
     config: Config
@@ -82,6 +108,7 @@ class Result:
     step_keys: dict[str, str] = field(default_factory=dict)
     conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
     model: ModelEvidence | None = None
+    village_values: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def cells(self) -> gpd.GeoDataFrame:
@@ -107,53 +134,71 @@ class Result:
         return len(self._cells)
 
     def write_cells(self, path: Path | str) -> None:
-        """Write the cell table as GeoParquet (straight from the WKB while it is kept).
+        """Write the cell table as GeoParquet 1.1 (straight from the WKB while it is kept),
+        with a ``bbox`` covering column and row groups of whole H3 parents
+        (:meth:`~despro.grid.celltable.LazyCells.to_parquet`).
 
         Parameters
         ----------
         path : path
             The ``.parquet`` file to write (hexagons in EPSG:4326).
         """
-        if isinstance(self._cells, LazyCells):
-            self._cells.to_parquet(path)
-        else:
-            self._cells.to_parquet(path, index=False)
+        cells = self._cells
+        if not isinstance(cells, LazyCells):  # built: back to WKB, for the same file
+            import pyarrow as pa
+            import shapely
 
-    def to_admin(self, level: Literal["regency", "province"] = "regency") -> pd.DataFrame:
-        """Finished values per regency or province, rolled up exactly from the villages.
+            geom = cells.geometry.name
+            cells = LazyCells(
+                pd.DataFrame(cells.drop(columns=geom)),
+                pa.array(shapely.to_wkb(cells.geometry.to_numpy(), flavor="iso"), pa.binary()),
+                str(cells.crs),
+            )
+        cells.to_parquet(path)
 
-        Sums the villages' additive columns (numerators, denominators, counts; minimum of
-        distances in metres) and divides once, so a carried-down rate re-aggregates to the
-        published one.
+    def to_admin(
+        self, level: Literal["regency", "province"] = "regency", geometry: bool = True
+    ) -> gpd.GeoDataFrame:
+        """Names, tier counts, exact rates and outlines per regency or province.
 
-        Parameters
-        ----------
-        level : {'regency', 'province'}
-
-        Returns
-        -------
-        DataFrame
-            One row per regency (4-digit code) or province (2-digit code), one column per
-            finished variable in its declared unit (percent, Mbps, metres, counts).
+        See :func:`despro.pipeline.analysis.to_admin`.
         """
-        from despro.transfer.rollup import villages_to_admin
+        return analysis.to_admin(self, level, geometry)
 
-        return villages_to_admin(
-            self.village_additive, self.villages, list(self.variables.values()), level
-        )
+    def shortlist(self) -> gpd.GeoDataFrame:
+        """The top villages of the shortlist tiers, by rank, with their polygons and
+        ``lat`` / ``lon`` (see :func:`despro.pipeline.analysis.shortlist`)."""
+        return analysis.shortlist(self)
 
-    def shortlist(self) -> pd.DataFrame:
-        """The top villages of the shortlist tiers, by rank.
+    def with_thresholds(self, **thresholds: float) -> Result:
+        """A new Result with rule thresholds changed (``I2b=18``), re-evaluated in memory
+        (see :func:`despro.pipeline.analysis.with_thresholds`)."""
+        return analysis.with_thresholds(self, **thresholds)
 
-        Returns
-        -------
-        DataFrame
-            At most ``config.shortlist.size`` villages whose tier is in
-            ``config.shortlist.tiers``, best rank first (no geometry).
-        """
-        sl = self.config.shortlist
-        v = self.villages[self.villages["tier"].isin(sl.tiers)].sort_values("rank")
-        return v.head(sl.size).drop(columns="geometry")
+    def with_weights(self, **weights: float) -> Result:
+        """A new Result with criterion weights changed (``I3=2``), re-scored in memory
+        (see :func:`despro.pipeline.analysis.with_weights`)."""
+        return analysis.with_weights(self, **weights)
+
+    def explain(self, code: str, lang: str | None = None) -> pd.DataFrame:
+        """One village's rules, values, thresholds, margins, evidence and the data that
+        would decide it (see :func:`despro.pipeline.analysis.explain`)."""
+        return analysis.explain(self, code, lang)
+
+    def diff(self, other: Result) -> pd.DataFrame:
+        """Villages whose tier differs in ``other``, and why (see
+        :func:`despro.pipeline.analysis.diff`)."""
+        return analysis.diff(self, other)
+
+    def cells_of(self, code: str) -> gpd.GeoDataFrame:
+        """The H3 cells one village overlaps, with the overlap (see
+        :func:`despro.pipeline.analysis.cells_of`)."""
+        return analysis.cells_of(self, code)
+
+    def explore(self, column: str = "tier", **kwargs) -> folium.Map:
+        """An interactive folium map of the villages coloured by ``column`` (see
+        :func:`despro.pipeline.analysis.explore`)."""
+        return analysis.explore(self, column, **kwargs)
 
 
 class Progress:
@@ -450,46 +495,16 @@ def _run(
     rules = config.criteria.rules
     per_village_level = [c for c in attributes.columns if c.endswith("_evidence")]
     evaluated = pd.concat([vil_vals, attributes[per_village_level]], axis=1)
-    long, conflicts = evaluate_all(
-        evaluated,
-        rules,
-        variables,
-        config.criteria.evidence_order,
-    )
-    states = combine(long)
-    tier = tiers(long, states, config.criteria.near_ready_fraction)
-    sc = composite(long, config.criteria.weights).reindex(villages.index)
-    rk = rank(tier, sc["score"])
-    why = explain(
-        long,
-        tier,
-        {r.id: r.label_id or r.id for r in rules},
-        inputs=rule_inputs(rules, variables, registry.providers()),
-        titles=registry.titles("id"),
-    )
+    scored = score_villages(evaluated, config, variables, villages.index)
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
     modelled = None
     if config.model.enabled:  # the lowest evidence level: never changes a state or a tier
-        modelled = model_evidence(
-            evaluated,
-            rules,
-            variables,
-            tuple(config.model.observed_levels),
-            config.model.min_per_class,
-            config.model.seed,
-            _village_extent(study, villages),
-        )
+        modelled = fit_model(evaluated, config, variables, study, villages)
         p.step("model", "; ".join(modelled.notes) or "model: no rule has observed answers")
 
-    village_gdf = _village_table(
-        villages, vil_vals, vil_add[covers], attributes, long, states, tier, sc, rk, why
-    )
-    if modelled is not None:
-        extra = pd.concat(
-            [modelled.probs, p_ready(long, modelled.probs, village_gdf.index)], axis=1
-        ).reindex(village_gdf.index)
-        for c in extra.columns:
-            village_gdf[c] = extra[c]
+    village_gdf = _village_table(villages, vil_vals, vil_add[covers], attributes)
+    village_gdf = scored_columns(village_gdf, scored, modelled)
+    long, conflicts = scored.long, scored.conflicts
     cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
     cells = _cell_table(study, cells_add, cell_vals)
     p.step("tables", "tables assembled")
@@ -507,6 +522,7 @@ def _run(
         keys,
         conflicts,
         modelled,
+        evaluated,
     )
 
 
@@ -531,24 +547,117 @@ def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
     return vals
 
 
-def _village_table(villages, vals, covers, attributes, long, states, tier, sc, rk, why):
+@dataclass
+class Scored:
+    """The rules' verdicts on every village (see :func:`score_villages`)."""
+
+    long: pd.DataFrame
+    conflicts: pd.DataFrame
+    states: pd.DataFrame
+    tier: pd.Series
+    score: pd.DataFrame  # score, score_best, score_known_share (0-100, 0-100, 0-1)
+    rank: pd.Series
+    why: pd.DataFrame
+
+
+def score_villages(
+    values: pd.DataFrame, config: Config, variables: dict[str, Variable], index: pd.Index
+) -> Scored:
+    """Evaluate the config's rules on the villages' values: states, tiers, scores, ranks, why.
+
+    The one place a run and an in-memory re-evaluation (:mod:`despro.pipeline.analysis`)
+    decide villages, so both give identical tables.
+
+    Parameters
+    ----------
+    values : DataFrame
+        What the rules read per village (``Result.village_values``).
+    config : Config
+        Its ``[criteria]`` (rules, thresholds, evidence order, weights, tier rule).
+    variables : dict
+        Declared variables by name.
+    index : Index
+        The villages' codes (order of the village table).
+
+    Returns
+    -------
+    Scored
+    """
+    crit = config.criteria
+    rules = crit.rules
+    long, conflicts = evaluate_all(values, rules, variables, crit.evidence_order)
+    states = combine(long)
+    tier = tiers(long, states, crit.near_ready_fraction)
+    sc = composite(long, crit.weights).reindex(index)
+    rk = rank(tier, sc["score"])
+    why = explain(
+        long,
+        tier,
+        {r.id: r.label_id or r.id for r in rules},
+        inputs=rule_inputs(rules, variables, registry.providers()),
+        titles=registry.titles("id"),
+    )
+    return Scored(long, conflicts, states, tier, sc, rk, why)
+
+
+def fit_model(
+    values: pd.DataFrame,
+    config: Config,
+    variables: dict[str, Variable],
+    study: Study,
+    villages: pd.DataFrame,
+) -> ModelEvidence:
+    """Modelled evidence (``[model]``) for the villages' values (see :mod:`despro.model`)."""
+    return model_evidence(
+        values,
+        config.criteria.rules,
+        variables,
+        tuple(config.model.observed_levels),
+        config.model.min_per_class,
+        config.model.seed,
+        _village_extent(study, villages),
+    )
+
+
+def _village_table(villages, vals, covers, attributes) -> gpd.GeoDataFrame:
     names = [c for c in ("regency_name", "province_name") if c in villages]
     out = villages[["village_code", "village_name", "regency_code", "province_code", *names]].copy()
     out = pd.concat([out, attributes.reindex(out.index)], axis=1)
     vals = vals.drop(columns=[c for c in ("population", "households") if c in vals])
     out = pd.concat([out, villages[["population", "households"]], vals], axis=1)
     out = pd.concat([out, covers], axis=1)
-    for name, col in _rule_columns(long, out.index).items():
-        out[name] = col
-    for c in states.columns:
-        out[f"{c}_state"] = states[c].reindex(out.index)
-    out["tier"] = tier.reindex(out.index)
-    out["score"] = sc["score"]
-    out["score_best"] = sc["score_best"]
-    out["score_known_share"] = sc["score_known_share"]
-    out["rank"] = rk.reindex(out.index).astype(int)
-    out = pd.concat([out, why.reindex(out.index)], axis=1)  # why, and what it would take
     return gpd.GeoDataFrame(out, geometry=villages.geometry, crs="EPSG:4326")
+
+
+def scored_columns(
+    base: gpd.GeoDataFrame, scored: Scored, modelled: ModelEvidence | None = None
+) -> gpd.GeoDataFrame:
+    """``base`` (the village table up to the covers) with the verdict columns appended.
+
+    Per rule ``<rule>_state`` / ``_margin``, per criterion ``<criterion>_state``, ``tier``,
+    ``score``, ``score_best``, ``score_known_share``, ``rank``, the explain columns and,
+    with a model, its probabilities and ``p_ready``.
+    """
+    out = base.copy()
+    for name, col in _rule_columns(scored.long, out.index).items():
+        out[name] = col
+    for c in scored.states.columns:
+        out[f"{c}_state"] = scored.states[c].reindex(out.index)
+    out["tier"] = scored.tier.reindex(out.index)
+    out["score"] = scored.score["score"]
+    out["score_best"] = scored.score["score_best"]
+    out["score_known_share"] = scored.score["score_known_share"]
+    out["rank"] = scored.rank.reindex(out.index).astype(int)
+    out = pd.concat([out, scored.why.reindex(out.index)], axis=1)  # why, and what it would take
+    if modelled is not None:
+        extra = pd.concat(
+            [modelled.probs, p_ready(scored.long, modelled.probs, out.index)], axis=1
+        ).reindex(out.index)
+        for c in extra.columns:
+            out[c] = extra[c]
+    geom = base.geometry.name
+    out = out[[c for c in out.columns if c != geom] + [geom]]  # the polygons last, as read
+    return gpd.GeoDataFrame(out, geometry=geom, crs=base.crs)
 
 
 def _rule_columns(long: pd.DataFrame, index: pd.Index) -> dict[str, object]:

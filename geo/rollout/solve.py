@@ -270,6 +270,13 @@ def greedy(
     return x
 
 
+def _objective(problem: Problem, chosen: np.ndarray) -> float:
+    """Objective weight of the villages ``chosen`` makes ready (already ready aside)."""
+    vt = problem.villages
+    new = ready_given(problem, chosen) & ~vt["base_ready"].to_numpy(bool)
+    return float(vt["objective_weight"].to_numpy(float)[new].sum())
+
+
 def ready_given_one(problem: Problem, chosen: np.ndarray, v: int) -> bool:
     """Whether village ``v`` is ready with the items ``chosen`` (one row of
     :func:`ready_given`)."""
@@ -351,6 +358,31 @@ def solve(
 
     targets = np.flatnonzero(vt["target"].to_numpy(bool))
     w = vt["objective_weight"].to_numpy(float)
+    n_vars = len(items) + len(targets) + problem.site_gain.shape[1]
+    if n_vars > cfg.max_milp_variables:
+        # CBC does not stop at its time limit before the root LP is solved, which on a
+        # province-sized problem takes many minutes: keep the greedy plan, gap unknown
+        if cheapest:
+            raise DesproError("the plan's MILP is above plan.max_milp_variables")
+        start = on | (warm if warm is not None else np.zeros(len(items), bool))
+        chosen = greedy(problem, b, start=start, allowed=~off, cap=cap)
+        if min_count is not None or min_objective is not None:
+            prev = warm if warm is not None else start
+            if _objective(problem, chosen) < _objective(problem, prev):
+                chosen = prev
+        ready = ready_given(problem, chosen)
+        new = ready & ~vt["base_ready"].to_numpy(bool)
+        sol = Solution(
+            chosen,
+            ready,
+            float(w[new].sum()),
+            float(cost[chosen].sum()),
+            np.nan,
+            f"greedy: {n_vars:,} variables above plan.max_milp_variables",
+            budget,
+        )
+        _verify(problem, sol, b, cap, on, off)
+        return sol
     prob = pulp.LpProblem("despro_plan", pulp.LpMaximize)
     x = [prob.add_variable(f"x_{i}", 0, 1, cat="Binary") for i in range(len(items))]
     for i in np.flatnonzero(on):

@@ -228,3 +228,51 @@ def test_unknown_must_do_item_is_named(sample_result):
     with pytest.raises(ConfigError, match="must_do") as e:
         build_problem(inputs_from_result(sample_result), cfg)
     assert e.value.key == "plan.must_do"
+
+
+def test_demo_infrastructure_scope_is_rechecked(sample_result):
+    """scope = infrastructure: villages count once I1-I3 pass, P1-P3 aside."""
+    cfg = sample_result.config.plan.model_copy(update={"scope": "infrastructure", "budget": 5000.0})
+    inputs = inputs_from_result(sample_result)
+    plan = make_plan(inputs, cfg, curve=False, explain=False)
+    v = plan.villages
+    new = v.index[v["ready_wave"] > 0]
+    assert len(new) > 0 and plan.summary["cost"] <= 5000.0
+    for c in ("I1", "I2", "I3"):
+        assert (v.loc[new, f"{c}_after"] == "pass").all()
+    before = sample_result.villages.loc[new]
+    assert not ((before[["I1_state", "I2_state", "I3_state"]] == "pass").all(axis=1)).any()
+    assert plan.summary["targets"] > 24  # more villages than under scope 'ready'
+
+
+def test_undetermined_villages_count_by_their_probability(sample_result):
+    """undetermined = p_ready: a village whose unknown rule no intervention changes counts
+    with that rule's modelled probability; excluded by default."""
+    inputs = inputs_from_result(sample_result)
+    v = inputs.villages
+    for r in ("P1", "P2", "P3", "I2b"):
+        v[f"{r}_prob"] = np.where(v[f"{r}_state"] == "unknown", 0.5, np.nan)
+    base = sample_result.config.plan
+    excl = build_problem(inputs, base)
+    prob = build_problem(inputs, base.model_copy(update={"undetermined": "p_ready"}))
+    more = prob.villages["target"] & ~excl.villages["target"]
+    assert more.any()
+    assert prob.villages.loc[more, "uncertain"].all()
+    assert (prob.villages.loc[more, "weight"] < 1).all()
+    assert (prob.villages.loc[more, "weight"] > 0).all()
+    sol = solve(prob, 20000.0)
+    assert sol.cost <= 20000.0
+
+
+def test_above_the_milp_size_the_greedy_plan_is_kept(sample_result):
+    cfg = sample_result.config.plan.model_copy(update={"max_milp_variables": 10})
+    inputs = inputs_from_result(sample_result)
+    problem = build_problem(inputs, cfg)
+    sol = solve(problem, 9000.0)
+    assert sol.status.startswith("greedy") and np.isnan(sol.gap)
+    assert 0 < sol.cost <= 9000.0
+    exact = solve(build_problem(inputs, sample_result.config.plan), 9000.0)
+    assert 0 < (sol.ready.sum() - 13) <= (exact.ready.sum() - 13)
+    plan = make_plan(inputs, cfg.model_copy(update={"waves": [3000.0, 3000.0]}), explain=False)
+    assert plan.waves["villages_ready"].is_monotonic_increasing
+    assert plan.curve["newly_ready"].is_monotonic_increasing

@@ -1,0 +1,694 @@
+"""What an analyst asks of a run, answered in memory: what-ifs, one village, diffs, roll-ups.
+
+The methods of :class:`despro.pipeline.runner.Result` call these functions; nothing
+here reads or writes a file.
+
+* :func:`with_thresholds` / :func:`with_weights`: a new Result re-evaluated from the
+  villages' values (``Result.village_values``) with the same function a run uses
+  (:func:`despro.pipeline.runner.score_villages`), so it equals a full rerun with the
+  changed config, without reading or aggregating anything again;
+* :func:`explain`: one village's rules, values, thresholds, margins, evidence and what
+  would decide it, as a frame that reads well in a notebook;
+* :func:`diff`: the villages whose tier differs between two results, and which rules
+  moved;
+* :func:`cells_of`: the H3 cells a village overlaps;
+* :func:`to_admin`: names, tier counts, exact rates and outlines per regency or province;
+* :func:`shortlist` and :func:`explore`.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from despro import layers as registry
+from despro.codes import normalise_codes
+from despro.config.settings import CriteriaConfig
+from despro.config.vocab import FAIL, PASS, TIERS, UNKNOWN
+from despro.rules import explain as why
+from despro.transfer.rollup import villages_to_admin
+
+if TYPE_CHECKING:
+    import folium
+
+    from despro.pipeline.runner import Result
+
+#: colour-blind-safe tier colours (Okabe-Ito), used by :func:`explore` and the GeoPackage styles
+TIER_COLOURS = {
+    "ready": "#009E73",
+    "near-ready": "#56B4E9",
+    "undetermined": "#E69F00",
+    "not ready": "#999999",
+}
+STATE_COLOURS = {PASS: "#d9f0e3", FAIL: "#fbe3d6", UNKNOWN: "#f0f0f0"}
+
+
+# -- what-ifs -------------------------------------------------------------------------
+
+
+def _verdict_start(result: Result) -> int:
+    """Position of the first verdict column of ``result.villages`` (after the covers)."""
+    cols = result.villages.columns
+    rules = result.config.criteria.rules
+    first = f"{rules[0].id}_state" if rules else "tier"
+    return cols.get_loc(first)
+
+
+def rescored(result: Result, criteria: CriteriaConfig) -> Result:
+    """A new Result whose villages are re-evaluated under ``criteria``, in memory.
+
+    Only the rules' verdicts are recomputed (``criteria``, ``conflicts``, the rule,
+    criterion, tier, score, rank and explain columns of ``villages``); values, cells,
+    layers and the study are shared with ``result`` (not copied). When the rules are the
+    same but for thresholds, only the changed rules are evaluated again and spliced into
+    the long table (a weight change evaluates none); otherwise every rule is. With
+    ``[model]`` enabled the model is refit only when a changed threshold belongs to a
+    rule it learns (its labels are that rule's observed states); otherwise it is reused.
+
+    Parameters
+    ----------
+    result : Result
+        From :func:`despro.run`.
+    criteria : CriteriaConfig
+        The new ``[criteria]`` (thresholds, weights or tier rule changed).
+
+    Returns
+    -------
+    Result
+        Equal to ``despro.run`` on the config with ``criteria`` (every state, tier,
+        score and rank).
+    """
+    from dataclasses import replace
+
+    if result.village_values.empty:
+        raise ValueError("this Result keeps no village values (made by an older despro)")
+    config = result.config.model_copy(update={"criteria": criteria})
+    old = result.config.criteria
+    modelled = result.model
+    if config.model.enabled and _model_rules_changed(old, criteria, config):
+        from despro.pipeline import runner
+
+        modelled = runner.fit_model(
+            result.village_values, config, result.variables, result.study, result.study.villages
+        )
+    same_rules = [r.id for r in old.rules] == [r.id for r in criteria.rules] and list(
+        old.evidence_order
+    ) == list(criteria.evidence_order)
+    if same_rules and result.criteria.shape[0] == len(old.rules) * len(result.villages):
+        villages, long, conflicts = _incremental(result, config, modelled)
+    else:
+        villages, long, conflicts = _full(result, config, modelled)
+    return replace(
+        result,
+        config=config,
+        villages=villages,
+        criteria=long,
+        conflicts=conflicts,
+        model=modelled,
+        timings=dict(result.timings),
+    )
+
+
+def _full(result: Result, config, modelled):
+    """Every rule evaluated again (:func:`despro.pipeline.runner.score_villages`)."""
+    from despro.pipeline import runner
+
+    scored = runner.score_villages(
+        result.village_values, config, result.variables, result.villages.index
+    )
+    v = result.villages
+    geom = v.geometry.name
+    base = v[[*(c for c in v.columns[: _verdict_start(result)] if c != geom), geom]]
+    villages = runner.scored_columns(gpd.GeoDataFrame(base, geometry=geom), scored, modelled)
+    return villages, scored.long, scored.conflicts
+
+
+def _incremental(result: Result, config, modelled):
+    """Only the rules whose definition changed are evaluated; their blocks of the long
+    table (rule-major, villages in index order) are replaced. Same tables as :func:`_full`."""
+    from despro.model import p_ready
+    from despro.pipeline.runner import _rule_columns
+    from despro.rules.criteria import combine, evaluate_all
+    from despro.rules.explain import explain as explain_columns
+    from despro.rules.explain import rule_inputs
+    from despro.rules.score import composite, rank, tiers
+
+    crit, old = config.criteria, result.config.criteria
+    rules = crit.rules
+    changed = [i for i, (r, o) in enumerate(zip(rules, old.rules, strict=True)) if r != o]
+    long, conflicts = result.criteria, result.conflicts
+    v = result.villages.copy()
+    n = len(v)
+    if changed:
+        part, part_conf = evaluate_all(
+            result.village_values,
+            [rules[i] for i in changed],
+            result.variables,
+            crit.evidence_order,
+        )
+        pieces, at = [], 0
+        for k, i in enumerate(changed):
+            pieces += [long.iloc[at : i * n], part.iloc[k * n : (k + 1) * n]]
+            at = (i + 1) * n
+        pieces.append(long.iloc[at:])
+        long = pd.concat([p for p in pieces if len(p)], ignore_index=True)
+        by_rule = [
+            part_conf[part_conf["rule"] == r.id]
+            if i in changed
+            else conflicts[conflicts["rule"] == r.id]
+            for i, r in enumerate(rules)
+        ]
+        kept = [c for c in by_rule if len(c)]
+        conflicts = (
+            pd.concat(kept, ignore_index=True)
+            if kept
+            else part_conf.iloc[:0].reset_index(drop=True)
+        )
+        for name, col in _rule_columns(part, v.index).items():
+            v[name] = col
+    if changed or crit.near_ready_fraction != old.near_ready_fraction:
+        states = combine(long)
+        tier = tiers(long, states, crit.near_ready_fraction)
+        for c in states.columns:
+            v[f"{c}_state"] = states[c].reindex(v.index)
+        v["tier"] = tier.reindex(v.index)
+        why = explain_columns(
+            long,
+            tier,
+            {r.id: r.label_id or r.id for r in rules},
+            inputs=rule_inputs(rules, result.variables, registry.providers()),
+            titles=registry.titles("id"),
+        ).reindex(v.index)
+        for c in why.columns:
+            v[c] = why[c]
+        if modelled is not None:
+            extra = pd.concat(
+                [modelled.probs, p_ready(long, modelled.probs, v.index)], axis=1
+            ).reindex(v.index)
+            for c in extra.columns:
+                v[c] = extra[c]
+    else:
+        tier = v["tier"]
+    sc = composite(long, crit.weights).reindex(v.index)
+    v["score"] = sc["score"]
+    v["score_best"] = sc["score_best"]
+    v["score_known_share"] = sc["score_known_share"]
+    v["rank"] = rank(tier, sc["score"]).reindex(v.index).astype(int)
+    return v, long, conflicts
+
+
+def _model_rules_changed(old: CriteriaConfig, new: CriteriaConfig, config) -> bool:
+    levels = set(config.model.observed_levels)
+    before = {r.id: r for r in old.rules}
+    for r in new.rules:
+        if r != before.get(r.id) and any(e.level in levels for e in r.evidence):
+            return True
+    return False
+
+
+def _criteria(result: Result, **update) -> CriteriaConfig:
+    data = result.config.criteria.model_dump()
+    data.update(update)
+    return CriteriaConfig.model_validate(data)
+
+
+def with_thresholds(result: Result, **thresholds: float) -> Result:
+    """A new Result with rule thresholds changed, re-evaluated in memory.
+
+    Parameters
+    ----------
+    result : Result
+    **thresholds : float
+        Rule id -> new threshold in the rule's unit (``I2b=18``: 18 % of households with
+        a computer; ``I1a=35``); as ``[criteria] thresholds`` in ``despro.toml``.
+
+    Returns
+    -------
+    Result
+        Equal to a run with those thresholds (nothing is read or aggregated again).
+
+    Raises
+    ------
+    pydantic.ValidationError
+        An unknown rule id (the message lists the known ones) or a non-number.
+    """
+    over = {**result.config.criteria.thresholds, **thresholds}
+    return rescored(result, _criteria(result, thresholds=over))
+
+
+def with_weights(result: Result, **weights: float) -> Result:
+    """A new Result with the composite score's criterion weights changed.
+
+    Parameters
+    ----------
+    result : Result
+    **weights : float
+        Criterion (P1 ... I3) -> weight (>= 0; unitless, relative). Criteria not named
+        keep their weight.
+
+    Returns
+    -------
+    Result
+        Same tiers; scores and ranks under the new weights.
+    """
+    unknown = set(weights) - set(result.config.criteria.weights)
+    if unknown:
+        raise ValueError(
+            f"unknown criteria {sorted(unknown)}; known: {list(result.config.criteria.weights)}"
+        )
+    return rescored(
+        result, _criteria(result, weights={**result.config.criteria.weights, **weights})
+    )
+
+
+# -- one village ----------------------------------------------------------------------
+
+
+class Explanation(pd.DataFrame):
+    """One village's rules as a frame, with a heading in notebooks (:func:`explain`)."""
+
+    _metadata = ["heading"]
+
+    @property
+    def _constructor(self):
+        return Explanation
+
+    def _repr_html_(self) -> str:
+        head = getattr(self, "heading", None) or {}
+        lines = "".join(
+            f"<div><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</div>"
+            for k, v in head.items()
+            if v not in (None, "")
+        )
+        body = pd.DataFrame(self).to_html(
+            index=False, escape=True, na_rep="", float_format=lambda x: f"{x:,.4g}"
+        )
+        for state, colour in STATE_COLOURS.items():
+            body = body.replace(
+                f"<td>{state}</td>", f'<td style="background:{colour}">{state}</td>'
+            )
+        return f'<div class="despro-explain">{lines}{body}</div>'
+
+
+EXPLAIN_FRAME_COLUMNS = [
+    "rule",
+    "criterion",
+    "role",
+    "label",
+    "variable",
+    "value",
+    "op",
+    "threshold",
+    "unit",
+    "state",
+    "margin",
+    "binding",
+    "evidence",
+    "source",
+    "vintage",
+    "would_decide",
+]
+
+
+def _code(result: Result, code: object) -> str:
+    c = str(normalise_codes([code], errors="coerce").iloc[0])
+    if c not in result.villages.index:
+        examples = ", ".join(result.villages.index[:3])
+        raise KeyError(f"no village {code!r} in this run (codes look like {examples})")
+    return c
+
+
+def explain(result: Result, code: object, lang: str | None = None) -> Explanation:
+    """Why one village has its tier, and what would change it.
+
+    Parameters
+    ----------
+    result : Result
+    code : str
+        The village's 10-digit code (dotted ``34.02.01.2005`` accepted).
+    lang : 'id' or 'en', optional
+        Language of the labels and texts (default ``config.run.lang``).
+
+    Returns
+    -------
+    Explanation
+        A DataFrame, one row per rule: ``rule``, ``criterion``, ``role`` (gate / info),
+        ``label``, ``variable`` (the one that decided), ``value``, ``op``, ``threshold``,
+        ``unit``, ``state``, ``margin`` (in the rule's unit; negative = short by),
+        ``binding`` (the rule that keeps the village from ready), ``evidence`` (the
+        level that decided: census, village, cells, regency, ...), ``source``,
+        ``vintage`` and ``would_decide`` (what it would take: the gap for a failing
+        rule, the data for an unknown one). ``heading`` holds the village's name,
+        regency, tier, score, rank and summary; a notebook shows it above the table.
+    """
+    lang = lang or result.config.run.lang
+    c = _code(result, code)
+    crit = result.criteria
+    rows = crit[crit["village_code"].to_numpy() == c]
+    rules = {r.id: r for r in result.config.criteria.rules}
+    inputs = why.rule_inputs(result.config.criteria.rules, result.variables, registry.providers())
+    titles = registry.titles(lang)
+    v = result.villages.loc[c]
+    out = pd.DataFrame(rows).reset_index(drop=True)
+
+    def label(rule: str) -> str:
+        r = rules.get(rule)
+        if r is None:
+            return rule
+        return (r.label_id if lang == "id" else r.label_en) or r.label_en or rule
+
+    out["label"] = [label(r) for r in out["rule"]]
+    out["binding"] = out["rule"] == v.get("binding_rule")
+    decide = []
+    for r, state, value, thr, unit in zip(
+        out["rule"], out["state"], out["value"], out["threshold"], out["unit"], strict=True
+    ):
+        if state == UNKNOWN:
+            decide.append(why.data_text(inputs.get(r, r), lang, titles))
+        elif state == FAIL:
+            decide.append(why.gap_text(thr - value, unit, label(r), lang))
+        else:
+            decide.append("")
+    out["would_decide"] = decide
+    heading = {
+        "village": f"{v.get('village_name', '')} ({c})",
+        "regency": v.get("regency_name", v.get("regency_code", "")),
+        "province": v.get("province_name", v.get("province_code", "")),
+        "tier": v["tier"],
+        "score": f"{v['score']:.1f}" if pd.notna(v["score"]) else "",
+        "rank": int(v["rank"]),
+        "binding": v.get("binding_text", ""),
+        "data needed": v.get("data_needed_text", ""),
+    }
+    if "p_ready" in v and pd.notna(v["p_ready"]):
+        heading["p_ready"] = f"{v['p_ready']:.2f}"
+    frame = Explanation(out[EXPLAIN_FRAME_COLUMNS])
+    frame.heading = heading
+    return frame
+
+
+# -- two results ----------------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    return "" if pd.isna(x) else f"{x:.4g}"
+
+
+def diff(before: Result, after: Result) -> gpd.GeoDataFrame:
+    """The villages whose tier differs between two results, and which rules moved.
+
+    Parameters
+    ----------
+    before, after : Result
+        Two runs (or what-ifs) over the same villages.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per village whose tier changed (index: village code): names,
+        ``tier_before`` / ``tier_after``, ``score_*``, ``rank_*``, ``rules_changed``
+        (the rules whose state changed, ``; ``-separated) and ``why`` (each such rule:
+        state before -> after, its value, and its threshold before -> after), village
+        polygons; by rank after.
+    """
+    a, b = before.villages, after.villages
+    common = a.index.intersection(b.index)
+    moved = common[(a.loc[common, "tier"] != b.loc[common, "tier"]).to_numpy()]
+    ids = [c for c in ("village_name", "regency_name", "province_name") if c in b.columns]
+    out = pd.DataFrame(b.loc[moved, ids])
+    for col in ("tier", "score", "rank"):
+        out[f"{col}_before"] = a.loc[moved, col]
+        out[f"{col}_after"] = b.loc[moved, col]
+    key = ["village_code", "rule"]
+    la = before.criteria[before.criteria["village_code"].isin(moved)]
+    lb = after.criteria[after.criteria["village_code"].isin(moved)]
+    m = la[[*key, "state", "value", "threshold", "unit"]].merge(
+        lb[[*key, "state", "value", "threshold"]], on=key, suffixes=("_a", "_b")
+    )
+    m = m[m["state_a"] != m["state_b"]]
+    text = [
+        f"{r}: {sa} -> {sb} (value {_fmt(va)} {u}; threshold "
+        + (_fmt(ta) if ta == tb else f"{_fmt(ta)} -> {_fmt(tb)}")
+        + ")"
+        for r, sa, sb, va, u, ta, tb in zip(
+            m["rule"],
+            m["state_a"],
+            m["state_b"],
+            m["value_b"],
+            m["unit"],
+            m["threshold_a"],
+            m["threshold_b"],
+            strict=True,
+        )
+    ]
+    m = m.assign(text=text)
+    grouped = m.groupby("village_code", sort=False)
+    out["rules_changed"] = grouped["rule"].agg("; ".join).reindex(moved).fillna("")
+    out["why"] = grouped["text"].agg("; ".join).reindex(moved).fillna("")
+    out = gpd.GeoDataFrame(out, geometry=b.geometry.loc[moved], crs=b.crs)
+    out.index.name = "village_code"
+    return out.sort_values("rank_after")
+
+
+# -- cells, admin units, shortlist, maps -----------------------------------------------
+
+
+def cells_of(result: Result, code: object) -> gpd.GeoDataFrame:
+    """The H3 cells one village overlaps, with how much of each.
+
+    Parameters
+    ----------
+    result : Result
+    code : str
+        The village's 10-digit code.
+
+    Returns
+    -------
+    GeoDataFrame
+        The cell table's rows for those cells (hexagons built for these cells only),
+        plus ``overlap_m2`` (area shared with the village, m2), ``share_of_village``
+        (0-1: the village's transfer weight in that cell: area or population, as
+        ``[run] weights``) and ``share_of_cell`` (0-1: overlap / cell area).
+    """
+    import shapely
+
+    from despro.grid.celltable import LazyCells
+
+    c = _code(result, code)
+    study = result.study
+    i = study.village_index.get_loc(c)
+    area = study.area.getrow(i)
+    weight = study.weights.getrow(i).toarray().ravel()
+    cols = area.indices[np.argsort(area.indices)]
+    overlap = area.toarray().ravel()[cols]
+    cells = result._cells
+    if isinstance(cells, LazyCells):
+        geometry = shapely.from_wkb(np.asarray(cells.wkb.take(cols).to_numpy(zero_copy_only=False)))
+        out = gpd.GeoDataFrame(
+            cells.columns.iloc[cols].reset_index(drop=True), geometry=geometry, crs=cells.crs
+        )
+    else:
+        out = cells.iloc[cols].reset_index(drop=True)
+    out["overlap_m2"] = overlap
+    total = weight.sum()
+    out["share_of_village"] = weight[cols] / total if total > 0 else np.nan
+    if "area_m2" in out:
+        out["share_of_cell"] = overlap / out["area_m2"].to_numpy(float)
+    return out
+
+
+def to_admin(
+    result: Result, level: Literal["regency", "province"] = "regency", geometry: bool = True
+) -> gpd.GeoDataFrame:
+    """Names, tier counts, exact rates and outlines per regency or province.
+
+    Rates are re-aggregated exactly: the villages' numerators and denominators are summed
+    and divided once (distances: the minimum), never a mean of percentages, so a rate
+    carried down from a regency comes back as published.
+
+    Parameters
+    ----------
+    result : Result
+    level : {'regency', 'province'}
+    geometry : bool
+        Dissolve the villages' polygons into each unit's outline (skip for speed).
+
+    Returns
+    -------
+    GeoDataFrame
+        Index ``<level>_code`` (4 or 2 digits): names, ``villages``, ``n_ready``,
+        ``n_near_ready``, ``n_undetermined``, ``n_not_ready``, ``top_binding_criterion``,
+        ``pct_undetermined_<input>`` (see :func:`despro.rules.explain.summary`), then one
+        column per finished variable in its unit (percent, Mbps, metres, counts), and
+        the dissolved outline (EPSG:4326) when ``geometry``.
+    """
+    if level not in ("regency", "province"):
+        raise ValueError(f"level must be 'regency' or 'province', got {level!r}")
+    v = result.villages
+    key = f"{level}_code"
+    plain = pd.DataFrame(v.drop(columns=v.geometry.name))
+    summary = why.summary(plain, level).set_index(key)
+    values = villages_to_admin(result.village_additive, v, list(result.variables.values()), level)
+    out = summary.join(values.drop(columns=[c for c in values if c in summary]), how="left")
+    out.index.name = key
+    if not geometry:
+        return gpd.GeoDataFrame(out)
+    outline = admin_outlines(result, level).reindex(out.index)
+    return gpd.GeoDataFrame(out, geometry=outline.to_numpy(), crs="EPSG:4326")
+
+
+def _largest_village(area) -> np.ndarray:
+    """Row (village) of the largest overlap in each column (cell) of a sparse matrix;
+    ties to the first village (as ``argmax``, which took 18 s nationally)."""
+    coo = area.tocoo()
+    order = np.lexsort((-coo.data, coo.col))
+    col = coo.col[order]
+    first = np.r_[True, col[1:] != col[:-1]]
+    best = np.zeros(area.shape[1], dtype=np.int64)
+    best[col[first]] = coo.row[order][first]
+    return best
+
+
+def _rounded_hexagons(ids: np.ndarray, wkb) -> np.ndarray:
+    """The cells' polygons with coordinates rounded to 1e-7 degrees (1 cm)."""
+    import shapely
+
+    from despro.grid import cells as grid
+
+    records = grid.wkb_polygon_records(wkb)
+    if records is None:  # some cell is not a plain hexagon: the general way
+        return shapely.transform(grid.cell_polygons(ids, wkb), lambda xy: np.round(xy, 7))
+    xy = np.ascontiguousarray(records[:, 13:]).view("<f8").reshape(len(records), -1, 2)
+    return shapely.polygons(np.round(xy, 7))
+
+
+def admin_outlines(result: Result, level: Literal["regency", "province"]) -> pd.Series:
+    """Each regency's or province's outline as the union of the run's H3 cells, a cell
+    going to the unit of the village that covers most of it.
+
+    Units tile without gaps or overlaps (H3 cells do), so their plain hexagons (vertices
+    rounded to 1e-7 degrees) are merged by a coverage union (linear time); the few cells
+    crossing an icosahedron face (extra vertices their neighbours lack) are added by an
+    ordinary union. Dissolving
+    the villages' own polygons took minutes nationally (83,246 detailed polygons whose
+    real boundaries overlap). Edges follow the cells (about 0.5 km at resolution 8).
+
+    Returns
+    -------
+    Series
+        Shapely (multi)polygons in EPSG:4326, indexed by ``<level>_code``.
+    """
+    import shapely
+
+    study = result.study
+    best = _largest_village(study.area)
+    codes = (
+        result.villages[f"{level}_code"].reindex(study.village_index).astype(str).to_numpy()[best]
+    )
+    ids = np.asarray(study.cells, dtype=np.uint64)
+    keys, inverse = np.unique(codes, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
+    # shared vertices of neighbours agree to ~1e-15 degrees: rounded to 1e-7 (1 cm) they
+    # are identical, as a coverage union needs
+    polys = _rounded_hexagons(ids, study.cell_wkb_array())
+    plain = shapely.get_num_coordinates(polys) == 7  # hexagons without distortion vertices
+    shapes = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = order[a:b]
+        ok = rows[plain[rows]]
+        try:
+            parts = [shapely.coverage_union_all(polys[ok])] if len(ok) else []
+        except shapely.errors.GEOSException:  # not a clean coverage after all: slower, sure
+            parts = [shapely.union_all(polys[ok])]
+        odd = polys[rows[~plain[rows]]]
+        shapes.append(shapely.union_all([*parts, *odd]) if len(odd) else parts[0])
+    return pd.Series(shapes, index=pd.Index(keys, name=f"{level}_code"), dtype=object)
+
+
+#: the columns that lead :func:`shortlist` (the rest follow in the village table's order)
+SHORTLIST_FIRST = [
+    "rank",
+    "village_code",
+    "village_name",
+    "regency_name",
+    "province_name",
+    "regency_code",
+    "province_code",
+    "lat",
+    "lon",
+    "tier",
+    "score",
+    "binding_text",
+    "data_needed_text",
+]
+
+
+def point_lat_lon(villages: gpd.GeoDataFrame) -> pd.DataFrame:
+    """``lat`` / ``lon`` (degrees, EPSG:4326) of a point inside each village polygon."""
+    pts = villages.geometry.representative_point()
+    return pd.DataFrame({"lat": pts.y.to_numpy(), "lon": pts.x.to_numpy()}, index=villages.index)
+
+
+def shortlist(result: Result) -> gpd.GeoDataFrame:
+    """The top villages of the shortlist tiers, best rank first.
+
+    Returns
+    -------
+    GeoDataFrame
+        At most ``config.shortlist.size`` villages whose tier is in
+        ``config.shortlist.tiers``: :data:`SHORTLIST_FIRST` (``lat`` / ``lon`` of a point
+        inside the village) then every other village column, village polygons.
+    """
+    sl = result.config.shortlist
+    v = result.villages
+    top = v[v["tier"].isin(sl.tiers)].sort_values("rank").head(sl.size)
+    top = pd.concat([top, point_lat_lon(top)], axis=1)
+    first = [c for c in SHORTLIST_FIRST if c in top.columns]
+    rest = [c for c in top.columns if c not in first]
+    return gpd.GeoDataFrame(top[first + rest], geometry=v.geometry.name, crs=v.crs)
+
+
+def explore(result: Result, column: str = "tier", **kwargs) -> folium.Map:
+    """An interactive folium map of the villages, tiers in their colour-blind-safe colours.
+
+    Parameters
+    ----------
+    result : Result
+    column : str
+        Village column to colour by (default ``tier``; any numeric column is classed by
+        geopandas / mapclassify).
+    **kwargs
+        Passed to :meth:`geopandas.GeoDataFrame.explore` (``tooltip``, ``tiles``, ``m``...).
+
+    Returns
+    -------
+    folium.Map
+    """
+    v = result.villages
+    keep = [
+        c
+        for c in (
+            "village_code",
+            "village_name",
+            "regency_name",
+            "tier",
+            "score",
+            "rank",
+            "binding_text",
+            column,
+        )
+        if c in v.columns
+    ]
+    frame = v[list(dict.fromkeys(keep)) + [v.geometry.name]]
+    if column == "tier":
+        present = [t for t in TIERS if t in set(frame["tier"])]
+        kwargs.setdefault("categories", present)
+        kwargs.setdefault("cmap", [TIER_COLOURS[t] for t in present])
+        kwargs.setdefault("categorical", True)
+    kwargs.setdefault("tooltip", keep[: min(len(keep), 6)])
+    return frame.explore(column=column, **kwargs)
