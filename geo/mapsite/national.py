@@ -269,6 +269,32 @@ def rules_payload(result: Result, lang: str) -> list[dict]:
     return out
 
 
+#: backbone routes: Douglas-Peucker tolerance (degrees, ~110 m)
+ROUTE_TOLERANCE = 1e-3
+
+
+def features_payload(result: Result, lang: str) -> dict:
+    """The layers' lines and points inside the run's extent: backbone routes
+    (``[encoded line, escaped tooltip]``), backbone nodes and courier outlets (encoded
+    points and escaped labels, :func:`despro.mapsite.data.points_payload`), with the
+    words of their toggles."""
+    t = LABELS[lang]
+    feats = md.features(result)
+    b = result.villages.total_bounds
+    box = (b[0] - 0.5, b[1] - 0.5, b[2] + 0.5, b[3] + 0.5)
+    out: dict = {"featureWords": {}}
+    if "backbone_routes" in feats:
+        out["routes"] = md.routes_payload(feats["backbone_routes"], box, ROUTE_TOLERANCE)
+        out["featureWords"]["routes"] = esc(t["backbone_routes"])
+    if "backbone_nodes" in feats:
+        out["nodes"] = md.points_payload(feats["backbone_nodes"], box, "name")
+        out["featureWords"]["nodes"] = esc(t["backbone_nodes"])
+    if "courier_outlets" in feats:
+        out["outlets"] = md.points_payload(feats["courier_outlets"], box, "operator")
+        out["featureWords"]["outlets"] = esc(t["outlets"])
+    return out
+
+
 def _analysis_payload(result: Result, analysis: ma.MapAnalysis | None, lang: str) -> dict:
     """A pilot plan's village clusters and Agen Despro agents (their popups escaped in
     :mod:`despro.mapsite.analysis`), and the words of their layers."""
@@ -319,6 +345,7 @@ def site_payload(
             result.villages, lang, gate_labels(result.config.criteria.rules, lang)
         ),
         **_analysis_payload(result, analysis, lang),
+        **features_payload(result, lang),
     }
 
 

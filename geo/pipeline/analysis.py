@@ -570,7 +570,9 @@ def admin_outlines(result: Result, level: Literal["regency", "province"]) -> pd.
     """Each regency's or province's outline as the union of the run's H3 cells, a cell
     going to the unit of the village that covers most of it.
 
-    Units tile without gaps or overlaps (H3 cells do), so their plain hexagons (vertices
+    Provinces are the union of their regencies' outlines, and both are kept on the
+    result, so the GeoPackage's two layers build the hexagons once. Units tile without
+    gaps or overlaps (H3 cells do), so their plain hexagons (vertices
     rounded to 1e-7 degrees) are merged by a coverage union (linear time); the few cells
     crossing an icosahedron face (extra vertices their neighbours lack) are added by an
     ordinary union. Dissolving
@@ -584,6 +586,12 @@ def admin_outlines(result: Result, level: Literal["regency", "province"]) -> pd.
     """
     import shapely
 
+    cache = result.__dict__.setdefault("_admin_outlines", {})
+    if level in cache:
+        return cache[level]
+    if level == "province":  # the union of its regencies' outlines (tens, not millions)
+        cache[level] = _province_outlines(result, admin_outlines(result, "regency"))
+        return cache[level]
     study = result.study
     best = _largest_village(study.area)
     codes = (
@@ -607,7 +615,36 @@ def admin_outlines(result: Result, level: Literal["regency", "province"]) -> pd.
             parts = [shapely.union_all(polys[ok])]
         odd = polys[rows[~plain[rows]]]
         shapes.append(shapely.union_all([*parts, *odd]) if len(odd) else parts[0])
-    return pd.Series(shapes, index=pd.Index(keys, name=f"{level}_code"), dtype=object)
+    cache[level] = pd.Series(shapes, index=pd.Index(keys, name=f"{level}_code"), dtype=object)
+    return cache[level]
+
+
+def _province_outlines(result: Result, regencies: pd.Series) -> pd.Series:
+    """Province outlines as the coverage union of their regencies' outlines.
+
+    Regency outlines are unions of the same rounded hexagons, so neighbours share their
+    edges exactly and form a coverage; a province whose regencies do not (a cell split by
+    an icosahedron face) falls back to an ordinary union.
+    """
+    import shapely
+
+    v = result.villages
+    province = (
+        pd.Series(v["province_code"].astype(str).to_numpy(), index=v["regency_code"].astype(str))
+        .groupby(level=0)
+        .first()
+    )
+    of = province.reindex(regencies.index.astype(str)).to_numpy()
+    shapes, keys = [], []
+    for code in pd.unique(of[pd.notna(of)]):
+        parts = regencies.to_numpy()[of == code]
+        try:
+            shapes.append(shapely.coverage_union_all(parts))
+        except shapely.errors.GEOSException:
+            shapes.append(shapely.union_all(parts))
+        keys.append(code)
+    out = pd.Series(shapes, index=pd.Index(keys, name="province_code"), dtype=object)
+    return out.sort_index()
 
 
 #: the columns that lead :func:`shortlist` (the rest follow in the village table's order)

@@ -349,3 +349,15 @@ def test_print_shows_the_map_legend_and_counts_without_controls(browser, nationa
         assert not shown(".maplibregl-ctrl")
     finally:
         browser.call("Emulation.setEmulatedMedia", media="")
+
+
+@pytest.mark.browser
+def test_backbone_and_outlets_are_drawn_and_toggled(browser, national_demo):
+    browser.ready(national_demo / "index.html")
+    assert browser.js("despro.map.getSource('routes')._data.features.length") > 0
+    assert browser.js("despro.map.getLayoutProperty('outlets', 'visibility')") == "none"
+    browser.js("document.querySelector('.dg-feature[data-layers^=\"outlets\"]').click()")
+    assert browser.js("despro.map.getLayoutProperty('outlets', 'visibility')") == "visible"
+    browser.js("document.querySelector('.dg-feature[data-layers^=\"routes\"]').click()")
+    assert browser.js("despro.map.getLayoutProperty('routes', 'visibility')") == "none"
+    assert browser.console_errors() == []

@@ -175,6 +175,56 @@
     return rings;
   }
 
+  function decodePoints(p) {
+    var lat = 0, lon = 0, feats = [];
+    for (var k = 0; k < p.path.length; k += 2) {
+      lat += p.path[k]; lon += p.path[k + 1];
+      feats.push({ type: "Feature", geometry: { type: "Point", coordinates: [lon / SCALE, lat / SCALE] },
+        properties: { l: p.labels[p.label[k / 2]] } });
+    }
+    return { type: "FeatureCollection", features: feats };
+  }
+
+  function addFeatures() {
+    function tip(id) {
+      map.on("click", id, function (e) {
+        var on = ["villages-top", "villages", "villages-dots", "pilots"].filter(function (l) { return map.getLayer(l); });
+        if (map.queryRenderedFeatures(e.point, { layers: on }).length) return;
+        var l = e.features[0].properties.l;
+        if (l) new maplibregl.Popup({ maxWidth: "320px" }).setLngLat(e.lngLat).setHTML(l).addTo(map);
+      });
+    }
+    if (S.routes && S.routes.length) {
+      map.addSource("routes", { type: "geojson", data: { type: "FeatureCollection", features: S.routes.map(function (r) {
+        var lat = 0, lon = 0, pts = [];
+        for (var k = 0; k < r[0].length; k += 2) { lat += r[0][k]; lon += r[0][k + 1]; pts.push([lon / SCALE, lat / SCALE]); }
+        return { type: "Feature", geometry: { type: "LineString", coordinates: pts }, properties: { l: r[1] || S.featureWords.routes } };
+      }) } });
+      map.addLayer({ id: "routes", type: "line", source: "routes", paint: { "line-color": "#6a3d9a", "line-width": 2.5, "line-opacity": 0.85 } }, "villages-dots");
+      tip("routes");
+    }
+    if (S.nodes && S.nodes.path.length) {
+      map.addSource("nodes", { type: "geojson", data: decodePoints(S.nodes) });
+      map.addLayer({ id: "nodes", type: "circle", source: "nodes", paint: { "circle-radius": 4, "circle-color": "#6a3d9a", "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 } }, "villages-dots");
+      tip("nodes");
+    }
+    if (S.outlets && S.outlets.path.length) {
+      /* clusters in neutral grey with a count: never a tier colour */
+      map.addSource("outlets", { type: "geojson", data: decodePoints(S.outlets), cluster: true, clusterRadius: 40 });
+      map.addLayer({ id: "outlets-cluster", type: "circle", source: "outlets", filter: ["has", "point_count"], layout: { visibility: "none" },
+        paint: { "circle-radius": ["interpolate", ["linear"], ["get", "point_count"], 2, 8, 100, 18], "circle-color": "#ffffff",
+          "circle-stroke-color": "#444444", "circle-stroke-width": 2 } }, "villages-dots");
+      map.addLayer({ id: "outlets", type: "circle", source: "outlets", filter: ["!", ["has", "point_count"]], layout: { visibility: "none" },
+        paint: { "circle-radius": 3.5, "circle-color": "#444444", "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } }, "villages-dots");
+      tip("outlets");
+    }
+  }
+
+  function toggle(ids, on) {
+    ids.forEach(function (id) { if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", on ? "visible" : "none"); });
+  }
+  despro.toggle = toggle;
+
   function currentLayer() { return st.layer >= 0 ? S.layers[st.layer] : null; }
 
   function refreshCells() {
@@ -511,7 +561,10 @@
       "<input id='dg-search' type='search' placeholder='" + W.search + "' aria-label='" + W.search + "'><div id='dg-results'></div>" +
       "<div id='dg-summary'>" + (S.summary || "") + "</div>" +
       "<details open><summary>" + W.cell_layers + "</summary><div class='dg-radios'>" + layers + "</div>" +
-      "<label><input type='checkbox' id='dg-outlines' checked> " + W.show_outlines + "</label></details>" +
+      "<label><input type='checkbox' id='dg-outlines' checked> " + W.show_outlines + "</label>" +
+      (S.featureWords && S.featureWords.routes ? "<label><input type='checkbox' class='dg-feature' data-layers='routes nodes' checked> " + S.featureWords.routes + "</label>" : "") +
+      (S.featureWords && S.featureWords.outlets ? "<label><input type='checkbox' class='dg-feature' data-layers='outlets outlets-cluster'> " + S.featureWords.outlets + "</label>" : "") +
+      "</details>" +
       "<details open><summary>" + W.filters + "</summary><div class='dg-tiers'>" + tiers + "</div>" +
       "<label>" + W.filter_failing + " <select id='dg-f-rule'>" + rules + "</select></label>" +
       "<label>" + W.filter_province + " <select id='dg-f-province'>" + provs + "</select></label>" +
@@ -526,6 +579,7 @@
       else if (tg.id === "dg-f-rule") { st.filter.rule = +tg.value; applyFilter(); }
       else if (tg.id === "dg-f-province") { selectProvince(+tg.value); }
       else if (tg.id === "dg-outlines") { st.outlines = tg.checked; refreshOutlines(); }
+      else if (tg.classList.contains("dg-feature")) toggle(tg.getAttribute("data-layers").split(" "), tg.checked);
     });
     p.addEventListener("click", function (e) {
       var row = e.target.closest("[data-i]"), place = e.target.closest(".dg-place");
@@ -690,6 +744,7 @@
       map.addLayer({ id: "villages", type: "symbol", source: "villages", minzoom: 8, filter: many, layout: symbol });
       map.addLayer({ id: "villages-top", type: "symbol", source: "villages", filter: few, layout: symbol });
       map.addLayer({ id: "pilots", type: "symbol", source: "pilots", layout: { "icon-image": "pilot", "icon-allow-overlap": true, "icon-ignore-placement": true, "icon-size": 0.9 } });
+      addFeatures();
       if (S.agents && S.agents.length) {
         map.addSource("agents", { type: "geojson", data: { type: "FeatureCollection", features: S.agents.map(function (a, k) {
           return { type: "Feature", geometry: { type: "Point", coordinates: [a[1], a[0]] }, properties: { k: k, r: a[2] } };

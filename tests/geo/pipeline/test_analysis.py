@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from pandas.testing import assert_frame_equal
 
 import despro
@@ -127,6 +128,16 @@ def test_to_admin_names_counts_outlines_and_exact_rates(sample_result):
     np.testing.assert_allclose(reg["pct_households_internet"], expected, rtol=1e-12)
     prov = sample_result.to_admin("province", geometry=False)
     assert prov["villages"].sum() == len(v) and "province_name" in prov
+    # a province's outline is its regencies' outlines merged: same area, one piece per
+    # island, no seams left inside
+    prov = sample_result.to_admin("province")
+    for code, outline in prov.geometry.items():
+        parts = reg.geometry[reg.index.str.startswith(code)]
+        assert outline.area == pytest.approx(parts.area.sum(), rel=1e-9)
+        assert outline.symmetric_difference(parts.union_all()).area < 1e-12
+        assert shapely.get_num_interior_rings(outline) == shapely.get_num_interior_rings(
+            parts.union_all()
+        )
 
 
 def test_shortlist_keeps_geometry_and_says_where(sample_result):
