@@ -201,6 +201,24 @@ def _rules_by_id(rules: list[Rule], cfg: PlanConfig) -> dict[str, Rule]:
     return ids
 
 
+def _village_item(kind: str, code: str, regency: str, cost: float, lon: float, lat: float) -> dict:
+    """One candidate placed at a village (a programme or an outlet): no site, no spur."""
+    return {
+        "item_id": f"{kind}:{code}",
+        "kind": kind,
+        "h3": "",
+        "village_code": code,
+        "regency_code": regency,
+        "cost": float(cost),
+        "site_cost": np.nan,
+        "spur_km": np.nan,
+        "spur_cost": np.nan,
+        "backhaul": "",
+        "lon": lon,
+        "lat": lat,
+    }
+
+
 def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
     """Targets and candidate items (module docstring).
 
@@ -331,20 +349,14 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
         for i in np.flatnonzero(target & prog_need):
             prog_item[i] = len(rows)
             rows.append(
-                {
-                    "item_id": f"programme:{codes[i]}",
-                    "kind": "programme",
-                    "h3": "",
-                    "village_code": codes[i],
-                    "regency_code": regency[i],
-                    "cost": float(hh[i] * cfg.programme.cost_per_household),
-                    "site_cost": np.nan,
-                    "spur_km": np.nan,
-                    "spur_cost": np.nan,
-                    "backhaul": "",
-                    "lon": inputs.lon[i],
-                    "lat": inputs.lat[i],
-                }
+                _village_item(
+                    "programme",
+                    codes[i],
+                    regency[i],
+                    hh[i] * cfg.programme.cost_per_household,
+                    inputs.lon[i],
+                    inputs.lat[i],
+                )
             )
 
     out_need = target & (outlet_need > 0)
@@ -363,20 +375,9 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
             item = len(rows)
             outlet_cols.append(item)
             rows.append(
-                {
-                    "item_id": f"outlet:{codes[i]}",
-                    "kind": "outlet",
-                    "h3": "",
-                    "village_code": codes[i],
-                    "regency_code": regency[i],
-                    "cost": float(cfg.outlet.cost),
-                    "site_cost": np.nan,
-                    "spur_km": np.nan,
-                    "spur_cost": np.nan,
-                    "backhaul": "",
-                    "lon": inputs.lon[i],
-                    "lat": inputs.lat[i],
-                }
+                _village_item(
+                    "outlet", codes[i], regency[i], cfg.outlet.cost, inputs.lon[i], inputs.lat[i]
+                )
             )
             for k in served[j]:
                 out_rows.append(out_idx[k])
