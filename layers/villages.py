@@ -204,8 +204,14 @@ def check_shapes(villages: gpd.GeoDataFrame, path: Path, notes: Notes | None = N
             row=f"village {codes[i]}",
             fix="check its geometry (a province or a wrongly scaled shape?)",
         )
-    wkb = pd.Series(shapely.to_wkb(geoms))
-    same = wkb.duplicated(keep=False).to_numpy()
+    # the very same boundary has the same bounds and vertex count: only those few
+    # candidates are compared byte by byte (WKB of all 83,246 took 1.3 s)
+    key = pd.DataFrame(b).assign(n=shapely.get_num_coordinates(geoms))
+    same = key.duplicated(keep=False).to_numpy()
+    if same.any():
+        wkb = pd.Series(shapely.to_wkb(geoms[same]), index=np.flatnonzero(same))
+        same = np.zeros(len(geoms), bool)
+        same[wkb.index[wkb.duplicated(keep=False).to_numpy()]] = True
     if same.any():
         dup = codes[same][:4].tolist()
         raise InputError(

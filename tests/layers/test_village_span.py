@@ -38,3 +38,23 @@ def test_an_island_village_three_degrees_wide_is_kept_and_noted(villages):
 def test_a_village_wider_than_ten_degrees_is_refused(villages):
     with pytest.raises(InputError, match="spans 1[0-9].[0-9] degrees"):
         check_shapes(_with_islet(villages, 11.0), SAMPLE / "villages.gpkg", Notes())
+
+
+def test_two_villages_with_the_very_same_boundary_are_refused(villages):
+    v = villages.copy()
+    v.loc[v.index[5], "geometry"] = v.geometry.iloc[2]
+    codes = [str(v["village_code"].iloc[2]), str(v["village_code"].iloc[5])]
+    with pytest.raises(InputError, match="very same boundary") as err:
+        check_shapes(v, SAMPLE / "villages.gpkg", Notes())
+    assert all(c in str(err.value) for c in codes)
+
+
+def test_same_bounds_but_another_boundary_is_not_a_duplicate(villages):
+    v = villages.copy()
+    g = v.geometry.iloc[2]
+    x0, y0, x1, y1 = g.bounds
+    # a box with g's bounds and g's vertex count differs from g but shares both keys
+    n = shapely.get_num_coordinates(g)
+    ring = [(x0, y0), (x1, y0), (x1, y1)] + [(x0, y1)] * (n - 4) + [(x0, y0)]
+    v.loc[v.index[5], "geometry"] = shapely.Polygon(ring)
+    check_shapes(v, SAMPLE / "villages.gpkg", Notes())
