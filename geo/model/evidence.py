@@ -436,13 +436,22 @@ def p_ready(long: pd.DataFrame, probs: pd.DataFrame, index: pd.Index) -> pd.Data
     if probs.shape[1] == 0:
         return out
     gates = long[long["role"] == "gate"]
+    n = len(index)
     p = pd.Series(1.0, index=index)
-    failed = np.zeros(len(index), bool)
-    for rule, g in gates.groupby("rule", sort=False):
-        g = g.set_index("village_code").reindex(index)
-        state = g["state"].to_numpy(object)
+    failed = np.zeros(n, bool)
+    # positions once (a groupby + reindex per rule on 83,246 text codes took a second)
+    pos = index.get_indexer(gates["village_code"])
+    rules = gates["rule"].to_numpy(object)
+    states = gates["state"].to_numpy(object)
+    evidence = gates["evidence"].to_numpy(object)
+    for rule in pd.unique(rules):
+        rows = (rules == rule) & (pos >= 0)
+        state = np.full(n, np.nan, dtype=object)
+        state[pos[rows]] = states[rows]
         prob = np.select([state == PASS, state == FAIL], [1.0, 0.0], np.nan)
-        level = g["evidence"].astype(object).where(state != UNKNOWN, "none").to_numpy(object)
+        level = np.full(n, np.nan, dtype=object)
+        level[pos[rows]] = evidence[rows]
+        level = np.where(state != UNKNOWN, level, "none")
         col = f"{rule}_model_prob"
         if col in probs:
             m = probs[col].reindex(index).to_numpy(float)
