@@ -421,10 +421,12 @@ def rules_payload(result: Result, lang: str) -> list[dict]:
     """Per rule, sent once: id, label, threshold text, and per evidence level the source.
 
     ``srcs`` maps an evidence letter to "layer · vintage (evidence level)" for every
-    level that decided some village; ``src`` is the rule's main source.
+    level that decided some village, the layer named by its title in ``lang``
+    (:func:`despro.layers.titles`); ``src`` is the rule's main source.
     """
     label = "label_id" if lang == "id" else "label_en"
     words = LABELS[lang]
+    titles = registry.titles(lang)  # "TIK BPS", not the layer key "smartphone"
     crit = result.criteria
     if "evidence" not in crit:
         crit = crit.assign(evidence="cells")
@@ -436,11 +438,12 @@ def rules_payload(result: Result, lang: str) -> list[dict]:
         srcs = {}
         for (rid, lvl), row in by_level.iterrows():
             if rid == r.id:
-                text = f"{row['layer']} \u00b7 {row['vintage']}" if row["vintage"] else row["layer"]
+                name = titles.get(row["layer"], row["layer"])
+                text = f"{name} \u00b7 {row['vintage']}" if row["vintage"] else name
                 srcs[EVIDENCE_LETTERS.get(lvl, "n")] = escape_text(
                     f"{text} ({words.get(f'ev_{lvl}', lvl)})"
                 )
-        layer = d["layer"] if d is not None else ""
+        layer = titles.get(d["layer"], d["layer"]) if d is not None else ""
         vintage = d["vintage"] if d is not None else ""
         out.append(
             {

@@ -38,7 +38,6 @@ import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from despro import layers as registry
 from despro.config.vocab import TIERS
 from despro.errors import DesproError
 from despro.mapsite import analysis as ma
@@ -252,23 +251,6 @@ def _page_words(lang: str) -> dict[str, str]:
     return words
 
 
-def rules_payload(result: Result, lang: str) -> list[dict]:
-    """:func:`despro.mapsite.data.rules_payload` with each source layer named by its
-    title in ``lang`` (``TIK BPS``, not the layer key ``smartphone``)."""
-    names = {esc(k): esc(v) for k, v in registry.titles(lang).items()}
-    sep = " \u00b7 "
-
-    def titled(text: str) -> str:
-        key, dot, rest = text.partition(sep)
-        return f"{names.get(key, key)}{dot}{rest}"
-
-    out = md.rules_payload(result, lang)
-    for r in out:
-        r["src"] = titled(r["src"])
-        r["srcs"] = {k: titled(v) for k, v in r["srcs"].items()}
-    return out
-
-
 #: backbone routes: Douglas-Peucker tolerance (degrees, ~110 m)
 ROUTE_TOLERANCE = 1e-3
 
@@ -329,7 +311,7 @@ def site_payload(
         "bounds": [round(float(x), 4) for x in b],
         "tiers": [{"key": esc(x), "label": esc(t[x]), **TIER_MARKERS[x]} for x in TIERS],
         "layers": specs,
-        "rules": rules_payload(result, lang),
+        "rules": md.rules_payload(result, lang),
         "levels": [
             {
                 "res": lv.res,

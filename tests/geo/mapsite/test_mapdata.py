@@ -230,3 +230,14 @@ def test_outlines_are_reused_while_the_villages_do_not_change(sample_result, tmp
     moved = replace(sample_result, step_keys={**sample_result.step_keys, "study": "other"})
     _outlines(moved, cache)
     assert cache.misses == ["outlines", "outlines"]
+
+
+def test_rule_sources_name_layers_by_their_title_in_the_pages_language(sample_result):
+    from despro import layers as registry
+
+    for lang in ("id", "en"):
+        rules = {r["id"]: r for r in mapdata.rules_payload(sample_result, lang)}
+        title = registry.titles(lang)["smartphone"]
+        assert rules["I2a"]["src"].startswith(title)
+        assert all(v.startswith(title) for v in rules["I2a"]["srcs"].values())
+        assert not any(r["src"].startswith("smartphone") for r in rules.values())
