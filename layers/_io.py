@@ -390,16 +390,11 @@ def check_lonlat_plausible(
     check_coordinates(gdf, path, what, extent, row=row, tabular=tabular)
 
 
-def _outside_indonesia(geoms: np.ndarray) -> np.ndarray:
-    """True where a feature's centroid lies outside Indonesia (empty features: False)."""
-    return outside_indonesia(geoms)
-
-
 def points_outside_indonesia(
     gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes
 ) -> gpd.GeoDataFrame:
     """Drop (and note) features whose centroid lies outside Indonesia (neighbours excluded)."""
-    out = _outside_indonesia(gdf.geometry.values)
+    out = outside_indonesia(gdf.geometry.values)
     if out.any():
         notes.add(
             path,
