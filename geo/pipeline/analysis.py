@@ -586,7 +586,7 @@ def admin_outlines(result: Result, level: Literal["regency", "province"]) -> pd.
     """
     import shapely
 
-    cache = result.__dict__.setdefault("_admin_outlines", {})
+    cache = result.outline_cache
     if level in cache:
         return cache[level]
     if level == "province":  # the union of its regencies' outlines (tens, not millions)

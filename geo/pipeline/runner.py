@@ -109,6 +109,10 @@ class Result:
     conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
     model: ModelEvidence | None = None
     village_values: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: regency / province outlines once built (:func:`despro.pipeline.analysis.admin_outlines`)
+    outline_cache: dict[str, pd.Series] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def cells(self) -> gpd.GeoDataFrame:
