@@ -129,7 +129,12 @@ def gate_labels(rules: Iterable[Rule], lang: str = "id") -> dict[str, str]:
     return {r.id: getattr(r, key) or r.id for r in rules if r.role == "gate"}
 
 
-def findings(villages: pd.DataFrame, rule_labels: dict[str, str], lang: str = "id") -> list[str]:
+def findings(
+    villages: pd.DataFrame,
+    rule_labels: dict[str, str],
+    lang: str = "id",
+    needed: pd.DataFrame | None = None,
+) -> list[str]:
     """What a planner should read first, as short sentences in ``lang`` (plain text).
 
     The tier counts; "no village is ready" when so; every gate rule failing in at least
@@ -146,6 +151,9 @@ def findings(villages: pd.DataFrame, rule_labels: dict[str, str], lang: str = "i
     rule_labels : dict
         Gate rule id -> its label in ``lang`` (only these rules are considered).
     lang : 'id' or 'en'
+    needed : DataFrame, optional
+        :func:`despro.rules.explain.data_needed` of ``villages`` in ``lang`` when the
+        caller has it already (nationally it takes half a second).
     """
     w, t = FINDINGS[lang], LABELS[lang]
     n = len(villages)
@@ -172,7 +180,8 @@ def findings(villages: pd.DataFrame, rule_labels: dict[str, str], lang: str = "i
             )
         )
     if "data_needed" in villages.columns:
-        needed = ex.data_needed(villages, lang, registry.titles(lang))
+        if needed is None:
+            needed = ex.data_needed(villages, lang, registry.titles(lang))
         if len(needed):
             per_input = needed.drop_duplicates("input")  # ranked: most decisive first
             items = [
@@ -202,7 +211,7 @@ def summary_html(
         return ""
     prov = ex.summary(v, "province")
     needed = ex.data_needed(v, lang, registry.titles(lang))
-    lines = "".join(f"<li>{esc(x)}</li>" for x in findings(v, rule_labels or {}, lang))
+    lines = "".join(f"<li>{esc(x)}</li>" for x in findings(v, rule_labels or {}, lang, needed))
     return (
         f"<details class='despro-summary' open><summary><b>{esc(t['planner_summary'])}</b>"
         f"</summary><ul class='despro-findings'>{lines}</ul>{_province_rows(prov, lang)}"
