@@ -7,6 +7,6 @@ no I/O (the pipeline hands it values and the rule table, :mod:`despro.io` writes
 tables).
 """
 
-from despro.model.evidence import MODEL_LEVEL, ModelEvidence, model_evidence, p_ready
+from despro.model.evidence import MODEL_LEVEL, ModelEvidence, model_evidence, p_ready, p_ready_codes
 
-__all__ = ["MODEL_LEVEL", "ModelEvidence", "model_evidence", "p_ready"]
+__all__ = ["MODEL_LEVEL", "ModelEvidence", "model_evidence", "p_ready", "p_ready_codes"]

@@ -42,15 +42,16 @@ any gate rule is unknown and unmodelled.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from despro.codes import village_areas
 from despro.config.settings import Rule
-from despro.config.vocab import FAIL, MODEL_LEVEL, PASS, UNKNOWN
+from despro.config.vocab import FAIL, MODEL_LEVEL, PASS
 from despro.rules.criteria import rule_states
+from despro.rules.verdicts import FAIL_CODE, PASS_CODE, UNKNOWN_CODE, Verdicts
 
 VALIDATION_COLUMNS = [
     "rule",
@@ -431,37 +432,46 @@ def p_ready(long: pd.DataFrame, probs: pd.DataFrame, index: pd.Index) -> pd.Data
         (the long table's level, ``model``, or ``none``), then ``p_ready`` (product over
         gate rules, rules assumed independent; 0 where a gate rule fails; otherwise NaN
         where a gate rule is unknown and unmodelled). Empty (no columns) when ``probs`` has none.
+        (:func:`p_ready_codes` on :meth:`~despro.rules.verdicts.Verdicts.from_long`.)
     """
+    if probs.shape[1] == 0:
+        return pd.DataFrame(index=index)
+    v = Verdicts.from_long(long)
+    v = replace(v, villages=index, village=index.get_indexer(v.villages)[v.village])
+    return p_ready_codes(v, probs)
+
+
+def p_ready_codes(verdicts: Verdicts, probs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`p_ready` of integer-coded verdicts, indexed by ``verdicts.villages``."""
+    index = verdicts.villages
     out = pd.DataFrame(index=index)
     if probs.shape[1] == 0:
         return out
-    gates = long[long["role"] == "gate"]
+    g = verdicts
     n = len(index)
-    p = pd.Series(1.0, index=index)
+    p = np.ones(n)
     failed = np.zeros(n, bool)
-    # positions once (a groupby + reindex per rule on 83,246 text codes took a second)
-    pos = index.get_indexer(gates["village_code"])
-    rules = gates["rule"].to_numpy(object)
-    states = gates["state"].to_numpy(object)
-    evidence = gates["evidence"].to_numpy(object)
-    for rule in pd.unique(rules):
-        rows = (rules == rule) & (pos >= 0)
-        state = np.full(n, np.nan, dtype=object)
-        state[pos[rows]] = states[rows]
-        prob = np.select([state == PASS, state == FAIL], [1.0, 0.0], np.nan)
-        level = np.full(n, np.nan, dtype=object)
-        level[pos[rows]] = evidence[rows]
-        level = np.where(state != UNKNOWN, level, "none")
+    gate = g.gate & (g.village >= 0)
+    levels = np.asarray([*g.evidence_labels, None], dtype=object)
+    for r in pd.unique(g.rule[gate]):
+        rows = np.flatnonzero(gate & (g.rule == r))
+        state = np.full(n, -1, np.int8)  # -1: the village has no row for the rule
+        state[g.village[rows]] = g.state[rows]
+        prob = np.select([state == PASS_CODE, state == FAIL_CODE], [1.0, 0.0], np.nan)
+        rule = g.rule_ids[r]
         col = f"{rule}_model_prob"
         if col in probs:
+            level = np.full(n, np.nan, dtype=object)
+            level[g.village[rows]] = levels[g.evidence[rows]]
+            level = np.where((state != UNKNOWN_CODE) | (state < 0), level, "none")
             m = probs[col].reindex(index).to_numpy(float)
-            use = (state == UNKNOWN) & ~np.isnan(m)
+            use = (state == UNKNOWN_CODE) & ~np.isnan(m)
             prob = np.where(use, m, prob)
             level = np.where(use, MODEL_LEVEL, level)
             out[f"{rule}_prob"] = prob
             out[f"{rule}_prob_evidence"] = level
         p = p * prob
-        failed |= state == FAIL
+        failed |= state == FAIL_CODE
     # a failing gate rule settles it (0) whatever else is unknown
-    out["p_ready"] = np.where(failed, 0.0, p.to_numpy(float))
+    out["p_ready"] = np.where(failed, 0.0, p)
     return out

@@ -62,12 +62,19 @@ def rescored(result: Result, criteria: CriteriaConfig) -> Result:
     """A new Result whose villages are re-evaluated under ``criteria``, in memory.
 
     Only the rules' verdicts are recomputed (``criteria``, ``conflicts``, the rule,
-    criterion, tier, score, rank and explain columns of ``villages``); values, cells,
-    layers and the study are shared with ``result`` (not copied). When the rules are the
-    same but for thresholds, only the changed rules are evaluated again and spliced into
-    the long table (a weight change evaluates none); otherwise every rule is. With
-    ``[model]`` enabled the model is refit only when a changed threshold belongs to a
-    rule it learns (its labels are that rule's observed states); otherwise it is reused.
+    criterion, tier, score, rank and explain columns of ``villages``) by the function a
+    run uses (:func:`despro.pipeline.runner.score_villages`), on integer codes; values,
+    cells, layers and the study are shared with ``result`` (not copied). A rule defined
+    as before is not evaluated again (``Result.verdicts`` keeps its arrays: a threshold
+    change evaluates one rule, a weight change none), and the long table's text columns
+    that did not change are shared.
+
+    With ``[model]`` enabled the model is refit only when it would learn something
+    else: its labels are the observed states of a rule's observed evidence (e.g. I1b's
+    census answer, at that evidence's own threshold), and its features are the values,
+    which no threshold changes. So it is reused unless a changed rule's observed labels
+    differ (a rule whose observed evidence takes the rule's threshold), or the rules'
+    observed evidence changes; a refit fits every modelled rule, as a run does.
 
     Parameters
     ----------
@@ -84,128 +91,62 @@ def rescored(result: Result, criteria: CriteriaConfig) -> Result:
     """
     from dataclasses import replace
 
+    from despro.pipeline import runner
+
     if result.village_values.empty:
         raise ValueError("this Result keeps no village values (made by an older despro)")
     config = result.config.model_copy(update={"criteria": criteria})
-    old = result.config.criteria
     modelled = result.model
-    if config.model.enabled and _model_rules_changed(old, criteria, config):
-        from despro.pipeline import runner
-
+    if config.model.enabled and _model_changes(result, criteria, config):
         modelled = runner.fit_model(
             result.village_values, config, result.variables, result.study, result.study.villages
         )
-    same_rules = [r.id for r in old.rules] == [r.id for r in criteria.rules] and list(
-        old.evidence_order
-    ) == list(criteria.evidence_order)
-    if same_rules and result.criteria.shape[0] == len(old.rules) * len(result.villages):
-        villages, long, conflicts = _incremental(result, config, modelled)
-    else:
-        villages, long, conflicts = _full(result, config, modelled)
-    return replace(
-        result,
-        config=config,
-        villages=villages,
-        criteria=long,
-        conflicts=conflicts,
-        model=modelled,
-        timings=dict(result.timings),
-    )
-
-
-def _full(result: Result, config, modelled):
-    """Every rule evaluated again (:func:`despro.pipeline.runner.score_villages`)."""
-    from despro.pipeline import runner
-
+    previous = (result.verdicts, result.criteria) if result.verdicts is not None else None
     scored = runner.score_villages(
-        result.village_values, config, result.variables, result.villages.index
+        result.village_values, config, result.variables, result.villages.index, previous
     )
     v = result.villages
     geom = v.geometry.name
     base = v[[*(c for c in v.columns[: _verdict_start(result)] if c != geom), geom]]
     villages = runner.scored_columns(gpd.GeoDataFrame(base, geometry=geom), scored, modelled)
-    return villages, scored.long, scored.conflicts
+    return replace(
+        result,
+        config=config,
+        villages=villages,
+        criteria=scored.long,
+        conflicts=scored.conflicts,
+        model=modelled,
+        verdicts=scored.verdicts,
+        timings=dict(result.timings),
+    )
 
 
-def _incremental(result: Result, config, modelled):
-    """Only the rules whose definition changed are evaluated; their blocks of the long
-    table (rule-major, villages in index order) are replaced. Same tables as :func:`_full`."""
-    from despro.model import p_ready
-    from despro.pipeline.runner import _rule_columns
-    from despro.rules.criteria import combine, evaluate_all
-    from despro.rules.explain import explain as explain_columns
-    from despro.rules.explain import rule_inputs
-    from despro.rules.score import composite, rank, tiers
+def _model_changes(result: Result, new: CriteriaConfig, config) -> bool:
+    """Whether the model would learn from other labels under ``new`` (see :func:`rescored`)."""
+    from despro.model.evidence import observed_labels
 
-    crit, old = config.criteria, result.config.criteria
-    rules = crit.rules
-    changed = [i for i, (r, o) in enumerate(zip(rules, old.rules, strict=True)) if r != o]
-    long, conflicts = result.criteria, result.conflicts
-    v = result.villages.copy()
-    n = len(v)
-    if changed:
-        part, part_conf = evaluate_all(
-            result.village_values,
-            [rules[i] for i in changed],
-            result.variables,
-            crit.evidence_order,
-        )
-        pieces, at = [], 0
-        for k, i in enumerate(changed):
-            pieces += [long.iloc[at : i * n], part.iloc[k * n : (k + 1) * n]]
-            at = (i + 1) * n
-        pieces.append(long.iloc[at:])
-        long = pd.concat([p for p in pieces if len(p)], ignore_index=True)
-        by_rule = [
-            part_conf[part_conf["rule"] == r.id]
-            if i in changed
-            else conflicts[conflicts["rule"] == r.id]
-            for i, r in enumerate(rules)
+    if result.model is None:
+        return True
+    levels = tuple(config.model.observed_levels)
+    old = result.config.criteria
+
+    def observed(c: CriteriaConfig) -> list:
+        return [
+            (r.id, [e for e in r.evidence if e.level in levels])
+            for r in c.rules
+            if any(e.level in levels for e in r.evidence)
         ]
-        kept = [c for c in by_rule if len(c)]
-        conflicts = (
-            pd.concat(kept, ignore_index=True)
-            if kept
-            else part_conf.iloc[:0].reset_index(drop=True)
-        )
-        for name, col in _rule_columns(part, v.index).items():
-            v[name] = col
-    if changed or crit.near_ready_fraction != old.near_ready_fraction:
-        states = combine(long)
-        tier = tiers(long, states, crit.near_ready_fraction)
-        for c in states.columns:
-            v[f"{c}_state"] = states[c].reindex(v.index)
-        v["tier"] = tier.reindex(v.index)
-        why = explain_columns(
-            long,
-            tier,
-            {r.id: r.label_id or r.id for r in rules},
-            inputs=rule_inputs(rules, result.variables, registry.providers()),
-            titles=registry.titles("id"),
-        ).reindex(v.index)
-        for c in why.columns:
-            v[c] = why[c]
-        if modelled is not None:
-            extra = pd.concat(
-                [modelled.probs, p_ready(long, modelled.probs, v.index)], axis=1
-            ).reindex(v.index)
-            for c in extra.columns:
-                v[c] = extra[c]
-    else:
-        tier = v["tier"]
-    sc = composite(long, crit.weights).reindex(v.index)
-    v["score"] = sc["score"]
-    v["score_best"] = sc["score_best"]
-    v["score_known_share"] = sc["score_known_share"]
-    v["rank"] = rank(tier, sc["score"]).reindex(v.index).astype(int)
-    return v, long, conflicts
 
-
-def _model_rules_changed(old: CriteriaConfig, new: CriteriaConfig, config) -> bool:
-    levels = set(config.model.observed_levels)
+    if observed(old) != observed(new):
+        return True
     before = {r.id: r for r in old.rules}
+    values = result.village_values
     for r in new.rules:
-        if r != before.get(r.id) and any(e.level in levels for e in r.evidence):
+        if r == before[r.id] or not any(e.level in levels for e in r.evidence):
+            continue
+        a = observed_labels(values, before[r.id], levels).to_numpy(float)
+        b = observed_labels(values, r, levels).to_numpy(float)
+        if not np.array_equal(a, b, equal_nan=True):
             return True
     return False
 

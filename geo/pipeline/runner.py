@@ -24,16 +24,33 @@ from despro import layers as registry
 from despro.aggregate.raster.reduce import cache_directory
 from despro.aggregate.study import Study
 from despro.config.settings import Config, load_config
+from despro.config.vocab import STATES, UNDETERMINED
 from despro.grid import cells as grid
 from despro.grid.celltable import LazyCells
 from despro.layer import LayerResult, Notes
-from despro.model import ModelEvidence, model_evidence, p_ready
+from despro.model import ModelEvidence, model_evidence, p_ready_codes
 from despro.pipeline import analysis
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
-from despro.rules.criteria import combine, evaluate_all
-from despro.rules.explain import explain, rule_inputs
-from despro.rules.score import composite, rank, tiers
+from despro.rules.criteria import (
+    CRITERIA,
+    conflicts_table,
+    criterion_codes,
+    evaluate_verdicts,
+    long_table,
+)
+from despro.rules.explain import explain_codes, rule_inputs
+from despro.rules.labels import labels_from_codes
+from despro.rules.score import (
+    TIER_CODES,
+    bounds_codes,
+    composite_codes,
+    far_fail_codes,
+    rank_codes,
+    tier_codes,
+    tier_labels,
+)
+from despro.rules.verdicts import Verdicts
 from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
 from despro.variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
 
@@ -89,6 +106,10 @@ class Result:
     model : ModelEvidence or None
         Modelled evidence and its leave-one-province-out validation (``[model] enabled``;
         see :mod:`despro.model`), else None.
+    verdicts : Verdicts or None
+        The rules' verdicts as integer codes (:mod:`despro.rules.verdicts`), from which
+        :meth:`with_thresholds` and :meth:`with_weights` re-evaluate; None in a Result
+        made by an older despro (they then evaluate every rule again).
 
     The analysis methods (:meth:`with_thresholds`, :meth:`with_weights`, :meth:`explain`,
     :meth:`diff`, :meth:`cells_of`, :meth:`to_admin`, :meth:`shortlist`,
@@ -109,6 +130,7 @@ class Result:
     conflicts: pd.DataFrame = field(default_factory=pd.DataFrame)
     model: ModelEvidence | None = None
     village_values: pd.DataFrame = field(default_factory=pd.DataFrame)
+    verdicts: Verdicts | None = field(default=None, repr=False, compare=False)
     #: regency / province outlines once built (:func:`despro.pipeline.analysis.admin_outlines`)
     outline_cache: dict[str, pd.Series] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -611,6 +633,7 @@ def _run(
         conflicts,
         modelled,
         evaluated,
+        scored.verdicts,
     )
 
 
@@ -637,24 +660,35 @@ def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
 
 @dataclass
 class Scored:
-    """The rules' verdicts on every village (see :func:`score_villages`)."""
+    """The rules' verdicts on every village (see :func:`score_villages`), as codes.
 
+    Arrays are per village of ``verdicts.villages`` (the values' index); :func:`scored_columns`
+    turns them into the village table's columns.
+    """
+
+    verdicts: Verdicts
     long: pd.DataFrame
     conflicts: pd.DataFrame
-    states: pd.DataFrame
-    tier: pd.Series
-    score: pd.DataFrame  # score, score_best, score_known_share (0-100, 0-100, 0-1)
-    rank: pd.Series
-    why: pd.DataFrame
+    states: np.ndarray  # villages x criteria state codes (P1 ... I3)
+    tier: np.ndarray  # tier codes (positions in TIERS)
+    score: dict[str, np.ndarray]  # score, score_best, score_known_share (0-100, 0-100, 0-1)
+    rank: np.ndarray  # 1 = best
+    why: pd.DataFrame  # EXPLAIN_COLUMNS
 
 
 def score_villages(
-    values: pd.DataFrame, config: Config, variables: dict[str, Variable], index: pd.Index
+    values: pd.DataFrame,
+    config: Config,
+    variables: dict[str, Variable],
+    index: pd.Index,
+    previous: tuple[Verdicts, pd.DataFrame] | None = None,
 ) -> Scored:
     """Evaluate the config's rules on the villages' values: states, tiers, scores, ranks, why.
 
     The one place a run and an in-memory re-evaluation (:mod:`despro.pipeline.analysis`)
-    decide villages, so both give identical tables.
+    decide villages, so both give identical tables. Everything is computed on integer
+    codes (:mod:`despro.rules.verdicts`); labels are gathered once, for the long table
+    and the village columns.
 
     Parameters
     ----------
@@ -666,6 +700,10 @@ def score_villages(
         Declared variables by name.
     index : Index
         The villages' codes (order of the village table).
+    previous : (Verdicts, DataFrame), optional
+        The verdicts and long table of an earlier evaluation of the same ``values``
+        (``Result.verdicts``, ``Result.criteria``): rules defined as before are not
+        evaluated again and unchanged text columns are shared. The result is the same.
 
     Returns
     -------
@@ -673,19 +711,26 @@ def score_villages(
     """
     crit = config.criteria
     rules = crit.rules
-    long, conflicts = evaluate_all(values, rules, variables, crit.evidence_order)
-    states = combine(long)
-    tier = tiers(long, states, crit.near_ready_fraction)
-    sc = composite(long, crit.weights).reindex(index)
-    rk = rank(tier, sc["score"])
-    why = explain(
-        long,
-        tier,
+    verdicts = evaluate_verdicts(
+        values,
+        rules,
+        variables,
+        crit.evidence_order,
+        previous=previous[0] if previous is not None else None,
+    )
+    long = long_table(verdicts, previous)
+    states = criterion_codes(verdicts)
+    tier = tier_codes(states, far_fail_codes(verdicts, crit.near_ready_fraction))
+    sc = composite_codes(bounds_codes(verdicts), crit.weights)
+    rk = rank_codes(tier, sc["score"], verdicts.code_order())
+    why = explain_codes(
+        verdicts,
+        tier == TIER_CODES[UNDETERMINED],
         {r.id: r.label_id or r.id for r in rules},
         inputs=rule_inputs(rules, variables, registry.providers()),
         titles=registry.titles("id"),
     )
-    return Scored(long, conflicts, states, tier, sc, rk, why)
+    return Scored(verdicts, long, conflicts_table(verdicts), states, tier, sc, rk, why)
 
 
 def fit_model(
@@ -724,47 +769,54 @@ def scored_columns(
 
     Per rule ``<rule>_state`` / ``_margin``, per criterion ``<criterion>_state``, ``tier``,
     ``score``, ``score_best``, ``score_known_share``, ``rank``, the explain columns and,
-    with a model, its probabilities and ``p_ready``.
+    with a model, its probabilities and ``p_ready``. Labels are gathered from the codes
+    here, once.
     """
-    out = base.copy()
-    for name, col in _rule_columns(scored.long, out.index).items():
-        out[name] = col
-    for c in scored.states.columns:
-        out[f"{c}_state"] = scored.states[c].reindex(out.index)
-    out["tier"] = scored.tier.reindex(out.index)
-    out["score"] = scored.score["score"]
-    out["score_best"] = scored.score["score_best"]
-    out["score_known_share"] = scored.score["score_known_share"]
-    out["rank"] = scored.rank.reindex(out.index).astype(int)
-    out = pd.concat([out, scored.why.reindex(out.index)], axis=1)  # why, and what it would take
+    v = scored.verdicts
+    at = v.villages
+
+    def series(x: object, dtype: object = None) -> pd.Series:
+        return pd.Series(x, index=at, dtype=dtype, copy=False)
+
+    cols: dict[str, pd.Series] = {}
+    for name, col in _rule_columns(v).items():
+        cols[name] = series(col)
+    states = np.asarray(STATES, dtype=object)[scored.states]
+    for j, c in enumerate(CRITERIA):
+        cols[f"{c}_state"] = series(states[:, j], object)
+    cols["tier"] = tier_labels(scored.tier, at)
+    for k in ("score", "score_best", "score_known_share"):
+        cols[k] = series(scored.score[k])
+    cols["rank"] = series(scored.rank.astype(int))
+    cols.update(dict(scored.why.items()))  # why, and what it would take
     if modelled is not None:
-        extra = pd.concat(
-            [modelled.probs, p_ready(scored.long, modelled.probs, out.index)], axis=1
-        ).reindex(out.index)
-        for c in extra.columns:
-            out[c] = extra[c]
+        extra = pd.concat([modelled.probs.reindex(at), p_ready_codes(v, modelled.probs)], axis=1)
+        cols.update(dict(extra.items()))
+    if not base.index.equals(at):
+        cols = {k: s.reindex(base.index) for k, s in cols.items()}
+    else:
+        cols = {k: s.set_axis(base.index) for k, s in cols.items()}
     geom = base.geometry.name
-    out = out[[c for c in out.columns if c != geom] + [geom]]  # the polygons last, as read
+    head = {c: base[c] for c in base.columns if c != geom and c not in cols}
+    out = pd.DataFrame({**head, **cols, geom: base[geom]})  # the polygons last, as read
     return gpd.GeoDataFrame(out, geometry=geom, crs=base.crs)
 
 
-def _rule_columns(long: pd.DataFrame, index: pd.Index) -> dict[str, object]:
-    """``<rule>_state`` and ``<rule>_margin`` per village of ``index`` (missing where
-    ``long`` has no row), rules in order of appearance.
-
-    Placed by integer positions: pivoting 830 k rows on two text columns took a second.
-    """
-    pos = index.get_indexer(long["village_code"])
-    rule_codes, rules = pd.factorize(long["rule"])
-    margins = long["margin"].to_numpy(float)
+def _rule_columns(verdicts: Verdicts) -> dict[str, object]:
+    """``<rule>_state`` and ``<rule>_margin`` per village of ``verdicts.villages``
+    (missing where the rule has no row), rules in order. Placed by integer positions."""
+    v = verdicts
+    n = v.n_villages
     out: dict[str, object] = {}
-    for j, rule in enumerate(rules):
-        rows = np.flatnonzero((rule_codes == j) & (pos >= 0))
-        take = np.full(len(index), -1)
-        take[pos[rows]] = rows
-        out[f"{rule}_state"] = long["state"].array.take(take, allow_fill=True)
-        margin = np.full(len(index), np.nan)
-        margin[pos[rows]] = margins[rows]
+    for j, rule in enumerate(v.rule_ids):
+        rows = np.flatnonzero((v.rule == j) & (v.village >= 0))
+        state = np.full(n, -1, np.int64)
+        state[v.village[rows]] = v.state[rows]
+        out[f"{rule}_state"] = labels_from_codes(
+            list(STATES), np.maximum(state, 0), state < 0
+        ).array
+        margin = np.full(n, np.nan)
+        margin[v.village[rows]] = v.margin[rows]
         out[f"{rule}_margin"] = margin
     return out
 

@@ -13,16 +13,27 @@ pass, otherwise unknown. *Info* rules are reported but decide nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from despro.config.settings import Rule
-from despro.config.vocab import EVIDENCE_ORDER, FAIL, PASS, STATES, UNKNOWN
+from despro.config.vocab import EVIDENCE_ORDER, STATES
 from despro.errors import ConfigError
-from despro.rules.labels import codes_of, labels_from_codes
+from despro.rules.labels import labels_from_codes
+from despro.rules.verdicts import (
+    BELOW_OPS,
+    CRITERIA,
+    FAIL_CODE,
+    PASS_CODE,
+    UNKNOWN_CODE,
+    Verdicts,
+)
 from despro.variables import Variable
 
-CRITERIA = ("P1", "P2", "P3", "I1", "I2", "I3")
+_STATE_LABELS = np.asarray(STATES, dtype=object)
+NOT_CONFIGURED_LAYER = "(not configured)"
 LONG_COLUMNS = [
     "village_code",
     "rule",
@@ -43,8 +54,9 @@ LONG_COLUMNS = [
 ROUNDOFF = 1e-9  # relative tolerance for "exactly at the threshold"
 
 
-def rule_states(value: np.ndarray, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
-    """State ('pass' / 'fail' / 'unknown') and margin of one rule over an array of values."""
+def rule_state_codes(value: np.ndarray, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
+    """State codes (int8, :data:`~despro.rules.verdicts.STATE_CODES`) and margins of one
+    rule over an array of values (see :func:`rule_states`)."""
     v = np.asarray(value, dtype=float)
     t = rule.threshold
     # a value within float round-off of the threshold is at it (and passes): rates come
@@ -60,8 +72,36 @@ def rule_states(value: np.ndarray, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
         else:
             ok, margin = v < t, t - v
     known = ~np.isnan(v)
-    state = np.where(known, np.where(ok, PASS, FAIL), UNKNOWN).astype(object)
+    state = np.where(known, np.where(ok, PASS_CODE, FAIL_CODE), UNKNOWN_CODE).astype(np.int8)
     return state, np.where(known, margin, np.nan)
+
+
+def rule_states(value: np.ndarray, rule: Rule) -> tuple[np.ndarray, np.ndarray]:
+    """State ('pass' / 'fail' / 'unknown') and margin of one rule over an array of values."""
+    state, margin = rule_state_codes(value, rule)
+    return _STATE_LABELS[state], margin
+
+
+@dataclass
+class RuleVerdict:
+    """One rule's verdict on every village (arrays in the villages' order).
+
+    ``pick`` is the candidate (way to decide the rule, :func:`_candidates`) each village
+    was decided on (the first with a known state, else the first); ``evidence`` codes
+    index ``evidence_labels`` (-1: missing); ``conflicts``: frames of the villages where
+    another candidate is known and disagrees.
+    """
+
+    rule: Rule
+    value: np.ndarray
+    threshold: np.ndarray
+    margin: np.ndarray
+    state: np.ndarray
+    pick: np.ndarray
+    candidates: list[dict]
+    evidence: np.ndarray
+    evidence_labels: list
+    conflicts: list[pd.DataFrame]
 
 
 def _candidates(
@@ -98,34 +138,241 @@ def _candidates(
         else:
             v = np.full(len(values), np.nan)  # its layer is not configured: unknown
         alt = rule.model_copy(update={"variable": var, "op": op, "threshold": thr})
-        state, margin = rule_states(v, alt)
+        state, margin = rule_state_codes(v, alt)
         decl = variables.get(var)
         if decl is not None and decl.lower_bound:  # a lower bound proves one side only
-            unproven = state == (FAIL if op in (">=", ">") else PASS)
-            state = np.where(unproven, UNKNOWN, state).astype(object)
+            unproven = state == (FAIL_CODE if op in (">=", ">") else PASS_CODE)
+            state = np.where(unproven, UNKNOWN_CODE, state).astype(np.int8)
         ev = f"{var}_evidence"  # a layer may say, per village, which level decided the value
         level_v = (
             np.where(values[ev].isin(["none", None]), level, values[ev].astype(object)).astype(
                 object
             )
             if ev in values.columns
-            else np.full(len(values), level, dtype=object)
+            else None  # the candidate's level for every village
         )
         out.append(
             {
-                "level": level_v,
+                "level": level,
+                "levels": level_v,
                 "variable": var,
                 "op": op,
                 "threshold": thr,
                 "value": v,
                 "state": state,
                 "margin": margin,
-                "layer": decl.layer if decl else "(not configured)",
+                "layer": decl.layer if decl else NOT_CONFIGURED_LAYER,
                 "source": decl.source if decl else "",
                 "vintage": decl.vintage if decl else "",
             }
         )
     return out
+
+
+def _levels(c: dict, n: int) -> np.ndarray:
+    """The evidence level of candidate ``c`` per village (object array)."""
+    return c["levels"] if c["levels"] is not None else np.full(n, c["level"], dtype=object)
+
+
+def evaluate_rule(
+    values: pd.DataFrame,
+    rule: Rule,
+    variables: dict[str, Variable],
+    order: tuple[str, ...] | list[str] = EVIDENCE_ORDER,
+) -> RuleVerdict:
+    """One rule on every village, choosing evidence by precedence (see :func:`evaluate_all`)."""
+    order = tuple(order)
+    codes = values.index.to_numpy()
+    n, rows = len(values), np.arange(len(values))
+    cands = _candidates(rule, values, variables, order)
+    chosen = np.full(n, -1)
+    for i, c in enumerate(cands):
+        chosen = np.where((chosen < 0) & (c["state"] != UNKNOWN_CODE), i, chosen)
+    pick = np.where(chosen < 0, 0, chosen)
+    single = len(cands) == 1
+
+    def per_village(k: str) -> np.ndarray:
+        return cands[0][k] if single else np.stack([c[k] for c in cands])[pick, rows]
+
+    value = per_village("value").astype(float)
+    state = per_village("state").astype(np.int8)
+    margin = per_village("margin").astype(float)
+    # evidence codes: the chosen candidate's level, "none" where no candidate is known
+    labels: list = ["none"]
+    ev = np.zeros(n, np.int64)
+    level_of: list[np.ndarray] = []
+    for i, c in enumerate(cands):
+        mine = chosen == i
+        if c["levels"] is None:
+            if c["level"] not in labels:
+                labels.append(c["level"])
+            ev[mine] = labels.index(c["level"])
+        else:
+            lc, lu = pd.factorize(c["levels"][mine])
+            at = []
+            for x in lu:
+                if x not in labels:
+                    labels.append(x)
+                at.append(labels.index(x))
+            ev[mine] = np.where(lc >= 0, np.asarray(at + [-1], np.int64)[lc], -1)
+        level_of.append(_levels(c, n) if len(cands) > 1 else None)
+    conflicts = []
+    if len(cands) > 1:
+        win_state = _STATE_LABELS[state]
+        win_level = np.stack(level_of)[pick, rows]
+        for i, c in enumerate(cands):
+            other = (chosen >= 0) & (chosen != i) & (c["state"] != UNKNOWN_CODE)
+            disagree = other & (c["state"] != state)
+            if disagree.any():
+                conflicts.append(
+                    pd.DataFrame(
+                        {
+                            "village_code": codes[disagree],
+                            "rule": rule.id,
+                            "evidence": win_level[disagree],
+                            "state": win_state[disagree],
+                            "value": value[disagree],
+                            "other_evidence": level_of[i][disagree],
+                            "other_state": _STATE_LABELS[c["state"][disagree]],
+                            "other_value": c["value"][disagree],
+                            "other_variable": c["variable"],
+                        }
+                    )
+                )
+    return RuleVerdict(
+        rule=rule,
+        value=value,
+        threshold=np.array([c["threshold"] for c in cands], float)[pick],
+        margin=margin,
+        state=state,
+        pick=pick,
+        candidates=[
+            {k: c[k] for k in ("variable", "op", "layer", "source", "vintage")} for c in cands
+        ],
+        evidence=ev,
+        evidence_labels=labels,
+        conflicts=conflicts,
+    )
+
+
+def evaluate_verdicts(
+    values: pd.DataFrame,
+    rules: list[Rule],
+    variables: dict[str, Variable],
+    order: tuple[str, ...] | list[str] = EVIDENCE_ORDER,
+    previous: Verdicts | None = None,
+) -> Verdicts:
+    """Every rule on every village (:func:`evaluate_all`), as integer-coded arrays.
+
+    Parameters
+    ----------
+    values, rules, variables, order
+        As :func:`evaluate_all`.
+    previous : Verdicts, optional
+        Verdicts evaluated before from the same ``values`` and ``order``
+        (:attr:`Verdicts.parts`): a rule equal to one of its rules is not evaluated
+        again, its arrays are reused (a threshold change evaluates one rule).
+
+    Returns
+    -------
+    Verdicts
+        Rule-major rows (every village for the first rule, then the second ...),
+        villages in ``values.index`` order; ``parts`` holds the per-rule arrays and
+        ``conflicts`` the villages where two known evidence levels disagree.
+    """
+    order = tuple(order)
+    reuse: list[RuleVerdict] = []
+    if previous is not None and previous.parts is not None and previous.order == order:
+        if previous.villages is values.index or previous.villages.equals(values.index):
+            reuse = previous.parts
+
+    def part(rule: Rule) -> RuleVerdict:
+        for p in reuse:  # rules are frozen models; equal definitions decide alike
+            if p.rule == rule:
+                return p
+        return evaluate_rule(values, rule, variables, order)
+
+    out = verdicts_of(values.index, [part(r) for r in rules], order)
+    if reuse:
+        out._code_order = previous._code_order
+    return out
+
+
+def verdicts_of(index: pd.Index, parts: list[RuleVerdict], order: tuple = ()) -> Verdicts:
+    """Rule-major :class:`Verdicts` from one :class:`RuleVerdict` per rule."""
+    n, n_rules = len(index), len(parts)
+    offsets = np.cumsum([0, *(len(p.candidates) for p in parts[:-1])]).astype(np.int64)
+    candidates = [
+        {"rule": p.rule.id, **c, "below": c["op"] in BELOW_OPS} for p in parts for c in p.candidates
+    ]
+    below = np.array([c["below"] for c in candidates], bool)
+    evidence_labels: list = []
+    ev = []
+    for p in parts:
+        at = []
+        for x in p.evidence_labels:
+            if x not in evidence_labels:
+                evidence_labels.append(x)
+            at.append(evidence_labels.index(x))
+        ev.append(np.where(p.evidence >= 0, np.asarray(at + [-1], np.int64)[p.evidence], -1))
+    crit_of_rule = pd.Index(CRITERIA).get_indexer([p.rule.criterion for p in parts])
+    candidate = (
+        np.concatenate([o + p.pick for o, p in zip(offsets, parts, strict=True)]).astype(np.int64)
+        if parts
+        else np.zeros(0, np.int64)
+    )
+
+    def cat(k: str, dtype) -> np.ndarray:
+        return (
+            np.concatenate([getattr(p, k) for p in parts]).astype(dtype)
+            if parts
+            else np.zeros(0, dtype)
+        )
+
+    return Verdicts(
+        villages=index,
+        village=np.tile(np.arange(n, dtype=np.int64), n_rules),
+        rule=np.repeat(np.arange(n_rules, dtype=np.int64), n),
+        rule_ids=[p.rule.id for p in parts],
+        criterion=np.repeat(crit_of_rule.astype(np.int8), n),
+        gate=np.repeat(np.array([p.rule.role == "gate" for p in parts], bool), n),
+        state=cat("state", np.int8),
+        value=cat("value", float),
+        threshold=cat("threshold", float),
+        margin=cat("margin", float),
+        below=below[candidate],
+        candidate=candidate,
+        candidates=candidates,
+        evidence=np.concatenate(ev) if ev else np.zeros(0, np.int64),
+        evidence_labels=evidence_labels,
+        rule_criterion=[p.rule.criterion for p in parts],
+        rule_unit=[p.rule.unit for p in parts],
+        rule_role=[p.rule.role for p in parts],
+        parts=parts,
+        order=tuple(order),
+    )
+
+
+CONFLICT_COLUMNS = [
+    "village_code",
+    "rule",
+    "evidence",
+    "state",
+    "value",
+    "other_evidence",
+    "other_state",
+    "other_value",
+    "other_variable",
+]
+
+
+def conflicts_table(verdicts: Verdicts) -> pd.DataFrame:
+    """The villages and rules where two known evidence levels disagree (see
+    :func:`evaluate_all`), from evaluated verdicts."""
+    pieces = [c for p in verdicts.parts or [] for c in p.conflicts]
+    return (
+        pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=CONFLICT_COLUMNS)
+    )
 
 
 def evaluate_all(
@@ -160,130 +407,113 @@ def evaluate_all(
         variable, value, op, threshold, unit, state, margin, evidence, layer, source,
         vintage``. ``conflicts``: ``village_code, rule, evidence, state, value,
         other_evidence, other_state, other_value, other_variable``.
+        The same tables as :func:`long_table` and :func:`conflicts_table` of
+        :func:`evaluate_verdicts`.
     """
-    order = tuple(order)
-    conflicts = []
-    codes = values.index.to_numpy()
-    n, rows = len(values), np.arange(len(values))
-    cols: dict[str, list] = {
-        k: []
-        for k in (
-            "value",
-            "threshold",
-            "state",
-            "margin",
-            "evidence",
-            "variable",
-            "op",
-            "layer",
-            "source",
-            "vintage",
-            "pick",
-        )
-    }
-    for r in rules:
-        cands = _candidates(r, values, variables, order)
-        chosen = np.full(n, -1)
-        for i, c in enumerate(cands):
-            chosen = np.where((chosen < 0) & (c["state"] != UNKNOWN), i, chosen)
-        pick = np.where(chosen < 0, 0, chosen)
-        per_village = {
-            k: np.stack([c[k] for c in cands])[pick, rows]
-            for k in ("value", "state", "margin", "level")
-        }
-        cols["value"].append(per_village["value"].astype(float))
-        cols["threshold"].append(np.array([c["threshold"] for c in cands], float)[pick])
-        cols["state"].append(per_village["state"])
-        cols["margin"].append(per_village["margin"].astype(float))
-        cols["evidence"].append(np.where(chosen < 0, "none", per_village["level"]))
-        for k in ("variable", "op", "layer", "source", "vintage"):
-            cols[k].append([c[k] for c in cands])  # the rule's candidates; rows pick one
-        cols["pick"].append(pick)
-        for i, c in enumerate(cands):
-            other = (chosen >= 0) & (chosen != i) & (c["state"] != UNKNOWN)
-            win_state = per_village["state"]
-            disagree = other & (c["state"] != win_state)
-            if disagree.any():
-                conflicts.append(
-                    pd.DataFrame(
-                        {
-                            "village_code": codes[disagree],
-                            "rule": r.id,
-                            "evidence": per_village["level"][disagree],
-                            "state": win_state[disagree],
-                            "value": per_village["value"][disagree].astype(float),
-                            "other_evidence": c["level"][disagree],
-                            "other_state": c["state"][disagree],
-                            "other_value": c["value"][disagree],
-                            "other_variable": c["variable"],
-                        }
-                    )
-                )
-    conf_cols = [
-        "village_code",
-        "rule",
-        "evidence",
-        "state",
-        "value",
-        "other_evidence",
-        "other_state",
-        "other_value",
-        "other_variable",
-    ]
-    conf = pd.concat(conflicts, ignore_index=True) if conflicts else pd.DataFrame(columns=conf_cols)
-    return _long_table(values.index, rules, cols), conf
+    verdicts = evaluate_verdicts(values, rules, variables, order)
+    return long_table(verdicts), conflicts_table(verdicts)
 
 
-def _long_table(index: pd.Index, rules: list[Rule], cols: dict[str, list]) -> pd.DataFrame:
-    """The long rule table from per-rule pieces: rule-major, villages in ``index`` order.
+def _text(labels: list, codes: np.ndarray):
+    """Rows ``labels[codes]``: arrow strings gathered from codes, or (a label that is
+    not a string) pandas' own inference over the values."""
+    if all(isinstance(x, str) for x in labels):
+        return labels_from_codes(labels, codes).array
+    return np.asarray(labels, dtype=object)[codes]
+
+
+def long_table(
+    verdicts: Verdicts, previous: tuple[Verdicts, pd.DataFrame] | None = None
+) -> pd.DataFrame:
+    """The long rule table of evaluated verdicts: rule-major, villages in index order.
 
     Text columns repeat a few labels 830 k times nationally; they are gathered from
     codes (:func:`~despro.rules.labels.labels_from_codes`) rather than converted from
     Python strings row by row. Any label that is not a string falls back to pandas'
     own inference over the values, so the dtypes are what pandas would give either way.
+
+    Parameters
+    ----------
+    verdicts : Verdicts
+        From :func:`evaluate_verdicts`.
+    previous : (Verdicts, DataFrame), optional
+        Verdicts and their long table: a text column whose codes and labels are
+        unchanged is shared from it instead of gathered again (a threshold change
+        re-gathers the states only).
     """
-    n, n_rules = len(index), len(rules)
-    if n_rules == 0:
+    if verdicts.parts is None:
+        raise ValueError("a long table is built from evaluated verdicts (evaluate_verdicts)")
+    if not verdicts.parts:
         return pd.DataFrame(columns=LONG_COLUMNS)
-    village = index.take(np.tile(np.arange(n), n_rules))
-    per_rule = np.repeat(np.arange(n_rules), n)
-    offsets = np.cumsum([0, *(len(c) for c in cols["variable"][:-1])])
-    per_candidate = np.concatenate([o + p for o, p in zip(offsets, cols["pick"], strict=True)])
+    old, old_long = previous if previous is not None else (None, None)
+    v = verdicts
+    same_layout = (
+        old is not None
+        and old.parts is not None
+        and len(old_long) == len(v.state)
+        and (old.villages is v.villages or old.villages.equals(v.villages))
+        and [(p.rule.id, p.rule.criterion, p.rule.role, p.rule.unit) for p in old.parts]
+        == [(p.rule.id, p.rule.criterion, p.rule.role, p.rule.unit) for p in v.parts]
+    )
+    same_cands = (
+        same_layout
+        and [{k: c[k] for k in LABELS_OF_CANDIDATE} for c in old.candidates]
+        == [{k: c[k] for k in LABELS_OF_CANDIDATE} for c in v.candidates]
+        and np.array_equal(old.candidate, v.candidate)
+    )
 
-    def text(labels: list, codes: np.ndarray):
-        if all(isinstance(x, str) for x in labels):
-            return labels_from_codes(labels, codes).array
-        return np.asarray(labels, dtype=object)[codes]
+    def keep(col: str, same: bool, build):
+        return old_long[col].array if same else build()
 
-    def flat(k: str) -> list:
-        return [x for per in cols[k] for x in per]
+    n, n_rules = len(v.villages), len(v.parts)
+    per_rule = v.rule
+    ev_ok = (v.evidence >= 0).all()
+    same_ev = (
+        same_layout
+        and old.evidence_labels == v.evidence_labels
+        and np.array_equal(old.evidence, v.evidence)
+    )
 
-    state = np.concatenate(cols["state"])
-    state_codes = np.select([state == PASS, state == FAIL], [0, 1], 2)
-    evidence = np.concatenate(cols["evidence"])
-    evidence_codes, evidence_labels = codes_of(evidence)
+    def village():
+        taken = v.villages.take(np.tile(np.arange(n), n_rules))
+        return taken.array if taken.dtype != object else taken.to_numpy()
+
+    def candidate_text(k: str):
+        return lambda: _text([c[k] for c in v.candidates], v.candidate)
+
+    def rule_text(k: str):
+        return lambda: _text([getattr(p.rule, k) for p in v.parts], per_rule)
+
+    def evidence():
+        if ev_ok:
+            return _text(v.evidence_labels, v.evidence)
+        return np.asarray([*v.evidence_labels, None], dtype=object)[v.evidence]
+
+    same_state = same_layout and np.array_equal(old.state, v.state)
     return pd.DataFrame(
         {
-            "village_code": village.array if village.dtype != object else village.to_numpy(),
-            "rule": text([r.id for r in rules], per_rule),
-            "criterion": text([r.criterion for r in rules], per_rule),
-            "role": text([r.role for r in rules], per_rule),
-            "variable": text(flat("variable"), per_candidate),
-            "value": np.concatenate(cols["value"]),
-            "op": text(flat("op"), per_candidate),
-            "threshold": np.concatenate(cols["threshold"]),
-            "unit": text([r.unit for r in rules], per_rule),
-            "state": text(list(STATES), state_codes),
-            "margin": np.concatenate(cols["margin"]),
-            "evidence": (
-                text(evidence_labels, evidence_codes) if (evidence_codes >= 0).all() else evidence
-            ),
-            "layer": text(flat("layer"), per_candidate),
-            "source": text(flat("source"), per_candidate),
-            "vintage": text(flat("vintage"), per_candidate),
+            "village_code": keep("village_code", same_layout, village),
+            "rule": keep("rule", same_layout, rule_text("id")),
+            "criterion": keep("criterion", same_layout, rule_text("criterion")),
+            "role": keep("role", same_layout, rule_text("role")),
+            "variable": keep("variable", same_cands, candidate_text("variable")),
+            "value": v.value,
+            "op": keep("op", same_cands, candidate_text("op")),
+            "threshold": v.threshold,
+            "unit": keep("unit", same_layout, rule_text("unit")),
+            "state": keep("state", same_state, lambda: _text(list(STATES), v.state)),
+            "margin": v.margin,
+            "evidence": keep("evidence", same_ev, evidence),
+            "layer": keep("layer", same_cands, candidate_text("layer")),
+            "source": keep("source", same_cands, candidate_text("source")),
+            "vintage": keep("vintage", same_cands, candidate_text("vintage")),
         },
         copy=False,
     )
+
+
+#: what the long table says of a candidate (its threshold is a number column)
+LABELS_OF_CANDIDATE = ("variable", "op", "layer", "source", "vintage")
 
 
 def evaluate(
@@ -296,26 +526,42 @@ def evaluate(
     return evaluate_all(values, rules, variables, order)[0]
 
 
+def criterion_codes(verdicts: Verdicts) -> np.ndarray:
+    """Criterion state codes (villages x :data:`CRITERIA`, int8) from the gate rules.
+
+    A criterion fails if any of its gate rules fails, passes if all pass, is unknown
+    otherwise (and when it has no gate rule).
+    """
+    v = verdicts
+    use = v.gate & (v.criterion >= 0) & (v.village >= 0)
+    key = v.village[use] * len(CRITERIA) + v.criterion[use]
+    size = v.n_villages * len(CRITERIA)
+    state = v.state[use]
+    rows = np.bincount(key, minlength=size)
+    fails = np.bincount(key[state == FAIL_CODE], minlength=size)
+    passes = np.bincount(key[state == PASS_CODE], minlength=size)
+    out = np.where(
+        fails > 0, FAIL_CODE, np.where((rows > 0) & (passes == rows), PASS_CODE, UNKNOWN_CODE)
+    )
+    return out.astype(np.int8).reshape(v.n_villages, len(CRITERIA))
+
+
+def criterion_frame(codes: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    """Criterion states as labels (columns P1 ... I3, object dtype) from their codes."""
+    return pd.DataFrame(
+        _STATE_LABELS[codes],
+        dtype=object,
+        index=pd.Index(index),
+        columns=pd.Index(list(CRITERIA), name="criterion"),
+    )
+
+
 def combine(long: pd.DataFrame) -> pd.DataFrame:
     """Criterion state per village (columns P1 ... I3) from the gate rules.
 
     Criteria with no gate rule (all removed from the config) are unknown. Villages come
-    in their order of first appearance in ``long``.
+    in their order of first appearance in ``long``. (:func:`criterion_codes` on
+    :meth:`Verdicts.from_long`.)
     """
-    # counted with integer keys (village x criterion): grouping 830 k text rows by two
-    # text columns took a second nationally
-    codes, villages = pd.factorize(long["village_code"])
-    crit = pd.Index(CRITERIA).get_indexer(long["criterion"])
-    use = (long["role"] == "gate").to_numpy() & (crit >= 0) & (codes >= 0)
-    key = codes[use] * len(CRITERIA) + crit[use]
-    size = len(villages) * len(CRITERIA)
-    rows = np.bincount(key, minlength=size)
-    fails = np.bincount(key, weights=(long["state"] == FAIL).to_numpy(bool)[use], minlength=size)
-    passes = np.bincount(key, weights=(long["state"] == PASS).to_numpy(bool)[use], minlength=size)
-    out = np.where(fails > 0, FAIL, np.where((rows > 0) & (passes == rows), PASS, UNKNOWN))
-    return pd.DataFrame(
-        out.astype(object).reshape(len(villages), len(CRITERIA)),
-        dtype=object,
-        index=pd.Index(villages),
-        columns=pd.Index(list(CRITERIA), name="criterion"),
-    )
+    v = Verdicts.from_long(long)
+    return criterion_frame(criterion_codes(v), v.villages)

@@ -21,12 +21,14 @@ would decide most villages (:func:`data_needed`). Nothing here reads or writes f
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from despro.config.vocab import FAIL, MODEL_LEVEL, PASS, TIERS, UNDETERMINED, UNKNOWN
+from despro.config.vocab import FAIL, MODEL_LEVEL, PASS, STATES, TIERS, UNDETERMINED, UNKNOWN
+from despro.rules.verdicts import FAIL_CODE, UNKNOWN_CODE, Verdicts
 
 if TYPE_CHECKING:
     from despro.config.settings import Rule
@@ -183,41 +185,67 @@ def explain(
         :data:`EXPLAIN_COLUMNS`: ``binding_gap`` in the rule's unit (``binding_unit``;
         threshold - value), ``n_fail`` / ``n_unknown`` counts of gate rules,
         ``data_needed`` the input keys (``"; "``-separated; undetermined villages only).
+        (:func:`explain_codes` on :meth:`~despro.rules.verdicts.Verdicts.from_long`.)
+    """
+    v = Verdicts.from_long(long)
+    # the villages of ``tier``, in its order (a village without rows has none to explain)
+    v = replace(v, villages=tier.index, village=tier.index.get_indexer(v.villages)[v.village])
+    undetermined = (tier == UNDETERMINED).to_numpy(bool)
+    return explain_codes(v, undetermined, labels, lang, inputs, titles)
+
+
+def explain_codes(
+    verdicts: Verdicts,
+    undetermined: np.ndarray,
+    labels: dict[str, str] | None = None,
+    lang: str = "id",
+    inputs: dict[str, str] | None = None,
+    titles: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """:func:`explain` of integer-coded verdicts.
+
+    Parameters
+    ----------
+    verdicts : Verdicts
+        The rules' verdicts (rows whose village position is -1 are left out).
+    undetermined : ndarray of bool
+        Per village of ``verdicts.villages``: its tier is undetermined (only those get
+        ``data_needed``).
+    labels, lang, inputs, titles
+        As :func:`explain`.
+
+    Returns
+    -------
+    DataFrame
+        :data:`EXPLAIN_COLUMNS`, indexed by ``verdicts.villages``.
     """
     labels, inputs = labels or {}, inputs or {}
-    g = long  # every row; only gate rules count (a copy of the gate rows took a second)
-    gate = (long["role"] == "gate").to_numpy(bool)
-    # integer codes throughout: grouping 830 k text rows nationally took seconds
-    n = len(tier)
-    village_c, village_u = pd.factorize(g["village_code"])
-    vpos = tier.index.get_indexer(village_u)[village_c]
-    rule_c, rule_u = pd.factorize(g["rule"])
-    layer_c, layer_u = pd.factorize(g["layer"], use_na_sentinel=False)
-    var_c, var_u = pd.factorize(g["variable"], use_na_sentinel=False)
-    combo = (rule_c.astype(np.int64) * (len(layer_u) + 1) + layer_c) * (len(var_u) + 1) + var_c
-    combo_u, combo_inv = np.unique(combo, return_inverse=True)
-    combo_key = []
-    for c in combo_u.tolist():
-        rest, v = divmod(c, len(var_u) + 1)
-        r, lay = divmod(rest, len(layer_u) + 1)
-        combo_key.append(inputs.get(rule_u[r]) or input_key(layer_u[lay], var_u[v]))
-    key_u = list(dict.fromkeys(combo_key))  # inputs, in rule order (long is rule-major)
+    g = verdicts
+    n = g.n_villages
+    vpos = g.village
+    # the input behind each row: its rule's, else its candidate's layer (or variable);
+    # inputs in the order their candidates come (rule-major: rule order)
+    present = np.zeros(len(g.candidates), bool)
+    present[g.candidate] = True
+    cand_key = [inputs.get(c["rule"]) or input_key(c["layer"], c["variable"]) for c in g.candidates]
+    key_u = list(dict.fromkeys(k for k, p in zip(cand_key, present, strict=True) if p))
     if len(key_u) > 62:
         raise ValueError(f"more than 62 inputs behind the rules: {key_u}")
-    key_c = np.array([key_u.index(k) for k in combo_key], dtype=np.int64)[combo_inv]
+    at_key = {k: i for i, k in enumerate(key_u)}
+    key_c = np.array([at_key.get(k, -1) for k in cand_key], dtype=np.int64)[g.candidate]
 
-    ok = (vpos >= 0) & gate
-    fail = (g["state"] == FAIL).to_numpy(bool) & ok
-    unknown = (g["state"] == UNKNOWN).to_numpy(bool) & ok
-    out = pd.DataFrame(index=tier.index)
+    ok = (vpos >= 0) & g.gate
+    fail = (g.state == FAIL_CODE) & ok
+    unknown = (g.state == UNKNOWN_CODE) & ok
+    out = pd.DataFrame(index=g.villages)
     out["n_fail"] = np.bincount(vpos[fail], minlength=n).astype(np.int64)
     out["n_unknown"] = np.bincount(vpos[unknown], minlength=n).astype(np.int64)
 
-    thr = g["threshold"].to_numpy(float)
+    thr = g.threshold
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = -g["margin"].to_numpy(float) / np.where(thr == 0, 1.0, np.abs(thr))
+        rel = -g.margin / np.where(thr == 0, 1.0, np.abs(thr))
     # candidates per village: failing ones by relative shortfall (largest first), then
-    # unknown ones in rule order (the long table is rule-major: row order is rule order)
+    # unknown ones in rule order (rows are rule-major: row order is rule order)
     cand = np.flatnonzero(fail | unknown)
     rel_c = np.where(fail[cand], np.nan_to_num(rel[cand], nan=0.0), -np.inf)
     order = cand[np.lexsort((cand, -rel_c, ~fail[cand], vpos[cand]))]
@@ -226,42 +254,52 @@ def explain(
     at = np.full(n, -1)
     at[first_v] = rows
     has = at >= 0
+    brule = np.where(has, g.rule[np.maximum(at, 0)], -1)
+    bstate = np.where(has, g.state[np.maximum(at, 0)], -1)
 
-    def pick(col: str, dtype=object) -> np.ndarray:
-        x = np.full(n, None if dtype is object else np.nan, dtype=dtype)
-        x[has] = np.asarray(g[col].array.take(at[has]), dtype=dtype)
-        return x
+    def per_rule(values: list) -> np.ndarray:
+        return np.asarray([*values, None], dtype=object)[brule]
 
-    out["binding_criterion"] = pick("criterion")
-    out["binding_rule"] = pick("rule")
-    out["binding_kind"] = pick("state")
-    gap = pick("threshold", float) - pick("value", float)
-    out["binding_gap"] = np.where(out["binding_kind"].to_numpy(object) == FAIL, gap, np.nan)
-    out["binding_unit"] = pick("unit")
-    bkey = np.full(n, None, dtype=object)
-    bkey[has] = np.asarray(key_u, dtype=object)[key_c[at[has]]]
-    cache: dict[tuple, str] = {}
-
-    def text(r, kind, gp, u, k) -> str:
-        key = (r, kind, gp if kind == FAIL else None, u, k)  # NaN is no dict key
-        if key not in cache:
-            cache[key] = _binding_text(r, kind, gp, u, k, labels, lang, titles)
-        return cache[key]
-
-    out["binding_text"] = [
-        text(*x)
-        for x in zip(
-            out["binding_rule"].tolist(),
-            out["binding_kind"].tolist(),
-            out["binding_gap"].tolist(),
-            out["binding_unit"].tolist(),
-            bkey.tolist(),
-            strict=True,
-        )
-    ]
+    out["binding_criterion"] = per_rule(g.rule_criterion)
+    out["binding_rule"] = per_rule(g.rule_ids)
+    out["binding_kind"] = np.asarray([*STATES, None], dtype=object)[bstate]
+    gap = np.full(n, np.nan)
+    gap[has] = g.threshold[at[has]] - g.value[at[has]]
+    gap = np.where(bstate == FAIL_CODE, gap, np.nan)
+    out["binding_gap"] = gap
+    out["binding_unit"] = per_rule(g.rule_unit)
+    bkey = np.where(has, key_c[np.maximum(at, 0)], -1)
+    # one text per distinct (rule, kind, gap, input): the gap only counts for a failing rule
+    gbits = np.where(bstate == FAIL_CODE, gap, 0.0)
+    gbits = np.where(np.isnan(gbits), 0.0, gbits).view(np.int64)
+    what = ((brule + 1) * 4 + bstate + 1) * (len(key_u) + 2) + bkey + 1
+    uniq, first, inv = np.unique(
+        np.stack([what, gbits], axis=1), axis=0, return_index=True, return_inverse=True
+    )
+    key_lab = np.asarray([*key_u, None], dtype=object)
+    rule_lab, unit_lab = per_rule(g.rule_ids), out["binding_unit"].to_numpy(object)
+    kind_lab = out["binding_kind"].to_numpy(object)
+    texts = np.asarray(
+        [
+            _binding_text(
+                rule_lab[i],
+                kind_lab[i],
+                gap[i],
+                unit_lab[i],
+                key_lab[bkey[i]],
+                labels,
+                lang,
+                titles,
+            )
+            for i in first.tolist()
+        ]
+        + [""],
+        dtype=object,
+    )
+    out["binding_text"] = texts[inv.ravel()] if n else texts[:0]
     masks = np.zeros(n, dtype=np.int64)
     np.bitwise_or.at(masks, vpos[unknown], np.left_shift(np.int64(1), key_c[unknown]))
-    masks[(tier != UNDETERMINED).to_numpy()] = 0
+    masks[~np.asarray(undetermined, bool)] = 0
     uniq, inv = np.unique(masks, return_inverse=True)
     joined = [SEP.join(k for i, k in enumerate(key_u) if (m >> i) & 1) for m in uniq.tolist()]
     out["data_needed"] = np.asarray(joined, dtype=object)[inv]
