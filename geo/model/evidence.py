@@ -452,18 +452,17 @@ def p_ready_codes(verdicts: Verdicts, probs: pd.DataFrame) -> pd.DataFrame:
     p = np.ones(n)
     failed = np.zeros(n, bool)
     gate = g.gate & (g.village >= 0)
-    levels = np.asarray([*g.evidence_labels, None], dtype=object)
+    levels = np.asarray([*g.evidence_labels, np.nan, None], dtype=object)  # -2, -1
     for r in pd.unique(g.rule[gate]):
-        rows = np.flatnonzero(gate & (g.rule == r))
-        state = np.full(n, -1, np.int8)  # -1: the village has no row for the rule
-        state[g.village[rows]] = g.state[rows]
+        # -1: the village has no row for the rule
+        state = g.by_village(r, g.state, -1).astype(np.int8)
         prob = np.select([state == PASS_CODE, state == FAIL_CODE], [1.0, 0.0], np.nan)
         rule = g.rule_ids[r]
         col = f"{rule}_model_prob"
         if col in probs:
-            level = np.full(n, np.nan, dtype=object)
-            level[g.village[rows]] = levels[g.evidence[rows]]
-            level = np.where((state != UNKNOWN_CODE) | (state < 0), level, "none")
+            ev = g.by_village(r, g.evidence, -2)  # -1 missing (None), -2 no row (NaN)
+            level = levels[np.where(ev < 0, len(levels) + ev, ev)]
+            level = np.where(state != UNKNOWN_CODE, level, "none")
             m = probs[col].reindex(index).to_numpy(float)
             use = (state == UNKNOWN_CODE) & ~np.isnan(m)
             prob = np.where(use, m, prob)

@@ -108,7 +108,12 @@ def rescored(result: Result, criteria: CriteriaConfig) -> Result:
     v = result.villages
     geom = v.geometry.name
     base = v[[*(c for c in v.columns[: _verdict_start(result)] if c != geom), geom]]
-    villages = runner.scored_columns(gpd.GeoDataFrame(base, geometry=geom), scored, modelled)
+    villages = runner.scored_columns(
+        gpd.GeoDataFrame(base, geometry=geom),
+        scored,
+        modelled,
+        (result.verdicts, v) if result.verdicts is not None else None,
+    )
     return replace(
         result,
         config=config,

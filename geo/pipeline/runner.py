@@ -763,14 +763,18 @@ def _village_table(villages, vals, covers, attributes) -> gpd.GeoDataFrame:
 
 
 def scored_columns(
-    base: gpd.GeoDataFrame, scored: Scored, modelled: ModelEvidence | None = None
+    base: gpd.GeoDataFrame,
+    scored: Scored,
+    modelled: ModelEvidence | None = None,
+    previous: tuple[Verdicts, pd.DataFrame] | None = None,
 ) -> gpd.GeoDataFrame:
     """``base`` (the village table up to the covers) with the verdict columns appended.
 
     Per rule ``<rule>_state`` / ``_margin``, per criterion ``<criterion>_state``, ``tier``,
     ``score``, ``score_best``, ``score_known_share``, ``rank``, the explain columns and,
     with a model, its probabilities and ``p_ready``. Labels are gathered from the codes
-    here, once.
+    here, once; ``previous`` (the verdicts and village table of an earlier evaluation of
+    the same villages) lends the state columns of the rules evaluated with the same arrays.
     """
     v = scored.verdicts
     at = v.villages
@@ -779,7 +783,7 @@ def scored_columns(
         return pd.Series(x, index=at, dtype=dtype, copy=False)
 
     cols: dict[str, pd.Series] = {}
-    for name, col in _rule_columns(v).items():
+    for name, col in _rule_columns(v, previous).items():
         cols[name] = series(col)
     states = np.asarray(STATES, dtype=object)[scored.states]
     for j, c in enumerate(CRITERIA):
@@ -798,26 +802,35 @@ def scored_columns(
         cols = {k: s.set_axis(base.index) for k, s in cols.items()}
     geom = base.geometry.name
     head = {c: base[c] for c in base.columns if c != geom and c not in cols}
-    out = pd.DataFrame({**head, **cols, geom: base[geom]})  # the polygons last, as read
+    # not consolidated (copy=False): the columns are used as they are
+    out = pd.DataFrame({**head, **cols, geom: base[geom]}, copy=False)  # the polygons last
     return gpd.GeoDataFrame(out, geometry=geom, crs=base.crs)
 
 
-def _rule_columns(verdicts: Verdicts) -> dict[str, object]:
+def _rule_columns(
+    verdicts: Verdicts, previous: tuple[Verdicts, pd.DataFrame] | None = None
+) -> dict[str, object]:
     """``<rule>_state`` and ``<rule>_margin`` per village of ``verdicts.villages``
-    (missing where the rule has no row), rules in order. Placed by integer positions."""
+    (missing where the rule has no row), rules in order. A rule whose arrays are those
+    of ``previous`` (verdicts and their village table, same villages) keeps its state
+    column from there instead of gathering its labels again."""
     v = verdicts
-    n = v.n_villages
+    same = {}
+    if previous is not None and previous[0].parts is not None and v.parts is not None:
+        old, table = previous
+        if old.villages is v.villages or old.villages.equals(v.villages):
+            same = {id(p): p.rule.id for p in old.parts}
     out: dict[str, object] = {}
     for j, rule in enumerate(v.rule_ids):
-        rows = np.flatnonzero((v.rule == j) & (v.village >= 0))
-        state = np.full(n, -1, np.int64)
-        state[v.village[rows]] = v.state[rows]
-        out[f"{rule}_state"] = labels_from_codes(
-            list(STATES), np.maximum(state, 0), state < 0
-        ).array
-        margin = np.full(n, np.nan)
-        margin[v.village[rows]] = v.margin[rows]
-        out[f"{rule}_margin"] = margin
+        part = v.parts[j] if v.parts is not None else None
+        if part is not None and same.get(id(part)) == rule and f"{rule}_state" in table:
+            out[f"{rule}_state"] = table[f"{rule}_state"].array
+        else:
+            state = v.by_village(j, v.state, -1).astype(np.int64)
+            out[f"{rule}_state"] = labels_from_codes(
+                list(STATES), np.maximum(state, 0), state < 0
+            ).array
+        out[f"{rule}_margin"] = v.by_village(j, v.margin, np.nan)
     return out
 
 

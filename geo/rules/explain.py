@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from despro.config.vocab import FAIL, MODEL_LEVEL, PASS, STATES, TIERS, UNDETERMINED, UNKNOWN
+from despro.rules.labels import labels_from_codes
 from despro.rules.verdicts import FAIL_CODE, UNKNOWN_CODE, Verdicts
 
 if TYPE_CHECKING:
@@ -237,75 +238,78 @@ def explain_codes(
     ok = (vpos >= 0) & g.gate
     fail = (g.state == FAIL_CODE) & ok
     unknown = (g.state == UNKNOWN_CODE) & ok
-    out = pd.DataFrame(index=g.villages)
-    out["n_fail"] = np.bincount(vpos[fail], minlength=n).astype(np.int64)
-    out["n_unknown"] = np.bincount(vpos[unknown], minlength=n).astype(np.int64)
-
+    rows = np.arange(len(vpos))
     thr = g.threshold
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = -g.margin / np.where(thr == 0, 1.0, np.abs(thr))
-    # candidates per village: failing ones by relative shortfall (largest first), then
-    # unknown ones in rule order (rows are rule-major: row order is rule order)
-    cand = np.flatnonzero(fail | unknown)
-    rel_c = np.where(fail[cand], np.nan_to_num(rel[cand], nan=0.0), -np.inf)
-    order = cand[np.lexsort((cand, -rel_c, ~fail[cand], vpos[cand]))]
-    first_v, first_i = np.unique(vpos[order], return_index=True)
-    rows = order[first_i]
-    at = np.full(n, -1)
-    at[first_v] = rows
-    has = at >= 0
-    brule = np.where(has, g.rule[np.maximum(at, 0)], -1)
-    bstate = np.where(has, g.state[np.maximum(at, 0)], -1)
+        rel = np.nan_to_num(-g.margin / np.where(thr == 0, 1.0, np.abs(thr)), nan=0.0)
+    # the binding row per village: of the failing rows the one furthest from its
+    # threshold relative to it (ties: the first row), else the first unknown row (rows
+    # are rule-major: row order is rule order)
+    worst = np.full(n, -np.inf)
+    np.maximum.at(worst, vpos[fail], rel[fail])
+    top = fail & (rel == worst[np.maximum(vpos, 0)])
+    at = np.full(n, len(vpos))
+    np.minimum.at(at, vpos[top], rows[top])
+    first_unknown = np.full(n, len(vpos))
+    np.minimum.at(first_unknown, vpos[unknown], rows[unknown])
+    at = np.where(at < len(vpos), at, first_unknown)
+    has = at < len(vpos)
+    at = np.where(has, at, -1)
+    safe = np.maximum(at, 0)
+    brule = np.where(has, g.rule[safe], -1)
+    bstate = np.where(has, g.state[safe], -1)
+    bkey = np.where(has, key_c[safe], -1)
+    gap = np.where(bstate == FAIL_CODE, g.threshold[safe] - g.value[safe], np.nan)
 
-    def per_rule(values: list) -> np.ndarray:
-        return np.asarray([*values, None], dtype=object)[brule]
-
-    out["binding_criterion"] = per_rule(g.rule_criterion)
-    out["binding_rule"] = per_rule(g.rule_ids)
-    out["binding_kind"] = np.asarray([*STATES, None], dtype=object)[bstate]
-    gap = np.full(n, np.nan)
-    gap[has] = g.threshold[at[has]] - g.value[at[has]]
-    gap = np.where(bstate == FAIL_CODE, gap, np.nan)
-    out["binding_gap"] = gap
-    out["binding_unit"] = per_rule(g.rule_unit)
-    bkey = np.where(has, key_c[np.maximum(at, 0)], -1)
-    # one text per distinct (rule, kind, gap, input): the gap only counts for a failing rule
-    gbits = np.where(bstate == FAIL_CODE, gap, 0.0)
-    gbits = np.where(np.isnan(gbits), 0.0, gbits).view(np.int64)
+    # one text per distinct (rule, kind, gap, input): the gap counts for a failing rule only
+    gap_c = pd.factorize(np.where(np.isnan(gap), 0.0, gap))[0].astype(np.int64)
     what = ((brule + 1) * 4 + bstate + 1) * (len(key_u) + 2) + bkey + 1
-    uniq, first, inv = np.unique(
-        np.stack([what, gbits], axis=1), axis=0, return_index=True, return_inverse=True
-    )
-    key_lab = np.asarray([*key_u, None], dtype=object)
-    rule_lab, unit_lab = per_rule(g.rule_ids), out["binding_unit"].to_numpy(object)
-    kind_lab = out["binding_kind"].to_numpy(object)
-    texts = np.asarray(
-        [
-            _binding_text(
-                rule_lab[i],
-                kind_lab[i],
-                gap[i],
-                unit_lab[i],
-                key_lab[bkey[i]],
-                labels,
-                lang,
-                titles,
-            )
-            for i in first.tolist()
-        ]
-        + [""],
-        dtype=object,
-    )
-    out["binding_text"] = texts[inv.ravel()] if n else texts[:0]
+    group, n_groups = _groups(what * (gap_c.max(initial=0) + 1) + gap_c)
+    first = np.full(n_groups, n, np.int64)
+    np.minimum.at(first, group, np.arange(n))
+    key_lab = [*key_u, None]
+    text_u = [
+        _binding_text(
+            g.rule_ids[brule[i]] if brule[i] >= 0 else None,
+            STATES[bstate[i]] if bstate[i] >= 0 else None,
+            gap[i],
+            g.rule_unit[brule[i]] if brule[i] >= 0 else None,
+            key_lab[bkey[i]],
+            labels,
+            lang,
+            titles,
+        )
+        for i in first.tolist()
+    ]
     masks = np.zeros(n, dtype=np.int64)
     np.bitwise_or.at(masks, vpos[unknown], np.left_shift(np.int64(1), key_c[unknown]))
     masks[~np.asarray(undetermined, bool)] = 0
-    uniq, inv = np.unique(masks, return_inverse=True)
-    joined = [SEP.join(k for i, k in enumerate(key_u) if (m >> i) & 1) for m in uniq.tolist()]
-    out["data_needed"] = np.asarray(joined, dtype=object)[inv]
-    texts = np.asarray([data_text(j, lang, titles) for j in joined], dtype=object)
-    out["data_needed_text"] = texts[inv]
-    return out[EXPLAIN_COLUMNS]
+    mask_c, mask_u = pd.factorize(masks)
+    joined = [SEP.join(k for i, k in enumerate(key_u) if (m >> i) & 1) for m in mask_u.tolist()]
+
+    def text(values: list, codes: np.ndarray) -> pd.Series:
+        """A string column from codes (-1: missing), gathered by arrow."""
+        return labels_from_codes(values, np.maximum(codes, 0), codes < 0).set_axis(g.villages)
+
+    cols = {
+        "binding_criterion": text(g.rule_criterion, brule),
+        "binding_rule": text(g.rule_ids, brule),
+        "binding_kind": text(list(STATES), bstate),
+        "binding_gap": gap,
+        "binding_unit": text(g.rule_unit, brule),
+        "binding_text": text(text_u, group),
+        "n_fail": np.bincount(vpos[fail], minlength=n).astype(np.int64),
+        "n_unknown": np.bincount(vpos[unknown], minlength=n).astype(np.int64),
+        "data_needed": text(joined, mask_c),
+        "data_needed_text": text([data_text(j, lang, titles) for j in joined], mask_c),
+    }
+    return pd.DataFrame(cols, index=g.villages, copy=False)[EXPLAIN_COLUMNS]
+
+
+def _groups(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes 0 ... k-1 of the distinct values of an integer array, and k."""
+    codes, uniques = pd.factorize(key)
+    return codes.astype(np.int64), len(uniques)
 
 
 def _binding_text(rule, state, gap, unit, key, labels, lang, titles) -> str:

@@ -43,6 +43,7 @@ from despro.config.vocab import (
     TIERS,
     UNDETERMINED,
 )
+from despro.rules.labels import labels_from_codes
 from despro.rules.verdicts import (
     BELOW_OPS,
     CRITERIA,
@@ -55,7 +56,6 @@ from despro.rules.verdicts import (
 
 #: tier -> its integer code (the position in ``TIERS``: ready 0 ... not ready 3)
 TIER_CODES = {t: i for i, t in enumerate(TIERS)}
-_TIER_LABELS = np.asarray(TIERS, dtype=object)
 
 CAP = 2.0  # attainment cap (twice the threshold)
 
@@ -113,8 +113,8 @@ def tier_codes(criteria: np.ndarray, far: np.ndarray) -> np.ndarray:
 
 
 def tier_labels(codes: np.ndarray, index: pd.Index) -> pd.Series:
-    """The tier Series (name ``tier``) of tier codes."""
-    return pd.Series(_TIER_LABELS[codes], index=index, name="tier")
+    """The tier Series (name ``tier``, pandas' ``str`` dtype) of tier codes."""
+    return labels_from_codes(list(TIERS), codes).set_axis(index).rename("tier")
 
 
 def tiers(long: pd.DataFrame, states: pd.DataFrame, near_fraction: float) -> pd.Series:

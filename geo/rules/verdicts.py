@@ -170,6 +170,17 @@ class Verdicts:
             rule_role=list(col("role", None).to_numpy(object)[first]),
         )
 
-    def rule_rows(self, i: int) -> np.ndarray:
-        """Row positions of rule ``i``."""
-        return np.flatnonzero(self.rule == i)
+    def by_village(self, i: int, values: np.ndarray, fill: object) -> np.ndarray:
+        """Per village (``villages`` order): the row of rule ``i`` from ``values`` (an array
+        per row), ``fill`` where the village has no row for it.
+
+        Rule-major verdicts of every village (:func:`~despro.rules.criteria.evaluate_verdicts`)
+        hold rule ``i`` in one block of rows: its slice, without a search.
+        """
+        n = self.n_villages
+        if self.parts is not None:
+            return values[i * n : (i + 1) * n]
+        rows = np.flatnonzero((self.rule == i) & (self.village >= 0))
+        out = np.full(n, fill, dtype=np.result_type(values.dtype, np.min_scalar_type(fill)))
+        out[self.village[rows]] = values[rows]
+        return out
