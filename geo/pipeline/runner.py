@@ -804,7 +804,7 @@ def scored_columns(
     head = {c: base[c] for c in base.columns if c != geom and c not in cols}
     # not consolidated (copy=False): the columns are used as they are
     out = pd.DataFrame({**head, **cols, geom: base[geom]}, copy=False)  # the polygons last
-    return gpd.GeoDataFrame(out, geometry=geom, crs=base.crs)
+    return gpd.GeoDataFrame(out, geometry=geom, crs=base.crs, copy=False)
 
 
 def _rule_columns(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from despro.config.settings import Rule
 from despro.config.vocab import EVIDENCE_ORDER, STATES
@@ -437,83 +438,109 @@ def long_table(
     verdicts : Verdicts
         From :func:`evaluate_verdicts`.
     previous : (Verdicts, DataFrame), optional
-        Verdicts and their long table: a text column whose codes and labels are
-        unchanged is shared from it instead of gathered again (a threshold change
-        re-gathers the states only).
+        Verdicts of the same villages and rules (ids, criteria, roles, units) and their
+        long table: the text of a rule whose codes did not change is shared from it
+        (arrow slices, no copy) instead of gathered again, so a threshold change
+        gathers the text of its own rule only. The table is the same either way.
     """
     if verdicts.parts is None:
         raise ValueError("a long table is built from evaluated verdicts (evaluate_verdicts)")
     if not verdicts.parts:
         return pd.DataFrame(columns=LONG_COLUMNS)
-    old, old_long = previous if previous is not None else (None, None)
     v = verdicts
-    same_layout = (
+    n, n_rules = len(v.villages), len(v.parts)
+
+    def shape(x: Verdicts) -> list[tuple]:
+        return [(p.rule.id, p.rule.criterion, p.rule.role, p.rule.unit) for p in x.parts]
+
+    old, old_long = previous if previous is not None else (None, None)
+    if not (
         old is not None
         and old.parts is not None
         and len(old_long) == len(v.state)
         and (old.villages is v.villages or old.villages.equals(v.villages))
-        and [(p.rule.id, p.rule.criterion, p.rule.role, p.rule.unit) for p in old.parts]
-        == [(p.rule.id, p.rule.criterion, p.rule.role, p.rule.unit) for p in v.parts]
-    )
-    same_cands = (
-        same_layout
-        and [{k: c[k] for k in LABELS_OF_CANDIDATE} for c in old.candidates]
-        == [{k: c[k] for k in LABELS_OF_CANDIDATE} for c in v.candidates]
-        and np.array_equal(old.candidate, v.candidate)
-    )
-
-    def keep(col: str, same: bool, build):
-        return old_long[col].array if same else build()
-
-    n, n_rules = len(v.villages), len(v.parts)
-    per_rule = v.rule
-    ev_ok = (v.evidence >= 0).all()
-    same_ev = (
-        same_layout
-        and old.evidence_labels == v.evidence_labels
-        and np.array_equal(old.evidence, v.evidence)
-    )
+        and shape(old) == shape(v)
+    ):
+        old = None
 
     def village():
         taken = v.villages.take(np.tile(np.arange(n), n_rules))
         return taken.array if taken.dtype != object else taken.to_numpy()
 
-    def candidate_text(k: str):
-        return lambda: _text([c[k] for c in v.candidates], v.candidate)
-
     def rule_text(k: str):
-        return lambda: _text([getattr(p.rule, k) for p in v.parts], per_rule)
+        return _text([getattr(p.rule, k) for p in v.parts], v.rule)
 
-    def evidence():
-        if ev_ok:
-            return _text(v.evidence_labels, v.evidence)
-        return np.asarray([*v.evidence_labels, None], dtype=object)[v.evidence]
+    def evidence(codes: np.ndarray, labels: list):
+        if (codes >= 0).all():
+            return _text(labels, codes)
+        return np.asarray([*labels, None], dtype=object)[codes]
 
-    same_state = same_layout and np.array_equal(old.state, v.state)
+    def column(name: str, whole, block, same) -> object:
+        """The column ``name``: shared from ``old_long`` where ``same(old part, part)``,
+        per rule; built whole (``whole()``) without a previous table."""
+        if old is None:
+            return whole()
+        kept = [p is q or same(q, p) for p, q in zip(v.parts, old.parts, strict=True)]
+        prior = old_long[name].array
+        if all(kept):
+            return prior
+        if not any(kept) or not isinstance(prior, pd.arrays.ArrowStringArray):
+            return whole()
+        chunks = []
+        for i, (p, keep) in enumerate(zip(v.parts, kept, strict=True)):
+            part = prior[i * n : (i + 1) * n] if keep else block(p)
+            if not isinstance(part, pd.arrays.ArrowStringArray):
+                return whole()
+            chunks += part._pa_array.chunks
+        return pa.chunked_array(chunks, type=prior._pa_array.type).to_pandas().array
+
+    def cand(k: str):
+        return column(
+            k,
+            lambda: _text([c[k] for c in v.candidates], v.candidate),
+            lambda p: _text([c[k] for c in p.candidates], p.pick),
+            lambda q, p: (
+                [c[k] for c in q.candidates] == [c[k] for c in p.candidates]
+                and np.array_equal(q.pick, p.pick)
+            ),
+        )
+
+    def fixed(name: str, build):
+        return old_long[name].array if old is not None else build()
+
     return pd.DataFrame(
         {
-            "village_code": keep("village_code", same_layout, village),
-            "rule": keep("rule", same_layout, rule_text("id")),
-            "criterion": keep("criterion", same_layout, rule_text("criterion")),
-            "role": keep("role", same_layout, rule_text("role")),
-            "variable": keep("variable", same_cands, candidate_text("variable")),
+            "village_code": fixed("village_code", village),
+            "rule": fixed("rule", lambda: rule_text("id")),
+            "criterion": fixed("criterion", lambda: rule_text("criterion")),
+            "role": fixed("role", lambda: rule_text("role")),
+            "variable": cand("variable"),
             "value": v.value,
-            "op": keep("op", same_cands, candidate_text("op")),
+            "op": cand("op"),
             "threshold": v.threshold,
-            "unit": keep("unit", same_layout, rule_text("unit")),
-            "state": keep("state", same_state, lambda: _text(list(STATES), v.state)),
+            "unit": fixed("unit", lambda: rule_text("unit")),
+            "state": column(
+                "state",
+                lambda: _text(list(STATES), v.state),
+                lambda p: _text(list(STATES), p.state),
+                lambda q, p: np.array_equal(q.state, p.state),
+            ),
             "margin": v.margin,
-            "evidence": keep("evidence", same_ev, evidence),
-            "layer": keep("layer", same_cands, candidate_text("layer")),
-            "source": keep("source", same_cands, candidate_text("source")),
-            "vintage": keep("vintage", same_cands, candidate_text("vintage")),
+            "evidence": column(
+                "evidence",
+                lambda: evidence(v.evidence, v.evidence_labels),
+                lambda p: evidence(p.evidence, p.evidence_labels),
+                lambda q, p: (
+                    q.evidence_labels == p.evidence_labels
+                    and np.array_equal(q.evidence, p.evidence)
+                ),
+            ),
+            "layer": cand("layer"),
+            "source": cand("source"),
+            "vintage": cand("vintage"),
         },
         copy=False,
     )
-
-
-#: what the long table says of a candidate (its threshold is a number column)
-LABELS_OF_CANDIDATE = ("variable", "op", "layer", "source", "vintage")
 
 
 def evaluate(

@@ -13,6 +13,8 @@ from pandas.testing import assert_frame_equal
 
 import despro
 from despro.config.settings import config_from_dict
+from despro.rules.criteria import CRITERIA
+from despro.rules.explain import EXPLAIN_COLUMNS
 from tests.conftest import SAMPLE
 
 
@@ -22,7 +24,21 @@ def _rerun(**criteria) -> despro.Result:
     return despro.run(config_from_dict(data, base_dir=SAMPLE))
 
 
+#: the verdict columns a what-if recomputes (every one is compared, with every other column)
+VERDICT_COLUMNS = [
+    "tier",
+    "score",
+    "score_best",
+    "score_known_share",
+    "rank",
+    *EXPLAIN_COLUMNS,
+]
+
+
 def _same(a: despro.Result, b: despro.Result) -> None:
+    rules = [r.id for r in b.config.criteria.rules]
+    states = [f"{x}_state" for x in (*rules, *CRITERIA)] + [f"{x}_margin" for x in rules]
+    assert set(VERDICT_COLUMNS + states) <= set(b.villages.columns)
     assert_frame_equal(pd.DataFrame(a.villages), pd.DataFrame(b.villages))
     assert_frame_equal(a.criteria, b.criteria)
     assert_frame_equal(a.conflicts, b.conflicts)
@@ -164,3 +180,57 @@ def test_other_evidence_order_takes_the_full_path_and_equals_a_rerun(sample_resu
     data["evidence_order"] = order
     quick = analysis.rescored(sample_result, analysis.CriteriaConfig.model_validate(data))
     _same(quick, _rerun(evidence_order=order))
+
+
+def test_a_what_if_of_a_what_if_and_a_result_without_verdicts(sample_result):
+    """Reusing the kept arrays (a what-if's own, or none at all) changes nothing."""
+    from dataclasses import replace
+
+    back = sample_result.with_thresholds(I2b=18).with_thresholds(I2b=20)
+    _same(back, sample_result)
+    bare = replace(sample_result, verdicts=None)  # as a Result pickled by an older despro
+    _same(bare.with_thresholds(I2b=18), sample_result.with_thresholds(I2b=18))
+    _same(bare.with_weights(P3=3), sample_result.with_weights(P3=3))
+
+
+def test_the_model_is_refit_only_when_its_labels_change():
+    """I1b's census evidence keeps its own threshold: moving I1b's does not change what the
+    model learns; evidence that takes the rule's threshold does."""
+    from types import SimpleNamespace
+
+    from despro.config.settings import CriteriaConfig, Evidence, Rule
+    from despro.pipeline.analysis import _model_changes
+
+    census = Evidence(level="census", variable="census_rate", op=">=")  # the rule's threshold
+    rules = [
+        Rule(
+            id="I1b",
+            criterion="I1",
+            variable="coverage",
+            op=">=",
+            threshold=50.0,
+            evidence=[Evidence(level="census", variable="census_4g", op=">=", threshold=1)],
+        ),
+        Rule(id="I3", criterion="I3", variable="couriers", op=">=", threshold=1.0),
+        Rule(
+            id="I2a", criterion="I2", variable="phones", op=">=", threshold=50.0, evidence=[census]
+        ),
+    ]
+    values = pd.DataFrame(
+        {"census_4g": [1.0, 0.0, np.nan], "census_rate": [30.0, 60.0, 45.0]},
+        index=pd.Index(["1501012001", "1501012002", "1501012003"]),
+    )
+    old = CriteriaConfig(rules=rules)
+    config = SimpleNamespace(model=SimpleNamespace(observed_levels=["census"]))
+    result = SimpleNamespace(
+        model=object(), config=SimpleNamespace(criteria=old), village_values=values
+    )
+
+    def changes(**thresholds) -> bool:
+        new = CriteriaConfig(rules=rules, thresholds=thresholds)
+        return _model_changes(result, new, config)
+
+    assert not changes(I1b=40)  # census answers at their own threshold: same labels
+    assert not changes(I3=2)  # no observed evidence
+    assert not changes(I2a=55)  # 30 fail, 60 pass either way
+    assert changes(I2a=40)  # 45 now passes: other labels, the model is refit
