@@ -5,7 +5,8 @@ what-if analyses only change a rule's threshold (threshold sweeps,
 :mod:`despro.select.sensitivity`) or fill an unknown value (imputation,
 :mod:`despro.select.impute`). Both keep the evidence each village's rule was decided
 on and recompute from the long table with the same functions the pipeline uses
-(:func:`~despro.rules.criteria.combine`, :mod:`despro.rules.score`), so a what-if with
+(:func:`~despro.rules.criteria.criterion_codes`, :mod:`despro.rules.score`, on the
+table's integer codes, :class:`~despro.rules.verdicts.Verdicts`), so a what-if with
 nothing changed reproduces the run exactly.
 """
 
@@ -17,8 +18,16 @@ import numpy as np
 import pandas as pd
 
 from despro.config.vocab import FAIL, PASS, UNKNOWN
-from despro.rules.criteria import ROUNDOFF, combine
-from despro.rules.score import composite, rank, tiers
+from despro.rules.criteria import ROUNDOFF, criterion_codes, criterion_frame
+from despro.rules.score import (
+    bounds_codes,
+    composite_codes,
+    far_fail_codes,
+    rank_codes,
+    tier_codes,
+    tier_labels,
+)
+from despro.rules.verdicts import Verdicts
 
 
 @dataclass
@@ -75,15 +84,22 @@ def recompute_tiers(
     """
     if restate:
         long = restate_rows(long)
-    states = combine(long)
-    tier = tiers(long, states, near_ready_fraction)
-    sc = composite(long, weights).reindex(states.index)
+    # the text columns read once (Verdicts.from_long), then every step on integer codes
+    v = Verdicts.from_long(long)
+    codes = criterion_codes(v)
+    states = criterion_frame(codes, v.villages)
+    tier = tier_codes(codes, far_fail_codes(v, near_ready_fraction))
+    sc = composite_codes(bounds_codes(v), weights)
+
+    def series(x: np.ndarray, name: str | None) -> pd.Series:
+        return pd.Series(x, index=states.index, name=name)
+
     return Rescored(
         long,
         states,
-        tier,
-        sc["score"],
-        sc["score_known_share"],
-        rank(tier, sc["score"]),
-        sc["score_best"],
+        tier_labels(tier, states.index),
+        series(sc["score"], "score"),
+        series(sc["score_known_share"], "score_known_share"),
+        series(rank_codes(tier, sc["score"], v.code_order()), None),
+        series(sc["score_best"], "score_best"),
     )
