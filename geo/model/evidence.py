@@ -51,6 +51,7 @@ from despro.codes import village_areas
 from despro.config.settings import Rule
 from despro.config.vocab import FAIL, MODEL_LEVEL, PASS
 from despro.rules.criteria import rule_states
+from despro.rules.labels import labels_from_codes
 from despro.rules.verdicts import FAIL_CODE, PASS_CODE, UNKNOWN_CODE, Verdicts
 
 VALIDATION_COLUMNS = [
@@ -453,6 +454,9 @@ def p_ready_codes(verdicts: Verdicts, probs: pd.DataFrame) -> pd.DataFrame:
     failed = np.zeros(n, bool)
     gate = g.gate & (g.village >= 0)
     levels = np.asarray([*g.evidence_labels, np.nan, None], dtype=object)  # -2, -1
+    # the levels as text gathered from codes (evidence levels, then "none", "model")
+    labels = [*g.evidence_labels, "none", MODEL_LEVEL]
+    as_codes = all(isinstance(x, str) for x in labels)
     for r in pd.unique(g.rule[gate]):
         # -1: the village has no row for the rule
         state = g.by_village(r, g.state, -1).astype(np.int8)
@@ -461,12 +465,17 @@ def p_ready_codes(verdicts: Verdicts, probs: pd.DataFrame) -> pd.DataFrame:
         col = f"{rule}_model_prob"
         if col in probs:
             ev = g.by_village(r, g.evidence, -2)  # -1 missing (None), -2 no row (NaN)
-            level = levels[np.where(ev < 0, len(levels) + ev, ev)]
-            level = np.where(state != UNKNOWN_CODE, level, "none")
             m = probs[col].reindex(index).to_numpy(float)
             use = (state == UNKNOWN_CODE) & ~np.isnan(m)
             prob = np.where(use, m, prob)
-            level = np.where(use, MODEL_LEVEL, level)
+            if as_codes:
+                code = np.where(state != UNKNOWN_CODE, ev, len(labels) - 2)
+                code = np.where(use, len(labels) - 1, code)
+                level = labels_from_codes(labels, np.maximum(code, 0), code < 0).set_axis(index)
+            else:
+                level = levels[np.where(ev < 0, len(levels) + ev, ev)]
+                level = np.where(state != UNKNOWN_CODE, level, "none")
+                level = np.where(use, MODEL_LEVEL, level)
             out[f"{rule}_prob"] = prob
             out[f"{rule}_prob_evidence"] = level
         p = p * prob
