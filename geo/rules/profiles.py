@@ -1,7 +1,7 @@
 """Compare criteria profiles on one run's values, and the Taobao monitoring status.
 
 :func:`compare` evaluates the rules of two profiles on the same finished village values
-(:func:`despro.rules.criteria.evaluate_all`, the pipeline's own evaluation) and lists
+(:func:`despro.rules.criteria.evaluate_verdicts`, the pipeline's own evaluation) and lists
 every village whose tier changes, with the rules whose state changes and why (value,
 old and new threshold). A village's tier can change only where one of its gate rules
 crosses from one threshold to the other.
@@ -14,8 +14,8 @@ import pandas as pd
 
 from despro.config.settings import Rule
 from despro.config.vocab import FAIL, PASS, UNKNOWN
-from despro.rules.criteria import combine, evaluate_all
-from despro.rules.score import tiers
+from despro.rules.criteria import criterion_codes, evaluate_verdicts, long_table
+from despro.rules.score import far_fail_codes, tier_codes, tier_labels
 
 TAOBAO_RULES = ("T1", "T2", "T3")
 #: a tier that changes while no rule changes state: the near-ready band moved with the
@@ -30,10 +30,11 @@ def evaluate_profile(
     order: tuple[str, ...],
     near_fraction: float,
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """The long rule table and the tier per village of ``rules`` on ``values``."""
-    long, _ = evaluate_all(values, rules, variables, order)
-    states = combine(long)
-    return long, tiers(long, states, near_fraction).reindex(values.index)
+    """The long rule table and the tier per village of ``rules`` on ``values`` (on integer
+    codes, as a run: :func:`despro.rules.criteria.evaluate_verdicts`)."""
+    v = evaluate_verdicts(values, rules, variables, order)
+    tier = tier_codes(criterion_codes(v), far_fail_codes(v, near_fraction))
+    return long_table(v), tier_labels(tier, v.villages).reindex(values.index)
 
 
 def compare(
