@@ -34,8 +34,9 @@ from despro.pipeline.engines import Engine, LocalEngine, make_engine
 from despro.rules.criteria import combine, evaluate_all
 from despro.rules.explain import explain, rule_inputs
 from despro.rules.score import composite, rank, tiers
-from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
-from despro.variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
+from despro.transfer.layers import finish, transfer_layer
+from despro.transfer.weights import Weights, frame_to_cells
+from despro.variables import Kind, Variable
 
 if TYPE_CHECKING:  # pragma: no cover
     import folium
@@ -528,34 +529,28 @@ def _run(
         variables.update({v.name: v for v in r.variables})
 
     weights = Weights(study.weights)  # normalised once for every layer's transfer
-    cell_parts, vil_parts = [], [vcounts]
-    cell_parts.append(frame_to_cells(vcounts, weights, study.cell_index, list(vcounts.columns), []))
-    covers: list[str] = []  # the cover columns, in order (see despro.variables)
-    for r in results.values():
-        cover = r.cover_table()
-        covers += list(cover.columns)
-        tab = pd.concat([r.table, cover], axis=1)
-        if r.level == "cell":
-            cell_parts.append(tab)
-            mins = min_columns(r.variables)
-            sums = [c for c in r.table.columns if c not in mins]
-            vil_parts.append(
-                frame_to_units(tab, weights, study.village_index, sums, mins, list(cover.columns))
-            )
-        else:
-            vil_parts.append(tab)
-            cell_parts.append(
-                frame_to_cells(
-                    tab, weights, study.cell_index, list(r.table.columns), list(cover.columns)
-                )
-            )
-    cells_add = pd.concat(cell_parts, axis=1)
-    vil_add = pd.concat(vil_parts, axis=1)
+    # each layer carried to the other level and finished, kept with the layer in the
+    # cache: when one layer changes, only that one is carried and finished again
+    moved = {
+        name: cached(
+            f"{name}.transfer",
+            keys[name],
+            lambda n, r=r: transfer_layer(r, weights, study.cell_index, study.village_index),
+        )
+        for name, r in results.items()
+    }
+    vcells = frame_to_cells(vcounts, weights, study.cell_index, list(vcounts.columns), [])
+    cells_add = pd.concat(
+        [vcells, *(t.cell_columns(results[name]) for name, t in moved.items())], axis=1
+    )
+    vil_add = pd.concat([vcounts, *(t.village_add for t in moved.values())], axis=1)
+    covers = [c for t in moved.values() for c in t.covers]  # in order (see despro.variables)
     p.step("transfer", "cells <-> villages transferred")
 
-    decl = list(variables.values())
-    cell_vals = _finish(cells_add, decl)
-    vil_vals = _finish(vil_add, decl)
+    cell_vals = pd.concat([finish(vcells, vdecl), *(t.cell_values for t in moved.values())], axis=1)
+    vil_vals = pd.concat(
+        [finish(vcounts, vdecl), *(t.village_values for t in moved.values())], axis=1
+    )
     attrs = [r.attributes for r in results.values() if r.attributes is not None]
     attributes = pd.concat(attrs, axis=1) if attrs else pd.DataFrame(index=villages.index)
     for name, r in results.items():
@@ -622,17 +617,6 @@ def _village_extent(study: Study, villages: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         density = villages["population"].astype(float) / area.where(area > 0)
     return pd.DataFrame({"area_km2": area, "population_per_km2": density})
-
-
-def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
-    """Finished values for the variables present in ``add``; counts unknown where uncovered."""
-    present = [v for v in decl if all(c in add.columns for c in additive_columns(v))]
-    vals = finalize(add, present)
-    for v in present:
-        unknown = uncovered(add, v)
-        if unknown is not None:
-            vals.loc[unknown, v.name if v.kind is Kind.COUNT else f"{v.name}_n_classes"] = np.nan
-    return vals
 
 
 @dataclass
