@@ -28,7 +28,8 @@ from despro.grid import cells as grid
 from despro.grid.celltable import LazyCells
 from despro.layer import LayerResult, Notes
 from despro.model import ModelEvidence, model_evidence, p_ready
-from despro.pipeline import analysis
+from despro.pipeline import analysis, background
+from despro.pipeline.background import ModelWorker
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
 from despro.rules.criteria import combine, evaluate_all
@@ -466,14 +467,19 @@ def run(
         config = load_config(config)
     eng = make_engine(config, engine, **engine_options)
     try:
-        with cache_directory(config.cache_path()):
-            return _run(config, verbose, cache, log_format, eng)
+        with cache_directory(config.cache_path()), ModelWorker() as worker:
+            return _run(config, verbose, cache, log_format, eng, worker)
     finally:
         eng.close()
 
 
 def _run(
-    config: Config, verbose: bool, cache: StepCache | None, log_format: str, eng: Engine
+    config: Config,
+    verbose: bool,
+    cache: StepCache | None,
+    log_format: str,
+    eng: Engine,
+    worker: ModelWorker,
 ) -> Result:
     p = Progress(verbose, log_format)
     notes = Notes()
@@ -493,6 +499,8 @@ def _run(
 
     keys = step_keys(config)
     villages, study = cached("study", keys["study"], lambda n: _read_study(config, n, eng))
+    if config.model.enabled and len(villages) >= background.MIN_VILLAGES:
+        worker.start()  # imports scikit-learn on the other core while the layers load
     p.step(
         "grid",
         f"villages: {len(villages):,}; grid: {len(study.cells):,} H3 cells at "
@@ -578,18 +586,21 @@ def _run(
     rules = config.criteria.rules
     per_village_level = [c for c in attributes.columns if c.endswith("_evidence")]
     evaluated = pd.concat([vil_vals, attributes[per_village_level]], axis=1)
+    if config.model.enabled:  # fitted in the worker (if started) while the rules run here
+        worker.submit(*model_args(evaluated, config, variables, study, villages))
     scored = score_villages(evaluated, config, variables, villages.index)
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
+    village_gdf = _village_table(villages, vil_vals, vil_add[covers], attributes)
+    cell_vals["village_score"] = _score_to_cells(
+        study, scored.score["score"].reindex(village_gdf.index)
+    )
+    cells = _cell_table(study, cells_add, cell_vals)
     modelled = None
     if config.model.enabled:  # the lowest evidence level: never changes a state or a tier
-        modelled = fit_model(evaluated, config, variables, study, villages)
+        modelled = worker.result()
         p.step("model", "; ".join(modelled.notes) or "model: no rule has observed answers")
-
-    village_gdf = _village_table(villages, vil_vals, vil_add[covers], attributes)
     village_gdf = scored_columns(village_gdf, scored, modelled)
     long, conflicts = scored.long, scored.conflicts
-    cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
-    cells = _cell_table(study, cells_add, cell_vals)
     p.step("tables", "tables assembled")
     return Result(
         config,
@@ -680,7 +691,18 @@ def fit_model(
     villages: pd.DataFrame,
 ) -> ModelEvidence:
     """Modelled evidence (``[model]``) for the villages' values (see :mod:`despro.model`)."""
-    return model_evidence(
+    return model_evidence(*model_args(values, config, variables, study, villages))
+
+
+def model_args(
+    values: pd.DataFrame,
+    config: Config,
+    variables: dict[str, Variable],
+    study: Study,
+    villages: pd.DataFrame,
+) -> tuple:
+    """The arguments of :func:`despro.model.model_evidence` for a run's villages."""
+    return (
         values,
         config.criteria.rules,
         variables,
