@@ -445,11 +445,12 @@ def write_outputs(
         write_csv(result.criteria, st / "criteria.csv", **fmt)
         write_csv(result.shortlist().drop(columns="geometry"), st / "shortlist.csv", units, **fmt)
         write_csv(result.conflicts, st / "conflicts.csv", units, **fmt)
-        for name, table in planner_tables(result.villages).items():
+        planner = planner_tables(result.villages)
+        for name, table in planner.items():
             write_csv(table, st / name, units, **fmt)
-        from despro.io.xlsx import write_workbook
+        from despro.io import xlsx
 
-        write_workbook(result, st / "despro.xlsx", plan, lang)
+        xlsx.write_workbook(result, st / "despro.xlsx", plan, lang, planner=planner)
         agree = agreement_table(result)
         (st / "data_quality.json").write_text(
             json.dumps(

@@ -291,7 +291,11 @@ def village_summary(villages: pd.DataFrame) -> pd.DataFrame:
 
 
 def workbook_tables(
-    result: Result, plan: PilotPlan | None = None, *, villages: bool = True
+    result: Result,
+    plan: PilotPlan | None = None,
+    *,
+    villages: bool = True,
+    planner: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The tables of the workbook by sheet key (:data:`SHEETS`), in sheet order.
 
@@ -302,6 +306,9 @@ def workbook_tables(
         Adds ``pilots``, ``agents`` and ``clusters``.
     villages : bool
         Include the per-village sheet.
+    planner : dict of str to DataFrame, optional
+        :func:`despro.io.outputs.planner_tables` when the caller has them already (they
+        are the CSVs of the same run; nationally they take seconds to compute).
 
     Returns
     -------
@@ -320,7 +327,7 @@ def workbook_tables(
 
         for key, g in plan_layers(result, plan).items():
             out[key] = pd.DataFrame(g.drop(columns=g.geometry.name))
-    tables = planner_tables(result.villages)
+    tables = planner if planner is not None else planner_tables(result.villages)
     out["regencies"] = tables["summary_regency.csv"]
     out["provinces"] = tables["summary_province.csv"]
     out["one_fix_away"] = tables["one_fix_away.csv"]
@@ -360,6 +367,7 @@ def write_workbook(
     plan: PilotPlan | None = None,
     lang: str | None = None,
     village_limit: int = VILLAGE_SHEET_LIMIT,
+    planner: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, int]:
     """Write the planners' workbook (see the module docstring).
 
@@ -375,6 +383,8 @@ def write_workbook(
     village_limit : int
         Above this many villages the per-village sheet is left out (said so in the
         notes sheet).
+    planner : dict of str to DataFrame, optional
+        The run's :func:`despro.io.outputs.planner_tables`, when already computed.
 
     Returns
     -------
@@ -388,7 +398,7 @@ def write_workbook(
         raise ValueError(f"lang must be 'id' or 'en', got {lang!r}")
     i = 0 if lang == "id" else 1
     left_out = len(result.villages) > village_limit
-    tables = workbook_tables(result, plan, villages=not left_out)
+    tables = workbook_tables(result, plan, villages=not left_out, planner=planner)
     path = Path(path)
     options = {
         "constant_memory": True,  # rows streamed to disk, not held in memory
