@@ -4,8 +4,11 @@
     python notebooks/make_notebooks.py 02         # those whose name starts with 02
 
 Each notebook runs in a temporary folder (its files land there, not in the repository)
-on the bundled synthetic sample; ``tests/end_to_end/test_notebook.py`` executes the saved
-notebooks again. Edit the cells here, not in the ``.ipynb`` files.
+on the bundled synthetic sample, except ``04`` (the real data: ``../shared/data`` next to
+the repository, one province of ``examples/indonesia.toml``); ``05`` exports to the
+PostgreSQL named by ``DESPRO_POSTGIS_URL`` when it is reachable (build it with one up, so
+the saved notebook shows the export). ``tests/end_to_end/test_notebook.py`` executes the
+saved notebooks again. Edit the cells here, not in the ``.ipynb`` files.
 """
 
 from __future__ import annotations
@@ -361,7 +364,7 @@ Susenas rates, Podes censuses where they exist, modelled 4G coverage, the TeleGe
 backbone). The whole country takes ~3 min and ~6 GB on a 2-core machine, so this notebook
 runs **one province** (`code_prefix`; Jambi, which has a Podes census, by default) in about a
 minute: set `DESPRO_PROVINCE=""` for the national run. It needs `../shared/data` next to the
-repository (see `examples/README`); without it the first cell stops with the fix.""",
+repository (README "Data"); without it the first cell stops with the fix.""",
         ),
         (
             "code",
@@ -580,6 +583,7 @@ import json
 
 import duckdb
 import pyarrow.parquet as pq
+
 from despro.grid import celltable
 
 print("villages.parquet row groups (one per province):",
