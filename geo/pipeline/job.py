@@ -170,7 +170,9 @@ def run_job(
         if tables:
             job.output_dir = out
             job.outputs = _moved(
-                write_outputs(job.result, st.folder(out), plan=job.plan), st.folder(out), out
+                write_outputs(job.result, st.folder(out), plan=job.plan, lang=lang),
+                st.folder(out),
+                out,
             )
         if select:
             sel = Path(selection_dir) if selection_dir is not None else out / "selection"
