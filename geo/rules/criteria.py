@@ -9,6 +9,11 @@ Exactly at a threshold passes.
 
 A criterion (P1 ... I3) combines its *gate* rules: fail if any fails, pass if all
 pass, otherwise unknown. *Info* rules are reported but decide nothing.
+
+Everything is computed on integer codes (:mod:`despro.rules.verdicts`):
+:func:`evaluate_verdicts` gives the arrays, :func:`long_table` the long table's labels
+(once), :func:`criterion_codes` the criterion states. :func:`evaluate_all` and
+:func:`combine` are the same on and to long tables.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from despro.rules.verdicts import (
     BELOW_OPS,
     CRITERIA,
     FAIL_CODE,
+    NOT_CONFIGURED,
     PASS_CODE,
     UNKNOWN_CODE,
     Verdicts,
@@ -34,7 +40,6 @@ from despro.rules.verdicts import (
 from despro.variables import Variable
 
 _STATE_LABELS = np.asarray(STATES, dtype=object)
-NOT_CONFIGURED_LAYER = "(not configured)"
 LONG_COLUMNS = [
     "village_code",
     "rule",
@@ -162,7 +167,7 @@ def _candidates(
                 "value": v,
                 "state": state,
                 "margin": margin,
-                "layer": decl.layer if decl else NOT_CONFIGURED_LAYER,
+                "layer": decl.layer if decl else NOT_CONFIGURED,
                 "source": decl.source if decl else "",
                 "vintage": decl.vintage if decl else "",
             }

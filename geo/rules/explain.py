@@ -29,14 +29,13 @@ import pandas as pd
 
 from despro.config.vocab import FAIL, MODEL_LEVEL, PASS, STATES, TIERS, UNDETERMINED, UNKNOWN
 from despro.rules.labels import labels_from_codes
-from despro.rules.verdicts import FAIL_CODE, UNKNOWN_CODE, Verdicts
+from despro.rules.verdicts import FAIL_CODE, NOT_CONFIGURED, UNKNOWN_CODE, Verdicts
 
 if TYPE_CHECKING:
     from despro.config.settings import Rule
 
 #: separator of the input keys in ``data_needed``
 SEP = "; "
-NOT_CONFIGURED = "(not configured)"
 
 #: the per-village columns :func:`explain` adds
 EXPLAIN_COLUMNS = [

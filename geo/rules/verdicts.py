@@ -32,6 +32,8 @@ STATE_CODES = {s: i for i, s in enumerate(STATES)}
 PASS_CODE, FAIL_CODE, UNKNOWN_CODE = STATE_CODES[PASS], STATE_CODES[FAIL], STATE_CODES[UNKNOWN]
 #: operators under which a smaller value is better
 BELOW_OPS = ("<=", "<")
+#: the layer of a rule whose variable no configured layer gives
+NOT_CONFIGURED = "(not configured)"
 
 
 def state_codes(states: object) -> np.ndarray:
