@@ -47,10 +47,12 @@ from despro.mapsite.data import escape_text as esc
 from despro.mapsite.gl_labels import GL_LABELS, TIER_MARKERS
 from despro.mapsite.labels import LABELS, LANGS, threshold_text
 from despro.mapsite.pyramid import SCALE, build_levels
+from despro.mapsite.rollout import rollout_payload
 from despro.mapsite.summary import gate_labels, summary_html, why_texts
 
 if TYPE_CHECKING:
     from despro.pipeline.runner import Result
+    from despro.rollout.waves import Plan
 
 #: village outlines: Douglas-Peucker tolerance (degrees, ~110 m)
 OUTLINE_TOLERANCE = 1e-3
@@ -298,8 +300,10 @@ def site_payload(
     levels: list,
     analysis: ma.MapAnalysis | None,
     links: dict[str, str] | None = None,
+    rollout: Plan | None = None,
 ) -> dict:
-    """Everything the page needs before any chunk: words, layers, rules, levels."""
+    """Everything the page needs before any chunk: words, layers, rules, levels (and a
+    rollout plan's layer, key ``rollout``: :mod:`despro.mapsite.rollout`)."""
     t = LABELS[lang]
     v = result.villages
     b = v.total_bounds
@@ -328,6 +332,7 @@ def site_payload(
         ),
         **_analysis_payload(result, analysis, lang),
         **features_payload(result, lang),
+        **({"rollout": rollout_payload(rollout, lang)} if rollout is not None else {}),
     }
 
 
@@ -385,6 +390,7 @@ def write_national(
     analysis: ma.MapAnalysis | None = None,
     links: dict[str, str] | None = None,
     threads: int = 2,
+    rollout: Plan | None = None,
 ) -> Path:
     """Write the national map (see the module doc) and return its ``index.html``.
 
@@ -404,6 +410,9 @@ def write_national(
     threads : int
         Threads: the villages' files are made beside the cell pyramid, whose chunks are
         written as they come.
+    rollout : Plan, optional
+        A rollout plan (:func:`despro.plan`): its sites, outlets and programmes as a
+        layer, each village's ready line in its popup, the cost curve in the panel.
 
     Returns
     -------
@@ -427,7 +436,9 @@ def write_national(
         levels = _write_cells(result, specs, data_dir, ex)
         villages.result()
     _write_script(
-        data_dir / "site.js", "site", site_payload(result, lang, specs, levels, analysis, links)
+        data_dir / "site.js",
+        "site",
+        site_payload(result, lang, specs, levels, analysis, links, rollout),
     )
     index = maps_dir / "index.html"
     index.write_text(index_html(lang), encoding="utf-8")
@@ -466,7 +477,12 @@ def single_file(folder: Path, target: Path) -> Path:
     data += [f for f in files if f not in data]
     scripts = "".join(
         f"<script>{inline(f)}</script>\n"
-        for f in [folder / "lib/maplibre/maplibre-gl.js", folder / "lib/despro/despro-gl.js", *data]
+        for f in [
+            folder / "lib/maplibre/maplibre-gl.js",
+            folder / "lib/despro/despro-gl.js",
+            folder / "lib/despro/despro-gl-plan.js",
+            *data,
+        ]
     )
     text = f"{head}{styles}{body}{scripts}<script>despro.start();</script>\n</body>\n</html>\n"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -496,6 +512,7 @@ def index_html(lang: str) -> str:
 </div>
 <script src="lib/maplibre/maplibre-gl.js"></script>
 <script src="lib/despro/despro-gl.js"></script>
+<script src="lib/despro/despro-gl-plan.js"></script>
 <script src="data/site.js"></script>
 <script src="data/villages.js"></script>
 <script>despro.start();</script>

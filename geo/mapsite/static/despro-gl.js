@@ -354,6 +354,7 @@
       "<div>" + W.rank + ": " + fmt(V.rank[i]) + " " + W.of + " " + fmt(V.n) +
       (V.flag.charAt(i) & 1 ? " \u00b7 " + W.shortlist : "") +
       (V.pilot[i] ? " \u00b7 " + W.pilot + " " + V.pilot[i] : "") + "</div>";
+    if (despro.rolloutLine) html += despro.rolloutLine(V.code[i]);  /* despro-gl-plan.js */
     if (v) {
       html += "<div class='dg-score'>" + v[6] + "</div>";
       if (v[1]) html += "<div>" + W.product + ": " + v[1] + "</div>";
@@ -745,6 +746,7 @@
       map.addLayer({ id: "villages-top", type: "symbol", source: "villages", filter: few, layout: symbol });
       map.addLayer({ id: "pilots", type: "symbol", source: "pilots", layout: { "icon-image": "pilot", "icon-allow-overlap": true, "icon-ignore-placement": true, "icon-size": 0.9 } });
       addFeatures();
+      if (despro.addRollout) despro.addRollout(map);  /* despro-gl-plan.js */
       if (S.agents && S.agents.length) {
         map.addSource("agents", { type: "geojson", data: { type: "FeatureCollection", features: S.agents.map(function (a, k) {
           return { type: "Feature", geometry: { type: "Point", coordinates: [a[1], a[0]] }, properties: { k: k, r: a[2] } };
