@@ -63,6 +63,13 @@ def _split(text: str | None) -> list[str] | None:
 @click.option("--no-curve", is_flag=True, help="Skip the cost curve.")
 @click.option("--no-explain", is_flag=True, help="Skip the binding-constraint re-solves.")
 @output_dir_option(help="Folder of the plan files (default: <run.output_dir>/plan).")
+@click.option(
+    "--maps-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the map with the plan drawn on it (sites, outlets, programmes, each "
+    "village's ready wave, the cost curve) into this folder.",
+)
 @quiet_option
 def plan_cmd(
     config_path: Path,
@@ -77,6 +84,7 @@ def plan_cmd(
     no_curve: bool,
     no_explain: bool,
     output_dir: Path | None,
+    maps_dir: Path | None,
     quiet: bool,
 ) -> None:
     """Choose 4G sites, fibre spurs, courier outlets and programmes under a budget.
@@ -112,6 +120,10 @@ def plan_cmd(
         p = plan(result, curve=not no_curve, explain=not no_explain, progress=say)
         out = output_dir or cfg.path(cfg.run.output_dir) / "plan"
         files = write_rollout(p, out)
+        if maps_dir is not None:
+            from despro.mapsite.site import write_map
+
+            page = write_map(result, maps_dir, cfg.run.lang, rollout=p)
     s = p.summary
     click.echo(
         f"{s['newly_ready']} desa baru siap / villages made ready "
@@ -132,6 +144,8 @@ def plan_cmd(
     for n in p.notes:
         click.echo(f"note: {n}")
     click.echo(f"outputs: {Path(files['plan.csv']).parent}")
+    if maps_dir is not None:
+        click.echo(f"map: {page}")
 
 
 @click.command("profiles")

@@ -171,20 +171,7 @@ def reduce(
     useful &= allowed & ~is_prog
     stats["items_useful"] = int(useful.sum())
     # dominance among the outlets and among the sites (not the held ones)
-    keep = useful.copy()
-    reg = items["regency_code"].astype(str).to_numpy()
-    if oc.shape[1]:
-        sub = sp.csr_matrix(problem.outlet_cover[vill][:, :]).T.tocsr()  # items x kept villages
-        # an outlet is only replaceable for villages needing one: a village needing k >= 2
-        # needs k distinct outlets, so an outlet serving one is never dropped
-        multi = np.zeros(len(vt), bool)
-        multi[vill] = k_all[vill] > 1
-        serves_multi = (problem.outlet_cover.T @ multi.astype(float)) > 0
-        cand = keep & ~is_prog & ~serves_multi
-        keep &= _undominated(sub, cost, cand, on, reg if cap is not None else None)
-    if sg.shape[1] and len(cells):
-        cc = cs[cells].T.tocsr()  # items x kept cells
-        keep &= _undominated(cc, cost, keep & ~is_prog, on, reg if cap is not None else None)
+    keep = useful & _dominance(problem, off, on, cap is not None)
     stats["items_undominated"] = int(keep.sum())
     keep |= on & ~is_prog
     var_items = np.flatnonzero(keep)
@@ -213,6 +200,7 @@ def reduce(
     rows = [touch.row, touch.col + nv]
     cols = [touch.col + nv, touch.row]
     if cap is not None:  # a regency cap couples everything in one regency
+        reg = items["regency_code"].astype(str).to_numpy()
         codes = np.concatenate([vt["regency_code"].astype(str).to_numpy()[vill], reg[var_items]])
         _, grp = np.unique(codes, return_inverse=True)
         first = np.full(grp.max(initial=-1) + 1, -1)
@@ -255,6 +243,38 @@ def reduce(
         lab[nv:],
         stats,
     )
+
+
+def _dominance(problem: Problem, off: np.ndarray, on: np.ndarray, by_regency: bool) -> np.ndarray:
+    """Per item, False where another item dominates it (:func:`_undominated`), over every
+    target and every item not in ``off``: a subset of those stays dominated (a dominating
+    item costs no more, so no budget keeps it out alone). Kept in ``problem.cache``."""
+    key = ("dominance", off.tobytes(), on.tobytes(), by_regency)
+    if key in problem.cache:
+        return problem.cache[key]
+    items = problem.items
+    cost = items["cost"].to_numpy(float)
+    vt = problem.villages
+    target = vt["target"].to_numpy(bool)
+    is_prog = (items["kind"] == "programme").to_numpy()
+    reg = items["regency_code"].astype(str).to_numpy() if by_regency else None
+    keep = np.ones(len(items), bool)
+    cand = ~off & ~is_prog
+    if problem.outlet_cover.shape[1]:
+        need = target & (problem.outlet_need > 0)
+        # an outlet is only replaceable for villages needing one: a village needing k >= 2
+        # needs k distinct outlets, so an outlet serving one is never dropped
+        multi = (target & (problem.outlet_need > 1)).astype(float)
+        serves_multi = (problem.outlet_cover.T @ multi) > 0
+        sub = sp.csr_matrix(problem.outlet_cover[np.flatnonzero(need)]).T.tocsr()
+        keep &= _undominated(sub, cost, cand & ~serves_multi, on, reg)
+    if problem.site_gain.shape[1]:
+        need = np.flatnonzero(target & (problem.site_need > 0))
+        cells = np.unique(problem.site_gain.tocsr()[need].indices)
+        cc = problem.cell_site.tocsr()[cells].T.tocsr()  # items x cells
+        keep &= _undominated(cc, cost, cand, on, reg)
+    problem.cache = {key: keep}  # one entry: the waves' held items change it
+    return keep
 
 
 def _undominated(

@@ -232,7 +232,9 @@ def test_unknown_must_do_item_is_named(sample_result):
 
 def test_demo_infrastructure_scope_is_rechecked(sample_result):
     """scope = infrastructure: villages count once I1-I3 pass, P1-P3 aside."""
-    cfg = sample_result.config.plan.model_copy(update={"scope": "infrastructure", "budget": 5000.0})
+    cfg = sample_result.config.plan.model_copy(
+        update={"scope": "infrastructure", "budget": 5000.0, "waves": []}
+    )
     inputs = inputs_from_result(sample_result)
     plan = make_plan(inputs, cfg, curve=False, explain=False)
     v = plan.villages
