@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -366,6 +367,7 @@ def solve(
     targets = np.flatnonzero(vt["target"].to_numpy(bool))
     wmin = float(w_all[targets].min()) if len(targets) else 1.0
     limit = cfg.time_limit_s if time_limit is None else time_limit
+    t_start = time.perf_counter()
 
     red = reduce(problem, on, off, b, cap)
     ni, nv, nc = len(red.items), len(red.vill), red.gain.shape[1]
@@ -423,14 +425,40 @@ def solve(
         min_count=min_count,
     )
     unit = _unit(red.w) if nv and not cheapest else None
+
+    def gap_of(achieved: float, bound: float | None) -> float:
+        """Relative gap of ``achieved`` to a bound on the minimised objective."""
+        if bound is None:
+            return 0.0
+        if not np.isfinite(bound):
+            return np.nan
+        best = -bound + 0.01 * max(wmin, 1e-9)  # the tie-break's share of the bound
+        if unit is not None:  # the objective moves by whole units
+            best = np.floor(best / unit + 1e-9) * unit
+        return max(0.0, best - achieved) / max(achieved, 1e-9) if best > achieved + 1e-9 else 0.0
+
+    # the LP relaxation's bound first (seconds nationally): when the greedy plan is
+    # already within the gap of it, no branching is needed
+    lp = None if cheapest or nv == 0 else milp.lp_bound(mat, limit)
+    if lp is not None and lp.status == "Infeasible":
+        raise _infeasible(
+            "no plan satisfies the budget, the regency caps and must_do together",
+            "budget" if "budget" not in relax else "must_do",
+        )
+    lp_bound = None if lp is None else lp.bound
+    if floor is not None and lp_bound is not None and np.isfinite(lp_bound):
+        g0 = gap_of(_objective(problem, floor), lp_bound)
+        if g0 <= cfg.gap + 1e-12:
+            return finish(floor, "greedy plan within the gap of the LP bound", g0)
     first = floor if floor is not None else (warm if warm is not None else None)
     x0 = None
     if first is not None:
         x0 = _start(problem, red, first)
+    left_s = max(1.0, limit - (time.perf_counter() - t_start))  # the time limit is per solve
     if cfg.solver == "cbc":
-        ans = milp.cbc(mat, limit, cfg.gap, x0)
+        ans = milp.cbc(mat, left_s, cfg.gap, x0)
     else:
-        ans = milp.highs(mat, limit, cfg.gap)
+        ans = milp.highs(mat, left_s, cfg.gap)
     if ans.status == "Infeasible":
         raise _infeasible(
             "no plan satisfies the budget, the regency caps and must_do together",
@@ -455,17 +483,10 @@ def solve(
         )
     if cheapest:
         return finish(chosen, status, 0.0 if ans.bound is None else np.nan)
-    achieved = _objective(problem, chosen)
-    if ans.bound is None:
-        gap = 0.0
-    elif not np.isfinite(ans.bound):
-        gap = np.nan
-    else:
-        best = -ans.bound + 0.01 * max(wmin, 1e-9)  # the tie-break's share of the bound
-        if unit is not None:
-            best = np.floor(best / unit + 1e-9) * unit
-        gap = max(0.0, best - achieved) / max(achieved, 1e-9) if best > achieved + 1e-9 else 0.0
-    return finish(chosen, status, gap)
+    bound = ans.bound
+    if bound is not None and lp_bound is not None and np.isfinite(lp_bound):
+        bound = max(bound, lp_bound)  # the tighter of the two lower bounds (minimised)
+    return finish(chosen, status, gap_of(_objective(problem, chosen), bound))
 
 
 def _better(problem: Problem, a: np.ndarray, b: np.ndarray) -> bool:
