@@ -141,7 +141,10 @@ def reduce(
     sg = problem.site_gain.tocsr()
     # unreachable villages, until stable (dropping villages never disables an item)
     a = allowed.astype(float)
-    ok = target & ((prog < 0) | allowed[np.maximum(prog, 0)])
+    has_prog = prog >= 0
+    prog_ok = ~has_prog
+    prog_ok[has_prog] = allowed[prog[has_prog]]
+    ok = target & prog_ok
     if oc.shape[1]:
         ok &= (problem.outlet_cover @ a) >= k_all - 1e-9
     else:
@@ -179,8 +182,8 @@ def reduce(
 
     vprog = prog[vill]
     has_p = vprog >= 0
-    vcost = np.where(has_p, cost[np.maximum(vprog, 0)], 0.0)
-    vcost = np.where(has_p & on[np.maximum(vprog, 0)], 0.0, vcost)
+    vcost = np.zeros(len(vill))
+    vcost[has_p] = np.where(on[vprog[has_p]], 0.0, cost[vprog[has_p]])
     held_cost = float(cost[held_items].sum())
     cover = sp.csr_matrix(problem.outlet_cover[vill][:, var_items])
     k = k_all[vill]

@@ -399,8 +399,10 @@ def solve(
             if _objective(problem, chosen) < _objective(problem, prev):
                 chosen = prev
         return finish(chosen, f"greedy: {n_vars:,} variables above plan.max_milp_variables", np.nan)
-    if nv == 0 and min_count is None and min_objective is None:
-        return finish(on.copy(), "Optimal", 0.0)  # nothing to make ready: the held items only
+    if nv == 0:  # nothing can be made ready: the held items only
+        if (min_count or 0) > 0 or (min_objective or 0.0) > 1e-9:
+            raise _infeasible("no village can be made ready by these items", "budget")
+        return finish(on.copy(), "Optimal", 0.0)
 
     # held programmes are folded away: their cost comes off the budget and the caps
     reg_i = milp.regencies(items, red.items)

@@ -295,3 +295,20 @@ def test_above_the_milp_size_the_greedy_plan_is_kept(sample_result):
     plan = make_plan(inputs, cfg.model_copy(update={"waves": [3000.0, 3000.0]}), explain=False)
     assert plan.waves["villages_ready"].is_monotonic_increasing
     assert plan.curve["newly_ready"].is_monotonic_increasing
+
+
+def test_no_candidate_at_all_is_an_empty_plan_with_its_reasons(sample_result):
+    """Every intervention kind off: no item, no target; the plan is empty and says why."""
+    base = sample_result.config.plan
+    cfg = base.model_copy(
+        update={
+            "waves": [],
+            "site": base.site.model_copy(update={"enabled": False}),
+            "outlet": base.outlet.model_copy(update={"enabled": False}),
+            "programme": base.programme.model_copy(update={"enabled": False}),
+        }
+    )
+    plan = make_plan(inputs_from_result(sample_result), cfg, curve=True, explain=False)
+    assert plan.summary["candidates"] == 0 and plan.summary["newly_ready"] == 0
+    assert len(plan.items) == 0
+    assert any("no village can be made ready" in n for n in plan.notes)
