@@ -29,6 +29,7 @@ import pandas as pd
 
 from despro import layers as registry
 from despro._hashing import sha256
+from despro.io.csvtext import csv_bytes
 from despro.io.geopackage import write_geopackage
 from despro.io.geoparquet import write_geoparquet
 from despro.io.quality import quality_markdown
@@ -157,7 +158,9 @@ def round_for_csv(df: pd.DataFrame, units: dict[str, str] | None = None) -> pd.D
         if d is not None:
             out[c] = out[c].round(d)
     if "unit" in out.columns:
-        per_row = out["unit"].map(_unit_decimals)
+        codes, uniques = pd.factorize(out["unit"])  # a few units over many rows
+        per_unit = np.array([_unit_decimals(u) for u in uniques] + [None], dtype=float)
+        per_row = pd.Series(per_unit[np.where(codes < 0, len(uniques), codes)])
         for d in sorted(set(per_row.dropna().astype(int))):
             rows = (per_row == d).to_numpy()
             for c in ("value", "threshold", "margin", "other_value"):
@@ -187,9 +190,8 @@ def write_csv(
 
     ``sep=";"`` and ``decimal=","`` write what a spreadsheet set to Indonesian reads.
     """
-    csv_safe(round_for_csv(df, units)).to_csv(
-        path, index=False, float_format=FLOAT_FORMAT, sep=sep, decimal=decimal
-    )
+    text = csv_bytes(csv_safe(round_for_csv(df, units)), sep, decimal, FLOAT_FORMAT)
+    Path(path).write_bytes(text)
 
 
 @contextmanager
