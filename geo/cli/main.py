@@ -62,6 +62,13 @@ def _run_and_report(
             f"{len(plan.clusters)} cluster(s): "
             f"{job.selection_files['shortlist_optimised.csv'].resolve()}"
         )
+    if job.rollout is not None:
+        s = job.rollout.summary
+        click.echo(
+            f"rencana / plan: {s['newly_ready']} desa baru siap / villages made ready for "
+            f"Rp {s['cost']:,.0f} juta of {s['budget']:,.0f} ({s['items']} items): "
+            f"{Path(job.rollout_files['plan.csv']).resolve()}"
+        )
     click.echo(f"outputs: {Path(job.outputs['villages.gpkg']).parent.resolve()}")
     click.echo(f"map:     {job.map_page.resolve()}")
     if job.exported is not None:

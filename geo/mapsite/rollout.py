@@ -28,8 +28,8 @@ from despro.mapsite.labels import fmt_number
 if TYPE_CHECKING:
     from despro.rollout.waves import Plan
 
-#: kind -> colour of its marker (colour-blind-safe, distinct from the tier colours)
-KIND_COLOURS = {"site": "#6a3d9a", "outlet": "#b15928", "programme": "#1f78b4"}
+#: kind -> colour of its marker's ring (white inside: never mistaken for a tier marker)
+KIND_COLOURS = {"site": "#6a3d9a", "outlet": "#e7298a", "programme": "#1b9e77"}
 
 WORDS = {
     "id": {
@@ -170,7 +170,7 @@ def panel_html(plan: Plan, lang: str) -> str:
     if notes:
         out += f"<ul class='dg-note'>{notes}</ul>"
     legend = "".join(
-        f"<div><span class='dg-tier' style='background:{c}'></span> {esc(w[k])}</div>"
+        f"<div><span class='dg-ring' style='border-color:{c}'></span> {esc(w[k])}</div>"
         for k, c in KIND_COLOURS.items()
     )
     out += f"<div class='dg-rollout-legend'>{legend}</div>"

@@ -33,8 +33,8 @@
       return { type: "Feature", geometry: { type: "Point", coordinates: [it[0], it[1]] }, properties: { k: k, c: R.kinds[it[2]][1] } };
     }) } });
     map.addLayer({ id: "rollout", type: "circle", source: "rollout", paint: {
-      "circle-radius": ["interpolate", ["linear"], ["zoom"], 4, 3, 10, 7], "circle-color": ["get", "c"],
-      "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5 } });
+      "circle-radius": ["interpolate", ["linear"], ["zoom"], 4, 3, 10, 6], "circle-color": "#ffffff",
+      "circle-stroke-color": ["get", "c"], "circle-stroke-width": 3 } });
     map.on("click", "rollout", function (e) {
       e.preventDefault();
       new maplibregl.Popup({ maxWidth: "380px" }).setLngLat(e.lngLat)
