@@ -448,6 +448,10 @@ def solve(
             "budget" if "budget" not in relax else "must_do",
         )
     lp_bound = None if lp is None else lp.bound
+    if not cheapest and nv and (lp_bound is None or not np.isfinite(lp_bound)):
+        # the LP stopped at the time limit: the knapsack of the villages' own costs alone
+        # (every shared outlet and site free) still bounds the objective
+        lp_bound = -knapsack_bound(red.w, red.vcost, left)
     if floor is not None and lp_bound is not None and np.isfinite(lp_bound):
         g0 = gap_of(_objective(problem, floor), lp_bound)
         if g0 <= cfg.gap + 1e-12:
@@ -489,6 +493,26 @@ def solve(
     if bound is not None and lp_bound is not None and np.isfinite(lp_bound):
         bound = max(bound, lp_bound)  # the tighter of the two lower bounds (minimised)
     return finish(chosen, status, gap_of(_objective(problem, chosen), bound))
+
+
+def knapsack_bound(w: np.ndarray, cost: np.ndarray, budget: float) -> float:
+    """The fractional knapsack's optimum: at most how much weight ``w`` items of costs
+    ``cost`` (million Rp) buy with ``budget`` (a bound on the plan's objective, since a
+    village costs at least its own programme)."""
+    if not np.isfinite(budget):
+        return float(w.sum())
+    free = cost <= 0
+    total = float(w[free].sum())
+    c, v = cost[~free], w[~free]
+    order = np.argsort(-(v / c), kind="stable")
+    spent = np.cumsum(c[order])
+    full = spent <= budget
+    total += float(v[order][full].sum())
+    k = int(full.sum())
+    if k < len(order):
+        left = budget - (spent[k - 1] if k else 0.0)
+        total += float(v[order][k] * max(left, 0.0) / c[order][k])
+    return total
 
 
 def _better(problem: Problem, a: np.ndarray, b: np.ndarray) -> bool:

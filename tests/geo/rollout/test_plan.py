@@ -312,3 +312,22 @@ def test_no_candidate_at_all_is_an_empty_plan_with_its_reasons(sample_result):
     assert plan.summary["candidates"] == 0 and plan.summary["newly_ready"] == 0
     assert len(plan.items) == 0
     assert any("no village can be made ready" in n for n in plan.notes)
+
+
+def test_the_knapsack_bound_is_a_bound():
+    from despro.rollout.solve import knapsack_bound
+
+    w = np.array([2.0, 1.0, 1.0, 3.0])
+    c = np.array([4.0, 1.0, 0.0, 9.0])
+    assert knapsack_bound(w, c, 0.0) == pytest.approx(1.0)  # the free one
+    assert knapsack_bound(w, c, 5.0) == pytest.approx(4.0)  # 1 + 1 + 2
+    assert knapsack_bound(w, c, 8.0) == pytest.approx(4.0 + 3.0 * 3.0 / 9.0)
+    for seed in range(4):  # never below the optimum of a synthetic plan
+        problem = synthetic(seed)
+        vt = problem.villages
+        own = np.where(
+            problem.prog_item >= 0, problem.items["cost"].to_numpy()[problem.prog_item], 0
+        )
+        for budget in (5.0, 12.0):
+            kb = knapsack_bound(vt["objective_weight"].to_numpy(float), own.astype(float), budget)
+            assert kb >= brute_force(problem, budget) - 1e-9
