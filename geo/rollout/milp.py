@@ -11,11 +11,13 @@ the objective and the count. ``cheapest`` minimises the cost instead.
 
 Solvers: HiGHS (``scipy.optimize.milp``, the default: it keeps its time limit from the
 first LP on, and reports its dual bound) or CBC (PuLP's bundled binary, started from the
-greedy plan). The LP relaxation is solved first (:func:`lp_bound`): when the greedy plan
-(:func:`despro.rollout.solve.greedy`) is already within ``gap`` of its bound, that plan
-is kept without branching. Either way the greedy plan is the floor: a solver that stops
-at its time limit with nothing better keeps it, and the gap reported is the tighter of
-the solver's bound and the LP relaxation's against the plan kept.
+greedy plan). Two bounds come first: the knapsack of the villages' own costs plus a
+floor on their share of the shared items (:func:`despro.rollout.solve.knapsack_bound`,
+milliseconds), then the LP relaxation (:func:`lp_bound`); when the greedy plan
+(:func:`despro.rollout.solve.greedy`) is already within ``gap`` of one, that plan is kept
+without branching. Either way the greedy plan is the floor: a solver that stops
+at its time limit with nothing better keeps it, and the gap reported is the tightest of
+the three bounds against the plan kept.
 """
 
 from __future__ import annotations

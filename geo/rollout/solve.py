@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from despro.errors import DesproError, InfeasibleError
 from despro.rollout.problem import Problem
@@ -439,23 +440,31 @@ def solve(
             best = np.floor(best / unit + 1e-9) * unit
         return max(0.0, best - achieved) / max(achieved, 1e-9) if best > achieved + 1e-9 else 0.0
 
-    # the LP relaxation's bound first (seconds nationally): when the greedy plan is
-    # already within the gap of it, no branching is needed
-    lp = None if cheapest or nv == 0 else milp.lp_bound(mat, limit)
-    if lp is not None and lp.status == "Infeasible":
-        raise _infeasible(
-            "no plan satisfies the budget, the regency caps and must_do together",
-            "budget" if "budget" not in relax else "must_do",
-        )
-    lp_bound = None if lp is None else lp.bound
-    if not cheapest and nv and (lp_bound is None or not np.isfinite(lp_bound)):
-        # the LP stopped at the time limit: the knapsack of the villages' own costs alone
-        # (every shared outlet and site free) still bounds the objective
-        lp_bound = -knapsack_bound(red.w, red.vcost, left)
-    if floor is not None and lp_bound is not None and np.isfinite(lp_bound):
-        g0 = gap_of(_objective(problem, floor), lp_bound)
-        if g0 <= cfg.gap + 1e-12:
-            return finish(floor, "greedy plan within the gap of the LP bound", g0)
+    # bounds first, cheapest first: the knapsack of the villages' own costs plus a floor
+    # on their share of the shared items, then the LP relaxation (seconds nationally);
+    # when the greedy plan is already within the gap of one, no branching is needed
+    floor_obj = None if floor is None else _objective(problem, floor)
+    lp_bound = None
+    for step in ("knapsack", "lp"):
+        if cheapest or nv == 0:
+            break
+        if step == "knapsack":
+            own = red.vcost + shared_floor(red, cost[red.items])
+            b_step = -knapsack_bound(red.w, own, left)
+        else:
+            lp = milp.lp_bound(mat, limit)
+            if lp.status == "Infeasible":
+                raise _infeasible(
+                    "no plan satisfies the budget, the regency caps and must_do together",
+                    "budget" if "budget" not in relax else "must_do",
+                )
+            b_step = lp.bound
+        if b_step is not None and np.isfinite(b_step):
+            lp_bound = b_step if lp_bound is None else max(lp_bound, b_step)
+        if floor_obj is not None and lp_bound is not None:
+            g0 = gap_of(floor_obj, lp_bound)
+            if g0 <= cfg.gap + 1e-12:
+                return finish(floor, f"greedy plan within the gap of the {step} bound", g0)
     first = floor if floor is not None else (warm if warm is not None else None)
     x0 = None
     if first is not None:
@@ -493,6 +502,29 @@ def solve(
     if bound is not None and lp_bound is not None and np.isfinite(lp_bound):
         bound = max(bound, lp_bound)  # the tighter of the two lower bounds (minimised)
     return finish(chosen, status, gap_of(_objective(problem, chosen), bound))
+
+
+def shared_floor(red, cost: np.ndarray) -> np.ndarray:
+    """Per kept village, a floor on its share of the outlets and sites it needs: the
+    cheapest ``cost / villages served`` among the outlets serving it, plus the same among
+    the sites touching it. Valid: charging each ready village one chosen item's cost split
+    over every village that item can serve never exceeds what the chosen items cost."""
+    nv = len(red.vill)
+    out = np.zeros(nv)
+    for need, inc in ((red.k > 0, red.cover), (red.g > 0, None)):
+        if inc is None:
+            if not red.gain.shape[1]:
+                continue
+            inc = (red.gain @ red.cell_site).tocsr()
+        inc = sp.csr_matrix(inc, copy=True)
+        inc.data[:] = 1.0
+        served = np.asarray(inc[need].sum(axis=0)).ravel()
+        share = np.divide(cost, served, out=np.full(len(cost), np.inf), where=served > 0)
+        rows = np.flatnonzero(need & (np.diff(inc.indptr) > 0))
+        for v in rows:
+            cols = inc.indices[inc.indptr[v] : inc.indptr[v + 1]]
+            out[v] += float(share[cols].min())
+    return out
 
 
 def knapsack_bound(w: np.ndarray, cost: np.ndarray, budget: float) -> float:

@@ -331,3 +331,16 @@ def test_the_knapsack_bound_is_a_bound():
         for budget in (5.0, 12.0):
             kb = knapsack_bound(vt["objective_weight"].to_numpy(float), own.astype(float), budget)
             assert kb >= brute_force(problem, budget) - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_knapsack_bound_with_shared_items_is_a_bound(seed):
+    from despro.rollout.reduce import reduce
+    from despro.rollout.solve import knapsack_bound, shared_floor
+
+    problem = synthetic(seed)
+    none = np.zeros(problem.n_items, bool)
+    for budget in (3.0, 8.0, 15.0, 30.0):
+        red = reduce(problem, none, none, budget)
+        own = red.vcost + shared_floor(red, problem.items["cost"].to_numpy(float)[red.items])
+        assert knapsack_bound(red.w, own, budget) >= brute_force(problem, budget) - 1e-9
