@@ -25,9 +25,13 @@ def test_plan_command_writes_the_tables(tmp_path):
             "--quiet",
             "--output-dir",
             str(out),
+            "--maps-dir",
+            str(tmp_path / "maps"),
         ],
     )
     assert res.exit_code == 0, res.output
+    site = (tmp_path / "maps" / "data" / "site.js").read_text(encoding="utf-8")
+    assert '"rollout"' in site and "map:" in res.output
     for name in (
         "plan.csv",
         "plan_villages.csv",
