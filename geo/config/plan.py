@@ -198,6 +198,12 @@ class PlanConfig(Model):
     curve_time_limit_s: float = Field(
         15.0, gt=0, description="seconds per solve of the cost curve (its gap is reported)"
     )
+    curve_gap: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="relative gap each cost curve point stops at (its gap is reported)",
+    )
     curve_points: int = Field(10, ge=2, le=100, description="budgets of the cost curve")
     site: SiteConfig = Field(default_factory=SiteConfig)
     spur: SpurConfig = Field(default_factory=SpurConfig)

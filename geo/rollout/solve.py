@@ -311,6 +311,7 @@ def solve(
     cheapest: bool = False,
     warm: np.ndarray | None = None,
     time_limit: float | None = None,
+    gap: float | None = None,
 ) -> Solution:
     """Solve the MILP for one budget (million Rp), on the reduced problem.
 
@@ -337,6 +338,8 @@ def solve(
         it to the solver's first incumbent.
     time_limit : float, optional
         Seconds (default ``[plan] time_limit_s``).
+    gap : float, optional
+        Relative gap to stop at (default ``[plan] gap``).
 
     Returns
     -------
@@ -368,6 +371,7 @@ def solve(
     targets = np.flatnonzero(vt["target"].to_numpy(bool))
     wmin = float(w_all[targets].min()) if len(targets) else 1.0
     limit = cfg.time_limit_s if time_limit is None else time_limit
+    target_gap = cfg.gap if gap is None else gap
     t_start = time.perf_counter()
 
     red = reduce(problem, on, off, b, cap)
@@ -463,7 +467,7 @@ def solve(
             lp_bound = b_step if lp_bound is None else max(lp_bound, b_step)
         if floor_obj is not None and lp_bound is not None:
             g0 = gap_of(floor_obj, lp_bound)
-            if g0 <= cfg.gap + 1e-12:
+            if g0 <= target_gap + 1e-12:
                 return finish(floor, f"greedy plan within the gap of the {step} bound", g0)
     first = floor if floor is not None else (warm if warm is not None else None)
     x0 = None
@@ -471,9 +475,9 @@ def solve(
         x0 = _start(problem, red, first)
     left_s = max(1.0, limit - (time.perf_counter() - t_start))  # the time limit is per solve
     if cfg.solver == "cbc":
-        ans = milp.cbc(mat, left_s, cfg.gap, x0)
+        ans = milp.cbc(mat, left_s, target_gap, x0)
     else:
-        ans = milp.highs(mat, left_s, cfg.gap)
+        ans = milp.highs(mat, left_s, target_gap)
     if ans.status == "Infeasible":
         raise _infeasible(
             "no plan satisfies the budget, the regency caps and must_do together",
