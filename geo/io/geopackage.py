@@ -205,9 +205,12 @@ def plan_layers(result: Result, plan: PilotPlan) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
-def admin_layer(result: Result, level: str) -> gpd.GeoDataFrame:
-    """``Result.to_admin(level)`` with ``pct_undetermined`` and ``pct_ready_or_near``."""
-    a = result.to_admin(level)
+def admin_layer(
+    result: Result, level: str, summary: pd.DataFrame | None = None
+) -> gpd.GeoDataFrame:
+    """``Result.to_admin(level)`` with ``pct_undetermined`` and ``pct_ready_or_near``
+    (``summary``: the level's :func:`despro.rules.explain.summary`, if already computed)."""
+    a = result.to_admin(level, summary=summary)
     with np.errstate(invalid="ignore", divide="ignore"):
         a.insert(
             a.columns.get_loc("villages") + 1,
@@ -337,7 +340,10 @@ def field_table(layers: dict[str, gpd.GeoDataFrame], result: Result) -> pd.DataF
 
 
 def write_geopackage(
-    result: Result, path: Path | str, plan: PilotPlan | None = None
+    result: Result,
+    path: Path | str,
+    plan: PilotPlan | None = None,
+    summaries: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, int]:
     """Write the run's layers, their styles and field descriptions into one GeoPackage.
 
@@ -348,6 +354,9 @@ def write_geopackage(
         The ``.gpkg`` to write (replaced if it exists).
     plan : PilotPlan, optional
         Adds the ``pilots``, ``agents`` and ``clusters`` layers.
+    summaries : dict, optional
+        ``{"regency": ..., "province": ...}``: the levels'
+        :func:`despro.rules.explain.summary` when already computed.
 
     Returns
     -------
@@ -361,8 +370,8 @@ def write_geopackage(
         "villages": result.villages,
         "cells": cells,
         "shortlist": result.shortlist(),
-        "regencies": admin_layer(result, "regency"),
-        "provinces": admin_layer(result, "province"),
+        "regencies": admin_layer(result, "regency", (summaries or {}).get("regency")),
+        "provinces": admin_layer(result, "province", (summaries or {}).get("province")),
     }
     if plan is not None:
         layers.update(plan_layers(result, plan))
