@@ -51,7 +51,9 @@ def _other_texts(values: pd.Series):
     return codes, texts
 
 
-def column_text(values: pd.Series, sep: str = ",", decimal: str = ".", float_format: str = "%.10g"):
+def column_text(
+    values: pd.Series, sep: str = ",", decimal: str = ".", float_format: str = "%.10g"
+) -> pa.Array:
     """One column as CSV fields (quoted where needed, missing as empty), an Arrow string array.
 
     Parameters

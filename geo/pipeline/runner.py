@@ -41,6 +41,7 @@ from despro.variables import Kind, Variable
 
 if TYPE_CHECKING:  # pragma: no cover
     import folium
+    import lonboard
 
 
 @dataclass
@@ -163,7 +164,10 @@ class Result:
         cells.to_parquet(path)
 
     def to_admin(
-        self, level: Literal["regency", "province"] = "regency", geometry: bool = True
+        self,
+        level: Literal["regency", "province"] = "regency",
+        geometry: bool = True,
+        summary: pd.DataFrame | None = None,
     ) -> gpd.GeoDataFrame:
         """Names, tier counts, exact rates and outlines per regency or province.
 
@@ -172,6 +176,8 @@ class Result:
         level : {'regency', 'province'}
         geometry : bool
             Add each unit's outline (the union of its H3 cells).
+        summary : DataFrame, optional
+            ``despro.rules.explain.summary(villages, level)`` when already computed.
 
         Returns
         -------
@@ -179,7 +185,7 @@ class Result:
             See :func:`despro.pipeline.analysis.to_admin` (rates re-aggregated from
             summed numerators and denominators, never a mean of percentages).
         """
-        return analysis.to_admin(self, level, geometry)
+        return analysis.to_admin(self, level, geometry, summary)
 
     def shortlist(self) -> gpd.GeoDataFrame:
         """The top villages of the shortlist tiers, by rank.
@@ -273,21 +279,37 @@ class Result:
         """
         return analysis.cells_of(self, code)
 
-    def explore(self, column: str = "tier", **kwargs: object) -> folium.Map:
-        """An interactive folium map of the villages.
+    def explore(
+        self,
+        column: str = "tier",
+        engine: Literal["folium", "lonboard"] = "folium",
+        **kwargs: object,
+    ) -> folium.Map | lonboard.Map:
+        """An interactive map of the villages.
 
         Parameters
         ----------
         column : str
             Village column to colour by (tiers in colour-blind-safe colours).
+        engine : {'folium', 'lonboard'}
+            ``folium`` (a few thousand villages) or ``lonboard`` (deck.gl over GeoArrow,
+            the optional ``despro[lonboard]`` extra: a national run's cells by
+            ``village_score`` plus the villages, see :mod:`despro.io.lonboard_map`).
         **kwargs
-            Passed to :meth:`geopandas.GeoDataFrame.explore`.
+            Passed to :meth:`geopandas.GeoDataFrame.explore` (folium) or
+            :func:`despro.io.lonboard_map.explore` (``cells``, ``villages``...).
 
         Returns
         -------
-        folium.Map
+        folium.Map or lonboard.Map
             See :func:`despro.pipeline.analysis.explore`.
         """
+        if engine == "lonboard":
+            from despro.io import lonboard_map
+
+            return lonboard_map.explore(self, column, **kwargs)
+        if engine != "folium":
+            raise ValueError(f"engine must be 'folium' or 'lonboard', got {engine!r}")
         return analysis.explore(self, column, **kwargs)
 
 

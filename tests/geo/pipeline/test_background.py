@@ -62,3 +62,36 @@ def test_a_run_with_the_worker_equals_one_without(sample_config, monkeypatch):
         pd.DataFrame(there.villages.drop(columns="geometry")),
         pd.DataFrame(here.villages.drop(columns="geometry")),
     )
+
+
+def test_a_forked_call_returns_its_value_and_raises_its_error():
+    big = list(range(100_000))  # the child sees this process's memory
+    with background.ForkedCall(lambda: sum(big)) as call:
+        assert call.result() == sum(big)
+
+    def boom():
+        raise ValueError("no map for you")
+
+    with background.ForkedCall(boom) as call, pytest.raises(ValueError, match="no map"):
+        call.result()
+
+
+def test_a_job_drawing_the_map_in_a_fork_writes_what_one_process_writes(
+    sample_config, tmp_path, monkeypatch
+):
+    """The demo job twice: the map site and the tables are the same files."""
+    from despro.pipeline.job import run_job
+
+    one = run_job(sample_config, tmp_path / "a" / "out", tmp_path / "a" / "maps")
+    monkeypatch.setattr(background, "MIN_VILLAGES", 0)
+    two = run_job(sample_config, tmp_path / "b" / "out", tmp_path / "b" / "maps")
+    assert two.map_page.name == one.map_page.name and two.map_page.is_file()
+    files = sorted(
+        p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file()
+    )
+    assert files == sorted(
+        p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file()
+    )
+    for rel in files:
+        if rel.suffix in (".csv", ".html", ".js", ".parquet"):
+            assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
