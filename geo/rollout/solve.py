@@ -456,7 +456,7 @@ def solve(
             own = red.vcost + shared_floor(red, cost[red.items])
             b_step = -knapsack_bound(red.w, own, left)
         else:
-            lp = milp.lp_bound(mat, limit)
+            lp = milp.lp_bound(mat, max(1.0, limit - (time.perf_counter() - t_start)))
             if lp.status == "Infeasible":
                 raise _infeasible(
                     "no plan satisfies the budget, the regency caps and must_do together",
