@@ -211,31 +211,27 @@ def greedy(
             open_ = ~covered[cells]
             got = float(gains[~open_].sum())
             if got < g - 1e-9:
-                cov = set()
+                # the sites with the most points per million Rp, one after the other
+                oc_cells, og = cells[open_], gains[open_]
+                sub = cs[oc_cells]
+                cand = np.unique(sub.indices)
+                cand = cand[~x[cand] & ok_item[cand]]
+                if not len(cand):
+                    return None
+                hits = sub[:, cand].toarray() > 0  # open cells x candidate sites
+                left = np.ones(len(oc_cells), bool)
+                price = np.maximum(cost[cand], 1e-9)
                 while got < g - 1e-9:
-                    best, best_r, best_add = -1, -np.inf, None
-                    cand = {
-                        i
-                        for c in cells[open_]
-                        for i in cs.indices[cs.indptr[c] : cs.indptr[c + 1]]
-                        if not x[i] and ok_item[i] and i not in buy
-                    }
-                    for i in cand:
-                        add = 0.0
-                        for j, c in enumerate(cells):
-                            if open_[j] and c not in cov and i in cell_sites[c]:
-                                add += gains[j]
-                        r = add / max(cost[i], 1e-9)
-                        if add > 0 and r > best_r:
-                            best, best_r, best_add = i, r, add
-                    if best < 0:
+                    add = (og * left) @ hits
+                    ratio = np.where(add > 0, add / price, -np.inf)
+                    j = int(np.argmax(ratio))
+                    if not np.isfinite(ratio[j]):
                         return None
-                    buy.append(best)
-                    got += best_add
-                    cov |= {c for j, c in enumerate(cells) if open_[j] and best in cell_sites[c]}
+                    buy.append(int(cand[j]))
+                    got += float(add[j])
+                    left &= ~hits[:, j]
         return float(cost[buy].sum()), buy
 
-    cell_sites = [set(cs.indices[cs.indptr[c] : cs.indptr[c + 1]]) for c in range(cs.shape[0])]
     ready = ready_given(problem, x)
     heap = []
     for v in np.flatnonzero(vt["target"].to_numpy(bool) & ~ready):
