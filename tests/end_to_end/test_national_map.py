@@ -90,6 +90,25 @@ def adversarial(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     return write_national(result, data.parent / "maps", "en"), result.villages
 
 
+@pytest.fixture(scope="module")
+def max_rule_site(tmp_path_factory) -> tuple[Path, pd.DataFrame, dict]:
+    """The sample with X2 (distance to the backbone, a ``<=`` rule) made a gate rule of
+    3 km: many villages are bound by a distance that must fall."""
+    from tests.conftest import SAMPLE
+
+    cfg = load_config(SAMPLE / "despro.toml")
+    rules = [
+        r.model_copy(update={"role": "gate", "criterion": "I1", "threshold": 3000.0})
+        if r.id == "X2"
+        else r
+        for r in cfg.criteria.rules
+    ]
+    cfg = cfg.model_copy(update={"criteria": cfg.criteria.model_copy(update={"rules": rules})})
+    result = run(cfg)
+    index = write_national(result, tmp_path_factory.mktemp("maxrule") / "maps", "id")
+    return index, result.villages, {r.id: r for r in rules}
+
+
 def _wait_popup(browser: Browser, code: str) -> None:
     browser.wait(
         "!!document.querySelector('.dg-popup') && document.querySelector("
@@ -360,4 +379,58 @@ def test_backbone_and_outlets_are_drawn_and_toggled(browser, national_demo):
     assert browser.js("despro.map.getLayoutProperty('outlets', 'visibility')") == "visible"
     browser.js("document.querySelector('.dg-feature[data-layers^=\"routes\"]').click()")
     assert browser.js("despro.map.getLayoutProperty('routes', 'visibility')") == "none"
+    assert browser.console_errors() == []
+
+
+def _id_amount(text: str, pattern: str) -> float:
+    """The number matched by ``pattern``'s group in Indonesian notation (1.234,5)."""
+    m = re.search(pattern, text)
+    assert m, (pattern, text)
+    return float(m.group(1).replace(".", "").replace(",", "."))
+
+
+@pytest.mark.browser
+def test_popup_headline_names_the_binding_rule_and_its_gap_in_words(browser, max_rule_site):
+    """A ``<=`` rule reads "perlu turun 5,9 km", a ``>=`` one "perlu +7,0 pp", a count
+    the village has none of "perlu ... (belum ada)"; the margin column says the same."""
+    index, villages, rules = max_rule_site
+    browser.ready(index)
+    failing = villages[villages["binding_kind"] == "fail"]
+    cases = {
+        "max": failing[failing["binding_rule"] == "X2"].iloc[0],
+        "min": failing[failing["binding_unit"].str.startswith("percent")].iloc[0],
+    }
+    presence = failing[(failing["binding_rule"] == "I3") & (failing["courier_companies"] == 0)]
+    if len(presence):
+        cases["presence"] = presence.iloc[0]
+    assert {"max", "min"} <= set(cases)
+    num = r"(\d[\d.]*(?:,\d+)?)"
+    for kind, v in cases.items():
+        rule = rules[v["binding_rule"]]
+        gap = rule.threshold - v[rule.variable]  # + must rise, - must fall
+        i = browser.js(f"despro.villages.code.indexOf('{v['village_code']}')")
+        browser.js(f"despro.openPopup({i})")
+        _wait_popup(browser, v["village_code"])
+        head = browser.js("document.querySelector('.dg-popup .dg-head').textContent")
+        first = browser.js(
+            "Array.from(document.querySelector("
+            "'.dg-popup tr.dg-fail:not(.dg-group):not(.dg-src)').cells).map(c => c.textContent)"
+        )
+        assert first[0].startswith(rule.id), (kind, first)
+        why = head.split(f"terjauh {rule.id}: ")[1]
+        if kind == "max":
+            assert gap < 0 and why.startswith(f"{rule.label_id} perlu turun "), why
+            for text in (why, first[3]):
+                assert _id_amount(text, rf"perlu turun {num} km") == pytest.approx(
+                    -gap / 1000, abs=0.5
+                )
+            assert first[3].startswith("perlu turun ")
+        elif kind == "min":
+            assert gap > 0 and why.startswith("perlu +") and why.endswith(rule.label_id), why
+            for text in (why, first[3]):
+                assert _id_amount(text, rf"perlu \+{num} pp") == pytest.approx(gap, abs=0.05)
+        else:
+            assert why == f"perlu {rule.label_id} (belum ada)" and first[3] == "belum ada"
+        if kind != "min":  # no sign where the words say the direction
+            assert not re.search(r"[+-]\d", why + first[3]), (why, first)
     assert browser.console_errors() == []

@@ -343,7 +343,8 @@
     if (!fails.length && !unknown.length) head = W.headline_ready;
     else if (fails.length) {
       head = W.headline_fails.replace("%f", fails.length).replace("%n", gates);
-      if (v && v.why) head += " \u00b7 " + v.why;
+      var far = v && v.bind >= 0 ? S.rules[v.bind] : null;
+      if (v && v.why) head += " \u00b7 " + (far ? W.headline_farthest.replace("%r", function () { return far.id; }).replace("%m", function () { return v.why; }) : v.why);
     } else {
       head = W.headline_unknown.replace("%u", unknown.map(function (x) { return x.r.id; }).join(", "));
     }
