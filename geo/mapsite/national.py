@@ -89,6 +89,67 @@ def layer_specs(result: Result, lang: str) -> list[dict]:
     return out
 
 
+def district_names(result: Result) -> pd.Series:
+    """Escaped district (kecamatan) name per village (index: village code), from a
+    ``district_name`` column or the run's Kemendagri code list (``villages.names``:
+    ``kode`` ``PP.RR.DD``, ``nama``); empty strings where unknown."""
+    v = result.villages
+    if "district_name" in v:
+        names = v["district_name"]
+    else:
+        names = pd.Series(pd.NA, index=v.index, dtype="string")
+        src = getattr(result.config.villages, "names", None)
+        if src is not None:
+            try:
+                table = pd.read_csv(result.config.resolve(src), dtype=str)
+            except (OSError, ValueError, AttributeError):
+                table = None
+            if table is not None and {"kode", "nama"} <= set(table.columns):
+                kode = table["kode"].fillna("").str.strip()
+                rows = table[kode.str.count(r"\.") == 2]
+                lookup = pd.Series(
+                    rows["nama"].to_numpy(), index=rows["kode"].str.replace(".", "", regex=False)
+                )
+                lookup = lookup[~lookup.index.duplicated()]
+                codes = pd.Index(v.index.astype(str).str.replace(".", "", regex=False).str[:6])
+                names = pd.Series(lookup.reindex(codes).to_numpy(), index=v.index)
+    out = names.astype(object).where(names.notna(), "")
+    return pd.Series(md._escape_all(out.astype(str).to_numpy(object)), index=v.index)
+
+
+def category_labels(result: Result, lang: str) -> tuple[list[list[str]], str]:
+    """The flagship product categories in ``lang`` and each village's one.
+
+    Returns ``(categories, letters)``: ``categories`` [escaped code, escaped label] sorted
+    by label, the last one "unknown" (villages without product data); ``letters`` per
+    village ``chr(48 + index)`` into ``categories``.
+    """
+    t = LABELS[lang]
+    v = result.villages
+    n = len(v)
+    if "flagship_category" not in v:
+        return [["", esc(t["unknown"])]], chr(48) * n
+    code = v["flagship_category"].astype(object).where(v["flagship_category"].notna(), None)
+    label_col = "flagship_category_label_id" if lang == "id" else "flagship_category_label"
+    if label_col not in v and "flagship_category_label" in v:
+        label_col = "flagship_category_label"
+    labels = v[label_col] if label_col in v else pd.Series(pd.NA, index=v.index)
+    pairs = {}
+    for c, lab in zip(code.tolist(), labels.astype(object).tolist(), strict=True):
+        if isinstance(c, str) and c and c not in pairs:
+            text = lab if isinstance(lab, str) and lab else c.replace("_", " ")
+            pairs[c] = text
+    cats = sorted(pairs, key=lambda c: pairs[c].lower())
+    index = {c: k for k, c in enumerate(cats)}
+    unknown = len(cats)
+    letters = "".join(
+        chr(48 + index.get(c, unknown)) if isinstance(c, str) else chr(48 + unknown)
+        for c in code.tolist()
+    )
+    out = [[esc(c), esc(pairs[c])] for c in cats] + [["", esc(t["unknown"])]]
+    return out, letters
+
+
 def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -> dict:
     """Every village as a point with what the markers, the panel and the search need.
 
@@ -97,7 +158,9 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
     letters), ``rank``, ``flag`` (bit 1: shortlisted, bit 2: pilot), ``pilot`` (pick
     number or 0), ``bind`` (per village one character: ``0`` + the index of its binding
     rule, ``-`` none; see :func:`despro.rules.explain.explain`), ``reg`` (index into
-    ``regencies``). ``regencies``: [code, escaped
+    ``regencies``), ``dist`` (index into ``districts``, escaped kecamatan names, -1
+    unknown), ``cat`` (per village one character: ``0`` + index into ``categories``,
+    :func:`category_labels`). ``regencies``: [code, escaped
     name, index into ``provinces``, bbox]; ``provinces``: [code, escaped name, bbox].
     """
     v = result.villages
@@ -149,6 +212,12 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
         if "binding_rule" in v
         else "-" * len(v)
     )
+    dnames = district_names(result).to_numpy(object)
+    known = dnames != ""
+    dist_codes, dist_uniq = pd.factorize(pd.Series(dnames[known]))
+    dist = np.full(len(v), -1, np.int64)
+    dist[known] = dist_codes
+    categories, cat_letters = category_labels(result, lang)
     dlat, dlon = lat.copy(), lon.copy()
     dlat[1:], dlon[1:] = np.diff(lat), np.diff(lon)
     return {
@@ -163,6 +232,10 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
         "bind": bind,
         "pilot": pilot.tolist(),
         "reg": [reg_index[c] for c in rcodes],
+        "dist": dist.tolist(),
+        "districts": list(dist_uniq),
+        "cat": cat_letters,
+        "categories": categories,
         "regencies": regencies,
         "provinces": provinces,
         "n": len(v),

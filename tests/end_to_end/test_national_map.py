@@ -86,6 +86,11 @@ def adversarial(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     v.loc[1, "village_name"] = BIDI
     v.loc[2, "village_name"] = FORMULA
     v.to_file(data / "villages.gpkg", layer="villages", driver="GPKG")
+    # kecamatan names for the search (the sample's code list has none): PP.RR.DD
+    codes = sorted({c.replace(".", "")[:6] for c in v["village_code"].astype(str)})
+    with (data / "admin_codes.csv").open("a", encoding="utf-8") as f:
+        for k, c in enumerate(codes):
+            f.write(f"{c[:2]}.{c[2:4]}.{c[4:6]},Kecamatan Uji {k}\n")
     result = run(load_config(data / "despro.toml"))
     return write_national(result, data.parent / "maps", "en"), result.villages
 
@@ -434,3 +439,67 @@ def test_popup_headline_names_the_binding_rule_and_its_gap_in_words(browser, max
         if kind != "min":  # no sign where the words say the direction
             assert not re.search(r"[+-]\d", why + first[3]), (why, first)
     assert browser.console_errors() == []
+
+
+@pytest.mark.browser
+def test_product_category_filter_in_the_page_language(browser, national_demo, villages):
+    browser.ready(national_demo / "index.html")
+    options = browser.js(
+        "Array.from(document.querySelectorAll('#dg-f-cat option')).map(o => [o.value, o.text])"
+    )[1:]
+    labels = {
+        text.rsplit(" (", 1)[0]: (value, _int(text.rsplit(" (", 1)[1])) for value, text in options
+    }
+    cats = villages.groupby("flagship_category_label_id")["village_code"].count().to_dict()
+    cats[LABELS["id"]["unknown"]] = int(villages["flagship_category"].isna().sum())
+    assert {k: n for k, (_, n) in labels.items()} == cats  # Indonesian labels, counts
+    assert "Makanan dan minuman" in labels and "food_beverage" not in str(options)
+
+    def pick(label: str) -> list[str]:
+        browser.js(
+            f"var s = document.getElementById('dg-f-cat'); s.value = '{labels[label][0]}';"
+            "s.dispatchEvent(new Event('change', {bubbles: true}))"
+        )
+        shown = browser.js(
+            "despro.map.getSource('villages')._data.features.map(f => f.properties.i)"
+        )
+        codes = browser.js("despro.villages.code")
+        return sorted(html.unescape(codes[i]) for i in shown)
+
+    food = villages["flagship_category_label_id"] == "Makanan dan minuman"
+    assert pick("Makanan dan minuman") == sorted(villages.loc[food, "village_code"])
+    unknown = villages["flagship_category"].isna()
+    assert pick(LABELS["id"]["unknown"]) == sorted(villages.loc[unknown, "village_code"])
+    browser.js("despro.exportSelection('csv')")
+    rows = browser.js("despro.lastExport").strip().split("\n")
+    assert len(rows) - 1 == unknown.sum()
+    browser.js("document.getElementById('dg-clear').click()")
+    assert browser.js("despro.map.getSource('villages')._data.features.length") == len(villages)
+
+
+@pytest.mark.browser
+def test_search_finds_villages_by_district_with_more_results(browser, adversarial):
+    index, villages = adversarial
+    browser.ready(index)
+    district = "Kecamatan Uji 0"
+    first = sorted({c[:6] for c in villages.index.astype(str)})[0]
+    members = villages[villages.index.astype(str).str.startswith(first)]
+    assert len(members) > 10  # enough for a second page of results
+
+    def hits() -> list[str]:
+        return browser.js(
+            "Array.from(document.querySelectorAll('.dg-hit')).map(h => h.textContent)"
+        )
+
+    browser.js(
+        f"var s = document.getElementById('dg-search'); s.value = '{district}';"
+        "s.dispatchEvent(new Event('input'))"
+    )
+    shown = hits()
+    assert len(shown) == 10 and all(district in h for h in shown)
+    regency = members["regency_name"].iloc[0]
+    assert all(regency in h for h in shown)  # each result names its regency and tier
+    tiers = {LABELS["en"][t] for t in TIERS}
+    assert all(any(t in h for t in tiers) for h in shown)
+    browser.js("document.querySelector('.dg-more').click()")
+    assert len(hits()) == min(len(members), 30)

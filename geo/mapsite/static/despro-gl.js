@@ -73,6 +73,10 @@
     }
     V.regPlain = V.regencies.map(function (r) { return plain(r[1]).toLowerCase(); });
     V.provPlain = V.provinces.map(function (p) { return plain(p[1]).toLowerCase(); });
+    V.districts = V.districts || []; V.dist = V.dist || [];
+    V.distPlain = V.districts.map(function (d) { return plain(d).toLowerCase(); });
+    V.categories = V.categories || [["", W.unknown]];
+    V.cat = V.cat || new Array(n + 1).join("0");
   }
 
   function province(i) { return V.regencies[V.reg[i]][2]; }
@@ -84,6 +88,7 @@
     if (f.rule >= 0 && V.s[i].charAt(f.rule) !== "f") return false;
     if (f.province >= 0 && province(i) !== f.province) return false;
     if (f.regency >= 0 && V.reg[i] !== f.regency) return false;
+    if (f.cat >= 0 && V.cat.charCodeAt(i) - 48 !== f.cat) return false;
     return true;
   }
   despro.passes = passes;
@@ -518,26 +523,32 @@
     document.getElementById("despro-legend").innerHTML = html;
   }
 
+  /* villages by code (prefix), name, district, regency or province: the best kind of
+     match first, "more results" past the limit */
   function search(q) {
     var box = document.getElementById("dg-results");
     q = q.trim().toLowerCase();
     if (q.length < 2) { box.innerHTML = ""; return; }
-    var hits = [], limit = st.searchLimit || 10;
-    var regHit = {}, provHit = {};
+    var limit = st.searchLimit || 10, buckets = [[], [], [], [], []], found = 0;
+    var regHit = {}, provHit = {}, distHit = {};
     V.regPlain.forEach(function (n, k) { if (n.indexOf(q) >= 0 || plain(V.regencies[k][0]) === q) regHit[k] = 1; });
     V.provPlain.forEach(function (n, k) { if (n.indexOf(q) >= 0 || plain(V.provinces[k][0]) === q) provHit[k] = 1; });
-    for (var i = 0; i < V.n && hits.length <= limit; i++) {
-      if (V.plainName[i].indexOf(q) >= 0 || V.plainCode[i].indexOf(q) === 0 || regHit[V.reg[i]] || provHit[province(i)]) hits.push(i);
+    V.distPlain.forEach(function (n, k) { if (n.indexOf(q) >= 0) distHit[k] = 1; });
+    for (var i = 0; i < V.n && found <= limit * 5; i++) {
+      var kind = V.plainCode[i].indexOf(q) === 0 ? 0 : V.plainName[i].indexOf(q) >= 0 ? 1 :
+        (V.dist[i] >= 0 && distHit[V.dist[i]]) ? 2 : regHit[V.reg[i]] ? 3 : provHit[province(i)] ? 4 : -1;
+      if (kind >= 0 && buckets[kind].length <= limit) { buckets[kind].push(i); found += 1; }
     }
+    var hits = [].concat(buckets[0], buckets[1], buckets[2], buckets[3], buckets[4]);
     var more = hits.length > limit;
     hits = hits.slice(0, limit);
     var html = hits.map(function (i) {
-      var t = S.tiers[+V.tier.charAt(i)];
+      var t = S.tiers[+V.tier.charAt(i)], d = V.dist[i] >= 0 ? W.district + " " + V.districts[V.dist[i]] + " \u00b7 " : "";
       return "<div class='dg-hit' data-i='" + i + "'><span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span><b>" +
-        V.name[i] + "</b> " + V.code[i] + "<br><small>" + V.regencies[V.reg[i]][1] + " \u00b7 " + t.label + "</small></div>";
+        V.name[i] + "</b> " + V.code[i] + "<br><small>" + d + V.regencies[V.reg[i]][1] + " \u00b7 " + t.label + "</small></div>";
     }).join("");
     if (!hits.length) html = "<div class='dg-note'>" + W.no_match + "</div>";
-    if (more) html += "<div class='dg-more'>" + W.more + "</div>";
+    if (more) html += "<div class='dg-more' role='button'>" + W.more + "</div>";
     box.innerHTML = html;
   }
   despro.search = search;
@@ -557,6 +568,11 @@
     var provs = "<option value='-1'>" + W.filter_any + "</option>" + V.provinces.map(function (pr, k) {
       return "<option value='" + k + "'>" + pr[1] + "</option>";
     }).join("");
+    var catN = V.categories.map(function () { return 0; });
+    for (var i = 0; i < V.n; i++) catN[V.cat.charCodeAt(i) - 48] += 1;
+    var cats = "<option value='-1'>" + W.filter_any + "</option>" + V.categories.map(function (c, k) {
+      return catN[k] ? "<option value='" + k + "'>" + c[1] + " (" + fmt(catN[k]) + ")</option>" : "";
+    }).join("");
     var links = (S.links || []).map(function (l) { return " \u00b7 <a href='" + l[1] + "'>" + l[0] + "</a>"; }).join("");
     p.innerHTML = "<h1>" + W.title + "</h1><div class='dg-note'>" + S.run + " \u00b7 " + W.generated + " " + S.generated + links + "</div>" +
       "<input id='dg-search' type='search' placeholder='" + W.search + "' aria-label='" + W.search + "'><div id='dg-results'></div>" +
@@ -569,6 +585,7 @@
       "<details open><summary>" + W.filters + "</summary><div class='dg-tiers'>" + tiers + "</div>" +
       "<label>" + W.filter_failing + " <select id='dg-f-rule'>" + rules + "</select></label>" +
       "<label>" + W.filter_province + " <select id='dg-f-province'>" + provs + "</select></label>" +
+      "<label>" + W.filter_category + " <select id='dg-f-cat'>" + cats + "</select></label>" +
       "<button id='dg-clear' type='button'>" + W.clear + "</button> <button id='dg-csv' type='button'>" + W.export_csv + "</button>" +
       " <button id='dg-geojson' type='button'>" + W.export_geojson + "</button></details>" +
       "<div id='dg-counts'></div><h2 id='dg-places-title'></h2><div id='dg-places'></div>" +
@@ -579,6 +596,7 @@
       else if (tg.classList.contains("dg-f-tier")) { st.filter.tiers[+tg.value] = tg.checked; applyFilter(); }
       else if (tg.id === "dg-f-rule") { st.filter.rule = +tg.value; applyFilter(); }
       else if (tg.id === "dg-f-province") { selectProvince(+tg.value); }
+      else if (tg.id === "dg-f-cat") { st.filter.cat = +tg.value; applyFilter(); }
       else if (tg.id === "dg-outlines") { st.outlines = tg.checked; refreshOutlines(); }
       else if (tg.classList.contains("dg-feature")) toggle(tg.getAttribute("data-layers").split(" "), tg.checked);
     });
@@ -626,10 +644,11 @@
   despro.selectRegency = selectRegency;
 
   function clearFilters() {
-    st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1 };
+    st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1, cat: -1 };
     Array.prototype.forEach.call(document.querySelectorAll(".dg-f-tier"), function (c) { c.checked = true; });
     document.getElementById("dg-f-rule").value = "-1";
     document.getElementById("dg-f-province").value = "-1";
+    document.getElementById("dg-f-cat").value = "-1";
     applyFilter();
   }
 
@@ -647,14 +666,21 @@
     return /[",\n;]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
 
+  var EXPORT_COLUMNS = ["village_code", "village_name", "district_name", "regency_code", "regency_name",
+    "province_name", "tier", "rank", "product_category", "lat", "lon"];
+  /* one village as exported: escaped texts (csvCell and the XLSX writer unescape them) */
+  function exportRow(i) {
+    var r = V.regencies[V.reg[i]], c = V.categories[V.cat.charCodeAt(i) - 48];
+    return [V.code[i], V.name[i], V.dist[i] >= 0 ? V.districts[V.dist[i]] : "", r[0], r[1], V.provinces[r[2]][1],
+      S.tiers[+V.tier.charAt(i)].key, V.rank[i], c[0] ? c[1] : "", V.y[i], V.x[i]];
+  }
+  despro.exportRow = exportRow;
+
   function exportSelection(kind) {
     var rows = selectionRows(), text, type;
     if (kind === "csv") {
-      var lines = [["village_code", "village_name", "regency_code", "regency_name", "province_name", "tier", "rank", "lat", "lon"].join(",")];
-      rows.forEach(function (i) {
-        var r = V.regencies[V.reg[i]];
-        lines.push([V.code[i], V.name[i], r[0], r[1], V.provinces[r[2]][1], S.tiers[+V.tier.charAt(i)].key, V.rank[i], V.y[i], V.x[i]].map(csvCell).join(","));
-      });
+      var lines = [EXPORT_COLUMNS.join(",")];
+      rows.forEach(function (i) { lines.push(exportRow(i).map(csvCell).join(",")); });
       text = lines.join("\n") + "\n"; type = "text/csv";
     } else {
       text = JSON.stringify({ type: "FeatureCollection", features: rows.map(function (i) {
@@ -680,7 +706,7 @@
     despro.site = S; despro.villages = V;
     decodeVillages();
     despro.timing.decoded = performance.now() - t0;
-    st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1 };
+    st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1, cat: -1 };
     st.layer = 0; st.outlines = true;
     buildPanel();
     var b = S.bounds;
