@@ -503,3 +503,43 @@ def test_search_finds_villages_by_district_with_more_results(browser, adversaria
     assert all(any(t in h for t in tiers) for h in shown)
     browser.js("document.querySelector('.dg-more').click()")
     assert len(hits()) == min(len(members), 30)
+
+
+@pytest.mark.browser
+def test_xlsx_download_opens_with_openpyxl_and_holds_the_filtered_villages(
+    browser, adversarial, tmp_path
+):
+    """The XLSX written in the page (a store-only ZIP, no library): clicked, downloaded,
+    opened by openpyxl; its rows are the filtered villages, names as text (no formula)."""
+    import openpyxl  # a dependency of despro
+
+    index, villages = adversarial
+    browser.ready(index)
+    keep = TIERS.index("not ready")
+    for k in range(len(TIERS)):
+        if k != keep:
+            browser.js(f"document.querySelector('.dg-f-tier[value=\"{k}\"]').click()")
+    browser.call("Page.setDownloadBehavior", behavior="allow", downloadPath=str(tmp_path))
+    browser.js("document.getElementById('dg-xlsx').click()")
+    target = tmp_path / "despro-selection.xlsx"
+    deadline = time.monotonic() + 30
+    while not (target.is_file() and target.stat().st_size > 0):
+        assert time.monotonic() < deadline, list(tmp_path.iterdir())
+        browser.pump(0.1)
+    browser.pump(0.3)  # the download finishes writing
+    book = openpyxl.load_workbook(target)
+    rows = list(book.active.iter_rows(values_only=True))
+    header, body = rows[0], rows[1:]
+    want = villages[villages["tier"] == "not ready"]
+    assert header[:2] == ("village_code", "village_name")
+    got = {r[0]: r for r in body}
+    assert sorted(got) == sorted(want.index)
+    col = {name: k for k, name in enumerate(header)}
+    for code, v in want.iterrows():
+        row = got[code]
+        assert row[col["village_name"]] == v["village_name"]  # XSS, bidi, formula: text
+        assert row[col["rank"]] == v["rank"] and row[col["tier"]] == "not ready"
+        assert row[col["regency_name"]] == v["regency_name"]
+    cells = [c for r in book.active.iter_rows() for c in r]
+    assert all(c.data_type != "f" for c in cells)
+    assert browser.console_errors() == []

@@ -587,6 +587,7 @@
       "<label>" + W.filter_province + " <select id='dg-f-province'>" + provs + "</select></label>" +
       "<label>" + W.filter_category + " <select id='dg-f-cat'>" + cats + "</select></label>" +
       "<button id='dg-clear' type='button'>" + W.clear + "</button> <button id='dg-csv' type='button'>" + W.export_csv + "</button>" +
+      " <button id='dg-xlsx' type='button'>" + W.export_xlsx + "</button>" +
       " <button id='dg-geojson' type='button'>" + W.export_geojson + "</button></details>" +
       "<div id='dg-counts'></div><h2 id='dg-places-title'></h2><div id='dg-places'></div>" +
       "<h2>" + W.table + "</h2><div id='dg-table'></div>";
@@ -621,6 +622,7 @@
       else if (place && place.hasAttribute("data-regency")) selectRegency(+place.getAttribute("data-regency"));
       if (e.target.id === "dg-clear") clearFilters();
       if (e.target.id === "dg-csv") exportSelection("csv");
+      if (e.target.id === "dg-xlsx") exportSelection("xlsx");
       if (e.target.id === "dg-geojson") exportSelection("geojson");
     });
     document.getElementById("dg-search").addEventListener("input", function (e) { st.searchLimit = 10; search(e.target.value); });
@@ -676,12 +678,110 @@
   }
   despro.exportRow = exportRow;
 
+  /* --- XLSX: SpreadsheetML parts in a store-only ZIP (no library, no network) ------- */
+
+  var CRC_TABLE = (function () {
+    var t = new Uint32Array(256);
+    for (var n = 0; n < 256; n++) {
+      var c = n;
+      for (var k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      t[n] = c >>> 0;
+    }
+    return t;
+  })();
+
+  function crc32(bytes) {
+    var c = 0xffffffff;
+    for (var i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  }
+
+  /* files: [[name, Uint8Array]] -> the bytes of a ZIP archive, every entry stored */
+  function zipStore(files) {
+    var enc = new TextEncoder(), parts = [], central = [], offset = 0;
+    var now = new Date();
+    var dosTime = (now.getHours() << 11) | (now.getMinutes() << 5) | (now.getSeconds() >> 1);
+    var dosDate = ((now.getFullYear() - 1980) << 9) | ((now.getMonth() + 1) << 5) | now.getDate();
+    function header(sig, size) { var b = new DataView(new ArrayBuffer(size)); b.setUint32(0, sig, true); return b; }
+    files.forEach(function (f) {
+      var name = enc.encode(f[0]), data = f[1], crc = crc32(data);
+      var h = header(0x04034b50, 30);
+      h.setUint16(4, 20, true); h.setUint16(6, 0x0800, true); h.setUint16(8, 0, true);
+      h.setUint16(10, dosTime, true); h.setUint16(12, dosDate, true); h.setUint32(14, crc, true);
+      h.setUint32(18, data.length, true); h.setUint32(22, data.length, true);
+      h.setUint16(26, name.length, true); h.setUint16(28, 0, true);
+      var c = header(0x02014b50, 46);
+      c.setUint16(4, 20, true); c.setUint16(6, 20, true); c.setUint16(8, 0x0800, true); c.setUint16(10, 0, true);
+      c.setUint16(12, dosTime, true); c.setUint16(14, dosDate, true); c.setUint32(16, crc, true);
+      c.setUint32(20, data.length, true); c.setUint32(24, data.length, true); c.setUint16(28, name.length, true);
+      c.setUint32(42, offset, true);
+      parts.push(new Uint8Array(h.buffer), name, data);
+      central.push(new Uint8Array(c.buffer), name);
+      offset += 30 + name.length + data.length;
+    });
+    var size = central.reduce(function (a, b) { return a + b.length; }, 0);
+    var e = header(0x06054b50, 22);
+    e.setUint16(8, files.length, true); e.setUint16(10, files.length, true);
+    e.setUint32(12, size, true); e.setUint32(16, offset, true);
+    var all = parts.concat(central, [new Uint8Array(e.buffer)]);
+    var out = new Uint8Array(all.reduce(function (a, b) { return a + b.length; }, 0)), at = 0;
+    all.forEach(function (b) { out.set(b, at); at += b.length; });
+    return out;
+  }
+  despro.zipStore = zipStore;
+
+  function xmlText(s) {
+    /* characters XML 1.0 cannot hold are dropped; text stays text (no formula) */
+    return String(s).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "")
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  }
+
+  function columnName(k) { var s = ""; k += 1; while (k) { var m = (k - 1) % 26; s = String.fromCharCode(65 + m) + s; k = (k - m - 1) / 26; } return s; }
+
+  /* header + rows (numbers stay numbers, texts inline strings) -> .xlsx bytes */
+  function xlsxBytes(header, rows, sheet) {
+    var enc = new TextEncoder(), xml = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
+      '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'];
+    [header].concat(rows).forEach(function (row, r) {
+      xml.push('<row r="' + (r + 1) + '">');
+      row.forEach(function (v, k) {
+        var ref = columnName(k) + (r + 1);
+        if (typeof v === "number" && isFinite(v)) xml.push('<c r="' + ref + '"><v>' + v + "</v></c>");
+        else if (v !== "" && v !== null && v !== undefined) xml.push('<c r="' + ref + '" t="inlineStr"><is><t xml:space="preserve">' + xmlText(v) + "</t></is></c>");
+      });
+      xml.push("</row>");
+    });
+    xml.push("</sheetData></worksheet>");
+    var head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
+    var rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    return zipStore([
+      ["[Content_Types].xml", enc.encode(head + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>' +
+        '<Default Extension="xml" ContentType="application/xml"/>' +
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>' +
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')],
+      ["_rels/.rels", enc.encode(head + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+        '<Relationship Id="rId1" Type="' + rel + '/officeDocument" Target="xl/workbook.xml"/></Relationships>')],
+      ["xl/workbook.xml", enc.encode(head + '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="' + rel + '">' +
+        '<sheets><sheet name="' + xmlText(sheet) + '" sheetId="1" r:id="rId1"/></sheets></workbook>')],
+      ["xl/_rels/workbook.xml.rels", enc.encode(head + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+        '<Relationship Id="rId1" Type="' + rel + '/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')],
+      ["xl/worksheets/sheet1.xml", enc.encode(xml.join(""))]
+    ]);
+  }
+  despro.xlsxBytes = xlsxBytes;
+
   function exportSelection(kind) {
     var rows = selectionRows(), text, type;
     if (kind === "csv") {
       var lines = [EXPORT_COLUMNS.join(",")];
       rows.forEach(function (i) { lines.push(exportRow(i).map(csvCell).join(",")); });
       text = lines.join("\n") + "\n"; type = "text/csv";
+    } else if (kind === "xlsx") {
+      text = xlsxBytes(EXPORT_COLUMNS, rows.map(function (i) {
+        return exportRow(i).map(function (x) { return typeof x === "number" ? x : plain(String(x)); });
+      }), "despro");
+      type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
     } else {
       text = JSON.stringify({ type: "FeatureCollection", features: rows.map(function (i) {
         return { type: "Feature", geometry: { type: "Point", coordinates: [V.x[i], V.y[i]] },
