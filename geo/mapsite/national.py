@@ -55,6 +55,11 @@ if TYPE_CHECKING:
 #: village outlines: Douglas-Peucker tolerance (degrees, ~110 m)
 OUTLINE_TOLERANCE = 1e-3
 
+#: runs of at most this many villages get the other language too (a switch in the
+#: page): its words (~0.2 MB) and popup texts (~0.33 kB a village; 27 MB nationally,
+#: past the national site's disk budget, so a national run writes its ``lang`` only)
+BILINGUAL_MAX_VILLAGES = 20_000
+
 
 def _palette(n: int, higher_is_better: bool) -> list[str]:
     """Colour-blind-safe sequential colours (viridis), dark = worse."""
@@ -395,6 +400,7 @@ def site_payload(
             for lv in levels
         ],
         "hasPilots": analysis is not None and len(analysis.pilots) > 0,
+        "categories": category_labels(result, lang)[0],
         "links": [[esc(t.get(k, k)), esc(href)] for k, href in (links or {}).items()],
         "summary": summary_html(
             result.villages, lang, gate_labels(result.config.criteria.rules, lang)
@@ -419,10 +425,17 @@ def _write_cells(result: Result, specs: list[dict], data_dir: Path, ex: ThreadPo
 
 
 def _write_villages(
-    result: Result, lang: str, analysis: ma.MapAnalysis | None, data_dir: Path
+    result: Result,
+    lang: str,
+    analysis: ma.MapAnalysis | None,
+    data_dir: Path,
+    others: tuple[str, ...] = (),
 ) -> None:
-    """Write ``villages.js`` and one ``v/<regency>.js`` per regency."""
+    """Write ``villages.js`` and one ``v/<regency>.js`` per regency; per other language
+    ``v/<regency>.<lang>.js`` with its popup texts (records and "what it would take")."""
     _write_script(data_dir / "villages.js", "villages", villages_index(result, analysis, lang))
+    for other in others:
+        _write_popup_texts(result, other, analysis, data_dir)
     records = md.villages_payload(result, lang, ma.imputed_records(result, analysis, lang))
     why = why_texts(result, lang)
     rule_index = {r.id: k for k, r in enumerate(result.config.criteria.rules)}
@@ -432,13 +445,8 @@ def _write_villages(
         else [-1] * len(result.villages)
     )
     outlines = village_outlines(result.villages.geometry.to_numpy())
-    rcodes = result.villages["regency_code"].astype(str).to_numpy()
     codes = result.villages.index.to_numpy(object)
-    order = np.argsort(rcodes, kind="stable")
-    uniq, starts = np.unique(rcodes[order], return_index=True)
-    ends = np.r_[starts[1:], len(order)]
-    for code, a, z in zip(uniq.tolist(), starts.tolist(), ends.tolist(), strict=True):
-        rows = order[a:z].tolist()
+    for code, rows in _regency_rows(result):
         _write_script(
             data_dir / "v" / f"{code}.js",
             f"v/{code}",
@@ -447,6 +455,35 @@ def _write_villages(
                 "outline": [outlines[i] for i in rows],
                 "why": [why.get(esc(codes[i]), "") for i in rows],
                 "bind": [binding[i] for i in rows],
+            },
+        )
+
+
+def _regency_rows(result: Result):
+    """(regency code, row positions) per regency, in code order."""
+    rcodes = result.villages["regency_code"].astype(str).to_numpy()
+    order = np.argsort(rcodes, kind="stable")
+    uniq, starts = np.unique(rcodes[order], return_index=True)
+    ends = np.r_[starts[1:], len(order)]
+    for code, a, z in zip(uniq.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        yield code, order[a:z].tolist()
+
+
+def _write_popup_texts(
+    result: Result, lang: str, analysis: ma.MapAnalysis | None, data_dir: Path
+) -> None:
+    """``v/<regency>.<lang>.js``: the popup records and "what it would take" lines in
+    ``lang`` (the outlines stay in ``v/<regency>.js``)."""
+    records = md.villages_payload(result, lang, ma.imputed_records(result, analysis, lang))
+    why = why_texts(result, lang)
+    codes = result.villages.index.to_numpy(object)
+    for code, rows in _regency_rows(result):
+        _write_script(
+            data_dir / "v" / f"{code}.{lang}.js",
+            f"v/{code}.{lang}",
+            {
+                "rec": [detail_record(records[codes[i]]) for i in rows],
+                "why": [why.get(esc(codes[i]), "") for i in rows],
             },
         )
 
@@ -468,7 +505,9 @@ def write_national(
     maps_dir : path
         Folder of the site.
     lang : {'id', 'en'}
-        Language of every word on the page (Bahasa Indonesia by default).
+        Language of every word on the page (Bahasa Indonesia by default). Runs of at
+        most :data:`BILINGUAL_MAX_VILLAGES` villages also get the other language, and a
+        switch in the page.
     analysis : MapAnalysis, optional
         Pilot picks to mark (:func:`despro.mapsite.analysis.from_plan`).
     links : dict, optional
@@ -495,13 +534,22 @@ def write_national(
             f.unlink()
     copy_gl_assets(maps_dir)
     specs = layer_specs(result, lang)
+    others = (
+        tuple(x for x in LANGS if x != lang)
+        if len(result.villages) <= BILINGUAL_MAX_VILLAGES
+        else ()
+    )
     with ThreadPoolExecutor(max(threads, 1)) as ex:
-        villages = ex.submit(_write_villages, result, lang, analysis, data_dir)
+        villages = ex.submit(_write_villages, result, lang, analysis, data_dir, others)
         levels = _write_cells(result, specs, data_dir, ex)
         villages.result()
-    _write_script(
-        data_dir / "site.js", "site", site_payload(result, lang, specs, levels, analysis, links)
-    )
+    site = site_payload(result, lang, specs, levels, analysis, links)
+    site["langs"] = [lang, *others]
+    _write_script(data_dir / "site.js", "site", site)
+    for other in others:
+        words = site_payload(result, other, layer_specs(result, other), levels, analysis, links)
+        words["langs"] = site["langs"]
+        _write_script(data_dir / f"site.{other}.js", f"site.{other}", words)
     index = maps_dir / "index.html"
     index.write_text(index_html(lang), encoding="utf-8")
     return index

@@ -260,18 +260,55 @@ def test_search_finds_villages_by_code_and_by_regency(browser, national_demo, vi
     )
 
 
+def _english_words() -> set[str]:
+    english = {w for k, w in GL_LABELS["en"].items() if w != GL_LABELS["id"][k]}
+    english |= {LABELS["en"][k] for k in ("criterion", "threshold", "margin", "source", "rank")}
+    english |= {"near-ready", "not ready", "undetermined", "Readiness score", "(country)"}
+    english |= {"Sumber: smartphone", "Sumber: broadband", "Sumber: courier"}  # layer keys
+    english |= {"needs", "to spare", "Food and beverage", "food_beverage"}
+    return english
+
+
+def _english_on_page(browser: Browser) -> list[str]:
+    text = browser.js("document.body.innerText + ' ' + document.title")
+    return [w for w in _english_words() if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+
+
 @pytest.mark.browser
 def test_no_english_words_on_an_indonesian_page(browser, national_demo):
     browser.ready(national_demo / "index.html")
     browser.js("despro.openPopup(0)")
     browser.wait("!!document.querySelector('.dg-popup')")
+    assert _english_on_page(browser) == []
+
+
+@pytest.mark.browser
+def test_language_switch_changes_every_word_and_html_lang(browser, national_demo, villages):
+    """Both languages written (a small run): the switch shows English everywhere, the
+    popup included, and back in Indonesian no English key is left."""
+    browser.ready(national_demo / "index.html")
+    assert browser.js("despro.site.langs") == ["id", "en"]
+    failing = villages[villages["binding_kind"] == "fail"].iloc[0]
+    i = browser.js(f"despro.villages.code.indexOf('{failing['village_code']}')")
+    browser.js(f"despro.openPopup({i})")
+    _wait_popup(browser, failing["village_code"])
+    browser.js("document.querySelector('.dg-lang[data-lang=\"en\"]').click()")
+    browser.wait("document.documentElement.lang === 'en'")
+    browser.wait("document.querySelector('.dg-popup .dg-head').textContent.indexOf('Fails') >= 0")
     text = browser.js("document.body.innerText")
-    english = {w for k, w in GL_LABELS["en"].items() if w != GL_LABELS["id"][k]}
-    english |= {LABELS["en"][k] for k in ("criterion", "threshold", "margin", "source", "rank")}
-    english |= {"near-ready", "not ready", "undetermined", "Readiness score", "(country)"}
-    english |= {"Sumber: smartphone", "Sumber: broadband", "Sumber: courier"}  # layer keys
-    found = [w for w in english if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
-    assert found == []
+    en, id_ = GL_LABELS["en"], GL_LABELS["id"]
+    for key in ("in_view", "filters", "filter_category", "export_xlsx", "table"):
+        assert en[key] in text and id_[key] not in text, key
+    assert "farthest " + failing["binding_rule"] in text and "needs" in text
+    assert "Food and beverage" in browser.js(
+        "Array.from(document.querySelectorAll('#dg-f-cat option')).map(o => o.text).join('|')"
+    )
+    assert browser.js("document.title") == LABELS["en"]["title"]
+    browser.js("document.querySelector('.dg-lang[data-lang=\"id\"]').click()")
+    browser.wait("document.documentElement.lang === 'id'")
+    browser.wait("document.querySelector('.dg-popup .dg-head').textContent.indexOf('Gagal') >= 0")
+    assert _english_on_page(browser) == []
+    assert browser.console_errors() == [] and browser.network() == []
 
 
 @pytest.mark.browser

@@ -13,7 +13,7 @@
   "use strict";
   var despro = (window.despro = { data: {}, pending: {}, state: {} });
   var SCALE = 1e5;
-  var S, V, W, map;
+  var S, S0, V, W, map;
   var st = despro.state;
 
   despro.load = function (key, data) {
@@ -320,15 +320,21 @@
     });
   }
 
+  /* a village's popup record: texts in the page's current language (v/<code>.<lang>
+     when switched), outlines and binding rule from v/<code> */
   function record(i, cb) {
     var code = plain(V.regencies[V.reg[i]][0]);
     need("v/" + code, function (d) {
-      for (var k = 0; k < d.rec.length; k++) {
-        if (d.rec[k][0] === V.code[i]) {
-          d.rec[k].why = d.why[k]; d.rec[k].bind = d.bind[k]; cb(d.rec[k]); return;
+      var texts = function (t) {
+        for (var k = 0; k < d.rec.length; k++) {
+          if (d.rec[k][0] === V.code[i]) {
+            var r = t.rec[k].slice();
+            r.why = t.why[k]; r.bind = d.bind[k]; cb(r); return;
+          }
         }
-      }
-      cb(null);
+        cb(null);
+      };
+      if (st.lang === S0.lang) texts(d); else need("v/" + code + "." + st.lang, texts);
     });
   }
 
@@ -383,8 +389,9 @@
     return html;
   }
 
-  function openPopup(i) {
+  function openPopup(i, stay) {
     record(i, function (v) {
+      if (st.popup && stay) { st.popup.setHTML(popupHtml(i, v)); return; }
       if (st.popup) st.popup.remove();
       var desk = window.innerWidth > 700;
       st.popup = new maplibregl.Popup({ maxWidth: "min(560px, 92vw)", className: "dg-popup-wrap",
@@ -555,32 +562,39 @@
 
   function buildPanel() {
     var p = document.getElementById("despro-panel");
-    var layers = "<label><input type='radio' name='dg-layer' value='-1'> " + W.no_cells + "</label>" +
+    var layers = "<label><input type='radio' name='dg-layer' value='-1'" + (st.layer < 0 ? " checked" : "") + "> " + W.no_cells + "</label>" +
       S.layers.map(function (s, k) {
         return "<label><input type='radio' name='dg-layer' value='" + k + "'" + (k === st.layer ? " checked" : "") + "> " + s.label + "</label>";
       }).join("");
     var tiers = S.tiers.map(function (t, k) {
-      return "<label><input type='checkbox' class='dg-f-tier' value='" + k + "' checked> <span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span>" + t.label + "</label>";
+      return "<label><input type='checkbox' class='dg-f-tier' value='" + k + "'" + (st.filter.tiers[k] ? " checked" : "") + "> <span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span>" + t.label + "</label>";
     }).join("");
     var rules = "<option value='-1'>" + W.filter_any + "</option>" + S.rules.map(function (r, k) {
-      return r.info ? "" : "<option value='" + k + "'>" + r.id + " " + r.label + "</option>";
+      return r.info ? "" : "<option value='" + k + "'" + (k === st.filter.rule ? " selected" : "") + ">" + r.id + " " + r.label + "</option>";
     }).join("");
     var provs = "<option value='-1'>" + W.filter_any + "</option>" + V.provinces.map(function (pr, k) {
-      return "<option value='" + k + "'>" + pr[1] + "</option>";
+      return "<option value='" + k + "'" + (k === st.filter.province ? " selected" : "") + ">" + pr[1] + "</option>";
     }).join("");
     var catN = V.categories.map(function () { return 0; });
     for (var i = 0; i < V.n; i++) catN[V.cat.charCodeAt(i) - 48] += 1;
-    var cats = "<option value='-1'>" + W.filter_any + "</option>" + V.categories.map(function (c, k) {
-      return catN[k] ? "<option value='" + k + "'>" + c[1] + " (" + fmt(catN[k]) + ")</option>" : "";
+    var cats = "<option value='-1'>" + W.filter_any + "</option>" + categories().map(function (c, k) {
+      return catN[k] ? "<option value='" + k + "'" + (k === st.filter.cat ? " selected" : "") + ">" + c[1] + " (" + fmt(catN[k]) + ")</option>" : "";
     }).join("");
     var links = (S.links || []).map(function (l) { return " \u00b7 <a href='" + l[1] + "'>" + l[0] + "</a>"; }).join("");
-    p.innerHTML = "<h1>" + W.title + "</h1><div class='dg-note'>" + S.run + " \u00b7 " + W.generated + " " + S.generated + links + "</div>" +
+    /* each language named in itself; shown when the run wrote both */
+    var langs = (S.langs || []).length > 1 ? "<div class='dg-langs' role='group'>" + S.langs.map(function (l) {
+      return "<button type='button' class='dg-lang" + (l === st.lang ? " dg-on" : "") + "' data-lang='" + l + "' lang='" + l + "'" +
+        (l === st.lang ? " aria-pressed='true'" : "") + ">" + LANG_NAMES[l] + "</button>";
+    }).join("") + "</div>" : "";
+    var q = document.getElementById("dg-search");
+    q = q ? q.value : "";
+    p.innerHTML = langs + "<h1>" + W.title + "</h1><div class='dg-note'>" + S.run + " \u00b7 " + W.generated + " " + S.generated + links + "</div>" +
       "<input id='dg-search' type='search' placeholder='" + W.search + "' aria-label='" + W.search + "'><div id='dg-results'></div>" +
       "<div id='dg-summary'>" + (S.summary || "") + "</div>" +
       "<details open><summary>" + W.cell_layers + "</summary><div class='dg-radios'>" + layers + "</div>" +
-      "<label><input type='checkbox' id='dg-outlines' checked> " + W.show_outlines + "</label>" +
-      (S.featureWords && S.featureWords.routes ? "<label><input type='checkbox' class='dg-feature' data-layers='routes nodes' checked> " + S.featureWords.routes + "</label>" : "") +
-      (S.featureWords && S.featureWords.outlets ? "<label><input type='checkbox' class='dg-feature' data-layers='outlets outlets-cluster'> " + S.featureWords.outlets + "</label>" : "") +
+      "<label><input type='checkbox' id='dg-outlines'" + (st.outlines ? " checked" : "") + "> " + W.show_outlines + "</label>" +
+      (S.featureWords && S.featureWords.routes ? "<label><input type='checkbox' class='dg-feature' data-layers='routes nodes'" + (st.features.routes ? " checked" : "") + "> " + S.featureWords.routes + "</label>" : "") +
+      (S.featureWords && S.featureWords.outlets ? "<label><input type='checkbox' class='dg-feature' data-layers='outlets outlets-cluster'" + (st.features.outlets ? " checked" : "") + "> " + S.featureWords.outlets + "</label>" : "") +
       "</details>" +
       "<details open><summary>" + W.filters + "</summary><div class='dg-tiers'>" + tiers + "</div>" +
       "<label>" + W.filter_failing + " <select id='dg-f-rule'>" + rules + "</select></label>" +
@@ -591,6 +605,9 @@
       " <button id='dg-geojson' type='button'>" + W.export_geojson + "</button></details>" +
       "<div id='dg-counts'></div><h2 id='dg-places-title'></h2><div id='dg-places'></div>" +
       "<h2>" + W.table + "</h2><div id='dg-table'></div>";
+    document.getElementById("dg-search").value = q;
+    if (p.dgBound) return;
+    p.dgBound = true;
     p.addEventListener("change", function (e) {
       var tg = e.target;
       if (tg.name === "dg-layer") setLayer(+tg.value);
@@ -599,7 +616,10 @@
       else if (tg.id === "dg-f-province") { selectProvince(+tg.value); }
       else if (tg.id === "dg-f-cat") { st.filter.cat = +tg.value; applyFilter(); }
       else if (tg.id === "dg-outlines") { st.outlines = tg.checked; refreshOutlines(); }
-      else if (tg.classList.contains("dg-feature")) toggle(tg.getAttribute("data-layers").split(" "), tg.checked);
+      else if (tg.classList.contains("dg-feature")) {
+        st.features[tg.getAttribute("data-layers").split(" ")[0]] = tg.checked;
+        toggle(tg.getAttribute("data-layers").split(" "), tg.checked);
+      }
     });
     p.addEventListener("click", function (e) {
       var row = e.target.closest("[data-i]"), place = e.target.closest(".dg-place");
@@ -624,9 +644,31 @@
       if (e.target.id === "dg-csv") exportSelection("csv");
       if (e.target.id === "dg-xlsx") exportSelection("xlsx");
       if (e.target.id === "dg-geojson") exportSelection("geojson");
+      var lang = e.target.closest(".dg-lang");
+      if (lang) setLang(lang.getAttribute("data-lang"));
     });
-    document.getElementById("dg-search").addEventListener("input", function (e) { st.searchLimit = 10; search(e.target.value); });
+    p.addEventListener("input", function (e) { if (e.target.id === "dg-search") { st.searchLimit = 10; search(e.target.value); } });
   }
+
+  var LANG_NAMES = { id: "Bahasa Indonesia", en: "English" };
+
+  /* every word of the page in language l: its site words (site.<l>.js, loaded once),
+     the panel, legend, counts, table and an open popup redrawn; <html lang> follows */
+  function setLang(l) {
+    if (l === st.lang) return;
+    need(l === S0.lang ? "site" : "site." + l, function (d) {
+      st.lang = l;
+      S = despro.site = d; W = S.words;
+      document.documentElement.lang = l;
+      document.title = plain(W.title);
+      buildPanel();
+      renderLegend();
+      applyFilter();
+      search(document.getElementById("dg-search").value);
+      if (st.popup && st.popup.isOpen()) openPopup(st.popupVillage, true);
+    });
+  }
+  despro.setLang = setLang;
 
   function fit(b) { map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 600 }); }
 
@@ -668,11 +710,13 @@
     return /[",\n;]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
 
+  function categories() { return S.categories || V.categories; }
+
   var EXPORT_COLUMNS = ["village_code", "village_name", "district_name", "regency_code", "regency_name",
     "province_name", "tier", "rank", "product_category", "lat", "lon"];
   /* one village as exported: escaped texts (csvCell and the XLSX writer unescape them) */
   function exportRow(i) {
-    var r = V.regencies[V.reg[i]], c = V.categories[V.cat.charCodeAt(i) - 48];
+    var r = V.regencies[V.reg[i]], c = categories()[V.cat.charCodeAt(i) - 48];
     return [V.code[i], V.name[i], V.dist[i] >= 0 ? V.districts[V.dist[i]] : "", r[0], r[1], V.provinces[r[2]][1],
       S.tiers[+V.tier.charAt(i)].key, V.rank[i], c[0] ? c[1] : "", V.y[i], V.x[i]];
   }
@@ -802,7 +846,8 @@
   despro.start = function () {
     var t0 = performance.now();
     despro.timing = {};
-    S = despro.data.site; V = despro.data.villages; W = S.words;
+    S = S0 = despro.data.site; V = despro.data.villages; W = S.words;
+    st.lang = S.lang; st.features = { routes: true, outlets: false };
     despro.site = S; despro.villages = V;
     decodeVillages();
     despro.timing.decoded = performance.now() - t0;
