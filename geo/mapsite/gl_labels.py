@@ -67,6 +67,7 @@ GL_LABELS = {
         "print": "Cetak",
         "binding": "Kriteria pengikat (terjauh dari ambang)",
         "binding_none": "tidak ada",
+        "outlet_clusters": "gerai kurir berdekatan (jumlahnya)",
     },
     "en": {
         "panel": "Panel",
@@ -118,5 +119,6 @@ GL_LABELS = {
         "print": "Print",
         "binding": "Binding criterion (farthest from its threshold)",
         "binding_none": "none",
+        "outlet_clusters": "courier outlets close together (their count)",
     },
 }

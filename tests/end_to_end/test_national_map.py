@@ -580,3 +580,34 @@ def test_xlsx_download_opens_with_openpyxl_and_holds_the_filtered_villages(
     cells = [c for r in book.active.iter_rows() for c in r]
     assert all(c.data_type != "f" for c in cells)
     assert browser.console_errors() == []
+
+
+@pytest.mark.browser
+def test_courier_clusters_show_counts_in_black_and_white(browser, national_demo):
+    """Outlet clusters are badges with their count, drawn in black, white and greys only:
+    never a tier colour; the legend names them when they are on."""
+    browser.ready(national_demo / "index.html")
+    browser.js("document.querySelector('.dg-feature[data-layers^=\"outlets\"]').click()")
+    browser.js("despro.map.jumpTo({center: despro.map.getCenter(), zoom: 9}); 0")
+    browser.wait("despro.map.loaded() && !despro.map.isMoving()")
+    browser.wait("despro.map.queryRenderedFeatures({layers: ['outlets-cluster']}).length > 0")
+    counts = browser.js(
+        "despro.map.queryRenderedFeatures({layers: ['outlets-cluster']})"
+        ".map(f => f.properties.point_count)"
+    )
+    assert counts and all(n >= 2 for n in counts)
+    assert browser.js(f"despro.map.hasImage('oc-{counts[0]}')")
+    assert browser.js("despro.map.getLayer('outlets-cluster').type") == "symbol"
+    # every drawn pixel of a badge, and of a single outlet, is grey (r = g = b)
+    for n in (counts[0], 0, 12345):
+        coloured = browser.js(
+            f"(() => {{ var d = despro.outletImage({n}).data, bad = 0;"
+            " for (var k = 0; k < d.length; k += 4) if (d[k + 3] > 200 &&"
+            " (d[k] !== d[k + 1] || d[k + 1] !== d[k + 2])) bad += 1; return bad; })()"
+        )
+        assert coloured == 0
+    tiers = {t["colour"].lower() for t in browser.js("despro.site.tiers")}
+    assert not tiers & {"#ffffff", "#111111"}
+    legend = browser.js("document.getElementById('despro-legend').textContent")
+    assert GL_LABELS["id"]["outlet_clusters"] in legend
+    assert browser.console_errors() == []

@@ -214,16 +214,51 @@
       tip("nodes");
     }
     if (S.outlets && S.outlets.path.length) {
-      /* clusters in neutral grey with a count: never a tier colour */
-      map.addSource("outlets", { type: "geojson", data: decodePoints(S.outlets), cluster: true, clusterRadius: 40 });
-      map.addLayer({ id: "outlets-cluster", type: "circle", source: "outlets", filter: ["has", "point_count"], layout: { visibility: "none" },
-        paint: { "circle-radius": ["interpolate", ["linear"], ["get", "point_count"], 2, 8, 100, 18], "circle-color": "#ffffff",
-          "circle-stroke-color": "#444444", "circle-stroke-width": 2 } }, "villages-dots");
-      map.addLayer({ id: "outlets", type: "circle", source: "outlets", filter: ["!", ["has", "point_count"]], layout: { visibility: "none" },
-        paint: { "circle-radius": 3.5, "circle-color": "#444444", "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } }, "villages-dots");
+      /* courier outlets: black on white only (never a tier or cell colour), a ring for
+         one outlet, a square badge with the count for a cluster */
+      map.addImage("outlet", outletImage(0));
+      map.on("styleimagemissing", function (e) {
+        var m = /^oc-(\d+)$/.exec(e.id);
+        if (m && !map.hasImage(e.id)) map.addImage(e.id, outletImage(+m[1]));
+      });
+      map.addSource("outlets", { type: "geojson", data: decodePoints(S.outlets), cluster: true, clusterRadius: 40, clusterMaxZoom: 13 });
+      map.addLayer({ id: "outlets-cluster", type: "symbol", source: "outlets", filter: ["has", "point_count"],
+        layout: { visibility: "none", "icon-image": ["concat", "oc-", ["to-string", ["get", "point_count"]]],
+          "icon-allow-overlap": true, "icon-ignore-placement": true } }, "villages-dots");
+      map.addLayer({ id: "outlets", type: "symbol", source: "outlets", filter: ["!", ["has", "point_count"]],
+        layout: { visibility: "none", "icon-image": "outlet", "icon-allow-overlap": true, "icon-ignore-placement": true } }, "villages-dots");
+      map.on("click", "outlets-cluster", function (e) {
+        var f = e.features[0];
+        map.getSource("outlets").getClusterExpansionZoom(f.properties.cluster_id).then(function (z) {
+          map.easeTo({ center: f.geometry.coordinates, zoom: z });
+        });
+      });
       tip("outlets");
     }
   }
+
+  /* an outlet marker (count 0: one outlet, a ring) or a cluster badge with its count:
+     black, white and greys only */
+  function outletImage(count) {
+    var text = count > 9999 ? Math.round(count / 1000) + "k" : String(count);
+    var c = document.createElement("canvas"), g = c.getContext("2d");
+    if (!count) {
+      c.width = c.height = 14;
+      g.beginPath(); g.arc(7, 7, 5, 0, 2 * Math.PI); g.fillStyle = "#ffffff"; g.fill();
+      g.lineWidth = 2; g.strokeStyle = "#111111"; g.stroke();
+      g.beginPath(); g.arc(7, 7, 1.6, 0, 2 * Math.PI); g.fillStyle = "#111111"; g.fill();
+      return g.getImageData(0, 0, 14, 14);
+    }
+    g.font = "bold 11px sans-serif";
+    var w = Math.ceil(g.measureText(text).width) + 10, h = 18;
+    c.width = w; c.height = h;
+    g.fillStyle = "#ffffff"; g.strokeStyle = "#111111"; g.lineWidth = 2;
+    g.fillRect(1, 1, w - 2, h - 2); g.strokeRect(1, 1, w - 2, h - 2);
+    g.fillStyle = "#111111"; g.font = "bold 11px sans-serif"; g.textAlign = "center"; g.textBaseline = "middle";
+    g.fillText(text, w / 2, h / 2 + 0.5);
+    return g.getImageData(0, 0, w, h);
+  }
+  despro.outletImage = outletImage;
 
   function toggle(ids, on) {
     ids.forEach(function (id) { if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", on ? "visible" : "none"); });
@@ -520,6 +555,10 @@
     if (S.agents && S.agents.length) html += "<div><span class='dg-tier dg-shape-circle' style='background:#7a3e00'></span>" + S.analysisWords.agents + "</div>";
     if (S.clusters && S.clusters.length) html += "<div><i style='background:#bbbbbb'></i>" + S.analysisWords.clusters + "</div>";
     if (S.hasPilots) html += "<div><span class='dg-tier dg-shape-star'></span>" + W.pilot + "</div>";
+    if (st.features && st.features.outlets && S.featureWords && S.featureWords.outlets) {
+      html += "<div><span class='dg-outlet'></span>" + S.featureWords.outlets + "</div>" +
+        "<div><span class='dg-outlet-n'>12</span>" + W.outlet_clusters + "</div>";
+    }
     if (spec) {
       html += "<b>" + spec.label + "</b>" + (spec.note ? "<div class='dg-note'>" + spec.note + "</div>" : "");
       spec.names.forEach(function (n, k) { html += "<div><i style='background:" + spec.colours[k] + "'></i>" + n + "</div>"; });
@@ -619,6 +658,7 @@
       else if (tg.classList.contains("dg-feature")) {
         st.features[tg.getAttribute("data-layers").split(" ")[0]] = tg.checked;
         toggle(tg.getAttribute("data-layers").split(" "), tg.checked);
+        renderLegend();
       }
     });
     p.addEventListener("click", function (e) {
