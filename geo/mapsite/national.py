@@ -11,8 +11,10 @@
   shortlist / pilot flags, regency): the markers, the panel's counts and the search;
 - ``data/c<res>/<chunk>.js``: the cells of one chunk of one level (see
   :mod:`despro.mapsite.pyramid`), loaded when the view needs them;
-- ``data/v/<regency>.js``: the popup records and outlines of one regency's villages,
-  loaded when the view (or a click) needs them;
+- ``data/v/<regency>.js``: the popup records of one regency's villages, loaded when a
+  popup needs them (``v/<regency>.<lang>.js``: in the other language, when written);
+- ``data/o/<regency>.js``: the outlines of one regency's villages, loaded when the view
+  needs them;
 - ``lib/``: MapLibre GL JS (from the PyPI package ``maplibre``) and despro's
   ``despro-gl.js`` / ``despro-gl.css`` (:mod:`despro.mapsite.assets`).
 
@@ -431,7 +433,8 @@ def _write_villages(
     data_dir: Path,
     others: tuple[str, ...] = (),
 ) -> None:
-    """Write ``villages.js`` and one ``v/<regency>.js`` per regency; per other language
+    """Write ``villages.js``, one ``v/<regency>.js`` (popup records) and one
+    ``o/<regency>.js`` (outlines) per regency; per other language
     ``v/<regency>.<lang>.js`` with its popup texts (records and "what it would take")."""
     _write_script(data_dir / "villages.js", "villages", villages_index(result, analysis, lang))
     for other in others:
@@ -452,10 +455,12 @@ def _write_villages(
             f"v/{code}",
             {
                 "rec": [detail_record(records[codes[i]]) for i in rows],
-                "outline": [outlines[i] for i in rows],
                 "why": [why.get(esc(codes[i]), "") for i in rows],
                 "bind": [binding[i] for i in rows],
             },
+        )
+        _write_script(
+            data_dir / "o" / f"{code}.js", f"o/{code}", {"outline": [outlines[i] for i in rows]}
         )
 
 

@@ -142,7 +142,7 @@ def test_opens_from_file_with_no_console_error_and_no_network(browser, national_
     assert browser.console_errors() == []
     assert browser.network() == []
     assert browser.dialogs == []
-    drawn = browser.js("despro.map.getSource('villages')._data.features.length")
+    drawn = browser.js("despro.shownVillages().length")
     assert drawn == len(villages)
     assert browser.js("document.documentElement.lang") == "id"
 
@@ -185,7 +185,7 @@ def test_a_filter_hides_what_it_should_and_export_has_its_rows(browser, national
     )
     want = villages[(villages["tier"] == "not ready") & (villages[f"{rule}_state"] == "fail")]
     assert 0 < len(want) < len(villages)
-    shown = browser.js("despro.map.getSource('villages')._data.features.map(f => f.properties.i)")
+    shown = browser.js("despro.shownVillages()")
     codes = browser.js("despro.villages.code")
     assert sorted(html.unescape(codes[i]) for i in shown) == sorted(want["village_code"])
     browser.js("despro.exportSelection('csv')")
@@ -497,9 +497,7 @@ def test_product_category_filter_in_the_page_language(browser, national_demo, vi
             f"var s = document.getElementById('dg-f-cat'); s.value = '{labels[label][0]}';"
             "s.dispatchEvent(new Event('change', {bubbles: true}))"
         )
-        shown = browser.js(
-            "despro.map.getSource('villages')._data.features.map(f => f.properties.i)"
-        )
+        shown = browser.js("despro.shownVillages()")
         codes = browser.js("despro.villages.code")
         return sorted(html.unescape(codes[i]) for i in shown)
 
@@ -511,7 +509,7 @@ def test_product_category_filter_in_the_page_language(browser, national_demo, vi
     rows = browser.js("despro.lastExport").strip().split("\n")
     assert len(rows) - 1 == unknown.sum()
     browser.js("document.getElementById('dg-clear').click()")
-    assert browser.js("despro.map.getSource('villages')._data.features.length") == len(villages)
+    assert browser.js("despro.shownVillages().length") == len(villages)
 
 
 @pytest.mark.browser

@@ -18,6 +18,8 @@
 
   despro.load = function (key, data) {
     despro.data[key] = data;
+    st.lastLoadAt = performance.now();
+    if (key.charAt(0) === "c") st.lastChunkAt = st.lastLoadAt;
     var waiting = despro.pending[key] || [];
     delete despro.pending[key];
     waiting.forEach(function (cb) { cb(data); });
@@ -93,10 +95,17 @@
   }
   despro.passes = passes;
 
-  function villageFeatures() {
+  /* the villages drawn at every zoom (ready, near-ready, shortlisted or pilot: few) or,
+     many = true, the others: dots and shapes from zoom DOTS_ZOOM only, their source
+     filled when the map first gets there (tiling 80,000 points took seconds of the
+     national first paint; at the country view the tier cells show them) */
+  var DOTS_ZOOM = 6;
+  function isFew(i) { return +V.tier.charAt(i) <= 1 || +V.flag.charAt(i) > 0; }
+  function villageFeatures(many, box) {
     var feats = [];
     for (var i = 0; i < V.n; i++) {
-      if (!passes(i)) continue;
+      if (isFew(i) === !!many || !passes(i)) continue;
+      if (box && (V.x[i] < box[0] || V.x[i] > box[2] || V.y[i] < box[1] || V.y[i] > box[3])) continue;
       var t = +V.tier.charAt(i), fl = +V.flag.charAt(i);
       feats.push({
         type: "Feature",
@@ -267,39 +276,65 @@
 
   function currentLayer() { return st.layer >= 0 ? S.layers[st.layer] : null; }
 
+  /* chunks kept decoded at most (older ones are dropped, and loaded again if needed):
+     panning a whole island at res 8 must not keep every chunk in memory */
+  var KEEP_CHUNKS = 160;
+
+  function forget(keep) {
+    var loaded = Object.keys(despro.data).filter(function (k) { return k.charAt(0) === "c" && !keep[k]; });
+    if (loaded.length + Object.keys(keep).length <= KEEP_CHUNKS) return;
+    loaded.sort(function (a, b) { return despro.data[a].usedAt - despro.data[b].usedAt; });
+    loaded.slice(0, loaded.length + Object.keys(keep).length - KEEP_CHUNKS).forEach(function (k) { delete despro.data[k]; });
+  }
+
   function refreshCells() {
     if (!map || !map.getSource("cells")) return;
     var spec = currentLayer();
-    if (!spec) { map.getSource("cells").setData({ type: "FeatureCollection", features: [] }); return; }
-    var level = levelFor(map.getZoom()), view = viewBox(0.25), keys = [];
+    if (!spec) { st.cellKey = ""; map.getSource("cells").setData({ type: "FeatureCollection", features: [] }); return; }
+    var level = levelFor(map.getZoom()), view = viewBox(0.1), keys = [];
     Object.keys(level.chunks).forEach(function (k) { if (intersects(level.chunks[k], view)) keys.push(k); });
     if (st.level !== level.res) { st.level = level.res; renderLegend(); }
-    var todo = keys.length, loaded = [];
+    var key = spec.key + "|" + level.res + "|" + keys.join(" ");
+    if (key === st.cellKey) return;  /* the same chunks in view: nothing to redraw */
+    st.cellKey = key;
+    var todo = keys.length, loaded = [], keep = {};
     if (!todo) { map.getSource("cells").setData({ type: "FeatureCollection", features: [] }); return; }
+    keys.forEach(function (k) { keep["c" + level.res + "/" + k] = 1; });
+    forget(keep);
     var token = (st.cellToken = (st.cellToken || 0) + 1);
     keys.forEach(function (k) {
       need("c" + level.res + "/" + k, function (chunk) {
         loaded.push(chunk);
         todo -= 1;
         if (token !== st.cellToken) return;
-        if (todo === 0 || loaded.length % 8 === 0) drawCells(loaded, spec);
+        chunk.usedAt = performance.now();
+        /* many chunks: show what has come every 24, then all of them once */
+        if (todo === 0 || loaded.length % 24 === 0) drawCells(loaded, spec);
       });
     });
   }
 
+  /* a chunk's features for one layer, made once */
+  function chunkFeatures(chunk, spec) {
+    chunk.feats = chunk.feats || {};
+    if (chunk.feats[spec.key]) return chunk.feats[spec.key];
+    var rings = chunkRings(chunk), vals = chunk.v[spec.key] || null, feats = new Array(rings.length);
+    for (var i = 0; i < rings.length; i++) {
+      var ch = vals ? vals.charCodeAt(i) : 46, k = -1, p = 0;
+      if (ch >= 97) k = ch - 97; else if (ch >= 65 && ch < 97) { k = ch - 65; p = 1; }
+      feats[i] = { type: "Feature", geometry: { type: "Polygon", coordinates: [rings[i]] }, properties: { k: k, p: p } };
+    }
+    chunk.feats = {};  /* one layer's features at a time */
+    chunk.feats[spec.key] = feats;
+    return feats;
+  }
+
   function drawCells(chunks, spec) {
     var feats = [];
-    chunks.forEach(function (chunk) {
-      var rings = chunkRings(chunk), vals = chunk.v[spec.key] || null;
-      for (var i = 0; i < rings.length; i++) {
-        var ch = vals ? vals.charCodeAt(i) : 46, k = -1, p = 0;
-        if (ch >= 97) k = ch - 97; else if (ch >= 65 && ch < 97) { k = ch - 65; p = 1; }
-        feats.push({ type: "Feature", geometry: { type: "Polygon", coordinates: [rings[i]] },
-          properties: { k: k, p: p } });
-      }
-    });
+    chunks.forEach(function (chunk) { feats = feats.concat(chunkFeatures(chunk, spec)); });
     map.getSource("cells").setData({ type: "FeatureCollection", features: feats });
     st.cellsDrawn = feats.length;
+    st.drawnAt = performance.now();
   }
 
   function cellPaint(spec) {
@@ -325,30 +360,47 @@
 
   /* --- village outlines and popup records (per regency) ---------------------------- */
 
+  /* village outlines near the view (their regencies' files, kept decoded), drawn once
+     the cells are: they wait for the map to be idle */
+  var OUTLINE_ZOOM = 10;
   function refreshOutlines() {
-    if (!st.outlines || map.getZoom() < 9.5) {
-      map.getSource("outlines").setData({ type: "FeatureCollection", features: [] });
+    if (!st.outlines || map.getZoom() < OUTLINE_ZOOM) {
+      if (st.outlineKey !== "") map.getSource("outlines").setData({ type: "FeatureCollection", features: [] });
+      st.outlineKey = "";
       return;
     }
     var view = viewBox(0.1), regs = [];
     V.regencies.forEach(function (r) { if (intersects(r[3], view)) regs.push(plain(r[0])); });
     if (regs.length > 40) return;
+    var box = viewBox(0.5), b = st.outlineBox;
+    var key = regs.join(" ");
+    if (key === st.outlineKey && b && view[0] >= b[0] && view[1] >= b[1] && view[2] <= b[2] && view[3] <= b[3]) return;
     var todo = regs.length, got = [];
     regs.forEach(function (code) {
-      need("v/" + code, function (d) {
+      need("o/" + code, function (d) {
         got.push(d); todo -= 1;
         if (todo === 0) {
           var feats = [];
           got.forEach(function (d) {
-            d.outline.forEach(function (rings, j) {
-              rings.forEach(function (ring) {
-                var lat = 0, lon = 0, pts = [];
-                for (var k = 0; k < ring.length; k += 2) { lat += ring[k]; lon += ring[k + 1]; pts.push([lon / SCALE, lat / SCALE]); }
-                pts.push(pts[0]);
-                feats.push({ type: "Feature", geometry: { type: "LineString", coordinates: pts }, properties: { j: j } });
+            if (!d.feats) {  /* decoded once per regency, with each ring's box */
+              d.feats = [];
+              d.outline.forEach(function (rings, j) {
+                rings.forEach(function (ring) {
+                  var lat = 0, lon = 0, pts = [], bb = [1e9, 1e9, -1e9, -1e9];
+                  for (var k = 0; k < ring.length; k += 2) {
+                    lat += ring[k]; lon += ring[k + 1];
+                    var x = lon / SCALE, y = lat / SCALE;
+                    pts.push([x, y]);
+                    if (x < bb[0]) bb[0] = x; if (y < bb[1]) bb[1] = y; if (x > bb[2]) bb[2] = x; if (y > bb[3]) bb[3] = y;
+                  }
+                  pts.push(pts[0]);
+                  d.feats.push({ type: "Feature", geometry: { type: "LineString", coordinates: pts }, properties: { j: j }, bbox: bb });
+                });
               });
-            });
+            }
+            d.feats.forEach(function (f) { if (intersects(f.bbox, box)) feats.push(f); });
           });
+          st.outlineKey = key; st.outlineBox = box;
           map.getSource("outlines").setData({ type: "FeatureCollection", features: feats });
         }
       });
@@ -539,8 +591,29 @@
       "</table><div class='dg-note'>" + fmt(Math.min(idx.length, 500)) + " " + W.of + " " + fmt(idx.length) + " " + W.rows_shown + "</div>";
   }
 
+  /* fill (or refill after a filter) the source of the many villages by area: those
+     around the view (three times its width and height) once the map is close enough
+     to show them, again when the view leaves that area */
+  function refreshMany() {
+    if (map.getZoom() < DOTS_ZOOM - 0.5) return;
+    var view = viewBox(0), b = st.manyBox;
+    if (st.manyDrawn && b && view[0] >= b[0] && view[1] >= b[1] && view[2] <= b[2] && view[3] <= b[3]) return;
+    st.manyBox = viewBox(1);
+    map.getSource("villages").setData(villageFeatures(true, st.manyBox));
+    st.manyDrawn = true;
+  }
+
+  /* indices of the villages on the map's sources (both kinds) */
+  despro.shownVillages = function () {
+    return map.getSource("villages-top")._data.features.concat(map.getSource("villages")._data.features)
+      .map(function (f) { return f.properties.i; });
+  };
+
   function applyFilter() {
-    map.getSource("villages").setData(villageFeatures());
+    map.getSource("villages-top").setData(villageFeatures(false));
+    st.manyDrawn = false;
+    refreshMany();
+    if (!st.manyDrawn) map.getSource("villages").setData({ type: "FeatureCollection", features: [] });
     if (map.getSource("pilots")) map.getSource("pilots").setData(pilotFeatures());
     renderCounts();
     renderTable();
@@ -644,7 +717,9 @@
       " <button id='dg-geojson' type='button'>" + W.export_geojson + "</button></details>" +
       "<div id='dg-counts'></div><h2 id='dg-places-title'></h2><div id='dg-places'></div>" +
       "<h2>" + W.table + "</h2><div id='dg-table'></div>";
-    document.getElementById("dg-search").value = q;
+    var box = document.getElementById("dg-search");
+    box.value = q;
+    box.addEventListener("input", function (e) { st.searchLimit = 10; search(e.target.value); });
     if (p.dgBound) return;
     p.dgBound = true;
     p.addEventListener("change", function (e) {
@@ -687,7 +762,6 @@
       var lang = e.target.closest(".dg-lang");
       if (lang) setLang(lang.getAttribute("data-lang"));
     });
-    p.addEventListener("input", function (e) { if (e.target.id === "dg-search") { st.searchLimit = 10; search(e.target.value); } });
   }
 
   var LANG_NAMES = { id: "Bahasa Indonesia", en: "English" };
@@ -895,6 +969,8 @@
     st.layer = 0; st.outlines = true;
     buildPanel();
     var b = S.bounds;
+    /* two workers: the cells and the outlines or villages are tiled side by side */
+    if (maplibregl.setWorkerCount && maplibregl.getWorkerCount() < 2) maplibregl.setWorkerCount(2);
     map = despro.map = new maplibregl.Map({
       container: "despro-map",
       style: { version: 8, sources: {}, layers: [{ id: "bg", type: "background", paint: { "background-color": "#f2efe9" } }] },
@@ -915,7 +991,8 @@
       var empty = { type: "FeatureCollection", features: [] };
       map.addSource("cells", { type: "geojson", data: empty, buffer: 16, tolerance: 0 });
       map.addSource("outlines", { type: "geojson", data: empty, tolerance: 0.2 });
-      map.addSource("villages", { type: "geojson", data: villageFeatures() });
+      map.addSource("villages", { type: "geojson", data: empty });
+      map.addSource("villages-top", { type: "geojson", data: empty });
       map.addSource("pilots", { type: "geojson", data: pilotFeatures() });
       map.addLayer({ id: "cells", type: "fill", source: "cells", paint: { "fill-color": "#cccccc", "fill-opacity": 0.6, "fill-antialias": false } });
       map.addLayer({ id: "cells-hatch", type: "fill", source: "cells", filter: ["==", ["get", "p"], 1], paint: { "fill-pattern": "hatch" } });
@@ -941,9 +1018,7 @@
       var colours = ["match", ["get", "t"]];
       S.tiers.forEach(function (t, k) { colours.push(k, t.colour); });
       colours.push("#000000");
-      var few = ["any", ["<=", ["get", "t"], 1], ["==", ["get", "big"], 1]];
-      var many = ["all", [">=", ["get", "t"], 2], ["==", ["get", "big"], 0]];
-      map.addLayer({ id: "villages-dots", type: "circle", source: "villages", maxzoom: 8, filter: many, paint: {
+      map.addLayer({ id: "villages-dots", type: "circle", source: "villages", minzoom: DOTS_ZOOM, maxzoom: 8, paint: {
         "circle-color": colours, "circle-radius": ["interpolate", ["linear"], ["zoom"], 3, 0.7, 6, 1.5, 8, 3.5],
         "circle-opacity": 0.85,
         "circle-stroke-color": "#222222", "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 5.5, 0, 7, 0.5]
@@ -953,8 +1028,8 @@
         "symbol-sort-key": ["get", "o"],
         "icon-size": ["interpolate", ["linear"], ["zoom"], 4, ["+", 0.3, ["*", 0.2, ["get", "big"]]], 10, ["+", 0.6, ["*", 0.3, ["get", "big"]]], 14, ["+", 0.9, ["*", 0.3, ["get", "big"]]]]
       };
-      map.addLayer({ id: "villages", type: "symbol", source: "villages", minzoom: 8, filter: many, layout: symbol });
-      map.addLayer({ id: "villages-top", type: "symbol", source: "villages", filter: few, layout: symbol });
+      map.addLayer({ id: "villages", type: "symbol", source: "villages", minzoom: 8, layout: symbol });
+      map.addLayer({ id: "villages-top", type: "symbol", source: "villages-top", layout: symbol });
       map.addLayer({ id: "pilots", type: "symbol", source: "pilots", layout: { "icon-image": "pilot", "icon-allow-overlap": true, "icon-ignore-placement": true, "icon-size": 0.9 } });
       addFeatures();
       if (S.agents && S.agents.length) {
@@ -981,9 +1056,13 @@
       setLayer(0);
       applyFilter();
       refreshOutlines();
-      map.on("moveend", function () { refreshCells(); refreshOutlines(); renderCounts(); renderLegend(); });
+      map.on("moveend", function () {
+        refreshMany(); refreshCells(); renderCounts(); renderLegend();
+        map.once("idle", refreshOutlines);
+      });
       despro.timing.ready = performance.now() - t0;
       map.once("idle", function () { despro.timing.idle = performance.now() - t0; });
+      map.on("idle", function () { st.idleAt = performance.now(); });
       despro.ready = true;
     });
   };
