@@ -555,8 +555,11 @@ def write_national(
         words = site_payload(result, other, layer_specs(result, other), levels, analysis, links)
         words["langs"] = site["langs"]
         _write_script(data_dir / f"site.{other}.js", f"site.{other}", words)
+    # the country view's cells come with the page (loaded beside the other scripts, not
+    # after the map has started): the coarsest level when it is one file
+    first = [f"c{lv.res}/all" for lv in levels[-1:] if lv.chunk_res is None]
     index = maps_dir / "index.html"
-    index.write_text(index_html(lang), encoding="utf-8")
+    index.write_text(index_html(lang, first), encoding="utf-8")
     return index
 
 
@@ -600,11 +603,13 @@ def single_file(folder: Path, target: Path) -> Path:
     return target
 
 
-def index_html(lang: str) -> str:
-    """The page: links the local libraries and the data scripts; the words come with
-    ``data/site.js``."""
+def index_html(lang: str, preload: list[str] | None = None) -> str:
+    """The page: links the local libraries and the data scripts (``preload``: keys of
+    data scripts loaded with the page, e.g. the country view's cells); the words come
+    with ``data/site.js``."""
     t = LABELS[lang]
     title = esc(t["title"])
+    extra = "".join(f'<script src="data/{esc(k)}.js"></script>\n' for k in preload or [])
     return f"""<!DOCTYPE html>
 <html lang="{esc(lang)}">
 <head>
@@ -624,7 +629,7 @@ def index_html(lang: str) -> str:
 <script src="lib/despro/despro-gl.js"></script>
 <script src="data/site.js"></script>
 <script src="data/villages.js"></script>
-<script>despro.start();</script>
+{extra}<script>despro.start();</script>
 </body>
 </html>
 """

@@ -66,19 +66,27 @@
   function decodeVillages() {
     var n = V.n, lat = 0, lon = 0;
     V.y = new Float64Array(n); V.x = new Float64Array(n);
-    V.plainName = new Array(n); V.plainCode = new Array(n);
     for (var i = 0; i < n; i++) {
       lat += V.lat[i]; lon += V.lon[i];
       V.y[i] = lat / SCALE; V.x[i] = lon / SCALE;
+    }
+    V.districts = V.districts || []; V.dist = V.dist || [];
+    V.categories = V.categories || [["", W.unknown]];
+    V.cat = V.cat || new Array(n + 1).join("0");
+  }
+
+  /* the plain lower-case texts the search compares with, made at the first search */
+  function searchTexts() {
+    if (V.plainName) return;
+    var n = V.n;
+    V.plainName = new Array(n); V.plainCode = new Array(n);
+    for (var i = 0; i < n; i++) {
       V.plainName[i] = plain(V.name[i]).toLowerCase();
       V.plainCode[i] = plain(V.code[i]);
     }
     V.regPlain = V.regencies.map(function (r) { return plain(r[1]).toLowerCase(); });
     V.provPlain = V.provinces.map(function (p) { return plain(p[1]).toLowerCase(); });
-    V.districts = V.districts || []; V.dist = V.dist || [];
     V.distPlain = V.districts.map(function (d) { return plain(d).toLowerCase(); });
-    V.categories = V.categories || [["", W.unknown]];
-    V.cat = V.cat || new Array(n + 1).join("0");
   }
 
   function province(i) { return V.regencies[V.reg[i]][2]; }
@@ -372,6 +380,9 @@
     var view = viewBox(0.1), regs = [];
     V.regencies.forEach(function (r) { if (intersects(r[3], view)) regs.push(plain(r[0])); });
     if (regs.length > 40) return;
+    /* the popup records of these regencies too: a click on a village in view opens
+       its popup at once */
+    regs.forEach(function (code) { need("v/" + code, function () {}); if (st.lang !== S0.lang) need("v/" + code + "." + st.lang, function () {}); });
     var box = viewBox(0.5), b = st.outlineBox;
     var key = regs.join(" ");
     if (key === st.outlineKey && b && view[0] >= b[0] && view[1] >= b[1] && view[2] <= b[2] && view[3] <= b[3]) return;
@@ -609,14 +620,16 @@
       .map(function (f) { return f.properties.i; });
   };
 
-  function applyFilter() {
+  /* the map's villages, then (later when `then` is given: the map's workers get them
+     first) the panel's counts and table */
+  function applyFilter(then) {
     map.getSource("villages-top").setData(villageFeatures(false));
     st.manyDrawn = false;
     refreshMany();
     if (!st.manyDrawn) map.getSource("villages").setData({ type: "FeatureCollection", features: [] });
     if (map.getSource("pilots")) map.getSource("pilots").setData(pilotFeatures());
-    renderCounts();
-    renderTable();
+    var panel = function () { renderCounts(); renderTable(); if (then) then(); };
+    if (then) setTimeout(panel, 0); else panel();
   }
   despro.applyFilter = applyFilter;
 
@@ -648,6 +661,7 @@
     var box = document.getElementById("dg-results");
     q = q.trim().toLowerCase();
     if (q.length < 2) { box.innerHTML = ""; return; }
+    searchTexts();
     var limit = st.searchLimit || 10, buckets = [[], [], [], [], []], found = 0;
     var regHit = {}, provHit = {}, distHit = {};
     V.regPlain.forEach(function (n, k) { if (n.indexOf(q) >= 0 || plain(V.regencies[k][0]) === q) regHit[k] = 1; });
@@ -967,7 +981,6 @@
     despro.timing.decoded = performance.now() - t0;
     st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1, cat: -1 };
     st.layer = 0; st.outlines = true;
-    buildPanel();
     var b = S.bounds;
     /* two workers: the cells and the outlines or villages are tiled side by side */
     if (maplibregl.setWorkerCount && maplibregl.getWorkerCount() < 2) maplibregl.setWorkerCount(2);
@@ -982,6 +995,7 @@
     if (window.ResizeObserver) new ResizeObserver(function () { map.resize(); }).observe(map.getContainer());
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+    buildPanel();  /* while the map's workers start */
     despro.timing.panel = performance.now() - t0;
     map.on("load", function () {
       despro.timing.mapLoad = performance.now() - t0;
@@ -1054,16 +1068,14 @@
         map.on("mouseleave", id, function () { map.getCanvas().style.cursor = ""; });
       });
       setLayer(0);
-      applyFilter();
+      applyFilter(function () { despro.timing.ready = performance.now() - t0; despro.ready = true; });
       refreshOutlines();
       map.on("moveend", function () {
         refreshMany(); refreshCells(); renderCounts(); renderLegend();
         map.once("idle", refreshOutlines);
       });
-      despro.timing.ready = performance.now() - t0;
       map.once("idle", function () { despro.timing.idle = performance.now() - t0; });
       map.on("idle", function () { st.idleAt = performance.now(); });
-      despro.ready = true;
     });
   };
 })();
