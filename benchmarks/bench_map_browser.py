@@ -10,7 +10,9 @@ gives) and reports, each over ``--repeat`` fresh tabs (median):
 - *regency zoom*: jump from the country to the largest regency at the finest level;
   the time from the last cell chunk's arrival to the map's ``idle`` with its cells drawn
   (the village outlines are loaded after that idle), and the whole zoom;
-- *popup*: ``despro.openPopup`` to the popup in the DOM (its regency file loaded);
+- *popup*: ``despro.openPopup`` of the village nearest the centre of the settled
+  regency view to the popup in the DOM (the records of the regencies in view are
+  fetched when the view settles);
 - *memory while panning Java at the finest level*: 12 views from Banten to Banyuwangi,
   each drawn; the JavaScript heap (``Performance.getMetrics``) and the proportional set
   size of every Chromium process (``/proc/<pid>/smaps_rollup``), the peak.
@@ -147,6 +149,8 @@ def popup(b: Chromium) -> float:
         " best = i; } } return best; })()"
     )
     b.js("document.querySelectorAll('.maplibregl-popup').forEach(p => p.remove()); 0")
+    # as a reader clicks: the view settled (the records of its regencies prefetched)
+    _wait(b, "!Object.keys(despro.pending).length && !despro.map.isMoving()")
     t0 = time.perf_counter()
     b.js(f"despro.openPopup({i}); 0")
     _wait(b, "!!document.querySelector('.dg-popup')", step=0.002)

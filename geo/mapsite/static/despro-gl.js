@@ -1070,9 +1070,11 @@
       setLayer(0);
       applyFilter(function () { despro.timing.ready = performance.now() - t0; despro.ready = true; });
       refreshOutlines();
+      /* the cells first; the villages around the view and their outlines once the map
+         is idle with them (the map's workers tile one thing at a time) */
       map.on("moveend", function () {
-        refreshMany(); refreshCells(); renderCounts(); renderLegend();
-        map.once("idle", refreshOutlines);
+        refreshCells(); renderCounts(); renderLegend();
+        map.once("idle", function () { refreshMany(); refreshOutlines(); });
       });
       map.once("idle", function () { despro.timing.idle = performance.now() - t0; });
       map.on("idle", function () { st.idleAt = performance.now(); });
