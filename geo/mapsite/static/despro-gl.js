@@ -496,9 +496,14 @@
         anchor: desk ? "bottom" : undefined })
         .setLngLat([V.x[i], V.y[i]]).setHTML(popupHtml(i, v)).addTo(map);
       st.popupVillage = i;
-      if (window.innerWidth > 700) { /* the village low in the view, its popup above it */
+      if (window.innerWidth > 700) { /* the village low in the view, its popup above it:
+        after the frame that shows the popup (a map frame can take long in software GL) */
         var h = map.getContainer().clientHeight;
-        map.easeTo({ center: [V.x[i], V.y[i]], offset: [0, Math.max(0, h / 2 - 40)], duration: 300 });
+        requestAnimationFrame(function () {
+          setTimeout(function () {
+            map.easeTo({ center: [V.x[i], V.y[i]], offset: [0, Math.max(0, h / 2 - 40)], duration: 300 });
+          }, 0);
+        });
       }
     });
   }
