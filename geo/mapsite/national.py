@@ -40,7 +40,8 @@ import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from despro.config.vocab import TIERS
+from despro import layers as registry
+from despro.config.vocab import FAIL, TIERS
 from despro.errors import DesproError
 from despro.mapsite import analysis as ma
 from despro.mapsite import data as md
@@ -49,7 +50,8 @@ from despro.mapsite.data import escape_text as esc
 from despro.mapsite.gl_labels import GL_LABELS, TIER_MARKERS
 from despro.mapsite.labels import LABELS, LANGS, threshold_text
 from despro.mapsite.pyramid import SCALE, build_levels
-from despro.mapsite.summary import gate_labels, summary_html, why_texts
+from despro.mapsite.summary import gate_labels, summary_html
+from despro.rules import explain as ex
 
 if TYPE_CHECKING:
     from despro.pipeline.runner import Result
@@ -440,7 +442,7 @@ def _write_villages(
     for other in others:
         _write_popup_texts(result, other, analysis, data_dir)
     records = md.villages_payload(result, lang, ma.imputed_records(result, analysis, lang))
-    why = why_texts(result, lang)
+    gaps, needs = headline_texts(result, lang)
     rule_index = {r.id: k for k, r in enumerate(result.config.criteria.rules)}
     binding = (
         result.villages["binding_rule"].map(rule_index).fillna(-1).astype(int).tolist()
@@ -455,13 +457,58 @@ def _write_villages(
             f"v/{code}",
             {
                 "rec": [detail_record(records[codes[i]]) for i in rows],
-                "why": [why.get(esc(codes[i]), "") for i in rows],
+                "gap": [gaps[i] for i in rows],
+                "need": [needs[i] for i in rows],
                 "bind": [binding[i] for i in rows],
             },
         )
         _write_script(
             data_dir / "o" / f"{code}.js", f"o/{code}", {"outline": [outlines[i] for i in rows]}
         )
+
+
+def headline_texts(result: Result, lang: str) -> tuple[list[str], list[str]]:
+    """Per village (in row order), escaped, the two parts of its popup headline: the gap
+    of its binding rule when that rule fails ("perlu +7,0 pp ...", "... perlu turun
+    5,9 km", :func:`despro.rules.explain.gap_text`; "" otherwise) and the data an
+    undetermined village waits for ("perlu data produk, kurir"; "" otherwise)."""
+    v = result.villages
+    n = len(v)
+    if "binding_rule" not in v:
+        return [""] * n, [""] * n
+    key = "label_id" if lang == "id" else "label_en"
+    rules = {r.id: r for r in result.config.criteria.rules}
+    titles = registry.titles(lang)
+    cache: dict = {}
+
+    def gap(rule, kind, g, unit) -> str:
+        r = rules.get(rule)
+        if kind != FAIL or r is None:
+            return ""
+        k = (rule, round(float(g), 6), unit)
+        if k not in cache:
+            label = getattr(r, key) or r.label_en or r.id
+            cache[k] = esc(ex.gap_text(float(g), unit, label, lang, r.threshold))
+        return cache[k]
+
+    gaps = [
+        gap(*x)
+        for x in zip(
+            v["binding_rule"].tolist(),
+            v["binding_kind"].tolist(),
+            v["binding_gap"].astype(float).tolist(),
+            v["binding_unit"].tolist(),
+            strict=True,
+        )
+    ]
+    needed = v["data_needed"] if "data_needed" in v else pd.Series("", index=v.index)
+    texts: dict = {}
+    needs = []
+    for keys in needed.tolist():
+        if keys not in texts:
+            texts[keys] = esc(ex.data_text(keys, lang, titles)) if isinstance(keys, str) else ""
+        needs.append(texts[keys])
+    return gaps, needs
 
 
 def _regency_rows(result: Result):
@@ -480,7 +527,7 @@ def _write_popup_texts(
     """``v/<regency>.<lang>.js``: the popup records and "what it would take" lines in
     ``lang`` (the outlines stay in ``v/<regency>.js``)."""
     records = md.villages_payload(result, lang, ma.imputed_records(result, analysis, lang))
-    why = why_texts(result, lang)
+    gaps, needs = headline_texts(result, lang)
     codes = result.villages.index.to_numpy(object)
     for code, rows in _regency_rows(result):
         _write_script(
@@ -488,7 +535,8 @@ def _write_popup_texts(
             f"v/{code}.{lang}",
             {
                 "rec": [detail_record(records[codes[i]]) for i in rows],
-                "why": [why.get(esc(codes[i]), "") for i in rows],
+                "gap": [gaps[i] for i in rows],
+                "need": [needs[i] for i in rows],
             },
         )
 

@@ -217,7 +217,9 @@ def test_a_table_row_flies_to_its_village_and_opens_its_popup(browser, national_
 @pytest.mark.browser
 def test_popup_headline_puts_the_binding_rule_first(browser, national_demo, villages):
     browser.ready(national_demo / "index.html")
-    failing = villages[(villages["binding_kind"] == "fail")].iloc[:5]
+    failing = villages[(villages["binding_kind"] == "fail")]
+    waiting = failing[failing["data_needed"].fillna("") != ""]
+    failing = pd.concat([failing.iloc[:4], waiting.iloc[:2]])
     assert len(failing)
     for _, v in failing.iterrows():
         i = browser.js(f"despro.villages.code.indexOf('{v['village_code']}')")
@@ -233,6 +235,11 @@ def test_popup_headline_puts_the_binding_rule_first(browser, national_demo, vill
             ".map(r => r.textContent)"
         )
         assert all("gagal" not in row for row in info)
+        # the binding rule's gap after "terjauh", the data still needed apart
+        far = head.split(f"terjauh {v['binding_rule']}: ")[1]
+        assert not far.startswith("perlu data")
+        if isinstance(v["data_needed_text"], str) and v["data_needed_text"]:
+            assert head.endswith(" \u00b7 " + v["data_needed_text"])
     assert browser.console_errors() == []
 
 

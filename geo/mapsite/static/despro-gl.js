@@ -427,7 +427,7 @@
         for (var k = 0; k < d.rec.length; k++) {
           if (d.rec[k][0] === V.code[i]) {
             var r = t.rec[k].slice();
-            r.why = t.why[k]; r.bind = d.bind[k]; cb(r); return;
+            r.gap = t.gap[k]; r.need = t.need[k]; r.bind = d.bind[k]; cb(r); return;
           }
         }
         cb(null);
@@ -453,9 +453,11 @@
     else if (fails.length) {
       head = W.headline_fails.replace("%f", fails.length).replace("%n", gates);
       var far = v && v.bind >= 0 ? S.rules[v.bind] : null;
-      if (v && v.why) head += " \u00b7 " + (far ? W.headline_farthest.replace("%r", function () { return far.id; }).replace("%m", function () { return v.why; }) : v.why);
+      if (far && v.gap) head += " \u00b7 " + W.headline_farthest.replace("%r", function () { return far.id; }).replace("%m", function () { return v.gap; });
+      if (v && v.need) head += " \u00b7 " + v.need;
     } else {
       head = W.headline_unknown.replace("%u", unknown.map(function (x) { return x.r.id; }).join(", "));
+      if (v && v.need) head += " \u00b7 " + v.need;
     }
     var html = "<div class='dg-popup'><div class='dg-head' data-tier='" + tier.key + "'>" +
       "<span class='dg-tier' style='background:" + tier.colour + "'></span><b>" + tier.label +
