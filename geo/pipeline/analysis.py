@@ -370,7 +370,7 @@ def explain(result: Result, code: object, lang: str | None = None) -> Explanatio
         if state == UNKNOWN:
             decide.append(why.data_text(inputs.get(r, r), lang, titles))
         elif state == FAIL:
-            decide.append(why.gap_text(thr - value, unit, label(r), lang))
+            decide.append(why.gap_text(thr - value, unit, label(r), lang, thr))
         else:
             decide.append("")
     out["would_decide"] = decide

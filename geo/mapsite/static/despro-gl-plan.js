@@ -19,16 +19,27 @@
     return "<div class='dg-rollout-line'>" + R.ready[code] + "</div>";
   };
 
+  /* the panel section (again after the panel is rebuilt, e.g. in another language) */
+  function panelSection(map) {
+    var R = plan(), panel = document.getElementById("despro-panel");
+    if (!R || !panel || document.getElementById("dg-rollout")) return;
+    var box = document.createElement("details");
+    box.open = true;
+    box.id = "dg-rollout";
+    var shown = !map.getLayer("rollout") || map.getLayoutProperty("rollout", "visibility") !== "none";
+    box.innerHTML = "<summary>" + R.words.title + "</summary>" +
+      "<label><input type='checkbox' id='dg-rollout-toggle'" + (shown ? " checked" : "") + "> " +
+      R.words.layer + "</label>" + R.panel;
+    panel.appendChild(box);
+    document.getElementById("dg-rollout-toggle").addEventListener("change", function (e) {
+      despro.toggle(["rollout"], e.target.checked);
+    });
+  }
+
   /* the layer and the panel section; called once the map has loaded */
   despro.addRollout = function (map) {
     var R = plan();
     if (!R) return;
-    var box = document.createElement("details");
-    box.open = true;
-    box.id = "dg-rollout";
-    box.innerHTML = "<summary>" + R.words.title + "</summary>" +
-      "<label><input type='checkbox' id='dg-rollout-toggle' checked> " + R.words.layer + "</label>" + R.panel;
-    document.getElementById("despro-panel").appendChild(box);
     map.addSource("rollout", { type: "geojson", data: { type: "FeatureCollection", features: R.items.map(function (it, k) {
       return { type: "Feature", geometry: { type: "Point", coordinates: [it[0], it[1]] }, properties: { k: k, c: R.kinds[it[2]][1] } };
     }) } });
@@ -38,12 +49,15 @@
     map.on("click", "rollout", function (e) {
       e.preventDefault();
       new maplibregl.Popup({ maxWidth: "380px" }).setLngLat(e.lngLat)
-        .setHTML(R.items[e.features[0].properties.k][3]).addTo(map);
+        .setHTML(plan().items[e.features[0].properties.k][3]).addTo(map);
     });
     map.on("mouseenter", "rollout", function () { map.getCanvas().style.cursor = "pointer"; });
     map.on("mouseleave", "rollout", function () { map.getCanvas().style.cursor = ""; });
-    document.getElementById("dg-rollout-toggle").addEventListener("change", function (e) {
-      despro.toggle(["rollout"], e.target.checked);
-    });
+    panelSection(map);
+    /* the panel is rebuilt when the language changes: put the section back */
+    if (window.MutationObserver) {
+      new MutationObserver(function () { panelSection(map); })
+        .observe(document.getElementById("despro-panel"), { childList: true });
+    }
   };
 })();
