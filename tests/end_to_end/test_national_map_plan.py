@@ -92,4 +92,16 @@ def test_plan_layer_popup_line_and_cost_curve_in_the_browser(browser, planned):
     # the layer toggles off
     browser.js("document.getElementById('dg-rollout-toggle').click()")
     assert browser.js("despro.map.getLayoutProperty('rollout', 'visibility')") == "none"
+    # in English (the panel is rebuilt): the section comes back, in English, still off
+    if "en" in (browser.js("despro.site.langs") or []):
+        browser.js("despro.setLang('en')")
+        browser.wait(
+            "document.documentElement.lang === 'en' && !!document.getElementById('dg-rollout')"
+        )
+        assert "Investment plan" in browser.js("document.getElementById('dg-rollout').textContent")
+        assert not browser.js("document.getElementById('dg-rollout-toggle').checked")
+        browser.js(f"despro.openPopup({i})")
+        _wait_popup(browser, code)
+        line = browser.js("document.querySelector('.dg-popup .dg-rollout-line').textContent")
+        assert f"ready in wave {wave} thanks to" in line
     assert browser.console_errors() == []
