@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from despro.cli.options import config_option, output_dir_option, quiet_option, reported
+from despro.cli.options import (
+    config_option,
+    maps_dir_option,
+    output_dir_option,
+    quiet_option,
+    reported,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -69,12 +75,9 @@ def _split(text: str | None) -> list[str] | None:
 @click.option("--no-curve", is_flag=True, help="Skip the cost curve.")
 @click.option("--no-explain", is_flag=True, help="Skip the binding-constraint re-solves.")
 @output_dir_option(help="Folder of the plan files (default: <run.output_dir>/plan).")
-@click.option(
-    "--maps-dir",
-    type=click.Path(path_type=Path),
-    default=None,
+@maps_dir_option(
     help="Also write the map with the plan drawn on it (sites, outlets, programmes, each "
-    "village's ready wave, the cost curve) into this folder.",
+    "village's ready wave, the cost curve) into this folder."
 )
 @quiet_option
 def plan_cmd(
