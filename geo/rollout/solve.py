@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from despro.errors import DesproError, InfeasibleError
 from despro.rollout.problem import Problem
+from despro.rollout.reduce import Reduced
 
 FIX = {
     "budget": "raise --budget / plan.budget, or remove items from plan.must_do",
@@ -504,7 +505,7 @@ def solve(
     return finish(chosen, status, gap_of(_objective(problem, chosen), bound))
 
 
-def shared_floor(red, cost: np.ndarray) -> np.ndarray:
+def shared_floor(red: Reduced, cost: np.ndarray) -> np.ndarray:
     """Per kept village, a floor on its share of the outlets and sites it needs: the
     cheapest ``cost / villages served`` among the outlets serving it, plus the same among
     the sites touching it. Valid: charging each ready village one chosen item's cost split
@@ -554,7 +555,7 @@ def _better(problem: Problem, a: np.ndarray, b: np.ndarray) -> bool:
     return oa > ob + 1e-9 or (oa >= ob - 1e-9 and cost[a].sum() < cost[b].sum() - 1e-6)
 
 
-def _start(problem: Problem, red, chosen: np.ndarray) -> np.ndarray:
+def _start(problem: Problem, red: Reduced, chosen: np.ndarray) -> np.ndarray:
     """A feasible point of the reduced MILP from a plan: its kept items, the villages
     they (with their programmes) make ready, the cells they cover."""
     keep = np.zeros(len(chosen), bool)
