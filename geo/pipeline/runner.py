@@ -186,7 +186,10 @@ class Result:
         cells.to_parquet(path)
 
     def to_admin(
-        self, level: Literal["regency", "province"] = "regency", geometry: bool = True
+        self,
+        level: Literal["regency", "province"] = "regency",
+        geometry: bool = True,
+        summary: pd.DataFrame | None = None,
     ) -> gpd.GeoDataFrame:
         """Names, tier counts, exact rates and outlines per regency or province.
 
@@ -195,6 +198,8 @@ class Result:
         level : {'regency', 'province'}
         geometry : bool
             Add each unit's outline (the union of its H3 cells).
+        summary : DataFrame, optional
+            ``despro.rules.explain.summary(villages, level)`` when already computed.
 
         Returns
         -------
@@ -202,7 +207,7 @@ class Result:
             See :func:`despro.pipeline.analysis.to_admin` (rates re-aggregated from
             summed numerators and denominators, never a mean of percentages).
         """
-        return analysis.to_admin(self, level, geometry)
+        return analysis.to_admin(self, level, geometry, summary)
 
     def shortlist(self) -> gpd.GeoDataFrame:
         """The top villages of the shortlist tiers, by rank.
