@@ -558,8 +558,8 @@ def read_table(
         if suffix in {".xlsx", ".xls"}:
             df = pd.read_excel(
                 path,
-                sheet_name=sheet,
-                dtype=dtype if header_rows == 1 else str,
+                sheet_name=sheet,  # numeric cells stay numbers, text cells text
+                dtype=dtype if header_rows == 1 else object,
                 header=header,
                 names=names,
                 skiprows=skip_rows or None,
@@ -567,9 +567,9 @@ def read_table(
         elif suffix in {".parquet"}:
             df = pd.read_parquet(path)
         else:
-            df = pd.read_csv(
+            df = pd.read_csv(  # every cell as text: numbers are read by their column's rule
                 path,
-                dtype=dtype if header_rows == 1 else str,
+                dtype=str,
                 sep=None,
                 engine="python",
                 encoding="utf-8-sig",
@@ -685,16 +685,23 @@ def numeric_column(
     hi: float = np.inf,
     whole: bool = False,
     unit: str = "",
+    decimal: str = "auto",
+    decimal_key: str = "decimal",
 ) -> np.ndarray:
-    """Parse a numeric column (decimal commas accepted); name the first bad row.
+    """Parse a numeric column (``1.234,5`` or ``1,234.5``); name the first bad row.
 
     Rows are named by the index label (+2 for the header and 1-based counting), so a
     table filtered with :func:`filter_rows` still names the row of the file. Infinite
     values are refused; ``lo`` / ``hi`` (inclusive) and ``whole`` (a count) are the
-    column's declared range, ``unit`` is named in the error.
+    column's declared range, ``unit`` is named in the error. Locale-written numbers are
+    read by :func:`despro.layers._numbers.locale_numbers` (``decimal``: the declared mark,
+    ``decimal_key``: the config key declaring it).
     """
+    from ._numbers import locale_numbers
+
     raw = df[col]
-    s = raw.astype("string").str.strip().str.replace(",", ".", regex=False)
+    text = locale_numbers(df, col, path, what, decimal, lo, hi, whole, decimal_key)
+    s = text.astype("string").str.strip()
     s = s.replace({"": pd.NA, "-": pd.NA, "NA": pd.NA, "nan": pd.NA})
     num = pd.to_numeric(s, errors="coerce")
     bad = num.isna() & s.notna()

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -97,6 +97,12 @@ class CourierConfig(Model):
         default_factory=list,
         description="courier companies counted besides the known ones (KNOWN_COMPANIES), "
         "spelled as in the file; other names are reported and not counted for I3",
+    )
+    decimal: Literal["auto", ".", ","] = Field(
+        "auto",
+        description="decimal mark of a CSV's lon / lat written as text: ',' (Indonesian "
+        "1.234,5), '.' (1,234.5) or 'auto' (decided per column by its unambiguous "
+        "values, else by its range; never guessed: see despro.layers._numbers)",
     )
     vintage: str = "unknown"
 
@@ -270,8 +276,10 @@ def read_outlets(
     elif path.suffix.lower() in {".csv", ".xlsx"}:
         df = read_table(path, "courier outlets")
         require_columns(df, ["lon", "lat"], path, "courier outlets")
-        lon = numeric_column(df, "lon", path, "courier outlets", allow_missing=False)
-        lat = numeric_column(df, "lat", path, "courier outlets", allow_missing=False)
+        kw = {"allow_missing": False, "lo": -180, "hi": 180, "decimal": cfg.decimal}
+        kw["decimal_key"] = "layers.courier.decimal"
+        lon = numeric_column(df, "lon", path, "courier outlets", **kw)
+        lat = numeric_column(df, "lat", path, "courier outlets", **kw)
         gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
         from ._io import check_lonlat_plausible
 
