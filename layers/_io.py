@@ -391,18 +391,50 @@ def check_lonlat_plausible(
 
 
 def points_outside_indonesia(
-    gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes
+    gdf: gpd.GeoDataFrame,
+    path: Path,
+    what: str,
+    notes: Notes,
+    mode: str | None = None,
+    rows: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
-    """Drop (and note) features whose centroid lies outside Indonesia (neighbours excluded)."""
+    """Features whose centroid lies outside Indonesia (neighbours excluded): dropped and
+    noted, or an error.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        In EPSG:4326.
+    path, what : Path, str
+        The file and what it holds, named in the note or error.
+    notes : Notes
+        Where the dropped features are reported (how many, which rows).
+    mode : {None, "drop", "reject"}
+        ``run.outside_indonesia``: ``reject`` raises naming the first feature abroad;
+        otherwise (the default for points) they are dropped.
+    rows : ndarray, optional
+        The row label of each feature (a table's spreadsheet rows); default: feature
+        number (1-based).
+    """
     out = outside_indonesia(gdf.geometry.values)
-    if out.any():
-        notes.add(
-            path,
-            "dropped",
-            f"{what}: features outside Indonesia: {int(out.sum())} (the first "
-            f"{describe_outside(gdf.geometry.values, out)})",
-            rows=list(np.flatnonzero(out) + 1),
+    if not out.any():
+        return gdf
+    labels = np.asarray(rows) if rows is not None else np.arange(len(gdf)) + 1
+    where = describe_outside(gdf.geometry.values, out)
+    if mode == "reject":
+        raise InputError(
+            f"{what}: {int(out.sum())} of {len(gdf)} feature(s) lie outside Indonesia (the "
+            f"first {where}) and run.outside_indonesia = 'reject'",
+            file=path,
+            row=int(labels[np.flatnonzero(out)[0]]),
+            fix="correct or remove them, or set run.outside_indonesia = 'drop' to drop them",
         )
+    notes.add(
+        path,
+        "dropped",
+        f"{what}: features outside Indonesia: {int(out.sum())} of {len(gdf)} (the first {where})",
+        rows=[int(x) for x in labels[out]],
+    )
     return gdf.loc[~out]
 
 

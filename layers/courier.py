@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from pydantic import Field
 
@@ -40,6 +41,7 @@ from despro.variables import Kind, Variable
 
 from ._io import (
     OSM_SUFFIXES,
+    file_row,
     numeric_column,
     points_outside_indonesia,
     read_osm,
@@ -294,7 +296,10 @@ def read_outlets(
             row=i + 1,
             fix="use one point per outlet",
         )
-    gdf = points_outside_indonesia(gdf, path, "courier outlets", notes)
+    tabular = path.suffix.lower() in {".csv", ".xlsx"} and not is_osm(path)
+    rows = np.array([file_row(gdf, i) for i in range(len(gdf))]) if tabular else None
+    mode = config.run.outside_indonesia
+    gdf = points_outside_indonesia(gdf, path, "courier outlets", notes, mode, rows)
     op = operators(cfg, gdf, path)
     if op.isna().any():
         where = f" and no known company in {cfg.operator_from}" if cfg.operator_from else ""

@@ -131,8 +131,36 @@ def read(cfg: VillagesConfig, config: Config, notes: Notes) -> gpd.GeoDataFrame:
     for col in ("population", "households"):
         out[col] = checked[counts[col]].to_numpy(float) if col in counts else np.nan
     out = repair_geometries(out, path, "villages", notes, id_col="village_code")
+    if config.run.outside_indonesia == "drop":
+        out = _drop_outside(out, path, notes)
     check_shapes(out, path, notes)
     return out.set_index("village_code", drop=False).rename_axis(None)
+
+
+def _drop_outside(villages: gpd.GeoDataFrame, path: Path, notes: Notes) -> gpd.GeoDataFrame:
+    """``run.outside_indonesia = 'drop'``: villages abroad dropped, their codes reported."""
+    geoms = villages.geometry.values
+    poly = np.isin(
+        shapely.get_type_id(geoms),
+        [shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON],
+    )
+    out = outside_indonesia(geoms) & poly  # points and lines get check_shapes' error
+    if not out.any():
+        return villages
+    if out.all():
+        raise InputError(
+            f"all {len(villages)} villages lie outside Indonesia ({describe_outside(geoms, out)})",
+            file=path,
+            fix="check the file's coordinates and the CRS it declares",
+        )
+    notes.add(
+        path,
+        "dropped",
+        f"villages outside Indonesia (run.outside_indonesia = 'drop'): {int(out.sum())} of "
+        f"{len(villages)} (the first {describe_outside(geoms, out)})",
+        rows=villages["village_code"][out].tolist(),
+    )
+    return villages.loc[~out].reset_index(drop=True)
 
 
 #: a village wider or taller than this (degrees, ~1,100 km) is not one village: an error
@@ -181,7 +209,8 @@ def check_shapes(villages: gpd.GeoDataFrame, path: Path, notes: Notes | None = N
             f"village lies outside Indonesia, {describe_outside(geoms, out)}{more}",
             file=path,
             row=f"village {codes[i]}",
-            fix="check its coordinates and the CRS the file declares",
+            fix="check its coordinates and the CRS the file declares (or set "
+            "run.outside_indonesia = 'drop' to drop such villages)",
         )
     b = shapely.bounds(geoms)
     span = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
