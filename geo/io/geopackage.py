@@ -81,6 +81,49 @@ FIELD_TEXT = {
     "n_fail": ("rules", "failing gate rules"),
     "n_unknown": ("rules", "unknown gate rules"),
     "binding_gap": ("rule unit", "threshold - value of the binding rule"),
+    "village_name": ("", "village name (Kemendagri)"),
+    "regency_code": ("", "Kemendagri 4-digit regency code"),
+    "regency_name": ("", "regency / city name"),
+    "province_code": ("", "Kemendagri 2-digit province code"),
+    "province_name": ("", "province name"),
+    "flagship_product": ("", "the village's flagship product (products layer)"),
+    "flagship_category": ("", "product category of the flagship product (code)"),
+    "flagship_category_label": ("", "product category of the flagship product"),
+    "top_binding_criterion": ("", "the criterion that most often decides a village's tier"),
+    "top_binding_villages": ("villages", "villages whose tier that criterion decides"),
+    "pct_tier_decided": ("percent", "villages whose tier is decided (not undetermined)"),
+    # selection layers (despro select)
+    "pick": ("", "pick order of the optimised selection (1 = first)"),
+    "product_score": ("0-100", "score over the product rules P1-P3 only"),
+    "priority_region": ("", "in a priority region of [selection]"),
+    "value": ("score points", "objective value: score + product weight + priority bonus"),
+    "courier_distance_km": ("km", "distance to the nearest courier outlet"),
+    "fixed": ("", "required by [selection] fixed"),
+    "imputed": ("", "an unknown rule was decided by an imputed value"),
+    "marginal_value": ("score points", "objective lost without this pick (re-solved)"),
+    "replaced_by": ("", "the village that would replace this pick"),
+    "binding": ("", "the constraint that binds this pick"),
+    "cluster_id": ("", "cluster of pilots sharing a product category"),
+    "agent_id": ("", "the Agen Despro serving the village"),
+    "agent_distance_km": ("km", "distance to the serving agent"),
+    "weight_share": ("0-1", "share of weight scenarios that keep the village in the top"),
+    "threshold_share": ("0-1", "share of threshold scenarios that keep it in the top"),
+    "robust": ("", "kept in the top in every sensitivity scenario"),
+    "p_download_meets": ("0-1", "probability the download speed meets its threshold"),
+    "few_speed_tests": ("", "too few speed tests to trust the speed"),
+    "missing_imputable": ("", "unknown rules an imputation could decide"),
+    "site_type": ("", "where the agent sits: village or regency seat"),
+    "site_code": ("", "code of the agent's site (village or regency)"),
+    "site_name": ("", "name of the agent's site"),
+    "n_covered": ("villages", "pilot villages the agent serves"),
+    "villages_covered": ("", "codes of the villages served (';'-separated)"),
+    "category": ("", "product category shared by the cluster"),
+    "n_villages": ("villages", "villages in the cluster"),
+    "village_codes": ("", "member village codes (';'-separated)"),
+    "village_names": ("", "member village names (';'-separated)"),
+    "products": ("", "the members' flagship products (';'-separated)"),
+    "regencies": ("", "regency codes of the members (';'-separated)"),
+    "span_km": ("km", "largest distance between two members"),
 }
 
 
@@ -129,7 +172,20 @@ def _points(frame: pd.DataFrame, lon: str = "lon", lat: str = "lat") -> gpd.GeoD
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[lon], frame[lat]), crs=4326)
 
 
-def _plan_layers(result: Result, plan: PilotPlan) -> dict[str, gpd.GeoDataFrame]:
+def plan_layers(result: Result, plan: PilotPlan) -> dict[str, gpd.GeoDataFrame]:
+    """The selection as point layers: ``pilots`` (with names and lat/lon), ``agents``,
+    ``clusters`` (when the plan has any).
+
+    Parameters
+    ----------
+    result : Result
+    plan : PilotPlan
+
+    Returns
+    -------
+    dict of str to GeoDataFrame
+        Layer name -> points (EPSG:4326).
+    """
     v = result.villages
     picks = plan.shortlist.copy()
     picks["village_code"] = picks["village_code"].astype(str)
@@ -185,6 +241,33 @@ def _ramp(layer: str, attr: str, top: float, name: str, default: bool, text: str
     return graduated(layer, attr, classes, "polygon", name, default, text)
 
 
+#: Okabe-Ito, colour-blind safe, for categories without a colour of their own
+CATEGORY_COLOURS = ["#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7"]
+
+
+def _agent_style(agents: gpd.GeoDataFrame) -> Style:
+    """Agents as points classed by the pilots each serves (0-1, 2-4, 5-9, 10+)."""
+    top = max(10, int(agents["n_covered"].max()) + 1) if len(agents) else 10
+    classes = [
+        (0, 2, "0 - 1", RAMP[1]),
+        (2, 5, "2 - 4", RAMP[2]),
+        (5, 10, "5 - 9", RAMP[3]),
+        (10, top, "10+", RAMP[4]),
+    ]
+    return graduated(
+        "agents", "n_covered", classes, "point", "n_covered", True, "pilot villages served"
+    )
+
+
+def _cluster_style(clusters: gpd.GeoDataFrame) -> Style:
+    """Cluster centres by product category (the categories of the run, escaped)."""
+    cats = sorted(str(c) for c in clusters["category"].dropna().unique())
+    classes = [(c, c, CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)]) for i, c in enumerate(cats)]
+    return categorized(
+        "clusters", "category", classes, "point", "category", True, "clusters by category"
+    )
+
+
 def _rule_styles(result: Result, layer: str, columns: set[str]) -> list[Style]:
     """One style per gate rule whose variable the layer has: two classes, break = threshold."""
     out = []
@@ -231,6 +314,15 @@ def field_table(layers: dict[str, gpd.GeoDataFrame], result: Result) -> pd.DataF
                 unit, text = rules[base].unit, f"rule {base}: value - threshold (+ = passes by)"
             elif c.endswith("_state"):
                 text = f"{base}: pass / fail / unknown"
+            elif c.endswith("_evidence") and c.removesuffix("_evidence") in variables:
+                text = f"evidence level of {c.removesuffix('_evidence')} (village, regency...)"
+            elif c.endswith("_n_classes"):
+                unit, text = "classes", f"{c.removesuffix('_n_classes')}: classes in the area"
+            elif c.endswith("_dominant"):
+                text = f"{c.removesuffix('_dominant')}: the most common class in the area"
+            elif c.startswith("pct_undetermined_"):
+                what = c.removeprefix("pct_undetermined_")
+                unit, text = "percent", f"villages undetermined for want of {what} / villages"
             elif c.endswith("__cover") or "__cover__" in c:
                 unit, text = "0-1", "share the layer's data cover"
             elif (
@@ -273,7 +365,7 @@ def write_geopackage(
         "provinces": admin_layer(result, "province"),
     }
     if plan is not None:
-        layers.update(_plan_layers(result, plan))
+        layers.update(plan_layers(result, plan))
     styles: list[Style] = []
     for name, g in layers.items():
         _plain(g).to_file(path, layer=name, driver="GPKG", engine="pyogrio", index=False)
@@ -313,6 +405,10 @@ def write_geopackage(
         )
     if "pilots" in layers:
         styles.append(_tier_style("pilots", "point"))
+    if "agents" in layers:
+        styles.append(_agent_style(layers["agents"]))
+    if "clusters" in layers:
+        styles.append(_cluster_style(layers["clusters"]))
     fields = field_table(layers, result)
     _write_attributes(path, "layer_fields", fields)
     write_layer_styles(path, [s for s in styles if s.qml])

@@ -29,6 +29,7 @@ import pandas as pd
 
 from despro import layers as registry
 from despro._hashing import sha256
+from despro.io.csvtext import csv_bytes
 from despro.io.geopackage import write_geopackage
 from despro.io.geoparquet import write_geoparquet
 from despro.io.quality import quality_markdown
@@ -126,6 +127,29 @@ def _unit_decimals(unit: object) -> int | None:
     return None
 
 
+def column_decimals(column: str, units: dict[str, str] | None = None) -> int | None:
+    """Decimals a float column keeps in the CSVs (and shows in the workbook).
+
+    Parameters
+    ----------
+    column : str
+    units : dict, optional
+        Column -> unit (see :data:`DECIMALS`).
+
+    Returns
+    -------
+    int or None
+        ``None``: not rounded (written with :data:`FLOAT_FORMAT`).
+    """
+    c = str(column)
+    d = COLUMN_DECIMALS.get(c)
+    if d is None:
+        d = _unit_decimals((units or {}).get(c))
+    if d is None and (c.endswith("__cover") or "__cover__" in c or c.endswith("_prob")):
+        d = 3
+    return d
+
+
 def round_for_csv(df: pd.DataFrame, units: dict[str, str] | None = None) -> pd.DataFrame:
     """Copy of ``df`` with floats rounded to the precision of their source.
 
@@ -149,15 +173,13 @@ def round_for_csv(df: pd.DataFrame, units: dict[str, str] | None = None) -> pd.D
     for c in out.columns:
         if not pd.api.types.is_float_dtype(out[c]):
             continue
-        d = COLUMN_DECIMALS.get(c)
-        if d is None:
-            d = _unit_decimals(units.get(c))
-        if d is None and (c.endswith("__cover") or "__cover__" in c or c.endswith("_prob")):
-            d = 3
+        d = column_decimals(c, units)
         if d is not None:
             out[c] = out[c].round(d)
     if "unit" in out.columns:
-        per_row = out["unit"].map(_unit_decimals)
+        codes, uniques = pd.factorize(out["unit"])  # a few units over many rows
+        per_unit = np.array([_unit_decimals(u) for u in uniques] + [None], dtype=float)
+        per_row = pd.Series(per_unit[np.where(codes < 0, len(uniques), codes)])
         for d in sorted(set(per_row.dropna().astype(int))):
             rows = (per_row == d).to_numpy()
             for c in ("value", "threshold", "margin", "other_value"):
@@ -187,9 +209,8 @@ def write_csv(
 
     ``sep=";"`` and ``decimal=","`` write what a spreadsheet set to Indonesian reads.
     """
-    csv_safe(round_for_csv(df, units)).to_csv(
-        path, index=False, float_format=FLOAT_FORMAT, sep=sep, decimal=decimal
-    )
+    text = csv_bytes(csv_safe(round_for_csv(df, units)), sep, decimal, FLOAT_FORMAT)
+    Path(path).write_bytes(text)
 
 
 @contextmanager
@@ -347,6 +368,7 @@ def write_outputs(
     outdir: Path | str,
     plan: PilotPlan | None = None,
     csv_locale: str = "en",
+    lang: str | None = None,
 ) -> dict[str, Path]:
     """Write cells, villages, criteria, shortlist and manifest into ``outdir``.
 
@@ -365,6 +387,9 @@ def write_outputs(
     csv_locale : 'en' or 'id'
         ``id`` writes the CSVs with ``;`` between fields and a decimal comma, as a
         spreadsheet set to Indonesian expects.
+    lang : 'id' or 'en', optional
+        Sheet names and column titles of ``despro.xlsx`` (default: the config's
+        ``run.lang``).
 
     Returns
     -------
@@ -378,6 +403,8 @@ def write_outputs(
     ``criteria.csv`` (one row per village and rule), ``shortlist.csv``, the planners'
     tables of :func:`planner_tables` (``one_fix_away.csv``, ``summary_province.csv``,
     ``summary_regency.csv``, ``data_needed.csv``),
+    ``despro.xlsx`` (the planners' workbook, one sheet per table, see
+    :mod:`despro.io.xlsx`),
     ``data_quality.json``, ``data_quality.md`` (the same notes as a readable page, see
     :mod:`despro.io.quality`) and ``manifest.json``.
     ``criteria.csv`` (one row per village and rule), ``shortlist.csv``,
@@ -399,6 +426,7 @@ def write_outputs(
         "summary_province.csv",
         "summary_regency.csv",
         "data_needed.csv",
+        "despro.xlsx",
         "data_quality.json",
         "data_quality.md",
         "manifest.json",
@@ -419,8 +447,12 @@ def write_outputs(
         write_csv(result.criteria, st / "criteria.csv", **fmt)
         write_csv(result.shortlist().drop(columns="geometry"), st / "shortlist.csv", units, **fmt)
         write_csv(result.conflicts, st / "conflicts.csv", units, **fmt)
-        for name, table in planner_tables(result.villages).items():
+        planner = planner_tables(result.villages)
+        for name, table in planner.items():
             write_csv(table, st / name, units, **fmt)
+        from despro.io import xlsx
+
+        xlsx.write_workbook(result, st / "despro.xlsx", plan, lang, planner=planner)
         agree = agreement_table(result)
         (st / "data_quality.json").write_text(
             json.dumps(

@@ -205,7 +205,8 @@ def write_layer_styles(
         con.executemany(
             "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
             "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
-            "owner, ui) VALUES ('', '', ?, ?, ?, ?, ?, ?, ?, 'despro', '')",
+            "owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, ?, ?, ?, 'despro', '', "
+            "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
             [
                 (s.layer, geometry_column, s.name, s.qml, s.sld, int(s.default), s.description)
                 for s in styles

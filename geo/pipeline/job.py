@@ -18,13 +18,14 @@ previous run's files exactly as they were.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from despro.config.settings import Config, SelectionConfig, load_config
 from despro.io.staging import Staging
-from despro.pipeline import runner
+from despro.pipeline import background, runner
 from despro.pipeline.runner import Progress, Result
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,7 +136,7 @@ def run_job(
     job = Job(runner.run(cfg, verbose=verbose, **engine))
     # all or nothing: every writer writes into staging folders beside its target; the
     # targets change only when all of them succeeded (despro.io.staging)
-    with Staging() as st:
+    with Staging() as st, ExitStack() as stack:
         if select:  # first, so villages.gpkg gets the pilots, agents and clusters layers
             progress = Progress(verbose=verbose)
             job.plan = plan_pilots(
@@ -145,23 +146,40 @@ def run_job(
                 log=lambda name, msg: progress.step(name, msg),
             )
         if tables:
+            st.folder(out)  # staged first: a maps folder inside it is staged within it
+        drawing = None
+        if maps:
+            target = Path(maps_dir) if maps_dir is not None else cfg.path(cfg.run.maps_dir)
+
+            def draw() -> Path:
+                return write_map(
+                    job.result,
+                    st.folder(target),
+                    lang or cfg.run.lang,
+                    analysis=from_plan(job.plan) if job.plan is not None else None,
+                    single_file=single_file,
+                )
+
+            st.folder(target)  # made here, so the commit (here) knows it
+            if (
+                tables
+                and background.can_fork()
+                and len(job.result.villages) >= background.MIN_VILLAGES
+            ):  # a large run: the map drawn by a forked copy while the tables are written
+                drawing = stack.enter_context(background.ForkedCall(draw))
+        if tables:
             job.output_dir = out
             job.outputs = _moved(
-                write_outputs(job.result, st.folder(out), plan=job.plan), st.folder(out), out
+                write_outputs(job.result, st.folder(out), plan=job.plan, lang=lang),
+                st.folder(out),
+                out,
             )
         if select:
             sel = Path(selection_dir) if selection_dir is not None else out / "selection"
             job.selection_dir = sel
             job.selection_files = _moved(write_plan(job.plan, st.folder(sel)), st.folder(sel), sel)
         if maps:
-            target = Path(maps_dir) if maps_dir is not None else cfg.path(cfg.run.maps_dir)
-            page = write_map(
-                job.result,
-                st.folder(target),
-                lang or cfg.run.lang,
-                analysis=from_plan(job.plan) if job.plan is not None else None,
-                single_file=single_file,
-            )
+            page = drawing.result() if drawing is not None else draw()
             job.map_page = target / page.relative_to(st.folder(target))
     pg = cfg.output.postgis
     if tables and pg is not None and pg.on_run:

@@ -28,17 +28,20 @@ from despro.grid import cells as grid
 from despro.grid.celltable import LazyCells
 from despro.layer import LayerResult, Notes
 from despro.model import ModelEvidence, model_evidence, p_ready
-from despro.pipeline import analysis
+from despro.pipeline import analysis, background
+from despro.pipeline.background import ModelWorker
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
 from despro.rules.criteria import combine, evaluate_all
 from despro.rules.explain import explain, rule_inputs
 from despro.rules.score import composite, rank, tiers
-from despro.transfer.weights import Weights, frame_to_cells, frame_to_units
-from despro.variables import Kind, Variable, additive_columns, finalize, min_columns, uncovered
+from despro.transfer.layers import finish, transfer_layer
+from despro.transfer.weights import Weights, frame_to_cells
+from despro.variables import Kind, Variable
 
 if TYPE_CHECKING:  # pragma: no cover
     import folium
+    import lonboard
 
 
 @dataclass
@@ -271,21 +274,37 @@ class Result:
         """
         return analysis.cells_of(self, code)
 
-    def explore(self, column: str = "tier", **kwargs: object) -> folium.Map:
-        """An interactive folium map of the villages.
+    def explore(
+        self,
+        column: str = "tier",
+        engine: Literal["folium", "lonboard"] = "folium",
+        **kwargs: object,
+    ) -> folium.Map | lonboard.Map:
+        """An interactive map of the villages.
 
         Parameters
         ----------
         column : str
             Village column to colour by (tiers in colour-blind-safe colours).
+        engine : {'folium', 'lonboard'}
+            ``folium`` (a few thousand villages) or ``lonboard`` (deck.gl over GeoArrow,
+            the optional ``despro[lonboard]`` extra: a national run's cells by
+            ``village_score`` plus the villages, see :mod:`despro.io.lonboard_map`).
         **kwargs
-            Passed to :meth:`geopandas.GeoDataFrame.explore`.
+            Passed to :meth:`geopandas.GeoDataFrame.explore` (folium) or
+            :func:`despro.io.lonboard_map.explore` (``cells``, ``villages``...).
 
         Returns
         -------
-        folium.Map
+        folium.Map or lonboard.Map
             See :func:`despro.pipeline.analysis.explore`.
         """
+        if engine == "lonboard":
+            from despro.io import lonboard_map
+
+            return lonboard_map.explore(self, column, **kwargs)
+        if engine != "folium":
+            raise ValueError(f"engine must be 'folium' or 'lonboard', got {engine!r}")
         return analysis.explore(self, column, **kwargs)
 
 
@@ -465,14 +484,19 @@ def run(
         config = load_config(config)
     eng = make_engine(config, engine, **engine_options)
     try:
-        with cache_directory(config.cache_path()):
-            return _run(config, verbose, cache, log_format, eng)
+        with cache_directory(config.cache_path()), ModelWorker() as worker:
+            return _run(config, verbose, cache, log_format, eng, worker)
     finally:
         eng.close()
 
 
 def _run(
-    config: Config, verbose: bool, cache: StepCache | None, log_format: str, eng: Engine
+    config: Config,
+    verbose: bool,
+    cache: StepCache | None,
+    log_format: str,
+    eng: Engine,
+    worker: ModelWorker,
 ) -> Result:
     p = Progress(verbose, log_format)
     notes = Notes()
@@ -492,6 +516,8 @@ def _run(
 
     keys = step_keys(config)
     villages, study = cached("study", keys["study"], lambda n: _read_study(config, n, eng))
+    if config.model.enabled and len(villages) >= background.MIN_VILLAGES:
+        worker.start()  # imports scikit-learn on the other core while the layers load
     p.step(
         "grid",
         f"villages: {len(villages):,}; grid: {len(study.cells):,} H3 cells at "
@@ -528,34 +554,28 @@ def _run(
         variables.update({v.name: v for v in r.variables})
 
     weights = Weights(study.weights)  # normalised once for every layer's transfer
-    cell_parts, vil_parts = [], [vcounts]
-    cell_parts.append(frame_to_cells(vcounts, weights, study.cell_index, list(vcounts.columns), []))
-    covers: list[str] = []  # the cover columns, in order (see despro.variables)
-    for r in results.values():
-        cover = r.cover_table()
-        covers += list(cover.columns)
-        tab = pd.concat([r.table, cover], axis=1)
-        if r.level == "cell":
-            cell_parts.append(tab)
-            mins = min_columns(r.variables)
-            sums = [c for c in r.table.columns if c not in mins]
-            vil_parts.append(
-                frame_to_units(tab, weights, study.village_index, sums, mins, list(cover.columns))
-            )
-        else:
-            vil_parts.append(tab)
-            cell_parts.append(
-                frame_to_cells(
-                    tab, weights, study.cell_index, list(r.table.columns), list(cover.columns)
-                )
-            )
-    cells_add = pd.concat(cell_parts, axis=1)
-    vil_add = pd.concat(vil_parts, axis=1)
+    # each layer carried to the other level and finished, kept with the layer in the
+    # cache: when one layer changes, only that one is carried and finished again
+    moved = {
+        name: cached(
+            f"{name}.transfer",
+            keys[name],
+            lambda n, r=r: transfer_layer(r, weights, study.cell_index, study.village_index),
+        )
+        for name, r in results.items()
+    }
+    vcells = frame_to_cells(vcounts, weights, study.cell_index, list(vcounts.columns), [])
+    cells_add = pd.concat(
+        [vcells, *(t.cell_columns(results[name]) for name, t in moved.items())], axis=1
+    )
+    vil_add = pd.concat([vcounts, *(t.village_add for t in moved.values())], axis=1)
+    covers = [c for t in moved.values() for c in t.covers]  # in order (see despro.variables)
     p.step("transfer", "cells <-> villages transferred")
 
-    decl = list(variables.values())
-    cell_vals = _finish(cells_add, decl)
-    vil_vals = _finish(vil_add, decl)
+    cell_vals = pd.concat([finish(vcells, vdecl), *(t.cell_values for t in moved.values())], axis=1)
+    vil_vals = pd.concat(
+        [finish(vcounts, vdecl), *(t.village_values for t in moved.values())], axis=1
+    )
     attrs = [r.attributes for r in results.values() if r.attributes is not None]
     attributes = pd.concat(attrs, axis=1) if attrs else pd.DataFrame(index=villages.index)
     for name, r in results.items():
@@ -583,18 +603,21 @@ def _run(
     rules = config.criteria.rules
     per_village_level = [c for c in attributes.columns if c.endswith("_evidence")]
     evaluated = pd.concat([vil_vals, attributes[per_village_level]], axis=1)
+    if config.model.enabled:  # fitted in the worker (if started) while the rules run here
+        worker.submit(*model_args(evaluated, config, variables, study, villages))
     scored = score_villages(evaluated, config, variables, villages.index)
     p.step("criteria", f"criteria: {len(rules)} rules on {len(villages):,} villages")
+    village_gdf = _village_table(villages, vil_vals, vil_add[covers], attributes)
+    cell_vals["village_score"] = _score_to_cells(
+        study, scored.score["score"].reindex(village_gdf.index)
+    )
+    cells = _cell_table(study, cells_add, cell_vals)
     modelled = None
     if config.model.enabled:  # the lowest evidence level: never changes a state or a tier
-        modelled = fit_model(evaluated, config, variables, study, villages)
+        modelled = worker.result()
         p.step("model", "; ".join(modelled.notes) or "model: no rule has observed answers")
-
-    village_gdf = _village_table(villages, vil_vals, vil_add[covers], attributes)
     village_gdf = scored_columns(village_gdf, scored, modelled)
     long, conflicts = scored.long, scored.conflicts
-    cell_vals["village_score"] = _score_to_cells(study, village_gdf["score"])
-    cells = _cell_table(study, cells_add, cell_vals)
     p.step("tables", "tables assembled")
     return Result(
         config,
@@ -622,17 +645,6 @@ def _village_extent(study: Study, villages: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         density = villages["population"].astype(float) / area.where(area > 0)
     return pd.DataFrame({"area_km2": area, "population_per_km2": density})
-
-
-def _finish(add: pd.DataFrame, decl: list[Variable]) -> pd.DataFrame:
-    """Finished values for the variables present in ``add``; counts unknown where uncovered."""
-    present = [v for v in decl if all(c in add.columns for c in additive_columns(v))]
-    vals = finalize(add, present)
-    for v in present:
-        unknown = uncovered(add, v)
-        if unknown is not None:
-            vals.loc[unknown, v.name if v.kind is Kind.COUNT else f"{v.name}_n_classes"] = np.nan
-    return vals
 
 
 @dataclass
@@ -696,7 +708,18 @@ def fit_model(
     villages: pd.DataFrame,
 ) -> ModelEvidence:
     """Modelled evidence (``[model]``) for the villages' values (see :mod:`despro.model`)."""
-    return model_evidence(
+    return model_evidence(*model_args(values, config, variables, study, villages))
+
+
+def model_args(
+    values: pd.DataFrame,
+    config: Config,
+    variables: dict[str, Variable],
+    study: Study,
+    villages: pd.DataFrame,
+) -> tuple:
+    """The arguments of :func:`despro.model.model_evidence` for a run's villages."""
+    return (
         values,
         config.criteria.rules,
         variables,

@@ -4,13 +4,23 @@ They are built by ``notebooks/make_notebooks.py``; here each saved notebook is e
 again in a temporary folder (nbclient) and checked.
 """
 
+import re
+
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
 from tests.conftest import REPO
+from tests.geo.io.test_postgis import pg_url  # noqa: F401 (a throwaway PostGIS for 05)
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("0*.ipynb"))
+#: notebooks reading ../shared/data (fail under CI=true without it, skipped otherwise)
+REAL_DATA = ("04",)
+
+
+def _param(path):
+    marks = [pytest.mark.shared_data] if path.stem.startswith(REAL_DATA) else []
+    return pytest.param(path, marks=marks, id=path.stem)
 
 
 def _execute(path, tmp_path, monkeypatch):
@@ -32,9 +42,15 @@ def _text(outputs) -> str:
     return "\n".join(parts)
 
 
-def test_three_notebooks_saved_with_outputs_and_images():
+def test_notebooks_saved_with_outputs_and_images():
     names = [p.stem for p in NOTEBOOKS]
-    assert names[:3] == ["01_quickstart", "02_thresholds_weights_sensitivity", "03_why_not_ready"]
+    assert names == [
+        "01_quickstart",
+        "02_thresholds_weights_sensitivity",
+        "03_why_not_ready",
+        "04_national_real_data",
+        "05_qgis_duckdb_postgis",
+    ]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
@@ -44,8 +60,17 @@ def test_three_notebooks_saved_with_outputs_and_images():
         assert "/tmp/" not in path.read_text() and "/work/" not in path.read_text()
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_executes(path, tmp_path, monkeypatch):
+@pytest.mark.parametrize("path", [_param(p) for p in NOTEBOOKS])
+def test_notebook_executes(path, tmp_path, monkeypatch, request):
+    if path.stem.startswith(REAL_DATA):
+        request.getfixturevalue("shared_data")
+    url = None
+    if path.stem.startswith("05"):
+        try:  # a fail under CI=true when PostgreSQL is missing, as in test_postgis.py
+            url = request.getfixturevalue("pg_url")
+        except pytest.skip.Exception:
+            url = None  # the notebook then only prints the command
+        monkeypatch.setenv("DESPRO_POSTGIS_URL", url or "postgresql://127.0.0.1:1/none")
     nb, outputs = _execute(path, tmp_path, monkeypatch)
     text = _text(outputs)
     if path.stem.startswith("01"):
@@ -58,3 +83,16 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     if path.stem.startswith("03"):
         assert "tier then: ready" in text  # the near-ready village with its rule relaxed
         assert "perlu data" in text  # the undetermined one: the data that would decide it
+    if path.stem.startswith("04"):
+        assert re.search(r"Jambi: [\d,]+ villages on [\d,]+ H3 cells", text)
+        assert "tier decided for" in text and "No village is ready" in text
+    if path.stem.startswith("05"):
+        assert "layer_styles" in text and "clusters" in text
+        scanned, total = map(
+            int, re.search(r"DuckDB read (\d+) of (\d+) row groups", text).groups()
+        )
+        assert 0 < scanned < total
+        if url:
+            assert "postgis: run" in text and "SRID 4326" in text
+        else:
+            assert "PostgreSQL not reachable" in text

@@ -9,7 +9,7 @@ import pytest
 from despro.errors import DesproError
 from despro.layer import LayerResult, Notes
 from despro.pipeline.dask import _combine
-from despro.pipeline.runner import _finish
+from despro.transfer.layers import finish as _finish
 from despro.variables import (
     Kind,
     Variable,

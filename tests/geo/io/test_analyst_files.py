@@ -51,8 +51,18 @@ def test_every_layer_has_a_default_qgis_style(written):
         contents = {r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")}
     assert "layer_styles" in contents and "layer_fields" in contents
     defaults = styles[styles["useAsDefault"] == 1]
-    for layer in ("villages", "cells", "shortlist", "regencies", "provinces", "pilots"):
+    for layer in (
+        "villages",
+        "cells",
+        "shortlist",
+        "regencies",
+        "provinces",
+        "pilots",
+        "agents",
+        "clusters",
+    ):
         assert (defaults["f_table_name"] == layer).sum() == 1, layer
+    assert not styles["update_time"].str.contains(" ").any()  # ISO 8601, as GDAL expects
     tier = defaults[defaults["f_table_name"] == "villages"].iloc[0]
     qml = ET.fromstring(tier["styleQML"].split("\n", 1)[1])
     renderer = qml.find("renderer-v2")
@@ -73,6 +83,25 @@ def test_layer_fields_say_what_and_in_which_unit(written):
     row = f[(f["layer"] == "villages") & (f["field"] == "pct_households_computer")].iloc[0]
     assert row["unit"].startswith("percent") and row["description"]
     assert set(f.loc[f["field"] == "", "layer"]) >= {"villages", "cells", "pilots"}
+    # every field of the selection layers is described, with units where it has one
+    sel = f[f["layer"].isin(["pilots", "agents", "clusters"])]
+    assert (sel["description"] != "").all(), sel.loc[sel["description"] == "", "field"].tolist()
+    assert f.loc[(f["layer"] == "clusters") & (f["field"] == "span_km"), "unit"].item() == "km"
+
+
+def test_agents_and_clusters_layers_are_styled_points(written):
+    files, plan = written
+    agents = pyogrio.read_dataframe(files["villages.gpkg"], layer="agents")
+    clusters = pyogrio.read_dataframe(files["villages.gpkg"], layer="clusters")
+    assert len(agents) == len(plan.agents.agents) and len(clusters) == len(plan.clusters)
+    assert agents.geometry.geom_type.eq("Point").all()
+    with sqlite3.connect(files["villages.gpkg"]) as con:
+        qml = con.execute(
+            "SELECT styleQML FROM layer_styles WHERE f_table_name = 'clusters' AND useAsDefault"
+        ).fetchone()[0]
+    renderer = ET.fromstring(qml.split("\n", 1)[1]).find("renderer-v2")
+    assert renderer.get("attr") == "category"
+    assert {c.get("value") for c in renderer.iter("category")} == set(clusters["category"])
 
 
 def test_csvs_are_rounded_to_their_source(written):
