@@ -64,7 +64,7 @@ def _child(folder: str, prefix: str) -> None:
                 "peak_mb": peak,
                 "steps": result.timings,
                 "hits": cache.hits,
-                "misses": cache.misses,
+                "misses": cache.rebuilt,
                 "villages": len(result.villages),
                 "cells": result.n_cells,
             }

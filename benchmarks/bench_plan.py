@@ -4,6 +4,10 @@ the cost curve with >= 10 budget points in <= 3 min".
     python benchmarks/bench_plan.py                        # all 83,246 villages
     python benchmarks/bench_plan.py --prefix 15            # one province (Jambi)
     python benchmarks/bench_plan.py --budget 50000 --undetermined p_ready
+    python benchmarks/bench_plan.py --save-inputs /tmp/in.pkl   # then --inputs /tmp/in.pkl
+
+``--save-inputs`` keeps what the plan reads from the run (a pickle, outside the repository)
+so that further measurements skip the pipeline (``--inputs``).
 
 Needs ``../shared/data``. Runs ``examples/indonesia.toml`` (optionally restricted to a
 code prefix), then times: building the targets and candidates, one solve at the budget,
@@ -34,6 +38,11 @@ def main() -> None:
         "--households", type=float, default=None, help="households where unknown (assumption)"
     )
     ap.add_argument("--points", type=int, default=10, help="cost curve points (0: no curve)")
+    ap.add_argument("--no-sites", action="store_true", help="no 4G site candidates")
+    ap.add_argument("--solver", choices=["highs", "cbc"], default=None)
+    ap.add_argument("--curve-max", type=float, default=None, help="cost curve up to (million Rp)")
+    ap.add_argument("--save-inputs", default=None, help="pickle the plan's inputs here")
+    ap.add_argument("--inputs", default=None, help="plan inputs pickled by --save-inputs")
     args = ap.parse_args()
 
     import despro
@@ -57,10 +66,24 @@ def main() -> None:
 
     c0 = cpu()
     t0 = time.perf_counter()
-    result = despro.run(cfg)
+    if args.inputs:
+        import pickle
+
+        with open(args.inputs, "rb") as f:
+            inputs = pickle.load(f)
+    else:
+        inputs = inputs_from_result(despro.run(cfg))
+        if args.save_inputs:
+            import pickle
+
+            with open(args.save_inputs, "wb") as f:
+                pickle.dump(inputs, f, protocol=5)
     t["pipeline_s"] = time.perf_counter() - t0
     t["pipeline_cpu_s"] = cpu() - c0
     c0 = cpu()
+    if args.no_sites:
+        site = cfg.plan.site.model_copy(update={"enabled": False})
+        cfg = cfg.model_copy(update={"plan": cfg.plan.model_copy(update={"site": site})})
     if args.households:
         prog = cfg.plan.programme.model_copy(update={"households_if_unknown": args.households})
         cfg = cfg.model_copy(update={"plan": cfg.plan.model_copy(update={"programme": prog})})
@@ -70,9 +93,9 @@ def main() -> None:
         undetermined=args.undetermined,
         scope=args.scope,
         curve_points=max(args.points, 2),
+        solver=args.solver,
     )
     t0 = time.perf_counter()
-    inputs = inputs_from_result(result)
     problem = build_problem(inputs, pc)
     t["build_s"] = time.perf_counter() - t0
     t["build_cpu_s"] = cpu() - c0
@@ -90,7 +113,7 @@ def main() -> None:
     t0 = time.perf_counter()
     full, curve = float("nan"), None
     if args.points:
-        full = full_cost(problem)
+        full = full_cost(problem) if args.curve_max is None else args.curve_max
         curve = cost_curve(problem, pc.curve_points, full)
     t["curve_s"] = time.perf_counter() - t0
     t["curve_cpu_s"] = cpu() - c0
@@ -106,6 +129,9 @@ def main() -> None:
         "made_ready": int(new.sum()),
         "cost_million_rp": sol.cost,
         "gap": sol.gap,
+        "status": sol.status,
+        "reduced": sol.extra.get("reduced"),
+        "solver": pc.solver,
         "binding": cons.to_dict("records"),
         "full_cost_million_rp": full,
         "curve": []

@@ -44,12 +44,13 @@ from despro.layers import (
     courier,
     population,
     products,
+    sellers,
     smartphone,
     villages,
 )
 
 #: the ``[layers.<name>]`` layers, in run order
-LAYERS: list[Layer] = [broadband, backbone, smartphone, courier, products, census]
+LAYERS: list[Layer] = [broadband, backbone, smartphone, courier, products, census, sellers]
 
 #: the ``[population]`` layer: its raster weights the village <-> cell transfers
 WEIGHTS: Layer = population

@@ -23,6 +23,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from despro.codes import normalise_codes
 
@@ -67,6 +69,24 @@ def name_key(name: object) -> str:
     return normalise_name(name).replace(" ", "")
 
 
+def name_keys(names: pd.Series) -> pd.Series:
+    """:func:`name_key` of every name (missing -> ""), vectorised with Arrow's string
+    kernels over the distinct names: the national code list has 130,000 of them, which
+    one Python call each took seconds. Same keys as :func:`name_key` (tested)."""
+    codes, uniques = pd.factorize(names, use_na_sentinel=True)
+    s = pc.utf8_upper(pa.array([str(u) for u in uniques] + [""], pa.string()))
+    s = pc.replace_substring(pc.replace_substring(s, "D.I.", "DI "), "D. I.", "DI ")
+    s = pc.replace_substring_regex(s, r"[^A-Z0-9 ]", " ")
+    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, " +", " "))
+    while True:  # "KAB. KOTA X" loses both prefixes, one at a time, as normalise_name
+        t = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, _PREFIXES, ""))
+        if t.equals(s):
+            break
+        s = t
+    keys = np.asarray(pc.replace_substring(s, " ", "").to_numpy(zero_copy_only=False), object)
+    return pd.Series(keys[np.where(codes < 0, len(uniques), codes)], index=names.index)
+
+
 def kemendagri_units(codes: pd.DataFrame) -> pd.DataFrame:
     """Kemendagri code list (``kode`` dotted, ``nama``) as a table with level and parent."""
     k = codes.assign(kode=codes["kode"].astype(str).str.strip())
@@ -82,7 +102,7 @@ def kemendagri_units(codes: pd.DataFrame) -> pd.DataFrame:
             .str.replace(".", "", regex=False)
             .where(parts > 0, ""),
             "name": k["nama"],
-            "key": k["nama"].map(name_key),
+            "key": name_keys(k["nama"]),
         }
     )
 
@@ -130,7 +150,7 @@ def bps_villages_to_kemendagri(
     prov_b, reg_b = bps.str[:2], bps.str[:4]
     prov_k = prov_b.map(BPS_TO_KEMENDAGRI_PROVINCE).fillna(prov_b)
     reg_units = units[units["level"] == "regency"].set_index("code")
-    reg_key = table[regency_name].map(name_key)
+    reg_key = name_keys(table[regency_name])
     same = prov_k + reg_b.str[2:]
     equal_ok = same.isin(reg_units.index) & (
         reg_units["key"].reindex(same).to_numpy() == reg_key.to_numpy()
@@ -138,11 +158,11 @@ def bps_villages_to_kemendagri(
     by_name = _match_by_name(pd.DataFrame({"parent_k": prov_k, "key": reg_key}), units, "regency")
     reg_k = np.where(equal_ok, same, by_name["code"].to_numpy())
     dist = _match_by_name(
-        pd.DataFrame({"parent_k": reg_k, "key": table[district_name].map(name_key)}),
+        pd.DataFrame({"parent_k": reg_k, "key": name_keys(table[district_name])}),
         units,
         "district",
     )
-    vil_key = table[village_name].map(name_key)
+    vil_key = name_keys(table[village_name])
     vil = _match_by_name(pd.DataFrame({"parent_k": dist["code"], "key": vil_key}), units, "village")
     # a district renamed or merged: fall back to the name within the whole regency
     in_reg = units[units["level"] == "village"].assign(parent=lambda d: d["code"].str[:4])
@@ -185,7 +205,7 @@ def read_official_crosswalk(table: pd.DataFrame) -> pd.DataFrame:
         {
             "bps_code": table["kode_bps"].astype(str).str.strip(),
             "kemendagri_code": table["kode_dagri"].astype(str).str.strip().str.replace(".", ""),
-            "key": table["nama_dagri"].map(name_key)
+            "key": name_keys(table["nama_dagri"])
             if "nama_dagri" in table
             else pd.Series("", index=table.index),
         }

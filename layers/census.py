@@ -292,8 +292,9 @@ def _items_long(
         )
     out = pd.concat(frames, ignore_index=True)
     # several rows per village and year (one per facility): the answers must agree
-    g = out.groupby(["bps", "year", "item"])["value"]
-    clash = g.transform(lambda x: x.nunique(dropna=False)) > 1
+    # values are 1, 0 or NaN: NaN as -1, so "answered, decides nothing" counts as an answer
+    answer = out["value"].fillna(-1.0).rename("answer")
+    clash = answer.groupby([out["bps"], out["year"], out["item"]]).transform("nunique") > 1
     if clash.any():
         r = out[clash].iloc[0]
         raise InputError(

@@ -398,11 +398,15 @@ def aggregate(inputs: LayerInputs, cfg: ProductsConfig, study: Study, notes: Not
     table["product_distinctiveness__w"] = np.where(has_d, w, 0.0)
     table.index = vidx
     labels = cats.get("label_en", pd.Series(cats.index, index=cats.index))
+    labels_id = cats.get("label_id", labels)  # the map shows categories in its language
     attrs = pd.DataFrame(
         {
             "flagship_product": flag["product"].astype("string").to_numpy(),
             "flagship_category": flag["category"].astype("string").to_numpy(),
             "flagship_category_label": labels.reindex(flag["category"]).astype("string").to_numpy(),
+            "flagship_category_label_id": labels_id.reindex(flag["category"])
+            .astype("string")
+            .to_numpy(),
         },
         index=vidx,
     )

@@ -62,12 +62,20 @@ def _run_and_report(
             f"{len(plan.clusters)} cluster(s): "
             f"{job.selection_files['shortlist_optimised.csv'].resolve()}"
         )
+    if job.rollout is not None:
+        s = job.rollout.summary
+        click.echo(
+            f"rencana / plan: {s['newly_ready']} desa baru siap / villages made ready for "
+            f"Rp {s['cost']:,.0f} juta of {s['budget']:,.0f} ({s['items']} items): "
+            f"{Path(job.rollout_files['plan.csv']).resolve()}"
+        )
     click.echo(f"outputs: {Path(job.outputs['villages.gpkg']).parent.resolve()}")
     click.echo(f"map:     {job.map_page.resolve()}")
     if job.exported is not None:
         from despro.io.postgis_run import summary_line
 
         click.echo(summary_line(job.exported))
+    return job
 
 
 single_file_option = click.option(
@@ -138,6 +146,12 @@ def demo(
     help="Criteria profile: despro-table1 (default), despro-strict, despro-loose, "
     "taobao-monitoring ([criteria] profile).",
 )
+@click.option(
+    "--compare-profile",
+    default=None,
+    help="Also write profile_comparison.csv: which villages change tier under this other "
+    "profile, and which rules cross.",
+)
 @quiet_option
 @single_file_option
 @engine_options
@@ -147,18 +161,26 @@ def run_cmd(
     maps_dir: Path | None,
     lang: str | None,
     profile: str | None,
+    compare_profile: str | None,
     quiet: bool,
     single_file: bool,
     **engine,
 ) -> None:
     """Run the pipeline on your own files as described by a config."""
     config = config_path
-    if profile is not None:
+    if profile is not None or compare_profile is not None:
+        from despro.config.profiles import profile as known_profile
         from despro.config.settings import load_config
+        from despro.errors import ConfigError
 
         with reported():
             config = load_config(config_path, profile=profile)
-    _run_and_report(
+            if compare_profile is not None:
+                try:
+                    known_profile(compare_profile)
+                except ValueError as err:
+                    raise ConfigError(str(err), key="criteria.profile") from None
+    job = _run_and_report(
         config,
         output_dir,
         maps_dir,
@@ -167,6 +189,17 @@ def run_cmd(
         engine_kwargs(**engine),
         single_file=single_file,
     )
+    if compare_profile is not None:
+        from despro.cli.plan import compare_profiles, echo_comparison
+        from despro.io.outputs import csv_safe
+
+        names = (job.result.config.criteria.profile, compare_profile)
+        with reported():
+            table = compare_profiles(job.result, names)
+            path = Path(job.outputs["villages.gpkg"]).parent / "profile_comparison.csv"
+            csv_safe(table).to_csv(path, index=False)
+        echo_comparison(table, names)
+        click.echo(f"profiles: {path.resolve()}")
 
 
 @main.command()

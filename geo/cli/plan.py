@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from despro.cli.options import config_option, output_dir_option, quiet_option, reported
+from despro.cli.options import (
+    config_option,
+    maps_dir_option,
+    output_dir_option,
+    quiet_option,
+    reported,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from despro.pipeline.runner import Result
 
 
 def _floats(text: str | None) -> list[float] | None:
@@ -63,6 +75,10 @@ def _split(text: str | None) -> list[str] | None:
 @click.option("--no-curve", is_flag=True, help="Skip the cost curve.")
 @click.option("--no-explain", is_flag=True, help="Skip the binding-constraint re-solves.")
 @output_dir_option(help="Folder of the plan files (default: <run.output_dir>/plan).")
+@maps_dir_option(
+    help="Also write the map with the plan drawn on it (sites, outlets, programmes, each "
+    "village's ready wave, the cost curve) into this folder."
+)
 @quiet_option
 def plan_cmd(
     config_path: Path,
@@ -77,6 +93,7 @@ def plan_cmd(
     no_curve: bool,
     no_explain: bool,
     output_dir: Path | None,
+    maps_dir: Path | None,
     quiet: bool,
 ) -> None:
     """Choose 4G sites, fibre spurs, courier outlets and programmes under a budget.
@@ -112,6 +129,10 @@ def plan_cmd(
         p = plan(result, curve=not no_curve, explain=not no_explain, progress=say)
         out = output_dir or cfg.path(cfg.run.output_dir) / "plan"
         files = write_rollout(p, out)
+        if maps_dir is not None:
+            from despro.mapsite.site import write_map
+
+            page = write_map(result, maps_dir, cfg.run.lang, rollout=p)
     s = p.summary
     click.echo(
         f"{s['newly_ready']} desa baru siap / villages made ready "
@@ -132,6 +153,8 @@ def plan_cmd(
     for n in p.notes:
         click.echo(f"note: {n}")
     click.echo(f"outputs: {Path(files['plan.csv']).parent}")
+    if maps_dir is not None:
+        click.echo(f"map: {page}")
 
 
 @click.command("profiles")
@@ -151,11 +174,10 @@ def profiles_cmd(config_path: Path, compare: str, output_dir: Path | None, quiet
     changes) and prints the profiles known.
     """
     from despro.config.profiles import profile, profile_names
-    from despro.config.settings import CriteriaConfig, load_config
+    from despro.config.settings import load_config
     from despro.errors import ConfigError
     from despro.io.outputs import csv_safe
     from despro.pipeline.runner import run
-    from despro.rules.profiles import compare as compare_profiles
 
     with reported():
         names = _split(compare) or []
@@ -168,24 +190,54 @@ def profiles_cmd(config_path: Path, compare: str, output_dir: Path | None, quiet
                 raise ConfigError(str(err), key="criteria.profile") from None
         cfg = load_config(config_path)
         result = run(cfg, verbose=not quiet)
-        crit = cfg.criteria.model_dump()
-        rules = []
-        for n in names:
-            data = {**crit, "profile": n, "rules": None}
-            data.pop("rules")
-            rules.append(CriteriaConfig(**data).rules)
-        table = compare_profiles(
-            result.villages.drop(columns="geometry"),
-            rules[0],
-            rules[1],
-            result.variables,
-            tuple(cfg.criteria.evidence_order),
-            cfg.criteria.near_ready_fraction,
-            (names[0], names[1]),
-        )
+        table = compare_profiles(result, (names[0], names[1]))
         out = output_dir or cfg.path(cfg.run.output_dir)
         Path(out).mkdir(parents=True, exist_ok=True)
         csv_safe(table).to_csv(Path(out) / "profile_comparison.csv", index=False)
+    echo_comparison(table, (names[0], names[1]))
+    click.echo(f"profiles: {', '.join(profile_names())}")
+    click.echo(f"outputs: {Path(out) / 'profile_comparison.csv'}")
+
+
+def compare_profiles(result: Result, names: tuple[str, str]) -> pd.DataFrame:
+    """Which villages change tier (and which rules cross) between two criteria profiles,
+    evaluated on the values of one run (:func:`despro.rules.profiles.compare`).
+
+    Parameters
+    ----------
+    result : despro.Result
+    names : (str, str)
+        Two profile names (``despro profiles`` lists them).
+
+    Returns
+    -------
+    DataFrame
+        ``profile_comparison.csv``: one row per village whose tier or a gate rule's state
+        changes.
+    """
+    from despro.config.settings import CriteriaConfig
+    from despro.rules.profiles import compare
+
+    cfg = result.config
+    crit = cfg.criteria.model_dump()
+    rules = []
+    for n in names:
+        data = {**crit, "profile": n}
+        data.pop("rules")
+        rules.append(CriteriaConfig(**data).rules)
+    return compare(
+        result.villages.drop(columns="geometry"),
+        rules[0],
+        rules[1],
+        result.variables,
+        tuple(cfg.criteria.evidence_order),
+        cfg.criteria.near_ready_fraction,
+        names,
+    )
+
+
+def echo_comparison(table: pd.DataFrame, names: tuple[str, str]) -> None:
+    """The comparison's summary lines: villages changing tier, by pair of tiers."""
     moved = table[table["tier_changed"]]
     click.echo(
         f"{names[0]} -> {names[1]}: {len(moved)} villages change tier, {len(table)} change "
@@ -193,5 +245,3 @@ def profiles_cmd(config_path: Path, compare: str, output_dir: Path | None, quiet
     )
     for (a, b), g in moved.groupby([f"tier_{names[0]}", f"tier_{names[1]}"]):
         click.echo(f"  {a} -> {b}: {len(g)}")
-    click.echo(f"profiles: {', '.join(profile_names())}")
-    click.echo(f"outputs: {Path(out) / 'profile_comparison.csv'}")

@@ -184,15 +184,25 @@ class PlanConfig(Model):
     )
     gap: float = Field(0.01, ge=0, le=1, description="relative optimality gap the solver stops at")
     time_limit_s: float = Field(60.0, gt=0, description="seconds per solve")
+    solver: Literal["highs", "cbc"] = Field(
+        "highs",
+        description="MILP solver: 'highs' (scipy's HiGHS: keeps its time limit and reports "
+        "its bound) or 'cbc' (PuLP's bundled CBC, started from the greedy plan)",
+    )
     max_milp_variables: int = Field(
-        80_000,
+        1_000_000,
         ge=1,
-        description="above this many MILP variables (items + villages + cells) the greedy "
-        "plan is kept (gap unknown): CBC's root LP of a province-sized plan takes minutes "
-        "and ignores the time limit",
+        description="above this many MILP variables after the exact reductions (items + "
+        "villages + cells) the greedy plan is kept (gap unknown)",
     )
     curve_time_limit_s: float = Field(
         15.0, gt=0, description="seconds per solve of the cost curve (its gap is reported)"
+    )
+    curve_gap: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="relative gap each cost curve point stops at (its gap is reported)",
     )
     curve_points: int = Field(10, ge=2, le=100, description="budgets of the cost curve")
     site: SiteConfig = Field(default_factory=SiteConfig)

@@ -205,9 +205,12 @@ def plan_layers(result: Result, plan: PilotPlan) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
-def admin_layer(result: Result, level: str) -> gpd.GeoDataFrame:
-    """``Result.to_admin(level)`` with ``pct_undetermined`` and ``pct_ready_or_near``."""
-    a = result.to_admin(level)
+def admin_layer(
+    result: Result, level: str, summary: pd.DataFrame | None = None
+) -> gpd.GeoDataFrame:
+    """``Result.to_admin(level)`` with ``pct_undetermined`` and ``pct_ready_or_near``
+    (``summary``: the level's :func:`despro.rules.explain.summary`, if already computed)."""
+    a = result.to_admin(level, summary=summary)
     with np.errstate(invalid="ignore", divide="ignore"):
         a.insert(
             a.columns.get_loc("villages") + 1,
@@ -337,7 +340,10 @@ def field_table(layers: dict[str, gpd.GeoDataFrame], result: Result) -> pd.DataF
 
 
 def write_geopackage(
-    result: Result, path: Path | str, plan: PilotPlan | None = None
+    result: Result,
+    path: Path | str,
+    plan: PilotPlan | None = None,
+    summaries: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, int]:
     """Write the run's layers, their styles and field descriptions into one GeoPackage.
 
@@ -348,6 +354,9 @@ def write_geopackage(
         The ``.gpkg`` to write (replaced if it exists).
     plan : PilotPlan, optional
         Adds the ``pilots``, ``agents`` and ``clusters`` layers.
+    summaries : dict, optional
+        ``{"regency": ..., "province": ...}``: the levels'
+        :func:`despro.rules.explain.summary` when already computed.
 
     Returns
     -------
@@ -361,14 +370,14 @@ def write_geopackage(
         "villages": result.villages,
         "cells": cells,
         "shortlist": result.shortlist(),
-        "regencies": admin_layer(result, "regency"),
-        "provinces": admin_layer(result, "province"),
+        "regencies": admin_layer(result, "regency", (summaries or {}).get("regency")),
+        "provinces": admin_layer(result, "province", (summaries or {}).get("province")),
     }
     if plan is not None:
         layers.update(plan_layers(result, plan))
     styles: list[Style] = []
     for name, g in layers.items():
-        _plain(g).to_file(path, layer=name, driver="GPKG", engine="pyogrio", index=False)
+        _write_layer(_plain(g), path, name)
     styles += [_tier_style("villages"), _tier_style("shortlist")]
     styles.append(_ramp("villages", "score", 100, "score", False, "composite score 0-100"))
     styles.append(
@@ -415,6 +424,17 @@ def write_geopackage(
     counts = {name: len(g) for name, g in layers.items()}
     counts["layer_fields"] = len(fields)
     return counts
+
+
+def _write_layer(g: gpd.GeoDataFrame, path: Path, name: str) -> None:
+    """One layer through GDAL's Arrow interface (the same table, ~40 % less CPU for the
+    national villages), or row by row when a column does not convert to Arrow."""
+    import pyarrow as pa
+
+    try:
+        g.to_file(path, layer=name, driver="GPKG", engine="pyogrio", index=False, use_arrow=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, NotImplementedError):
+        g.to_file(path, layer=name, driver="GPKG", engine="pyogrio", index=False)
 
 
 def _write_attributes(path: Path, name: str, frame: pd.DataFrame) -> None:

@@ -443,11 +443,12 @@ def write_outputs(
             write_csv(model.validation, st / "model_validation.csv", **fmt)
         result.write_cells(st / "cells.parquet")
         write_geoparquet(result.villages, st / "villages.parquet")
-        write_geopackage(result, st / "villages.gpkg", plan)
+        planner = planner_tables(result.villages)
+        summaries = {k: planner[f"summary_{k}.csv"] for k in ("regency", "province")}
+        write_geopackage(result, st / "villages.gpkg", plan, summaries)
         write_csv(result.criteria, st / "criteria.csv", **fmt)
         write_csv(result.shortlist().drop(columns="geometry"), st / "shortlist.csv", units, **fmt)
         write_csv(result.conflicts, st / "conflicts.csv", units, **fmt)
-        planner = planner_tables(result.villages)
         for name, table in planner.items():
             write_csv(table, st / name, units, **fmt)
         from despro.io import xlsx

@@ -476,7 +476,9 @@ def _rule_texts(long: pd.DataFrame, codes: pd.Index, rule, lang: str):
     states = sub["state"].fillna(UNKNOWN).astype(str).to_numpy()
     values = _escape_all(value_texts(sub["value"].to_numpy(float), rule.unit, lang))
     margins = _escape_all(
-        margin_texts(sub["margin"].to_numpy(float), states, rule.op, rule.unit, lang)
+        margin_texts(
+            sub["margin"].to_numpy(float), states, rule.op, rule.unit, lang, rule.threshold
+        )
     )
     ev = sub["evidence"] if "evidence" in sub else pd.Series("cells", index=sub.index)
     letters = "".join(ev.astype(object).map(EVIDENCE_LETTERS).fillna("n").tolist())

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 
 from despro import layers as registry
 from despro.config.vocab import FAIL, UNKNOWN
+from despro.rules.explain import is_presence
 
 LANGS = ("id", "en")
 
@@ -53,7 +54,10 @@ SITE_LABELS = {
         "yes": "ya",
         "no": "tidak",
         "needs": "perlu",
+        "fall": "perlu turun",
+        "absent": "belum ada",
         "spare": "lebih",
+        "under": "di bawah batas",
         "changes": "Perubahan sejak proses sebelumnya",
         "ev_census": "sensus desa (Podes)",
         "ev_village": "tabel desa",
@@ -152,7 +156,10 @@ SITE_LABELS = {
         "yes": "yes",
         "no": "no",
         "needs": "needs",
+        "fall": "must fall by",
+        "absent": "none yet",
         "spare": "to spare",
+        "under": "under the limit",
         "changes": "Changes since the previous run",
         "ev_census": "village census (Podes)",
         "ev_village": "village table",
@@ -340,12 +347,21 @@ def threshold_text(op: str, threshold: float, unit: str, lang: str) -> str:
 
 
 def margin_texts(
-    margins: ArrayLike, states: ArrayLike, op: str, unit: str, lang: str
+    margins: ArrayLike,
+    states: ArrayLike,
+    op: str,
+    unit: str,
+    lang: str,
+    threshold: float | None = None,
 ) -> np.ndarray:
     """How far villages are from a rule's threshold, in words (object array).
 
-    ``needs +7.0 pp`` when a village fails a ``>=`` rule (``needs -2.5 km`` for a ``<=``
-    rule), ``3.4 pp to spare`` when it passes, an en dash when unknown.
+    A failing ``>=`` rule: ``perlu +7,0 pp`` / ``needs +7.0 pp``; a failing ``<=`` rule
+    (the value must fall): ``perlu turun 5,9 km`` / ``must fall by 5.9 km``; a count the
+    village has none of (``threshold`` given, :func:`despro.rules.explain.is_presence`):
+    ``belum ada`` / ``none yet``. Passing: ``lebih 3,4 pp`` / ``3.4 pp to spare`` (a
+    ``<=`` rule: ``4,0 km di bawah batas`` / ``4.0 km under the limit``); unknown: an en
+    dash.
     """
     t = LABELS[lang]
     m = np.asarray(margins, dtype=float)
@@ -353,14 +369,24 @@ def margin_texts(
     unknown = (states == UNKNOWN) | np.isnan(m)
     scale, _, suffix = unit_display(unit, lang)
     amounts = _with_suffix(fmt_numbers(np.abs(m) * scale, lang), suffix)
-    sign = "+" if op in (">=", ">") else "-"
+    rise = op in (">=", ">")
     out = np.full(len(m), DASH, dtype=object)
     fail = ~unknown & (states == FAIL)
     ok = ~unknown & ~fail
-    out[fail] = [f"{t['needs']} {sign}{a}" for a in amounts[fail].tolist()]
-    out[ok] = [
-        f"{t['spare']} {a}" if lang == "id" else f"{a} {t['spare']}" for a in amounts[ok].tolist()
-    ]
+    if rise:
+        out[fail] = [f"{t['needs']} +{a}" for a in amounts[fail].tolist()]
+        if threshold is not None:
+            none = fail & np.array(
+                [is_presence(unit, threshold, x + threshold) for x in m.tolist()], dtype=bool
+            )
+            out[none] = t["absent"]
+        if lang == "id":
+            out[ok] = [f"{t['spare']} {a}" for a in amounts[ok].tolist()]
+        else:
+            out[ok] = [f"{a} {t['spare']}" for a in amounts[ok].tolist()]
+    else:
+        out[fail] = [f"{t['fall']} {a}" for a in amounts[fail].tolist()]
+        out[ok] = [f"{a} {t['under']}" for a in amounts[ok].tolist()]
     return out
 
 

@@ -11,8 +11,10 @@
   shortlist / pilot flags, regency): the markers, the panel's counts and the search;
 - ``data/c<res>/<chunk>.js``: the cells of one chunk of one level (see
   :mod:`despro.mapsite.pyramid`), loaded when the view needs them;
-- ``data/v/<regency>.js``: the popup records and outlines of one regency's villages,
-  loaded when the view (or a click) needs them;
+- ``data/v/<regency>.js``: the popup records of one regency's villages, loaded when a
+  popup needs them (``v/<regency>.<lang>.js``: in the other language, when written);
+- ``data/o/<regency>.js``: the outlines of one regency's villages, loaded when the view
+  needs them;
 - ``lib/``: MapLibre GL JS (from the PyPI package ``maplibre``) and despro's
   ``despro-gl.js`` / ``despro-gl.css`` (:mod:`despro.mapsite.assets`).
 
@@ -38,7 +40,8 @@ import shapely
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from despro.config.vocab import TIERS
+from despro import layers as registry
+from despro.config.vocab import FAIL, TIERS
 from despro.errors import DesproError
 from despro.mapsite import analysis as ma
 from despro.mapsite import data as md
@@ -47,13 +50,21 @@ from despro.mapsite.data import escape_text as esc
 from despro.mapsite.gl_labels import GL_LABELS, TIER_MARKERS
 from despro.mapsite.labels import LABELS, LANGS, threshold_text
 from despro.mapsite.pyramid import SCALE, build_levels
-from despro.mapsite.summary import gate_labels, summary_html, why_texts
+from despro.mapsite.rollout import rollout_payload
+from despro.mapsite.summary import gate_labels, summary_html
+from despro.rules import explain as ex
 
 if TYPE_CHECKING:
     from despro.pipeline.runner import Result
+    from despro.rollout.waves import Plan
 
 #: village outlines: Douglas-Peucker tolerance (degrees, ~110 m)
 OUTLINE_TOLERANCE = 1e-3
+
+#: runs of at most this many villages get the other language too (a switch in the
+#: page): its words (~0.2 MB) and popup texts (~0.33 kB a village; 27 MB nationally,
+#: past the national site's disk budget, so a national run writes its ``lang`` only)
+BILINGUAL_MAX_VILLAGES = 20_000
 
 
 def _palette(n: int, higher_is_better: bool) -> list[str]:
@@ -89,6 +100,67 @@ def layer_specs(result: Result, lang: str) -> list[dict]:
     return out
 
 
+def district_names(result: Result) -> pd.Series:
+    """Escaped district (kecamatan) name per village (index: village code), from a
+    ``district_name`` column or the run's Kemendagri code list (``villages.names``:
+    ``kode`` ``PP.RR.DD``, ``nama``); empty strings where unknown."""
+    v = result.villages
+    if "district_name" in v:
+        names = v["district_name"]
+    else:
+        names = pd.Series(pd.NA, index=v.index, dtype="string")
+        src = getattr(result.config.villages, "names", None)
+        if src is not None:
+            try:
+                table = pd.read_csv(result.config.resolve(src), dtype=str)
+            except (OSError, ValueError, AttributeError):
+                table = None
+            if table is not None and {"kode", "nama"} <= set(table.columns):
+                kode = table["kode"].fillna("").str.strip()
+                rows = table[kode.str.count(r"\.") == 2]
+                lookup = pd.Series(
+                    rows["nama"].to_numpy(), index=rows["kode"].str.replace(".", "", regex=False)
+                )
+                lookup = lookup[~lookup.index.duplicated()]
+                codes = pd.Index(v.index.astype(str).str.replace(".", "", regex=False).str[:6])
+                names = pd.Series(lookup.reindex(codes).to_numpy(), index=v.index)
+    out = names.astype(object).where(names.notna(), "")
+    return pd.Series(md._escape_all(out.astype(str).to_numpy(object)), index=v.index)
+
+
+def category_labels(result: Result, lang: str) -> tuple[list[list[str]], str]:
+    """The flagship product categories in ``lang`` and each village's one.
+
+    Returns ``(categories, letters)``: ``categories`` [escaped code, escaped label] sorted
+    by label, the last one "unknown" (villages without product data); ``letters`` per
+    village ``chr(48 + index)`` into ``categories``.
+    """
+    t = LABELS[lang]
+    v = result.villages
+    n = len(v)
+    if "flagship_category" not in v:
+        return [["", esc(t["unknown"])]], chr(48) * n
+    code = v["flagship_category"].astype(object).where(v["flagship_category"].notna(), None)
+    label_col = "flagship_category_label_id" if lang == "id" else "flagship_category_label"
+    if label_col not in v and "flagship_category_label" in v:
+        label_col = "flagship_category_label"
+    labels = v[label_col] if label_col in v else pd.Series(pd.NA, index=v.index)
+    pairs = {}
+    for c, lab in zip(code.tolist(), labels.astype(object).tolist(), strict=True):
+        if isinstance(c, str) and c and c not in pairs:
+            text = lab if isinstance(lab, str) and lab else c.replace("_", " ")
+            pairs[c] = text
+    cats = sorted(pairs, key=lambda c: pairs[c].lower())
+    index = {c: k for k, c in enumerate(cats)}
+    unknown = len(cats)
+    letters = "".join(
+        chr(48 + index.get(c, unknown)) if isinstance(c, str) else chr(48 + unknown)
+        for c in code.tolist()
+    )
+    out = [[esc(c), esc(pairs[c])] for c in cats] + [["", esc(t["unknown"])]]
+    return out, letters
+
+
 def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -> dict:
     """Every village as a point with what the markers, the panel and the search need.
 
@@ -97,7 +169,9 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
     letters), ``rank``, ``flag`` (bit 1: shortlisted, bit 2: pilot), ``pilot`` (pick
     number or 0), ``bind`` (per village one character: ``0`` + the index of its binding
     rule, ``-`` none; see :func:`despro.rules.explain.explain`), ``reg`` (index into
-    ``regencies``). ``regencies``: [code, escaped
+    ``regencies``), ``dist`` (index into ``districts``, escaped kecamatan names, -1
+    unknown), ``cat`` (per village one character: ``0`` + index into ``categories``,
+    :func:`category_labels`). ``regencies``: [code, escaped
     name, index into ``provinces``, bbox]; ``provinces``: [code, escaped name, bbox].
     """
     v = result.villages
@@ -149,6 +223,12 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
         if "binding_rule" in v
         else "-" * len(v)
     )
+    dnames = district_names(result).to_numpy(object)
+    known = dnames != ""
+    dist_codes, dist_uniq = pd.factorize(pd.Series(dnames[known]))
+    dist = np.full(len(v), -1, np.int64)
+    dist[known] = dist_codes
+    categories, cat_letters = category_labels(result, lang)
     dlat, dlon = lat.copy(), lon.copy()
     dlat[1:], dlon[1:] = np.diff(lat), np.diff(lon)
     return {
@@ -163,6 +243,10 @@ def villages_index(result: Result, analysis: ma.MapAnalysis | None, lang: str) -
         "bind": bind,
         "pilot": pilot.tolist(),
         "reg": [reg_index[c] for c in rcodes],
+        "dist": dist.tolist(),
+        "districts": list(dist_uniq),
+        "cat": cat_letters,
+        "categories": categories,
         "regencies": regencies,
         "provinces": provinces,
         "n": len(v),
@@ -298,8 +382,10 @@ def site_payload(
     levels: list,
     analysis: ma.MapAnalysis | None,
     links: dict[str, str] | None = None,
+    rollout: Plan | None = None,
 ) -> dict:
-    """Everything the page needs before any chunk: words, layers, rules, levels."""
+    """Everything the page needs before any chunk: words, layers, rules, levels (and a
+    rollout plan's layer, key ``rollout``: :mod:`despro.mapsite.rollout`)."""
     t = LABELS[lang]
     v = result.villages
     b = v.total_bounds
@@ -322,12 +408,14 @@ def site_payload(
             for lv in levels
         ],
         "hasPilots": analysis is not None and len(analysis.pilots) > 0,
+        "categories": category_labels(result, lang)[0],
         "links": [[esc(t.get(k, k)), esc(href)] for k, href in (links or {}).items()],
         "summary": summary_html(
             result.villages, lang, gate_labels(result.config.criteria.rules, lang)
         ),
         **_analysis_payload(result, analysis, lang),
         **features_payload(result, lang),
+        **({"rollout": rollout_payload(rollout, lang)} if rollout is not None else {}),
     }
 
 
@@ -346,12 +434,20 @@ def _write_cells(result: Result, specs: list[dict], data_dir: Path, ex: ThreadPo
 
 
 def _write_villages(
-    result: Result, lang: str, analysis: ma.MapAnalysis | None, data_dir: Path
+    result: Result,
+    lang: str,
+    analysis: ma.MapAnalysis | None,
+    data_dir: Path,
+    others: tuple[str, ...] = (),
 ) -> None:
-    """Write ``villages.js`` and one ``v/<regency>.js`` per regency."""
+    """Write ``villages.js``, one ``v/<regency>.js`` (popup records) and one
+    ``o/<regency>.js`` (outlines) per regency; per other language
+    ``v/<regency>.<lang>.js`` with its popup texts (records and "what it would take")."""
     _write_script(data_dir / "villages.js", "villages", villages_index(result, analysis, lang))
+    for other in others:
+        _write_popup_texts(result, other, analysis, data_dir)
     records = md.villages_payload(result, lang, ma.imputed_records(result, analysis, lang))
-    why = why_texts(result, lang)
+    gaps, needs = headline_texts(result, lang)
     rule_index = {r.id: k for k, r in enumerate(result.config.criteria.rules)}
     binding = (
         result.villages["binding_rule"].map(rule_index).fillna(-1).astype(int).tolist()
@@ -359,21 +455,93 @@ def _write_villages(
         else [-1] * len(result.villages)
     )
     outlines = village_outlines(result.villages.geometry.to_numpy())
-    rcodes = result.villages["regency_code"].astype(str).to_numpy()
     codes = result.villages.index.to_numpy(object)
-    order = np.argsort(rcodes, kind="stable")
-    uniq, starts = np.unique(rcodes[order], return_index=True)
-    ends = np.r_[starts[1:], len(order)]
-    for code, a, z in zip(uniq.tolist(), starts.tolist(), ends.tolist(), strict=True):
-        rows = order[a:z].tolist()
+    for code, rows in _regency_rows(result):
         _write_script(
             data_dir / "v" / f"{code}.js",
             f"v/{code}",
             {
                 "rec": [detail_record(records[codes[i]]) for i in rows],
-                "outline": [outlines[i] for i in rows],
-                "why": [why.get(esc(codes[i]), "") for i in rows],
+                "gap": [gaps[i] for i in rows],
+                "need": [needs[i] for i in rows],
                 "bind": [binding[i] for i in rows],
+            },
+        )
+        _write_script(
+            data_dir / "o" / f"{code}.js", f"o/{code}", {"outline": [outlines[i] for i in rows]}
+        )
+
+
+def headline_texts(result: Result, lang: str) -> tuple[list[str], list[str]]:
+    """Per village (in row order), escaped, the two parts of its popup headline: the gap
+    of its binding rule when that rule fails ("perlu +7,0 pp ...", "... perlu turun
+    5,9 km", :func:`despro.rules.explain.gap_text`; "" otherwise) and the data an
+    undetermined village waits for ("perlu data produk, kurir"; "" otherwise)."""
+    v = result.villages
+    n = len(v)
+    if "binding_rule" not in v:
+        return [""] * n, [""] * n
+    key = "label_id" if lang == "id" else "label_en"
+    rules = {r.id: r for r in result.config.criteria.rules}
+    titles = registry.titles(lang)
+    cache: dict = {}
+
+    def gap(rule, kind, g, unit) -> str:
+        r = rules.get(rule)
+        if kind != FAIL or r is None:
+            return ""
+        k = (rule, round(float(g), 6), unit)
+        if k not in cache:
+            label = getattr(r, key) or r.label_en or r.id
+            cache[k] = esc(ex.gap_text(float(g), unit, label, lang, r.threshold))
+        return cache[k]
+
+    gaps = [
+        gap(*x)
+        for x in zip(
+            v["binding_rule"].tolist(),
+            v["binding_kind"].tolist(),
+            v["binding_gap"].astype(float).tolist(),
+            v["binding_unit"].tolist(),
+            strict=True,
+        )
+    ]
+    needed = v["data_needed"] if "data_needed" in v else pd.Series("", index=v.index)
+    texts: dict = {}
+    needs = []
+    for keys in needed.tolist():
+        if keys not in texts:
+            texts[keys] = esc(ex.data_text(keys, lang, titles)) if isinstance(keys, str) else ""
+        needs.append(texts[keys])
+    return gaps, needs
+
+
+def _regency_rows(result: Result):
+    """(regency code, row positions) per regency, in code order."""
+    rcodes = result.villages["regency_code"].astype(str).to_numpy()
+    order = np.argsort(rcodes, kind="stable")
+    uniq, starts = np.unique(rcodes[order], return_index=True)
+    ends = np.r_[starts[1:], len(order)]
+    for code, a, z in zip(uniq.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        yield code, order[a:z].tolist()
+
+
+def _write_popup_texts(
+    result: Result, lang: str, analysis: ma.MapAnalysis | None, data_dir: Path
+) -> None:
+    """``v/<regency>.<lang>.js``: the popup records and "what it would take" lines in
+    ``lang`` (the outlines stay in ``v/<regency>.js``)."""
+    records = md.villages_payload(result, lang, ma.imputed_records(result, analysis, lang))
+    gaps, needs = headline_texts(result, lang)
+    codes = result.villages.index.to_numpy(object)
+    for code, rows in _regency_rows(result):
+        _write_script(
+            data_dir / "v" / f"{code}.{lang}.js",
+            f"v/{code}.{lang}",
+            {
+                "rec": [detail_record(records[codes[i]]) for i in rows],
+                "gap": [gaps[i] for i in rows],
+                "need": [needs[i] for i in rows],
             },
         )
 
@@ -385,6 +553,7 @@ def write_national(
     analysis: ma.MapAnalysis | None = None,
     links: dict[str, str] | None = None,
     threads: int = 2,
+    rollout: Plan | None = None,
 ) -> Path:
     """Write the national map (see the module doc) and return its ``index.html``.
 
@@ -395,7 +564,9 @@ def write_national(
     maps_dir : path
         Folder of the site.
     lang : {'id', 'en'}
-        Language of every word on the page (Bahasa Indonesia by default).
+        Language of every word on the page (Bahasa Indonesia by default). Runs of at
+        most :data:`BILINGUAL_MAX_VILLAGES` villages also get the other language, and a
+        switch in the page.
     analysis : MapAnalysis, optional
         Pilot picks to mark (:func:`despro.mapsite.analysis.from_plan`).
     links : dict, optional
@@ -404,6 +575,9 @@ def write_national(
     threads : int
         Threads: the villages' files are made beside the cell pyramid, whose chunks are
         written as they come.
+    rollout : Plan, optional
+        A rollout plan (:func:`despro.plan`): its sites, outlets and programmes as a
+        layer, each village's ready line in its popup, the cost curve in the panel.
 
     Returns
     -------
@@ -422,15 +596,29 @@ def write_national(
             f.unlink()
     copy_gl_assets(maps_dir)
     specs = layer_specs(result, lang)
+    others = (
+        tuple(x for x in LANGS if x != lang)
+        if len(result.villages) <= BILINGUAL_MAX_VILLAGES
+        else ()
+    )
     with ThreadPoolExecutor(max(threads, 1)) as ex:
-        villages = ex.submit(_write_villages, result, lang, analysis, data_dir)
+        villages = ex.submit(_write_villages, result, lang, analysis, data_dir, others)
         levels = _write_cells(result, specs, data_dir, ex)
         villages.result()
-    _write_script(
-        data_dir / "site.js", "site", site_payload(result, lang, specs, levels, analysis, links)
-    )
+    site = site_payload(result, lang, specs, levels, analysis, links, rollout)
+    site["langs"] = [lang, *others]
+    _write_script(data_dir / "site.js", "site", site)
+    for other in others:
+        words = site_payload(
+            result, other, layer_specs(result, other), levels, analysis, links, rollout
+        )
+        words["langs"] = site["langs"]
+        _write_script(data_dir / f"site.{other}.js", f"site.{other}", words)
+    # the country view's cells come with the page (loaded beside the other scripts, not
+    # after the map has started): the coarsest level when it is one file
+    first = [f"c{lv.res}/all" for lv in levels[-1:] if lv.chunk_res is None]
     index = maps_dir / "index.html"
-    index.write_text(index_html(lang), encoding="utf-8")
+    index.write_text(index_html(lang, first), encoding="utf-8")
     return index
 
 
@@ -466,7 +654,12 @@ def single_file(folder: Path, target: Path) -> Path:
     data += [f for f in files if f not in data]
     scripts = "".join(
         f"<script>{inline(f)}</script>\n"
-        for f in [folder / "lib/maplibre/maplibre-gl.js", folder / "lib/despro/despro-gl.js", *data]
+        for f in [
+            folder / "lib/maplibre/maplibre-gl.js",
+            folder / "lib/despro/despro-gl.js",
+            folder / "lib/despro/despro-gl-plan.js",
+            *data,
+        ]
     )
     text = f"{head}{styles}{body}{scripts}<script>despro.start();</script>\n</body>\n</html>\n"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -474,11 +667,13 @@ def single_file(folder: Path, target: Path) -> Path:
     return target
 
 
-def index_html(lang: str) -> str:
-    """The page: links the local libraries and the data scripts; the words come with
-    ``data/site.js``."""
+def index_html(lang: str, preload: list[str] | None = None) -> str:
+    """The page: links the local libraries and the data scripts (``preload``: keys of
+    data scripts loaded with the page, e.g. the country view's cells); the words come
+    with ``data/site.js``."""
     t = LABELS[lang]
     title = esc(t["title"])
+    extra = "".join(f'<script src="data/{esc(k)}.js"></script>\n' for k in preload or [])
     return f"""<!DOCTYPE html>
 <html lang="{esc(lang)}">
 <head>
@@ -496,9 +691,10 @@ def index_html(lang: str) -> str:
 </div>
 <script src="lib/maplibre/maplibre-gl.js"></script>
 <script src="lib/despro/despro-gl.js"></script>
+<script src="lib/despro/despro-gl-plan.js"></script>
 <script src="data/site.js"></script>
 <script src="data/villages.js"></script>
-<script>despro.start();</script>
+{extra}<script>despro.start();</script>
 </body>
 </html>
 """

@@ -36,7 +36,8 @@ METRES_PER_PX_Z0 = 156_543.0  # web mercator, equator
 MIN_EDGE_PX = 5.0  # a level is shown from the zoom where its hexagon edge is this wide
 SINGLE_MAX_CELLS = 60_000  # a level with more cells is cut into chunks
 CHUNK_DEPTH = 4  # chunks are parents this many resolutions coarser (<= 7**4 cells)
-LEVELS = 4  # the run's resolution and this many minus one coarser ones
+LEVELS = 5  # the run's resolution and this many minus one coarser ones (res 8: 8 to 4; the
+#   country view draws res 4, ~3 px hexagons, not 9,500 res-5 ones of 1 px)
 TEMPLATE_TOLERANCE = 0.03  # share of an edge a hexagon may be off its chunk's template
 SAMPLE = 48  # cells per chunk whose vertices make (and check) the template
 UNKNOWN_CHAR = "."

@@ -67,6 +67,7 @@ from despro.pipeline.cache import StepCache
 
 if TYPE_CHECKING:
     from despro.pipeline.runner import Result
+    from despro.rollout.waves import Plan
 
 DEFAULT_BUDGET_MB = 15.0
 MIN_RES = 3
@@ -579,6 +580,7 @@ def write_map(
     cache: StepCache | None = None,
     kind: str = "national",
     single_file: bool = False,
+    rollout: Plan | None = None,
 ) -> Path:
     """Write the offline map site and return its index page.
 
@@ -603,6 +605,9 @@ def write_map(
     single_file : bool
         ``national`` only: write ``maps_dir/index.html`` as one self-contained file
         (:func:`despro.mapsite.national.single_file`; small runs: a regency, the demo).
+    rollout : despro.Plan, optional
+        ``national`` only: a rollout plan (:func:`despro.plan`) drawn as a layer, with
+        each village's ready line and the cost curve (:mod:`despro.mapsite.rollout`).
 
     Returns
     -------
@@ -619,9 +624,11 @@ def write_map(
     from despro.mapsite import national
 
     if not single_file:
-        return national.write_national(result, maps_dir, lang, analysis=analysis, links=links)
+        return national.write_national(
+            result, maps_dir, lang, analysis=analysis, links=links, rollout=rollout
+        )
     with tempfile.TemporaryDirectory() as tmp:
-        national.write_national(result, tmp, lang, analysis=analysis, links=links)
+        national.write_national(result, tmp, lang, analysis=analysis, links=links, rollout=rollout)
         target = Path(maps_dir) / "index.html"
         for old in ("data", "lib"):  # an earlier folder site in the same place
             shutil.rmtree(Path(maps_dir) / old, ignore_errors=True)

@@ -228,5 +228,6 @@ def why_texts(result: Result, lang: str) -> dict[str, str]:
         return {}
     key = "label_id" if lang == "id" else "label_en"
     labels = {r.id: getattr(r, key) or r.id for r in result.config.criteria.rules}
-    texts = ex.village_texts(v, labels, lang, registry.titles(lang))
+    thresholds = {r.id: r.threshold for r in result.config.criteria.rules}
+    texts = ex.village_texts(v, labels, lang, registry.titles(lang), thresholds)
     return {esc(c): esc(x) for c, x in zip(v["village_code"], texts, strict=True) if x}

@@ -370,7 +370,7 @@ def explain(result: Result, code: object, lang: str | None = None) -> Explanatio
         if state == UNKNOWN:
             decide.append(why.data_text(inputs.get(r, r), lang, titles))
         elif state == FAIL:
-            decide.append(why.gap_text(thr - value, unit, label(r), lang))
+            decide.append(why.gap_text(thr - value, unit, label(r), lang, thr))
         else:
             decide.append("")
     out["would_decide"] = decide
@@ -502,7 +502,10 @@ def cells_of(result: Result, code: object) -> gpd.GeoDataFrame:
 
 
 def to_admin(
-    result: Result, level: Literal["regency", "province"] = "regency", geometry: bool = True
+    result: Result,
+    level: Literal["regency", "province"] = "regency",
+    geometry: bool = True,
+    summary: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Names, tier counts, exact rates and outlines per regency or province.
 
@@ -516,6 +519,9 @@ def to_admin(
     level : {'regency', 'province'}
     geometry : bool
         Dissolve the villages' polygons into each unit's outline (skip for speed).
+    summary : DataFrame, optional
+        :func:`despro.rules.explain.summary` of the villages at ``level`` when the
+        caller has it already (``write_outputs`` writes it as a CSV too).
 
     Returns
     -------
@@ -530,8 +536,9 @@ def to_admin(
         raise ValueError(f"level must be 'regency' or 'province', got {level!r}")
     v = result.villages
     key = f"{level}_code"
-    plain = pd.DataFrame(v.drop(columns=v.geometry.name))
-    summary = why.summary(plain, level).set_index(key)
+    if summary is None:
+        summary = why.summary(pd.DataFrame(v.drop(columns=v.geometry.name)), level)
+    summary = summary.set_index(key)
     values = villages_to_admin(result.village_additive, v, list(result.variables.values()), level)
     out = summary.join(values.drop(columns=[c for c in values if c in summary]), how="left")
     out.index.name = key

@@ -92,6 +92,11 @@ class StepCache:
         self.hits: list[str] = []
         self.misses: list[str] = []
 
+    @property
+    def rebuilt(self) -> list[str]:
+        """Steps rebuilt, in order: a layer and its transfer (``<layer>.transfer``) are one."""
+        return list(dict.fromkeys(m.split(".", 1)[0] for m in self.misses))
+
     def _path(self, name: str, key: str) -> Path:
         return self.dir / f"{name}-{key}.pkl"
 

@@ -30,6 +30,7 @@ from despro.pipeline.runner import Progress, Result
 
 if TYPE_CHECKING:  # pragma: no cover
     from despro.io.postgis import ExportSummary
+    from despro.rollout.waves import Plan
     from despro.select.pilots import PilotPlan
 
 
@@ -55,6 +56,10 @@ class Job:
         ``index.html`` of the map site, when written.
     exported : ExportSummary or None
         The PostGIS export (``[output.postgis] on_run``), when one ran.
+    rollout : Plan or None
+        The rollout plan (:func:`despro.plan`), when the config has a ``[plan]`` section.
+    rollout_files : dict of str to Path
+        File name -> path (:func:`despro.io.rollout.write_rollout`, ``<output_dir>/plan``).
     """
 
     result: Result
@@ -65,6 +70,8 @@ class Job:
     selection_files: dict[str, Path] = field(default_factory=dict)
     map_page: Path | None = None
     exported: ExportSummary | None = None
+    rollout: Plan | None = None
+    rollout_files: dict[str, Path] = field(default_factory=dict)
 
 
 def run_job(
@@ -81,6 +88,7 @@ def run_job(
     selection_dir: Path | str | None = None,
     verbose: bool = False,
     single_file: bool = False,
+    rollout: bool | None = None,
     **engine,
 ) -> Job:
     """Run a config, write its tables, choose and write the pilots, draw the map site.
@@ -114,6 +122,10 @@ def run_job(
         Print timed progress lines to stderr.
     single_file : bool
         Write the map as one self-contained ``index.html`` (small runs).
+    rollout : bool, optional
+        Also make the rollout plan (:func:`despro.plan`, without the binding-constraint
+        re-solves), write it to ``<output_dir>/plan`` and draw it on the map; default:
+        when the config file has a ``[plan]`` section.
     **engine
         ``engine`` and the dask options of :func:`despro.pipeline.runner.run`.
 
@@ -145,6 +157,10 @@ def run_job(
                 marginal=marginal,
                 log=lambda name, msg: progress.step(name, msg),
             )
+        if rollout if rollout is not None else "plan" in cfg.model_fields_set:
+            from despro.rollout.api import plan as make_rollout
+
+            job.rollout = make_rollout(job.result, explain=False)
         if tables:
             st.folder(out)  # staged first: a maps folder inside it is staged within it
         drawing = None
@@ -158,6 +174,7 @@ def run_job(
                     lang or cfg.run.lang,
                     analysis=from_plan(job.plan) if job.plan is not None else None,
                     single_file=single_file,
+                    rollout=job.rollout,
                 )
 
             st.folder(target)  # made here, so the commit (here) knows it
@@ -178,6 +195,13 @@ def run_job(
             sel = Path(selection_dir) if selection_dir is not None else out / "selection"
             job.selection_dir = sel
             job.selection_files = _moved(write_plan(job.plan, st.folder(sel)), st.folder(sel), sel)
+        if tables and job.rollout is not None:
+            from despro.io.rollout import write_rollout
+
+            pdir = out / "plan"
+            job.rollout_files = _moved(
+                write_rollout(job.rollout, st.folder(pdir)), st.folder(pdir), pdir
+            )
         if maps:
             page = drawing.result() if drawing is not None else draw()
             job.map_page = target / page.relative_to(st.folder(target))

@@ -164,7 +164,10 @@ class Result:
         cells.to_parquet(path)
 
     def to_admin(
-        self, level: Literal["regency", "province"] = "regency", geometry: bool = True
+        self,
+        level: Literal["regency", "province"] = "regency",
+        geometry: bool = True,
+        summary: pd.DataFrame | None = None,
     ) -> gpd.GeoDataFrame:
         """Names, tier counts, exact rates and outlines per regency or province.
 
@@ -173,6 +176,8 @@ class Result:
         level : {'regency', 'province'}
         geometry : bool
             Add each unit's outline (the union of its H3 cells).
+        summary : DataFrame, optional
+            ``despro.rules.explain.summary(villages, level)`` when already computed.
 
         Returns
         -------
@@ -180,7 +185,7 @@ class Result:
             See :func:`despro.pipeline.analysis.to_admin` (rates re-aggregated from
             summed numerators and denominators, never a mean of percentages).
         """
-        return analysis.to_admin(self, level, geometry)
+        return analysis.to_admin(self, level, geometry, summary)
 
     def shortlist(self) -> gpd.GeoDataFrame:
         """The top villages of the shortlist tiers, by rank.

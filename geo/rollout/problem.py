@@ -23,7 +23,7 @@ cell's share of the village's surveyed area (the run's own cell -> village trans
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -137,6 +137,9 @@ class Problem:
     fixed_on, fixed_off : ndarray of bool
         Items in ``must_do`` / ``never_do``.
     config : PlanConfig
+    notes : list of str
+    cache : dict
+        What the solves share (:func:`despro.rollout.reduce.reduce`'s dominance).
     """
 
     villages: pd.DataFrame
@@ -151,6 +154,7 @@ class Problem:
     fixed_off: np.ndarray
     config: PlanConfig
     notes: list[str]
+    cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_items(self) -> int:

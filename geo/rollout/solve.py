@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ import scipy.sparse as sp
 
 from despro.errors import DesproError, InfeasibleError
 from despro.rollout.problem import Problem
+from despro.rollout.reduce import Reduced
 
 FIX = {
     "budget": "raise --budget / plan.budget, or remove items from plan.must_do",
@@ -210,31 +212,27 @@ def greedy(
             open_ = ~covered[cells]
             got = float(gains[~open_].sum())
             if got < g - 1e-9:
-                cov = set()
+                # the sites with the most points per million Rp, one after the other
+                oc_cells, og = cells[open_], gains[open_]
+                sub = cs[oc_cells]
+                cand = np.unique(sub.indices)
+                cand = cand[~x[cand] & ok_item[cand]]
+                if not len(cand):
+                    return None
+                hits = sub[:, cand].toarray() > 0  # open cells x candidate sites
+                left = np.ones(len(oc_cells), bool)
+                price = np.maximum(cost[cand], 1e-9)
                 while got < g - 1e-9:
-                    best, best_r, best_add = -1, -np.inf, None
-                    cand = {
-                        i
-                        for c in cells[open_]
-                        for i in cs.indices[cs.indptr[c] : cs.indptr[c + 1]]
-                        if not x[i] and ok_item[i] and i not in buy
-                    }
-                    for i in cand:
-                        add = 0.0
-                        for j, c in enumerate(cells):
-                            if open_[j] and c not in cov and i in cell_sites[c]:
-                                add += gains[j]
-                        r = add / max(cost[i], 1e-9)
-                        if add > 0 and r > best_r:
-                            best, best_r, best_add = i, r, add
-                    if best < 0:
+                    add = (og * left) @ hits
+                    ratio = np.where(add > 0, add / price, -np.inf)
+                    j = int(np.argmax(ratio))
+                    if not np.isfinite(ratio[j]):
                         return None
-                    buy.append(best)
-                    got += best_add
-                    cov |= {c for j, c in enumerate(cells) if open_[j] and best in cell_sites[c]}
+                    buy.append(int(cand[j]))
+                    got += float(add[j])
+                    left &= ~hits[:, j]
         return float(cost[buy].sum()), buy
 
-    cell_sites = [set(cs.indices[cs.indptr[c] : cs.indptr[c + 1]]) for c in range(cs.shape[0])]
     ready = ready_given(problem, x)
     heap = []
     for v in np.flatnonzero(vt["target"].to_numpy(bool) & ~ready):
@@ -310,8 +308,13 @@ def solve(
     cheapest: bool = False,
     warm: np.ndarray | None = None,
     time_limit: float | None = None,
+    gap: float | None = None,
 ) -> Solution:
-    """Solve the MILP for one budget (million Rp).
+    """Solve the MILP for one budget (million Rp), on the reduced problem.
+
+    The exact reductions of :func:`despro.rollout.reduce.reduce` run first; the MILP
+    (:mod:`despro.rollout.milp`) is solved by ``[plan] solver`` from the greedy plan,
+    which it never does worse than.
 
     Parameters
     ----------
@@ -329,20 +332,25 @@ def solve(
         many villages ready).
     warm : ndarray of bool, optional
         A feasible choice of items to start from; a greedy plan (:func:`greedy`) extends
-        it to CBC's first incumbent.
+        it to the solver's first incumbent.
     time_limit : float, optional
         Seconds (default ``[plan] time_limit_s``).
+    gap : float, optional
+        Relative gap to stop at (default ``[plan] gap``).
 
     Returns
     -------
     Solution
+        ``gap`` is the solver's bound against the plan kept (0: proved optimal); its
+        ``extra`` holds the reduction's counts (``reduced``) and the solver's status.
 
     Raises
     ------
     InfeasibleError
         Names the constraint to relax.
     """
-    import pulp
+    from despro.rollout import milp
+    from despro.rollout.reduce import reduce
 
     cfg = problem.config
     items = problem.items
@@ -355,156 +363,211 @@ def solve(
     b = np.inf if "budget" in relax else budget
     cap = None if "max_cost_per_regency" in relax else cfg.max_cost_per_regency
     _check(problem, on, b, cap)
-
+    base = vt["base_ready"].to_numpy(bool)
+    w_all = vt["objective_weight"].to_numpy(float)
     targets = np.flatnonzero(vt["target"].to_numpy(bool))
-    w = vt["objective_weight"].to_numpy(float)
-    n_vars = len(items) + len(targets) + problem.site_gain.shape[1]
+    wmin = float(w_all[targets].min()) if len(targets) else 1.0
+    limit = cfg.time_limit_s if time_limit is None else time_limit
+    target_gap = cfg.gap if gap is None else gap
+    t_start = time.perf_counter()
+
+    red = reduce(problem, on, off, b, cap)
+    ni, nv, nc = len(red.items), len(red.vill), red.gain.shape[1]
+    start = on | (warm if warm is not None else np.zeros(len(items), bool))
+    floor = None if cheapest else greedy(problem, b, start=start, allowed=~off, cap=cap)
+
+    def finish(chosen: np.ndarray, status: str, gap: float) -> Solution:
+        ready = ready_given(problem, chosen)
+        sol = Solution(
+            chosen,
+            ready,
+            float(w_all[ready & ~base].sum()),
+            float(cost[chosen].sum()),
+            gap,
+            status,
+            budget,
+            {"reduced": red.stats},
+        )
+        _verify(problem, sol, b, cap, on, off)
+        return sol
+
+    n_vars = ni + nv + nc
     if n_vars > cfg.max_milp_variables:
-        # CBC does not stop at its time limit before the root LP is solved, which on a
-        # province-sized problem takes many minutes: keep the greedy plan, gap unknown
         if cheapest:
             raise DesproError("the plan's MILP is above plan.max_milp_variables")
-        start = on | (warm if warm is not None else np.zeros(len(items), bool))
-        chosen = greedy(problem, b, start=start, allowed=~off, cap=cap)
+        chosen = floor
         if min_count is not None or min_objective is not None:
             prev = warm if warm is not None else start
             if _objective(problem, chosen) < _objective(problem, prev):
                 chosen = prev
-        ready = ready_given(problem, chosen)
-        new = ready & ~vt["base_ready"].to_numpy(bool)
-        sol = Solution(
-            chosen,
-            ready,
-            float(w[new].sum()),
-            float(cost[chosen].sum()),
-            np.nan,
-            f"greedy: {n_vars:,} variables above plan.max_milp_variables",
-            budget,
-        )
-        _verify(problem, sol, b, cap, on, off)
-        return sol
-    prob = pulp.LpProblem("despro_plan", pulp.LpMaximize)
-    x = [prob.add_variable(f"x_{i}", 0, 1, cat="Binary") for i in range(len(items))]
-    for i in np.flatnonzero(on):
-        x[i].lowBound = 1
-    for i in np.flatnonzero(off):
-        x[i].upBound = 0
-    y = {v: prob.add_variable(f"y_{v}", 0, 1, cat="Binary") for v in targets}
+        return finish(chosen, f"greedy: {n_vars:,} variables above plan.max_milp_variables", np.nan)
+    if nv == 0:  # nothing can be made ready: the held items only
+        if (min_count or 0) > 0 or (min_objective or 0.0) > 1e-9:
+            raise _infeasible("no village can be made ready by these items", "budget")
+        return finish(on.copy(), "Optimal", 0.0)
+
+    # held programmes are folded away: their cost comes off the budget and the caps
+    reg_i = milp.regencies(items, red.items)
+    reg_v = milp.regencies(vt, red.vill)
     total = float(cost.sum()) + 1.0
-    wmin = float(w[targets].min()) if len(targets) else 1.0
-    # the cost tie-break stays below a hundredth of the smallest village weight, so that
-    # with whole-multiple weights a gap below 0.98 of that weight proves the optimum
-    # in villages (the objective then moves by whole units)
     eps = 0.01 * max(wmin, 1e-9) / total
-    unit = _unit(w[targets]) if len(targets) and not cheapest else None
-    if cheapest:
-        prob += -pulp.lpDot(cost, x)
-    else:
-        prob += pulp.lpSum(w[v] * y[v] for v in targets) - pulp.lpDot(eps * cost, x)
-    if np.isfinite(b):
-        prob += pulp.lpDot(cost, x) <= b, "budget"
+    held_reg = pd.Series(cost[red.held_items]).groupby(milp.regencies(items, red.held_items)).sum()
+    left = b - red.held_cost
+    cap_left = None
     if cap is not None:
-        for r, idx in items.groupby("regency_code").indices.items():
-            prob += pulp.lpSum(cost[i] * x[i] for i in idx) <= cap, f"regency_{r}"
-    for v in targets:
-        pi = problem.prog_item[v]
-        if pi >= 0:
-            prob += y[v] <= x[pi], f"programme_{v}"
-    oc = problem.outlet_cover.tocsr()
-    for v in targets:
-        k = problem.outlet_need[v]
-        if k > 0:
-            row = oc.indices[oc.indptr[v] : oc.indptr[v + 1]]
-            prob += k * y[v] <= pulp.lpSum(x[i] for i in row), f"outlet_{v}"
-    sg = problem.site_gain.tocsr()
-    cs = problem.cell_site.tocsr()
-    z = {}
-    need_cells = np.unique(sg[targets].indices) if len(targets) and sg.shape[1] else []
-    for c in need_cells:
-        z[c] = prob.add_variable(f"z_{c}", 0, 1, cat="Continuous")
-        row = cs.indices[cs.indptr[c] : cs.indptr[c + 1]]
-        prob += z[c] <= pulp.lpSum(x[i] for i in row), f"cover_{c}"
-    for v in targets:
-        g = problem.site_need[v]
-        if g > 0:
-            lo, hi = sg.indptr[v], sg.indptr[v + 1]
-            cells = sg.indices[lo:hi]
-            prob += (
-                g * y[v] <= pulp.lpDot(sg.data[lo:hi], [z[c] for c in cells]),
-                f"site_{v}",
-            )
-            # a valid cut: some site must touch the village (tightens the LP bound)
-            near = np.unique(cs[cells].indices)
-            prob += y[v] <= pulp.lpSum(x[i] for i in near), f"site_any_{v}"
-            # and each site adds at most what its cells give: g y <= sum(gain_s x_s)
-            per = np.asarray((sp.csr_matrix(sg.data[lo:hi][None, :]) @ cs[cells]).todense()).ravel()
-            use = np.flatnonzero(per > 0)
-            prob += (
-                g * y[v] <= pulp.lpDot(np.minimum(per[use], g), [x[i] for i in use]),
-                f"site_sum_{v}",
-            )
-    if min_objective is not None and len(targets):
-        prob += pulp.lpSum(w[v] * y[v] for v in targets) >= min_objective - 1e-6, "min_obj"
-    if min_count is not None and len(targets):
-        prob += pulp.lpSum(y.values()) >= min_count, "min_count"
-    if not cheapest:
-        start = on | (warm if warm is not None else np.zeros(len(items), bool))
-        warm = greedy(problem, b, start=start, allowed=~off, cap=cap)
-    if warm is not None:
-        for xi, on_ in zip(x, warm, strict=True):
-            xi.setInitialValue(1 if on_ else 0)
-        new0 = ready_given(problem, warm) & ~vt["base_ready"].to_numpy(bool)
-        for v_, yv in y.items():
-            yv.setInitialValue(1 if new0[v_] else 0)
-        if z:
-            z0 = np.minimum(cs @ warm.astype(float), 1.0)
-            for c, zc in z.items():
-                zc.setInitialValue(float(z0[c]))
-    limit = cfg.time_limit_s if time_limit is None else time_limit
-    if unit is not None:
-        status, bound = _cbc(prob, None, 0.98 * unit, limit, warm is not None)
+        cap_left = cap - held_reg.reindex(np.unique(np.concatenate([reg_i, reg_v]))).fillna(0.0)
+    mat = milp.matrices(
+        red,
+        cost[red.items],
+        reg_i,
+        reg_v,
+        left,
+        cap_left,
+        eps,
+        cheapest=cheapest,
+        min_objective=min_objective,
+        min_count=min_count,
+    )
+    unit = _unit(red.w) if nv and not cheapest else None
+
+    def gap_of(achieved: float, bound: float | None) -> float:
+        """Relative gap of ``achieved`` to a bound on the minimised objective."""
+        if bound is None:
+            return 0.0
+        if not np.isfinite(bound):
+            return np.nan
+        best = -bound + 0.01 * max(wmin, 1e-9)  # the tie-break's share of the bound
+        if unit is not None:  # the objective moves by whole units
+            best = np.floor(best / unit + 1e-9) * unit
+        return max(0.0, best - achieved) / max(achieved, 1e-9) if best > achieved + 1e-9 else 0.0
+
+    # bounds first, cheapest first: the knapsack of the villages' own costs plus a floor
+    # on their share of the shared items, then the LP relaxation (seconds nationally);
+    # when the greedy plan is already within the gap of one, no branching is needed
+    floor_obj = None if floor is None else _objective(problem, floor)
+    lp_bound = None
+    for step in ("knapsack", "lp"):
+        if cheapest or nv == 0:
+            break
+        if step == "knapsack":
+            own = red.vcost + shared_floor(red, cost[red.items])
+            b_step = -knapsack_bound(red.w, own, left)
+        else:
+            lp = milp.lp_bound(mat, max(1.0, limit - (time.perf_counter() - t_start)))
+            if lp.status == "Infeasible":
+                raise _infeasible(
+                    "no plan satisfies the budget, the regency caps and must_do together",
+                    "budget" if "budget" not in relax else "must_do",
+                )
+            b_step = lp.bound
+        if b_step is not None and np.isfinite(b_step):
+            lp_bound = b_step if lp_bound is None else max(lp_bound, b_step)
+        if floor_obj is not None and lp_bound is not None:
+            g0 = gap_of(floor_obj, lp_bound)
+            if g0 <= target_gap + 1e-12:
+                return finish(floor, f"greedy plan within the gap of the {step} bound", g0)
+    first = floor if floor is not None else (warm if warm is not None else None)
+    x0 = None
+    if first is not None:
+        x0 = _start(problem, red, first)
+    left_s = max(1.0, limit - (time.perf_counter() - t_start))  # the time limit is per solve
+    if cfg.solver == "cbc":
+        ans = milp.cbc(mat, left_s, target_gap, x0)
     else:
-        status, bound = _cbc(prob, cfg.gap, None, limit, warm is not None)
-    if status == "Infeasible":
+        ans = milp.highs(mat, left_s, target_gap)
+    if ans.status == "Infeasible":
         raise _infeasible(
             "no plan satisfies the budget, the regency caps and must_do together",
             "budget" if "budget" not in relax else "must_do",
         )
-    values = [xi.value() for xi in x]
-    if status == "Optimal" and all(v_ is not None for v_ in values):
-        chosen = np.array([v_ > 0.5 for v_ in values], bool)
-    elif warm is not None:
-        # time limit without a better plan than the first incumbent: keep that one
-        chosen, status = warm.copy(), "time limit: first incumbent kept"
-        bound = np.inf if bound is None else bound
-    else:
+    chosen = None
+    status = ans.status
+    if ans.values is not None:
+        chosen = on.copy()
+        chosen[red.items] |= ans.values[:ni] > 0.5
+        yv = ans.values[ni : ni + nv] > 0.5
+        p = red.vprog[yv]
+        chosen[p[p >= 0]] = True
+    if floor is not None and (chosen is None or _better(problem, floor, chosen)):
+        chosen, status = floor, f"{status}: greedy plan kept"
+    if chosen is None and warm is not None:
+        chosen, status = start, f"{status}: first incumbent kept"
+    if chosen is None:
         raise DesproError(
-            f"the CBC solver stopped with status '{status}' on the plan (raise "
+            f"the solver stopped with status '{ans.status}' on the plan (raise "
             "plan.time_limit_s, or loosen plan.gap)"
         )
-    ready = ready_given(problem, chosen)
-    new = ready & ~vt["base_ready"].to_numpy(bool)
-    achieved = float(w[new].sum())
-    if bound is None:
-        gap = 0.0
-    elif not np.isfinite(bound):
-        gap = np.nan
-    else:
-        best = bound + 0.01 * max(wmin, 1e-9)  # the tie-break's share of the bound
-        if unit is not None:
-            best = np.floor(best / unit + 1e-9) * unit
-        gap = max(0.0, best - achieved) / max(achieved, 1e-9) if best > achieved else 0.0
-    sol = Solution(
-        chosen,
-        ready,
-        achieved,
-        float(cost[chosen].sum()),
-        gap,
-        status,
-        budget,
-    )
-    _verify(problem, sol, b, cap, on, off)
-    return sol
+    if cheapest:
+        return finish(chosen, status, 0.0 if ans.bound is None else np.nan)
+    bound = ans.bound
+    if bound is not None and lp_bound is not None and np.isfinite(lp_bound):
+        bound = max(bound, lp_bound)  # the tighter of the two lower bounds (minimised)
+    return finish(chosen, status, gap_of(_objective(problem, chosen), bound))
+
+
+def shared_floor(red: Reduced, cost: np.ndarray) -> np.ndarray:
+    """Per kept village, a floor on its share of the outlets and sites it needs: the
+    cheapest ``cost / villages served`` among the outlets serving it, plus the same among
+    the sites touching it. Valid: charging each ready village one chosen item's cost split
+    over every village that item can serve never exceeds what the chosen items cost."""
+    nv = len(red.vill)
+    out = np.zeros(nv)
+    for need, inc in ((red.k > 0, red.cover), (red.g > 0, None)):
+        if inc is None:
+            if not red.gain.shape[1]:
+                continue
+            inc = (red.gain @ red.cell_site).tocsr()
+        inc = sp.csr_matrix(inc, copy=True)
+        inc.data[:] = 1.0
+        served = np.asarray(inc[need].sum(axis=0)).ravel()
+        share = np.divide(cost, served, out=np.full(len(cost), np.inf), where=served > 0)
+        rows = np.flatnonzero(need & (np.diff(inc.indptr) > 0))
+        for v in rows:
+            cols = inc.indices[inc.indptr[v] : inc.indptr[v + 1]]
+            out[v] += float(share[cols].min())
+    return out
+
+
+def knapsack_bound(w: np.ndarray, cost: np.ndarray, budget: float) -> float:
+    """The fractional knapsack's optimum: at most how much weight ``w`` items of costs
+    ``cost`` (million Rp) buy with ``budget`` (a bound on the plan's objective, since a
+    village costs at least its own programme)."""
+    if not np.isfinite(budget):
+        return float(w.sum())
+    free = cost <= 0
+    total = float(w[free].sum())
+    c, v = cost[~free], w[~free]
+    order = np.argsort(-(v / c), kind="stable")
+    spent = np.cumsum(c[order])
+    full = spent <= budget
+    total += float(v[order][full].sum())
+    k = int(full.sum())
+    if k < len(order):
+        left = budget - (spent[k - 1] if k else 0.0)
+        total += float(v[order][k] * max(left, 0.0) / c[order][k])
+    return total
+
+
+def _better(problem: Problem, a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether plan ``a`` makes more weight ready than ``b``, or as much for less."""
+    oa, ob = _objective(problem, a), _objective(problem, b)
+    cost = problem.items["cost"].to_numpy(float)
+    return oa > ob + 1e-9 or (oa >= ob - 1e-9 and cost[a].sum() < cost[b].sum() - 1e-6)
+
+
+def _start(problem: Problem, red: Reduced, chosen: np.ndarray) -> np.ndarray:
+    """A feasible point of the reduced MILP from a plan: its kept items, the villages
+    they (with their programmes) make ready, the cells they cover."""
+    keep = np.zeros(len(chosen), bool)
+    keep[red.items] = chosen[red.items]
+    p = red.vprog[red.vprog >= 0]
+    keep[p] = chosen[p]
+    keep[red.held_items] = True
+    ready = ready_given(problem, keep) & ~problem.villages["base_ready"].to_numpy(bool)
+    x = keep[red.items].astype(float)
+    y = ready[red.vill].astype(float)
+    z = np.minimum(red.cell_site @ x, 1.0) if red.gain.shape[1] else np.zeros(0)
+    return np.concatenate([x, y, z])
 
 
 def polish(

@@ -105,6 +105,7 @@ def cost_curve(
             min_count=prev_n,
             warm=prev_x,
             time_limit=problem.config.curve_time_limit_s,
+            gap=problem.config.curve_gap,
         )
         prev_x = sol.chosen
         new = _new(problem, sol)

@@ -50,8 +50,20 @@ EXPLAIN_COLUMNS = [
 ]
 
 WORDS = {
-    "id": {"needs": "perlu", "data": "perlu data {}", "join": ", "},
-    "en": {"needs": "needs", "data": "needs {} data", "join": ", "},
+    "id": {
+        "needs": "perlu",
+        "fall": "{label} perlu turun {amount}",
+        "presence": "perlu {label} (belum ada)",
+        "data": "perlu data {}",
+        "join": ", ",
+    },
+    "en": {
+        "needs": "needs",
+        "fall": "{label} must fall by {amount}",
+        "presence": "needs {label} (none yet)",
+        "data": "needs {} data",
+        "join": ", ",
+    },
 }
 
 
@@ -126,14 +138,61 @@ def _unit(unit: str) -> str:
     return u if u in SYMBOLS else ""
 
 
-def gap_text(gap: float, unit: str, label: str, lang: str = "id") -> str:
-    """ "perlu +7,0 pp <label>" / "needs +7.0 pp <label>" (a missing gap: "perlu <label>")."""
+def is_presence(unit: str, threshold: float | None, value: float | None) -> bool:
+    """Whether a failing rule asks for something the village has none of: a count
+    (a unit that is no percentage, distance, speed, ratio or score) whose threshold is at
+    most 1 (e.g. I3: at least one courier company) and whose value is 0."""
+    u = (unit or "").strip()
+    counted = bool(u) and not (
+        u.startswith(("percent", "score")) or u in (*SYMBOLS, "ratio", "Mbps")
+    )
+    if not counted or threshold is None or value is None:
+        return False
+    return bool(0 < threshold <= 1 and value == 0)
+
+
+def gap_text(
+    gap: float, unit: str, label: str, lang: str = "id", threshold: float | None = None
+) -> str:
+    """What a failing rule needs, in words that read naturally in ``lang``.
+
+    Parameters
+    ----------
+    gap : float
+        ``threshold - value`` in the rule's unit: + the value must rise (a ``>=`` rule),
+        - it must fall (a ``<=`` rule, e.g. a distance in m); NaN when unknown.
+    unit : str
+        The rule's unit (percentages give percentage points, metres kilometres).
+    label : str
+        The rule's label in ``lang``.
+    lang : 'id' or 'en'
+    threshold : float, optional
+        The rule's threshold: with it, a count the village has none of reads as
+        presence ("perlu <label> (belum ada)", :func:`is_presence`).
+
+    Returns
+    -------
+    str
+        "perlu +7,0 pp <label>" / "needs +7.0 pp <label>" (must rise),
+        "<label> perlu turun 5,9 km" / "<label> must fall by 5.9 km" (must fall),
+        "perlu <label> (belum ada)" / "needs <label> (none yet)" (presence),
+        "perlu <label>" (a missing gap).
+    """
     w = WORDS[_lang(lang)]
-    parts = [w["needs"]]
-    if gap is not None and not np.isnan(gap):
-        parts.append(_number(gap, lang, _unit(unit)))
-        if _unit(unit):
-            parts.append(_unit(unit))
+    if gap is None or np.isnan(gap):
+        return " ".join(x for x in (w["needs"], label) if x)
+    if threshold is not None and is_presence(unit, threshold, threshold - gap):
+        return w["presence"].format(label=label).strip()
+    sym = _unit(unit)
+    if sym == "m" and abs(gap) >= 1000:
+        gap, sym = gap / 1000.0, "km"
+    if gap < 0:
+        amount = _number(-gap, lang, sym).lstrip("+")
+        amount = f"{amount} {sym}" if sym else amount
+        return w["fall"].format(label=label, amount=amount).strip()
+    parts = [w["needs"], _number(gap, lang, sym)]
+    if sym:
+        parts.append(sym)
     if label:
         parts.append(label)
     return " ".join(parts)
@@ -242,10 +301,10 @@ def explain(
     bkey[has] = np.asarray(key_u, dtype=object)[key_c[at[has]]]
     cache: dict[tuple, str] = {}
 
-    def text(r, kind, gp, u, k) -> str:
-        key = (r, kind, gp if kind == FAIL else None, u, k)  # NaN is no dict key
-        if key not in cache:
-            cache[key] = _binding_text(r, kind, gp, u, k, labels, lang, titles)
+    def text(r, kind, gp, u, k, t) -> str:
+        key = (r, kind, gp if kind == FAIL else None, u, k, t if kind == FAIL else None)
+        if key not in cache:  # (NaN is no dict key)
+            cache[key] = _binding_text(r, kind, gp, u, k, labels, lang, titles, t)
         return cache[key]
 
     out["binding_text"] = [
@@ -256,6 +315,7 @@ def explain(
             out["binding_gap"].tolist(),
             out["binding_unit"].tolist(),
             bkey.tolist(),
+            pick("threshold", float).tolist(),
             strict=True,
         )
     ]
@@ -270,12 +330,12 @@ def explain(
     return out[EXPLAIN_COLUMNS]
 
 
-def _binding_text(rule, state, gap, unit, key, labels, lang, titles) -> str:
+def _binding_text(rule, state, gap, unit, key, labels, lang, titles, threshold=None) -> str:
     if not isinstance(rule, str):
         return ""
     if state == UNKNOWN:
         return data_text(key, lang, titles)
-    return gap_text(gap, unit, labels.get(rule, rule), lang)
+    return gap_text(gap, unit, labels.get(rule, rule), lang, threshold)
 
 
 def one_fix_away(villages: pd.DataFrame) -> pd.DataFrame:
@@ -520,6 +580,7 @@ def village_texts(
     labels: dict[str, str] | None = None,
     lang: str = "id",
     titles: Mapping[str, str] | None = None,
+    thresholds: Mapping[str, float] | None = None,
 ) -> pd.Series:
     """One line per village saying what it would take, in ``lang``, from the columns of
     :func:`explain`: the data an undetermined village needs ("needs courier, product
@@ -535,8 +596,11 @@ def village_texts(
     lang : 'id' or 'en'
     titles : dict, optional
         Input key -> its readable name in ``lang`` (:func:`input_label`).
+    thresholds : dict, optional
+        Rule id -> threshold, so that a count the village has none of reads as presence
+        (:func:`gap_text`).
     """
-    labels = labels or {}
+    labels, thresholds = labels or {}, thresholds or {}
     out = []
     for rule, gap, unit, needed in zip(
         villages["binding_rule"],
@@ -548,7 +612,7 @@ def village_texts(
         if isinstance(needed, str) and needed:
             out.append(data_text(needed, lang, titles))
         elif isinstance(rule, str):
-            out.append(gap_text(gap, unit, labels.get(rule, rule), lang))
+            out.append(gap_text(gap, unit, labels.get(rule, rule), lang, thresholds.get(rule)))
         else:
             out.append("")
     return pd.Series(out, index=villages.index, dtype=object)

@@ -174,12 +174,12 @@ def test_cli_bad_input_exits_2_with_one_line_and_keeps_previous_outputs(sample_c
     ]
     ok = runner.invoke(main, args)
     assert ok.exit_code == 0, ok.output
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     _edit_csv(sample_copy / "products.csv", lambda d: d.drop(columns="enterprises"))
     bad = runner.invoke(main, args)
     assert bad.exit_code == 2
     err = bad.stderr.strip().splitlines()
     assert len(err) == 1 and "products.csv" in err[0] and "enterprises" in err[0]
-    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before
     assert json.loads(after["manifest.json"])["counts"]["villages"] == 300

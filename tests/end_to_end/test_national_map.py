@@ -86,8 +86,32 @@ def adversarial(tmp_path_factory) -> tuple[Path, pd.DataFrame]:
     v.loc[1, "village_name"] = BIDI
     v.loc[2, "village_name"] = FORMULA
     v.to_file(data / "villages.gpkg", layer="villages", driver="GPKG")
+    # kecamatan names for the search (the sample's code list has none): PP.RR.DD
+    codes = sorted({c.replace(".", "")[:6] for c in v["village_code"].astype(str)})
+    with (data / "admin_codes.csv").open("a", encoding="utf-8") as f:
+        for k, c in enumerate(codes):
+            f.write(f"{c[:2]}.{c[2:4]}.{c[4:6]},Kecamatan Uji {k}\n")
     result = run(load_config(data / "despro.toml"))
     return write_national(result, data.parent / "maps", "en"), result.villages
+
+
+@pytest.fixture(scope="module")
+def max_rule_site(tmp_path_factory) -> tuple[Path, pd.DataFrame, dict]:
+    """The sample with X2 (distance to the backbone, a ``<=`` rule) made a gate rule of
+    3 km: many villages are bound by a distance that must fall."""
+    from tests.conftest import SAMPLE
+
+    cfg = load_config(SAMPLE / "despro.toml")
+    rules = [
+        r.model_copy(update={"role": "gate", "criterion": "I1", "threshold": 3000.0})
+        if r.id == "X2"
+        else r
+        for r in cfg.criteria.rules
+    ]
+    cfg = cfg.model_copy(update={"criteria": cfg.criteria.model_copy(update={"rules": rules})})
+    result = run(cfg)
+    index = write_national(result, tmp_path_factory.mktemp("maxrule") / "maps", "id")
+    return index, result.villages, {r.id: r for r in rules}
 
 
 def _wait_popup(browser: Browser, code: str) -> None:
@@ -118,7 +142,7 @@ def test_opens_from_file_with_no_console_error_and_no_network(browser, national_
     assert browser.console_errors() == []
     assert browser.network() == []
     assert browser.dialogs == []
-    drawn = browser.js("despro.map.getSource('villages')._data.features.length")
+    drawn = browser.js("despro.shownVillages().length")
     assert drawn == len(villages)
     assert browser.js("document.documentElement.lang") == "id"
 
@@ -161,7 +185,7 @@ def test_a_filter_hides_what_it_should_and_export_has_its_rows(browser, national
     )
     want = villages[(villages["tier"] == "not ready") & (villages[f"{rule}_state"] == "fail")]
     assert 0 < len(want) < len(villages)
-    shown = browser.js("despro.map.getSource('villages')._data.features.map(f => f.properties.i)")
+    shown = browser.js("despro.shownVillages()")
     codes = browser.js("despro.villages.code")
     assert sorted(html.unescape(codes[i]) for i in shown) == sorted(want["village_code"])
     browser.js("despro.exportSelection('csv')")
@@ -193,7 +217,9 @@ def test_a_table_row_flies_to_its_village_and_opens_its_popup(browser, national_
 @pytest.mark.browser
 def test_popup_headline_puts_the_binding_rule_first(browser, national_demo, villages):
     browser.ready(national_demo / "index.html")
-    failing = villages[(villages["binding_kind"] == "fail")].iloc[:5]
+    failing = villages[(villages["binding_kind"] == "fail")]
+    waiting = failing[failing["data_needed"].fillna("") != ""]
+    failing = pd.concat([failing.iloc[:4], waiting.iloc[:2]])
     assert len(failing)
     for _, v in failing.iterrows():
         i = browser.js(f"despro.villages.code.indexOf('{v['village_code']}')")
@@ -209,6 +235,11 @@ def test_popup_headline_puts_the_binding_rule_first(browser, national_demo, vill
             ".map(r => r.textContent)"
         )
         assert all("gagal" not in row for row in info)
+        # the binding rule's gap after "terjauh", the data still needed apart
+        far = head.split(f"terjauh {v['binding_rule']}: ")[1]
+        assert not far.startswith("perlu data")
+        if isinstance(v["data_needed_text"], str) and v["data_needed_text"]:
+            assert head.endswith(" \u00b7 " + v["data_needed_text"])
     assert browser.console_errors() == []
 
 
@@ -236,18 +267,55 @@ def test_search_finds_villages_by_code_and_by_regency(browser, national_demo, vi
     )
 
 
+def _english_words() -> set[str]:
+    english = {w for k, w in GL_LABELS["en"].items() if w != GL_LABELS["id"][k]}
+    english |= {LABELS["en"][k] for k in ("criterion", "threshold", "margin", "source", "rank")}
+    english |= {"near-ready", "not ready", "undetermined", "Readiness score", "(country)"}
+    english |= {"Sumber: smartphone", "Sumber: broadband", "Sumber: courier"}  # layer keys
+    english |= {"needs", "to spare", "Food and beverage", "food_beverage"}
+    return english
+
+
+def _english_on_page(browser: Browser) -> list[str]:
+    text = browser.js("document.body.innerText + ' ' + document.title")
+    return [w for w in _english_words() if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
+
+
 @pytest.mark.browser
 def test_no_english_words_on_an_indonesian_page(browser, national_demo):
     browser.ready(national_demo / "index.html")
     browser.js("despro.openPopup(0)")
     browser.wait("!!document.querySelector('.dg-popup')")
+    assert _english_on_page(browser) == []
+
+
+@pytest.mark.browser
+def test_language_switch_changes_every_word_and_html_lang(browser, national_demo, villages):
+    """Both languages written (a small run): the switch shows English everywhere, the
+    popup included, and back in Indonesian no English key is left."""
+    browser.ready(national_demo / "index.html")
+    assert browser.js("despro.site.langs") == ["id", "en"]
+    failing = villages[villages["binding_kind"] == "fail"].iloc[0]
+    i = browser.js(f"despro.villages.code.indexOf('{failing['village_code']}')")
+    browser.js(f"despro.openPopup({i})")
+    _wait_popup(browser, failing["village_code"])
+    browser.js("document.querySelector('.dg-lang[data-lang=\"en\"]').click()")
+    browser.wait("document.documentElement.lang === 'en'")
+    browser.wait("document.querySelector('.dg-popup .dg-head').textContent.indexOf('Fails') >= 0")
     text = browser.js("document.body.innerText")
-    english = {w for k, w in GL_LABELS["en"].items() if w != GL_LABELS["id"][k]}
-    english |= {LABELS["en"][k] for k in ("criterion", "threshold", "margin", "source", "rank")}
-    english |= {"near-ready", "not ready", "undetermined", "Readiness score", "(country)"}
-    english |= {"Sumber: smartphone", "Sumber: broadband", "Sumber: courier"}  # layer keys
-    found = [w for w in english if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text)]
-    assert found == []
+    en, id_ = GL_LABELS["en"], GL_LABELS["id"]
+    for key in ("in_view", "filters", "filter_category", "export_xlsx", "table"):
+        assert en[key] in text and id_[key] not in text, key
+    assert "farthest " + failing["binding_rule"] in text and "needs" in text
+    assert "Food and beverage" in browser.js(
+        "Array.from(document.querySelectorAll('#dg-f-cat option')).map(o => o.text).join('|')"
+    )
+    assert browser.js("document.title") == LABELS["en"]["title"]
+    browser.js("document.querySelector('.dg-lang[data-lang=\"id\"]').click()")
+    browser.wait("document.documentElement.lang === 'id'")
+    browser.wait("document.querySelector('.dg-popup .dg-head').textContent.indexOf('Gagal') >= 0")
+    assert _english_on_page(browser) == []
+    assert browser.console_errors() == [] and browser.network() == []
 
 
 @pytest.mark.browser
@@ -360,4 +428,191 @@ def test_backbone_and_outlets_are_drawn_and_toggled(browser, national_demo):
     assert browser.js("despro.map.getLayoutProperty('outlets', 'visibility')") == "visible"
     browser.js("document.querySelector('.dg-feature[data-layers^=\"routes\"]').click()")
     assert browser.js("despro.map.getLayoutProperty('routes', 'visibility')") == "none"
+    assert browser.console_errors() == []
+
+
+def _id_amount(text: str, pattern: str) -> float:
+    """The number matched by ``pattern``'s group in Indonesian notation (1.234,5)."""
+    m = re.search(pattern, text)
+    assert m, (pattern, text)
+    return float(m.group(1).replace(".", "").replace(",", "."))
+
+
+@pytest.mark.browser
+def test_popup_headline_names_the_binding_rule_and_its_gap_in_words(browser, max_rule_site):
+    """A ``<=`` rule reads "perlu turun 5,9 km", a ``>=`` one "perlu +7,0 pp", a count
+    the village has none of "perlu ... (belum ada)"; the margin column says the same."""
+    index, villages, rules = max_rule_site
+    browser.ready(index)
+    failing = villages[villages["binding_kind"] == "fail"]
+    cases = {
+        "max": failing[failing["binding_rule"] == "X2"].iloc[0],
+        "min": failing[failing["binding_unit"].str.startswith("percent")].iloc[0],
+    }
+    presence = failing[(failing["binding_rule"] == "I3") & (failing["courier_companies"] == 0)]
+    if len(presence):
+        cases["presence"] = presence.iloc[0]
+    assert {"max", "min"} <= set(cases)
+    num = r"(\d[\d.]*(?:,\d+)?)"
+    for kind, v in cases.items():
+        rule = rules[v["binding_rule"]]
+        gap = rule.threshold - v[rule.variable]  # + must rise, - must fall
+        i = browser.js(f"despro.villages.code.indexOf('{v['village_code']}')")
+        browser.js(f"despro.openPopup({i})")
+        _wait_popup(browser, v["village_code"])
+        head = browser.js("document.querySelector('.dg-popup .dg-head').textContent")
+        first = browser.js(
+            "Array.from(document.querySelector("
+            "'.dg-popup tr.dg-fail:not(.dg-group):not(.dg-src)').cells).map(c => c.textContent)"
+        )
+        assert first[0].startswith(rule.id), (kind, first)
+        why = head.split(f"terjauh {rule.id}: ")[1]
+        if kind == "max":
+            assert gap < 0 and why.startswith(f"{rule.label_id} perlu turun "), why
+            for text in (why, first[3]):
+                assert _id_amount(text, rf"perlu turun {num} km") == pytest.approx(
+                    -gap / 1000, abs=0.5
+                )
+            assert first[3].startswith("perlu turun ")
+        elif kind == "min":
+            assert gap > 0 and why.startswith("perlu +") and why.endswith(rule.label_id), why
+            for text in (why, first[3]):
+                assert _id_amount(text, rf"perlu \+{num} pp") == pytest.approx(gap, abs=0.05)
+        else:
+            assert why == f"perlu {rule.label_id} (belum ada)" and first[3] == "belum ada"
+        if kind != "min":  # no sign where the words say the direction
+            assert not re.search(r"[+-]\d", why + first[3]), (why, first)
+    assert browser.console_errors() == []
+
+
+@pytest.mark.browser
+def test_product_category_filter_in_the_page_language(browser, national_demo, villages):
+    browser.ready(national_demo / "index.html")
+    options = browser.js(
+        "Array.from(document.querySelectorAll('#dg-f-cat option')).map(o => [o.value, o.text])"
+    )[1:]
+    labels = {
+        text.rsplit(" (", 1)[0]: (value, _int(text.rsplit(" (", 1)[1])) for value, text in options
+    }
+    cats = villages.groupby("flagship_category_label_id")["village_code"].count().to_dict()
+    cats[LABELS["id"]["unknown"]] = int(villages["flagship_category"].isna().sum())
+    assert {k: n for k, (_, n) in labels.items()} == cats  # Indonesian labels, counts
+    assert "Makanan dan minuman" in labels and "food_beverage" not in str(options)
+
+    def pick(label: str) -> list[str]:
+        browser.js(
+            f"var s = document.getElementById('dg-f-cat'); s.value = '{labels[label][0]}';"
+            "s.dispatchEvent(new Event('change', {bubbles: true}))"
+        )
+        shown = browser.js("despro.shownVillages()")
+        codes = browser.js("despro.villages.code")
+        return sorted(html.unescape(codes[i]) for i in shown)
+
+    food = villages["flagship_category_label_id"] == "Makanan dan minuman"
+    assert pick("Makanan dan minuman") == sorted(villages.loc[food, "village_code"])
+    unknown = villages["flagship_category"].isna()
+    assert pick(LABELS["id"]["unknown"]) == sorted(villages.loc[unknown, "village_code"])
+    browser.js("despro.exportSelection('csv')")
+    rows = browser.js("despro.lastExport").strip().split("\n")
+    assert len(rows) - 1 == unknown.sum()
+    browser.js("document.getElementById('dg-clear').click()")
+    assert browser.js("despro.shownVillages().length") == len(villages)
+
+
+@pytest.mark.browser
+def test_search_finds_villages_by_district_with_more_results(browser, adversarial):
+    index, villages = adversarial
+    browser.ready(index)
+    district = "Kecamatan Uji 0"
+    first = sorted({c[:6] for c in villages.index.astype(str)})[0]
+    members = villages[villages.index.astype(str).str.startswith(first)]
+    assert len(members) > 10  # enough for a second page of results
+
+    def hits() -> list[str]:
+        return browser.js(
+            "Array.from(document.querySelectorAll('.dg-hit')).map(h => h.textContent)"
+        )
+
+    browser.js(
+        f"var s = document.getElementById('dg-search'); s.value = '{district}';"
+        "s.dispatchEvent(new Event('input'))"
+    )
+    shown = hits()
+    assert len(shown) == 10 and all(district in h for h in shown)
+    regency = members["regency_name"].iloc[0]
+    assert all(regency in h for h in shown)  # each result names its regency and tier
+    tiers = {LABELS["en"][t] for t in TIERS}
+    assert all(any(t in h for t in tiers) for h in shown)
+    browser.js("document.querySelector('.dg-more').click()")
+    assert len(hits()) == min(len(members), 30)
+
+
+@pytest.mark.browser
+def test_xlsx_download_opens_with_openpyxl_and_holds_the_filtered_villages(
+    browser, adversarial, tmp_path
+):
+    """The XLSX written in the page (a store-only ZIP, no library): clicked, downloaded,
+    opened by openpyxl; its rows are the filtered villages, names as text (no formula)."""
+    import openpyxl  # a dependency of despro
+
+    index, villages = adversarial
+    browser.ready(index)
+    keep = TIERS.index("not ready")
+    for k in range(len(TIERS)):
+        if k != keep:
+            browser.js(f"document.querySelector('.dg-f-tier[value=\"{k}\"]').click()")
+    browser.call("Page.setDownloadBehavior", behavior="allow", downloadPath=str(tmp_path))
+    browser.js("document.getElementById('dg-xlsx').click()")
+    target = tmp_path / "despro-selection.xlsx"
+    deadline = time.monotonic() + 30
+    while not (target.is_file() and target.stat().st_size > 0):
+        assert time.monotonic() < deadline, list(tmp_path.iterdir())
+        browser.pump(0.1)
+    browser.pump(0.3)  # the download finishes writing
+    book = openpyxl.load_workbook(target)
+    rows = list(book.active.iter_rows(values_only=True))
+    header, body = rows[0], rows[1:]
+    want = villages[villages["tier"] == "not ready"]
+    assert header[:2] == ("village_code", "village_name")
+    got = {r[0]: r for r in body}
+    assert sorted(got) == sorted(want.index)
+    col = {name: k for k, name in enumerate(header)}
+    for code, v in want.iterrows():
+        row = got[code]
+        assert row[col["village_name"]] == v["village_name"]  # XSS, bidi, formula: text
+        assert row[col["rank"]] == v["rank"] and row[col["tier"]] == "not ready"
+        assert row[col["regency_name"]] == v["regency_name"]
+    cells = [c for r in book.active.iter_rows() for c in r]
+    assert all(c.data_type != "f" for c in cells)
+    assert browser.console_errors() == []
+
+
+@pytest.mark.browser
+def test_courier_clusters_show_counts_in_black_and_white(browser, national_demo):
+    """Outlet clusters are badges with their count, drawn in black, white and greys only:
+    never a tier colour; the legend names them when they are on."""
+    browser.ready(national_demo / "index.html")
+    browser.js("document.querySelector('.dg-feature[data-layers^=\"outlets\"]').click()")
+    browser.js("despro.map.jumpTo({center: despro.map.getCenter(), zoom: 9}); 0")
+    browser.wait("despro.map.loaded() && !despro.map.isMoving()")
+    browser.wait("despro.map.queryRenderedFeatures({layers: ['outlets-cluster']}).length > 0")
+    counts = browser.js(
+        "despro.map.queryRenderedFeatures({layers: ['outlets-cluster']})"
+        ".map(f => f.properties.point_count)"
+    )
+    assert counts and all(n >= 2 for n in counts)
+    assert browser.js(f"despro.map.hasImage('oc-{counts[0]}')")
+    assert browser.js("despro.map.getLayer('outlets-cluster').type") == "symbol"
+    # every drawn pixel of a badge, and of a single outlet, is grey (r = g = b)
+    for n in (counts[0], 0, 12345):
+        coloured = browser.js(
+            f"(() => {{ var d = despro.outletImage({n}).data, bad = 0;"
+            " for (var k = 0; k < d.length; k += 4) if (d[k + 3] > 200 &&"
+            " (d[k] !== d[k + 1] || d[k + 1] !== d[k + 2])) bad += 1; return bad; })()"
+        )
+        assert coloured == 0
+    tiers = {t["colour"].lower() for t in browser.js("despro.site.tiers")}
+    assert not tiers & {"#ffffff", "#111111"}
+    legend = browser.js("document.getElementById('despro-legend').textContent")
+    assert GL_LABELS["id"]["outlet_clusters"] in legend
     assert browser.console_errors() == []

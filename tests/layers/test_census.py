@@ -234,3 +234,38 @@ def test_regency_statistics_take_precedence_over_province_statistics(sample_copy
     i1a = r.criteria[r.criteria["rule"] == "I1a"].set_index("village_code")
     assert (i1a.loc[v.index[in_3401], "evidence"] == "province").all()
     assert (i1a.loc[v.index[~in_3401], "evidence"] == "regency").all()
+
+
+def test_name_keys_equal_name_key_one_by_one():
+    """The vectorised keys are the one-name-at-a-time keys, prefixes and punctuation too."""
+    import numpy as np
+    import pandas as pd
+
+    from despro.layers._crosswalk import name_key, name_keys
+
+    names = pd.Series(
+        [
+            "Kab. Bantul",
+            "KABUPATEN BANTUL",
+            "D.I. Yogyakarta",
+            "D. I. Yogyakarta",
+            "Oro-oro Ombo",
+            "KAB. KOTA X",
+            "Kota Adm. Jakarta Pusat",
+            "  desa  Sukamaju ",
+            "Kel.Kebon Jeruk",
+            "Kecamatan Kec. Ngaglik",
+            "KOTAMOBAGU",
+            "Kota",
+            "PROVINSI",
+            "Sumber Brantas",
+            "Sumberbrantas",
+            "Ñ É 2",
+            None,
+            np.nan,
+        ],
+        dtype=object,
+    )
+    want = [name_key(n) if isinstance(n, str) else "" for n in names]
+    assert name_keys(names).tolist() == want
+    assert name_keys(names)[13] == name_keys(names)[14] == "SUMBERBRANTAS"

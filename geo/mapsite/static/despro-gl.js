@@ -13,11 +13,13 @@
   "use strict";
   var despro = (window.despro = { data: {}, pending: {}, state: {} });
   var SCALE = 1e5;
-  var S, V, W, map;
+  var S, S0, V, W, map;
   var st = despro.state;
 
   despro.load = function (key, data) {
     despro.data[key] = data;
+    st.lastLoadAt = performance.now();
+    if (key.charAt(0) === "c") st.lastChunkAt = st.lastLoadAt;
     var waiting = despro.pending[key] || [];
     delete despro.pending[key];
     waiting.forEach(function (cb) { cb(data); });
@@ -64,15 +66,27 @@
   function decodeVillages() {
     var n = V.n, lat = 0, lon = 0;
     V.y = new Float64Array(n); V.x = new Float64Array(n);
-    V.plainName = new Array(n); V.plainCode = new Array(n);
     for (var i = 0; i < n; i++) {
       lat += V.lat[i]; lon += V.lon[i];
       V.y[i] = lat / SCALE; V.x[i] = lon / SCALE;
+    }
+    V.districts = V.districts || []; V.dist = V.dist || [];
+    V.categories = V.categories || [["", W.unknown]];
+    V.cat = V.cat || new Array(n + 1).join("0");
+  }
+
+  /* the plain lower-case texts the search compares with, made at the first search */
+  function searchTexts() {
+    if (V.plainName) return;
+    var n = V.n;
+    V.plainName = new Array(n); V.plainCode = new Array(n);
+    for (var i = 0; i < n; i++) {
       V.plainName[i] = plain(V.name[i]).toLowerCase();
       V.plainCode[i] = plain(V.code[i]);
     }
     V.regPlain = V.regencies.map(function (r) { return plain(r[1]).toLowerCase(); });
     V.provPlain = V.provinces.map(function (p) { return plain(p[1]).toLowerCase(); });
+    V.distPlain = V.districts.map(function (d) { return plain(d).toLowerCase(); });
   }
 
   function province(i) { return V.regencies[V.reg[i]][2]; }
@@ -84,14 +98,22 @@
     if (f.rule >= 0 && V.s[i].charAt(f.rule) !== "f") return false;
     if (f.province >= 0 && province(i) !== f.province) return false;
     if (f.regency >= 0 && V.reg[i] !== f.regency) return false;
+    if (f.cat >= 0 && V.cat.charCodeAt(i) - 48 !== f.cat) return false;
     return true;
   }
   despro.passes = passes;
 
-  function villageFeatures() {
+  /* the villages drawn at every zoom (ready, near-ready, shortlisted or pilot: few) or,
+     many = true, the others: dots and shapes from zoom DOTS_ZOOM only, their source
+     filled when the map first gets there (tiling 80,000 points took seconds of the
+     national first paint; at the country view the tier cells show them) */
+  var DOTS_ZOOM = 6;
+  function isFew(i) { return +V.tier.charAt(i) <= 1 || +V.flag.charAt(i) > 0; }
+  function villageFeatures(many, box) {
     var feats = [];
     for (var i = 0; i < V.n; i++) {
-      if (!passes(i)) continue;
+      if (isFew(i) === !!many || !passes(i)) continue;
+      if (box && (V.x[i] < box[0] || V.x[i] > box[2] || V.y[i] < box[1] || V.y[i] > box[3])) continue;
       var t = +V.tier.charAt(i), fl = +V.flag.charAt(i);
       feats.push({
         type: "Feature",
@@ -209,16 +231,51 @@
       tip("nodes");
     }
     if (S.outlets && S.outlets.path.length) {
-      /* clusters in neutral grey with a count: never a tier colour */
-      map.addSource("outlets", { type: "geojson", data: decodePoints(S.outlets), cluster: true, clusterRadius: 40 });
-      map.addLayer({ id: "outlets-cluster", type: "circle", source: "outlets", filter: ["has", "point_count"], layout: { visibility: "none" },
-        paint: { "circle-radius": ["interpolate", ["linear"], ["get", "point_count"], 2, 8, 100, 18], "circle-color": "#ffffff",
-          "circle-stroke-color": "#444444", "circle-stroke-width": 2 } }, "villages-dots");
-      map.addLayer({ id: "outlets", type: "circle", source: "outlets", filter: ["!", ["has", "point_count"]], layout: { visibility: "none" },
-        paint: { "circle-radius": 3.5, "circle-color": "#444444", "circle-stroke-color": "#ffffff", "circle-stroke-width": 1 } }, "villages-dots");
+      /* courier outlets: black on white only (never a tier or cell colour), a ring for
+         one outlet, a square badge with the count for a cluster */
+      map.addImage("outlet", outletImage(0));
+      map.on("styleimagemissing", function (e) {
+        var m = /^oc-(\d+)$/.exec(e.id);
+        if (m && !map.hasImage(e.id)) map.addImage(e.id, outletImage(+m[1]));
+      });
+      map.addSource("outlets", { type: "geojson", data: decodePoints(S.outlets), cluster: true, clusterRadius: 40, clusterMaxZoom: 13 });
+      map.addLayer({ id: "outlets-cluster", type: "symbol", source: "outlets", filter: ["has", "point_count"],
+        layout: { visibility: "none", "icon-image": ["concat", "oc-", ["to-string", ["get", "point_count"]]],
+          "icon-allow-overlap": true, "icon-ignore-placement": true } }, "villages-dots");
+      map.addLayer({ id: "outlets", type: "symbol", source: "outlets", filter: ["!", ["has", "point_count"]],
+        layout: { visibility: "none", "icon-image": "outlet", "icon-allow-overlap": true, "icon-ignore-placement": true } }, "villages-dots");
+      map.on("click", "outlets-cluster", function (e) {
+        var f = e.features[0];
+        map.getSource("outlets").getClusterExpansionZoom(f.properties.cluster_id).then(function (z) {
+          map.easeTo({ center: f.geometry.coordinates, zoom: z });
+        });
+      });
       tip("outlets");
     }
   }
+
+  /* an outlet marker (count 0: one outlet, a ring) or a cluster badge with its count:
+     black, white and greys only */
+  function outletImage(count) {
+    var text = count > 9999 ? Math.round(count / 1000) + "k" : String(count);
+    var c = document.createElement("canvas"), g = c.getContext("2d");
+    if (!count) {
+      c.width = c.height = 14;
+      g.beginPath(); g.arc(7, 7, 5, 0, 2 * Math.PI); g.fillStyle = "#ffffff"; g.fill();
+      g.lineWidth = 2; g.strokeStyle = "#111111"; g.stroke();
+      g.beginPath(); g.arc(7, 7, 1.6, 0, 2 * Math.PI); g.fillStyle = "#111111"; g.fill();
+      return g.getImageData(0, 0, 14, 14);
+    }
+    g.font = "bold 11px sans-serif";
+    var w = Math.ceil(g.measureText(text).width) + 10, h = 18;
+    c.width = w; c.height = h;
+    g.fillStyle = "#ffffff"; g.strokeStyle = "#111111"; g.lineWidth = 2;
+    g.fillRect(1, 1, w - 2, h - 2); g.strokeRect(1, 1, w - 2, h - 2);
+    g.fillStyle = "#111111"; g.font = "bold 11px sans-serif"; g.textAlign = "center"; g.textBaseline = "middle";
+    g.fillText(text, w / 2, h / 2 + 0.5);
+    return g.getImageData(0, 0, w, h);
+  }
+  despro.outletImage = outletImage;
 
   function toggle(ids, on) {
     ids.forEach(function (id) { if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", on ? "visible" : "none"); });
@@ -227,39 +284,65 @@
 
   function currentLayer() { return st.layer >= 0 ? S.layers[st.layer] : null; }
 
+  /* chunks kept decoded at most (older ones are dropped, and loaded again if needed):
+     panning a whole island at res 8 must not keep every chunk in memory */
+  var KEEP_CHUNKS = 160;
+
+  function forget(keep) {
+    var loaded = Object.keys(despro.data).filter(function (k) { return k.charAt(0) === "c" && !keep[k]; });
+    if (loaded.length + Object.keys(keep).length <= KEEP_CHUNKS) return;
+    loaded.sort(function (a, b) { return despro.data[a].usedAt - despro.data[b].usedAt; });
+    loaded.slice(0, loaded.length + Object.keys(keep).length - KEEP_CHUNKS).forEach(function (k) { delete despro.data[k]; });
+  }
+
   function refreshCells() {
     if (!map || !map.getSource("cells")) return;
     var spec = currentLayer();
-    if (!spec) { map.getSource("cells").setData({ type: "FeatureCollection", features: [] }); return; }
-    var level = levelFor(map.getZoom()), view = viewBox(0.25), keys = [];
+    if (!spec) { st.cellKey = ""; map.getSource("cells").setData({ type: "FeatureCollection", features: [] }); return; }
+    var level = levelFor(map.getZoom()), view = viewBox(0.1), keys = [];
     Object.keys(level.chunks).forEach(function (k) { if (intersects(level.chunks[k], view)) keys.push(k); });
     if (st.level !== level.res) { st.level = level.res; renderLegend(); }
-    var todo = keys.length, loaded = [];
+    var key = spec.key + "|" + level.res + "|" + keys.join(" ");
+    if (key === st.cellKey) return;  /* the same chunks in view: nothing to redraw */
+    st.cellKey = key;
+    var todo = keys.length, loaded = [], keep = {};
     if (!todo) { map.getSource("cells").setData({ type: "FeatureCollection", features: [] }); return; }
+    keys.forEach(function (k) { keep["c" + level.res + "/" + k] = 1; });
+    forget(keep);
     var token = (st.cellToken = (st.cellToken || 0) + 1);
     keys.forEach(function (k) {
       need("c" + level.res + "/" + k, function (chunk) {
         loaded.push(chunk);
         todo -= 1;
         if (token !== st.cellToken) return;
-        if (todo === 0 || loaded.length % 8 === 0) drawCells(loaded, spec);
+        chunk.usedAt = performance.now();
+        /* many chunks: show what has come every 24, then all of them once */
+        if (todo === 0 || loaded.length % 24 === 0) drawCells(loaded, spec);
       });
     });
   }
 
+  /* a chunk's features for one layer, made once */
+  function chunkFeatures(chunk, spec) {
+    chunk.feats = chunk.feats || {};
+    if (chunk.feats[spec.key]) return chunk.feats[spec.key];
+    var rings = chunkRings(chunk), vals = chunk.v[spec.key] || null, feats = new Array(rings.length);
+    for (var i = 0; i < rings.length; i++) {
+      var ch = vals ? vals.charCodeAt(i) : 46, k = -1, p = 0;
+      if (ch >= 97) k = ch - 97; else if (ch >= 65 && ch < 97) { k = ch - 65; p = 1; }
+      feats[i] = { type: "Feature", geometry: { type: "Polygon", coordinates: [rings[i]] }, properties: { k: k, p: p } };
+    }
+    chunk.feats = {};  /* one layer's features at a time */
+    chunk.feats[spec.key] = feats;
+    return feats;
+  }
+
   function drawCells(chunks, spec) {
     var feats = [];
-    chunks.forEach(function (chunk) {
-      var rings = chunkRings(chunk), vals = chunk.v[spec.key] || null;
-      for (var i = 0; i < rings.length; i++) {
-        var ch = vals ? vals.charCodeAt(i) : 46, k = -1, p = 0;
-        if (ch >= 97) k = ch - 97; else if (ch >= 65 && ch < 97) { k = ch - 65; p = 1; }
-        feats.push({ type: "Feature", geometry: { type: "Polygon", coordinates: [rings[i]] },
-          properties: { k: k, p: p } });
-      }
-    });
+    chunks.forEach(function (chunk) { feats = feats.concat(chunkFeatures(chunk, spec)); });
     map.getSource("cells").setData({ type: "FeatureCollection", features: feats });
     st.cellsDrawn = feats.length;
+    st.drawnAt = performance.now();
   }
 
   function cellPaint(spec) {
@@ -285,45 +368,71 @@
 
   /* --- village outlines and popup records (per regency) ---------------------------- */
 
+  /* village outlines near the view (their regencies' files, kept decoded), drawn once
+     the cells are: they wait for the map to be idle */
+  var OUTLINE_ZOOM = 10;
   function refreshOutlines() {
-    if (!st.outlines || map.getZoom() < 9.5) {
-      map.getSource("outlines").setData({ type: "FeatureCollection", features: [] });
+    if (!st.outlines || map.getZoom() < OUTLINE_ZOOM) {
+      if (st.outlineKey !== "") map.getSource("outlines").setData({ type: "FeatureCollection", features: [] });
+      st.outlineKey = "";
       return;
     }
     var view = viewBox(0.1), regs = [];
     V.regencies.forEach(function (r) { if (intersects(r[3], view)) regs.push(plain(r[0])); });
     if (regs.length > 40) return;
+    /* the popup records of these regencies too: a click on a village in view opens
+       its popup at once */
+    regs.forEach(function (code) { need("v/" + code, function () {}); if (st.lang !== S0.lang) need("v/" + code + "." + st.lang, function () {}); });
+    var box = viewBox(0.5), b = st.outlineBox;
+    var key = regs.join(" ");
+    if (key === st.outlineKey && b && view[0] >= b[0] && view[1] >= b[1] && view[2] <= b[2] && view[3] <= b[3]) return;
     var todo = regs.length, got = [];
     regs.forEach(function (code) {
-      need("v/" + code, function (d) {
+      need("o/" + code, function (d) {
         got.push(d); todo -= 1;
         if (todo === 0) {
           var feats = [];
           got.forEach(function (d) {
-            d.outline.forEach(function (rings, j) {
-              rings.forEach(function (ring) {
-                var lat = 0, lon = 0, pts = [];
-                for (var k = 0; k < ring.length; k += 2) { lat += ring[k]; lon += ring[k + 1]; pts.push([lon / SCALE, lat / SCALE]); }
-                pts.push(pts[0]);
-                feats.push({ type: "Feature", geometry: { type: "LineString", coordinates: pts }, properties: { j: j } });
+            if (!d.feats) {  /* decoded once per regency, with each ring's box */
+              d.feats = [];
+              d.outline.forEach(function (rings, j) {
+                rings.forEach(function (ring) {
+                  var lat = 0, lon = 0, pts = [], bb = [1e9, 1e9, -1e9, -1e9];
+                  for (var k = 0; k < ring.length; k += 2) {
+                    lat += ring[k]; lon += ring[k + 1];
+                    var x = lon / SCALE, y = lat / SCALE;
+                    pts.push([x, y]);
+                    if (x < bb[0]) bb[0] = x; if (y < bb[1]) bb[1] = y; if (x > bb[2]) bb[2] = x; if (y > bb[3]) bb[3] = y;
+                  }
+                  pts.push(pts[0]);
+                  d.feats.push({ type: "Feature", geometry: { type: "LineString", coordinates: pts }, properties: { j: j }, bbox: bb });
+                });
               });
-            });
+            }
+            d.feats.forEach(function (f) { if (intersects(f.bbox, box)) feats.push(f); });
           });
+          st.outlineKey = key; st.outlineBox = box;
           map.getSource("outlines").setData({ type: "FeatureCollection", features: feats });
         }
       });
     });
   }
 
+  /* a village's popup record: texts in the page's current language (v/<code>.<lang>
+     when switched), outlines and binding rule from v/<code> */
   function record(i, cb) {
     var code = plain(V.regencies[V.reg[i]][0]);
     need("v/" + code, function (d) {
-      for (var k = 0; k < d.rec.length; k++) {
-        if (d.rec[k][0] === V.code[i]) {
-          d.rec[k].why = d.why[k]; d.rec[k].bind = d.bind[k]; cb(d.rec[k]); return;
+      var texts = function (t) {
+        for (var k = 0; k < d.rec.length; k++) {
+          if (d.rec[k][0] === V.code[i]) {
+            var r = t.rec[k].slice();
+            r.gap = t.gap[k]; r.need = t.need[k]; r.bind = d.bind[k]; cb(r); return;
+          }
         }
-      }
-      cb(null);
+        cb(null);
+      };
+      if (st.lang === S0.lang) texts(d); else need("v/" + code + "." + st.lang, texts);
     });
   }
 
@@ -343,9 +452,12 @@
     if (!fails.length && !unknown.length) head = W.headline_ready;
     else if (fails.length) {
       head = W.headline_fails.replace("%f", fails.length).replace("%n", gates);
-      if (v && v.why) head += " \u00b7 " + v.why;
+      var far = v && v.bind >= 0 ? S.rules[v.bind] : null;
+      if (far && v.gap) head += " \u00b7 " + W.headline_farthest.replace("%r", function () { return far.id; }).replace("%m", function () { return v.gap; });
+      if (v && v.need) head += " \u00b7 " + v.need;
     } else {
       head = W.headline_unknown.replace("%u", unknown.map(function (x) { return x.r.id; }).join(", "));
+      if (v && v.need) head += " \u00b7 " + v.need;
     }
     var html = "<div class='dg-popup'><div class='dg-head' data-tier='" + tier.key + "'>" +
       "<span class='dg-tier' style='background:" + tier.colour + "'></span><b>" + tier.label +
@@ -354,6 +466,7 @@
       "<div>" + W.rank + ": " + fmt(V.rank[i]) + " " + W.of + " " + fmt(V.n) +
       (V.flag.charAt(i) & 1 ? " \u00b7 " + W.shortlist : "") +
       (V.pilot[i] ? " \u00b7 " + W.pilot + " " + V.pilot[i] : "") + "</div>";
+    if (despro.rolloutLine) html += despro.rolloutLine(V.code[i]);  /* despro-gl-plan.js */
     if (v) {
       html += "<div class='dg-score'>" + v[6] + "</div>";
       if (v[1]) html += "<div>" + W.product + ": " + v[1] + "</div>";
@@ -377,17 +490,23 @@
     return html;
   }
 
-  function openPopup(i) {
+  function openPopup(i, stay) {
     record(i, function (v) {
+      if (st.popup && stay) { st.popup.setHTML(popupHtml(i, v)); return; }
       if (st.popup) st.popup.remove();
       var desk = window.innerWidth > 700;
       st.popup = new maplibregl.Popup({ maxWidth: "min(560px, 92vw)", className: "dg-popup-wrap",
         anchor: desk ? "bottom" : undefined })
         .setLngLat([V.x[i], V.y[i]]).setHTML(popupHtml(i, v)).addTo(map);
       st.popupVillage = i;
-      if (window.innerWidth > 700) { /* the village low in the view, its popup above it */
+      if (window.innerWidth > 700) { /* the village low in the view, its popup above it:
+        after the frame that shows the popup (a map frame can take long in software GL) */
         var h = map.getContainer().clientHeight;
-        map.easeTo({ center: [V.x[i], V.y[i]], offset: [0, Math.max(0, h / 2 - 40)], duration: 300 });
+        requestAnimationFrame(function () {
+          setTimeout(function () {
+            map.easeTo({ center: [V.x[i], V.y[i]], offset: [0, Math.max(0, h / 2 - 40)], duration: 300 });
+          }, 0);
+        });
       }
     });
   }
@@ -491,11 +610,34 @@
       "</table><div class='dg-note'>" + fmt(Math.min(idx.length, 500)) + " " + W.of + " " + fmt(idx.length) + " " + W.rows_shown + "</div>";
   }
 
-  function applyFilter() {
-    map.getSource("villages").setData(villageFeatures());
+  /* fill (or refill after a filter) the source of the many villages by area: those
+     around the view (three times its width and height) once the map is close enough
+     to show them, again when the view leaves that area */
+  function refreshMany() {
+    if (map.getZoom() < DOTS_ZOOM - 0.5) return;
+    var view = viewBox(0), b = st.manyBox;
+    if (st.manyDrawn && b && view[0] >= b[0] && view[1] >= b[1] && view[2] <= b[2] && view[3] <= b[3]) return;
+    st.manyBox = viewBox(1);
+    map.getSource("villages").setData(villageFeatures(true, st.manyBox));
+    st.manyDrawn = true;
+  }
+
+  /* indices of the villages on the map's sources (both kinds) */
+  despro.shownVillages = function () {
+    return map.getSource("villages-top")._data.features.concat(map.getSource("villages")._data.features)
+      .map(function (f) { return f.properties.i; });
+  };
+
+  /* the map's villages, then (later when `then` is given: the map's workers get them
+     first) the panel's counts and table */
+  function applyFilter(then) {
+    map.getSource("villages-top").setData(villageFeatures(false));
+    st.manyDrawn = false;
+    refreshMany();
+    if (!st.manyDrawn) map.getSource("villages").setData({ type: "FeatureCollection", features: [] });
     if (map.getSource("pilots")) map.getSource("pilots").setData(pilotFeatures());
-    renderCounts();
-    renderTable();
+    var panel = function () { renderCounts(); renderTable(); if (then) then(); };
+    if (then) setTimeout(panel, 0); else panel();
   }
   despro.applyFilter = applyFilter;
 
@@ -507,6 +649,10 @@
     if (S.agents && S.agents.length) html += "<div><span class='dg-tier dg-shape-circle' style='background:#7a3e00'></span>" + S.analysisWords.agents + "</div>";
     if (S.clusters && S.clusters.length) html += "<div><i style='background:#bbbbbb'></i>" + S.analysisWords.clusters + "</div>";
     if (S.hasPilots) html += "<div><span class='dg-tier dg-shape-star'></span>" + W.pilot + "</div>";
+    if (st.features && st.features.outlets && S.featureWords && S.featureWords.outlets) {
+      html += "<div><span class='dg-outlet'></span>" + S.featureWords.outlets + "</div>" +
+        "<div><span class='dg-outlet-n'>12</span>" + W.outlet_clusters + "</div>";
+    }
     if (spec) {
       html += "<b>" + spec.label + "</b>" + (spec.note ? "<div class='dg-note'>" + spec.note + "</div>" : "");
       spec.names.forEach(function (n, k) { html += "<div><i style='background:" + spec.colours[k] + "'></i>" + n + "</div>"; });
@@ -517,69 +663,100 @@
     document.getElementById("despro-legend").innerHTML = html;
   }
 
+  /* villages by code (prefix), name, district, regency or province: the best kind of
+     match first, "more results" past the limit */
   function search(q) {
     var box = document.getElementById("dg-results");
     q = q.trim().toLowerCase();
     if (q.length < 2) { box.innerHTML = ""; return; }
-    var hits = [], limit = st.searchLimit || 10;
-    var regHit = {}, provHit = {};
+    searchTexts();
+    var limit = st.searchLimit || 10, buckets = [[], [], [], [], []], found = 0;
+    var regHit = {}, provHit = {}, distHit = {};
     V.regPlain.forEach(function (n, k) { if (n.indexOf(q) >= 0 || plain(V.regencies[k][0]) === q) regHit[k] = 1; });
     V.provPlain.forEach(function (n, k) { if (n.indexOf(q) >= 0 || plain(V.provinces[k][0]) === q) provHit[k] = 1; });
-    for (var i = 0; i < V.n && hits.length <= limit; i++) {
-      if (V.plainName[i].indexOf(q) >= 0 || V.plainCode[i].indexOf(q) === 0 || regHit[V.reg[i]] || provHit[province(i)]) hits.push(i);
+    V.distPlain.forEach(function (n, k) { if (n.indexOf(q) >= 0) distHit[k] = 1; });
+    for (var i = 0; i < V.n && found <= limit * 5; i++) {
+      var kind = V.plainCode[i].indexOf(q) === 0 ? 0 : V.plainName[i].indexOf(q) >= 0 ? 1 :
+        (V.dist[i] >= 0 && distHit[V.dist[i]]) ? 2 : regHit[V.reg[i]] ? 3 : provHit[province(i)] ? 4 : -1;
+      if (kind >= 0 && buckets[kind].length <= limit) { buckets[kind].push(i); found += 1; }
     }
+    var hits = [].concat(buckets[0], buckets[1], buckets[2], buckets[3], buckets[4]);
     var more = hits.length > limit;
     hits = hits.slice(0, limit);
     var html = hits.map(function (i) {
-      var t = S.tiers[+V.tier.charAt(i)];
+      var t = S.tiers[+V.tier.charAt(i)], d = V.dist[i] >= 0 ? W.district + " " + V.districts[V.dist[i]] + " \u00b7 " : "";
       return "<div class='dg-hit' data-i='" + i + "'><span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span><b>" +
-        V.name[i] + "</b> " + V.code[i] + "<br><small>" + V.regencies[V.reg[i]][1] + " \u00b7 " + t.label + "</small></div>";
+        V.name[i] + "</b> " + V.code[i] + "<br><small>" + d + V.regencies[V.reg[i]][1] + " \u00b7 " + t.label + "</small></div>";
     }).join("");
     if (!hits.length) html = "<div class='dg-note'>" + W.no_match + "</div>";
-    if (more) html += "<div class='dg-more'>" + W.more + "</div>";
+    if (more) html += "<div class='dg-more' role='button'>" + W.more + "</div>";
     box.innerHTML = html;
   }
   despro.search = search;
 
   function buildPanel() {
     var p = document.getElementById("despro-panel");
-    var layers = "<label><input type='radio' name='dg-layer' value='-1'> " + W.no_cells + "</label>" +
+    var layers = "<label><input type='radio' name='dg-layer' value='-1'" + (st.layer < 0 ? " checked" : "") + "> " + W.no_cells + "</label>" +
       S.layers.map(function (s, k) {
         return "<label><input type='radio' name='dg-layer' value='" + k + "'" + (k === st.layer ? " checked" : "") + "> " + s.label + "</label>";
       }).join("");
     var tiers = S.tiers.map(function (t, k) {
-      return "<label><input type='checkbox' class='dg-f-tier' value='" + k + "' checked> <span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span>" + t.label + "</label>";
+      return "<label><input type='checkbox' class='dg-f-tier' value='" + k + "'" + (st.filter.tiers[k] ? " checked" : "") + "> <span class='dg-tier dg-shape-" + t.shape + "' style='background:" + t.colour + "'></span>" + t.label + "</label>";
     }).join("");
     var rules = "<option value='-1'>" + W.filter_any + "</option>" + S.rules.map(function (r, k) {
-      return r.info ? "" : "<option value='" + k + "'>" + r.id + " " + r.label + "</option>";
+      return r.info ? "" : "<option value='" + k + "'" + (k === st.filter.rule ? " selected" : "") + ">" + r.id + " " + r.label + "</option>";
     }).join("");
     var provs = "<option value='-1'>" + W.filter_any + "</option>" + V.provinces.map(function (pr, k) {
-      return "<option value='" + k + "'>" + pr[1] + "</option>";
+      return "<option value='" + k + "'" + (k === st.filter.province ? " selected" : "") + ">" + pr[1] + "</option>";
+    }).join("");
+    var catN = V.categories.map(function () { return 0; });
+    for (var i = 0; i < V.n; i++) catN[V.cat.charCodeAt(i) - 48] += 1;
+    var cats = "<option value='-1'>" + W.filter_any + "</option>" + categories().map(function (c, k) {
+      return catN[k] ? "<option value='" + k + "'" + (k === st.filter.cat ? " selected" : "") + ">" + c[1] + " (" + fmt(catN[k]) + ")</option>" : "";
     }).join("");
     var links = (S.links || []).map(function (l) { return " \u00b7 <a href='" + l[1] + "'>" + l[0] + "</a>"; }).join("");
-    p.innerHTML = "<h1>" + W.title + "</h1><div class='dg-note'>" + S.run + " \u00b7 " + W.generated + " " + S.generated + links + "</div>" +
+    /* each language named in itself; shown when the run wrote both */
+    var langs = (S.langs || []).length > 1 ? "<div class='dg-langs' role='group'>" + S.langs.map(function (l) {
+      return "<button type='button' class='dg-lang" + (l === st.lang ? " dg-on" : "") + "' data-lang='" + l + "' lang='" + l + "'" +
+        (l === st.lang ? " aria-pressed='true'" : "") + ">" + LANG_NAMES[l] + "</button>";
+    }).join("") + "</div>" : "";
+    var q = document.getElementById("dg-search");
+    q = q ? q.value : "";
+    p.innerHTML = langs + "<h1>" + W.title + "</h1><div class='dg-note'>" + S.run + " \u00b7 " + W.generated + " " + S.generated + links + "</div>" +
       "<input id='dg-search' type='search' placeholder='" + W.search + "' aria-label='" + W.search + "'><div id='dg-results'></div>" +
       "<div id='dg-summary'>" + (S.summary || "") + "</div>" +
       "<details open><summary>" + W.cell_layers + "</summary><div class='dg-radios'>" + layers + "</div>" +
-      "<label><input type='checkbox' id='dg-outlines' checked> " + W.show_outlines + "</label>" +
-      (S.featureWords && S.featureWords.routes ? "<label><input type='checkbox' class='dg-feature' data-layers='routes nodes' checked> " + S.featureWords.routes + "</label>" : "") +
-      (S.featureWords && S.featureWords.outlets ? "<label><input type='checkbox' class='dg-feature' data-layers='outlets outlets-cluster'> " + S.featureWords.outlets + "</label>" : "") +
+      "<label><input type='checkbox' id='dg-outlines'" + (st.outlines ? " checked" : "") + "> " + W.show_outlines + "</label>" +
+      (S.featureWords && S.featureWords.routes ? "<label><input type='checkbox' class='dg-feature' data-layers='routes nodes'" + (st.features.routes ? " checked" : "") + "> " + S.featureWords.routes + "</label>" : "") +
+      (S.featureWords && S.featureWords.outlets ? "<label><input type='checkbox' class='dg-feature' data-layers='outlets outlets-cluster'" + (st.features.outlets ? " checked" : "") + "> " + S.featureWords.outlets + "</label>" : "") +
       "</details>" +
       "<details open><summary>" + W.filters + "</summary><div class='dg-tiers'>" + tiers + "</div>" +
       "<label>" + W.filter_failing + " <select id='dg-f-rule'>" + rules + "</select></label>" +
       "<label>" + W.filter_province + " <select id='dg-f-province'>" + provs + "</select></label>" +
+      "<label>" + W.filter_category + " <select id='dg-f-cat'>" + cats + "</select></label>" +
       "<button id='dg-clear' type='button'>" + W.clear + "</button> <button id='dg-csv' type='button'>" + W.export_csv + "</button>" +
+      " <button id='dg-xlsx' type='button'>" + W.export_xlsx + "</button>" +
       " <button id='dg-geojson' type='button'>" + W.export_geojson + "</button></details>" +
       "<div id='dg-counts'></div><h2 id='dg-places-title'></h2><div id='dg-places'></div>" +
       "<h2>" + W.table + "</h2><div id='dg-table'></div>";
+    var box = document.getElementById("dg-search");
+    box.value = q;
+    box.addEventListener("input", function (e) { st.searchLimit = 10; search(e.target.value); });
+    if (p.dgBound) return;
+    p.dgBound = true;
     p.addEventListener("change", function (e) {
       var tg = e.target;
       if (tg.name === "dg-layer") setLayer(+tg.value);
       else if (tg.classList.contains("dg-f-tier")) { st.filter.tiers[+tg.value] = tg.checked; applyFilter(); }
       else if (tg.id === "dg-f-rule") { st.filter.rule = +tg.value; applyFilter(); }
       else if (tg.id === "dg-f-province") { selectProvince(+tg.value); }
+      else if (tg.id === "dg-f-cat") { st.filter.cat = +tg.value; applyFilter(); }
       else if (tg.id === "dg-outlines") { st.outlines = tg.checked; refreshOutlines(); }
-      else if (tg.classList.contains("dg-feature")) toggle(tg.getAttribute("data-layers").split(" "), tg.checked);
+      else if (tg.classList.contains("dg-feature")) {
+        st.features[tg.getAttribute("data-layers").split(" ")[0]] = tg.checked;
+        toggle(tg.getAttribute("data-layers").split(" "), tg.checked);
+        renderLegend();
+      }
     });
     p.addEventListener("click", function (e) {
       var row = e.target.closest("[data-i]"), place = e.target.closest(".dg-place");
@@ -602,10 +779,32 @@
       else if (place && place.hasAttribute("data-regency")) selectRegency(+place.getAttribute("data-regency"));
       if (e.target.id === "dg-clear") clearFilters();
       if (e.target.id === "dg-csv") exportSelection("csv");
+      if (e.target.id === "dg-xlsx") exportSelection("xlsx");
       if (e.target.id === "dg-geojson") exportSelection("geojson");
+      var lang = e.target.closest(".dg-lang");
+      if (lang) setLang(lang.getAttribute("data-lang"));
     });
-    document.getElementById("dg-search").addEventListener("input", function (e) { st.searchLimit = 10; search(e.target.value); });
   }
+
+  var LANG_NAMES = { id: "Bahasa Indonesia", en: "English" };
+
+  /* every word of the page in language l: its site words (site.<l>.js, loaded once),
+     the panel, legend, counts, table and an open popup redrawn; <html lang> follows */
+  function setLang(l) {
+    if (l === st.lang) return;
+    need(l === S0.lang ? "site" : "site." + l, function (d) {
+      st.lang = l;
+      S = despro.site = d; W = S.words;
+      document.documentElement.lang = l;
+      document.title = plain(W.title);
+      buildPanel();
+      renderLegend();
+      applyFilter();
+      search(document.getElementById("dg-search").value);
+      if (st.popup && st.popup.isOpen()) openPopup(st.popupVillage, true);
+    });
+  }
+  despro.setLang = setLang;
 
   function fit(b) { map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 600 }); }
 
@@ -625,10 +824,11 @@
   despro.selectRegency = selectRegency;
 
   function clearFilters() {
-    st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1 };
+    st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1, cat: -1 };
     Array.prototype.forEach.call(document.querySelectorAll(".dg-f-tier"), function (c) { c.checked = true; });
     document.getElementById("dg-f-rule").value = "-1";
     document.getElementById("dg-f-province").value = "-1";
+    document.getElementById("dg-f-cat").value = "-1";
     applyFilter();
   }
 
@@ -646,15 +846,122 @@
     return /[",\n;]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
   }
 
+  function categories() { return S.categories || V.categories; }
+
+  var EXPORT_COLUMNS = ["village_code", "village_name", "district_name", "regency_code", "regency_name",
+    "province_name", "tier", "rank", "product_category", "lat", "lon"];
+  /* one village as exported: escaped texts (csvCell and the XLSX writer unescape them) */
+  function exportRow(i) {
+    var r = V.regencies[V.reg[i]], c = categories()[V.cat.charCodeAt(i) - 48];
+    return [V.code[i], V.name[i], V.dist[i] >= 0 ? V.districts[V.dist[i]] : "", r[0], r[1], V.provinces[r[2]][1],
+      S.tiers[+V.tier.charAt(i)].key, V.rank[i], c[0] ? c[1] : "", V.y[i], V.x[i]];
+  }
+  despro.exportRow = exportRow;
+
+  /* --- XLSX: SpreadsheetML parts in a store-only ZIP (no library, no network) ------- */
+
+  var CRC_TABLE = (function () {
+    var t = new Uint32Array(256);
+    for (var n = 0; n < 256; n++) {
+      var c = n;
+      for (var k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      t[n] = c >>> 0;
+    }
+    return t;
+  })();
+
+  function crc32(bytes) {
+    var c = 0xffffffff;
+    for (var i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  }
+
+  /* files: [[name, Uint8Array]] -> the bytes of a ZIP archive, every entry stored */
+  function zipStore(files) {
+    var enc = new TextEncoder(), parts = [], central = [], offset = 0;
+    var now = new Date();
+    var dosTime = (now.getHours() << 11) | (now.getMinutes() << 5) | (now.getSeconds() >> 1);
+    var dosDate = ((now.getFullYear() - 1980) << 9) | ((now.getMonth() + 1) << 5) | now.getDate();
+    function header(sig, size) { var b = new DataView(new ArrayBuffer(size)); b.setUint32(0, sig, true); return b; }
+    files.forEach(function (f) {
+      var name = enc.encode(f[0]), data = f[1], crc = crc32(data);
+      var h = header(0x04034b50, 30);
+      h.setUint16(4, 20, true); h.setUint16(6, 0x0800, true); h.setUint16(8, 0, true);
+      h.setUint16(10, dosTime, true); h.setUint16(12, dosDate, true); h.setUint32(14, crc, true);
+      h.setUint32(18, data.length, true); h.setUint32(22, data.length, true);
+      h.setUint16(26, name.length, true); h.setUint16(28, 0, true);
+      var c = header(0x02014b50, 46);
+      c.setUint16(4, 20, true); c.setUint16(6, 20, true); c.setUint16(8, 0x0800, true); c.setUint16(10, 0, true);
+      c.setUint16(12, dosTime, true); c.setUint16(14, dosDate, true); c.setUint32(16, crc, true);
+      c.setUint32(20, data.length, true); c.setUint32(24, data.length, true); c.setUint16(28, name.length, true);
+      c.setUint32(42, offset, true);
+      parts.push(new Uint8Array(h.buffer), name, data);
+      central.push(new Uint8Array(c.buffer), name);
+      offset += 30 + name.length + data.length;
+    });
+    var size = central.reduce(function (a, b) { return a + b.length; }, 0);
+    var e = header(0x06054b50, 22);
+    e.setUint16(8, files.length, true); e.setUint16(10, files.length, true);
+    e.setUint32(12, size, true); e.setUint32(16, offset, true);
+    var all = parts.concat(central, [new Uint8Array(e.buffer)]);
+    var out = new Uint8Array(all.reduce(function (a, b) { return a + b.length; }, 0)), at = 0;
+    all.forEach(function (b) { out.set(b, at); at += b.length; });
+    return out;
+  }
+  despro.zipStore = zipStore;
+
+  function xmlText(s) {
+    /* characters XML 1.0 cannot hold are dropped; text stays text (no formula) */
+    return String(s).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "")
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  }
+
+  function columnName(k) { var s = ""; k += 1; while (k) { var m = (k - 1) % 26; s = String.fromCharCode(65 + m) + s; k = (k - m - 1) / 26; } return s; }
+
+  /* header + rows (numbers stay numbers, texts inline strings) -> .xlsx bytes */
+  function xlsxBytes(header, rows, sheet) {
+    var enc = new TextEncoder(), xml = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
+      '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'];
+    [header].concat(rows).forEach(function (row, r) {
+      xml.push('<row r="' + (r + 1) + '">');
+      row.forEach(function (v, k) {
+        var ref = columnName(k) + (r + 1);
+        if (typeof v === "number" && isFinite(v)) xml.push('<c r="' + ref + '"><v>' + v + "</v></c>");
+        else if (v !== "" && v !== null && v !== undefined) xml.push('<c r="' + ref + '" t="inlineStr"><is><t xml:space="preserve">' + xmlText(v) + "</t></is></c>");
+      });
+      xml.push("</row>");
+    });
+    xml.push("</sheetData></worksheet>");
+    var head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
+    var rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    return zipStore([
+      ["[Content_Types].xml", enc.encode(head + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">' +
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>' +
+        '<Default Extension="xml" ContentType="application/xml"/>' +
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>' +
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')],
+      ["_rels/.rels", enc.encode(head + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+        '<Relationship Id="rId1" Type="' + rel + '/officeDocument" Target="xl/workbook.xml"/></Relationships>')],
+      ["xl/workbook.xml", enc.encode(head + '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="' + rel + '">' +
+        '<sheets><sheet name="' + xmlText(sheet) + '" sheetId="1" r:id="rId1"/></sheets></workbook>')],
+      ["xl/_rels/workbook.xml.rels", enc.encode(head + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+        '<Relationship Id="rId1" Type="' + rel + '/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')],
+      ["xl/worksheets/sheet1.xml", enc.encode(xml.join(""))]
+    ]);
+  }
+  despro.xlsxBytes = xlsxBytes;
+
   function exportSelection(kind) {
     var rows = selectionRows(), text, type;
     if (kind === "csv") {
-      var lines = [["village_code", "village_name", "regency_code", "regency_name", "province_name", "tier", "rank", "lat", "lon"].join(",")];
-      rows.forEach(function (i) {
-        var r = V.regencies[V.reg[i]];
-        lines.push([V.code[i], V.name[i], r[0], r[1], V.provinces[r[2]][1], S.tiers[+V.tier.charAt(i)].key, V.rank[i], V.y[i], V.x[i]].map(csvCell).join(","));
-      });
+      var lines = [EXPORT_COLUMNS.join(",")];
+      rows.forEach(function (i) { lines.push(exportRow(i).map(csvCell).join(",")); });
       text = lines.join("\n") + "\n"; type = "text/csv";
+    } else if (kind === "xlsx") {
+      text = xlsxBytes(EXPORT_COLUMNS, rows.map(function (i) {
+        return exportRow(i).map(function (x) { return typeof x === "number" ? x : plain(String(x)); });
+      }), "despro");
+      type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
     } else {
       text = JSON.stringify({ type: "FeatureCollection", features: rows.map(function (i) {
         return { type: "Feature", geometry: { type: "Point", coordinates: [V.x[i], V.y[i]] },
@@ -675,14 +982,16 @@
   despro.start = function () {
     var t0 = performance.now();
     despro.timing = {};
-    S = despro.data.site; V = despro.data.villages; W = S.words;
+    S = S0 = despro.data.site; V = despro.data.villages; W = S.words;
+    st.lang = S.lang; st.features = { routes: true, outlets: false };
     despro.site = S; despro.villages = V;
     decodeVillages();
     despro.timing.decoded = performance.now() - t0;
-    st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1 };
+    st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1, cat: -1 };
     st.layer = 0; st.outlines = true;
-    buildPanel();
     var b = S.bounds;
+    /* two workers: the cells and the outlines or villages are tiled side by side */
+    if (maplibregl.setWorkerCount && maplibregl.getWorkerCount() < 2) maplibregl.setWorkerCount(2);
     map = despro.map = new maplibregl.Map({
       container: "despro-map",
       style: { version: 8, sources: {}, layers: [{ id: "bg", type: "background", paint: { "background-color": "#f2efe9" } }] },
@@ -694,6 +1003,7 @@
     if (window.ResizeObserver) new ResizeObserver(function () { map.resize(); }).observe(map.getContainer());
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-right");
     map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
+    buildPanel();  /* while the map's workers start */
     despro.timing.panel = performance.now() - t0;
     map.on("load", function () {
       despro.timing.mapLoad = performance.now() - t0;
@@ -703,7 +1013,8 @@
       var empty = { type: "FeatureCollection", features: [] };
       map.addSource("cells", { type: "geojson", data: empty, buffer: 16, tolerance: 0 });
       map.addSource("outlines", { type: "geojson", data: empty, tolerance: 0.2 });
-      map.addSource("villages", { type: "geojson", data: villageFeatures() });
+      map.addSource("villages", { type: "geojson", data: empty });
+      map.addSource("villages-top", { type: "geojson", data: empty });
       map.addSource("pilots", { type: "geojson", data: pilotFeatures() });
       map.addLayer({ id: "cells", type: "fill", source: "cells", paint: { "fill-color": "#cccccc", "fill-opacity": 0.6, "fill-antialias": false } });
       map.addLayer({ id: "cells-hatch", type: "fill", source: "cells", filter: ["==", ["get", "p"], 1], paint: { "fill-pattern": "hatch" } });
@@ -729,9 +1040,7 @@
       var colours = ["match", ["get", "t"]];
       S.tiers.forEach(function (t, k) { colours.push(k, t.colour); });
       colours.push("#000000");
-      var few = ["any", ["<=", ["get", "t"], 1], ["==", ["get", "big"], 1]];
-      var many = ["all", [">=", ["get", "t"], 2], ["==", ["get", "big"], 0]];
-      map.addLayer({ id: "villages-dots", type: "circle", source: "villages", maxzoom: 8, filter: many, paint: {
+      map.addLayer({ id: "villages-dots", type: "circle", source: "villages", minzoom: DOTS_ZOOM, maxzoom: 8, paint: {
         "circle-color": colours, "circle-radius": ["interpolate", ["linear"], ["zoom"], 3, 0.7, 6, 1.5, 8, 3.5],
         "circle-opacity": 0.85,
         "circle-stroke-color": "#222222", "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 5.5, 0, 7, 0.5]
@@ -741,10 +1050,11 @@
         "symbol-sort-key": ["get", "o"],
         "icon-size": ["interpolate", ["linear"], ["zoom"], 4, ["+", 0.3, ["*", 0.2, ["get", "big"]]], 10, ["+", 0.6, ["*", 0.3, ["get", "big"]]], 14, ["+", 0.9, ["*", 0.3, ["get", "big"]]]]
       };
-      map.addLayer({ id: "villages", type: "symbol", source: "villages", minzoom: 8, filter: many, layout: symbol });
-      map.addLayer({ id: "villages-top", type: "symbol", source: "villages", filter: few, layout: symbol });
+      map.addLayer({ id: "villages", type: "symbol", source: "villages", minzoom: 8, layout: symbol });
+      map.addLayer({ id: "villages-top", type: "symbol", source: "villages-top", layout: symbol });
       map.addLayer({ id: "pilots", type: "symbol", source: "pilots", layout: { "icon-image": "pilot", "icon-allow-overlap": true, "icon-ignore-placement": true, "icon-size": 0.9 } });
       addFeatures();
+      if (despro.addRollout) despro.addRollout(map);  /* despro-gl-plan.js */
       if (S.agents && S.agents.length) {
         map.addSource("agents", { type: "geojson", data: { type: "FeatureCollection", features: S.agents.map(function (a, k) {
           return { type: "Feature", geometry: { type: "Point", coordinates: [a[1], a[0]] }, properties: { k: k, r: a[2] } };
@@ -767,12 +1077,16 @@
         map.on("mouseleave", id, function () { map.getCanvas().style.cursor = ""; });
       });
       setLayer(0);
-      applyFilter();
+      applyFilter(function () { despro.timing.ready = performance.now() - t0; despro.ready = true; });
       refreshOutlines();
-      map.on("moveend", function () { refreshCells(); refreshOutlines(); renderCounts(); renderLegend(); });
-      despro.timing.ready = performance.now() - t0;
+      /* the cells first; the villages around the view and their outlines once the map
+         is idle with them (the map's workers tile one thing at a time) */
+      map.on("moveend", function () {
+        refreshCells(); renderCounts(); renderLegend();
+        map.once("idle", function () { refreshMany(); refreshOutlines(); });
+      });
       map.once("idle", function () { despro.timing.idle = performance.now() - t0; });
-      despro.ready = true;
+      map.on("idle", function () { st.idleAt = performance.now(); });
     });
   };
 })();

@@ -91,14 +91,18 @@ def synthetic(seed: int, cfg: PlanConfig | None = None) -> Problem:
     )
 
 
-def brute_force(problem: Problem, budget: float) -> float:
+def brute_force(problem: Problem, budget: float, cap: float | None = None) -> float:
     cost = problem.items["cost"].to_numpy(float)
+    reg = problem.items["regency_code"].to_numpy()
     w = problem.villages["objective_weight"].to_numpy(float)
     best = 0.0
     for bits in itertools.product([False, True], repeat=problem.n_items):
         x = np.array(bits)
-        if cost[x].sum() <= budget:
-            best = max(best, float(w[ready_given(problem, x)].sum()))
+        if cost[x].sum() > budget:
+            continue
+        if cap is not None and any(cost[x & (reg == r)].sum() > cap for r in set(reg)):
+            continue
+        best = max(best, float(w[ready_given(problem, x)].sum()))
     return best
 
 
@@ -110,6 +114,19 @@ def test_milp_finds_the_brute_force_optimum(seed):
         assert sol.objective == pytest.approx(brute_force(problem, budget))
         assert sol.cost <= budget + 1e-9
         assert sol.gap == 0.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_regency_cap_and_the_cbc_solver_find_the_brute_force_optimum(seed):
+    """The reductions keep dominance within a regency under a cap; CBC (started from the
+    greedy plan) agrees with HiGHS."""
+    cap = 9.0
+    problem = synthetic(seed, PlanConfig(gap=0.0, max_cost_per_regency=cap))
+    cbc = synthetic(seed, PlanConfig(gap=0.0, solver="cbc"))
+    for budget in (6.0, 14.0, 30.0):
+        sol = solve(problem, budget)
+        assert sol.objective == pytest.approx(brute_force(problem, budget, cap))
+        assert solve(cbc, budget).objective == pytest.approx(brute_force(cbc, budget))
 
 
 def test_zero_budget_changes_nothing():
@@ -232,7 +249,9 @@ def test_unknown_must_do_item_is_named(sample_result):
 
 def test_demo_infrastructure_scope_is_rechecked(sample_result):
     """scope = infrastructure: villages count once I1-I3 pass, P1-P3 aside."""
-    cfg = sample_result.config.plan.model_copy(update={"scope": "infrastructure", "budget": 5000.0})
+    cfg = sample_result.config.plan.model_copy(
+        update={"scope": "infrastructure", "budget": 5000.0, "waves": []}
+    )
     inputs = inputs_from_result(sample_result)
     plan = make_plan(inputs, cfg, curve=False, explain=False)
     v = plan.villages
@@ -276,3 +295,52 @@ def test_above_the_milp_size_the_greedy_plan_is_kept(sample_result):
     plan = make_plan(inputs, cfg.model_copy(update={"waves": [3000.0, 3000.0]}), explain=False)
     assert plan.waves["villages_ready"].is_monotonic_increasing
     assert plan.curve["newly_ready"].is_monotonic_increasing
+
+
+def test_no_candidate_at_all_is_an_empty_plan_with_its_reasons(sample_result):
+    """Every intervention kind off: no item, no target; the plan is empty and says why."""
+    base = sample_result.config.plan
+    cfg = base.model_copy(
+        update={
+            "waves": [],
+            "site": base.site.model_copy(update={"enabled": False}),
+            "outlet": base.outlet.model_copy(update={"enabled": False}),
+            "programme": base.programme.model_copy(update={"enabled": False}),
+        }
+    )
+    plan = make_plan(inputs_from_result(sample_result), cfg, curve=True, explain=False)
+    assert plan.summary["candidates"] == 0 and plan.summary["newly_ready"] == 0
+    assert len(plan.items) == 0
+    assert any("no village can be made ready" in n for n in plan.notes)
+
+
+def test_the_knapsack_bound_is_a_bound():
+    from despro.rollout.solve import knapsack_bound
+
+    w = np.array([2.0, 1.0, 1.0, 3.0])
+    c = np.array([4.0, 1.0, 0.0, 9.0])
+    assert knapsack_bound(w, c, 0.0) == pytest.approx(1.0)  # the free one
+    assert knapsack_bound(w, c, 5.0) == pytest.approx(4.0)  # 1 + 1 + 2
+    assert knapsack_bound(w, c, 8.0) == pytest.approx(4.0 + 3.0 * 3.0 / 9.0)
+    for seed in range(4):  # never below the optimum of a synthetic plan
+        problem = synthetic(seed)
+        vt = problem.villages
+        own = np.where(
+            problem.prog_item >= 0, problem.items["cost"].to_numpy()[problem.prog_item], 0
+        )
+        for budget in (5.0, 12.0):
+            kb = knapsack_bound(vt["objective_weight"].to_numpy(float), own.astype(float), budget)
+            assert kb >= brute_force(problem, budget) - 1e-9
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_knapsack_bound_with_shared_items_is_a_bound(seed):
+    from despro.rollout.reduce import reduce
+    from despro.rollout.solve import knapsack_bound, shared_floor
+
+    problem = synthetic(seed)
+    none = np.zeros(problem.n_items, bool)
+    for budget in (3.0, 8.0, 15.0, 30.0):
+        red = reduce(problem, none, none, budget)
+        own = red.vcost + shared_floor(red, problem.items["cost"].to_numpy(float)[red.items])
+        assert knapsack_bound(red.w, own, budget) >= brute_force(problem, budget) - 1e-9

@@ -25,9 +25,13 @@ def test_plan_command_writes_the_tables(tmp_path):
             "--quiet",
             "--output-dir",
             str(out),
+            "--maps-dir",
+            str(tmp_path / "maps"),
         ],
     )
     assert res.exit_code == 0, res.output
+    site = (tmp_path / "maps" / "data" / "site.js").read_text(encoding="utf-8")
+    assert '"rollout"' in site and "map:" in res.output
     for name in (
         "plan.csv",
         "plan_villages.csv",
@@ -81,3 +85,38 @@ def test_plan_command_names_the_constraint(tmp_path):
     )
     assert res.exit_code == 2
     assert "plan.budget" in res.output and "raise --budget" in res.output
+
+
+def test_run_with_compare_profile_writes_the_comparison(tmp_path):
+    """``despro run --profile A --compare-profile B``: profile_comparison.csv beside the
+    tables, one row per village whose tier or a gate rule changes, with the rules that
+    cross and why (value, old and new threshold)."""
+    out = tmp_path / "output"
+    res = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--config",
+            CONFIG,
+            "--profile",
+            "despro-table1",
+            "--compare-profile",
+            "despro-strict",
+            "--output-dir",
+            str(out),
+            "--maps-dir",
+            str(tmp_path / "maps"),
+            "--quiet",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "profile_comparison.csv", dtype={"village_code": str})
+    moved = table[table["tier_changed"]]
+    assert len(moved) > 0
+    assert f"despro-table1 -> despro-strict: {len(moved)} villages change tier" in res.output
+    assert (moved["tier_despro-table1"] != moved["tier_despro-strict"]).all()
+    assert moved["rules_changed"].str.contains("->").all()
+    bad = CliRunner().invoke(
+        main, ["run", "--config", CONFIG, "--compare-profile", "nope", "--quiet"]
+    )
+    assert bad.exit_code == 2 and "nope" in bad.output

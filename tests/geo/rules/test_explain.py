@@ -109,8 +109,22 @@ def test_gap_in_the_rules_unit_and_text_in_indonesian_and_english(why):
         _long(), _tier(), {"I2a": "smartphone ownership"}, lang="en", titles=registry.titles("en")
     )
     assert en.loc["B", "binding_text"] == "needs +7.0 pp smartphone ownership"
-    assert why.loc["C", "binding_text"] == "perlu +1 perusahaan kurir"  # no "companies"
+    # a count the village has none of reads as presence, not "+1"
+    assert why.loc["C", "binding_text"] == "perlu perusahaan kurir (belum ada)"
+    assert en.loc["C", "binding_text"] == "needs I3 (none yet)"
     assert en.loc["D", "binding_text"] == "needs courier data"
+
+
+def test_gap_words_follow_the_rules_direction():
+    """+ must rise ("perlu +7,0 pp"), - must fall ("perlu turun 5,9 km", metres shown
+    in km), a count of none: presence; more than one missing: a number."""
+    assert ex.gap_text(7.0, "percent of households", "L", "id") == "perlu +7,0 pp L"
+    assert ex.gap_text(-5900.0, "m", "jarak", "id") == "jarak perlu turun 5,9 km"
+    assert ex.gap_text(-5900.0, "m", "distance", "en") == "distance must fall by 5.9 km"
+    assert ex.gap_text(-300.0, "m", "jarak", "id") == "jarak perlu turun 300 m"
+    assert ex.gap_text(1.0, "companies", "kurir", "id", threshold=1.0) == "perlu kurir (belum ada)"
+    assert ex.gap_text(2.0, "companies", "kurir", "id", threshold=3.0) == "perlu +2 kurir"
+    assert ex.gap_text(0.5, "percent of households", "L", "id", threshold=1.0).startswith("perlu +")
 
 
 def test_counts_of_failing_and_unknown_gate_rules(why):
