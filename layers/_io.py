@@ -718,7 +718,7 @@ def numeric_column(
     whole: bool = False,
     unit: str = "",
     decimal: str = "auto",
-    decimal_key: str = "decimal",
+    decimal_key: str | None = None,
 ) -> np.ndarray:
     """Parse a numeric column (``1.234,5`` or ``1,234.5``); name the first bad row.
 

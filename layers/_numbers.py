@@ -94,7 +94,7 @@ def locale_numbers(
     lo: float = -np.inf,
     hi: float = np.inf,
     whole: bool = False,
-    key: str = "decimal",
+    key: str | None = None,
 ) -> pd.Series:
     """Column ``col`` with locale-written numbers turned into decimal-point text.
 
@@ -114,8 +114,9 @@ def locale_numbers(
         The column's declared range (in its unit), used only to decide an undecided column.
     whole : bool
         The column holds counts (whole numbers).
-    key : str
-        The config key that declares the mark, named in the fix.
+    key : str, optional
+        The config key that declares the mark, named in the fix; without one the fix is
+        to write the numbers without thousands marks.
 
     Returns
     -------
@@ -153,7 +154,8 @@ def locale_numbers(
                 f"(row {r1}: {t1!r}, row {r2}: {t2!r}); the numbers cannot be read safely",
                 file=path,
                 row=max(r1, r2),
-                fix=f'write every number the same way, or set {key} = "." or ","',
+                fix="write every number the same way"
+                + (f', or set {key} = "." or ","' if key else " (no thousands marks)"),
             )
         if marks:
             chosen = marks.pop()
@@ -172,7 +174,13 @@ def locale_numbers(
                         "shows which mark is the decimal one",
                         file=path,
                         row=r,
-                        fix=f'set {key} = "," (Indonesian: 1.234,5) or {key} = "." (1,234.5)',
+                        fix=(
+                            f'set {key} = "," (Indonesian: 1.234,5) or {key} = "." (1,234.5)'
+                            if key
+                            else "write 1234 without the thousands mark, or the decimal with "
+                            "a fourth digit "
+                            "(1.2340)"
+                        ),
                     )
                 chosen = fit[0] if fit else "."
     else:

@@ -48,6 +48,10 @@ def test_an_undecided_column_is_decided_by_its_range_or_refused():
         _num(["7", "1.234"], lo=-100, hi=10_000, decimal_key="layers.products.decimal")
     msg = str(e.value)
     assert "row 3" in msg and "1.234" in msg and "layers.products.decimal" in msg
+    # a table with no decimal key in its layer's settings: the fix is to rewrite the value
+    with pytest.raises(InputError, match="without the thousands mark") as e:
+        _num(["7", "1.234"], lo=0, hi=1e12)
+    assert "decimal =" not in str(e.value)
 
 
 def test_a_declared_mark_reads_the_ambiguous_and_refuses_the_contrary():
