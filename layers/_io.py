@@ -391,18 +391,50 @@ def check_lonlat_plausible(
 
 
 def points_outside_indonesia(
-    gdf: gpd.GeoDataFrame, path: Path, what: str, notes: Notes
+    gdf: gpd.GeoDataFrame,
+    path: Path,
+    what: str,
+    notes: Notes,
+    mode: str | None = None,
+    rows: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
-    """Drop (and note) features whose centroid lies outside Indonesia (neighbours excluded)."""
+    """Features whose centroid lies outside Indonesia (neighbours excluded): dropped and
+    noted, or an error.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        In EPSG:4326.
+    path, what : Path, str
+        The file and what it holds, named in the note or error.
+    notes : Notes
+        Where the dropped features are reported (how many, which rows).
+    mode : {None, "drop", "reject"}
+        ``run.outside_indonesia``: ``reject`` raises naming the first feature abroad;
+        otherwise (the default for points) they are dropped.
+    rows : ndarray, optional
+        The row label of each feature (a table's spreadsheet rows); default: feature
+        number (1-based).
+    """
     out = outside_indonesia(gdf.geometry.values)
-    if out.any():
-        notes.add(
-            path,
-            "dropped",
-            f"{what}: features outside Indonesia: {int(out.sum())} (the first "
-            f"{describe_outside(gdf.geometry.values, out)})",
-            rows=list(np.flatnonzero(out) + 1),
+    if not out.any():
+        return gdf
+    labels = np.asarray(rows) if rows is not None else np.arange(len(gdf)) + 1
+    where = describe_outside(gdf.geometry.values, out)
+    if mode == "reject":
+        raise InputError(
+            f"{what}: {int(out.sum())} of {len(gdf)} feature(s) lie outside Indonesia (the "
+            f"first {where}) and run.outside_indonesia = 'reject'",
+            file=path,
+            row=int(labels[np.flatnonzero(out)[0]]),
+            fix="correct or remove them, or set run.outside_indonesia = 'drop' to drop them",
         )
+    notes.add(
+        path,
+        "dropped",
+        f"{what}: features outside Indonesia: {int(out.sum())} of {len(gdf)} (the first {where})",
+        rows=[int(x) for x in labels[out]],
+    )
     return gdf.loc[~out]
 
 
@@ -558,8 +590,8 @@ def read_table(
         if suffix in {".xlsx", ".xls"}:
             df = pd.read_excel(
                 path,
-                sheet_name=sheet,
-                dtype=dtype if header_rows == 1 else str,
+                sheet_name=sheet,  # numeric cells stay numbers, text cells text
+                dtype=dtype if header_rows == 1 else object,
                 header=header,
                 names=names,
                 skiprows=skip_rows or None,
@@ -567,9 +599,9 @@ def read_table(
         elif suffix in {".parquet"}:
             df = pd.read_parquet(path)
         else:
-            df = pd.read_csv(
+            df = pd.read_csv(  # every cell as text: numbers are read by their column's rule
                 path,
-                dtype=dtype if header_rows == 1 else str,
+                dtype=str,
                 sep=None,
                 engine="python",
                 encoding="utf-8-sig",
@@ -685,16 +717,23 @@ def numeric_column(
     hi: float = np.inf,
     whole: bool = False,
     unit: str = "",
+    decimal: str = "auto",
+    decimal_key: str | None = None,
 ) -> np.ndarray:
-    """Parse a numeric column (decimal commas accepted); name the first bad row.
+    """Parse a numeric column (``1.234,5`` or ``1,234.5``); name the first bad row.
 
     Rows are named by the index label (+2 for the header and 1-based counting), so a
     table filtered with :func:`filter_rows` still names the row of the file. Infinite
     values are refused; ``lo`` / ``hi`` (inclusive) and ``whole`` (a count) are the
-    column's declared range, ``unit`` is named in the error.
+    column's declared range, ``unit`` is named in the error. Locale-written numbers are
+    read by :func:`despro.layers._numbers.locale_numbers` (``decimal``: the declared mark,
+    ``decimal_key``: the config key declaring it).
     """
+    from ._numbers import locale_numbers
+
     raw = df[col]
-    s = raw.astype("string").str.strip().str.replace(",", ".", regex=False)
+    text = locale_numbers(df, col, path, what, decimal, lo, hi, whole, decimal_key)
+    s = text.astype("string").str.strip()
     s = s.replace({"": pd.NA, "-": pd.NA, "NA": pd.NA, "nan": pd.NA})
     num = pd.to_numeric(s, errors="coerce")
     bad = num.isna() & s.notna()

@@ -610,7 +610,9 @@ TOWERS = pa.DataFrameSchema(
 )
 
 
-def read_towers(path: Path, cfg: BroadbandConfig, notes: Notes) -> gpd.GeoDataFrame:
+def read_towers(
+    path: Path, cfg: BroadbandConfig, notes: Notes, outside: str | None = None
+) -> gpd.GeoDataFrame:
     """Read one OpenCellID-style cell list: filtered, de-duplicated, checked points.
 
     Rows of other MCCs and radios are dropped (noted); a cell listed twice (same
@@ -672,7 +674,9 @@ def read_towers(path: Path, cfg: BroadbandConfig, notes: Notes) -> gpd.GeoDataFr
         df = df.loc[sorted(order.index[~dup], key=df.index.get_loc)]
     gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
     check_lonlat_plausible(gdf, path, "cell towers", tabular=True)
-    gdf = points_outside_indonesia(gdf, path, "cell towers", notes)
+    gdf = points_outside_indonesia(
+        gdf, path, "cell towers", notes, outside, [file_row(gdf, i) for i in range(len(gdf))]
+    )
     r = gdf["range"].to_numpy(float)
     radius = np.clip(np.nan_to_num(r, nan=0.0), cfg.towers_min_range_m, cfg.towers_max_range_m)
     capped = r > cfg.towers_max_range_m
@@ -825,8 +829,11 @@ def read(
         paths = [config.path(p) for p in cfg.towers]
         site_paths = [config.path(p) for p in cfg.sites]
         towers = pd.concat(
-            [read_towers(p, cfg, notes) for p in paths]
-            + [read_sites(p, cfg, villages, notes) for p in site_paths],
+            [read_towers(p, cfg, notes, config.run.outside_indonesia) for p in paths]
+            + [
+                read_sites(p, cfg, villages, notes, config.run.outside_indonesia)
+                for p in site_paths
+            ],
             ignore_index=True,
         )
         paths += site_paths

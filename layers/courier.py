@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from pydantic import Field
 
@@ -40,6 +41,7 @@ from despro.variables import Kind, Variable
 
 from ._io import (
     OSM_SUFFIXES,
+    file_row,
     numeric_column,
     points_outside_indonesia,
     read_osm,
@@ -97,6 +99,12 @@ class CourierConfig(Model):
         default_factory=list,
         description="courier companies counted besides the known ones (KNOWN_COMPANIES), "
         "spelled as in the file; other names are reported and not counted for I3",
+    )
+    decimal: Literal["auto", ".", ","] = Field(
+        "auto",
+        description="decimal mark of a CSV's lon / lat written as text: ',' (Indonesian "
+        "1.234,5), '.' (1,234.5) or 'auto' (decided per column by its unambiguous "
+        "values, else by its range; never guessed: see despro.layers._numbers)",
     )
     vintage: str = "unknown"
 
@@ -270,8 +278,10 @@ def read_outlets(
     elif path.suffix.lower() in {".csv", ".xlsx"}:
         df = read_table(path, "courier outlets")
         require_columns(df, ["lon", "lat"], path, "courier outlets")
-        lon = numeric_column(df, "lon", path, "courier outlets", allow_missing=False)
-        lat = numeric_column(df, "lat", path, "courier outlets", allow_missing=False)
+        kw = {"allow_missing": False, "lo": -180, "hi": 180, "decimal": cfg.decimal}
+        kw["decimal_key"] = "layers.courier.decimal"
+        lon = numeric_column(df, "lon", path, "courier outlets", **kw)
+        lat = numeric_column(df, "lat", path, "courier outlets", **kw)
         gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
         from ._io import check_lonlat_plausible
 
@@ -286,7 +296,10 @@ def read_outlets(
             row=i + 1,
             fix="use one point per outlet",
         )
-    gdf = points_outside_indonesia(gdf, path, "courier outlets", notes)
+    tabular = path.suffix.lower() in {".csv", ".xlsx"} and not is_osm(path)
+    rows = np.array([file_row(gdf, i) for i in range(len(gdf))]) if tabular else None
+    mode = config.run.outside_indonesia
+    gdf = points_outside_indonesia(gdf, path, "courier outlets", notes, mode, rows)
     op = operators(cfg, gdf, path)
     if op.isna().any():
         where = f" and no known company in {cfg.operator_from}" if cfg.operator_from else ""

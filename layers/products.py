@@ -74,6 +74,13 @@ class ProductsConfig(Model):
     podes: PodesCodes = Field(
         default_factory=PodesCodes, description="village codes of a Podes table (format = 'podes')"
     )
+    decimal: Literal["auto", ".", ","] = Field(
+        "auto",
+        description="decimal mark of the products and category tables' numbers written "
+        "as text: ',' (Indonesian "
+        "1.234,5), '.' (1,234.5) or 'auto' (decided per column by its unambiguous "
+        "values, else by its range; never guessed: see despro.layers._numbers)",
+    )
     vintage: str = "unknown"
 
     @model_validator(mode="after")
@@ -184,10 +191,12 @@ def _flag(values: pd.Series, path, col: str) -> np.ndarray:
 #: declared ranges: a market shrinks at most 100 % a year; no village has a million workshops
 GROWTH_RANGE = (-100.0, 10_000.0)
 MAX_ENTERPRISES = 1_000_000
+#: the config key declaring the tables' decimal mark
+DECIMAL_KEY = "layers.products.decimal"
 
 
-def read_categories(path: Path, notes: Notes) -> pd.DataFrame:
-    """Category table indexed by category code."""
+def read_categories(path: Path, notes: Notes, decimal: str = "auto") -> pd.DataFrame:
+    """Category table indexed by category code (``decimal``: the declared decimal mark)."""
     df = read_table(path, "product categories", dtype={"category": str})
     require_columns(df, ["category", "demand_growth_pct"], path, "product categories")
     df["demand_growth_pct"] = numeric_column(
@@ -198,6 +207,8 @@ def read_categories(path: Path, notes: Notes) -> pd.DataFrame:
         lo=GROWTH_RANGE[0],
         hi=GROWTH_RANGE[1],
         unit="percent per year",
+        decimal=decimal,
+        decimal_key=DECIMAL_KEY,
     )
     dup = df["category"].duplicated()
     if dup.any():
@@ -210,8 +221,10 @@ def read_categories(path: Path, notes: Notes) -> pd.DataFrame:
     return df.set_index("category")
 
 
-def read_products(path: Path, categories: pd.DataFrame, notes: Notes) -> pd.DataFrame:
-    """Validated product rows with a 10-digit ``village_code``."""
+def read_products(
+    path: Path, categories: pd.DataFrame, notes: Notes, decimal: str = "auto"
+) -> pd.DataFrame:
+    """Validated product rows with a 10-digit ``village_code`` (``decimal``: declared mark)."""
     df = read_table(path, "products", dtype={"village_code": str})
     require_columns(
         df,
@@ -220,7 +233,7 @@ def read_products(path: Path, categories: pd.DataFrame, notes: Notes) -> pd.Data
         "products",
     )
     df["village_code"] = normalise_codes(df["village_code"], path, "village_code").to_numpy()
-    return validate_products(df, categories, notes, path)
+    return validate_products(df, categories, notes, path, decimal)
 
 
 def read_podes(
@@ -242,7 +255,7 @@ def read_podes(
     cats = industry_categories()
     if cfg.categories is not None:
         cpath = config.path(cfg.categories)
-        given = read_categories(cpath, notes)
+        given = read_categories(cpath, notes, cfg.decimal)
         extra = sorted(set(given.index) - set(cats.index))
         if extra:
             raise InputError(
@@ -264,7 +277,7 @@ def read_podes(
 
 
 def validate_products(
-    df: pd.DataFrame, categories: pd.DataFrame, notes: Notes, path: Path
+    df: pd.DataFrame, categories: pd.DataFrame, notes: Notes, path: Path, decimal: str = "auto"
 ) -> pd.DataFrame:
     """Check and normalise product rows (categories known, counts >= 0, one flagship)."""
     df["enterprises"] = numeric_column(
@@ -277,6 +290,8 @@ def validate_products(
         hi=MAX_ENTERPRISES,
         whole=True,
         unit="enterprises",
+        decimal=decimal,
+        decimal_key=DECIMAL_KEY,
     )
     unknown = ~df["category"].isin(categories.index)
     if unknown.any():
@@ -292,7 +307,14 @@ def validate_products(
     d = df["distinctiveness"].astype("string").str.strip().str.lower()
     flag = d.isin((TRUE | FALSE) - {""}).to_numpy()
     score = numeric_column(
-        df.assign(distinctiveness=d.where(~flag, "0")), "distinctiveness", path, "products"
+        df.assign(distinctiveness=d.where(~flag, "0")),
+        "distinctiveness",
+        path,
+        "products",
+        lo=0,
+        hi=1,
+        decimal=decimal,
+        decimal_key=DECIMAL_KEY,
     )
     df["distinctiveness"] = np.where(flag, d.isin(TRUE).to_numpy().astype(float), score)
     out_of_range = (df["distinctiveness"] < 0) | (df["distinctiveness"] > 1)
@@ -338,8 +360,8 @@ def read(
         files = [ppath] + ([config.path(cfg.categories)] if cfg.categories else [])
     else:
         cpath = config.path(cfg.categories)
-        cats = read_categories(cpath, notes)
-        df = read_products(ppath, cats, notes)
+        cats = read_categories(cpath, notes, cfg.decimal)
+        df = read_products(ppath, cats, notes, cfg.decimal)
         files = [ppath, cpath]
     vidx = villages.index
     stray = sorted(set(df["village_code"]) - set(vidx))

@@ -33,10 +33,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def read_sites(
-    path: Path, cfg: BroadbandConfig, villages: gpd.GeoDataFrame, notes: Notes
+    path: Path,
+    cfg: BroadbandConfig,
+    villages: gpd.GeoDataFrame,
+    notes: Notes,
+    outside: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Sites as tower points (``radio``, ``radius_m``, ``village_code``), with match checks
-    against ``villages`` (the run's villages, indexed by village code)."""
+    against ``villages`` (the run's villages, indexed by village code); ``outside``:
+    ``run.outside_indonesia`` (sites abroad dropped unless ``'reject'``)."""
     df = read_table(path, "site list", dtype=str)
     cols = [cfg.sites_code_column, cfg.sites_lon_column, cfg.sites_lat_column]
     if cfg.sites_status_column:
@@ -70,7 +75,7 @@ def read_sites(
         crs="EPSG:4326",
     )
     check_lonlat_plausible(gdf, path, "site list", tabular=True)
-    gdf = points_outside_indonesia(gdf, path, "site list", notes)
+    gdf = points_outside_indonesia(gdf, path, "site list", notes, outside, gdf["row"].to_numpy())
     _report_matches(gdf, path, villages, notes)
     return gdf.assign(radio=cfg.sites_radio, radius_m=cfg.sites_radius_m)
 

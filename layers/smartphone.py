@@ -69,6 +69,10 @@ from despro.variables import Kind, Variable
 from ._contracts import number, percent_checks, validate
 from ._io import file_row, filter_rows, numeric_column, read_table, require_columns
 from ._names import codes_from_names
+from ._numbers import locale_numbers
+
+#: the config key declaring a table's decimal mark (each of ``sources`` has its own)
+DECIMAL_KEY = "layers.smartphone.decimal"
 
 if TYPE_CHECKING:  # pragma: no cover
     from despro.aggregate.study import Study
@@ -155,6 +159,12 @@ class SmartphoneSource(Model):
         description="variable -> [numerator, denominator] columns of counts (wide tables), "
         "e.g. { pct_households_internet = ['households_online', 'households'] }: the "
         "percentage is 100 x numerator / denominator, numerator <= denominator checked",
+    )
+    decimal: Literal["auto", ".", ","] = Field(
+        "auto",
+        description="decimal mark of the numbers written as text: ',' (Indonesian "
+        "1.234,5), '.' (1,234.5) or 'auto' (decided per column by its unambiguous "
+        "values, else by its range; never guessed: see despro.layers._numbers)",
     )
 
     @field_validator("columns")
@@ -384,8 +394,9 @@ def _from_counts(cfg: SmartphoneSource, raw: pd.DataFrame, path: Path) -> pd.Dat
     out = raw.copy()
     for var, (num_col, den_col) in cfg.counts.items():
         require_columns(raw, [num_col, den_col], path, "ICT statistics")
-        num = numeric_column(raw, num_col, path, "ICT statistics", lo=0, whole=True)
-        den = numeric_column(raw, den_col, path, "ICT statistics", lo=0, whole=True)
+        kw = {"lo": 0, "whole": True, "decimal": cfg.decimal, "decimal_key": DECIMAL_KEY}
+        num = numeric_column(raw, num_col, path, "ICT statistics", **kw)
+        den = numeric_column(raw, den_col, path, "ICT statistics", **kw)
         over = num > den
         if over.any():
             i = int(np.flatnonzero(over)[0])
@@ -423,6 +434,12 @@ def read_source(cfg: SmartphoneSource, config: Config, notes: Notes) -> pd.DataF
         raw = _published_rows(cfg, raw, path, notes)
     raw = _from_counts(cfg, raw, path)
     df = _wide(cfg, raw, path)
+    top = 1.0 if cfg.scale == "fraction" else 100.0
+    for col in dict.fromkeys(cfg.columns.values()):
+        if col in df.columns:
+            df[col] = locale_numbers(
+                df, col, path, "ICT statistics", cfg.decimal, 0.0, top, key=DECIMAL_KEY
+            )
     schema = pa.DataFrameSchema(
         {
             col: number(*percent_checks(cfg.scale, "layers.smartphone.scale"))

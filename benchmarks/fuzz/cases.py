@@ -126,11 +126,49 @@ CSV_TEXT = {
     "ict_regency.csv": ["regency_name", "source"],
     "products.csv": ["product"],
     "categories.csv": ["label_id", "label_en", "source"],
+    "admin_codes.csv": ["nama"],
 }
 CSV_REQUIRED = {
     "ict_regency.csv": ["regency_code", "pct_households_internet"],
     "products.csv": ["village_code", "category", "enterprises"],
     "categories.csv": ["category", "demand_growth_pct"],
+    "admin_codes.csv": ["kode", "nama"],
+}
+#: numbers in either locale (issue 20): kind -> target -> (column, value written, expect).
+#: ``locale-id`` writes the table with ``;`` and decimal commas first; the others keep ``,``.
+LOCALE = {
+    "locale-id": {  # Indonesian: thousands dot, decimal comma
+        "products.csv": ("enterprises", "1.234", "accept"),  # a count: 1234
+        "categories.csv": ("demand_growth_pct", "1.234,5", "accept"),
+        "ict_regency.csv": ("pct_households_internet", "1.234,5", "error"),  # 1234.5 %
+    },
+    "locale-en": {  # English: thousands comma, decimal point
+        "products.csv": ("enterprises", "1,234", "accept"),
+        "categories.csv": ("demand_growth_pct", "1,234.5", "accept"),
+        "ict_regency.csv": ("pct_households_internet", "1,234.5", "error"),
+    },
+    "mixed-marks": {  # one decimal comma in a column of decimal points
+        "products.csv": ("distinctiveness", "0,5", "error"),
+        "categories.csv": ("demand_growth_pct", "12,75", "error"),
+        "ict_regency.csv": ("pct_households_computer", "45,25", "error"),
+    },
+    "ambiguous-thousands": {  # 1.250: 1250 or 1.25? (categories: only integers besides)
+        "products.csv": ("enterprises", "1.250", "accept"),  # a count: 1250
+        "categories.csv": ("demand_growth_pct", "1.250", "error"),  # both fit: refused
+        "ict_regency.csv": ("pct_households_internet", "1.250", "accept"),  # 1.25 %
+    },
+}
+#: the Kemendagri code list (kode, nama) has no numbers: these kinds apply to it
+CODE_LIST_KINDS = {
+    "hostile-text": "accept",
+    "drop-required": "error",
+    "duplicate-column": "error",
+    "duplicate-row": "either",
+    "bad-code": "error",
+    "short-row": "error",
+    "cut-last-line": "either",
+    "header-only": "error",
+    "bytes": "",
 }
 CSV_RANGE = {  # out of range for the column's declared unit
     "pct_individuals_mobile_phone": ["150", "100.5", "-0.1"],
@@ -154,6 +192,7 @@ CSV_KINDS = [
     "cut-last-line",
     "short-row",
     "header-only",
+    *LOCALE,
     "bytes",
 ]
 
@@ -175,7 +214,21 @@ def _csv_bytes(rows: list[list[str]], sep: str = ",") -> bytes:
 
 
 def _csv_case(rng: random.Random, target: str) -> tuple[str, str, str]:
-    kind = rng.choice(CSV_KINDS)
+    if target == "admin_codes.csv":
+        kind = rng.choice(list(CODE_LIST_KINDS))
+        if kind == "hostile-text":
+            return kind, "accept", f"nama={rng.choice(HOSTILE_TEXT)}"
+        if kind in ("drop-required", "duplicate-column"):
+            return kind, "error", rng.choice(CSV_REQUIRED[target])
+        if kind == "bad-code":
+            return kind, "error", f"kode={rng.choice(['abc', '34.0x', '3.4.0.1.2'])}"
+        if kind != "bytes":
+            return kind, CODE_LIST_KINDS[kind], ""
+    else:
+        kind = rng.choice(CSV_KINDS)
+    if kind in LOCALE:
+        col, val, expect = LOCALE[kind][target]
+        return kind, expect, f"{col}={val}"
     if kind == "bad-number":
         col = rng.choice(CSV_NUMERIC[target])
         val = rng.choice(list(BAD_NUMBERS))
@@ -209,9 +262,23 @@ def _apply_csv(kind: str, detail: str, data: bytes, rng: random.Random) -> bytes
     rows = _csv_rows(data)
     head, body = rows[0], rows[1:]
     r = rng.randrange(len(body))
-    if kind in ("bad-number", "out-of-range", "hostile-text"):
+    if kind in ("bad-number", "out-of-range", "hostile-text", "bad-code"):
         col, val = detail.split("=", 1)
         body[r][head.index(col)] = val
+    elif kind in LOCALE:
+        col, val = detail.split("=", 1)
+        c = head.index(col)
+        if kind == "ambiguous-thousands" and col == "demand_growth_pct":
+            for row in body:  # only whole numbers besides: nothing shows the decimal mark
+                row[c] = str(round(float(row[c]))) if row[c] else row[c]
+        if kind == "locale-id":
+            rows = [head] + [
+                [x.replace(".", ",") if re.fullmatch(r"-?\d+\.\d+", x) else x for x in row]
+                for row in body
+            ]
+            rows[r + 1][c] = val
+            return _csv_bytes(rows, ";")
+        body[r][c] = val
     elif kind == "drop-required":
         i = head.index(detail)
         rows = [row[:i] + row[i + 1 :] for row in rows]
@@ -373,6 +440,7 @@ VILLAGE_KINDS = {
     "null-geometry": "error",
     "huge-village": "error",
     "overlap": "error",
+    "overlap-partial": "error",
     "duplicate-code": "error",
     "bad-code": "error",
     "population": "error",
@@ -448,6 +516,10 @@ def _apply_villages(kind: str, detail: str, src: Path, dest: Path, rng: random.R
         v.loc[i, v.geometry.name] = affinity.scale(g.iloc[i], 200, 200)
     elif kind == "overlap":
         v.loc[i, v.geometry.name] = g.iloc[(i + 1) % len(v)]
+    elif kind == "overlap-partial":  # a neighbour's boundary shifted by a fifth of its width
+        other = g.iloc[(i + 1) % len(v)]
+        x0, _, x1, _ = other.bounds
+        v.loc[i, v.geometry.name] = affinity.translate(other, xoff=0.2 * (x1 - x0))
     elif kind == "duplicate-code":
         v.loc[i, "village_code"] = v.loc[(i + 1) % len(v), "village_code"]
     elif kind == "bad-code":
@@ -673,6 +745,7 @@ TARGETS = {
     "ict_regency.csv": 2,
     "products.csv": 2,
     "categories.csv": 1,
+    "admin_codes.csv": 1,
     "coverage_4g.tif": 1,
     "population.tif": 1,
 }

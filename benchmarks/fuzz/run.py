@@ -138,6 +138,28 @@ def _classify(case: Case, code: int | None, folder: Path, seconds: float) -> Out
     return Outcome(case, "accepted", code, "", seconds)
 
 
+def _warm_up(seed: int, workdir: Path) -> None:
+    """Validate the unchanged sample once in the parent, so that what the first use loads
+    (drivers, lazy imports, compiled schemas: about half of a case's time) is loaded once
+    and shared by every fork instead of loaded again in each."""
+    folder = workdir / "warm-up"
+    config = materialise(Case(-1, "despro.toml", "unchanged", "accept"), seed, folder / "case")
+    saved = os.dup(1), os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    try:
+        _command(["validate", "--config", str(config)])
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_cases(
     cases: list[Case],
     seed: int,
@@ -146,6 +168,7 @@ def run_cases(
     timeout: float = 120.0,
     run_accepted: bool = False,
     keep: bool = False,
+    warm: bool = True,
 ) -> list[Outcome]:
     """Run every case in its own forked process, at most ``jobs`` at a time.
 
@@ -165,6 +188,8 @@ def run_cases(
         Also run the pipeline on the cases validate accepts.
     keep : bool
         Keep every case's folder.
+    warm : bool
+        Validate the unchanged sample in the parent first (:func:`_warm_up`).
 
     Returns
     -------
@@ -174,6 +199,9 @@ def run_cases(
     import despro.cli.main  # noqa: F401  (imported once here, shared by every fork)
     import despro.layers  # noqa: F401
     import despro.pipeline.runner  # noqa: F401
+
+    if warm:
+        _warm_up(seed, workdir)
 
     pending = list(cases)
     running: dict[int, tuple[Case, Path, float]] = {}
@@ -286,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-accepted", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep every case's folder")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument(
+        "--cold", action="store_true", help="no warm-up: every fork loads what it uses itself"
+    )
     ap.add_argument("--json", type=Path, default=None, help="write every outcome here")
     ap.add_argument(
         "--relabel", type=Path, default=None, help="report a saved --json run with today's labels"
@@ -298,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir = a.workdir or Path(tempfile.mkdtemp(prefix="despro-fuzz-"))
     cases = [make_case(a.seed, i) for i in range(a.first, a.first + a.cases)]
     start = time.monotonic()
-    outcomes = run_cases(cases, a.seed, workdir, a.jobs, a.timeout, a.run_accepted, a.keep)
+    outcomes = run_cases(
+        cases, a.seed, workdir, a.jobs, a.timeout, a.run_accepted, a.keep, not a.cold
+    )
     print(report(outcomes))
     print(f"{time.monotonic() - start:.0f} s, {a.jobs} jobs; failing cases kept in {workdir}")
     if a.json:

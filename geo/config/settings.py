@@ -102,6 +102,15 @@ class RunConfig(_Model):
         "at most run.resolution",
     )
     dask: DaskConfig = Field(default_factory=DaskConfig)
+    outside_indonesia: Literal["drop", "reject"] | None = Field(
+        None,
+        description="places outside Indonesia's land and sea: 'drop' drops villages, courier "
+        "outlets, towers and sites abroad (each layer reports how many, with codes / rows); "
+        "'reject' makes any of them an error naming it; unset (the default): a village "
+        "abroad is an error (a wrong file or CRS), outlets, towers and sites abroad are "
+        "dropped and reported (worldwide extracts hold other countries' points). Backbone "
+        "lines are clipped in every case (cables land abroad)",
+    )
     cache_dir: Path | None = Field(
         None,
         exclude=True,  # where this machine keeps caches: not a setting of the results

@@ -26,12 +26,11 @@ Credentials: put no password in the config (it is written to manifests); use
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from despro.config.urls import mask_url
+from despro.config.urls import mask_url, scrub
 from despro.errors import ConfigError, DesproError
 from despro.io.postgis_tables import RunTables, Table
 from despro.ops.runs import fault_point
@@ -66,6 +65,23 @@ def resolve_url(url: str | None = None, url_env: str | None = None) -> str:
         "no PostGIS URL: give --postgis URL or [output.postgis] url / url_env",
         key="output.postgis.url",
     )
+
+
+#: PostgreSQL cuts longer identifiers (bytes, UTF-8) silently: names are checked against it
+PG_MAX_NAME = 63
+#: a prefix leaves room for the longest name made from it: <prefix>shortlist__load_h3_int_idx
+MAX_PREFIX = PG_MAX_NAME - len("shortlist__load_h3_int_idx")
+
+
+def _check_name(name: str, what: str, limit: int, key: str) -> None:
+    """Any text is a valid (quoted) identifier, but not an empty one, a NUL byte or one
+    PostgreSQL would cut to ``limit`` bytes (two names could then meet)."""
+    size = len(name.encode("utf-8"))
+    if not name or "\x00" in name or size > limit:
+        raise ConfigError(
+            f"{what} {name!r} must be 1-{limit} bytes (UTF-8) without NUL; it has {size}",
+            key=key,
+        )
 
 
 def _sql():
@@ -326,21 +342,18 @@ def export(
         raise ConfigError(
             f"unknown mode {mode!r}; use one of {list(MODES)}", key="output.postgis.mode"
         )
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,29}", prefix):
-        raise ConfigError(
-            f"prefix {prefix!r} must be lower case letters, digits and _ (at most 30)",
-            key="output.postgis.prefix",
-        )
+    _check_name(schema, "schema", PG_MAX_NAME, "output.postgis.schema")
+    _check_name(prefix, "prefix", MAX_PREFIX, "output.postgis.prefix")
     psycopg, sql = _sql()
     t0 = time.perf_counter()
     shown = mask_url(url)
     try:
         conn = psycopg.connect(url, connect_timeout=20)
-    except psycopg.Error as exc:
+    except Exception as exc:  # psycopg.Error, or a DSN the driver cannot take at all
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DesproError(
-            f"cannot connect to PostGIS at {shown}: "
-            f"{str(exc).strip().splitlines()[0]}. Fix: check the URL, that the "
-            "server runs and accepts this user (PGPASSWORD or ~/.pgpass)"
+            f"cannot connect to PostGIS at {shown}: {scrub(first, url)}. Fix: check the "
+            "URL, that the server runs and accepts this user (PGPASSWORD or ~/.pgpass)"
         ) from None
     step = "starting"
     try:
@@ -364,10 +377,10 @@ def export(
     except psycopg.Error as exc:
         msg = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)
         detail = getattr(getattr(exc, "diag", None), "message_detail", None)
+        text = f"{msg}" + (f" ({detail})" if detail else "")
         raise DesproError(
-            f"PostGIS export to {shown} failed while {step}: {msg}"
-            + (f" ({detail})" if detail else "")
-            + f"; nothing was changed in schema {schema}. Fix: correct the data "
+            f"PostGIS export to {shown} failed while {step}: {scrub(text, url)}"
+            f"; nothing was changed in schema {schema!r}. Fix: correct the data "
             "or the database named above and export again"
         ) from None
     finally:
