@@ -18,6 +18,7 @@ previous run's files exactly as they were.
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,12 +146,13 @@ def run_job(
         cfg = cfg.model_copy(update={"selection": selection})
         select = True
     out = Path(output_dir) if output_dir is not None else cfg.path(cfg.run.output_dir)
+    start = time.perf_counter()
     job = Job(runner.run(cfg, verbose=verbose, **engine))
+    progress = Progress(verbose=verbose, t0=start)  # the writing steps, timed as the run's
     # all or nothing: every writer writes into staging folders beside its target; the
     # targets change only when all of them succeeded (despro.io.staging)
     with Staging() as st, ExitStack() as stack:
         if select:  # first, so villages.gpkg gets the pilots, agents and clusters layers
-            progress = Progress(verbose=verbose)
             job.plan = plan_pilots(
                 job.result,
                 cfg.selection,
@@ -184,6 +186,7 @@ def run_job(
                 and len(job.result.villages) >= background.MIN_VILLAGES
             ):  # a large run: the map drawn by a forked copy while the tables are written
                 drawing = stack.enter_context(background.ForkedCall(draw))
+                progress.step("map", "map: drawn by a second process while the tables are written")
         if tables:
             job.output_dir = out
             job.outputs = _moved(
@@ -191,6 +194,7 @@ def run_job(
                 st.folder(out),
                 out,
             )
+            progress.step("outputs", f"tables: {len(job.outputs)} files written to {out.name}/")
         if select:
             sel = Path(selection_dir) if selection_dir is not None else out / "selection"
             job.selection_dir = sel
@@ -205,6 +209,7 @@ def run_job(
         if maps:
             page = drawing.result() if drawing is not None else draw()
             job.map_page = target / page.relative_to(st.folder(target))
+            progress.step("site", f"map: {target.name}/{job.map_page.name} written")
     pg = cfg.output.postgis
     if tables and pg is not None and pg.on_run:
         from despro.io.postgis_run import after_run

@@ -342,12 +342,12 @@ class Progress:
     ``step``, ``message``) for schedulers and log collectors.
     """
 
-    def __init__(self, verbose: bool = True, log_format: str = "text"):
+    def __init__(self, verbose: bool = True, log_format: str = "text", t0: float | None = None):
         self.verbose = verbose
         self.log_format = log_format
-        self.t0 = time.perf_counter()
+        self.t0 = time.perf_counter() if t0 is None else t0  # elapsed times count from t0
         self.timings: dict[str, float] = {}
-        self._last = self.t0
+        self._last = time.perf_counter()
 
     def step(self, name: str, message: str) -> None:
         now = time.perf_counter()
