@@ -34,6 +34,7 @@ import pandas as pd
 import pandera.pandas as pa
 import shapely
 
+from despro.aggregate.shared_ground import OVERLAP_ERROR, OVERLAP_TINY
 from despro.codes import normalise_codes
 from despro.errors import InputError
 from despro.layer import Notes
@@ -252,13 +253,11 @@ def check_shapes(villages: gpd.GeoDataFrame, path: Path, notes: Notes | None = N
     _check_overlaps(geoms, codes, path, notes)
 
 
-#: an overlap covering at least this share of the smaller village's area is an error: the
-#: same ground in two villages (a copied or shifted boundary, an old village kept beside the
-#: villages it was split into). Kemendagri 2025's largest real overlaps are 40 % and 44 %.
-OVERLAP_ERROR = 0.5
-#: below this share an overlap is digitising (neighbours' boundaries drawn apart): counted
-#: in a note, not listed. Between the two: noted with both codes and the share, kept.
-OVERLAP_TINY = 0.01
+# OVERLAP_ERROR: an overlap covering at least this share of the smaller village is an error
+# (a copied or shifted boundary, an old village kept beside the villages it was split into);
+# below OVERLAP_TINY it is digitising, counted in a note; between the two it is noted with
+# both codes. The run finds the partial overlaps this interior-point test misses through
+# the cells the villages share (despro.aggregate.shared_ground, where both are defined).
 
 
 def overlapping_villages(geoms: np.ndarray) -> pd.DataFrame:

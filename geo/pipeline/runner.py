@@ -22,6 +22,7 @@ import pandas as pd
 
 from despro import layers as registry
 from despro.aggregate.raster.reduce import cache_directory
+from despro.aggregate.shared_ground import OVERLAP_TINY, shared_ground
 from despro.aggregate.study import Study
 from despro.config.settings import Config, load_config
 from despro.config.vocab import STATES, UNDETERMINED
@@ -463,7 +464,31 @@ def _read_study(
     config: Config, notes: Notes, engine: Engine | None = None
 ) -> tuple[gpd.GeoDataFrame, Study]:
     villages = registry.VILLAGES.read(config.villages, config, notes)
-    return villages, (engine or LocalEngine()).build_study(villages, config.run.resolution)
+    study = (engine or LocalEngine()).build_study(villages, config.run.resolution)
+    _note_shared_ground(study, villages, config, notes)
+    return villages, study
+
+
+def _note_shared_ground(
+    study: Study, villages: gpd.GeoDataFrame, config: Config, notes: Notes
+) -> None:
+    """Note the pairs of villages that share ground (:mod:`despro.aggregate.shared_ground`)."""
+    geoms = villages.geometry.reindex(study.village_index).to_numpy()
+    pairs = shared_ground(study.area, study.cell_area_m2(), geoms)
+    if pairs.empty:
+        return
+    codes = np.asarray(study.village_index.astype(str))
+    notes.add(
+        config.path(config.villages.path),
+        "warning",
+        f"{len(pairs)} pair(s) of villages share ground: at least {100 * OVERLAP_TINY:g} % of "
+        "the smaller one lies in the other (found through the H3 cells they share; the ground "
+        "is counted in both villages; kept: check the boundaries)",
+        rows=[
+            f"{codes[int(r.a)]} / {codes[int(r.b)]}: {100 * r.share:.1f} %"
+            for r in pairs.itertuples()
+        ],
+    )
 
 
 def run(
