@@ -23,8 +23,6 @@ import re
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from despro.codes import normalise_codes
 
@@ -70,20 +68,10 @@ def name_key(name: object) -> str:
 
 
 def name_keys(names: pd.Series) -> pd.Series:
-    """:func:`name_key` of every name (missing -> ""), vectorised with Arrow's string
-    kernels over the distinct names: the national code list has 130,000 of them, which
-    one Python call each took seconds. Same keys as :func:`name_key` (tested)."""
+    """:func:`name_key` of every name (missing -> ""), computed once per distinct name
+    (the national code list repeats many village names)."""
     codes, uniques = pd.factorize(names, use_na_sentinel=True)
-    s = pc.utf8_upper(pa.array([str(u) for u in uniques] + [""], pa.string()))
-    s = pc.replace_substring(pc.replace_substring(s, "D.I.", "DI "), "D. I.", "DI ")
-    s = pc.replace_substring_regex(s, r"[^A-Z0-9 ]", " ")
-    s = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, " +", " "))
-    while True:  # "KAB. KOTA X" loses both prefixes, one at a time, as normalise_name
-        t = pc.utf8_trim_whitespace(pc.replace_substring_regex(s, _PREFIXES, ""))
-        if t.equals(s):
-            break
-        s = t
-    keys = np.asarray(pc.replace_substring(s, " ", "").to_numpy(zero_copy_only=False), object)
+    keys = np.array([name_key(u) for u in uniques] + [""], dtype=object)
     return pd.Series(keys[np.where(codes < 0, len(uniques), codes)], index=names.index)
 
 
