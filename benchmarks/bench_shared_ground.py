@@ -56,7 +56,12 @@ def main() -> None:
     a = ap.parse_args()
 
     from despro import layers as registry
-    from despro.aggregate.shared_ground import OVERLAP_TINY, overlap_bound, shared_ground
+    from despro.aggregate.shared_ground import (
+        OVERLAP_TINY,
+        candidate_pairs,
+        overlap_bound,
+        shared_ground,
+    )
     from despro.aggregate.study import build_study
     from despro.config.settings import load_config
     from despro.layer import Notes
@@ -76,10 +81,9 @@ def main() -> None:
         cpu, wall = time.process_time(), time.perf_counter()
         found = shared_ground(study.area, cell_area, geoms)
         runs.append((time.process_time() - cpu, time.perf_counter() - wall))
-    bound = overlap_bound(study.area, cell_area).tocoo()
+    sharing = overlap_bound(study.area, cell_area).nnz
+    measured = len(candidate_pairs(study.area, cell_area, geoms)[0])
     size = np.asarray(study.area.sum(axis=1)).ravel()
-    small = np.minimum(size[bound.row], size[bound.col])
-    measured = int((bound.data >= 0.9 * OVERLAP_TINY * small).sum())
 
     cpu, wall = time.process_time(), time.perf_counter()
     ref = exhaustive(geoms, OVERLAP_TINY)
@@ -104,7 +108,7 @@ def main() -> None:
             {
                 "villages": len(geoms),
                 "cells": int(study.area.shape[1]),
-                "pairs_sharing_a_cell": int(bound.nnz),
+                "pairs_sharing_a_cell": int(sharing),
                 "pairs_measured": measured,
                 "check_pairs": len(got),
                 "exhaustive_pairs": len(ref),

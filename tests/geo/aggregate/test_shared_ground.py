@@ -13,7 +13,12 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
-from despro.aggregate.shared_ground import overlap_bound, shared_cell_pairs, shared_ground
+from despro.aggregate.shared_ground import (
+    candidate_pairs,
+    overlap_bound,
+    shared_cell_pairs,
+    shared_ground,
+)
 
 
 def _matrix(geoms: list, cells: list) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
@@ -146,3 +151,15 @@ def test_an_overlap_cancelled_by_gaps_wider_than_the_allowance_is_not_found():
     assert shared_ground(area, cell_area, geoms).empty
     out = shared_ground(area, cell_area, geoms, gap_width=30.0)
     assert _pairs(out) == [[0, 1]]
+
+
+def test_villages_of_a_coarse_coastal_cell_that_never_meet_are_not_measured():
+    # ten islands in one mostly-sea cell: the cell cannot tell them apart (each pair's
+    # bound is its smaller part), their bounding boxes can; only the overlapping pairs remain
+    geoms = [shapely.box(x, 0, x + 0.3, 0.3) for x in np.arange(0, 5, 0.5)]
+    geoms.append(shapely.box(0.25, 0, 0.55, 0.3))  # overlaps the first two islands by 1/6 each
+    area, cell_area, geoms = _matrix(geoms, [shapely.box(0, 0, 10, 10)])
+    assert (overlap_bound(area, cell_area).data > 0).sum() == 55  # every pair of 11
+    a, b = candidate_pairs(area, cell_area, geoms)
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 10), (1, 10)]
+    assert sorted(_pairs(shared_ground(area, cell_area, geoms))) == [[0, 10], [1, 10]]
