@@ -13,7 +13,7 @@ over the shared cells this bounds the pair's overlap from above, and only the pa
 bound reaches the reporting threshold are measured exactly (:func:`shared_ground`).
 
 A pair whose bounding boxes overlap by less than the threshold is left out too. Nationally
-(83,246 villages, resolution 8) this measures 25,224 of the 313,319 pairs that share a
+(83,246 villages, resolution 8) this measures 25,208 of the 313,319 pairs that share a
 cell and finds all 106 pairs of 1 % or more that an exhaustive test of every
 pair of intersecting villages finds (~28 s CPU). What it cannot find: a pair whose overlap,
 in the cells they share, is cancelled in the cells' sums by more uncovered ground than the
