@@ -413,13 +413,11 @@ def write_outputs(
     ``despro.xlsx`` (the planners' workbook, one sheet per table, see
     :mod:`despro.io.xlsx`),
     ``data_quality.json``, ``data_quality.md`` (the same notes as a readable page, see
-    :mod:`despro.io.quality`) and ``manifest.json``.
-    ``criteria.csv`` (one row per village and rule), ``shortlist.csv``,
-    ``data_quality.json`` (``notes``: the data-quality notes; ``agreement``: observed
-    vs modelled confusion counts, see :mod:`despro.rules.agreement`),
-    ``data_quality.md`` (the same as a readable page, see :mod:`despro.io.quality`),
-    ``model_validation.csv`` (only with ``[model] enabled``: leave-one-province-out AUC,
-    Brier and calibration by decile, see :mod:`despro.model`) and ``manifest.json``.
+    :mod:`despro.io.quality`) and ``manifest.json``. ``data_quality.json`` holds
+    ``notes`` (the data-quality notes) and ``agreement`` (observed vs modelled
+    confusion counts, see :mod:`despro.rules.agreement`); ``model_validation.csv`` only
+    with ``[model] enabled`` (leave-one-province-out AUC, Brier and calibration by
+    decile, see :mod:`despro.model`).
     """
     outdir = Path(outdir)
     names = [
