@@ -37,14 +37,21 @@
     "}"
   ].join("\n");
 
-  /* a partial value: dark diagonal stripes over the fill (as the legend's hatch) */
+  /* a partial value: dark "/" stripes over the fill (as the legend's hatch), fixed to
+     the map (u_anchor: where the world's corner falls on the screen, modulo 8 px) */
   var FRAGMENT = [
+    "#ifdef GL_FRAGMENT_PRECISION_HIGH",
+    "precision highp float;",
+    "#else",
     "precision mediump float;",
+    "#endif",
+    "uniform vec2 u_anchor;",
     "varying vec4 v_colour;",
     "varying float v_partial;",
     "void main() {",
     "  vec4 c = v_colour;",
-    "  if (v_partial > 0.5 && mod(gl_FragCoord.x + gl_FragCoord.y, 8.0) < 1.5) {",
+    "  vec2 p = gl_FragCoord.xy - u_anchor;",
+    "  if (v_partial > 0.5 && mod(p.x - p.y, 8.0) < 1.5) {",
     "    float a = 0.85;",
     "    c = vec4(vec3(40.0 / 255.0) * a, a) + c * (1.0 - a);",
     "  }",
@@ -164,7 +171,7 @@
         gl.bindAttribLocation(program, 1, "a_code");
         gl.linkProgram(program);
         if (!gl.getProgramParameter(program, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(program));
-        ["u_matrix", "u_colours", "u_opacity"].forEach(function (u) { loc[u] = gl.getUniformLocation(program, u); });
+        ["u_matrix", "u_colours", "u_opacity", "u_anchor"].forEach(function (u) { loc[u] = gl.getUniformLocation(program, u); });
       },
       onRemove: function () {
         shown = [];
@@ -178,6 +185,8 @@
         gl.useProgram(program);
         gl.uniform4fv(loc.u_colours, colours);
         gl.uniform1f(loc.u_opacity, spec.categorical ? 0.35 : 0.65);
+        var ax = (m[12] / m[15] + 1) / 2 * gl.drawingBufferWidth, ay = (m[13] / m[15] + 1) / 2 * gl.drawingBufferHeight;
+        gl.uniform2f(loc.u_anchor, ((ax % 8) + 8) % 8, ((ay % 8) + 8) % 8);
         gl.disable(gl.DEPTH_TEST);
         gl.disable(gl.STENCIL_TEST);
         gl.disable(gl.CULL_FACE);

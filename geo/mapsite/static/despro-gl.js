@@ -935,7 +935,8 @@
     st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1, cat: -1 };
     st.layer = 0; st.outlines = true;
     var b = S.bounds;
-    /* two workers: the cells and the outlines or villages are tiled side by side */
+    /* two workers: the outlines and the villages are tiled side by side (the cells need
+       none: despro-gl-cells.js) */
     if (maplibregl.setWorkerCount && maplibregl.getWorkerCount() < 2) maplibregl.setWorkerCount(2);
     map = despro.map = new maplibregl.Map({
       container: "despro-map",
