@@ -196,7 +196,8 @@ def blocks(ids: np.ndarray, res: int, size: int) -> list[np.ndarray]:
     parents = grid.parent_cells(np.asarray(ids, dtype=grid.CELL_DTYPE), res)
     order = np.argsort(parents, kind="stable")
     starts = np.flatnonzero(np.r_[True, parents[order][1:] != parents[order][:-1]])
-    cuts = np.unique(starts[np.searchsorted(starts, np.arange(size, len(ids), size))])
+    at = np.searchsorted(starts, np.arange(size, len(ids), size))  # first parent past k * size
+    cuts = np.unique(starts[at[at < len(starts)]])
     return np.split(order, cuts[cuts > 0])
 
 
