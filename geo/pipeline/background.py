@@ -135,10 +135,12 @@ class ForkedCall:
 
     The child sees this process's memory as it was at the fork (copy-on-write); what it
     returns comes back pickled, an exception it raises is raised by :meth:`result`.
-    Use as a context manager: leaving it early (an error here) kills the child.
+    Use as a context manager: leaving it early (an error here) kills the child. ``what``
+    names the child's work in the error raised when it dies without a result.
     """
 
-    def __init__(self, fn: Callable[[], object]) -> None:
+    def __init__(self, fn: Callable[[], object], what: str = "drawing the map") -> None:
+        self._what = what
         self._dir = tempfile.mkdtemp(prefix="despro-fork-")
         self._out = Path(self._dir) / "result.pkl"
         sys.stdout.flush()  # nothing buffered is written twice
@@ -175,7 +177,7 @@ class ForkedCall:
                 out = pickle.load(f)
         except (OSError, EOFError, pickle.UnpicklingError):
             raise DesproError(
-                f"the process drawing the map ended without a result (wait status {status}); "
+                f"the process {self._what} ended without a result (wait status {status}); "
                 "nothing was written. If the machine ran out of memory, run again with "
                 "fewer other programs open"
             ) from None
