@@ -4,10 +4,11 @@
  * A GeoJSON source of every cell in view made MapLibre's worker keep the cells several
  * times over (geojson-vt's tile tree at every zoom down to the view's, and the tiles
  * built from it), ~270 MB of one worker's heap after panning Java at res 8, plus the
- * GeoJSON objects on the page. Here each chunk of the pyramid becomes two small typed
- * arrays once (its hexagons as triangles, in Web Mercator relative to the chunk's
- * corner; the class of each vertex for the layer shown), held in WebGL buffers only
- * while the chunk is drawn: ~0.25 MB per chunk of 2,401 cells, no worker involved.
+ * GeoJSON objects on the page. Here a chunk of the pyramid coming into view becomes two
+ * typed arrays (its hexagons as triangles, in Web Mercator relative to the chunk's
+ * corner; the class code of each vertex for the layer shown), handed to WebGL and not
+ * kept: WebGL holds them while the chunk is drawn (~0.25 MB per chunk of 2,401 cells)
+ * and drops them when it leaves the view. No worker is involved.
  *
  * despro.cellLayer(map) returns { layer, draw(chunks, spec), count() }: `layer` goes
  * to map.addLayer; draw() shows exactly `chunks` (chunks of the pyramid as loaded into
@@ -216,15 +217,16 @@
       /* show exactly these decoded chunks (of despro.data), coloured by the cell layer
          `s` of site.js (null: none) */
       draw: function (chunks, s) {
-        spec = s;
         shown = s ? chunks.slice() : [];
         shown.forEach(layout);
-        if (s) {
+        if (s && s !== spec) {  /* the layer's colours, once per layer */
           var c = [];
           s.colours.slice(0, 26).forEach(function (x) { c = c.concat(rgba(x)); });
-          while (c.length < 26 * 4) c.push(0, 0, 0, 0);
-          colours = new Float32Array(c.concat(rgba(s.unknown)));
+          var unknown = rgba(s.unknown);
+          while (c.length < 27 * 4) c = c.concat(unknown);  /* as MapLibre's match: else unknown */
+          colours = new Float32Array(c.slice(0, 26 * 4).concat(unknown));
         }
+        spec = s;
         map.triggerRepaint();
       },
       /* cells shown */
