@@ -16,7 +16,10 @@ gives) and reports, each over ``--repeat`` fresh tabs (median):
   settles);
 - *memory while panning Java at the finest level*: 12 views from Banten to Banyuwangi,
   each drawn; the JavaScript heap (``Performance.getMetrics``) and the proportional set
-  size of every Chromium process (``/proc/<pid>/smaps_rollup``), the peak.
+  size of every Chromium process (``/proc/<pid>/smaps_rollup``), the peak, and at that
+  peak the sum per process type (``--type=`` of each process: ``renderer``, the page
+  with MapLibre's workers; ``gpu-process``, software WebGL; ``browser``; ``zygote``;
+  ``utility:<service>``).
 
 With ``--profile`` it also samples the CPU (DevTools ``Profiler``) during the first
 paint and prints the functions with the most self time.
