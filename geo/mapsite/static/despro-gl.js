@@ -8,6 +8,9 @@
  * Keys: "site" (words, layers, rules, levels), "villages" (every village as a point),
  * "c<res>/<chunk>" (cells of one pyramid chunk), "v/<regency>" (popup records and
  * outlines of one regency's villages).
+ *
+ * The cells are drawn by despro's own WebGL layer (despro-gl-cells.js, loaded after this
+ * file); everything else by MapLibre's GeoJSON sources.
  */
 (function () {
   "use strict";
