@@ -60,7 +60,7 @@ def _files(root: Path, skip: list[Path]) -> list[Path]:
     return sorted(out)
 
 
-def _move(src: Path, dest: Path) -> None:
+def move_file(src: Path, dest: Path) -> None:
     """Rename ``src`` to ``dest``, removing an older ``dest`` first.
 
     Renaming over an existing file makes ext4 (``auto_da_alloc``, its default) write the
@@ -138,7 +138,7 @@ class Staging:
             for rel in new:
                 dest = target / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                _move(stage / rel, dest)
+                move_file(stage / rel, dest)
             names = {str(r) for r in new}
             record = target / RECORD
             try:
