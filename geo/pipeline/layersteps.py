@@ -4,16 +4,19 @@ Each layer is one step (:meth:`despro.pipeline.engines.Engine.build_layer`) foll
 its transfer (:func:`despro.transfer.layers.transfer_layer`), both kept in the step cache.
 The layers do not depend on one another, so on a run of at least
 :data:`despro.pipeline.background.MIN_VILLAGES` villages, with the local engine on a
-platform that forks, the layers still to be built alternate between this process and one
-forked copy (:class:`despro.pipeline.background.ForkedCall`): nationally the backbone's
-distances and the products are computed while the broadband towers, the phone tables and
-the censuses are read here, where one core used to wait. The results, their data-quality
-notes and the cache's record of hits and misses come back from the copy and are merged in
-the layers' registry order, so the outputs are the same as from one process (tested).
+platform that forks, the layers still to be built are shared between this process and
+one forked copy (:class:`despro.pipeline.background.ForkedCall`): whichever is free
+takes the next layer in registry order, so the broadband towers (the slowest nationally)
+are mapped on one core while the backbone's distances, the phone tables, the products
+and the censuses go through on the other, where one core used to wait. The results,
+their data-quality notes and the cache's record of hits and misses come back from the
+copy and are merged in the layers' registry order, so the outputs are the same as from
+one process whoever built what (tested).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable
 from typing import Any
 
@@ -53,7 +56,7 @@ def build_layers(
     notes : Notes
         Receives each step's data-quality notes, in registry order.
     parallel : bool
-        Allow a forked copy to build every second layer still missing from the cache.
+        Allow a forked copy to share the layers still missing from the cache.
     done : callable, optional
         Called with each layer's name and result once it is known (progress lines).
 
@@ -69,8 +72,7 @@ def build_layers(
         or not cache.has(layer.NAME, keys[layer.NAME])
         or not cache.has(f"{layer.NAME}.transfer", keys[layer.NAME])
     ]
-    aside = missing[1::2] if parallel and len(missing) > 1 and background.can_fork() else []
-    aside_names = {layer.NAME for layer, _ in aside}
+    share = parallel and len(missing) > 1 and background.can_fork()
 
     def one(layer, cfg) -> tuple[LayerResult, Transferred, list, list, list]:
         """A layer and its transfer, with the notes and cache records they added."""
@@ -85,29 +87,65 @@ def build_layers(
         return r, t, step_notes.items, hits, misses
 
     got: dict[str, tuple] = {}
-    forked = None
-    try:
-        if aside:
-            forked = background.ForkedCall(
-                lambda: {layer.NAME: one(layer, cfg) for layer, cfg in aside},
-                what="building layers beside the run",
-            )
+    if not share:
         for layer, cfg in todo:
-            if layer.NAME not in aside_names:
+            got[layer.NAME] = one(layer, cfg)
+            done(layer.NAME, got[layer.NAME][0])
+        return _in_order(todo, got, notes)
+    queue = _Claims(len(missing))
+
+    def in_the_copy() -> dict[str, tuple]:
+        mine = {}
+        while (i := queue.claim()) is not None:
+            layer, cfg = missing[i]
+            mine[layer.NAME] = one(layer, cfg)
+        return mine
+
+    forked = background.ForkedCall(in_the_copy, what="building layers beside the run")
+    try:
+        waiting = {layer.NAME for layer, _ in missing}
+        for layer, cfg in todo:  # the cached layers, read here
+            if layer.NAME not in waiting:
                 got[layer.NAME] = one(layer, cfg)
                 done(layer.NAME, got[layer.NAME][0])
-        if forked is not None:
-            from_copy = forked.result()
-            forked = None
-            for name, item in from_copy.items():
-                got[name] = item
-                if cache is not None:  # the copy's record of the cache, kept here
-                    cache.hits.extend(item[3])
-                    cache.misses.extend(item[4])
-                done(name, item[0])
+        while (i := queue.claim()) is not None:  # then whichever layer is next
+            layer, cfg = missing[i]
+            got[layer.NAME] = one(layer, cfg)
+            done(layer.NAME, got[layer.NAME][0])
+        from_copy = forked.result()
     finally:
-        if forked is not None:
-            forked.kill()
+        forked.kill()  # does nothing once the copy has answered
+    for name, item in from_copy.items():
+        got[name] = item
+        if cache is not None:  # the copy's record of the cache, kept here
+            cache.hits.extend(item[3])
+            cache.misses.extend(item[4])
+        done(name, item[0])
+    return _in_order(todo, got, notes)
+
+
+class _Claims:
+    """Positions ``0 .. n-1`` handed out once each, to this process or its forked copy
+    (a counter in shared memory under a lock): whichever is free takes the next layer."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._next = multiprocessing.Value("i", 0)
+
+    def claim(self) -> int | None:
+        with self._next.get_lock():
+            i = self._next.value
+            if i >= self.n:
+                return None
+            self._next.value = i + 1
+            return i
+
+
+def _in_order(
+    todo: Todo, got: dict[str, tuple], notes: Notes
+) -> tuple[dict[str, LayerResult], dict[str, Transferred]]:
+    """Results and transfers in registry order, whichever process built them; the
+    steps' notes appended to ``notes`` in the same order."""
     results, moved = {}, {}
     for layer, _ in todo:  # registry order, whichever process built it
         r, t, step_notes, _, _ = got[layer.NAME]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from types import SimpleNamespace
 
 import pandas as pd
@@ -18,6 +19,7 @@ KEYS = {layer.NAME: f"k{cfg['n']}" for layer, cfg in LAYERS}
 
 
 def _build(layer, cfg, notes):
+    time.sleep(0.2)  # long enough for both processes to take a layer
     notes.items.append({"file": f"{layer.NAME}.csv", "message": f"built {layer.NAME}"})
     return {"name": layer.NAME, "pid": os.getpid(), "value": cfg["n"] * 10}
 
@@ -43,9 +45,9 @@ def test_two_processes_give_the_values_notes_and_order_of_one():
     assert two[1] == one[1]
     assert two[2].items == one[2].items  # notes in registry order
     assert sorted(two[3]) == sorted(one[3])  # every layer reported once
-    pids = {r["pid"] for r in two[0].values()}
-    assert len(pids) == 2 and os.getpid() in pids  # every second layer in the copy
-    assert two[0]["b"]["pid"] != os.getpid() and two[0]["a"]["pid"] == os.getpid()
+    pids = [r["pid"] for r in two[0].values()]
+    assert len(set(pids)) == 2 and os.getpid() in pids  # both took layers
+    assert {r["pid"] for r in one[0].values()} == {os.getpid()}
 
 
 def test_the_copy_fills_the_cache_and_the_next_run_reads_it(tmp_path):
@@ -56,7 +58,7 @@ def test_the_copy_fills_the_cache_and_the_next_run_reads_it(tmp_path):
     second = _run(parallel=True, cache=again)
     assert again.rebuilt == [] and len(again.hits) == 10  # a layer and its transfer each
     assert second[1] == first[1] and second[2].items == first[2].items
-    assert {r["pid"] for r in second[0].values()} == {r["pid"] for r in first[0].values()}
+    assert second[0] == first[0]  # the values the copy built, as the cache kept them
 
 
 def test_only_missing_layers_are_sent_to_the_copy(tmp_path):
