@@ -70,6 +70,20 @@ class SiteConfig(Model):
         le=1,
         description="a cell counts as covered (hosting or near a site) from this coverage share",
     )
+    thin_resolution: int | Literal["auto", "off"] = Field(
+        "auto",
+        description="keep one candidate site per H3 cell of this coarser resolution (the "
+        "child whose disk adds the most coverage points), then add back the cells a "
+        "village needs to stay reachable; 'auto': the coarsest resolution whose mean edge "
+        "is at most radius_km (7 for 2 km); 'off': every eligible cell is a candidate",
+    )
+
+    @field_validator("thin_resolution")
+    @classmethod
+    def _resolution(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and not 0 <= v <= 15:
+            raise ValueError(f"thin_resolution must be an H3 resolution 0-15 (got {v})")
+        return v
 
 
 class SpurConfig(Model):

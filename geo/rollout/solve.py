@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 from despro.errors import DesproError, InfeasibleError
 from despro.rollout.problem import Problem
-from despro.rollout.reduce import Reduced
+from despro.rollout.reduce import Reduced, restrict
 
 FIX = {
     "budget": "raise --budget / plan.budget, or remove items from plan.must_do",
@@ -47,6 +47,14 @@ FIX = {
     "must_do": "remove items from plan.must_do",
     "never_do": "remove items from plan.never_do",
 }
+
+
+#: the pool: villages whose floor costs add up to this many budgets
+POOL_FACTOR = 3.0
+#: no pool when it would hold this share of the villages (the MILP itself is as small)
+POOL_MAX_SHARE = 0.8
+#: share of the time limit the pool's MILP may take
+POOL_SHARE = 0.25
 
 
 def _infeasible(message: str, constraint: str) -> InfeasibleError:
@@ -152,6 +160,72 @@ def _unit(w: np.ndarray) -> float | None:
     return u if np.allclose(k, np.round(k), rtol=0, atol=1e-9) else None
 
 
+def _gather(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a CSR's ``indices`` of the entries of ``rows``, and the position in
+    ``rows`` each comes from (no scipy indexing: this runs once per village)."""
+    starts = indptr[rows]
+    lens = indptr[rows + 1] - starts
+    total = int(lens.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(rows)), lens)
+    offs = np.cumsum(lens) - lens
+    return starts[owner] + (np.arange(total) - offs[owner]), owner
+
+
+def _row_min(m: sp.csr_matrix, values: np.ndarray) -> np.ndarray:
+    """Per row of ``m``, the smallest of ``values`` over its stored columns (inf: none)."""
+    out = np.full(m.shape[0], np.inf)
+    nz = np.diff(m.indptr) > 0
+    if m.nnz:
+        out[nz] = np.minimum.reduceat(values[m.indices], m.indptr[:-1][nz])
+    return out
+
+
+def _extra_floor(problem: Problem, x: np.ndarray, ok: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Per village, a floor on what :func:`greedy` pays to make it ready given the items
+    ``x``: its programme, the outlets it lacks at the cheapest serving outlet's cost, and
+    ``ceil(points lacking / most points one site adds)`` sites at the cheapest touching
+    site's cost (inf: not possible with the ``ok`` items)."""
+    n = len(problem.villages)
+    xf = x.astype(float)
+    free = (~x & ok).astype(float)
+    out = np.zeros(n)
+    p = problem.prog_item
+    has = p >= 0
+    pc = np.where(x[p[has]], 0.0, np.where(ok[p[has]], cost[p[has]], np.inf))
+    out[has] += pc
+    k = problem.outlet_need
+    if problem.outlet_cover.shape[1] and (k > 0).any():
+        oc = problem.outlet_cover.tocsr()
+        short = np.maximum(k - oc @ xf, 0.0)
+        avail = sp.csr_matrix(oc @ sp.diags(free))
+        avail.eliminate_zeros()
+        cheapest = _row_min(avail, cost)
+        enough = (avail @ np.ones(avail.shape[1])) >= short - 1e-9
+        lack = short > 0
+        out[lack] += np.where(enough[lack], short[lack] * cheapest[lack], np.inf)
+    g = problem.site_need
+    if problem.site_gain.shape[1] and (g > 0).any():
+        sg, cs = problem.site_gain.tocsr(), problem.cell_site.tocsr()
+        covered = (cs @ xf) > 0
+        short = np.maximum(g - sg @ covered.astype(float), 0.0)
+        rows = np.flatnonzero(short > 1e-9)
+        open_g = sp.csr_matrix(sg[rows] @ sp.diags((~covered).astype(float)))
+        per = sp.csr_matrix(open_g @ cs @ sp.diags(free))
+        per.eliminate_zeros()
+        most = np.zeros(len(rows))
+        nz = np.diff(per.indptr) > 0
+        if per.nnz:
+            most[nz] = np.maximum.reduceat(per.data, per.indptr[:-1][nz])
+        cheapest = _row_min(per, cost)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            count = np.ceil(short[rows] / np.where(most > 0, most, np.nan) - 1e-9)
+        reach = (per @ np.ones(per.shape[1])) >= short[rows] - 1e-9
+        out[rows] += np.where(reach & (most > 0), count * cheapest, np.inf)
+    return out
+
+
 def greedy(
     problem: Problem,
     budget: float,
@@ -180,6 +254,12 @@ def greedy(
     vt = problem.villages
     w = vt["objective_weight"].to_numpy(float)
     oc, sg, cs = problem.outlet_cover.tocsr(), problem.site_gain.tocsr(), problem.cell_site.tocsr()
+    oc_ptr, oc_idx = oc.indptr, oc.indices
+    sg_ptr, sg_idx, sg_dat = sg.indptr, sg.indices, sg.data
+    cs_ptr, cs_idx = cs.indptr, cs.indices
+    csc = cs.tocsc()
+    csc_ptr, csc_idx = csc.indptr, csc.indices
+    prog, k_need, g_need = problem.prog_item, problem.outlet_need, problem.site_need
     spent = float(cost[x].sum())
     per_reg: dict = {}
     for i in np.flatnonzero(x):
@@ -190,36 +270,39 @@ def greedy(
 
     def extra(v: int) -> tuple[float, list[int]] | None:
         buy: list[int] = []
-        p = problem.prog_item[v]
+        p = prog[v]
         if p >= 0 and not x[p]:
             if not ok_item[p]:
                 return None
-            buy.append(p)
-        k = problem.outlet_need[v]
+            buy.append(int(p))
+        k = k_need[v]
         if k > 0:
-            row = oc.indices[oc.indptr[v] : oc.indptr[v + 1]]
+            row = oc_idx[oc_ptr[v] : oc_ptr[v + 1]]
             have = int(x[row].sum())
             if have < k:
-                free = [i for i in row if not x[i] and ok_item[i]]
-                free.sort(key=lambda i: cost[i])
+                free = row[~x[row] & ok_item[row]]
                 if len(free) < k - have:
                     return None
-                buy += free[: int(k - have)]
-        g = problem.site_need[v]
+                free = free[np.argsort(cost[free], kind="stable")]
+                buy += [int(i) for i in free[: int(k - have)]]
+        g = g_need[v]
         if g > 0:
-            lo, hi = sg.indptr[v], sg.indptr[v + 1]
-            cells, gains = sg.indices[lo:hi], sg.data[lo:hi]
+            cells = sg_idx[sg_ptr[v] : sg_ptr[v + 1]]
+            gains = sg_dat[sg_ptr[v] : sg_ptr[v + 1]]
             open_ = ~covered[cells]
             got = float(gains[~open_].sum())
             if got < g - 1e-9:
                 # the sites with the most points per million Rp, one after the other
                 oc_cells, og = cells[open_], gains[open_]
-                sub = cs[oc_cells]
-                cand = np.unique(sub.indices)
-                cand = cand[~x[cand] & ok_item[cand]]
-                if not len(cand):
+                pos, owner = _gather(cs_ptr, oc_cells)
+                sites = cs_idx[pos]
+                fine = ~x[sites] & ok_item[sites]
+                sites, owner = sites[fine], owner[fine]
+                if not len(sites):
                     return None
-                hits = sub[:, cand].toarray() > 0  # open cells x candidate sites
+                cand, col = np.unique(sites, return_inverse=True)
+                hits = np.zeros((len(oc_cells), len(cand)), bool)
+                hits[owner, col] = True
                 left = np.ones(len(oc_cells), bool)
                 price = np.maximum(cost[cand], 1e-9)
                 while got < g - 1e-9:
@@ -233,22 +316,43 @@ def greedy(
                     left &= ~hits[:, j]
         return float(cost[buy].sum()), buy
 
+    base = vt["base_ready"].to_numpy(bool)
+    target = vt["target"].to_numpy(bool)
+
+    def ready_now(v: int) -> bool:
+        if base[v]:
+            return True
+        if not target[v]:
+            return False
+        p = prog[v]
+        if p >= 0 and not x[p]:
+            return False
+        if k_need[v] > 0 and x[oc_idx[oc_ptr[v] : oc_ptr[v + 1]]].sum() < k_need[v] - 1e-9:
+            return False
+        if g_need[v] > 0:
+            lo, hi = sg_ptr[v], sg_ptr[v + 1]
+            if float(sg_dat[lo:hi][covered[sg_idx[lo:hi]]].sum()) < g_need[v] - 1e-9:
+                return False
+        return True
+
     ready = ready_given(problem, x)
-    heap = []
-    for v in np.flatnonzero(vt["target"].to_numpy(bool) & ~ready):
-        e = extra(v)
-        if e is not None:
-            heapq.heappush(heap, (e[0] / max(w[v], 1e-12), int(v)))
+    todo = np.flatnonzero(target & ~ready)
+    floor = _extra_floor(problem, x, ok_item, cost)[todo]
+    fine = np.isfinite(floor)
+    heap = [(c / max(w[v], 1e-12), int(v), c) for v, c in zip(todo[fine], floor[fine], strict=True)]
+    heapq.heapify(heap)
     while heap:
-        _, v = heapq.heappop(heap)
-        if ready_given_one(problem, x, v):
+        _, v, low = heapq.heappop(heap)
+        if low > budget - spent + 1e-9:
+            continue  # dearer than what is left (as of its last evaluation)
+        if ready_now(v):
             continue
         e = extra(v)
         if e is None:
             continue
         ratio = e[0] / max(w[v], 1e-12)
         if heap and ratio > heap[0][0] + 1e-12:
-            heapq.heappush(heap, (ratio, v))
+            heapq.heappush(heap, (ratio, v, e[0]))
             continue
         c, buy = e
         if spent + c > budget + 1e-9:
@@ -263,8 +367,8 @@ def greedy(
                 per_reg[r] = per_reg.get(r, 0.0) + a
         x[buy] = True
         spent += c
-        if cs.shape[0] and buy:
-            covered |= (cs[:, buy].sum(axis=1).A1) > 0
+        for i in buy:  # the cells the new sites cover
+            covered[csc_idx[csc_ptr[i] : csc_ptr[i + 1]]] = True
     return x
 
 
@@ -407,27 +511,39 @@ def solve(
         return finish(on.copy(), "Optimal", 0.0)
 
     # held programmes are folded away: their cost comes off the budget and the caps
-    reg_i = milp.regencies(items, red.items)
-    reg_v = milp.regencies(vt, red.vill)
     total = float(cost.sum()) + 1.0
     eps = 0.01 * max(wmin, 1e-9) / total
     held_reg = pd.Series(cost[red.held_items]).groupby(milp.regencies(items, red.held_items)).sum()
     left = b - red.held_cost
-    cap_left = None
-    if cap is not None:
-        cap_left = cap - held_reg.reindex(np.unique(np.concatenate([reg_i, reg_v]))).fillna(0.0)
-    mat = milp.matrices(
-        red,
-        cost[red.items],
-        reg_i,
-        reg_v,
-        left,
-        cap_left,
-        eps,
-        cheapest=cheapest,
-        min_objective=min_objective,
-        min_count=min_count,
-    )
+
+    def matrices_of(sub: Reduced) -> milp.Matrices:
+        reg_i = milp.regencies(items, sub.items)
+        reg_v = milp.regencies(vt, sub.vill)
+        cap_left = None
+        if cap is not None:
+            keys = np.unique(np.concatenate([reg_i, reg_v]))
+            cap_left = cap - held_reg.reindex(keys).fillna(0.0)
+        return milp.matrices(
+            sub,
+            cost[sub.items],
+            reg_i,
+            reg_v,
+            left,
+            cap_left,
+            eps,
+            cheapest=cheapest,
+            min_objective=min_objective,
+            min_count=min_count,
+        )
+
+    def chosen_of(sub: Reduced, values: np.ndarray) -> np.ndarray:
+        out = on.copy()
+        k = len(sub.items)
+        out[sub.items] |= values[:k] > 0.5
+        p = sub.vprog[values[k : k + len(sub.vill)] > 0.5]
+        out[p[p >= 0]] = True
+        return out
+
     unit = _unit(red.w) if nv and not cheapest else None
 
     def gap_of(achieved: float, bound: float | None) -> float:
@@ -441,19 +557,37 @@ def solve(
             best = np.floor(best / unit + 1e-9) * unit
         return max(0.0, best - achieved) / max(achieved, 1e-9) if best > achieved + 1e-9 else 0.0
 
+    def elapsed() -> float:
+        return time.perf_counter() - t_start
+
     # bounds first, cheapest first: the knapsack of the villages' own costs plus a floor
-    # on their share of the shared items, then the LP relaxation (seconds nationally);
-    # when the greedy plan is already within the gap of one, no branching is needed
+    # on their share of the shared items (milliseconds); then the pool: the MILP on the
+    # villages cheapest by that floor (a plan, often the optimum, in a second); then the
+    # LP relaxation; when the best plan so far is within the gap of a bound, no branching
     floor_obj = None if floor is None else _objective(problem, floor)
     lp_bound = None
-    for step in ("knapsack", "lp"):
+    mat = None
+    for step in ("knapsack", "pool", "lp"):
         if cheapest or nv == 0:
             break
+        b_step = None
         if step == "knapsack":
             own = red.vcost + shared_floor(red, cost[red.items])
             b_step = -knapsack_bound(red.w, own, left)
+        elif step == "pool":
+            pool = _pool(red, own, left)
+            if pool is None:
+                continue
+            sub = restrict(red, pool)
+            ans = milp.highs(matrices_of(sub), max(1.0, POOL_SHARE * limit), target_gap)
+            if ans.values is not None:
+                cand = chosen_of(sub, ans.values)
+                if floor is None or _better(problem, cand, floor):
+                    floor, floor_obj = cand, _objective(problem, cand)
+                    step = "knapsack"  # the bound the pool's plan is checked against
         else:
-            lp = milp.lp_bound(mat, max(1.0, limit - (time.perf_counter() - t_start)))
+            mat = matrices_of(red)
+            lp = milp.lp_bound(mat, max(1.0, limit - elapsed()))
             if lp.status == "Infeasible":
                 raise _infeasible(
                     "no plan satisfies the budget, the regency caps and must_do together",
@@ -465,12 +599,14 @@ def solve(
         if floor_obj is not None and lp_bound is not None:
             g0 = gap_of(floor_obj, lp_bound)
             if g0 <= target_gap + 1e-12:
-                return finish(floor, f"greedy plan within the gap of the {step} bound", g0)
+                return finish(floor, f"plan within the gap of the {step} bound", g0)
+    if mat is None:
+        mat = matrices_of(red)
     first = floor if floor is not None else (warm if warm is not None else None)
     x0 = None
     if first is not None:
         x0 = _start(problem, red, first)
-    left_s = max(1.0, limit - (time.perf_counter() - t_start))  # the time limit is per solve
+    left_s = max(1.0, limit - elapsed())  # the time limit is per solve
     if cfg.solver == "cbc":
         ans = milp.cbc(mat, left_s, target_gap, x0)
     else:
@@ -483,13 +619,9 @@ def solve(
     chosen = None
     status = ans.status
     if ans.values is not None:
-        chosen = on.copy()
-        chosen[red.items] |= ans.values[:ni] > 0.5
-        yv = ans.values[ni : ni + nv] > 0.5
-        p = red.vprog[yv]
-        chosen[p[p >= 0]] = True
+        chosen = chosen_of(red, ans.values)
     if floor is not None and (chosen is None or _better(problem, floor, chosen)):
-        chosen, status = floor, f"{status}: greedy plan kept"
+        chosen, status = floor, f"{status}: greedy or pool plan kept"
     if chosen is None and warm is not None:
         chosen, status = start, f"{status}: first incumbent kept"
     if chosen is None:
@@ -503,6 +635,25 @@ def solve(
     if bound is not None and lp_bound is not None and np.isfinite(lp_bound):
         bound = max(bound, lp_bound)  # the tighter of the two lower bounds (minimised)
     return finish(chosen, status, gap_of(_objective(problem, chosen), bound))
+
+
+def _pool(red: Reduced, own: np.ndarray, budget: float) -> np.ndarray | None:
+    """The villages (positions in ``red.vill``) cheapest per unit of weight by their
+    floor cost ``own``, until their floor costs add up to :data:`POOL_FACTOR` budgets
+    (ties at the edge included); None when that is most of the villages."""
+    if not np.isfinite(budget) or len(red.vill) < 2:
+        return None
+    ratio = own / np.maximum(red.w, 1e-12)
+    order = np.argsort(ratio, kind="stable")
+    cum = np.cumsum(own[order])
+    k = int(np.searchsorted(cum, POOL_FACTOR * budget, side="right")) + 1
+    if k >= len(order):
+        return None
+    edge = ratio[order[min(k, len(order) - 1)]]
+    k = max(k, int(np.searchsorted(ratio[order], edge, side="right")))
+    if k >= POOL_MAX_SHARE * len(order):
+        return None
+    return order[:k]
 
 
 def shared_floor(red: Reduced, cost: np.ndarray) -> np.ndarray:
