@@ -34,6 +34,10 @@ import scipy.sparse as sp
 from despro.errors import DesproError
 from despro.rollout.reduce import Reduced
 
+#: points of coverage the MILP asks above a village's need: a plan the solver accepts
+#: within its feasibility tolerance (1e-6 scaled) still closes the gap when re-evaluated
+MARGIN = 1e-4
+
 
 @dataclass
 class Matrices:
@@ -117,14 +121,14 @@ def matrices(
         m = sp.hstack([-red.cell_site, sp.csr_matrix((nc, nv)), sp.eye(nc)])
         add(m, -np.inf, 0.0, "cover")
         s = np.flatnonzero(red.g > 0)
-        gy = sp.diags(red.g).tocsr()[s]
+        gy = sp.diags(red.g + MARGIN).tocsr()[s]  # above the solver's feasibility tolerance
         add(sp.hstack([sp.csr_matrix((len(s), ni)), gy, -red.gain[s]]), -np.inf, 0.0, "site")
         per = (red.gain @ red.cell_site).tocsr()[s]  # points each site alone gives
         touch = per.copy()
         touch.data[:] = 1.0
         add(sp.hstack([-touch, yv[s], zeros_z[s]]), -np.inf, 0.0, "site_any")
         capped = per.copy()
-        capped.data = np.minimum(capped.data, np.repeat(red.g[s], np.diff(per.indptr)))
+        capped.data = np.minimum(capped.data, np.repeat(red.g[s] + MARGIN, np.diff(per.indptr)))
         add(sp.hstack([-capped, gy, zeros_z[s]]), -np.inf, 0.0, "site_sum")
     if min_objective is not None and nv:
         row = np.concatenate([np.zeros(ni), red.w, np.zeros(nc)])

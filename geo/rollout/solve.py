@@ -55,6 +55,14 @@ POOL_FACTOR = 3.0
 POOL_MAX_SHARE = 0.8
 #: share of the time limit the pool's MILP may take
 POOL_SHARE = 0.25
+#: most villages in a pool (a pool is a small MILP, solved in seconds)
+POOL_MAX = 4000
+#: the LP (then the MILP) only starts with this share of the time limit left; else the
+#: best plan so far is kept with the gap to the knapsack bound
+LP_MIN_SHARE = 0.3
+MILP_MIN_SHARE = 0.1
+#: most of the time limit the LP relaxation may take
+LP_SHARE = 0.5
 
 
 def _infeasible(message: str, constraint: str) -> InfeasibleError:
@@ -476,9 +484,11 @@ def solve(
     t_start = time.perf_counter()
 
     red = reduce(problem, on, off, b, cap)
+    clock = {"reduce_s": time.perf_counter() - t_start}
     ni, nv, nc = len(red.items), len(red.vill), red.gain.shape[1]
     start = on | (warm if warm is not None else np.zeros(len(items), bool))
     floor = None if cheapest else greedy(problem, b, start=start, allowed=~off, cap=cap)
+    clock["greedy_s"] = time.perf_counter() - t_start - clock["reduce_s"]
 
     def finish(chosen: np.ndarray, status: str, gap: float) -> Solution:
         ready = ready_given(problem, chosen)
@@ -490,7 +500,12 @@ def solve(
             gap,
             status,
             budget,
-            {"reduced": red.stats},
+            {
+                "reduced": red.stats,
+                "timings_s": {
+                    k: round(v, 3) if isinstance(v, float) else v for k, v in clock.items()
+                },
+            },
         )
         _verify(problem, sol, b, cap, on, off)
         return sol
@@ -571,6 +586,7 @@ def solve(
         if cheapest or nv == 0:
             break
         b_step = None
+        t_step = time.perf_counter()
         if step == "knapsack":
             own = red.vcost + shared_floor(red, cost[red.items])
             b_step = -knapsack_bound(red.w, own, left)
@@ -578,22 +594,41 @@ def solve(
             pool = _pool(red, own, left)
             if pool is None:
                 continue
+            clock["pool_villages"] = len(pool)
             sub = restrict(red, pool)
-            ans = milp.highs(matrices_of(sub), max(1.0, POOL_SHARE * limit), target_gap)
+            t_pool = min(POOL_SHARE * limit, limit - elapsed())
+            ans = milp.highs(matrices_of(sub), max(0.5, t_pool), target_gap)
             if ans.values is not None:
                 cand = chosen_of(sub, ans.values)
                 if floor is None or _better(problem, cand, floor):
                     floor, floor_obj = cand, _objective(problem, cand)
                     step = "knapsack"  # the bound the pool's plan is checked against
         else:
+            if floor is not None and limit - elapsed() < LP_MIN_SHARE * limit:
+                clock["skipped"] = "lp, milp: time limit"
+                return finish(
+                    floor,
+                    "time limit: greedy or pool plan kept (no time left for the LP)",
+                    gap_of(floor_obj, lp_bound),
+                )
             mat = matrices_of(red)
-            lp = milp.lp_bound(mat, max(1.0, limit - elapsed()))
+            lp = milp.lp_bound(mat, max(1.0, min(limit - elapsed(), LP_SHARE * limit)))
             if lp.status == "Infeasible":
                 raise _infeasible(
                     "no plan satisfies the budget, the regency caps and must_do together",
                     "budget" if "budget" not in relax else "must_do",
                 )
             b_step = lp.bound
+            if lp.status != "Optimal" and floor is not None:
+                # the MILP starts from this same LP: it would not finish either
+                clock["lp_s"] = time.perf_counter() - t_step
+                clock["skipped"] = "milp: the LP did not finish"
+                return finish(
+                    floor,
+                    "time limit: greedy or pool plan kept (the LP did not finish)",
+                    gap_of(floor_obj, lp_bound),
+                )
+        clock[f"{step}_s"] = time.perf_counter() - t_step
         if b_step is not None and np.isfinite(b_step):
             lp_bound = b_step if lp_bound is None else max(lp_bound, b_step)
         if floor_obj is not None and lp_bound is not None:
@@ -607,10 +642,19 @@ def solve(
     if first is not None:
         x0 = _start(problem, red, first)
     left_s = max(1.0, limit - elapsed())  # the time limit is per solve
+    if floor is not None and limit - elapsed() < MILP_MIN_SHARE * limit:
+        clock["skipped"] = "milp: time limit"
+        return finish(
+            floor,
+            "time limit: greedy or pool plan kept (no time left for the MILP)",
+            gap_of(floor_obj, lp_bound),
+        )
+    t_step = time.perf_counter()
     if cfg.solver == "cbc":
         ans = milp.cbc(mat, left_s, target_gap, x0)
     else:
         ans = milp.highs(mat, left_s, target_gap)
+    clock["milp_s"] = time.perf_counter() - t_step
     if ans.status == "Infeasible":
         raise _infeasible(
             "no plan satisfies the budget, the regency caps and must_do together",
@@ -640,7 +684,8 @@ def solve(
 def _pool(red: Reduced, own: np.ndarray, budget: float) -> np.ndarray | None:
     """The villages (positions in ``red.vill``) cheapest per unit of weight by their
     floor cost ``own``, until their floor costs add up to :data:`POOL_FACTOR` budgets
-    (ties at the edge included); None when that is most of the villages."""
+    (ties at the edge included); None when that is most of the villages or more than
+    :data:`POOL_MAX`."""
     if not np.isfinite(budget) or len(red.vill) < 2:
         return None
     ratio = own / np.maximum(red.w, 1e-12)
@@ -651,31 +696,50 @@ def _pool(red: Reduced, own: np.ndarray, budget: float) -> np.ndarray | None:
         return None
     edge = ratio[order[min(k, len(order) - 1)]]
     k = max(k, int(np.searchsorted(ratio[order], edge, side="right")))
-    if k >= POOL_MAX_SHARE * len(order):
+    if k >= POOL_MAX_SHARE * len(order) or k > POOL_MAX:
         return None
     return order[:k]
 
 
 def shared_floor(red: Reduced, cost: np.ndarray) -> np.ndarray:
-    """Per kept village, a floor on its share of the outlets and sites it needs: the
-    cheapest ``cost / villages served`` among the outlets serving it, plus the same among
-    the sites touching it. Valid: charging each ready village one chosen item's cost split
-    over every village that item can serve never exceeds what the chosen items cost."""
+    """Per kept village, a floor on its share of the outlets and sites it needs.
+
+    Each outlet's and site's cost is split evenly over the villages it can serve (that
+    need one). A village needing ``k`` outlets pays at least ``k`` times the cheapest
+    share among the outlets serving it; a village short of ``g`` points pays at least
+    ``g`` times the cheapest share per point, ``share / min(points, g)``, among the sites
+    touching it (the points of its sites add up to at least ``g``, overlaps counted in
+    each). Valid: the shares charged to the villages a plan makes ready never exceed
+    what its items cost."""
     nv = len(red.vill)
     out = np.zeros(nv)
-    for need, inc in ((red.k > 0, red.cover), (red.g > 0, None)):
-        if inc is None:
-            if not red.gain.shape[1]:
-                continue
-            inc = (red.gain @ red.cell_site).tocsr()
-        inc = sp.csr_matrix(inc, copy=True)
+    if red.cover.shape[1] and (red.k > 0).any():
+        need = red.k > 0
+        inc = sp.csr_matrix(red.cover, copy=True)
         inc.data[:] = 1.0
         served = np.asarray(inc[need].sum(axis=0)).ravel()
         share = np.divide(cost, served, out=np.full(len(cost), np.inf), where=served > 0)
-        rows = np.flatnonzero(need & (np.diff(inc.indptr) > 0))
-        for v in rows:
-            cols = inc.indices[inc.indptr[v] : inc.indptr[v + 1]]
-            out[v] += float(share[cols].min())
+        cheapest = _row_min(inc, share)
+        ok = need & np.isfinite(cheapest)
+        out[ok] += red.k[ok] * cheapest[ok]
+    if red.gain.shape[1] and (red.g > 0).any():
+        need = red.g > 0
+        per = sp.csr_matrix(red.gain @ red.cell_site)
+        per.eliminate_zeros()
+        touch = per.copy()
+        touch.data[:] = 1.0
+        served = np.asarray(touch[need].sum(axis=0)).ravel()
+        share = np.divide(cost, served, out=np.full(len(cost), np.inf), where=served > 0)
+        g_row = np.repeat(red.g, np.diff(per.indptr))
+        pts = np.minimum(per.data, g_row)
+        unit = per.copy()
+        unit.data = np.divide(share[per.indices], pts, out=np.full(len(pts), np.inf), where=pts > 0)
+        cheapest = np.full(nv, np.inf)
+        nz = np.diff(unit.indptr) > 0
+        if unit.nnz:
+            cheapest[nz] = np.minimum.reduceat(unit.data, unit.indptr[:-1][nz])
+        ok = need & np.isfinite(cheapest)
+        out[ok] += red.g[ok] * cheapest[ok]
     return out
 
 
@@ -726,12 +790,14 @@ def polish(
     sol: Solution,
     relax: frozenset[str] = frozenset(),
     force_on: np.ndarray | None = None,
+    time_limit: float | None = None,
 ) -> Solution:
     """The cheapest plan making at least the same villages' weight ready as ``sol``.
 
     A second solve that minimises cost under ``sum(objective_weight y) >= sol.objective``
     (CBC, without a start: given ``sol`` as its start it kept it); ``sol`` is kept when
-    that solve finds nothing cheaper in time. The gap is ``sol``'s.
+    that solve finds nothing cheaper in ``time_limit`` seconds (default ``[plan]
+    time_limit_s``). The gap is ``sol``'s.
     """
     if not sol.chosen.any():
         return sol
@@ -743,6 +809,7 @@ def polish(
             force_on=force_on,
             min_objective=sol.objective,
             cheapest=True,
+            time_limit=time_limit,
         )
     except DesproError:
         return sol
