@@ -22,7 +22,7 @@ from despro.config.vocab import PASS, READY
 from despro.errors import DesproError
 from despro.rollout.effects import apply_plan, evaluate_plan
 from despro.rollout.problem import PlanInputs, Problem, build_problem, scope_criteria
-from despro.rollout.solve import Solution, binding, marginal, polish, solve
+from despro.rollout.solve import Solution, binding, greedy, marginal, polish, solve
 
 
 @dataclass
@@ -194,10 +194,13 @@ def make_plan(
     sol = sols[-1]
     new = _new(problem, sol)
     if n_target and not new.any() and sum(budgets) > 0:
-        cheapest = _cheapest_fix(problem)
+        try:
+            cheapest = f"{_cheapest_fix(problem):,.0f}"
+        except DesproError:  # too large to prove in the time limit: the greedy's price
+            cheapest = f"about {_greedy_one(problem):,.0f}"
         notes.append(
             f"the budget of {sum(budgets):,.0f} million Rp makes no village ready: the "
-            f"cheapest single village costs {cheapest:,.0f} million Rp; raise --budget"
+            f"cheapest single village costs {cheapest} million Rp; raise --budget"
         )
     # the wave each item and village enters
     item_wave = np.full(problem.n_items, 0)
@@ -376,6 +379,12 @@ def _ready_text(wave: float, thanks: str) -> str:
         return "siap sekarang / ready now"
     k = int(wave)
     return f"siap pada gelombang {k} berkat {thanks} / ready in wave {k} thanks to {thanks}"
+
+
+def _greedy_one(problem: Problem) -> float:
+    """Million Rp the greedy plan pays for its first village (no budget)."""
+    first = greedy(problem, np.inf, stop_after=1)
+    return float(problem.items["cost"].to_numpy(float)[first].sum())
 
 
 def _cheapest_fix(problem: Problem) -> float:
