@@ -148,7 +148,9 @@ def main() -> None:
         "full_cost_million_rp": full,
         "curve": []
         if curve is None
-        else curve[["budget", "newly_ready", "cost_used", "items", "gap"]].to_dict("records"),
+        else curve[["budget", "newly_ready", "cost_used", "items", "sites", "gap"]].to_dict(
+            "records"
+        ),
         "sites_chosen": int((problem.items["kind"][sol.chosen] == "site").sum()),
         "why_not_top": vt.loc[~vt["base_ready"] & ~vt["target"], "why_not"]
         .value_counts()

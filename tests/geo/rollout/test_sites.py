@@ -116,9 +116,7 @@ def test_unthinned_candidates_match_a_brute_force_reference():
     for j in np.flatnonzero((p.items["kind"] == "site").to_numpy()):
         row = p.items.iloc[j]
         dist = haversine_km(row["lon"], row["lat"], gl, gt)
-        assert set(cs.indices[cs.indptr[j] : cs.indptr[j + 1]]) == set(
-            np.flatnonzero(dist <= 2.0)
-        )
+        assert set(cs.indices[cs.indptr[j] : cs.indptr[j + 1]]) == set(np.flatnonzero(dist <= 2.0))
 
 
 @pytest.mark.parametrize(("seed", "thin"), [(0, "auto"), (1, "auto"), (2, 6), (3, 6), (4, 7)])
