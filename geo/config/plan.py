@@ -12,7 +12,9 @@ Interventions and the rule each changes:
   villages they overlap. Candidate cells: within ``max_backbone_km`` of the fibre
   backbone (then a fibre spur of that length is built with it, ``[plan.spur]``) or
   within ``near_site_km`` of a cell already covered (backhaul by radio from that
-  site: no spur).
+  site: no spur); thinned to one per H3 parent at ``thin_resolution``, then repaired so
+  that every village some candidate could make ready stays reachable
+  (:mod:`despro.rollout.sites`).
 * ``[plan.outlet]`` a courier partner outlet / Agen Despro at a village: adds one
   company to rule ``rule`` (I3) of every village whose point lies within
   ``radius_km`` (straight line, no road network: a stated proxy).

@@ -11,13 +11,16 @@ the objective and the count. ``cheapest`` minimises the cost instead.
 
 Solvers: HiGHS (``scipy.optimize.milp``, the default: it keeps its time limit from the
 first LP on, and reports its dual bound) or CBC (PuLP's bundled binary, started from the
-greedy plan). Two bounds come first: the knapsack of the villages' own costs plus a
-floor on their share of the shared items (:func:`despro.rollout.solve.knapsack_bound`,
-milliseconds), then the LP relaxation (:func:`lp_bound`); when the greedy plan
-(:func:`despro.rollout.solve.greedy`) is already within ``gap`` of one, that plan is kept
-without branching. Either way the greedy plan is the floor: a solver that stops
-at its time limit with nothing better keeps it, and the gap reported is the tightest of
-the three bounds against the plan kept.
+greedy plan). Before either, :func:`despro.rollout.solve.solve` tries the cheap steps:
+the greedy plan (:func:`despro.rollout.solve.greedy`), the knapsack bound
+(:func:`despro.rollout.solve.knapsack_bound` with
+:func:`despro.rollout.solve.shared_floor`, milliseconds), the pool (this MILP on the
+villages cheapest by that floor, :func:`despro.rollout.reduce.restrict`), then the LP
+relaxation (:func:`lp_bound`, at most half the time limit, skipped when the problem is
+too large for the time left); the best plan within ``gap`` of a bound is kept without
+branching. Either way the best plan so far is the floor: a solver that stops at its
+time limit with nothing better keeps it, and the gap reported is the tightest bound's
+against the plan kept.
 """
 
 from __future__ import annotations

@@ -15,10 +15,11 @@ For every village and gate rule (a village is ready when every gate rule passes)
 Items (one row each in :attr:`Problem.items`): ``site:<h3>`` (cost = site + fibre spur
 of ``backbone distance - free_km`` unless a covered cell lies within
 ``near_site_km``), ``outlet:<village>`` and ``programme:<village>``. Sites are placed
-at the cells of villages that need coverage; outlets at villages that need a courier;
-programmes in villages that need one. A site covers the cells whose centre lies within
-``radius_km`` of its own; covering a cell raises the village's coverage rate by the
-cell's share of the village's surveyed area (the run's own cell -> village transfer).
+at open cells of villages that need coverage, thinned to one per H3 parent and repaired
+(:mod:`despro.rollout.sites`); outlets at villages that need a courier; programmes in
+villages that need one. A site covers the cells whose centre lies within ``radius_km``
+of its own; covering a cell raises the village's coverage rate by the cell's share of
+the village's surveyed area (the run's own cell -> village transfer).
 """
 
 from __future__ import annotations

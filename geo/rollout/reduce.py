@@ -18,6 +18,8 @@ change the optimum goes:
   site whose open cells are a subset of another's, that costs no less (equal sets and
   costs: the first is kept; with ``max_cost_per_regency``, only within one regency,
   since the cap makes two regencies' items different);
+* **merged cells**: cells that the same set of sites covers are covered together or
+  not at all, so they become one column whose points add up (:func:`merge_cells`);
 * **components**: villages and items that share nothing (no outlet serves both, no site
   covers a cell of both, and, with a regency cap, not the same regency) are independent
   but for the budget; a component of one village is a knapsack item of one cost (its
