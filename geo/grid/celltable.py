@@ -66,7 +66,10 @@ class LazyCells:
             return
         attrs = self.columns.copy(deep=False)
         attrs["geometry"] = None  # placeholder, as geopandas does, then the WKB goes in
-        table = pa.Table.from_pandas(attrs, preserve_index=False)
+        # the schema from every row (a text column empty in one row group keeps its type);
+        # the rows are converted one row group at a time: converting the whole national
+        # table at once held a second copy of it (1.0 GB) for the length of the write
+        schema = pa.Schema.from_pandas(attrs, preserve_index=False)
         crs = CRS.from_user_input(self.crs)
         field = pa.field(
             "geometry",
@@ -77,14 +80,12 @@ class LazyCells:
                 "ARROW:extension:metadata": json.dumps({"crs": crs.to_json_dict()}),
             },
         )
-        i = table.schema.get_field_index("geometry")
-        table = table.set_column(i, field, self.wkb.cast(pa.binary()))
+        i = schema.get_field_index("geometry")
         lo, hi = _row_bounds(records)
         bbox = pa.StructArray.from_arrays(
             [pa.array(lo[:, 0]), pa.array(lo[:, 1]), pa.array(hi[:, 0]), pa.array(hi[:, 1])],
             names=["xmin", "ymin", "xmax", "ymax"],
         )
-        table = table.append_column("bbox", bbox)
         geo = {
             "primary_column": "geometry",
             "columns": {
@@ -92,7 +93,7 @@ class LazyCells:
                     "encoding": "WKB",
                     "crs": _crs_metadata(crs),
                     "geometry_types": ["Polygon"],
-                    "bbox": _bbox(records),
+                    "bbox": [*map(float, lo.min(axis=0)), *map(float, hi.max(axis=0))],
                     "covering": {
                         "bbox": {k: ["bbox", k] for k in ("xmin", "ymin", "xmax", "ymax")}
                     },
@@ -101,22 +102,27 @@ class LazyCells:
             "version": GEOPARQUET_VERSION,
             "creator": {"library": "geopandas", "version": gpd.__version__},
         }
-        meta = dict(table.schema.metadata or {})
+        meta = dict(schema.metadata or {})
         meta[b"geo"] = json.dumps(geo).encode("utf-8")
+        out_schema = schema.set(i, field).append(pa.field("bbox", bbox.type))
+        out_schema = out_schema.with_metadata(meta)
+        wkb = self.wkb.cast(pa.binary())
         # row groups of whole H3 parents (rows stay in H3 order): each covers a compact
         # area, so a reader filtering on bbox skips the others
-        table = table.replace_schema_metadata(meta)
         ids = self.columns["h3_int"].to_numpy() if "h3_int" in self.columns else None
         # dictionary pages for the text columns only: on 2.5 M rows of mostly distinct
         # floats, trying a dictionary per column cost a third of the write and grew the file
         text = [
             f.name
-            for f in table.schema
+            for f in out_schema
             if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
         ]
-        with pq.ParquetWriter(path, table.schema, compression="snappy", use_dictionary=text) as w:
-            for a, b in parent_row_groups(ids, len(table), ROW_GROUP_ROWS):
-                w.write_table(table.slice(a, b - a), row_group_size=b - a)
+        with pq.ParquetWriter(path, out_schema, compression="snappy", use_dictionary=text) as w:
+            for a, b in parent_row_groups(ids, len(attrs), ROW_GROUP_ROWS):
+                part = pa.Table.from_pandas(attrs.iloc[a:b], schema=schema, preserve_index=False)
+                part = part.set_column(i, field, wkb.slice(a, b - a))
+                part = part.append_column("bbox", bbox.slice(a, b - a))
+                w.write_table(part.replace_schema_metadata(meta), row_group_size=b - a)
 
 
 def _crs_metadata(crs: CRS) -> dict:
@@ -166,13 +172,3 @@ def _row_bounds(records: np.ndarray, chunk: int = 500_000) -> tuple[np.ndarray, 
         xy = np.ascontiguousarray(part[:, 13:]).view("<f8").reshape(len(part), -1, 2)
         lo[i : i + chunk], hi[i : i + chunk] = xy.min(axis=1), xy.max(axis=1)
     return lo, hi
-
-
-def _bbox(records: np.ndarray, chunk: int = 500_000) -> list[float]:
-    """[minx, miny, maxx, maxy] over the coordinates of WKB polygon records
-    (:func:`despro.grid.cells.wkb_polygon_records`)."""
-    lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
-    for i in range(0, len(records), chunk):
-        xy = np.ascontiguousarray(records[i : i + chunk, 13:]).view("<f8").reshape(-1, 2)
-        lo, hi = np.minimum(lo, xy.min(axis=0)), np.maximum(hi, xy.max(axis=0))
-    return [float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])]

@@ -75,13 +75,17 @@ def column_text(
 
 
 def csv_bytes(
-    df: pd.DataFrame, sep: str = ",", decimal: str = ".", float_format: str = "%.10g"
+    df: pd.DataFrame,
+    sep: str = ",",
+    decimal: str = ".",
+    float_format: str = "%.10g",
+    header: bool = True,
 ) -> bytes:
-    """``df.to_csv(index=False, sep=sep, decimal=decimal, float_format=float_format)``
-    as bytes (UTF-8), see the module docstring."""
+    """``df.to_csv(index=False, sep=sep, decimal=decimal, float_format=float_format,
+    header=header)`` as bytes (UTF-8), see the module docstring."""
     if df.shape[1] == 0 or len(df) == 0:  # nothing to gain: pandas' own text
-        return df.to_csv(index=False, sep=sep).encode("utf-8")
-    header = sep.join(quote(str(c), sep) for c in df.columns) + "\n"
+        return df.to_csv(index=False, sep=sep, header=header).encode("utf-8")
+    header = sep.join(quote(str(c), sep) for c in df.columns) + "\n" if header else ""
     cols = [column_text(df.iloc[:, j], sep, decimal, float_format) for j in range(df.shape[1])]
     rows = pc.binary_join_element_wise(*cols, pa.scalar(sep, pa.large_string()))
     end = pa.scalar("", pa.large_string())

@@ -1,9 +1,9 @@
 """Writers at the edge: every file is written to a temporary name, then renamed.
 
 A run's files are first written into a staging folder inside the output folder;
-only when all of them are complete are they moved into place (``os.replace``, atomic
-per file on POSIX). A run that fails before that leaves the previous outputs as
-they were.
+only when all of them are complete are they moved into place (renames, see
+:func:`despro.io.staging.move_file`). A run that fails before that leaves the previous
+outputs as they were.
 
 Text that reaches a CSV a planner opens in a spreadsheet is neutralised: a cell
 starting with ``= + - @`` (or a tab / carriage return) gets a leading apostrophe
@@ -33,6 +33,7 @@ from despro.io.csvtext import csv_bytes
 from despro.io.geopackage import write_geopackage
 from despro.io.geoparquet import write_geoparquet
 from despro.io.quality import quality_markdown
+from despro.io.staging import move_file
 from despro.rules import explain
 from despro.rules.agreement import agreement
 
@@ -115,6 +116,9 @@ COLUMN_DECIMALS = {
     "lon": 6,
     "p_ready": 3,
 }
+#: rows formatted at a time by :func:`write_csv` (the national ``criteria.csv``, 832,460
+#: rows, as one text held about 0.6 GB more while it was built)
+CSV_ROWS = 200_000
 FLOAT_FORMAT = "%.10g"  # after rounding: no 29.599999999999994 from binary fractions
 
 
@@ -209,8 +213,11 @@ def write_csv(
 
     ``sep=";"`` and ``decimal=","`` write what a spreadsheet set to Indonesian reads.
     """
-    text = csv_bytes(csv_safe(round_for_csv(df, units)), sep, decimal, FLOAT_FORMAT)
-    Path(path).write_bytes(text)
+    safe = csv_safe(round_for_csv(df, units))
+    with open(path, "wb") as f:  # in slices of rows: the text of one slice at a time
+        for a in range(0, max(len(safe), 1), CSV_ROWS):
+            part = safe.iloc[a : a + CSV_ROWS]
+            f.write(csv_bytes(part, sep, decimal, FLOAT_FORMAT, header=a == 0))
 
 
 @contextmanager
@@ -228,7 +235,7 @@ def staged(outdir: Path) -> Iterator[Path]:
             if f.is_file():
                 dest = outdir / f.relative_to(stage)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(f, dest)
+                move_file(f, dest)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
@@ -406,13 +413,11 @@ def write_outputs(
     ``despro.xlsx`` (the planners' workbook, one sheet per table, see
     :mod:`despro.io.xlsx`),
     ``data_quality.json``, ``data_quality.md`` (the same notes as a readable page, see
-    :mod:`despro.io.quality`) and ``manifest.json``.
-    ``criteria.csv`` (one row per village and rule), ``shortlist.csv``,
-    ``data_quality.json`` (``notes``: the data-quality notes; ``agreement``: observed
-    vs modelled confusion counts, see :mod:`despro.rules.agreement`),
-    ``data_quality.md`` (the same as a readable page, see :mod:`despro.io.quality`),
-    ``model_validation.csv`` (only with ``[model] enabled``: leave-one-province-out AUC,
-    Brier and calibration by decile, see :mod:`despro.model`) and ``manifest.json``.
+    :mod:`despro.io.quality`) and ``manifest.json``. ``data_quality.json`` holds
+    ``notes`` (the data-quality notes) and ``agreement`` (observed vs modelled
+    confusion counts, see :mod:`despro.rules.agreement`); ``model_validation.csv`` only
+    with ``[model] enabled`` (leave-one-province-out AUC, Brier and calibration by
+    decile, see :mod:`despro.model`).
     """
     outdir = Path(outdir)
     names = [

@@ -50,12 +50,29 @@ def _remove_orphans(target: Path) -> None:
 
 
 def _files(root: Path, skip: list[Path]) -> list[Path]:
-    """Files under ``root`` (relative), leaving out the folders in ``skip``."""
+    """Files under ``root`` (relative, sorted), leaving out the folders in ``skip``."""
+    skipped = {os.fspath(s) for s in skip}
     out = []
-    for f in sorted(root.rglob("*")):
-        if f.is_file() and not any(f.is_relative_to(s) for s in skip):
-            out.append(f.relative_to(root))
-    return out
+    for here, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if os.path.join(here, d) not in skipped]
+        rel = Path(here).relative_to(root)
+        out.extend(rel / f for f in files)
+    return sorted(out)
+
+
+def move_file(src: Path, dest: Path) -> None:
+    """Rename ``src`` to ``dest``, removing an older ``dest`` first.
+
+    Renaming over an existing file makes ext4 (``auto_da_alloc``, its default) write the
+    new file's data to disk before the rename returns: about 0.2 s per 400 MB on an idle
+    disk and tens of seconds for a national run's 1.5 GB under load. Removing the old
+    file first keeps the commit to renames; the kernel writes the data in its own time.
+    """
+    try:
+        os.unlink(dest)
+    except FileNotFoundError:
+        pass
+    os.rename(src, dest)
 
 
 class Staging:
@@ -121,7 +138,7 @@ class Staging:
             for rel in new:
                 dest = target / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(stage / rel, dest)
+                move_file(stage / rel, dest)
             names = {str(r) for r in new}
             record = target / RECORD
             try:

@@ -497,12 +497,16 @@ def to_admin(
 def _largest_village(area) -> np.ndarray:
     """Row (village) of the largest overlap in each column (cell) of a sparse matrix;
     ties to the first village (as ``argmax``, which took 18 s nationally)."""
-    coo = area.tocoo()
-    order = np.lexsort((-coo.data, coo.col))
-    col = coo.col[order]
-    first = np.r_[True, col[1:] != col[:-1]]
+    csc = area.tocsc()
+    csc.sort_indices()
+    ptr, data = csc.indptr, csc.data
     best = np.zeros(area.shape[1], dtype=np.int64)
-    best[col[first]] = coo.row[order][first]
+    full = np.flatnonzero(np.diff(ptr) > 0)  # columns with at least one village
+    if len(full) == 0:
+        return best
+    top = np.maximum.reduceat(data, ptr[full])
+    at_top = np.flatnonzero(data == np.repeat(top, np.diff(ptr)[full]))
+    best[full] = csc.indices[at_top[np.searchsorted(at_top, ptr[full])]]
     return best
 
 
@@ -536,11 +540,11 @@ def admin_outlines(result: Result, level: Literal["regency", "province"]) -> pd.
         return cache[level]
     study = result.study
     best = _largest_village(study.area)
-    codes = (
-        result.villages[f"{level}_code"].reindex(study.village_index).astype(str).to_numpy()[best]
-    )
+    codes = result.villages[f"{level}_code"].reindex(study.village_index).astype(str).to_numpy()
+    names, of_village = np.unique(codes, return_inverse=True)  # per village, not per cell
+    used, inverse = np.unique(of_village[best], return_inverse=True)
+    keys = names[used]
     ids = np.asarray(study.cells, dtype=np.uint64)
-    keys, inverse = np.unique(codes, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
     shapes = [

@@ -27,12 +27,14 @@ both succeeded. An exception in the child is raised in the run's process.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -135,14 +137,17 @@ class ForkedCall:
 
     The child sees this process's memory as it was at the fork (copy-on-write); what it
     returns comes back pickled, an exception it raises is raised by :meth:`result`.
-    Use as a context manager: leaving it early (an error here) kills the child.
+    Use as a context manager: leaving it early (an error here) kills the child. ``what``
+    names the child's work in the error raised when it dies without a result.
     """
 
-    def __init__(self, fn: Callable[[], object]) -> None:
+    def __init__(self, fn: Callable[[], object], what: str = "drawing the map") -> None:
+        self._what = what
         self._dir = tempfile.mkdtemp(prefix="despro-fork-")
         self._out = Path(self._dir) / "result.pkl"
         sys.stdout.flush()  # nothing buffered is written twice
         sys.stderr.flush()
+        release_free_memory()  # the copy shares what this process really holds, no more
         self.pid = os.fork()
         if self.pid == 0:  # the child: never returns
             self._child(fn)
@@ -175,7 +180,7 @@ class ForkedCall:
                 out = pickle.load(f)
         except (OSError, EOFError, pickle.UnpicklingError):
             raise DesproError(
-                f"the process drawing the map ended without a result (wait status {status}); "
+                f"the process {self._what} ended without a result (wait status {status}); "
                 "nothing was written. If the machine ran out of memory, run again with "
                 "fewer other programs open"
             ) from None
@@ -206,6 +211,22 @@ class ForkedCall:
 
     def __exit__(self, *exc) -> None:
         self.kill()
+
+
+def release_free_memory() -> float:
+    """Give the heap's free pages back to the system (glibc ``malloc_trim``); seconds spent.
+
+    After a national run about 0.5 GB of the run's 3.7 GB is memory freed by Python but
+    kept by the C allocator. Before a fork it would be shared with the copy and then
+    copied page by page as either process reuses it; returned first, it is neither.
+    Does nothing where the C library has no ``malloc_trim`` (macOS, musl).
+    """
+    t = time.perf_counter()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
+    return time.perf_counter() - t
 
 
 def can_fork() -> bool:

@@ -100,6 +100,10 @@ class StepCache:
     def _path(self, name: str, key: str) -> Path:
         return self.dir / f"{name}-{key}.pkl"
 
+    def has(self, name: str, key: str) -> bool:
+        """Whether an entry for step ``name`` with ``key`` is stored (not read: no hit)."""
+        return self._path(name, key).is_file()
+
     def get(self, name: str, key: str) -> Any:
         p = self._path(name, key)
         try:

@@ -34,6 +34,7 @@ from despro.pipeline import analysis, background
 from despro.pipeline.background import ModelWorker
 from despro.pipeline.cache import StepCache, step_key
 from despro.pipeline.engines import Engine, LocalEngine, make_engine
+from despro.pipeline.layersteps import build_layers, cached_step
 from despro.rules.criteria import (
     CRITERIA,
     conflicts_table,
@@ -556,15 +557,8 @@ def _run(
         p.step("engine", eng.describe())
 
     def cached(name: str, key: str, build):
-        """Build a step (returning (value, notes)), or reuse it from ``cache``."""
-        hit = cache.get(name, key) if cache is not None else None
-        if hit is None:
-            step_notes = Notes()
-            hit = (build(step_notes), step_notes.items)
-            if cache is not None:
-                cache.put(name, key, hit)
-        notes.items.extend(hit[1])
-        return hit[0]
+        """Build a step (``build(notes)``), or reuse it from ``cache``."""
+        return cached_step(cache, name, key, notes, build)
 
     keys = step_keys(config)
     villages, study = cached("study", keys["study"], lambda n: _read_study(config, n, eng))
@@ -588,34 +582,42 @@ def _run(
             study = study.with_population(pop.table["population_raster"])
         p.step("population", f"population: raster summed per cell; weights = {study.weighting}")
     built = {registry.WEIGHTS.NAME: registry.WEIGHTS}
-    for layer in registry.LAYERS:
-        name, cfg = layer.NAME, getattr(config.layers, layer.NAME)
-        if cfg is None:
-            continue
-        built[name] = layer
-        results[name] = cached(
-            name,
-            keys[name],
-            lambda n, layer=layer, cfg=cfg: eng.build_layer(layer, cfg, study, config, n),
+    todo = [
+        (layer, getattr(config.layers, layer.NAME))
+        for layer in registry.LAYERS
+        if getattr(config.layers, layer.NAME) is not None
+    ]
+    built.update({layer.NAME: layer for layer, _ in todo})
+    weights = Weights(study.weights)  # normalised once for every layer's transfer
+
+    def carry(r: LayerResult):
+        return transfer_layer(r, weights, study.cell_index, study.village_index)
+
+    # each layer carried to the other level and finished, kept with the layer in the
+    # cache: when one layer changes, only that one is carried and finished again
+    moved = {}
+    if "population" in results:
+        moved["population"] = cached(
+            "population.transfer", keys["population"], lambda n: carry(pop)
         )
-        p.step(name, f"{name}: {', '.join(v.name for v in results[name].variables)}")
+    layer_results, layer_moved = build_layers(
+        todo,
+        lambda layer, cfg, n: eng.build_layer(layer, cfg, study, config, n),
+        carry,
+        keys,
+        cache,
+        notes,
+        parallel=eng.name == "local" and len(villages) >= background.MIN_VILLAGES,
+        done=lambda name, r: p.step(name, f"{name}: {', '.join(v.name for v in r.variables)}"),
+    )
+    results.update(layer_results)
+    moved.update(layer_moved)
 
     vdecl, vcounts = _village_counts(study)
     variables: dict[str, Variable] = {v.name: v for v in vdecl}
     for r in results.values():
         variables.update({v.name: v for v in r.variables})
 
-    weights = Weights(study.weights)  # normalised once for every layer's transfer
-    # each layer carried to the other level and finished, kept with the layer in the
-    # cache: when one layer changes, only that one is carried and finished again
-    moved = {
-        name: cached(
-            f"{name}.transfer",
-            keys[name],
-            lambda n, r=r: transfer_layer(r, weights, study.cell_index, study.village_index),
-        )
-        for name, r in results.items()
-    }
     vcells = frame_to_cells(vcounts, weights, study.cell_index, list(vcounts.columns), [])
     cells_add = pd.concat(
         [vcells, *(t.cell_columns(results[name]) for name, t in moved.items())], axis=1

@@ -60,6 +60,24 @@ def test_parquet_is_what_geopandas_writes_with_a_bbox_covering(tmp_path):
     assert back["value"].isna().sum() == lazy.columns["value"].isna().sum()
 
 
+def test_parquet_in_many_row_groups_is_the_same_table(tmp_path, monkeypatch):
+    """Rows converted one row group at a time: a text column empty in the first groups
+    keeps its type, and the file holds what geopandas writes in one piece."""
+    import despro.grid.celltable as celltable
+
+    monkeypatch.setattr(celltable, "ROW_GROUP_ROWS", 50)
+    lazy = _lazy(_cells())
+    n = len(lazy)
+    late = np.where(np.arange(n) > n - 20, "pos", None)  # only in the last group
+    lazy.columns["late_dominant"] = pd.Series(late, dtype="string").array
+    lazy.to_parquet(tmp_path / "lazy.parquet")
+    assert pq.ParquetFile(tmp_path / "lazy.parquet").metadata.num_row_groups > 3
+    lazy.geodataframe().to_parquet(tmp_path / "gpd.parquet", index=False, write_covering_bbox=True)
+    _same_file(tmp_path / "lazy.parquet", tmp_path / "gpd.parquet")
+    back = pq.read_table(tmp_path / "lazy.parquet")
+    assert back.column("late_dominant").null_count == n - 19
+
+
 def test_parquet_of_other_shapes_falls_back_to_geopandas(tmp_path):
     cells = _cells()[:5]
     shapes = [*grid.cell_polygons(cells[:4]), shapely.box(110.0, -7.0, 110.1, -6.9)]

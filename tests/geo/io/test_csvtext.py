@@ -64,3 +64,17 @@ def test_write_csv_keeps_the_formula_guard_and_rounds(tmp_path):
     text = (tmp_path / "x.csv").read_text()
     assert text.splitlines()[1].startswith("'=HYPERLINK")
     assert text.splitlines()[1].endswith(",29.6") and text.splitlines()[2] == "ok,0"
+
+
+def test_a_table_written_in_slices_is_one_csv(tmp_path, monkeypatch):
+    """write_csv formats a few rows at a time: one header, every row once, in order."""
+    import despro.io.outputs as outputs
+
+    df = _awkward()
+    whole = tmp_path / "whole.csv"
+    write_csv(df, whole)
+    monkeypatch.setattr(outputs, "CSV_ROWS", 3)
+    sliced = tmp_path / "sliced.csv"
+    write_csv(df, sliced)
+    assert sliced.read_bytes() == whole.read_bytes()
+    assert sliced.read_bytes().count(b"nama desa") == 1
