@@ -293,3 +293,34 @@ def test_merged_cells_and_the_pool_find_the_brute_force_optimum(monkeypatch):
             red = sol.extra["reduced"]
             merged += red["cells_kept"] < red["cells_useful"]
     assert pooled and merged
+
+
+def test_a_problem_too_large_for_the_time_left_keeps_the_best_plan(monkeypatch):
+    """Above what the LP gets through in the time left, the LP and the MILP are skipped:
+    the greedy or pool plan is kept with the knapsack bound's gap (a number, and a true
+    bound: never below the exact optimum's gap)."""
+    import despro.rollout.solve as solve_module
+
+    inp = synthetic_inputs(4, villages=10, k=7)
+    p = build_problem(inp, config("auto"))
+    exact = solve(p, 8000.0)
+    monkeypatch.setattr(solve_module, "LP_VARIABLES_PER_S", 1e-6)
+    sol = solve(p, 8000.0)
+    assert "would not finish" in sol.status or sol.status.startswith("plan within")
+    assert np.isfinite(sol.gap)
+    assert sol.objective <= exact.objective + 1e-9
+    assert sol.objective * (1 + sol.gap) >= exact.objective - 1e-9
+
+
+def test_a_budget_below_any_village_names_its_price_even_when_too_large(monkeypatch):
+    """When the cheapest single village cannot be proved in the time limit, the note
+    gives the greedy plan's price for one village instead."""
+    import despro.rollout.solve as solve_module
+    from despro.rollout.waves import make_plan
+
+    monkeypatch.setattr(solve_module, "LP_VARIABLES_PER_S", 1e-6)
+    inp = synthetic_inputs(4, villages=10, k=7)
+    cfg = config("auto").model_copy(update={"budget": 100.0})
+    plan = make_plan(inp, cfg, curve=False, explain=False)
+    note = next(n for n in plan.notes if "makes no village ready" in n)
+    assert "the cheapest single village costs about 2,600 million Rp" in note  # one radio site
