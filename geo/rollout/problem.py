@@ -516,7 +516,9 @@ def _site_items(
     inv = np.divide(1.0, colsum, out=np.zeros_like(colsum), where=colsum > 0)
     b = (inputs.weights @ sp.diags(inv)).tocsr()  # each village's share of a cell
     d_v = b @ den
-    cand_cells = np.unique(b[np.flatnonzero(s_need)].indices)
+    hit = np.zeros(b.shape[1], bool)  # a mask, not np.unique: hashing 3 M ids is slow
+    hit[b[np.flatnonzero(s_need)].indices] = True
+    cand_cells = np.flatnonzero(hit)
     gain_cells = cand_cells[(den[cand_cells] - num[cand_cells]) > 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(s_need & (d_v > 0), 100.0 / d_v, 0.0)

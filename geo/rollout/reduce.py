@@ -169,7 +169,7 @@ def reduce(
     cells = np.empty(0, dtype=int)
     if sg.shape[1]:
         need_site = vill[g_all[vill] > 0]
-        cells = np.unique(sg[need_site].indices)
+        cells = _distinct(sg[need_site].indices, sg.shape[1])
         hit = np.zeros(cs.shape[0])
         hit[cells] = 1.0
         useful |= (cs.T @ hit) > 0
@@ -248,6 +248,14 @@ def reduce(
     )
 
 
+def _distinct(idx: np.ndarray, n: int) -> np.ndarray:
+    """Sorted distinct values of ``idx`` (integers in ``[0, n)``), through a mask: numpy's
+    hash-based ``np.unique`` takes seconds on millions of sparse indices."""
+    mask = np.zeros(n, bool)
+    mask[idx] = True
+    return np.flatnonzero(mask)
+
+
 def restrict(red: Reduced, villages: np.ndarray) -> Reduced:
     """The part of ``red`` that acts on some of its villages: those villages, the cells
     they gain from, the items serving or covering them and every held item. A plan of
@@ -266,12 +274,12 @@ def restrict(red: Reduced, villages: np.ndarray) -> Reduced:
     v = np.sort(np.asarray(villages, dtype=np.int64))
     cover = sp.csr_matrix(red.cover[v])
     gain = sp.csr_matrix(red.gain[v])
-    cells = np.unique(gain.indices)
+    cells = _distinct(gain.indices, gain.shape[1])
     gain = sp.csr_matrix(gain[:, cells])
     csite = sp.csr_matrix(red.cell_site[cells])
     used = red.on.copy()
-    used[np.unique(cover.indices)] = True
-    used[np.unique(csite.indices)] = True
+    used[cover.indices] = True
+    used[csite.indices] = True
     items = np.flatnonzero(used)
     return Reduced(
         red.vill[v],
@@ -335,7 +343,10 @@ def merge_cells(gain: sp.csr_matrix, csite: sp.csr_matrix) -> tuple[sp.csr_matri
     d.eliminate_zeros()
     differ = np.diff(d.indptr) > 0
     rep[differ] = np.flatnonzero(differ)  # a key collision: the row stands alone
-    reps, grp = np.unique(rep, return_inverse=True)
+    is_rep = np.zeros(n, bool)
+    is_rep[rep] = True
+    reps = np.flatnonzero(is_rep)
+    grp = (np.cumsum(is_rep) - 1)[rep]
     to_group = sp.csr_matrix((np.ones(n), (np.arange(n), grp)), shape=(n, len(reps)))
     return sp.csr_matrix(gain @ to_group), sp.csr_matrix(cs[reps])
 
@@ -365,7 +376,7 @@ def _dominance(problem: Problem, off: np.ndarray, on: np.ndarray, by_regency: bo
         keep &= undominated(sub, cost, cand & ~serves_multi, on, reg)
     if problem.site_gain.shape[1]:
         need = np.flatnonzero(target & (problem.site_need > 0))
-        cells = np.unique(problem.site_gain.tocsr()[need].indices)
+        cells = _distinct(problem.site_gain.tocsr()[need].indices, problem.site_gain.shape[1])
         cc = problem.cell_site.tocsr()[cells].T.tocsr()  # items x cells
         keep &= undominated(cc, cost, cand, on, reg)
     problem.cache = {key: keep}  # one entry: the waves' held items change it

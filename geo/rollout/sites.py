@@ -251,8 +251,9 @@ def site_candidates(
         stats["villages_repaired"] = int(lost.sum())
         if lost.any():
             sub = gain[np.flatnonzero(lost)].tocoo()
-            c = np.unique(sub.col)
-            c = c[(reach_kept[c] == 0) & (nearest[c] >= 0)]
+            hit = np.zeros(len(cells), bool)
+            hit[sub.col] = True
+            c = np.flatnonzero(hit & (reach_kept == 0) & (nearest >= 0))
             repaired = np.setdiff1d(np.unique(nearest[c]), kept)
             kept = np.union1d(kept, repaired)
             cs = _reach(tree_all, xyz, kept, r, len(cells))
