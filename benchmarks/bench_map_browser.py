@@ -16,7 +16,10 @@ gives) and reports, each over ``--repeat`` fresh tabs (median):
   settles);
 - *memory while panning Java at the finest level*: 12 views from Banten to Banyuwangi,
   each drawn; the JavaScript heap (``Performance.getMetrics``) and the proportional set
-  size of every Chromium process (``/proc/<pid>/smaps_rollup``), the peak.
+  size of every Chromium process (``/proc/<pid>/smaps_rollup``), the peak, and at that
+  peak the sum per process type (``--type=`` of each process: ``renderer``, the page
+  with MapLibre's workers; ``gpu-process``, software WebGL; ``browser``; ``zygote``;
+  ``utility:<service>``).
 
 With ``--profile`` it also samples the CPU (DevTools ``Profiler``) during the first
 paint and prints the functions with the most self time.
@@ -64,18 +67,42 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def pss_mb(pid: int) -> float:
-    """Proportional set size of a process and its descendants (MB)."""
-    total = 0
+def _kind(pid: int) -> str:
+    """A Chromium process's type (``--type=``: renderer, gpu-process, utility, zygote),
+    ``browser`` for the main one."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            args = f.read().replace(b"\0", b" ").split()  # its title: one string
+    except OSError:
+        return "gone"
+    for a in args:
+        if a.startswith(b"--type="):
+            kind = a[7:].decode()
+            if kind == "utility":
+                for b in args:  # the utility's service: network, storage, audio ...
+                    if b.startswith(b"--utility-sub-type="):
+                        return "utility:" + b[19:].split(b".")[0].decode()
+            return kind
+    return "browser"
+
+
+def pss_by_kind(pid: int) -> dict[str, float]:
+    """Proportional set size (MB) of a process and its descendants, per process type."""
+    out: dict[str, float] = {}
     for p in _tree(pid):
         try:
             with open(f"/proc/{p}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        total += int(line.split()[1])
+                kb = sum(int(line.split()[1]) for line in f if line.startswith("Pss:"))
         except OSError:
-            pass
-    return total / 1024
+            continue
+        kind = _kind(p)
+        out[kind] = out.get(kind, 0.0) + kb / 1024
+    return out
+
+
+def pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its descendants (MB)."""
+    return sum(pss_by_kind(pid).values())
 
 
 def _wait(b: Chromium, expression: str, step: float = 0.01, limit: float = 300) -> None:
@@ -169,7 +196,7 @@ def popup(b: Chromium) -> float:
 def pan_java(b: Chromium) -> dict:
     finest = b.js("despro.site.levels[0].minZoom")
     res = b.js("despro.site.levels[0].res")
-    heap, pss = 0.0, 0.0
+    heap, pss, kinds = 0.0, 0.0, {}
     t0 = time.perf_counter()
     for lon, lat in JAVA:
         b.js(
@@ -179,8 +206,15 @@ def pan_java(b: Chromium) -> dict:
         _wait(b, f"despro.state.level === {res} && {CELLS_DRAWN}")
         m = {x["name"]: x["value"] for x in b.call("Performance.getMetrics")["metrics"]}
         heap = max(heap, m.get("JSHeapUsedSize", 0) / 1e6)
-        pss = max(pss, pss_mb(b.proc.pid))
-    return {"pan_s": time.perf_counter() - t0, "js_heap_mb": heap, "browser_pss_mb": pss}
+        by = pss_by_kind(b.proc.pid)
+        if sum(by.values()) > pss:
+            pss, kinds = sum(by.values()), by
+    return {
+        "pan_s": time.perf_counter() - t0,
+        "js_heap_mb": heap,
+        "browser_pss_mb": pss,
+        "pss_kinds": kinds,
+    }
 
 
 def main() -> int:
@@ -220,7 +254,12 @@ def main() -> int:
                     print(
                         f"    panning Java at the finest level: {row['pan_s']:.1f} s for "
                         f"{len(JAVA)} views, peak JS heap {row['js_heap_mb']:.0f} MB, "
-                        f"browser processes {row['browser_pss_mb']:.0f} MB (PSS)",
+                        f"browser processes {row['browser_pss_mb']:.0f} MB (PSS; "
+                        + ", ".join(
+                            f"{k} {v:.0f}"
+                            for k, v in sorted(row["pss_kinds"].items(), key=lambda x: -x[1])
+                        )
+                        + ")",
                         flush=True,
                     )
             finally:

@@ -70,7 +70,13 @@ def main() -> None:
     a = ap.parse_args()
     if not (REPO.parent / "shared" / "data").is_dir():
         raise SystemExit("needs ../shared/data beside the repository")
-    despro = shutil.which("despro") or sys.exit("despro is not installed (pip install -e .)")
+    # the despro of this interpreter's environment first (a venv not activated)
+    here = Path(sys.executable).parent / "despro"
+    despro = (
+        str(here)
+        if here.exists()
+        else shutil.which("despro") or sys.exit("despro is not installed (pip install -e .)")
+    )
     with tempfile.TemporaryDirectory() as tmp:
         config = REPO / "examples" / "indonesia.toml"
         if a.prefix:  # a copy naming the same files, restricted to one area

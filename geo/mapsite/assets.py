@@ -95,7 +95,12 @@ def copy_assets(maps_dir: Path) -> list[Path]:
 #: Python side warns about optional frameworks on import)
 GL_SOURCES = (
     ("maplibre", "srcjs", "maplibre", ("maplibre-gl.js", "maplibre-gl.css")),
-    ("despro.mapsite", "static", "despro", ("despro-gl.js", "despro-gl-plan.js", "despro-gl.css")),
+    (
+        "despro.mapsite",
+        "static",
+        "despro",
+        ("despro-gl.js", "despro-gl-cells.js", "despro-gl-plan.js", "despro-gl.css"),
+    ),
 )
 
 

@@ -44,7 +44,7 @@ from despro.mapsite.labels import (
 )
 from despro.rules.criteria import CRITERIA
 from despro.transfer.rollup import cells_to_parents
-from despro.variables import Kind, Variable, additive_columns, cover_column, cover_of, uncovered
+from despro.variables import Kind, Variable, additive_columns, cover_column, cover_of
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -224,50 +224,99 @@ def cell_additive(result: Result) -> tuple[pd.DataFrame, list[Variable]]:
     with its own cover) a rate variable :func:`known_share_column` (numerator 1 per
     covered cell, denominator 1 per cell) says which share of a parent's cells had
     data, so a partly covered parent shows that its count is a lower bound.
+
+    :class:`CellAdditive` gives the same, block of cells by block of cells.
     """
-    cells = result.cell_columns
-    variables = [
-        v for v in result.variables.values() if all(c in cells.columns for c in additive_columns(v))
-    ]
-    cols = [c for v in variables for c in additive_columns(v)]
-    add = cells[cols].copy()
-    shares: dict[str, Variable] = {}
-    for layer in sorted({v.layer for v in _counted(variables)}):
-        for v in [v for v in _counted(variables) if v.layer == layer]:
-            unknown = uncovered(cells, v)
-            if unknown is None:
-                continue
-            cols = additive_columns(v)
+    sums = CellAdditive(result)
+    return sums.rows(None), sums.variables
+
+
+class CellAdditive:
+    """:func:`cell_additive` of a run for any subset of its cells: the table of a block
+    of rows costs memory for that block only (the map's cell pyramid is built block by
+    block, see :func:`despro.mapsite.pyramid.build_levels`).
+
+    Parameters
+    ----------
+    result : Result
+        From :func:`despro.run`; only its ``variables`` are taken.
+
+    Attributes
+    ----------
+    variables : list of Variable
+        The variables of the tables :meth:`rows` makes.
+    """
+
+    def __init__(self, result: Result) -> None:
+        cells = self.cells = result.cell_columns
+        variables = [
+            v
+            for v in result.variables.values()
+            if all(c in cells.columns for c in additive_columns(v))
+        ]
+        self.columns = [c for v in variables for c in additive_columns(v)]
+        # per counted variable with a cover: (its columns, cover column, share name)
+        self.unknown: list[tuple[list[str], str, str]] = []
+        shares: dict[str, Variable] = {}
+        for layer in sorted({v.layer for v in _counted(variables)}):
+            for v in [v for v in _counted(variables) if v.layer == layer]:
+                cov = cover_of(cells, v)
+                if cov is None:  # no cover: its zeros are zeros (:func:`uncovered`)
+                    continue
+                own = cov != cover_column(layer)
+                name = known_share_column(layer, v.name if own else None)
+                self.unknown.append((additive_columns(v), cov, name))
+                if name not in shares:
+                    shares[name] = Variable(
+                        name,
+                        Kind.RATE,
+                        "percent",
+                        f"share of cells with {v.name if own else layer} data",
+                        layer,
+                    )
+        self.variables = [*variables, *shares.values(), SCORE, SCORE_COMPLETE, *TIER_SHARES]
+        v = result.villages.reindex(result.study.village_index)
+        score = v["score"].to_numpy(float)
+        scored = ~np.isnan(score)
+        complete = scored & (v["score_known_share"].to_numpy(float) >= 1.0)
+        tier = v["tier"].to_numpy(object)
+        # per village, the values whose transfer-weighted sums the score and tier columns are
+        self.terms = np.column_stack(
+            [np.nan_to_num(score), scored, complete, np.ones(len(tier))]
+            + [tier == t for t in TIERS]
+        ).astype(float)
+        self.weights = result.study.weights.T.tocsr()  # cells x villages
+
+    def rows(self, rows: np.ndarray | None) -> pd.DataFrame:
+        """The additive table (see :func:`cell_additive`) of the cells at positions
+        ``rows``, in that order, with a default index; of all cells, with their index,
+        when None."""
+        cells = self.cells
+        if rows is None:
+            add = cells[self.columns].copy()
+            w = self.weights
+        else:
+            add = pd.DataFrame({c: cells[c].to_numpy()[rows] for c in self.columns})
+            w = self.weights[rows]
+        done = set()
+        for cols, cov, name in self.unknown:
+            unknown = ~(cells[cov].to_numpy(float)[slice(None) if rows is None else rows] > 0)
             add[cols] = add[cols].astype(float)
             add.loc[unknown, cols] = np.nan
-            own = cover_of(cells, v) != cover_column(layer)
-            name = known_share_column(layer, v.name if own else None)
-            if name in shares:
+            if name in done:
                 continue
-            shares[name] = Variable(
-                name,
-                Kind.RATE,
-                "percent",
-                f"share of cells with {v.name if own else layer} data",
-                layer,
-            )
+            done.add(name)
             add[f"{name}__num"] = (~unknown).astype(float)
             add[f"{name}__den"] = 1.0
-    v = result.villages.reindex(result.study.village_index)
-    score = v["score"].to_numpy(float)
-    scored = ~np.isnan(score)
-    w = result.study.weights.T.tocsr()
-    add["village_score__wsum"] = w @ np.nan_to_num(score)
-    add["village_score__w"] = w @ scored.astype(float)
-    complete = scored & (v["score_known_share"].to_numpy(float) >= 1.0)
-    add[f"{SCORE_COMPLETE.name}__num"] = w @ complete.astype(float)
-    add[f"{SCORE_COMPLETE.name}__den"] = add["village_score__w"]
-    tier = v["tier"].to_numpy(object)
-    everyone = w @ np.ones(len(tier))
-    for t, var in zip(TIERS, TIER_SHARES, strict=True):
-        add[f"{var.name}__wsum"] = w @ (tier == t).astype(float)
-        add[f"{var.name}__w"] = everyone
-    return add, [*variables, *shares.values(), SCORE, SCORE_COMPLETE, *TIER_SHARES]
+        sums = w @ self.terms
+        add["village_score__wsum"] = sums[:, 0]
+        add["village_score__w"] = sums[:, 1]
+        add[f"{SCORE_COMPLETE.name}__num"] = sums[:, 2]
+        add[f"{SCORE_COMPLETE.name}__den"] = add["village_score__w"]
+        for k, var in enumerate(TIER_SHARES):
+            add[f"{var.name}__wsum"] = sums[:, 4 + k]
+            add[f"{var.name}__w"] = sums[:, 3]
+        return add
 
 
 def main_tier(table: pd.DataFrame) -> np.ndarray:

@@ -16,7 +16,8 @@
 - ``data/o/<regency>.js``: the outlines of one regency's villages, loaded when the view
   needs them;
 - ``lib/``: MapLibre GL JS (from the PyPI package ``maplibre``) and despro's
-  ``despro-gl.js`` / ``despro-gl.css`` (:mod:`despro.mapsite.assets`).
+  ``despro-gl.js`` / ``despro-gl-cells.js`` (the cells, drawn by despro's own WebGL
+  layer) / ``despro-gl.css`` (:mod:`despro.mapsite.assets`).
 
 Every data file is a script calling ``despro.load(key, data)`` (JSONP): Chromium blocks
 ``fetch()`` from ``file://``, not ``<script src>``, so the folder opens by double-click
@@ -657,6 +658,7 @@ def single_file(folder: Path, target: Path) -> Path:
         for f in [
             folder / "lib/maplibre/maplibre-gl.js",
             folder / "lib/despro/despro-gl.js",
+            folder / "lib/despro/despro-gl-cells.js",
             folder / "lib/despro/despro-gl-plan.js",
             *data,
         ]
@@ -691,6 +693,7 @@ def index_html(lang: str, preload: list[str] | None = None) -> str:
 </div>
 <script src="lib/maplibre/maplibre-gl.js"></script>
 <script src="lib/despro/despro-gl.js"></script>
+<script src="lib/despro/despro-gl-cells.js"></script>
 <script src="lib/despro/despro-gl-plan.js"></script>
 <script src="data/site.js"></script>
 <script src="data/villages.js"></script>

@@ -41,6 +41,7 @@ LEVELS = 5  # the run's resolution and this many minus one coarser ones (res 8: 
 TEMPLATE_TOLERANCE = 0.03  # share of an edge a hexagon may be off its chunk's template
 SAMPLE = 48  # cells per chunk whose vertices make (and check) the template
 UNKNOWN_CHAR = "."
+BLOCK_CELLS = 250_000  # cells of the run's resolution rolled up together (memory: ~0.1 GB)
 
 if TYPE_CHECKING:
     from despro.pipeline.runner import Result
@@ -188,6 +189,31 @@ def finished_view(add: pd.DataFrame, variables: list[Variable]) -> ChainMap:
     return view
 
 
+def blocks(ids: np.ndarray, res: int, size: int) -> list[np.ndarray]:
+    """Positions of ``ids`` in blocks of about ``size`` cells, each block the whole of
+    some of their parents at resolution ``res`` (by increasing parent; in their order
+    within a parent), so that every roll-up to ``res`` or finer stays within a block."""
+    parents = grid.parent_cells(np.asarray(ids, dtype=grid.CELL_DTYPE), res)
+    order = np.argsort(parents, kind="stable")
+    starts = np.flatnonzero(np.r_[True, parents[order][1:] != parents[order][:-1]])
+    at = np.searchsorted(starts, np.arange(size, len(ids), size))  # first parent past k * size
+    cuts = np.unique(starts[at[at < len(starts)]])
+    return np.split(order, cuts[cuts > 0])
+
+
+def _joined(parts: list[np.ndarray | None], sizes: list[int]) -> np.ndarray | None:
+    """The class codes of a level from its blocks' (None: no cell of the block has a
+    value); None when no block has one."""
+    if all(p is None for p in parts):
+        return None
+    return np.concatenate(
+        [
+            np.full(n, ord(UNKNOWN_CHAR), np.uint8) if p is None else p
+            for p, n in zip(parts, sizes, strict=True)
+        ]
+    )
+
+
 def build_levels(
     result: Result,
     specs: list[dict],
@@ -198,29 +224,41 @@ def build_levels(
 
     Only the variables the layers draw are taken (:func:`drawn_variables`). Each level
     is rolled up from the additive columns of the next finer one (sums of sums: exact;
-    min for distances), then finished once. ``sink(res, key, payload)``, when given,
-    receives each chunk as soon as it is encoded (and the level keeps only its bounds),
-    so that chunks are written while the next ones are made.
+    min for distances), then finished once. The cells are taken in blocks of about
+    :data:`BLOCK_CELLS` that hold whole cells of the coarsest level (:func:`blocks`):
+    each block is rolled up through every level on its own, so only one block's
+    additive columns are in memory at a time (the values are the same as from the
+    whole table at once). ``sink(res, key, payload)``, when given, receives each chunk
+    as soon as it is encoded (and the level keeps only its bounds), so that chunks are
+    written while the next ones are made.
     """
     all_variables = dict(result.variables)
     drawn = drawn_variables(all_variables, specs)
-    add, variables = md.cell_additive(dataclasses.replace(result, variables=drawn))
-    variables = needed(variables, drawn)
+    source = md.CellAdditive(dataclasses.replace(result, variables=drawn))
+    variables = needed(source.variables, drawn)
     ids = result.cell_columns["h3_int"].to_numpy(dtype=grid.CELL_DTYPE)
-    add.index = pd.Index(ids, name="cell")
     res = result.config.run.resolution
+    resolutions = list(range(res, max(res - LEVELS, -1), -1))
+    found: dict[int, list] = {r: [] for r in resolutions}  # per level, per block: ids, codes
+    for rows in blocks(ids, resolutions[-1], BLOCK_CELLS):
+        add = source.rows(rows)
+        add.index = pd.Index(ids[rows], name="cell")
+        for r in resolutions:
+            block_ids = add.index.to_numpy(dtype=grid.CELL_DTYPE)
+            view = finished_view(add, variables)
+            found[r].append(
+                (block_ids, {s["key"]: class_chars(view, s, all_variables) for s in specs})
+            )
+            del view
+            if r != resolutions[-1]:
+                add = group_additive(add, grid.parent_cells(block_ids, r - 1), variables)
+        del add
     levels = []
-    for r in range(res, max(res - LEVELS, -1), -1):
-        ids = add.index.to_numpy(dtype=grid.CELL_DTYPE)
-        view = finished_view(add, variables)
-        chars = {s["key"]: class_chars(view, s, all_variables) for s in specs}
-        del view
-        if r - 1 > max(res - LEVELS, -1):
-            parents = grid.parent_cells(ids, r - 1)
-            add = group_additive(add, parents, variables)
-        else:
-            add = None
-        levels.append(_encode_level(r, ids, chars, sink))
+    for r in resolutions:
+        parts = found.pop(r)
+        sizes = [len(i) for i, _ in parts]
+        chars = {s["key"]: _joined([c[s["key"]] for _, c in parts], sizes) for s in specs}
+        levels.append(_encode_level(r, np.concatenate([i for i, _ in parts]), chars, sink))
     return levels
 
 

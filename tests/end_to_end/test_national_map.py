@@ -4,7 +4,9 @@ test_maps_browser for the driver)."""
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import re
 import time
 from pathlib import Path
@@ -13,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from despro.cli.main import main
 from despro.config.settings import load_config
@@ -615,4 +618,62 @@ def test_courier_clusters_show_counts_in_black_and_white(browser, national_demo)
     assert not tiers & {"#ffffff", "#111111"}
     legend = browser.js("document.getElementById('despro-legend').textContent")
     assert GL_LABELS["id"]["outlet_clusters"] in legend
+    assert browser.console_errors() == []
+
+
+#: the map's background (despro-gl.js) and a numeric cell layer's opacity (despro-gl-cells.js)
+BACKGROUND, OPACITY = (0xF2, 0xEF, 0xE9), 0.65
+
+
+@pytest.mark.browser
+def test_cells_are_painted_in_their_class_colour_and_removed_with_the_layer(browser, national_demo):
+    """The cells' own WebGL layer: at the centre of cells with a known, complete value the
+    canvas shows the class colour over the background; with no cell layer, the background."""
+    browser.ready(national_demo / "index.html")
+    k = browser.js("despro.site.layers.findIndex(l => l.key === 'score')")
+    browser.js(
+        "despro.toggle(despro.map.getStyle().layers.map(l => l.id)"
+        ".filter(id => id !== 'bg' && id !== 'cells'), false);"
+        "despro.state.idleAt = 0; despro.state.drawnAt = performance.now();"
+        f" despro.setLayer({k}); despro.map.triggerRepaint(); 0"
+    )
+    browser.wait("despro.state.idleAt > despro.state.drawnAt")
+    # cell centres of known, complete values, in page pixels
+    centres = """(() => {
+      var map = despro.map, spec = despro.site.layers[LAYER], lvl = despro.state.level;
+      var m = map.getCanvas(), r = m.getBoundingClientRect(), out = [];
+      Object.keys(despro.data).filter(key => key.startsWith('c' + lvl + '/')).forEach(key => {
+        var ch = despro.data[key], v = ch.v[spec.key] || '', lat = 0, lon = 0;
+        for (var i = 0; i < ch.n; i++) {
+          lat += ch.c[2 * i]; lon += ch.c[2 * i + 1];
+          var code = v.charCodeAt(i), p = map.project([lon / 1e5, lat / 1e5]);
+          if (!(code >= 97) || Math.min(p.x, p.y, r.width - p.x, r.height - p.y) < 5) continue;
+          out.push([spec.colours[code - 97], Math.round(r.left + p.x), Math.round(r.top + p.y)]);
+        }
+      });
+      return out.slice(0, 200);
+    })()""".replace("LAYER", str(k))
+
+    def sample() -> list[tuple[str, tuple[int, ...]]]:
+        shot = browser.call("Page.captureScreenshot", format="png")["data"]
+        image = Image.open(io.BytesIO(base64.b64decode(shot))).convert("RGB")
+        return [(c, image.getpixel((x, y))) for c, x, y in browser.js(centres)]
+
+    cells = sample()
+    assert len(cells) >= 20
+
+    def blend(colour: str) -> tuple[float, ...]:
+        rgb = [int(colour[j : j + 2], 16) for j in (1, 3, 5)]
+        return tuple(OPACITY * c + (1 - OPACITY) * b for c, b in zip(rgb, BACKGROUND, strict=True))
+
+    close = [max(abs(a - b) for a, b in zip(blend(c), px, strict=True)) <= 3 for c, px in cells]
+    assert sum(close) >= 0.9 * len(cells)  # a few centres sit on a neighbour's edge
+    browser.js(
+        "despro.state.idleAt = 0; despro.state.drawnAt = performance.now();"
+        " despro.setLayer(-1); despro.map.triggerRepaint(); 0"
+    )
+    browser.wait("despro.state.idleAt > despro.state.drawnAt && despro.state.cellsDrawn === 0")
+    empty = sample()
+    assert len(empty) == len(cells) and all(px == BACKGROUND for _, px in empty)
+    browser.js("despro.setLayer(0); 0")
     assert browser.console_errors() == []

@@ -8,6 +8,9 @@
  * Keys: "site" (words, layers, rules, levels), "villages" (every village as a point),
  * "c<res>/<chunk>" (cells of one pyramid chunk), "v/<regency>" (popup records and
  * outlines of one regency's villages).
+ *
+ * The cells are drawn by despro's own WebGL layer (despro-gl-cells.js, loaded after this
+ * file); everything else by MapLibre's GeoJSON sources.
  */
 (function () {
   "use strict";
@@ -157,15 +160,6 @@
     return g.getImageData(0, 0, size, size);
   }
 
-  function hatchImage() {
-    var n = 8, c = document.createElement("canvas");
-    c.width = c.height = n;
-    var g = c.getContext("2d");
-    g.strokeStyle = "rgba(40,40,40,0.85)"; g.lineWidth = 1.5;
-    for (var k = -n; k <= n; k += n) { g.beginPath(); g.moveTo(k, n); g.lineTo(k + n, 0); g.stroke(); }
-    return g.getImageData(0, 0, n, n);
-  }
-
   /* --- cells ------------------------------------------------------------------------ */
 
   function levelFor(zoom) {
@@ -178,23 +172,6 @@
   function viewBox(pad) {
     var b = map.getBounds(), w = b.getEast() - b.getWest(), h = b.getNorth() - b.getSouth();
     return [b.getWest() - pad * w, b.getSouth() - pad * h, b.getEast() + pad * w, b.getNorth() + pad * h];
-  }
-
-  /* hexagon rings of a chunk, decoded once */
-  function chunkRings(chunk) {
-    if (chunk.rings) return chunk.rings;
-    var c = chunk.c, t = chunk.t, n = c.length / 2, rings = new Array(n), lat = 0, lon = 0;
-    var extra = {};
-    (chunk.x || []).forEach(function (e) { extra[e[0]] = e[1]; });
-    for (var i = 0; i < n; i++) {
-      lat += c[2 * i]; lon += c[2 * i + 1];
-      var off = extra[i] || t, ring = [];
-      for (var k = 0; k < off.length; k += 2) ring.push([(lon + off[k + 1]) / SCALE, (lat + off[k]) / SCALE]);
-      ring.push(ring[0]);
-      rings[i] = ring;
-    }
-    chunk.rings = rings;
-    return rings;
   }
 
   function decodePoints(p) {
@@ -296,9 +273,9 @@
   }
 
   function refreshCells() {
-    if (!map || !map.getSource("cells")) return;
+    if (!cells) return;
     var spec = currentLayer();
-    if (!spec) { st.cellKey = ""; map.getSource("cells").setData({ type: "FeatureCollection", features: [] }); return; }
+    if (!spec) { st.cellKey = ""; drawCells([], null); return; }
     var level = levelFor(map.getZoom()), view = viewBox(0.1), keys = [];
     Object.keys(level.chunks).forEach(function (k) { if (intersects(level.chunks[k], view)) keys.push(k); });
     if (st.level !== level.res) { st.level = level.res; renderLegend(); }
@@ -306,7 +283,7 @@
     if (key === st.cellKey) return;  /* the same chunks in view: nothing to redraw */
     st.cellKey = key;
     var todo = keys.length, loaded = [], keep = {};
-    if (!todo) { map.getSource("cells").setData({ type: "FeatureCollection", features: [] }); return; }
+    if (!todo) { drawCells([], spec); return; }
     keys.forEach(function (k) { keep["c" + level.res + "/" + k] = 1; });
     forget(keep);
     var token = (st.cellToken = (st.cellToken || 0) + 1);
@@ -322,45 +299,16 @@
     });
   }
 
-  /* a chunk's features for one layer, made once */
-  function chunkFeatures(chunk, spec) {
-    chunk.feats = chunk.feats || {};
-    if (chunk.feats[spec.key]) return chunk.feats[spec.key];
-    var rings = chunkRings(chunk), vals = chunk.v[spec.key] || null, feats = new Array(rings.length);
-    for (var i = 0; i < rings.length; i++) {
-      var ch = vals ? vals.charCodeAt(i) : 46, k = -1, p = 0;
-      if (ch >= 97) k = ch - 97; else if (ch >= 65 && ch < 97) { k = ch - 65; p = 1; }
-      feats[i] = { type: "Feature", geometry: { type: "Polygon", coordinates: [rings[i]] }, properties: { k: k, p: p } };
-    }
-    chunk.feats = {};  /* one layer's features at a time */
-    chunk.feats[spec.key] = feats;
-    return feats;
-  }
-
+  /* the cells: despro's own WebGL layer (despro-gl-cells.js) */
+  var cells = null;
   function drawCells(chunks, spec) {
-    var feats = [];
-    chunks.forEach(function (chunk) { feats = feats.concat(chunkFeatures(chunk, spec)); });
-    map.getSource("cells").setData({ type: "FeatureCollection", features: feats });
-    st.cellsDrawn = feats.length;
+    cells.draw(chunks, spec);
+    st.cellsDrawn = cells.count();
     st.drawnAt = performance.now();
-  }
-
-  function cellPaint(spec) {
-    var m = ["match", ["get", "k"]];
-    spec.colours.forEach(function (c, i) { m.push(i, c); });
-    m.push(spec.unknown);
-    return m;
   }
 
   function setLayer(index) {
     st.layer = index;
-    var spec = currentLayer();
-    if (spec) {
-      map.setPaintProperty("cells", "fill-color", cellPaint(spec));
-      map.setPaintProperty("cells", "fill-opacity", spec.categorical ? 0.35 : 0.65);
-    }
-    map.setLayoutProperty("cells", "visibility", spec ? "visible" : "none");
-    map.setLayoutProperty("cells-hatch", "visibility", spec ? "visible" : "none");
     renderLegend();
     refreshCells();
   }
@@ -990,7 +938,8 @@
     st.filter = { tiers: [true, true, true, true], rule: -1, province: -1, regency: -1, cat: -1 };
     st.layer = 0; st.outlines = true;
     var b = S.bounds;
-    /* two workers: the cells and the outlines or villages are tiled side by side */
+    /* two workers: the outlines and the villages are tiled side by side (the cells need
+       none: despro-gl-cells.js) */
     if (maplibregl.setWorkerCount && maplibregl.getWorkerCount() < 2) maplibregl.setWorkerCount(2);
     map = despro.map = new maplibregl.Map({
       container: "despro-map",
@@ -1009,15 +958,13 @@
       despro.timing.mapLoad = performance.now() - t0;
       S.tiers.forEach(function (t, k) { map.addImage("m" + k, shapeImage(t.shape, t.colour, 20)); });
       map.addImage("pilot", shapeImage("star", "#ffffff", 28));
-      map.addImage("hatch", hatchImage());
       var empty = { type: "FeatureCollection", features: [] };
-      map.addSource("cells", { type: "geojson", data: empty, buffer: 16, tolerance: 0 });
       map.addSource("outlines", { type: "geojson", data: empty, tolerance: 0.2 });
       map.addSource("villages", { type: "geojson", data: empty });
       map.addSource("villages-top", { type: "geojson", data: empty });
       map.addSource("pilots", { type: "geojson", data: pilotFeatures() });
-      map.addLayer({ id: "cells", type: "fill", source: "cells", paint: { "fill-color": "#cccccc", "fill-opacity": 0.6, "fill-antialias": false } });
-      map.addLayer({ id: "cells-hatch", type: "fill", source: "cells", filter: ["==", ["get", "p"], 1], paint: { "fill-pattern": "hatch" } });
+      cells = despro.cellLayer(map);
+      map.addLayer(cells.layer);
       if (S.clusters && S.clusters.length) {
         map.addSource("clusters", { type: "geojson", data: { type: "FeatureCollection", features: S.clusters.map(function (c, k) {
           var lat = 0, lon = 0, pts = [];

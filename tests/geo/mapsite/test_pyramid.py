@@ -101,3 +101,40 @@ def test_village_outlines_keep_every_village(sample_result):
     rings = village_outlines(sample_result.villages.geometry.to_numpy())
     assert len(rings) == len(sample_result.villages)
     assert all(len(r) >= 1 and len(r[0]) >= 6 for r in rings)
+
+
+def test_blocks_hold_whole_parents_in_order(sample_result):
+    ids = sample_result.cell_columns["h3_int"].to_numpy(np.uint64)
+    res = sample_result.config.run.resolution - 2
+    parts = pyr.blocks(ids, res, len(ids) // 6)
+    assert len(parts) > 2
+    rows = np.concatenate(parts)
+    assert np.array_equal(np.sort(rows), np.arange(len(ids)))  # every cell once
+    owner = [set(grid.parent_cells(ids[p], res).tolist()) for p in parts]
+    assert all(not (a & b) for k, a in enumerate(owner) for b in owner[k + 1 :])
+    for p in parts:  # within a parent: the table's order
+        parents = grid.parent_cells(ids[p], res)
+        for q in np.unique(parents):
+            assert np.all(np.diff(p[parents == q]) > 0)
+
+
+def test_cell_additive_of_rows_equals_the_whole_tables_rows(sample_result):
+    whole, variables = md.cell_additive(sample_result)
+    sums = md.CellAdditive(sample_result)
+    rows = np.random.default_rng(0).permutation(len(whole))[:777]
+    part = sums.rows(rows)
+    assert [v.name for v in sums.variables] == [v.name for v in variables]
+    pd.testing.assert_frame_equal(part, whole.iloc[rows].reset_index(drop=True))
+
+
+def test_the_pyramid_built_in_blocks_equals_it_built_at_once(sample_result, monkeypatch):
+    specs = layer_specs(sample_result, "id")
+    n = len(sample_result.cell_columns)
+    monkeypatch.setattr(pyr, "BLOCK_CELLS", n + 1)
+    once = pyr.build_levels(sample_result, specs)
+    monkeypatch.setattr(pyr, "BLOCK_CELLS", n // 7)
+    blocks = pyr.build_levels(sample_result, specs)
+    assert [lv.res for lv in once] == [lv.res for lv in blocks]
+    for a, b in zip(once, blocks, strict=True):
+        assert a.bounds == b.bounds
+        assert script_json(a.chunks) == script_json(b.chunks)
