@@ -39,6 +39,12 @@ def main() -> None:
     )
     ap.add_argument("--points", type=int, default=10, help="cost curve points (0: no curve)")
     ap.add_argument("--no-sites", action="store_true", help="no 4G site candidates")
+    ap.add_argument(
+        "--thin",
+        default=None,
+        help="[plan.site] thin_resolution: auto (default), off, or an H3 resolution",
+    )
+    ap.add_argument("--no-binding", action="store_true", help="skip the binding re-solves")
     ap.add_argument("--solver", choices=["highs", "cbc"], default=None)
     ap.add_argument("--curve-max", type=float, default=None, help="cost curve up to (million Rp)")
     ap.add_argument("--save-inputs", default=None, help="pickle the plan's inputs here")
@@ -49,7 +55,7 @@ def main() -> None:
     from despro.rollout.api import plan_config
     from despro.rollout.problem import build_problem, inputs_from_result
     from despro.rollout.solve import binding, solve
-    from despro.rollout.waves import cost_curve, full_cost
+    from despro.rollout.waves import cost_curve, full_plan
 
     cfg = despro.load_config(args.config)
     if args.prefix:
@@ -81,8 +87,11 @@ def main() -> None:
     t["pipeline_s"] = time.perf_counter() - t0
     t["pipeline_cpu_s"] = cpu() - c0
     c0 = cpu()
-    if args.no_sites:
-        site = cfg.plan.site.model_copy(update={"enabled": False})
+    if args.no_sites or args.thin:
+        upd = {"enabled": False} if args.no_sites else {}
+        if args.thin:
+            upd["thin_resolution"] = int(args.thin) if args.thin.isdigit() else args.thin
+        site = cfg.plan.site.model_copy(update=upd)
         cfg = cfg.model_copy(update={"plan": cfg.plan.model_copy(update={"site": site})})
     if args.households:
         prog = cfg.plan.programme.model_copy(update={"households_if_unknown": args.households})
@@ -106,15 +115,17 @@ def main() -> None:
     t["solve_cpu_s"] = cpu() - c0
     c0 = cpu()
     t0 = time.perf_counter()
-    cons = binding(problem, sol)
+    cons = binding(problem, sol) if not args.no_binding else None
     t["binding_s"] = time.perf_counter() - t0
     t["binding_cpu_s"] = cpu() - c0
     c0 = cpu()
     t0 = time.perf_counter()
     full, curve = float("nan"), None
     if args.points:
-        full = full_cost(problem) if args.curve_max is None else args.curve_max
-        curve = cost_curve(problem, pc.curve_points, full)
+        top = full_plan(problem) if args.curve_max is None else None
+        full = top.cost if top is not None else args.curve_max
+        t["curve_full_cost_s"] = time.perf_counter() - t0
+        curve = cost_curve(problem, pc.curve_points, full, top=None if top is None else top.chosen)
     t["curve_s"] = time.perf_counter() - t0
     t["curve_cpu_s"] = cpu() - c0
     vt = problem.villages
@@ -132,11 +143,15 @@ def main() -> None:
         "status": sol.status,
         "reduced": sol.extra.get("reduced"),
         "solver": pc.solver,
-        "binding": cons.to_dict("records"),
+        "solve_timings_s": sol.extra.get("timings_s"),
+        "binding": None if cons is None else cons.to_dict("records"),
         "full_cost_million_rp": full,
         "curve": []
         if curve is None
-        else curve[["budget", "newly_ready", "cost_used", "gap"]].to_dict("records"),
+        else curve[["budget", "newly_ready", "cost_used", "items", "sites", "gap"]].to_dict(
+            "records"
+        ),
+        "sites_chosen": int((problem.items["kind"][sol.chosen] == "site").sum()),
         "why_not_top": vt.loc[~vt["base_ready"] & ~vt["target"], "why_not"]
         .value_counts()
         .head(8)

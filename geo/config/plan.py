@@ -12,7 +12,9 @@ Interventions and the rule each changes:
   villages they overlap. Candidate cells: within ``max_backbone_km`` of the fibre
   backbone (then a fibre spur of that length is built with it, ``[plan.spur]``) or
   within ``near_site_km`` of a cell already covered (backhaul by radio from that
-  site: no spur).
+  site: no spur); thinned to one per H3 parent at ``thin_resolution``, then repaired so
+  that every village some candidate could make ready stays reachable
+  (:mod:`despro.rollout.sites`).
 * ``[plan.outlet]`` a courier partner outlet / Agen Despro at a village: adds one
   company to rule ``rule`` (I3) of every village whose point lies within
   ``radius_km`` (straight line, no road network: a stated proxy).
@@ -70,6 +72,20 @@ class SiteConfig(Model):
         le=1,
         description="a cell counts as covered (hosting or near a site) from this coverage share",
     )
+    thin_resolution: int | Literal["auto", "off"] = Field(
+        "auto",
+        description="keep one candidate site per H3 cell of this coarser resolution (the "
+        "child whose disk adds the most coverage points), then add back the cells a "
+        "village needs to stay reachable; 'auto': the coarsest resolution whose mean edge "
+        "is at most radius_km (7 for 2 km); 'off': every eligible cell is a candidate",
+    )
+
+    @field_validator("thin_resolution")
+    @classmethod
+    def _resolution(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and not 0 <= v <= 15:
+            raise ValueError(f"thin_resolution must be an H3 resolution 0-15 (got {v})")
+        return v
 
 
 class SpurConfig(Model):

@@ -11,13 +11,16 @@ the objective and the count. ``cheapest`` minimises the cost instead.
 
 Solvers: HiGHS (``scipy.optimize.milp``, the default: it keeps its time limit from the
 first LP on, and reports its dual bound) or CBC (PuLP's bundled binary, started from the
-greedy plan). Two bounds come first: the knapsack of the villages' own costs plus a
-floor on their share of the shared items (:func:`despro.rollout.solve.knapsack_bound`,
-milliseconds), then the LP relaxation (:func:`lp_bound`); when the greedy plan
-(:func:`despro.rollout.solve.greedy`) is already within ``gap`` of one, that plan is kept
-without branching. Either way the greedy plan is the floor: a solver that stops
-at its time limit with nothing better keeps it, and the gap reported is the tightest of
-the three bounds against the plan kept.
+greedy plan). Before either, :func:`despro.rollout.solve.solve` tries the cheap steps:
+the greedy plan (:func:`despro.rollout.solve.greedy`), the knapsack bound
+(:func:`despro.rollout.solve.knapsack_bound` with
+:func:`despro.rollout.solve.shared_floor`, milliseconds), the pool (this MILP on the
+villages cheapest by that floor, :func:`despro.rollout.reduce.restrict`), then the LP
+relaxation (:func:`lp_bound`, at most half the time limit, skipped when the problem is
+too large for the time left); the best plan within ``gap`` of a bound is kept without
+branching. Either way the best plan so far is the floor: a solver that stops at its
+time limit with nothing better keeps it, and the gap reported is the tightest bound's
+against the plan kept.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ import scipy.sparse as sp
 
 from despro.errors import DesproError
 from despro.rollout.reduce import Reduced
+
+#: points of coverage the MILP asks above a village's need: a plan the solver accepts
+#: within its feasibility tolerance (1e-6 scaled) still closes the gap when re-evaluated
+MARGIN = 1e-4
 
 
 @dataclass
@@ -117,14 +124,14 @@ def matrices(
         m = sp.hstack([-red.cell_site, sp.csr_matrix((nc, nv)), sp.eye(nc)])
         add(m, -np.inf, 0.0, "cover")
         s = np.flatnonzero(red.g > 0)
-        gy = sp.diags(red.g).tocsr()[s]
+        gy = sp.diags(red.g + MARGIN).tocsr()[s]  # above the solver's feasibility tolerance
         add(sp.hstack([sp.csr_matrix((len(s), ni)), gy, -red.gain[s]]), -np.inf, 0.0, "site")
         per = (red.gain @ red.cell_site).tocsr()[s]  # points each site alone gives
         touch = per.copy()
         touch.data[:] = 1.0
         add(sp.hstack([-touch, yv[s], zeros_z[s]]), -np.inf, 0.0, "site_any")
         capped = per.copy()
-        capped.data = np.minimum(capped.data, np.repeat(red.g[s], np.diff(per.indptr)))
+        capped.data = np.minimum(capped.data, np.repeat(red.g[s] + MARGIN, np.diff(per.indptr)))
         add(sp.hstack([-capped, gy, zeros_z[s]]), -np.inf, 0.0, "site_sum")
     if min_objective is not None and nv:
         row = np.concatenate([np.zeros(ni), red.w, np.zeros(nc)])

@@ -15,10 +15,11 @@ For every village and gate rule (a village is ready when every gate rule passes)
 Items (one row each in :attr:`Problem.items`): ``site:<h3>`` (cost = site + fibre spur
 of ``backbone distance - free_km`` unless a covered cell lies within
 ``near_site_km``), ``outlet:<village>`` and ``programme:<village>``. Sites are placed
-at the cells of villages that need coverage; outlets at villages that need a courier;
-programmes in villages that need one. A site covers the cells whose centre lies within
-``radius_km`` of its own; covering a cell raises the village's coverage rate by the
-cell's share of the village's surveyed area (the run's own cell -> village transfer).
+at open cells of villages that need coverage, thinned to one per H3 parent and repaired
+(:mod:`despro.rollout.sites`); outlets at villages that need a courier; programmes in
+villages that need one. A site covers the cells whose centre lies within ``radius_km``
+of its own; covering a cell raises the village's coverage rate by the cell's share of
+the village's surveyed area (the run's own cell -> village transfer).
 """
 
 from __future__ import annotations
@@ -33,11 +34,25 @@ from despro.config.plan import PlanConfig
 from despro.config.settings import REGIONS, Rule
 from despro.config.vocab import PASS, READY, UNKNOWN
 from despro.errors import ConfigError
-from despro.grid.cells import cell_centres, cells_to_str
+from despro.grid.cells import cell_centres
 from despro.grid.geodesic import EARTH_RADIUS_KM
 from despro.rules.criteria import CRITERIA, ROUNDOFF
 
 KINDS = ("site", "outlet", "programme")
+ITEM_COLUMNS = [
+    "item_id",
+    "kind",
+    "h3",
+    "village_code",
+    "regency_code",
+    "cost",
+    "site_cost",
+    "spur_km",
+    "spur_cost",
+    "backhaul",
+    "lon",
+    "lat",
+]
 TOL = 1e-6  # slack kept above a threshold so that solver round-off never lands below it
 
 
@@ -365,8 +380,8 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
 
     out_need = target & (outlet_need > 0)
     out_idx = np.flatnonzero(out_need)
-    outlet_cols: list[int] = []
-    out_rows, out_cols = [], []
+    out_rows = np.zeros(0, dtype=np.int64)
+    out_cols = np.zeros(0, dtype=np.int64)
     if cfg.outlet.enabled and len(out_idx):
         served = _ball(
             inputs.lon[out_idx],
@@ -375,128 +390,41 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
             inputs.lat[out_idx],
             cfg.outlet.radius_km,
         )
-        for j, i in enumerate(out_idx):
-            item = len(rows)
-            outlet_cols.append(item)
+        first = len(rows)
+        for i in out_idx:
             rows.append(
                 _village_item(
                     "outlet", codes[i], regency[i], cfg.outlet.cost, inputs.lon[i], inputs.lat[i]
                 )
             )
-            for k in served[j]:
-                out_rows.append(out_idx[k])
-                out_cols.append(item)
+        lens = np.fromiter((len(x) for x in served), dtype=np.int64, count=len(served))
+        flat = np.concatenate(served).astype(np.int64) if lens.sum() else np.zeros(0, np.int64)
+        out_rows = out_idx[flat]
+        out_cols = first + np.repeat(np.arange(len(out_idx)), lens)
 
-    # sites: cells of villages that need coverage
-    site_rows: list[int] = []
+    # sites: open cells of villages that need coverage (despro.rollout.sites)
     gain = sp.csr_matrix((n, 0))
-    cell_site_r: list[int] = []
-    cell_site_c: list[int] = []
+    cell_site_r = np.zeros(0, dtype=np.int64)
+    cell_site_c = np.zeros(0, dtype=np.int64)
     gain_cells = np.empty(0, dtype=int)
+    site_table = None
     s_need = target & (site_need > 0)
     if cfg.site.enabled and s_need.any():
-        rule = rules[cfg.site.rule]
-        cc = inputs.cell_columns
-        numc, denc = f"{rule.variable}__num", f"{rule.variable}__den"
-        if numc not in cc or denc not in cc:
-            raise ConfigError(
-                f"a site raises rule {rule.id}, but its variable '{rule.variable}' is not a "
-                "rate computed on cells (no coverage layer configured?)",
-                key="plan.site.rule",
-            )
-        num = np.nan_to_num(cc[numc].to_numpy(float))
-        den = np.nan_to_num(cc[denc].to_numpy(float))
-        w = inputs.weights.tocsc()
-        colsum = np.asarray(w.sum(axis=0)).ravel()
-        inv = np.divide(1.0, colsum, out=np.zeros_like(colsum), where=colsum > 0)
-        b = (inputs.weights @ sp.diags(inv)).tocsr()  # each village's share of a cell
-        d_v = b @ den
-        sub = b[np.flatnonzero(s_need)]
-        cand_cells = np.unique(sub.indices)
-        open_cells = cand_cells[(den[cand_cells] - num[cand_cells]) > 0]
-        gain_cells = open_cells
-        g = b[:, gain_cells].multiply((den[gain_cells] - num[gain_cells])[None, :]).tocsr()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(d_v > 0, 100.0 / d_v, 0.0)
-        g = sp.diags(np.where(s_need, scale, 0.0)) @ g
-        gain = sp.csr_matrix(g)
-        gain.eliminate_zeros()
-        # candidate site cells: the open cells of those villages, with backhaul
-        clon, clat = cell_centres(inputs.cells[gain_cells])
-        share = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
-        covered_cells = np.flatnonzero(share >= cfg.site.covered_share)
-        alon, alat = cell_centres(inputs.cells[covered_cells])
-        near = (
-            np.array(
-                [len(x) > 0 for x in _ball(alon, alat, clon, clat, cfg.site.near_site_km)], bool
-            )
-            if cfg.site.near_site_km > 0
-            else np.zeros(len(gain_cells), bool)
+        site_table, gain_cells, gain, (cell_site_r, cell_site_c) = _site_items(
+            inputs, cfg, rules, s_need, site_need, codes.to_numpy(object), regency, notes
         )
-        bb = (
-            cc["backbone_distance_m"].to_numpy(float)[gain_cells] / 1000.0
-            if "backbone_distance_m" in cc
-            else np.full(len(gain_cells), np.nan)
-        )
-        fibre = bb <= cfg.site.max_backbone_km
-        ok = near | fibre
-        if not ok.any():
-            notes.append(
-                "no candidate site: no cell of a village lacking coverage lies within "
-                f"{cfg.site.max_backbone_km} km of the backbone or {cfg.site.near_site_km} km "
-                "of a covered cell"
-            )
-        host_w = inputs.weights[:, gain_cells].tocsc()
-        hosts = np.asarray(host_w.argmax(axis=0)).ravel()
-        h3s = cells_to_str(inputs.cells[gain_cells])
-        cand = np.flatnonzero(ok)
-        reach = _ball(clon, clat, clon[cand], clat[cand], cfg.site.radius_km)
-        for j, c in enumerate(cand):
-            spur_km = 0.0 if near[c] else max(0.0, bb[c] - cfg.spur.free_km)
-            spur_cost = spur_km * cfg.spur.cost_per_km
-            item = len(rows)
-            site_rows.append(item)
-            rows.append(
-                {
-                    "item_id": f"site:{h3s[c]}",
-                    "kind": "site",
-                    "h3": h3s[c],
-                    "village_code": codes[hosts[c]],
-                    "regency_code": regency[hosts[c]],
-                    "cost": float(cfg.site.cost + spur_cost),
-                    "site_cost": float(cfg.site.cost),
-                    "spur_km": float(spur_km),
-                    "spur_cost": float(spur_cost),
-                    "backhaul": "radio" if near[c] else "fibre",
-                    "lon": clon[c],
-                    "lat": clat[c],
-                }
-            )
-            for k in reach[j]:
-                cell_site_r.append(k)
-                cell_site_c.append(item)
 
-    if site_rows:
-        rows, cell_site_r, cell_site_c = _prune_sites(
-            rows, site_rows, cell_site_r, cell_site_c, set(cfg.must_do), set(cfg.never_do)
+    items = pd.DataFrame(rows, columns=ITEM_COLUMNS)
+    if site_table is not None and len(site_table):
+        site_table, cell_site_r, cell_site_c = _prune_sites(
+            site_table, cell_site_r, cell_site_c, set(cfg.must_do), set(cfg.never_do)
         )
-    items = pd.DataFrame(
-        rows,
-        columns=[
-            "item_id",
-            "kind",
-            "h3",
-            "village_code",
-            "regency_code",
-            "cost",
-            "site_cost",
-            "spur_km",
-            "spur_cost",
-            "backhaul",
-            "lon",
-            "lat",
-        ],
-    )
+        cell_site_c = cell_site_c + len(items)
+        items = (
+            pd.concat([items, site_table[ITEM_COLUMNS]], ignore_index=True)
+            if len(items)
+            else site_table[ITEM_COLUMNS].reset_index(drop=True)
+        )
     m = len(items)
     outlet_cover = sp.csr_matrix((np.ones(len(out_rows)), (out_rows, out_cols)), shape=(n, m))
     cell_site = sp.csr_matrix(
@@ -558,45 +486,123 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
     )
 
 
+def _site_items(
+    inputs: PlanInputs,
+    cfg: PlanConfig,
+    rules: dict[str, Rule],
+    s_need: np.ndarray,
+    site_need: np.ndarray,
+    codes: np.ndarray,
+    regency: np.ndarray,
+    notes: list[str],
+) -> tuple[pd.DataFrame, np.ndarray, sp.csr_matrix, tuple[np.ndarray, np.ndarray]]:
+    """The site candidates (:func:`despro.rollout.sites.site_candidates`), the gain cells
+    (positions in ``inputs.cells``), the villages x gain cells points and the
+    ``(gain cell, site row)`` pairs of what each site covers."""
+    from despro.rollout.sites import site_candidates
+
+    rule = rules[cfg.site.rule]
+    cc = inputs.cell_columns
+    numc, denc = f"{rule.variable}__num", f"{rule.variable}__den"
+    if numc not in cc or denc not in cc:
+        raise ConfigError(
+            f"a site raises rule {rule.id}, but its variable '{rule.variable}' is not a "
+            "rate computed on cells (no coverage layer configured?)",
+            key="plan.site.rule",
+        )
+    num = np.nan_to_num(cc[numc].to_numpy(float))
+    den = np.nan_to_num(cc[denc].to_numpy(float))
+    colsum = np.asarray(inputs.weights.sum(axis=0)).ravel()
+    inv = np.divide(1.0, colsum, out=np.zeros_like(colsum), where=colsum > 0)
+    b = (inputs.weights @ sp.diags(inv)).tocsr()  # each village's share of a cell
+    d_v = b @ den
+    hit = np.zeros(b.shape[1], bool)  # a mask, not np.unique: hashing 3 M ids is slow
+    hit[b[np.flatnonzero(s_need)].indices] = True
+    cand_cells = np.flatnonzero(hit)
+    gain_cells = cand_cells[(den[cand_cells] - num[cand_cells]) > 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(s_need & (d_v > 0), 100.0 / d_v, 0.0)
+    g = sp.diags(scale) @ b[:, gain_cells] @ sp.diags(den[gain_cells] - num[gain_cells])
+    gain = sp.csr_matrix(g)
+    gain.eliminate_zeros()
+    need = np.where(s_need, site_need, 0.0)
+    # a cell's score weight: the points it adds, each village's capped at its need
+    capped = gain.copy()
+    capped.data = np.minimum(capped.data, np.repeat(need, np.diff(capped.indptr)))
+    open_w = np.asarray(capped.sum(axis=0)).ravel()
+    share = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    bb = (
+        cc["backbone_distance_m"].to_numpy(float)[gain_cells] / 1000.0
+        if "backbone_distance_m" in cc
+        else np.full(len(gain_cells), np.nan)
+    )
+    cells = np.asarray(inputs.cells, dtype=np.uint64)
+    res = int((int(cells[0]) >> 52) & 0xF) if len(cells) else 0
+    cand = site_candidates(
+        cells[gain_cells],
+        open_w,
+        bb,
+        share >= cfg.site.covered_share,
+        cell_centres(cells),
+        gain,
+        need,
+        inputs.weights[:, gain_cells].tocsc(),
+        res,
+        cfg,
+        codes,
+        regency,
+        frozenset(i for i in cfg.must_do if i.startswith("site:")),
+    )
+    st = cand.stats
+    if not st["eligible"]:
+        notes.append(
+            "no candidate site: no cell of a village lacking coverage lies within "
+            f"{cfg.site.max_backbone_km} km of the backbone or {cfg.site.near_site_km} km "
+            "of a covered cell"
+        )
+    elif st["thin_resolution"] is not None:
+        notes.append(
+            f"site candidates thinned: {st['eligible']:,} eligible cells -> one per H3 cell "
+            f"of resolution {st['thin_resolution']} ({st['kept_best']:,}), "
+            f"{st['kept_must_do']:,} must_do and {st['repaired']:,} added back so that "
+            f"{st['villages_repaired']:,} village(s) stay reachable"
+        )
+    return cand.table, gain_cells, gain, cand.pairs
+
+
 def _prune_sites(
-    rows: list[dict],
-    site_rows: list[int],
-    cell_r: list[int],
-    cell_c: list[int],
+    table: pd.DataFrame,
+    cell_r: np.ndarray,
+    cell_c: np.ndarray,
     keep_ids: set[str],
     banned: set[str],
-) -> tuple[list[dict], list[int], list[int]]:
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Drop dominated site candidates: one whose covered cells are a subset of another's
-    that costs no more (equal sets: the first kept). Exact: swapping a dominated site for
-    its dominator never uncovers a cell nor raises the cost. Sites are the last rows;
-    ``keep_ids`` (must_do) are never dropped, ``banned`` (never_do) dominate nothing."""
-    first = site_rows[0]
-    m = len(site_rows)
+    that costs no more (ties: the larger set, then the lower row is kept). Exact:
+    swapping a dominated site for its dominator never uncovers a cell nor raises the
+    cost. ``keep_ids`` (must_do) are never dropped, ``banned`` (never_do) dominate
+    nothing. ``cell_c`` are rows of ``table``."""
+    from despro.rollout.reduce import undominated
+
+    m = len(table)
     cov = sp.csr_matrix(
-        (np.ones(len(cell_r)), (cell_r, np.asarray(cell_c) - first)),
-        shape=(max(cell_r, default=-1) + 1, m),
+        (np.ones(len(cell_r)), (cell_c, cell_r)),
+        shape=(m, int(cell_r.max(initial=-1)) + 1),
     )
-    cost = np.array([rows[i]["cost"] for i in site_rows])
-    size = np.asarray(cov.sum(axis=0)).ravel()
-    inter = (cov.T @ cov).tocoo()
-    ids = [rows[i]["item_id"] for i in site_rows]
-    hosts = [rows[i]["village_code"] for i in site_rows]
-    keep = np.array([i in keep_ids for i in ids], bool)
-    ban = np.array([i in banned or h in banned for i, h in zip(ids, hosts, strict=True)], bool)
-    ban |= "site" in banned
-    dead = (size == 0) & ~keep
-    for a, b, k in zip(inter.row, inter.col, inter.data, strict=True):
-        if a == b or dead[a] or dead[b] or keep[a] or ban[b] or k < size[a]:
-            continue  # a is not inside b
-        if cost[b] < cost[a] or (cost[b] == cost[a] and (size[b] > size[a] or b < a)):
-            dead[a] = True
-    keep = np.flatnonzero(~dead)
+    ids = table["item_id"].to_numpy(object)
+    hosts = table["village_code"].to_numpy(object)
+    keep = np.isin(ids, list(keep_ids)) if keep_ids else np.zeros(m, bool)
+    ban = np.isin(ids, list(banned)) | np.isin(hosts, list(banned)) if banned else np.zeros(m, bool)
+    if "site" in banned:
+        ban[:] = True
+    alive = undominated(cov, table["cost"].to_numpy(float), ~ban, keep, None)
+    alive |= keep
+    alive &= (np.diff(cov.indptr) > 0) | keep
     new_pos = np.full(m, -1)
-    new_pos[keep] = first + np.arange(len(keep))
-    out_rows = rows[:first] + [rows[first + j] for j in keep]
-    cc = new_pos[np.asarray(cell_c) - first]
+    new_pos[alive] = np.arange(int(alive.sum()))
+    cc = new_pos[cell_c]
     ok = cc >= 0
-    return out_rows, list(np.asarray(cell_r)[ok]), list(cc[ok])
+    return table[alive].reset_index(drop=True), cell_r[ok], cc[ok]
 
 
 def scope_criteria(cfg: PlanConfig) -> tuple[str, ...]:

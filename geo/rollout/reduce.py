@@ -18,6 +18,8 @@ change the optimum goes:
   site whose open cells are a subset of another's, that costs no less (equal sets and
   costs: the first is kept; with ``max_cost_per_regency``, only within one regency,
   since the cap makes two regencies' items different);
+* **merged cells**: cells that the same set of sites covers are covered together or
+  not at all, so they become one column whose points add up (:func:`merge_cells`);
 * **components**: villages and items that share nothing (no outlet serves both, no site
   covers a cell of both, and, with a regency cap, not the same regency) are independent
   but for the budget; a component of one village is a knapsack item of one cost (its
@@ -167,7 +169,7 @@ def reduce(
     cells = np.empty(0, dtype=int)
     if sg.shape[1]:
         need_site = vill[g_all[vill] > 0]
-        cells = np.unique(sg[need_site].indices)
+        cells = _distinct(sg[need_site].indices, sg.shape[1])
         hit = np.zeros(cs.shape[0])
         hit[cells] = 1.0
         useful |= (cs.T @ hit) > 0
@@ -197,6 +199,8 @@ def reduce(
         gain = sp.csr_matrix((len(vill), 0))
         csite = sp.csr_matrix((0, len(var_items)))
     gain.eliminate_zeros()
+    stats["cells_useful"] = gain.shape[1]
+    gain, csite = merge_cells(gain, csite)
     # components: villages - items through outlets served and sites' cells
     nv, ni = len(vill), len(var_items)
     touch = (cover + (gain @ csite if gain.shape[1] else sp.csr_matrix((nv, ni)))).tocoo()
@@ -205,11 +209,7 @@ def reduce(
     if cap is not None:  # a regency cap couples everything in one regency
         reg = items["regency_code"].astype(str).to_numpy()
         codes = np.concatenate([vt["regency_code"].astype(str).to_numpy()[vill], reg[var_items]])
-        _, grp = np.unique(codes, return_inverse=True)
-        first = np.full(grp.max(initial=-1) + 1, -1)
-        for pos, gi in enumerate(grp):
-            if first[gi] < 0:
-                first[gi] = pos
+        _, first, grp = np.unique(codes, return_index=True, return_inverse=True)
         rows.append(np.arange(nv + ni))
         cols.append(first[grp])
     adj = sp.csr_matrix(
@@ -248,8 +248,111 @@ def reduce(
     )
 
 
+def _distinct(idx: np.ndarray, n: int) -> np.ndarray:
+    """Sorted distinct values of ``idx`` (integers in ``[0, n)``), through a mask: numpy's
+    hash-based ``np.unique`` takes seconds on millions of sparse indices."""
+    mask = np.zeros(n, bool)
+    mask[idx] = True
+    return np.flatnonzero(mask)
+
+
+def restrict(red: Reduced, villages: np.ndarray) -> Reduced:
+    """The part of ``red`` that acts on some of its villages: those villages, the cells
+    they gain from, the items serving or covering them and every held item. A plan of
+    it is a plan of ``red`` (the pool of :func:`despro.rollout.solve.solve`).
+
+    Parameters
+    ----------
+    red : Reduced
+    villages : ndarray of int
+        Positions in ``red.vill``.
+
+    Returns
+    -------
+    Reduced
+    """
+    v = np.sort(np.asarray(villages, dtype=np.int64))
+    cover = sp.csr_matrix(red.cover[v])
+    gain = sp.csr_matrix(red.gain[v])
+    cells = _distinct(gain.indices, gain.shape[1])
+    gain = sp.csr_matrix(gain[:, cells])
+    csite = sp.csr_matrix(red.cell_site[cells])
+    used = red.on.copy()
+    used[cover.indices] = True
+    used[csite.indices] = True
+    items = np.flatnonzero(used)
+    return Reduced(
+        red.vill[v],
+        red.w[v],
+        red.vcost[v],
+        red.vprog[v],
+        red.items[items],
+        red.k[v],
+        sp.csr_matrix(cover[:, items]),
+        red.g[v],
+        gain,
+        sp.csr_matrix(csite[:, items]),
+        red.on[items],
+        red.held_cost,
+        red.held_items,
+        red.comp_v[v],
+        red.comp_i[items],
+        {"villages": len(v), "items_kept": len(items), "cells_kept": len(cells)},
+    )
+
+
+def merge_cells(gain: sp.csr_matrix, csite: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Merge the cells that the same set of sites covers into one column.
+
+    Such cells are covered together or not at all, so one continuous ``z`` serves them
+    all and their points add up (exact). Rows of ``csite`` are grouped by two random
+    keys, then checked equal entry by entry (a collision splits the group again).
+
+    Parameters
+    ----------
+    gain : csr_matrix
+        Villages x cells: points added when the cell gets covered.
+    csite : csr_matrix
+        Cells x sites: 1 where the site covers the cell.
+
+    Returns
+    -------
+    gain, csite : csr_matrix
+        Villages x groups, groups x sites.
+    """
+    n = csite.shape[0]
+    if n < 2:
+        return gain, csite
+    cs = sp.csr_matrix(csite, copy=True)
+    cs.sum_duplicates()
+    cs.sort_indices()
+    cs.data[:] = 1.0
+    keys = cs @ np.random.default_rng(12345).random((cs.shape[1], 2))
+    nnz = np.diff(cs.indptr)
+    order = np.lexsort((keys[:, 1], keys[:, 0], nnz))
+    new = np.ones(n, bool)
+    new[1:] = (
+        (nnz[order][1:] != nnz[order][:-1])
+        | (keys[order, 0][1:] != keys[order, 0][:-1])
+        | (keys[order, 1][1:] != keys[order, 1][:-1])
+    )
+    head = order[np.flatnonzero(new)[np.cumsum(new) - 1]]  # first row of each run
+    rep = np.empty(n, dtype=np.int64)
+    rep[order] = head
+    d = sp.csr_matrix(cs - cs[rep])
+    d.eliminate_zeros()
+    differ = np.diff(d.indptr) > 0
+    rep[differ] = np.flatnonzero(differ)  # a key collision: the row stands alone
+    is_rep = np.zeros(n, bool)
+    is_rep[rep] = True
+    reps = np.flatnonzero(is_rep)
+    grp = (np.cumsum(is_rep) - 1)[rep]
+    to_group = sp.csr_matrix((np.ones(n), (np.arange(n), grp)), shape=(n, len(reps)))
+    return sp.csr_matrix(gain @ to_group), sp.csr_matrix(cs[reps])
+
+
 def _dominance(problem: Problem, off: np.ndarray, on: np.ndarray, by_regency: bool) -> np.ndarray:
-    """Per item, False where another item dominates it (:func:`_undominated`), over every
+    """Per item, False where another item dominates it (:func:`undominated`), over every
     target and every item not in ``off``: a subset of those stays dominated (a dominating
     item costs no more, so no budget keeps it out alone). Kept in ``problem.cache``."""
     key = ("dominance", off.tobytes(), on.tobytes(), by_regency)
@@ -270,17 +373,17 @@ def _dominance(problem: Problem, off: np.ndarray, on: np.ndarray, by_regency: bo
         multi = (target & (problem.outlet_need > 1)).astype(float)
         serves_multi = (problem.outlet_cover.T @ multi) > 0
         sub = sp.csr_matrix(problem.outlet_cover[np.flatnonzero(need)]).T.tocsr()
-        keep &= _undominated(sub, cost, cand & ~serves_multi, on, reg)
+        keep &= undominated(sub, cost, cand & ~serves_multi, on, reg)
     if problem.site_gain.shape[1]:
         need = np.flatnonzero(target & (problem.site_need > 0))
-        cells = np.unique(problem.site_gain.tocsr()[need].indices)
+        cells = _distinct(problem.site_gain.tocsr()[need].indices, problem.site_gain.shape[1])
         cc = problem.cell_site.tocsr()[cells].T.tocsr()  # items x cells
-        keep &= _undominated(cc, cost, cand, on, reg)
+        keep &= undominated(cc, cost, cand, on, reg)
     problem.cache = {key: keep}  # one entry: the waves' held items change it
     return keep
 
 
-def _undominated(
+def undominated(
     inc: sp.csr_matrix,
     cost: np.ndarray,
     cand: np.ndarray,

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 from despro.errors import DesproError, InfeasibleError
 from despro.rollout.problem import Problem
-from despro.rollout.reduce import Reduced
+from despro.rollout.reduce import Reduced, restrict
 
 FIX = {
     "budget": "raise --budget / plan.budget, or remove items from plan.must_do",
@@ -47,6 +47,26 @@ FIX = {
     "must_do": "remove items from plan.must_do",
     "never_do": "remove items from plan.never_do",
 }
+
+
+#: the pool: villages whose floor costs add up to this many budgets
+POOL_FACTOR = 3.0
+#: no pool when it would hold this share of the villages (the MILP itself is as small)
+POOL_MAX_SHARE = 0.8
+#: share of the time limit the pool's MILP may take
+POOL_SHARE = 0.25
+#: most villages in a pool (a pool is a small MILP, solved in seconds)
+POOL_MAX = 4000
+#: the LP (then the MILP) only starts with this share of the time limit left; else the
+#: best plan so far is kept with the gap to the knapsack bound
+LP_MIN_SHARE = 0.3
+MILP_MIN_SHARE = 0.1
+#: most of the time limit the LP relaxation may take
+LP_SHARE = 0.5
+#: MILP variables HiGHS's LP relaxation gets through per second on this 2-core machine
+#: (Jawa Timur with sites: 16,879 variables in 3.5-4.7 s CPU); a larger problem skips
+#: the LP and the MILP and keeps the best plan with the knapsack bound's gap
+LP_VARIABLES_PER_S = 5000.0
 
 
 def _infeasible(message: str, constraint: str) -> InfeasibleError:
@@ -152,18 +172,99 @@ def _unit(w: np.ndarray) -> float | None:
     return u if np.allclose(k, np.round(k), rtol=0, atol=1e-9) else None
 
 
+def _gather(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in a CSR's ``indices`` of the entries of ``rows``, and the position in
+    ``rows`` each comes from (no scipy indexing: this runs once per village)."""
+    starts = indptr[rows]
+    lens = indptr[rows + 1] - starts
+    total = int(lens.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(rows)), lens)
+    offs = np.cumsum(lens) - lens
+    return starts[owner] + (np.arange(total) - offs[owner]), owner
+
+
+def _row_min(m: sp.csr_matrix, values: np.ndarray) -> np.ndarray:
+    """Per row of ``m``, the smallest of ``values`` over its stored columns (inf: none)."""
+    out = np.full(m.shape[0], np.inf)
+    nz = np.diff(m.indptr) > 0
+    if m.nnz:
+        out[nz] = np.minimum.reduceat(values[m.indices], m.indptr[:-1][nz])
+    return out
+
+
+def _extra_floor(problem: Problem, x: np.ndarray, ok: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Per village, a floor on what :func:`greedy` pays to make it ready given the items
+    ``x``: its programme, the outlets it lacks at the cheapest serving outlet's cost, and
+    ``ceil(points lacking / most points one site adds)`` sites at the cheapest touching
+    site's cost (inf: not possible with the ``ok`` items)."""
+    n = len(problem.villages)
+    xf = x.astype(float)
+    free = (~x & ok).astype(float)
+    out = np.zeros(n)
+    p = problem.prog_item
+    has = p >= 0
+    pc = np.where(x[p[has]], 0.0, np.where(ok[p[has]], cost[p[has]], np.inf))
+    out[has] += pc
+    k = problem.outlet_need
+    if problem.outlet_cover.shape[1] and (k > 0).any():
+        oc = problem.outlet_cover.tocsr()
+        short = np.maximum(k - oc @ xf, 0.0)
+        avail = sp.csr_matrix(oc @ sp.diags(free))
+        avail.eliminate_zeros()
+        cheapest = _row_min(avail, cost)
+        enough = (avail @ np.ones(avail.shape[1])) >= short - 1e-9
+        lack = short > 0
+        out[lack] += np.where(enough[lack], short[lack] * cheapest[lack], np.inf)
+    g = problem.site_need
+    if problem.site_gain.shape[1] and (g > 0).any():
+        sg, cs = problem.site_gain.tocsr(), problem.cell_site.tocsr()
+        covered = (cs @ xf) > 0
+        short = np.maximum(g - sg @ covered.astype(float), 0.0)
+        rows = np.flatnonzero(short > 1e-9)
+        open_g = sp.csr_matrix(sg[rows] @ sp.diags((~covered).astype(float)))
+        per = sp.csr_matrix(open_g @ cs @ sp.diags(free))
+        per.eliminate_zeros()
+        most = np.zeros(len(rows))
+        nz = np.diff(per.indptr) > 0
+        if per.nnz:
+            most[nz] = np.maximum.reduceat(per.data, per.indptr[:-1][nz])
+        cheapest = _row_min(per, cost)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            count = np.ceil(short[rows] / np.where(most > 0, most, np.nan) - 1e-9)
+        reach = (per @ np.ones(per.shape[1])) >= short[rows] - 1e-9
+        out[rows] += np.where(reach & (most > 0), count * cheapest, np.inf)
+    return out
+
+
 def greedy(
     problem: Problem,
     budget: float,
     start: np.ndarray | None = None,
     allowed: np.ndarray | None = None,
     cap: float | None = None,
+    stop_after: int | None = None,
 ) -> np.ndarray:
     """A feasible plan by cost-effectiveness: the solver's first incumbent.
 
     From ``start`` (items already held), repeatedly buys the cheapest extra items that
     make one more village ready per unit of its objective weight (lazy re-evaluation),
-    while the budget and the regency caps allow.
+    while the budget and the regency caps allow. Villages enter the queue at a floor
+    on their price (:func:`_extra_floor`) and are priced exactly when they reach its
+    head, so only the villages the budget can reach are priced.
+
+    Parameters
+    ----------
+    problem : Problem
+    budget : float
+        Million Rp.
+    start, allowed : ndarray of bool, optional
+        Items held in from the start; items that may be bought (default: all).
+    cap : float, optional
+        ``max_cost_per_regency`` (million Rp).
+    stop_after : int, optional
+        Stop after this many villages are made ready.
 
     Returns
     -------
@@ -180,6 +281,12 @@ def greedy(
     vt = problem.villages
     w = vt["objective_weight"].to_numpy(float)
     oc, sg, cs = problem.outlet_cover.tocsr(), problem.site_gain.tocsr(), problem.cell_site.tocsr()
+    oc_ptr, oc_idx = oc.indptr, oc.indices
+    sg_ptr, sg_idx, sg_dat = sg.indptr, sg.indices, sg.data
+    cs_ptr, cs_idx = cs.indptr, cs.indices
+    csc = cs.tocsc()
+    csc_ptr, csc_idx = csc.indptr, csc.indices
+    prog, k_need, g_need = problem.prog_item, problem.outlet_need, problem.site_need
     spent = float(cost[x].sum())
     per_reg: dict = {}
     for i in np.flatnonzero(x):
@@ -190,36 +297,39 @@ def greedy(
 
     def extra(v: int) -> tuple[float, list[int]] | None:
         buy: list[int] = []
-        p = problem.prog_item[v]
+        p = prog[v]
         if p >= 0 and not x[p]:
             if not ok_item[p]:
                 return None
-            buy.append(p)
-        k = problem.outlet_need[v]
+            buy.append(int(p))
+        k = k_need[v]
         if k > 0:
-            row = oc.indices[oc.indptr[v] : oc.indptr[v + 1]]
+            row = oc_idx[oc_ptr[v] : oc_ptr[v + 1]]
             have = int(x[row].sum())
             if have < k:
-                free = [i for i in row if not x[i] and ok_item[i]]
-                free.sort(key=lambda i: cost[i])
+                free = row[~x[row] & ok_item[row]]
                 if len(free) < k - have:
                     return None
-                buy += free[: int(k - have)]
-        g = problem.site_need[v]
+                free = free[np.argsort(cost[free], kind="stable")]
+                buy += [int(i) for i in free[: int(k - have)]]
+        g = g_need[v]
         if g > 0:
-            lo, hi = sg.indptr[v], sg.indptr[v + 1]
-            cells, gains = sg.indices[lo:hi], sg.data[lo:hi]
+            cells = sg_idx[sg_ptr[v] : sg_ptr[v + 1]]
+            gains = sg_dat[sg_ptr[v] : sg_ptr[v + 1]]
             open_ = ~covered[cells]
             got = float(gains[~open_].sum())
             if got < g - 1e-9:
                 # the sites with the most points per million Rp, one after the other
                 oc_cells, og = cells[open_], gains[open_]
-                sub = cs[oc_cells]
-                cand = np.unique(sub.indices)
-                cand = cand[~x[cand] & ok_item[cand]]
-                if not len(cand):
+                pos, owner = _gather(cs_ptr, oc_cells)
+                sites = cs_idx[pos]
+                fine = ~x[sites] & ok_item[sites]
+                sites, owner = sites[fine], owner[fine]
+                if not len(sites):
                     return None
-                hits = sub[:, cand].toarray() > 0  # open cells x candidate sites
+                cand, col = np.unique(sites, return_inverse=True)
+                hits = np.zeros((len(oc_cells), len(cand)), bool)
+                hits[owner, col] = True
                 left = np.ones(len(oc_cells), bool)
                 price = np.maximum(cost[cand], 1e-9)
                 while got < g - 1e-9:
@@ -233,22 +343,44 @@ def greedy(
                     left &= ~hits[:, j]
         return float(cost[buy].sum()), buy
 
+    base = vt["base_ready"].to_numpy(bool)
+    target = vt["target"].to_numpy(bool)
+
+    def ready_now(v: int) -> bool:
+        if base[v]:
+            return True
+        if not target[v]:
+            return False
+        p = prog[v]
+        if p >= 0 and not x[p]:
+            return False
+        if k_need[v] > 0 and x[oc_idx[oc_ptr[v] : oc_ptr[v + 1]]].sum() < k_need[v] - 1e-9:
+            return False
+        if g_need[v] > 0:
+            lo, hi = sg_ptr[v], sg_ptr[v + 1]
+            if float(sg_dat[lo:hi][covered[sg_idx[lo:hi]]].sum()) < g_need[v] - 1e-9:
+                return False
+        return True
+
     ready = ready_given(problem, x)
-    heap = []
-    for v in np.flatnonzero(vt["target"].to_numpy(bool) & ~ready):
-        e = extra(v)
-        if e is not None:
-            heapq.heappush(heap, (e[0] / max(w[v], 1e-12), int(v)))
-    while heap:
-        _, v = heapq.heappop(heap)
-        if ready_given_one(problem, x, v):
+    todo = np.flatnonzero(target & ~ready)
+    floor = _extra_floor(problem, x, ok_item, cost)[todo]
+    fine = np.isfinite(floor)
+    heap = [(c / max(w[v], 1e-12), int(v), c) for v, c in zip(todo[fine], floor[fine], strict=True)]
+    heapq.heapify(heap)
+    bought = 0
+    while heap and (stop_after is None or bought < stop_after):
+        _, v, low = heapq.heappop(heap)
+        if low > budget - spent + 1e-9:
+            continue  # dearer than what is left (as of its last evaluation)
+        if ready_now(v):
             continue
         e = extra(v)
         if e is None:
             continue
         ratio = e[0] / max(w[v], 1e-12)
         if heap and ratio > heap[0][0] + 1e-12:
-            heapq.heappush(heap, (ratio, v))
+            heapq.heappush(heap, (ratio, v, e[0]))
             continue
         c, buy = e
         if spent + c > budget + 1e-9:
@@ -263,8 +395,9 @@ def greedy(
                 per_reg[r] = per_reg.get(r, 0.0) + a
         x[buy] = True
         spent += c
-        if cs.shape[0] and buy:
-            covered |= (cs[:, buy].sum(axis=1).A1) > 0
+        bought += 1
+        for i in buy:  # the cells the new sites cover
+            covered[csc_idx[csc_ptr[i] : csc_ptr[i + 1]]] = True
     return x
 
 
@@ -372,9 +505,11 @@ def solve(
     t_start = time.perf_counter()
 
     red = reduce(problem, on, off, b, cap)
+    clock = {"reduce_s": time.perf_counter() - t_start}
     ni, nv, nc = len(red.items), len(red.vill), red.gain.shape[1]
     start = on | (warm if warm is not None else np.zeros(len(items), bool))
     floor = None if cheapest else greedy(problem, b, start=start, allowed=~off, cap=cap)
+    clock["greedy_s"] = time.perf_counter() - t_start - clock["reduce_s"]
 
     def finish(chosen: np.ndarray, status: str, gap: float) -> Solution:
         ready = ready_given(problem, chosen)
@@ -386,7 +521,12 @@ def solve(
             gap,
             status,
             budget,
-            {"reduced": red.stats},
+            {
+                "reduced": red.stats,
+                "timings_s": {
+                    k: round(v, 3) if isinstance(v, float) else v for k, v in clock.items()
+                },
+            },
         )
         _verify(problem, sol, b, cap, on, off)
         return sol
@@ -407,27 +547,39 @@ def solve(
         return finish(on.copy(), "Optimal", 0.0)
 
     # held programmes are folded away: their cost comes off the budget and the caps
-    reg_i = milp.regencies(items, red.items)
-    reg_v = milp.regencies(vt, red.vill)
     total = float(cost.sum()) + 1.0
     eps = 0.01 * max(wmin, 1e-9) / total
     held_reg = pd.Series(cost[red.held_items]).groupby(milp.regencies(items, red.held_items)).sum()
     left = b - red.held_cost
-    cap_left = None
-    if cap is not None:
-        cap_left = cap - held_reg.reindex(np.unique(np.concatenate([reg_i, reg_v]))).fillna(0.0)
-    mat = milp.matrices(
-        red,
-        cost[red.items],
-        reg_i,
-        reg_v,
-        left,
-        cap_left,
-        eps,
-        cheapest=cheapest,
-        min_objective=min_objective,
-        min_count=min_count,
-    )
+
+    def matrices_of(sub: Reduced) -> milp.Matrices:
+        reg_i = milp.regencies(items, sub.items)
+        reg_v = milp.regencies(vt, sub.vill)
+        cap_left = None
+        if cap is not None:
+            keys = np.unique(np.concatenate([reg_i, reg_v]))
+            cap_left = cap - held_reg.reindex(keys).fillna(0.0)
+        return milp.matrices(
+            sub,
+            cost[sub.items],
+            reg_i,
+            reg_v,
+            left,
+            cap_left,
+            eps,
+            cheapest=cheapest,
+            min_objective=min_objective,
+            min_count=min_count,
+        )
+
+    def chosen_of(sub: Reduced, values: np.ndarray) -> np.ndarray:
+        out = on.copy()
+        k = len(sub.items)
+        out[sub.items] |= values[:k] > 0.5
+        p = sub.vprog[values[k : k + len(sub.vill)] > 0.5]
+        out[p[p >= 0]] = True
+        return out
+
     unit = _unit(red.w) if nv and not cheapest else None
 
     def gap_of(achieved: float, bound: float | None) -> float:
@@ -441,40 +593,102 @@ def solve(
             best = np.floor(best / unit + 1e-9) * unit
         return max(0.0, best - achieved) / max(achieved, 1e-9) if best > achieved + 1e-9 else 0.0
 
+    def elapsed() -> float:
+        return time.perf_counter() - t_start
+
     # bounds first, cheapest first: the knapsack of the villages' own costs plus a floor
-    # on their share of the shared items, then the LP relaxation (seconds nationally);
-    # when the greedy plan is already within the gap of one, no branching is needed
+    # on their share of the shared items (milliseconds); then the pool: the MILP on the
+    # villages cheapest by that floor (a plan, often the optimum, in a second); then the
+    # LP relaxation; when the best plan so far is within the gap of a bound, no branching
     floor_obj = None if floor is None else _objective(problem, floor)
     lp_bound = None
-    for step in ("knapsack", "lp"):
+    mat = None
+    for step in ("knapsack", "pool", "lp"):
         if cheapest or nv == 0:
             break
+        b_step = None
+        t_step = time.perf_counter()
         if step == "knapsack":
             own = red.vcost + shared_floor(red, cost[red.items])
             b_step = -knapsack_bound(red.w, own, left)
+        elif step == "pool":
+            pool = _pool(red, own, left)
+            if pool is None:
+                continue
+            clock["pool_villages"] = len(pool)
+            sub = restrict(red, pool)
+            t_pool = min(POOL_SHARE * limit, limit - elapsed())
+            ans = milp.highs(matrices_of(sub), max(0.5, t_pool), target_gap)
+            if ans.values is not None:
+                cand = chosen_of(sub, ans.values)
+                if floor is None or _better(problem, cand, floor):
+                    floor, floor_obj = cand, _objective(problem, cand)
+                    step = "knapsack"  # the bound the pool's plan is checked against
         else:
-            lp = milp.lp_bound(mat, max(1.0, limit - (time.perf_counter() - t_start)))
+            if floor is not None and n_vars > LP_VARIABLES_PER_S * (limit - elapsed()):
+                clock["skipped"] = "lp, milp: too large for the time left"
+                return finish(
+                    floor,
+                    f"time limit: greedy or pool plan kept ({n_vars:,} variables: the LP "
+                    "would not finish in the time left)",
+                    gap_of(floor_obj, lp_bound),
+                )
+            if floor is not None and limit - elapsed() < LP_MIN_SHARE * limit:
+                clock["skipped"] = "lp, milp: time limit"
+                return finish(
+                    floor,
+                    "time limit: greedy or pool plan kept (no time left for the LP)",
+                    gap_of(floor_obj, lp_bound),
+                )
+            mat = matrices_of(red)
+            lp = milp.lp_bound(mat, max(1.0, min(limit - elapsed(), LP_SHARE * limit)))
             if lp.status == "Infeasible":
                 raise _infeasible(
                     "no plan satisfies the budget, the regency caps and must_do together",
                     "budget" if "budget" not in relax else "must_do",
                 )
             b_step = lp.bound
+            if lp.status != "Optimal" and floor is not None:
+                # the MILP starts from this same LP: it would not finish either
+                clock["lp_s"] = time.perf_counter() - t_step
+                clock["skipped"] = "milp: the LP did not finish"
+                return finish(
+                    floor,
+                    "time limit: greedy or pool plan kept (the LP did not finish)",
+                    gap_of(floor_obj, lp_bound),
+                )
+        clock[f"{step}_s"] = time.perf_counter() - t_step
         if b_step is not None and np.isfinite(b_step):
             lp_bound = b_step if lp_bound is None else max(lp_bound, b_step)
         if floor_obj is not None and lp_bound is not None:
             g0 = gap_of(floor_obj, lp_bound)
             if g0 <= target_gap + 1e-12:
-                return finish(floor, f"greedy plan within the gap of the {step} bound", g0)
+                return finish(floor, f"plan within the gap of the {step} bound", g0)
+    if cheapest and n_vars > LP_VARIABLES_PER_S * (limit - elapsed()):
+        raise DesproError(
+            f"the cheapest plan's MILP ({n_vars:,} variables) would not finish in "
+            f"{limit:,.0f} s; raise plan.time_limit_s"
+        )
+    if mat is None:
+        mat = matrices_of(red)
     first = floor if floor is not None else (warm if warm is not None else None)
     x0 = None
     if first is not None:
         x0 = _start(problem, red, first)
-    left_s = max(1.0, limit - (time.perf_counter() - t_start))  # the time limit is per solve
+    left_s = max(1.0, limit - elapsed())  # the time limit is per solve
+    if floor is not None and limit - elapsed() < MILP_MIN_SHARE * limit:
+        clock["skipped"] = "milp: time limit"
+        return finish(
+            floor,
+            "time limit: greedy or pool plan kept (no time left for the MILP)",
+            gap_of(floor_obj, lp_bound),
+        )
+    t_step = time.perf_counter()
     if cfg.solver == "cbc":
         ans = milp.cbc(mat, left_s, target_gap, x0)
     else:
         ans = milp.highs(mat, left_s, target_gap)
+    clock["milp_s"] = time.perf_counter() - t_step
     if ans.status == "Infeasible":
         raise _infeasible(
             "no plan satisfies the budget, the regency caps and must_do together",
@@ -483,13 +697,9 @@ def solve(
     chosen = None
     status = ans.status
     if ans.values is not None:
-        chosen = on.copy()
-        chosen[red.items] |= ans.values[:ni] > 0.5
-        yv = ans.values[ni : ni + nv] > 0.5
-        p = red.vprog[yv]
-        chosen[p[p >= 0]] = True
+        chosen = chosen_of(red, ans.values)
     if floor is not None and (chosen is None or _better(problem, floor, chosen)):
-        chosen, status = floor, f"{status}: greedy plan kept"
+        chosen, status = floor, f"{status}: greedy or pool plan kept"
     if chosen is None and warm is not None:
         chosen, status = start, f"{status}: first incumbent kept"
     if chosen is None:
@@ -505,26 +715,65 @@ def solve(
     return finish(chosen, status, gap_of(_objective(problem, chosen), bound))
 
 
+def _pool(red: Reduced, own: np.ndarray, budget: float) -> np.ndarray | None:
+    """The villages (positions in ``red.vill``) cheapest per unit of weight by their
+    floor cost ``own``, until their floor costs add up to :data:`POOL_FACTOR` budgets
+    (ties at the edge included); None when that is most of the villages or more than
+    :data:`POOL_MAX`."""
+    if not np.isfinite(budget) or len(red.vill) < 2:
+        return None
+    ratio = own / np.maximum(red.w, 1e-12)
+    order = np.argsort(ratio, kind="stable")
+    cum = np.cumsum(own[order])
+    k = int(np.searchsorted(cum, POOL_FACTOR * budget, side="right")) + 1
+    if k >= len(order):
+        return None
+    edge = ratio[order[min(k, len(order) - 1)]]
+    k = max(k, int(np.searchsorted(ratio[order], edge, side="right")))
+    if k >= POOL_MAX_SHARE * len(order) or k > POOL_MAX:
+        return None
+    return order[:k]
+
+
 def shared_floor(red: Reduced, cost: np.ndarray) -> np.ndarray:
-    """Per kept village, a floor on its share of the outlets and sites it needs: the
-    cheapest ``cost / villages served`` among the outlets serving it, plus the same among
-    the sites touching it. Valid: charging each ready village one chosen item's cost split
-    over every village that item can serve never exceeds what the chosen items cost."""
+    """Per kept village, a floor on its share of the outlets and sites it needs.
+
+    Each outlet's and site's cost is split evenly over the villages it can serve (that
+    need one). A village needing ``k`` outlets pays at least ``k`` times the cheapest
+    share among the outlets serving it; a village short of ``g`` points pays at least
+    ``g`` times the cheapest share per point, ``share / min(points, g)``, among the sites
+    touching it (the points of its sites add up to at least ``g``, overlaps counted in
+    each). Valid: the shares charged to the villages a plan makes ready never exceed
+    what its items cost."""
     nv = len(red.vill)
     out = np.zeros(nv)
-    for need, inc in ((red.k > 0, red.cover), (red.g > 0, None)):
-        if inc is None:
-            if not red.gain.shape[1]:
-                continue
-            inc = (red.gain @ red.cell_site).tocsr()
-        inc = sp.csr_matrix(inc, copy=True)
+    if red.cover.shape[1] and (red.k > 0).any():
+        need = red.k > 0
+        inc = sp.csr_matrix(red.cover, copy=True)
         inc.data[:] = 1.0
         served = np.asarray(inc[need].sum(axis=0)).ravel()
         share = np.divide(cost, served, out=np.full(len(cost), np.inf), where=served > 0)
-        rows = np.flatnonzero(need & (np.diff(inc.indptr) > 0))
-        for v in rows:
-            cols = inc.indices[inc.indptr[v] : inc.indptr[v + 1]]
-            out[v] += float(share[cols].min())
+        cheapest = _row_min(inc, share)
+        ok = need & np.isfinite(cheapest)
+        out[ok] += red.k[ok] * cheapest[ok]
+    if red.gain.shape[1] and (red.g > 0).any():
+        need = red.g > 0
+        per = sp.csr_matrix(red.gain @ red.cell_site)
+        per.eliminate_zeros()
+        touch = per.copy()
+        touch.data[:] = 1.0
+        served = np.asarray(touch[need].sum(axis=0)).ravel()
+        share = np.divide(cost, served, out=np.full(len(cost), np.inf), where=served > 0)
+        g_row = np.repeat(red.g, np.diff(per.indptr))
+        pts = np.minimum(per.data, g_row)
+        unit = per.copy()
+        unit.data = np.divide(share[per.indices], pts, out=np.full(len(pts), np.inf), where=pts > 0)
+        cheapest = np.full(nv, np.inf)
+        nz = np.diff(unit.indptr) > 0
+        if unit.nnz:
+            cheapest[nz] = np.minimum.reduceat(unit.data, unit.indptr[:-1][nz])
+        ok = need & np.isfinite(cheapest)
+        out[ok] += red.g[ok] * cheapest[ok]
     return out
 
 
@@ -575,12 +824,14 @@ def polish(
     sol: Solution,
     relax: frozenset[str] = frozenset(),
     force_on: np.ndarray | None = None,
+    time_limit: float | None = None,
 ) -> Solution:
     """The cheapest plan making at least the same villages' weight ready as ``sol``.
 
     A second solve that minimises cost under ``sum(objective_weight y) >= sol.objective``
     (CBC, without a start: given ``sol`` as its start it kept it); ``sol`` is kept when
-    that solve finds nothing cheaper in time. The gap is ``sol``'s.
+    that solve finds nothing cheaper in ``time_limit`` seconds (default ``[plan]
+    time_limit_s``). The gap is ``sol``'s.
     """
     if not sol.chosen.any():
         return sol
@@ -592,6 +843,7 @@ def polish(
             force_on=force_on,
             min_objective=sol.objective,
             cheapest=True,
+            time_limit=time_limit,
         )
     except DesproError:
         return sol

@@ -22,7 +22,7 @@ from despro.config.vocab import PASS, READY
 from despro.errors import DesproError
 from despro.rollout.effects import apply_plan, evaluate_plan
 from despro.rollout.problem import PlanInputs, Problem, build_problem, scope_criteria
-from despro.rollout.solve import Solution, binding, marginal, polish, solve
+from despro.rollout.solve import Solution, binding, greedy, marginal, polish, solve
 
 
 @dataclass
@@ -82,28 +82,49 @@ def run_waves(
     return out
 
 
-def full_cost(problem: Problem) -> float:
-    """Million Rp of the cheapest plan found that makes every target ready."""
+def full_plan(problem: Problem) -> Solution:
+    """The cheapest plan found that makes every target ready (the greedy plan, then a
+    cheaper one if the MILP finds it within ``curve_time_limit_s``)."""
     relax = frozenset({"budget", "must_do"})
-    return polish(problem, solve(problem, 0.0, relax=relax), relax=relax).cost
+    limit = problem.config.curve_time_limit_s
+    sol = solve(problem, 0.0, relax=relax, time_limit=limit)
+    return polish(problem, sol, relax=relax, time_limit=limit)
+
+
+def full_cost(problem: Problem) -> float:
+    """Million Rp of :func:`full_plan`: the right end of the cost curve."""
+    return full_plan(problem).cost
 
 
 def cost_curve(
-    problem: Problem, points: int, full: float, progress: Callable[[str], None] | None = None
+    problem: Problem,
+    points: int,
+    full: float,
+    progress: Callable[[str], None] | None = None,
+    top: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Villages ready against budget: ``points`` budgets from 0 to ``full`` (million Rp)."""
+    """Villages ready against budget: ``points`` budgets from 0 to ``full`` (million Rp).
+
+    ``top`` (items, e.g. :func:`full_plan`'s, costing at most ``full``) starts the last
+    point, so that the curve ends at every target made ready."""
     rows = []
     prev_obj, prev_n, prev_x = None, None, None
     base = int(problem.villages["base_ready"].sum())
     pop = np.nan_to_num(problem.villages["population"].to_numpy(float))
-    for b in np.linspace(0.0, full, points):
+    is_site = (problem.items["kind"] == "site").to_numpy()
+    cost = problem.items["cost"].to_numpy(float)
+    budgets = np.linspace(0.0, full, points)
+    for k, b in enumerate(budgets):
+        warm = prev_x
+        if top is not None and k == len(budgets) - 1 and cost[top].sum() <= b + 1e-6:
+            warm = top
         sol = solve(
             problem,
             float(b),
             relax=frozenset({"must_do"}),
             min_objective=prev_obj,
             min_count=prev_n,
-            warm=prev_x,
+            warm=warm,
             time_limit=problem.config.curve_time_limit_s,
             gap=problem.config.curve_gap,
         )
@@ -115,6 +136,7 @@ def cost_curve(
                 "budget": float(b),
                 "cost_used": sol.cost,
                 "items": int(sol.chosen.sum()),
+                "sites": int((sol.chosen & is_site).sum()),
                 "newly_ready": int(new.sum()),
                 "villages_ready": base + int(new.sum()),
                 "population_newly_ready": float(pop[new].sum()),
@@ -172,10 +194,13 @@ def make_plan(
     sol = sols[-1]
     new = _new(problem, sol)
     if n_target and not new.any() and sum(budgets) > 0:
-        cheapest = _cheapest_fix(problem)
+        try:
+            cheapest = f"{_cheapest_fix(problem):,.0f}"
+        except DesproError:  # too large to prove in the time limit: the greedy's price
+            cheapest = f"about {_greedy_one(problem):,.0f}"
         notes.append(
             f"the budget of {sum(budgets):,.0f} million Rp makes no village ready: the "
-            f"cheapest single village costs {cheapest:,.0f} million Rp; raise --budget"
+            f"cheapest single village costs {cheapest} million Rp; raise --budget"
         )
     # the wave each item and village enters
     item_wave = np.full(problem.n_items, 0)
@@ -297,8 +322,8 @@ def make_plan(
     constraints = binding(problem, sol) if explain else pd.DataFrame()
     curve_t = pd.DataFrame()
     if curve:
-        full = full_cost(problem)
-        curve_t = cost_curve(problem, cfg.curve_points, full, say)
+        top = full_plan(problem)
+        curve_t = cost_curve(problem, cfg.curve_points, top.cost, say, top=top.chosen)
     summary = {
         "villages": len(vt),
         "already_ready": int(vt["base_ready"].sum()),
@@ -354,6 +379,12 @@ def _ready_text(wave: float, thanks: str) -> str:
         return "siap sekarang / ready now"
     k = int(wave)
     return f"siap pada gelombang {k} berkat {thanks} / ready in wave {k} thanks to {thanks}"
+
+
+def _greedy_one(problem: Problem) -> float:
+    """Million Rp the greedy plan pays for its first village (no budget)."""
+    first = greedy(problem, np.inf, stop_after=1)
+    return float(problem.items["cost"].to_numpy(float)[first].sum())
 
 
 def _cheapest_fix(problem: Problem) -> float:
