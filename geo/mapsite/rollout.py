@@ -24,6 +24,7 @@ import pandas as pd
 
 from despro.mapsite.data import escape_text as esc
 from despro.mapsite.labels import fmt_number
+from despro.rollout.notes import note_text
 
 if TYPE_CHECKING:
     from despro.rollout.waves import Plan
@@ -165,7 +166,7 @@ def panel_html(plan: Plan, lang: str) -> str:
         )
     else:
         head = w["none"]
-    notes = "".join(f"<li>{esc(n)}</li>" for n in plan.notes)
+    notes = "".join(f"<li>{esc(note_text(n, lang))}</li>" for n in plan.notes)
     out = f"<div class='dg-note' id='dg-rollout-summary'>{esc(head)}</div>"
     if notes:
         out += f"<ul class='dg-note'>{notes}</ul>"

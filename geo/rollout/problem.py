@@ -36,6 +36,7 @@ from despro.config.vocab import PASS, READY, UNKNOWN
 from despro.errors import ConfigError
 from despro.grid.cells import cell_centres
 from despro.grid.geodesic import EARTH_RADIUS_KM
+from despro.rollout.notes import Note, count_id
 from despro.rules.criteria import CRITERIA, ROUNDOFF
 
 KINDS = ("site", "outlet", "programme")
@@ -340,16 +341,25 @@ def build_problem(inputs: PlanInputs, cfg: PlanConfig) -> Problem:
             why = np.where(unk & (why == ""), f"{r.id} unknown (undetermined: excluded)", why)
             blocked |= unk
     target = ~base_ready & ~blocked & (needs != "")
-    lacking = [
-        f"{rid} ({var}) unknown in {u:,} villages"
-        + (f", failing beyond any intervention in {f:,}" if f else "")
-        for rid, (u, f, var) in tally.items()
-        if u or f
-    ]
+    lacking = [(rid, var, u, f) for rid, (u, f, var) in tally.items() if u or f]
     if lacking:
         notes.append(
-            "villages no intervention can make ready, by rule (data needed where unknown): "
-            + "; ".join(lacking)
+            Note(
+                "villages no intervention can make ready, by rule (data needed where "
+                "unknown): "
+                + "; ".join(
+                    f"{rid} ({var}) unknown in {u:,} villages"
+                    + (f", failing beyond any intervention in {f:,}" if f else "")
+                    for rid, var, u, f in lacking
+                ),
+                "desa yang tidak dapat disiapkan oleh intervensi apa pun, per aturan (data "
+                "yang dibutuhkan bila tidak diketahui): "
+                + "; ".join(
+                    f"{rid} ({var}) tidak diketahui di {count_id(u)} desa"
+                    + (f", gagal melampaui jangkauan intervensi di {count_id(f)}" if f else "")
+                    for rid, var, u, f in lacking
+                ),
+            )
         )
 
     # -- items -------------------------------------------------------------------------
@@ -556,16 +566,28 @@ def _site_items(
     st = cand.stats
     if not st["eligible"]:
         notes.append(
-            "no candidate site: no cell of a village lacking coverage lies within "
-            f"{cfg.site.max_backbone_km} km of the backbone or {cfg.site.near_site_km} km "
-            "of a covered cell"
+            Note(
+                "no candidate site: no cell of a village lacking coverage lies within "
+                f"{cfg.site.max_backbone_km} km of the backbone or {cfg.site.near_site_km} km "
+                "of a covered cell",
+                "tidak ada kandidat menara 4G: tidak ada sel desa tanpa cakupan dalam jarak "
+                f"{cfg.site.max_backbone_km} km dari jaringan tulang punggung atau "
+                f"{cfg.site.near_site_km} km dari sel yang tercakup",
+            )
         )
     elif st["thin_resolution"] is not None:
         notes.append(
-            f"site candidates thinned: {st['eligible']:,} eligible cells -> one per H3 cell "
-            f"of resolution {st['thin_resolution']} ({st['kept_best']:,}), "
-            f"{st['kept_must_do']:,} must_do and {st['repaired']:,} added back so that "
-            f"{st['villages_repaired']:,} village(s) stay reachable"
+            Note(
+                f"site candidates thinned: {st['eligible']:,} eligible cells -> one per H3 "
+                f"cell of resolution {st['thin_resolution']} ({st['kept_best']:,}), "
+                f"{st['kept_must_do']:,} must_do and {st['repaired']:,} added back so that "
+                f"{st['villages_repaired']:,} village(s) stay reachable",
+                f"kandidat menara 4G ditipiskan: {count_id(st['eligible'])} sel memenuhi "
+                f"syarat -> satu per sel H3 resolusi {st['thin_resolution']} "
+                f"({count_id(st['kept_best'])}), {count_id(st['kept_must_do'])} must_do dan "
+                f"{count_id(st['repaired'])} ditambahkan kembali agar "
+                f"{count_id(st['villages_repaired'])} desa tetap terjangkau",
+            )
         )
     return cand.table, gain_cells, gain, cand.pairs
 

@@ -21,6 +21,7 @@ from despro.config.plan import PlanConfig
 from despro.config.vocab import PASS, READY
 from despro.errors import DesproError
 from despro.rollout.effects import apply_plan, evaluate_plan
+from despro.rollout.notes import Note, count_id
 from despro.rollout.problem import PlanInputs, Problem, build_problem, scope_criteria
 from despro.rollout.solve import Solution, binding, greedy, marginal, polish, solve
 
@@ -185,9 +186,13 @@ def make_plan(
     )
     if n_target == 0:
         reasons = vt.loc[~vt["base_ready"], "why_not"].value_counts().head(5)
+        why = "; ".join(f"{k} ({n})" for k, n in reasons.items())
         notes.append(
-            "no village can be made ready by these interventions; most common reasons: "
-            + "; ".join(f"{k} ({n})" for k, n in reasons.items())
+            Note(
+                f"no village can be made ready by these interventions; most common reasons: {why}",
+                "tidak ada desa yang dapat disiapkan oleh intervensi ini; alasan paling "
+                f"umum: {why}",
+            )
         )
     budgets = cfg.wave_budgets()
     sols = run_waves(problem, budgets, say)
@@ -195,12 +200,18 @@ def make_plan(
     new = _new(problem, sol)
     if n_target and not new.any() and sum(budgets) > 0:
         try:
-            cheapest = f"{_cheapest_fix(problem):,.0f}"
+            price = _cheapest_fix(problem)
+            cheapest, termurah = f"{price:,.0f}", count_id(price)
         except DesproError:  # too large to prove in the time limit: the greedy's price
-            cheapest = f"about {_greedy_one(problem):,.0f}"
+            price = _greedy_one(problem)
+            cheapest, termurah = f"about {price:,.0f}", f"sekitar {count_id(price)}"
         notes.append(
-            f"the budget of {sum(budgets):,.0f} million Rp makes no village ready: the "
-            f"cheapest single village costs {cheapest} million Rp; raise --budget"
+            Note(
+                f"the budget of {sum(budgets):,.0f} million Rp makes no village ready: the "
+                f"cheapest single village costs {cheapest} million Rp; raise --budget",
+                f"anggaran Rp {count_id(sum(budgets))} juta tidak menyiapkan satu desa pun: "
+                f"desa termurah butuh Rp {termurah} juta; naikkan --budget",
+            )
         )
     # the wave each item and village enters
     item_wave = np.full(problem.n_items, 0)
