@@ -21,6 +21,7 @@ from despro.cli.options import (
     quiet_option,
     reported,
 )
+from despro.rollout.notes import note_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -150,8 +151,9 @@ def plan_cmd(
     if len(p.constraints):
         bind = p.constraints.loc[p.constraints["binding"], "constraint"].tolist()
         click.echo(f"binding: {', '.join(bind) or 'none'}")
-    for n in p.notes:
-        click.echo(f"note: {n}")
+    for n in p.notes:  # Indonesian first where the note has it, as the other lines
+        id_text = note_text(n, "id")
+        click.echo(f"catatan: {id_text}" + (f"\n  note: {n}" if id_text != n else ""))
     click.echo(f"outputs: {Path(files['plan.csv']).parent}")
     if maps_dir is not None:
         click.echo(f"map: {page}")
