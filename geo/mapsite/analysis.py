@@ -36,7 +36,8 @@ from matplotlib.colors import to_hex
 from despro.config.vocab import UNDETERMINED, UNKNOWN
 from despro.mapsite import data as md
 from despro.mapsite.data import escape_text as esc
-from despro.mapsite.labels import LABELS, fmt_number, value_text
+from despro.mapsite.labels import LABELS, value_text
+from despro.numbertext import fmt_number
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -35,13 +35,13 @@ from despro.grid import cells as grid
 from despro.layer import Choropleth
 from despro.mapsite.labels import (
     LABELS,
-    fmt_number,
     margin_texts,
     score_texts,
     threshold_text,
     unit_display,
     value_texts,
 )
+from despro.numbertext import fmt_number
 from despro.rules.criteria import CRITERIA
 from despro.transfer.rollup import cells_to_parents
 from despro.variables import Kind, Variable, additive_columns, cover_column, cover_of

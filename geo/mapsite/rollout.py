@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from despro.mapsite.data import escape_text as esc
-from despro.mapsite.labels import fmt_number
+from despro.numbertext import fmt_number
 from despro.rollout.notes import note_text
 
 if TYPE_CHECKING:

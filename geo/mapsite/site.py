@@ -60,9 +60,10 @@ from despro.mapsite import data as md
 from despro.mapsite.assets import OfflineMap, copy_assets
 from despro.mapsite.data import escape_text as esc
 from despro.mapsite.figures import write_summary_png
-from despro.mapsite.labels import LABELS, LANGS, fmt_number, threshold_text
+from despro.mapsite.labels import LABELS, LANGS, threshold_text
 from despro.mapsite.pages import Page, elsewhere_payload, plan_pages, split_province
 from despro.mapsite.summary import gate_labels, summary_html, why_texts
+from despro.numbertext import fmt_number
 from despro.pipeline.cache import StepCache
 
 if TYPE_CHECKING:

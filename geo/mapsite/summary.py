@@ -15,7 +15,8 @@ from despro import layers as registry
 from despro.config.settings import Rule
 from despro.config.vocab import FAIL, TIERS
 from despro.mapsite.data import escape_text as esc
-from despro.mapsite.labels import LABELS, fmt_number
+from despro.mapsite.labels import LABELS
+from despro.numbertext import fmt_number
 from despro.rules import explain as ex
 
 if TYPE_CHECKING:

@@ -9,6 +9,8 @@ Indonesian text, so an Indonesian page shows no English sentence (:meth:`Note.te
 
 from __future__ import annotations
 
+from despro.numbertext import fmt_number
+
 
 class Note(str):
     """One note: ``str(note)`` is English; ``note.text("id")`` is Indonesian."""
@@ -35,4 +37,4 @@ def note_text(note: str, lang: str) -> str:
 
 def count_id(n: float) -> str:
     """A whole number with Indonesian thousands dots (``12.345``)."""
-    return f"{n:,.0f}".replace(",", ".")
+    return fmt_number(n, "id", 0)

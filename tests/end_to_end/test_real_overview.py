@@ -20,7 +20,8 @@ import pytest
 
 from despro.config.settings import load_config
 from despro.mapsite.gl_labels import TIER_MARKERS
-from despro.mapsite.labels import LABELS, fmt_number
+from despro.mapsite.labels import LABELS
+from despro.numbertext import fmt_number
 from despro.pipeline.job import run_job
 from tests.end_to_end.test_maps_browser import Chromium, _chromium_binary
 from tests.end_to_end.test_real_data import EXAMPLES

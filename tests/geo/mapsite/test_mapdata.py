@@ -135,7 +135,7 @@ def test_pilot_popups_escape_names_and_keep_missing_values_out(sample_result):
 def test_numbers_read_back_to_their_rounded_value(values, digits):
     """Popup numbers: each text reads back to the value rounded to ``digits`` (no decimals for
     whole numbers or >= 100,000), unknown is an en dash, Indonesian swaps the separators."""
-    from despro.mapsite.labels import DASH, fmt_numbers
+    from despro.numbertext import DASH, fmt_numbers
 
     en, id_ = fmt_numbers(values, "en", digits), fmt_numbers(values, "id", digits)
     for x, a, b in zip(values, en, id_, strict=True):
